@@ -1,0 +1,80 @@
+"""create_app(settings) -> Litestar: the only place where Schakel is wired together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Request, get
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.response import Response
+
+from backend.auth import routes as auth_routes
+from backend.auth.guards import provide_principal, services_of
+from backend.db.migrate import migrate
+from backend.db.pool import create_pool
+from backend.errors import EXCEPTION_HANDLERS
+from backend.geofencing import routes as beat_routes
+from backend.live import osmand_routes
+from backend.live import sockets
+from backend.live.hub import LiveHub
+from backend.orgs import repository as orgs
+from backend.orgs import routes as org_routes
+from backend.services import Services
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@get("/health", tags=["meta"])
+async def health(request: Request) -> Response[dict[str, str]]:  # type: ignore[type-arg]
+    """Answers 200 when the service and its database are up."""
+    try:
+        async with services_of(request).pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1")
+    except Exception as exc:  # the database is down: say so, do not crash
+        return Response({"status": "unavailable", "database": str(exc)}, status_code=503)
+    return Response({"status": "ok"})
+
+
+def create_app(settings: Settings) -> Litestar:
+    if settings.database_url is None:
+        raise ValueError("create_app needs a database URL; the CLI starts the embedded PostgreSQL")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        pool = await create_pool(settings.database_url)  # type: ignore[arg-type]
+        async with pool.acquire() as conn:
+            applied = await migrate(conn)
+            if applied:
+                log.info("applied migrations: %s", ", ".join(applied))
+            revoked = await orgs.revoked_device_ids(conn)
+        hub = LiveHub(pool, settings)
+        await hub.start()
+        app.state.services = Services(settings=settings, pool=pool, hub=hub, revoked_devices=revoked)
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await pool.close()
+
+    return Litestar(
+        route_handlers=[
+            health,
+            *auth_routes.ROUTES,
+            *org_routes.ROUTES,
+            *beat_routes.ROUTES,
+            *osmand_routes.ROUTES,
+            *sockets.ROUTES,
+        ],
+        dependencies={"principal": Provide(provide_principal)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Schakel", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+        ),
+        request_max_body_size=20 * 1024 * 1024,
+    )

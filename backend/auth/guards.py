@@ -1,0 +1,46 @@
+"""Authentication of requests and sockets, and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from litestar.connection import ASGIConnection
+
+from backend.auth.tokens import Principal, TokenInvalid, decode_access_token
+from backend.errors import Forbidden, NotFound, Unauthorized
+from backend.services import Services
+
+
+def services_of(connection: ASGIConnection) -> Services:  # type: ignore[type-arg]
+    services: Services = connection.app.state.services
+    return services
+
+
+def authenticate_token(token: str, services: Services) -> Principal:
+    try:
+        principal = decode_access_token(token, services.settings.secret_key)
+    except TokenInvalid as exc:
+        raise Unauthorized(str(exc), field="token") from exc
+    if principal.device_id is not None and principal.device_id in services.revoked_devices:
+        raise Unauthorized("this device has been revoked", field="token")
+    return principal
+
+
+async def provide_principal(request: ASGIConnection) -> Principal:  # type: ignore[type-arg]
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("missing bearer token", field="Authorization")
+    return authenticate_token(token.strip(), services_of(request))
+
+
+def require_role(principal: Principal, roles: Iterable[str]) -> None:
+    allowed = tuple(roles)
+    if principal.role not in allowed:
+        raise Forbidden(f"role {principal.role!r} may not do this (needs one of: {', '.join(allowed)})")
+
+
+def require_org(principal: Principal, org_id: int, what: str = "object") -> None:
+    """Another organisation's data does not exist for this caller: 404, not 403, so nothing leaks."""
+    if not principal.can_see_org(org_id):
+        raise NotFound(f"{what} not found")

@@ -1,0 +1,173 @@
+"""`schakel` — serve, migrate, seed the demo, import beats, simulate units, run benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import msgspec
+
+from backend.settings import Settings, load_settings
+
+
+@contextlib.contextmanager
+def database(settings: Settings) -> Iterator[Settings]:
+    """Settings with a database URL: the configured one, or the embedded server's for as long as we run."""
+    if settings.database_url:
+        yield settings
+        return
+    from backend.db.embedded import start_embedded
+
+    server, url = start_embedded(settings.data_dir)
+    try:
+        yield msgspec.structs.replace(settings, database_url=url)
+    finally:
+        with contextlib.suppress(Exception):
+            server.cleanup()
+
+
+async def _migrate(url: str) -> list[str]:
+    from backend.db.migrate import migrate
+    from backend.db.pool import create_pool
+
+    pool = await create_pool(url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            return await migrate(conn)
+    finally:
+        await pool.close()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from backend.app import create_app
+
+    with database(load_settings()) as settings:
+        app = create_app(settings)
+        uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
+                    ws_max_size=settings.max_frame_bytes * 4)
+    return 0
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    with database(load_settings()) as settings:
+        applied = asyncio.run(_migrate(settings.database_url))  # type: ignore[arg-type]
+    print("applied:", ", ".join(applied) if applied else "nothing (up to date)")
+    return 0
+
+
+def cmd_seed_demo(_: argparse.Namespace) -> int:
+    from backend.demo.seed import seed_demo
+
+    with database(load_settings()) as settings:
+        asyncio.run(_migrate(settings.database_url))  # type: ignore[arg-type]
+        demo = asyncio.run(seed_demo(settings.database_url))  # type: ignore[arg-type]
+    print(demo.describe())
+    return 0
+
+
+def cmd_import_beats(args: argparse.Namespace) -> int:
+    from backend.db.pool import create_pool
+    from backend.geofencing.importer import BeatImportError, parse_beats
+    from backend.geofencing.repository import upsert_beats
+    from backend.orgs.repository import org_id_by_code
+
+    try:
+        features = parse_beats(Path(args.file).read_bytes(), code_property=args.code_property,
+                               name_property=args.name_property, source_crs=args.crs)
+    except (OSError, BeatImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    async def run(url: str) -> int:
+        await _migrate(url)
+        pool = await create_pool(url, min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                org_id = await org_id_by_code(conn, args.org)
+                return len(await upsert_beats(conn, org_id, features))
+        finally:
+            await pool.close()
+
+    with database(load_settings()) as settings:
+        count = asyncio.run(run(settings.database_url))  # type: ignore[arg-type]
+    repaired = [f.code for f in features if f.repaired]
+    print(f"imported {count} beats into {args.org}" + (f"; repaired: {', '.join(repaired)}" if repaired else ""))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from backend.simulate import simulate
+
+    asyncio.run(simulate(args.url, units=args.units, org=args.org, speed=args.speed, duration_s=args.duration))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from backend.demo.run import run_demo
+
+    return run_demo(load_settings(), units=args.units)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from backend.bench import run_bench
+
+    return run_bench(args.name, args.rest)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    parser = argparse.ArgumentParser(prog="schakel", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="run the backend (applies pending migrations first)")
+    p.add_argument("--host")
+    p.add_argument("--port", type=int)
+    p.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("seed-demo", help="load the demo gemeente, beats, accounts and units").set_defaults(
+        func=cmd_seed_demo
+    )
+
+    p = sub.add_parser("import-beats", help="import beats from a GeoJSON file (WGS84 or RD New)")
+    p.add_argument("file")
+    p.add_argument("--org", required=True, help="organisation code, e.g. amsterdam")
+    p.add_argument("--code-property")
+    p.add_argument("--name-property")
+    p.add_argument("--crs", help="source CRS when the file does not say, e.g. EPSG:28992")
+    p.set_defaults(func=cmd_import_beats)
+
+    p = sub.add_parser("simulate", help="drive N simulated boa units through the field protocol")
+    p.add_argument("--url", default="http://127.0.0.1:8000")
+    p.add_argument("--units", type=int, default=12)
+    p.add_argument("--org", default="amsterdam")
+    p.add_argument("--speed", type=float, default=1.0, help="time factor for walking speed")
+    p.add_argument("--duration", type=float, default=None, help="seconds; default: until Ctrl-C")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("demo", help="serve + demo data + simulated units (what `make run` does)")
+    p.add_argument("--units", type=int, default=12)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("bench", help="benchmarks: ingest")
+    p.add_argument("name", choices=["ingest"])
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_bench)
+
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

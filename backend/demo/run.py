@@ -1,0 +1,59 @@
+"""`make run`: the embedded database, the demo data, the backend and simulated units in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import uvicorn
+
+from backend.app import create_app
+from backend.cli import _migrate, database
+from backend.demo.seed import DEMO_PASSWORD, seed_demo
+from backend.settings import Settings
+from backend.simulate import simulate
+
+log = logging.getLogger(__name__)
+
+
+def run_demo(settings: Settings, *, units: int = 12) -> int:
+    with database(settings) as ready:
+        asyncio.run(_serve_demo(ready, units))
+    return 0
+
+
+async def _serve_demo(settings: Settings, units: int) -> None:
+    await _migrate(settings.database_url)  # type: ignore[arg-type]
+    demo = await seed_demo(settings.database_url)  # type: ignore[arg-type]
+    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                            ws_max_size=settings.max_frame_bytes * 4)
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            await serving  # startup failed: raise its error
+            return
+        await asyncio.sleep(0.05)
+    base = f"http://{settings.host}:{settings.port}"
+    print(
+        f"\nSchakel runs on {base}\n"
+        f"  health:        {base}/health\n"
+        f"  API docs:      {base}/schema/swagger\n"
+        f"  field socket:  {base.replace('http', 'ws')}/ws/field\n"
+        f"  operator feed: {base.replace('http', 'ws')}/ws/operator\n"
+        f"  OsmAnd:        {base}/osmand?id=demo-traccar&lat=52.37&lon=4.89\n"
+        f"{demo.describe()}\n"
+        f"  {units} simulated duos are walking their beats. Ctrl-C stops everything.\n",
+        flush=True,
+    )
+    sim = asyncio.create_task(simulate(base, units=units))
+    try:
+        await serving
+    finally:
+        sim.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sim
+
+
+__all__ = ["run_demo", "DEMO_PASSWORD"]

@@ -1,0 +1,79 @@
+"""The demo: gemeente Amsterdam with its 97 CBS buurten as beats, a meldkamer, accounts, units and tablets."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import msgspec
+
+from backend.db.pool import create_pool
+from backend.geofencing.importer import parse_beats
+from backend.geofencing.repository import upsert_beats
+from backend.orgs import repository as orgs
+
+DEMO_PASSWORD = "schakel-demo"
+DEMO_ORG = "amsterdam"
+DEMO_MELDKAMER = "gmk-amsterdam-amstelland"
+DEMO_UNITS = 12
+BUURTEN_FILE = "amsterdam_cbs_buurten_2014_wgs84.geojson"
+
+
+class Demo(msgspec.Struct, frozen=True, kw_only=True):
+    org_id: int
+    meldkamer_id: int
+    beats: int
+    units: int
+    logins: dict[str, str]  # username -> role
+
+    def describe(self) -> str:
+        lines = [f"demo: gemeente {DEMO_ORG} with {self.beats} beats and {self.units} units; logins "
+                 f"(password {DEMO_PASSWORD!r}):"]
+        lines += [f"  {name:<10} {role}" for name, role in self.logins.items()]
+        return "\n".join(lines)
+
+
+def buurten_geojson() -> bytes:
+    return resources.files("backend.demo").joinpath("data", BUURTEN_FILE).read_bytes()
+
+
+async def seed_demo(url: str) -> Demo:
+    """Idempotent: a second run leaves what is there and adds what is missing."""
+    pool = await create_pool(url, min_size=1, max_size=2)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            org_id = await orgs.create_org(conn, DEMO_ORG, "Gemeente Amsterdam")
+            mk_id = await orgs.create_org(conn, DEMO_MELDKAMER, "Meldkamer Amsterdam-Amstelland", "meldkamer")
+            await orgs.link_meldkamer(conn, mk_id, org_id)
+            beat_ids = await upsert_beats(conn, org_id, parse_beats(buurten_geojson()))
+            logins = {"boa": ("boa", org_id), "teamlead": ("teamlead", org_id), "admin": ("admin", org_id),
+                      "operator": ("operator", mk_id), "bridge": ("service", mk_id)}
+            existing = {r["username"] for r in await conn.fetch("SELECT username FROM accounts")}
+            for username, (role, account_org) in logins.items():
+                if username not in existing:
+                    await orgs.create_account(conn, org_id=account_org, username=username, password=DEMO_PASSWORD,
+                                              role=role, display_name=f"Demo {role}")
+            units = {u.call_sign: u.id for u in await orgs.list_units(conn, [org_id])}
+            devices = {d.name for d in await orgs.list_devices(conn, [org_id])}
+            for i in range(1, DEMO_UNITS + 1):
+                call_sign = f"HH-{i:02d}"
+                if call_sign not in units:
+                    beat = beat_ids[(i * 7) % len(beat_ids)]
+                    units[call_sign] = await orgs.create_unit(conn, org_id=org_id, call_sign=call_sign,
+                                                              assigned_beat_ids=[beat])
+                for member in (2 * i - 1, 2 * i):
+                    username = f"boa{member:02d}"
+                    if username not in existing:
+                        await orgs.create_account(conn, org_id=org_id, username=username, password=DEMO_PASSWORD,
+                                                  role="boa", display_name=f"Boa {member:02d}")
+                name = f"demo-tablet-{i:02d}"
+                if name not in devices:
+                    await orgs.create_device(conn, org_id=org_id, name=name)
+            if "demo-tablet" not in devices:
+                await orgs.create_device(conn, org_id=org_id, name="demo-tablet")
+            if "demo-tracker" not in devices:
+                await orgs.create_device(conn, org_id=org_id, name="demo-tracker", kind="tracker",
+                                         tracker_key="demo-traccar", unit_id=units["HH-01"])
+        return Demo(org_id=org_id, meldkamer_id=mk_id, beats=len(beat_ids), units=len(units),
+                    logins={k: v[0] for k, v in logins.items()})
+    finally:
+        await pool.close()

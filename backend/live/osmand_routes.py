@@ -1,0 +1,68 @@
+"""Positions from standard trackers (OsmAnd protocol, as Traccar Client sends it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from litestar import Request, Response, route
+
+from backend.auth.guards import services_of
+from backend.errors import BadInput, TooLarge
+from backend.live.hub import FieldLink
+from backend.live.osmand import MAX_BODY_BYTES, OsmAndError, decode_osmand
+from backend.orgs import repository as orgs
+from shared.protocol import PositionReported
+
+DURABLE_TIMEOUT_S = 10.0
+
+
+async def _discard(_: bytes) -> None:
+    return None
+
+
+async def _nothing() -> None:
+    return None
+
+
+@route(["/osmand", "/api/trackers/osmand"], http_method=["GET", "POST"], tags=["trackers"])
+async def osmand(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+    """One position from a registered tracker; 200 with an empty body once it is durable.
+
+    The device id in the request is its credential (that is the protocol); unknown ids get 400.
+    """
+    services = services_of(request)
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise TooLarge("request body too large", field="body")
+    now = datetime.now(UTC)
+    try:
+        report = decode_osmand(
+            query=dict(request.query_params), body=body, content_type=request.headers.get("content-type"), now=now
+        )
+    except OsmAndError as exc:
+        raise BadInput(str(exc), field=exc.field) from exc
+    async with services.pool.acquire() as conn:
+        device = await orgs.device_by_tracker_key(conn, report.device_key)
+    if device is None or device.revoked:
+        raise BadInput(f"unknown device {report.device_key!r}", field="id")
+    hub = services.hub
+    link = hub.links.get(device.id) or FieldLink(
+        device_id=device.id, org_id=device.org_id, unit_id=device.unit_id, send=_discard, close=_nothing
+    )
+    link.unit_id = device.unit_id
+    hub.received.setdefault(device.id, device.last_seq)
+    last_at = hub.tracker_last_at.get(device.id)
+    if last_at is not None and report.at == last_at:
+        return Response(b"", status_code=200)  # the same fix sent twice
+    frame = PositionReported(
+        seq=hub.received[device.id] + 1, lon=report.lon, lat=report.lat, at=report.at,
+        accuracy_m=report.accuracy_m, speed_mps=report.speed_mps, heading_deg=report.heading_deg,
+        late=last_at is not None and report.at < last_at or (now - report.at).total_seconds() > 300,
+    )
+    hub.accept(link, frame, now)
+    hub.tracker_last_at[device.id] = max(report.at, last_at or report.at)
+    await hub.wait_durable(device.id, frame.seq, DURABLE_TIMEOUT_S)
+    return Response(b"", status_code=200)
+
+
+ROUTES = [osmand]

@@ -1,0 +1,121 @@
+"""The live picture: per unit its latest status, position and geofence state. Pure: no I/O, no awaits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from backend.geofencing.logic import (
+    BackInAssignedBeat,
+    BeatEntered,
+    BeatLeft,
+    OutsideAssignedBeat,
+    PreparedBeats,
+    UnitFence,
+    containing_beats_many,
+    evaluate,
+)
+from shared.protocol import PositionReported, UnitStatus, UnitView
+
+FenceEvent = BeatEntered | BeatLeft | OutsideAssignedBeat | BackInAssignedBeat
+
+
+@dataclass(slots=True)
+class UnitLive:
+    unit_id: int
+    org_id: int
+    call_sign: str
+    status: UnitStatus
+    status_since: datetime
+    assigned: frozenset[int] = frozenset()
+    lon: float | None = None
+    lat: float | None = None
+    at: datetime | None = None
+    accuracy_m: float | None = None
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+    fence: UnitFence = field(default_factory=lambda: UnitFence(beats=frozenset(), outside_assigned=None, at=None))
+    stale: bool = False
+    fence_due: bool = False  # a live position arrived that the geofence has not yet seen
+
+    def view(self) -> UnitView:
+        return UnitView(
+            unit_id=self.unit_id, org_id=self.org_id, call_sign=self.call_sign, status=self.status,
+            status_since=self.status_since, lon=self.lon, lat=self.lat, at=self.at, accuracy_m=self.accuracy_m,
+            speed_mps=self.speed_mps, heading_deg=self.heading_deg, beat_ids=tuple(sorted(self.fence.beats)),
+            assigned_beat_ids=tuple(sorted(self.assigned)), outside_assigned=self.fence.outside_assigned,
+            stale=self.stale,
+        )
+
+
+class LivePicture:
+    def __init__(self, beats: PreparedBeats) -> None:
+        self.beats = beats
+        self.units: dict[int, UnitLive] = {}
+        self.dirty: set[int] = set()
+
+    def put_unit(self, unit: UnitLive) -> None:
+        old = self.units.get(unit.unit_id)
+        if old is not None and unit.lon is None:
+            unit.lon, unit.lat, unit.at = old.lon, old.lat, old.at
+            unit.accuracy_m, unit.speed_mps, unit.heading_deg = old.accuracy_m, old.speed_mps, old.heading_deg
+            unit.fence = old.fence
+        if old is not None and unit.assigned != old.assigned:
+            unit.fence_due = unit.lon is not None
+        self.units[unit.unit_id] = unit
+        self.dirty.add(unit.unit_id)
+
+    def apply_position(self, unit_id: int, frame: PositionReported) -> bool:
+        """Take a position into the picture; a late one only if it is still the newest. True if it changed."""
+        unit = self.units.get(unit_id)
+        if unit is None or (unit.at is not None and frame.at <= unit.at):
+            return False
+        unit.lon, unit.lat, unit.at = frame.lon, frame.lat, frame.at
+        unit.accuracy_m, unit.speed_mps, unit.heading_deg = frame.accuracy_m, frame.speed_mps, frame.heading_deg
+        if not frame.late:
+            unit.fence_due = True
+        if unit.stale:
+            unit.stale = False
+        self.dirty.add(unit_id)
+        return True
+
+    def apply_status(self, unit_id: int, status: UnitStatus, at: datetime) -> bool:
+        unit = self.units.get(unit_id)
+        if unit is None or at < unit.status_since or unit.status == status:
+            return False
+        unit.status, unit.status_since = status, at
+        self.dirty.add(unit_id)
+        return True
+
+    def run_geofence(self) -> list[FenceEvent]:
+        """Evaluate, in one vectorised pass, every unit with a new live position."""
+        due = [u for u in self.units.values() if u.fence_due and u.lon is not None and u.lat is not None]
+        if not due:
+            return []
+        found = containing_beats_many([u.lon for u in due], [u.lat for u in due], self.beats)  # type: ignore[misc]
+        events: list[FenceEvent] = []
+        for unit, now_beats in zip(due, found, strict=True):
+            unit.fence_due = False
+            assert unit.at is not None
+            unit.fence, changes = evaluate(unit.unit_id, unit.fence, now_beats, unit.assigned, unit.at)
+            events.extend(changes)
+            if changes:
+                self.dirty.add(unit.unit_id)
+        return events
+
+    def mark_stale(self, now: datetime, stale_after_s: float) -> list[UnitLive]:
+        """Units on duty whose last position is too old; each is reported once until it moves again."""
+        newly = []
+        for unit in self.units.values():
+            if unit.stale or unit.at is None or unit.status == UnitStatus.OFF_DUTY:
+                continue
+            if (now - unit.at).total_seconds() > stale_after_s:
+                unit.stale = True
+                self.dirty.add(unit.unit_id)
+                newly.append(unit)
+        return newly
+
+    def take_dirty(self) -> list[UnitLive]:
+        units = [self.units[u] for u in self.dirty if u in self.units]
+        self.dirty.clear()
+        return units

@@ -1,0 +1,209 @@
+"""The field socket (tablets) and the operator socket (meldkamer consoles).
+
+Both start with a `hello` frame carrying an access token. Bad frames get an error frame and the socket stays
+open; authentication failures get a fatal error frame and the socket is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+
+from backend.auth.guards import authenticate_token, services_of
+from backend.auth.tokens import Principal
+from backend.errors import Unauthorized
+from backend.live.hub import FieldLink
+from backend.orgs import repository as orgs
+from backend.services import Services
+from shared.protocol import (
+    PROTOCOL_VERSION,
+    AcknowledgeAlert,
+    Ack,
+    Error,
+    Hello,
+    Ping,
+    Pong,
+    Snapshot,
+    Welcome,
+    describe_decode_error,
+    encoder,
+    field_decoder,
+    operator_decoder,
+)
+
+log = logging.getLogger(__name__)
+
+HELLO_TIMEOUT_S = 10.0
+OPERATOR_ROLES = ("operator", "teamlead", "admin", "service")
+
+
+async def _receive(socket: WebSocket) -> bytes:  # type: ignore[type-arg]
+    message = await socket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(detail="disconnected", code=message.get("code", 1000))
+    data = message.get("bytes")
+    if data is None:
+        data = (message.get("text") or "").encode()
+    return data
+
+
+async def _send(socket: WebSocket, frame: msgspec.Struct) -> None:  # type: ignore[type-arg]
+    await socket.send_text(encoder.encode(frame).decode())
+
+
+async def _hello(socket: WebSocket, services: Services, decoder: msgspec.json.Decoder) -> Principal | None:  # type: ignore[type-arg]
+    """Wait for the hello; on failure send a fatal error and close. Returns the principal or None."""
+    try:
+        raw = await asyncio.wait_for(_receive(socket), HELLO_TIMEOUT_S)
+    except TimeoutError:
+        await _fatal(socket, "unauthorized", "no hello within 10 s")
+        return None
+    try:
+        frame = decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        message, field = describe_decode_error(exc)
+        await _fatal(socket, "bad_frame", f"expected a hello frame: {message}", field)
+        return None
+    if not isinstance(frame, Hello):
+        await _fatal(socket, "unauthorized", "the first frame must be hello", "kind")
+        return None
+    if frame.protocol != PROTOCOL_VERSION:
+        await _fatal(socket, "protocol_version", f"protocol {frame.protocol} not supported; use {PROTOCOL_VERSION}",
+                     "protocol")
+        return None
+    try:
+        return authenticate_token(frame.token, services)
+    except Unauthorized as exc:
+        await _fatal(socket, "unauthorized", exc.message, "token")
+        return None
+
+
+async def _fatal(socket: WebSocket, code: str, message: str, field: str | None = None) -> None:  # type: ignore[type-arg]
+    with contextlib.suppress(Exception):
+        await _send(socket, Error(code=code, message=message, field=field, fatal=True))
+        await socket.close(code=1008, reason=code)
+
+
+@websocket("/ws/field")
+async def field_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
+    services = services_of(socket)
+    hub = services.hub
+    max_bytes = services.settings.max_frame_bytes
+    await socket.accept()
+    principal = await _hello(socket, services, field_decoder)
+    if principal is None:
+        return
+    if principal.device_id is None:
+        await _fatal(socket, "unknown_device", "log in with a registered device to use the field socket", "token")
+        return
+    async with services.pool.acquire() as conn:
+        device = await orgs.get_device(conn, principal.device_id)
+    if device is None or device.revoked or device.org_id != principal.org_id:
+        await _fatal(socket, "unknown_device", "this device is unknown or revoked", "token")
+        return
+
+    async def send(data: bytes) -> None:
+        await socket.send_text(data.decode())
+
+    async def close() -> None:
+        with contextlib.suppress(Exception):
+            await _send(socket, Error(code="revoked", message="this device was revoked or replaced", fatal=True))
+            await socket.close(code=1008, reason="revoked")
+
+    link = FieldLink(device_id=device.id, org_id=device.org_id, unit_id=device.unit_id, send=send, close=close)
+    old = hub.attach(link, device.last_seq)
+    if old is not None:
+        await old.close()
+    await _send(socket, Welcome(protocol=PROTOCOL_VERSION, device_id=device.id, unit_id=device.unit_id,
+                                acked=device.last_seq, server_time=datetime.now(UTC)))
+    try:
+        while True:
+            raw = await _receive(socket)
+            if len(raw) > max_bytes:
+                await _send(socket, Error(code="too_large", message=f"frame larger than {max_bytes} bytes"))
+                continue
+            try:
+                frame = field_decoder.decode(raw)
+            except msgspec.DecodeError as exc:
+                message, field = describe_decode_error(exc)
+                await _send(socket, Error(code="bad_frame", message=message, field=field,
+                                          seq=_seq_of(raw)))
+                continue
+            if isinstance(frame, Ping):
+                await _send(socket, Pong(nonce=frame.nonce))
+            elif isinstance(frame, Hello):
+                await _send(socket, Error(code="bad_frame", message="already said hello", field="kind"))
+            elif not hub.accept(link, frame, datetime.now(UTC)) and frame.seq <= hub.durable.get(device.id, 0):
+                # a resend of something already durable: acknowledge again, store nothing
+                await _send(socket, Ack(upto=hub.durable[device.id]))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        hub.detach(link)
+
+
+def _seq_of(raw: bytes) -> int | None:
+    """The seq of a rejected frame, when it can be read, so the client knows which one failed."""
+    class _Seq(msgspec.Struct):
+        seq: int | None = None
+
+    try:
+        return msgspec.json.decode(raw, type=_Seq).seq
+    except msgspec.DecodeError:
+        return None
+
+
+@websocket("/ws/operator")
+async def operator_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
+    services = services_of(socket)
+    hub = services.hub
+    await socket.accept()
+    principal = await _hello(socket, services, operator_decoder)
+    if principal is None:
+        return
+    if principal.role not in OPERATOR_ROLES:
+        await _fatal(socket, "forbidden", f"role {principal.role!r} may not watch the live picture", "token")
+        return
+
+    async def send(data: bytes) -> None:
+        await socket.send_text(data.decode())
+
+    # register first, then snapshot: a change between the two arrives as a delta, never lost
+    box = hub.add_operator(principal.visible_org_ids, send)
+    try:
+        alerts = await hub.open_alerts(principal.visible_org_ids)
+        await _send(socket, Snapshot(units=hub.visible_units(principal.visible_org_ids), alerts=alerts,
+                                     server_time=datetime.now(UTC)))
+        hub.activate(box)
+        while True:
+            raw = await _receive(socket)
+            try:
+                frame = operator_decoder.decode(raw)
+            except msgspec.DecodeError as exc:
+                message, field = describe_decode_error(exc)
+                await _send(socket, Error(code="bad_frame", message=message, field=field))
+                continue
+            if isinstance(frame, Ping):
+                await _send(socket, Pong(nonce=frame.nonce))
+            elif isinstance(frame, AcknowledgeAlert):
+                view = await hub.acknowledge_alert(frame.alert_id, principal.account_id, principal.visible_org_ids)
+                if view is None:
+                    await _send(socket, Error(code="not_found", message="no such alert", field="alert_id"))
+            else:
+                await _send(socket, Error(code="bad_frame", message="already said hello", field="kind"))
+    except WebSocketDisconnect:
+        pass
+    except Exception:
+        log.exception("operator socket failed")
+        raise
+    finally:
+        hub.remove_operator(box)
+
+
+ROUTES = [field_socket, operator_socket]

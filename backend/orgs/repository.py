@@ -1,0 +1,240 @@
+"""Organisations, accounts, units, devices and shifts (SQL; the caller owns the transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from backend.auth.passwords import hash_password
+from backend.errors import Conflict, NotFound
+
+
+class Account(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    org_id: int
+    username: str
+    display_name: str
+    role: str
+    domains: tuple[int, ...]
+    active: bool
+
+
+class Unit(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    org_id: int
+    call_sign: str
+    kind: str
+    status: str
+    status_since: datetime
+    assigned_beat_ids: tuple[int, ...]
+    domains: tuple[int, ...]
+
+
+class Device(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    org_id: int
+    name: str
+    kind: str
+    tracker_key: str | None
+    unit_id: int | None
+    last_seq: int
+    revoked: bool
+
+
+_UNIT_COLUMNS = "id, org_id, call_sign, kind, status, status_since, assigned_beat_ids, domains"
+_DEVICE_COLUMNS = "id, org_id, name, kind, tracker_key, unit_id, last_seq, revoked_at IS NOT NULL AS revoked"
+
+
+def _unit(row: asyncpg.Record) -> Unit:
+    return Unit(
+        id=row["id"], org_id=row["org_id"], call_sign=row["call_sign"], kind=row["kind"], status=row["status"],
+        status_since=row["status_since"], assigned_beat_ids=tuple(row["assigned_beat_ids"]),
+        domains=tuple(row["domains"]),
+    )
+
+
+def _device(row: asyncpg.Record) -> Device:
+    return Device(**dict(row))
+
+
+async def create_org(conn: asyncpg.Connection, code: str, name: str, kind: str = "gemeente") -> int:
+    org_id: int = await conn.fetchval(
+        """INSERT INTO organisations (code, name, kind) VALUES ($1, $2, $3)
+           ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name RETURNING id""",
+        code, name, kind,
+    )
+    return org_id
+
+
+async def org_id_by_code(conn: asyncpg.Connection, code: str) -> int:
+    org_id = await conn.fetchval("SELECT id FROM organisations WHERE code = $1", code)
+    if org_id is None:
+        raise NotFound(f"organisation {code!r} does not exist", field="org")
+    return int(org_id)
+
+
+async def link_meldkamer(conn: asyncpg.Connection, meldkamer_id: int, gemeente_id: int) -> None:
+    await conn.execute(
+        "INSERT INTO meldkamer_links VALUES ($1, $2) ON CONFLICT DO NOTHING", meldkamer_id, gemeente_id
+    )
+
+
+async def visible_org_ids(conn: asyncpg.Connection, org_id: int) -> frozenset[int]:
+    """A gemeente sees itself; a meldkamer sees itself and the gemeenten linked to it."""
+    rows = await conn.fetch(
+        "SELECT $1::int AS id UNION SELECT gemeente_id FROM meldkamer_links WHERE meldkamer_id = $1", org_id
+    )
+    return frozenset(r["id"] for r in rows)
+
+
+async def create_account(
+    conn: asyncpg.Connection, *, org_id: int, username: str, password: str, role: str,
+    display_name: str | None = None, domains: Sequence[int] = (1,),
+) -> int:
+    try:
+        account_id: int = await conn.fetchval(
+            """INSERT INTO accounts (org_id, username, display_name, password_hash, role, domains)
+               VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
+            org_id, username, display_name or username, hash_password(password), role, list(domains),
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(f"username {username!r} is taken", field="username") from exc
+    return account_id
+
+
+async def account_for_login(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, org_id, username, password_hash, role, active FROM accounts WHERE username = $1", username
+    )
+
+
+async def get_account(conn: asyncpg.Connection, account_id: int) -> Account | None:
+    row = await conn.fetchrow(
+        "SELECT id, org_id, username, display_name, role, domains, active FROM accounts WHERE id = $1", account_id
+    )
+    if row is None:
+        return None
+    return Account(**{**dict(row), "domains": tuple(row["domains"])})
+
+
+async def create_unit(
+    conn: asyncpg.Connection, *, org_id: int, call_sign: str, kind: str = "duo",
+    assigned_beat_ids: Sequence[int] = (),
+) -> int:
+    try:
+        unit_id: int = await conn.fetchval(
+            """INSERT INTO units (org_id, call_sign, kind, assigned_beat_ids) VALUES ($1, $2, $3, $4)
+               RETURNING id""",
+            org_id, call_sign, kind, list(assigned_beat_ids),
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(f"call sign {call_sign!r} is taken in this organisation", field="call_sign") from exc
+    return unit_id
+
+
+async def list_units(conn: asyncpg.Connection, org_ids: Sequence[int]) -> list[Unit]:
+    rows = await conn.fetch(
+        f"SELECT {_UNIT_COLUMNS} FROM units WHERE org_id = ANY($1) AND active ORDER BY call_sign", list(org_ids)
+    )
+    return [_unit(r) for r in rows]
+
+
+async def get_unit(conn: asyncpg.Connection, unit_id: int) -> Unit | None:
+    row = await conn.fetchrow(f"SELECT {_UNIT_COLUMNS} FROM units WHERE id = $1", unit_id)
+    return None if row is None else _unit(row)
+
+
+async def set_unit_status(conn: asyncpg.Connection, unit_id: int, status: str, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE units SET status = $2, status_since = $3 WHERE id = $1 AND status IS DISTINCT FROM $2",
+        unit_id, status, at,
+    )
+
+
+async def create_device(
+    conn: asyncpg.Connection, *, org_id: int, name: str, kind: str = "tablet",
+    tracker_key: str | None = None, unit_id: int | None = None,
+) -> int:
+    try:
+        device_id: int = await conn.fetchval(
+            """INSERT INTO devices (org_id, name, kind, tracker_key, unit_id) VALUES ($1, $2, $3, $4, $5)
+               RETURNING id""",
+            org_id, name, kind, tracker_key, unit_id,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(f"tracker id {tracker_key!r} is already registered", field="tracker_key") from exc
+    return device_id
+
+
+async def get_device(conn: asyncpg.Connection, device_id: int) -> Device | None:
+    row = await conn.fetchrow(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = $1", device_id)
+    return None if row is None else _device(row)
+
+
+async def device_by_tracker_key(conn: asyncpg.Connection, key: str) -> Device | None:
+    row = await conn.fetchrow(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE tracker_key = $1", key)
+    return None if row is None else _device(row)
+
+
+async def list_devices(conn: asyncpg.Connection, org_ids: Sequence[int]) -> list[Device]:
+    rows = await conn.fetch(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE org_id = ANY($1) ORDER BY id", list(org_ids))
+    return [_device(r) for r in rows]
+
+
+async def revoke_device(conn: asyncpg.Connection, device_id: int) -> None:
+    await conn.execute("UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1", device_id)
+    await conn.execute(
+        "UPDATE refresh_tokens SET revoked_at = now() WHERE device_id = $1 AND revoked_at IS NULL", device_id
+    )
+
+
+async def revoked_device_ids(conn: asyncpg.Connection) -> set[int]:
+    return {r["id"] for r in await conn.fetch("SELECT id FROM devices WHERE revoked_at IS NOT NULL")}
+
+
+async def start_shift(
+    conn: asyncpg.Connection, *, unit_id: int, device_id: int | None, account_ids: Sequence[int],
+    beat_ids: Sequence[int],
+) -> int:
+    """Open a shift: ends any open shift of the unit or device, links the device to the unit."""
+    await conn.execute(
+        "UPDATE shifts SET ended_at = now() WHERE ended_at IS NULL AND (unit_id = $1 OR device_id = $2)",
+        unit_id, device_id,
+    )
+    shift_id: int = await conn.fetchval(
+        """INSERT INTO shifts (unit_id, device_id, account_ids, beat_ids) VALUES ($1, $2, $3, $4) RETURNING id""",
+        unit_id, device_id, list(account_ids), list(beat_ids),
+    )
+    if device_id is not None:
+        await conn.execute("UPDATE devices SET unit_id = NULL WHERE unit_id = $1 AND kind = 'tablet'", unit_id)
+        await conn.execute("UPDATE devices SET unit_id = $2 WHERE id = $1", device_id, unit_id)
+    await conn.execute(
+        "UPDATE units SET assigned_beat_ids = $2, status = 'available', status_since = now() WHERE id = $1",
+        unit_id, list(beat_ids),
+    )
+    return shift_id
+
+
+async def end_shift(conn: asyncpg.Connection, shift_id: int) -> int | None:
+    """Close a shift; the unit goes off duty and its tablet stops tracking. Returns the unit id."""
+    row = await conn.fetchrow(
+        "UPDATE shifts SET ended_at = now() WHERE id = $1 AND ended_at IS NULL RETURNING unit_id, device_id",
+        shift_id,
+    )
+    if row is None:
+        return None
+    await conn.execute("UPDATE units SET status = 'off_duty', status_since = now() WHERE id = $1", row["unit_id"])
+    if row["device_id"] is not None:
+        await conn.execute("UPDATE devices SET unit_id = NULL WHERE id = $1", row["device_id"])
+    return int(row["unit_id"])
+
+
+async def open_shift(conn: asyncpg.Connection, unit_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        "SELECT id, unit_id, device_id, account_ids, beat_ids, started_at FROM shifts "
+        "WHERE unit_id = $1 AND ended_at IS NULL",
+        unit_id,
+    )

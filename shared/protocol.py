@@ -1,0 +1,218 @@
+"""The wire contract of Schakel: every frame on the field and operator websockets.
+
+Frames are JSON objects tagged by `kind`. Every frame a device sends that changes state carries a per-device
+sequence number `seq`; the server acknowledges cumulatively (`ack.upto`) once the frames are durable, and a
+frame resent with a sequence number that is already durable is acknowledged again but stored only once.
+New fields always get defaults, so older tablets keep working.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+
+Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+Seq = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0.0, le=1e6)]
+Heading = Annotated[float, msgspec.Meta(ge=0.0, le=360.0)]
+ShortText = Annotated[str, msgspec.Meta(max_length=500)]
+Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+
+class UnitStatus(str, enum.Enum):
+    """Semantic unit status; partner systems map it to their own codes."""
+
+    AVAILABLE = "available"  # beschikbaar
+    EN_ROUTE = "en_route"  # aanrijdend
+    ON_SCENE = "on_scene"  # ter plaatse
+    BUSY = "busy"  # bezet
+    BREAK = "break"  # pauze
+    OFF_DUTY = "off_duty"  # buiten dienst
+    EMERGENCY = "emergency"  # noodsituatie
+
+
+class AlertKind(str, enum.Enum):
+    NOODKNOP = "noodknop"
+    ASSISTANCE = "assistance"
+    OUTSIDE_ASSIGNED_BEAT = "outside_assigned_beat"
+    POSITION_STALE = "position_stale"
+    PARTNERS_APART = "partners_apart"
+
+
+SAFETY_ALERTS = frozenset({AlertKind.NOODKNOP, AlertKind.ASSISTANCE})
+
+
+class Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
+    """Base of every frame on the wire."""
+
+
+# --- device -> server -------------------------------------------------------------------------------------
+
+
+class Hello(Message, frozen=True, tag="hello"):
+    """First frame on any socket: who is speaking, which protocol version."""
+
+    token: Token
+    protocol: int = PROTOCOL_VERSION
+
+
+class PositionReported(Message, frozen=True, tag="position"):
+    seq: Seq
+    lon: Longitude
+    lat: Latitude
+    at: Timestamp
+    accuracy_m: NonNegative | None = None
+    speed_mps: NonNegative | None = None
+    heading_deg: Heading | None = None
+    late: bool = False  # buffered while offline: stored in order, never raises live alerts
+
+
+class StatusChanged(Message, frozen=True, tag="status"):
+    seq: Seq
+    status: UnitStatus
+    at: Timestamp
+    late: bool = False
+
+
+class NoodknopPressed(Message, frozen=True, tag="noodknop"):
+    seq: Seq
+    at: Timestamp
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+
+
+class AssistanceRequested(Message, frozen=True, tag="assistance"):
+    seq: Seq
+    at: Timestamp
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+    text: ShortText = ""
+
+
+class Ping(Message, frozen=True, tag="ping"):
+    nonce: int = 0
+
+
+FieldFrame = Hello | PositionReported | StatusChanged | NoodknopPressed | AssistanceRequested | Ping
+SequencedFrame = PositionReported | StatusChanged | NoodknopPressed | AssistanceRequested
+
+
+# --- server -> device -------------------------------------------------------------------------------------
+
+
+class Welcome(Message, frozen=True, tag="welcome"):
+    """Answer to hello. `acked` is the highest durable seq of this device: resend everything above it."""
+
+    protocol: int
+    device_id: int
+    unit_id: int | None
+    acked: int
+    server_time: datetime
+
+
+class Ack(Message, frozen=True, tag="ack"):
+    """Every frame with seq <= upto is durable."""
+
+    upto: int
+
+
+class Error(Message, frozen=True, tag="error"):
+    code: str  # machine-readable: bad_frame, unauthorized, protocol_version, too_large, unknown_device, ...
+    message: str
+    field: str | None = None
+    seq: int | None = None
+    fatal: bool = False  # the server closes the socket after a fatal error
+
+
+class Pong(Message, frozen=True, tag="pong"):
+    nonce: int = 0
+
+
+# --- server -> operator -----------------------------------------------------------------------------------
+
+
+class UnitView(msgspec.Struct, frozen=True, kw_only=True):
+    """What an operator sees of one unit."""
+
+    unit_id: int
+    org_id: int
+    call_sign: str
+    status: UnitStatus
+    status_since: datetime
+    lon: float | None = None
+    lat: float | None = None
+    at: Timestamp | None = None  # time of the last position
+    accuracy_m: float | None = None
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+    beat_ids: tuple[int, ...] = ()
+    assigned_beat_ids: tuple[int, ...] = ()
+    outside_assigned: bool | None = None  # None: no assigned beat or no position yet
+    stale: bool = False
+
+
+class AlertView(msgspec.Struct, frozen=True, kw_only=True):
+    alert_id: int
+    kind: AlertKind
+    org_id: int
+    unit_id: int | None
+    call_sign: str | None
+    at: Timestamp
+    lon: float | None = None
+    lat: float | None = None
+    text: str = ""
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+
+
+class Snapshot(Message, frozen=True, tag="snapshot"):
+    units: list[UnitView]
+    alerts: list[AlertView]
+    server_time: datetime
+    protocol: int = PROTOCOL_VERSION
+
+
+class Delta(Message, frozen=True, tag="delta"):
+    """Everything that changed since the previous tick, at most one frame per operator per tick."""
+
+    units: list[UnitView]
+    alerts: list[AlertView] = []
+    server_time: datetime | None = None
+
+
+class AlertRaised(Message, frozen=True, tag="alert"):
+    """A safety alert (noodknop, assistance), sent at once, outside the tick."""
+
+    alert: AlertView
+
+
+class AcknowledgeAlert(Message, frozen=True, tag="ack_alert"):
+    """Operator -> server: I have seen this alert."""
+
+    alert_id: int
+
+
+OperatorFrame = Hello | AcknowledgeAlert | Ping
+ServerFrame = Welcome | Ack | Error | Pong | Snapshot | Delta | AlertRaised
+
+field_decoder = msgspec.json.Decoder(FieldFrame)
+operator_decoder = msgspec.json.Decoder(OperatorFrame)
+server_decoder = msgspec.json.Decoder(ServerFrame)
+encoder = msgspec.json.Encoder()
+
+
+def describe_decode_error(exc: msgspec.DecodeError) -> tuple[str, str | None]:
+    """A human message and the field path (e.g. `$.lat`) from a msgspec error."""
+    text = str(exc)
+    field = None
+    if " - at `" in text:
+        text, _, path = text.partition(" - at `")
+        field = path.rstrip("`")
+    return text, field
