@@ -96,12 +96,43 @@ class AssistanceRequested(Message, frozen=True, tag="assistance"):
     text: ShortText = ""
 
 
+class TaskState(str, enum.Enum):
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    EN_ROUTE = "en_route"  # aanrijdend
+    ON_SCENE = "on_scene"  # ter plaatse
+    DONE = "done"  # afgerond
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+
+
+class TaskUpdated(Message, frozen=True, tag="task_update"):
+    """The unit reports progress on a task the meldkamer gave it."""
+
+    seq: Seq
+    task_id: int
+    state: TaskState
+    at: Timestamp
+    note: ShortText = ""
+
+
+class MessageRead(Message, frozen=True, tag="message_read"):
+    seq: Seq
+    message_id: int
+    at: Timestamp
+
+
 class Ping(Message, frozen=True, tag="ping"):
     nonce: int = 0
 
 
-FieldFrame = Hello | PositionReported | StatusChanged | NoodknopPressed | AssistanceRequested | Ping
-SequencedFrame = PositionReported | StatusChanged | NoodknopPressed | AssistanceRequested
+FieldFrame = (
+    Hello | PositionReported | StatusChanged | NoodknopPressed | AssistanceRequested | TaskUpdated | MessageRead
+    | Ping
+)
+SequencedFrame = (
+    PositionReported | StatusChanged | NoodknopPressed | AssistanceRequested | TaskUpdated | MessageRead
+)
 
 
 # --- server -> device -------------------------------------------------------------------------------------
@@ -133,6 +164,45 @@ class Error(Message, frozen=True, tag="error"):
 
 class Pong(Message, frozen=True, tag="pong"):
     nonce: int = 0
+
+
+class TaskAssigned(Message, frozen=True, tag="task"):
+    """Server -> device: a task from the meldkamer (sent again after a reconnect until it is accepted)."""
+
+    task_id: int
+    incident_id: int
+    title: str
+    priority: int  # 1 (spoed) .. 3
+    category: str = ""
+    description: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    address: str = ""
+    assigned_at: Timestamp | None = None
+
+
+class TaskCancelled(Message, frozen=True, tag="task_cancelled"):
+    task_id: int
+    reason: str = ""
+
+
+class TextMessage(Message, frozen=True, tag="message"):
+    """Server -> device: a short text from the meldkamer; the device answers with message_read."""
+
+    message_id: int
+    text: str
+    sender: str
+    sent_at: Timestamp
+
+
+class AreaAlert(Message, frozen=True, tag="area_alert"):
+    """Server -> device: an alert from a partner (e.g. police CAP) for the area the unit is in."""
+
+    alert_id: int
+    headline: str
+    description: str = ""
+    severity: str = ""
+    sent_at: Timestamp | None = None
 
 
 # --- server -> operator -----------------------------------------------------------------------------------
@@ -200,7 +270,10 @@ class AcknowledgeAlert(Message, frozen=True, tag="ack_alert"):
 
 
 OperatorFrame = Hello | AcknowledgeAlert | Ping
-ServerFrame = Welcome | Ack | Error | Pong | Snapshot | Delta | AlertRaised
+ServerFrame = (
+    Welcome | Ack | Error | Pong | Snapshot | Delta | AlertRaised | TaskAssigned | TaskCancelled | TextMessage
+    | AreaAlert
+)
 
 field_decoder = msgspec.json.Decoder(FieldFrame)
 operator_decoder = msgspec.json.Decoder(OperatorFrame)
