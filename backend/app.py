@@ -16,6 +16,8 @@ from backend.auth import routes as auth_routes
 from backend.auth.guards import provide_principal, services_of
 from backend.db.migrate import migrate
 from backend.db.pool import create_pool
+from backend.dispatch import live as dispatch_live
+from backend.dispatch import routes as dispatch_routes
 from backend.errors import EXCEPTION_HANDLERS
 from backend.geofencing import routes as beat_routes
 from backend.live import osmand_routes
@@ -53,6 +55,7 @@ def create_app(settings: Settings) -> Litestar:
                 log.info("applied migrations: %s", ", ".join(applied))
             revoked = await orgs.revoked_device_ids(conn)
         hub = LiveHub(pool, settings)
+        dispatch_live.install(hub)
         await hub.start()
         app.state.services = Services(settings=settings, pool=pool, hub=hub, revoked_devices=revoked)
         try:
@@ -69,6 +72,7 @@ def create_app(settings: Settings) -> Litestar:
             *beat_routes.ROUTES,
             *osmand_routes.ROUTES,
             *sockets.ROUTES,
+            *dispatch_routes.ROUTES,
         ],
         dependencies={"principal": Provide(provide_principal)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import msgspec
 from litestar import Request, Response
@@ -68,13 +69,19 @@ def validation_error_handler(_: Request, exc: ValidationException) -> Response[E
     extra = exc.extra if isinstance(exc.extra, list) else None
     field = None
     if extra and isinstance(extra[0], dict):
-        field = str(extra[0].get("key") or "") or None
+        field = _field_in(str(extra[0].get("message") or "")) or str(extra[0].get("key") or "") or None
     detail = exc.detail
     if extra and isinstance(extra[0], dict) and extra[0].get("message"):
         detail = f"{detail}: {extra[0]['message']}"
     return Response(
         ErrorBody(status_code=400, code="bad_input", detail=detail, field=field, extra=extra), status_code=400
     )
+
+
+def _field_in(message: str) -> str | None:
+    """The body field a msgspec message names: "... - at `$.lat`" or "missing required field `category`"."""
+    match = re.search(r"at `\$\.([A-Za-z0-9_.\[\]]+)`", message) or re.search(r"required field `([^`]+)`", message)
+    return match.group(1) if match else None
 
 
 def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:

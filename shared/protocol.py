@@ -242,11 +242,67 @@ class AlertView(msgspec.Struct, frozen=True, kw_only=True):
     acknowledged_by: str | None = None
 
 
+class TaskView(msgspec.Struct, frozen=True, kw_only=True):
+    """One unit sent to an incident."""
+
+    task_id: int
+    incident_id: int
+    unit_id: int
+    call_sign: str
+    state: TaskState
+    assigned_at: datetime
+    state_at: datetime
+
+
+class IncidentView(msgspec.Struct, frozen=True, kw_only=True):
+    """A melding as the operator sees it (open ones in the snapshot; changed ones in deltas)."""
+
+    incident_id: int
+    org_id: int
+    category: str
+    priority: int  # 1 (spoed) .. 3
+    description: str
+    lon: float
+    lat: float
+    address: str
+    beat_id: int | None
+    state: str  # open | closed
+    created_at: datetime
+    created_by: str = ""
+    required_domain: int = 1
+    tasks: list[TaskView] = []
+
+
+class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One line in an incident's timeline."""
+
+    event_id: int
+    incident_id: int
+    kind: str  # created, assigned, task_state, cancelled, closed
+    text: str
+    at: datetime
+    task_id: int | None = None
+    unit_id: int | None = None
+    actor: str = ""
+
+
+class MessageView(msgspec.Struct, frozen=True, kw_only=True):
+    """A text message to a unit and whether its tablet has it."""
+
+    message_id: int
+    unit_id: int
+    text: str
+    sender: str
+    sent_at: datetime
+    delivered_at: datetime | None = None
+
+
 class Snapshot(Message, frozen=True, tag="snapshot"):
     units: list[UnitView]
     alerts: list[AlertView]
     server_time: datetime
     protocol: int = PROTOCOL_VERSION
+    incidents: list[IncidentView] = []  # open meldingen (console); older clients ignore it
 
 
 class Delta(Message, frozen=True, tag="delta"):
@@ -255,6 +311,9 @@ class Delta(Message, frozen=True, tag="delta"):
     units: list[UnitView]
     alerts: list[AlertView] = []
     server_time: datetime | None = None
+    incidents: list[IncidentView] = []  # meldingen that changed (state, tasks)
+    timeline: list[TimelineEntry] = []  # new timeline lines
+    messages: list[MessageView] = []  # messages sent or delivered
 
 
 class AlertRaised(Message, frozen=True, tag="alert"):

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -23,12 +24,15 @@ from shared.protocol import (
     AlertRaised,
     AlertView,
     Delta,
+    IncidentView,
     Message,
+    MessageView,
     NoodknopPressed,
     AssistanceRequested,
     PositionReported,
     SequencedFrame,
     StatusChanged,
+    TimelineEntry,
     UnitStatus,
     UnitView,
     encoder,
@@ -60,9 +64,15 @@ class OperatorMailbox:
     units: dict[int, UnitView] = field(default_factory=dict)
     alerts: list[AlertView] = field(default_factory=list)
     urgent: list[AlertView] = field(default_factory=list)
+    incidents: dict[int, IncidentView] = field(default_factory=dict)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    messages: dict[int, MessageView] = field(default_factory=dict)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     frames_sent: int = 0
+
+    def has_news(self) -> bool:
+        return bool(self.units or self.alerts or self.incidents or self.timeline or self.messages)
 
 
 class LiveHub:
@@ -82,6 +92,10 @@ class LiveHub:
         self.listeners: list[Callable[[StoredAlert], Awaitable[None]]] = []
         self.tracker_last_at: dict[int, datetime] = {}
         self._waiters: dict[int, list[tuple[int, asyncio.Future[None]]]] = {}
+        # hooks for other domains (dispatch): a device connected, a batch became durable, a snapshot is built
+        self.attach_listeners: list[Callable[[FieldLink], Awaitable[None]]] = []
+        self.flush_listeners: list[Callable[[FlushResult], Awaitable[None]]] = []
+        self.snapshot_providers: list[Callable[[frozenset[int]], Awaitable[dict[str, Any]]]] = []
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -146,6 +160,22 @@ class LiveHub:
         self.links[link.device_id] = link
         return old
 
+    async def device_attached(self, link: FieldLink) -> None:
+        """After the welcome: let listeners resend what the device is owed (open tasks, unread messages)."""
+        for listener in self.attach_listeners:
+            try:
+                await listener(link)
+            except Exception:
+                log.exception("attach listener failed")
+
+    def link_for_unit(self, unit_id: int) -> FieldLink | None:
+        """The connected tablet of a unit (the most recently attached one if there are several)."""
+        found = None
+        for link in self.links.values():
+            if link.unit_id == unit_id:
+                found = link
+        return found
+
     def detach(self, link: FieldLink) -> None:
         if self.links.get(link.device_id) is link:
             del self.links[link.device_id]
@@ -195,6 +225,11 @@ class LiveHub:
             for listener in self.listeners:
                 with contextlib.suppress(Exception):
                     await listener(alert)
+        for flushed in self.flush_listeners:
+            try:
+                await flushed(result)
+            except Exception:
+                log.exception("flush listener failed")
 
     def _alert_view(self, alert: StoredAlert) -> AlertView:
         return AlertView(
@@ -219,6 +254,27 @@ class LiveHub:
         if box.task is not None:
             box.task.cancel()
 
+    async def snapshot_extra(self, org_ids: frozenset[int]) -> dict[str, Any]:
+        """Extra snapshot fields from other domains (e.g. open incidents)."""
+        extra: dict[str, Any] = {}
+        for provider in self.snapshot_providers:
+            extra.update(await provider(org_ids))
+        return extra
+
+    def push_dispatch(
+        self, org_id: int, *, incident: IncidentView | None = None, timeline: list[TimelineEntry] | None = None,
+        message: MessageView | None = None,
+    ) -> None:
+        """Incident, timeline and message changes ride with the next tick to operators who may see org_id."""
+        for box in self.operators:
+            if org_id in box.org_ids:
+                if incident is not None:
+                    box.incidents[incident.incident_id] = incident
+                if timeline:
+                    box.timeline.extend(timeline)
+                if message is not None:
+                    box.messages[message.message_id] = message
+
     def visible_units(self, org_ids: frozenset[int]) -> list[UnitView]:
         return [u.view() for u in self.picture.units.values() if u.org_id in org_ids]
 
@@ -238,10 +294,12 @@ class LiveHub:
             box.wake.clear()
             frames: list[Message] = [AlertRaised(alert=a) for a in box.urgent]
             box.urgent = []
-            if box.units or box.alerts:
+            if box.has_news():
                 frames.append(Delta(units=list(box.units.values()), alerts=box.alerts,
-                                    server_time=datetime.now(UTC)))
+                                    server_time=datetime.now(UTC), incidents=list(box.incidents.values()),
+                                    timeline=box.timeline, messages=list(box.messages.values())))
                 box.units, box.alerts = {}, []
+                box.incidents, box.timeline, box.messages = {}, [], {}
             for frame in frames:
                 try:
                     await box.send(encoder.encode(frame))
@@ -266,7 +324,7 @@ class LiveHub:
         views = [u.view() for u in self.picture.take_dirty()]
         for box in self.operators:
             box.units.update((v.unit_id, v) for v in views if v.org_id in box.org_ids)
-            if box.units or box.alerts:
+            if box.has_news():
                 box.wake.set()
 
     async def _store_fence_events(self, events: list[object], stale: list[UnitLive], now: datetime) -> None:

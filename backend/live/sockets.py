@@ -122,6 +122,7 @@ async def field_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
         await old.close()
     await _send(socket, Welcome(protocol=PROTOCOL_VERSION, device_id=device.id, unit_id=device.unit_id,
                                 acked=device.last_seq, server_time=datetime.now(UTC)))
+    await hub.device_attached(link)  # open tasks and unread messages are sent again
     try:
         while True:
             raw = await _receive(socket)
@@ -178,8 +179,9 @@ async def operator_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
     box = hub.add_operator(principal.visible_org_ids, send)
     try:
         alerts = await hub.open_alerts(principal.visible_org_ids)
+        extra = await hub.snapshot_extra(principal.visible_org_ids)
         await _send(socket, Snapshot(units=hub.visible_units(principal.visible_org_ids), alerts=alerts,
-                                     server_time=datetime.now(UTC)))
+                                     server_time=datetime.now(UTC), **extra))
         hub.activate(box)
         while True:
             raw = await _receive(socket)

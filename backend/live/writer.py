@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
@@ -57,9 +58,12 @@ class FlushResult(msgspec.Struct, frozen=True, kw_only=True):
     alerts: list[StoredAlert]
     statuses: list[tuple[int, str, datetime]]  # (unit, status, at) applied
     positions: int
+    outcomes: list[Any] = []  # what frame handlers of other domains returned (e.g. task progress)
 
 
 DurableCallback = Callable[[FlushResult], Awaitable[None]]
+FrameHandler = Callable[[asyncpg.Connection, Pending], Awaitable[Any]]
+"""Handles one stored frame of a kind this module does not know, inside the batch's transaction."""
 
 
 def partition_name(day: date) -> str:
@@ -83,7 +87,9 @@ async def ensure_partitions(conn: asyncpg.Connection, today: date, days_ahead: i
                 log.info("partition %s not created: %s", name, exc)
 
 
-async def write_batch(conn: asyncpg.Connection, batch: Sequence[Pending]) -> FlushResult:
+async def write_batch(
+    conn: asyncpg.Connection, batch: Sequence[Pending], handlers: Mapping[type, FrameHandler] | None = None
+) -> FlushResult:
     """Write one batch durably (the caller commits); drop frames that are already durable."""
     device_ids = sorted({p.device_id for p in batch})
     rows = await conn.fetch(
@@ -126,15 +132,22 @@ async def write_batch(conn: asyncpg.Connection, batch: Sequence[Pending]) -> Flu
             )
     alerts: list[StoredAlert] = []
     statuses: list[tuple[int, str, datetime]] = []
+    outcomes: list[Any] = []
     for item in events:
         alert, status = await _write_event(conn, item)
         if alert is not None:
             alerts.append(alert)
         if status is not None:
             statuses.append(status)
+        handler = (handlers or {}).get(type(item.frame))
+        if handler is not None:
+            outcome = await handler(conn, item)
+            if outcome is not None:
+                outcomes.append(outcome)
     changed = [(d, s) for d, s in durable.items() if s is not None]
     await conn.executemany("UPDATE devices SET last_seq = $2 WHERE id = $1 AND last_seq < $2", changed)
-    return FlushResult(durable=dict(changed), alerts=alerts, statuses=statuses, positions=len(positions))
+    return FlushResult(durable=dict(changed), alerts=alerts, statuses=statuses, positions=len(positions),
+                       outcomes=outcomes)
 
 
 async def _write_event(
@@ -195,6 +208,7 @@ class FieldWriter:
         self._stopping = False
         self._partitions_day: date | None = None
         self.flushes = 0
+        self.frame_handlers: dict[type, FrameHandler] = {}
 
     def add(self, item: Pending, *, urgent: bool = False) -> None:
         self._queue.append(item)
@@ -251,7 +265,7 @@ class FieldWriter:
                 await ensure_partitions(conn, today)
                 self._partitions_day = today
             async with conn.transaction():
-                result = await write_batch(conn, batch)
+                result = await write_batch(conn, batch, self.frame_handlers)
         del self._queue[: len(batch)]
         self.flushes += 1
         await self._on_durable(result)

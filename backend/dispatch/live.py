@@ -1,0 +1,130 @@
+"""Dispatch on the live path: tasks and messages to tablets, progress from tablets, changes to operators.
+
+`install(hub)` hooks dispatch into the live hub once, in the app's lifespan:
+- the writer stores `task_update` and `message_read` frames and hands them to the repository in the same
+  transaction, so a task's state is durable when the tablet gets its ack;
+- after each durable batch, operators get the changed melding and timeline in their next delta, and the live
+  picture takes the unit status the task state implies;
+- when a tablet connects, it gets again every task it has not yet accepted and every undelivered message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from backend.dispatch import repository as repo
+from backend.dispatch.logic import IMPLIED_UNIT_STATUS
+from backend.live.hub import FieldLink, LiveHub
+from backend.live.writer import FlushResult, Pending
+from shared.protocol import (
+    IncidentView,
+    Message,
+    MessageRead,
+    MessageView,
+    TaskUpdated,
+    TextMessage,
+    TimelineEntry,
+    encoder,
+)
+
+log = logging.getLogger(__name__)
+
+
+def install(hub: LiveHub) -> None:
+    hub.writer.frame_handlers[TaskUpdated] = _store_task_update
+    hub.writer.frame_handlers[MessageRead] = _store_message_read
+
+    async def on_flush(result: FlushResult) -> None:
+        await _publish_outcomes(hub, result.outcomes)
+
+    async def on_attach(link: FieldLink) -> None:
+        if link.unit_id is not None:
+            await resend_owed(hub, link)
+
+    async def snapshot(org_ids: frozenset[int]) -> dict[str, Any]:
+        async with hub.pool.acquire() as conn:
+            return {"incidents": await repo.open_incidents(conn, sorted(org_ids))}
+
+    hub.flush_listeners.append(on_flush)
+    hub.attach_listeners.append(on_attach)
+    hub.snapshot_providers.append(snapshot)
+
+
+async def _store_task_update(conn: asyncpg.Connection, item: Pending) -> repo.TaskProgress | None:
+    frame = item.frame
+    assert isinstance(frame, TaskUpdated)
+    return await repo.apply_task_update(conn, item.unit_id, frame.task_id, frame.state, frame.at, frame.note,
+                                        actor="tablet")
+
+
+async def _store_message_read(conn: asyncpg.Connection, item: Pending) -> repo.MessageDelivered | None:
+    frame = item.frame
+    assert isinstance(frame, MessageRead)
+    return await repo.mark_delivered(conn, item.unit_id, frame.message_id, frame.at)
+
+
+async def _publish_outcomes(hub: LiveHub, outcomes: Sequence[object]) -> None:
+    progress = [o for o in outcomes if isinstance(o, repo.TaskProgress)]
+    for o in outcomes:
+        if isinstance(o, repo.MessageDelivered):
+            unit = hub.picture.units.get(o.message.unit_id)
+            if unit is not None:
+                hub.push_dispatch(unit.org_id, message=o.message)
+    if not progress:
+        return
+    for p in progress:
+        status = IMPLIED_UNIT_STATUS.get(p.state)
+        if status is not None:
+            hub.picture.apply_status(p.unit_id, status, p.at)
+    async with hub.pool.acquire() as conn:
+        for p in progress:
+            incident = await repo.get_incident(conn, p.incident_id)
+            if incident is not None:
+                publish(hub, incident, p.timeline)
+
+
+def publish(hub: LiveHub, incident: IncidentView, timeline: list[TimelineEntry]) -> None:
+    """The melding and its new timeline lines go to its operators with the next tick."""
+    hub.push_dispatch(incident.org_id, incident=incident, timeline=timeline)
+
+
+async def send_to_unit(hub: LiveHub, unit_id: int, frames: Sequence[Message]) -> bool:
+    """Send frames to the unit's tablet now. False when it is not connected (it gets them on reconnect)."""
+    link = hub.link_for_unit(unit_id)
+    if link is None or not frames:
+        return False
+    try:
+        for frame in frames:
+            await link.send(encoder.encode(frame))
+    except Exception as exc:  # the socket just went; the reconnect resends
+        log.info("could not reach unit %s now: %s", unit_id, exc)
+        return False
+    return True
+
+
+async def send_tasks(hub: LiveHub, unit_id: int, task_ids: Sequence[int] | None = None) -> bool:
+    if hub.link_for_unit(unit_id) is None:
+        return False
+    async with hub.pool.acquire() as conn:
+        frames = await repo.tasks_to_send(conn, unit_id, task_ids)
+    return await send_to_unit(hub, unit_id, frames)
+
+
+async def resend_owed(hub: LiveHub, link: FieldLink) -> None:
+    assert link.unit_id is not None
+    async with hub.pool.acquire() as conn:
+        tasks = await repo.tasks_to_send(conn, link.unit_id)
+        messages = await repo.undelivered_messages(conn, link.unit_id)
+    frames: list[Message] = [*tasks, *(text_frame(m) for m in messages)]
+    with contextlib.suppress(Exception):
+        for frame in frames:
+            await link.send(encoder.encode(frame))
+
+
+def text_frame(m: MessageView) -> TextMessage:
+    return TextMessage(message_id=m.message_id, text=m.text, sender=m.sender, sent_at=m.sent_at)

@@ -1,0 +1,133 @@
+"""Dispatch without I/O: which units to propose for a melding, and how task states move.
+
+Distances are straight-line (haversine) metres. Distance along the road network would be better, but no
+routing graph is available offline; a routing engine (e.g. OSRM or Valhalla on OSM data) can replace
+``distance_m`` here later without changing callers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import msgspec
+
+from backend.geofencing.logic import distance_m
+from shared.protocol import TaskState, UnitStatus
+
+OUTSIDE_BEAT_PENALTY_M = 400.0
+"""A unit outside the incident's beat ranks as if it were this much farther away: it knows its own beat,
+but a unit just across the border still beats one on the far side of the beat."""
+
+STALE_PENALTY_M = 1000.0
+"""A stale position is uncertain: the unit may have walked on since."""
+
+ACTIVE_TASK_STATES = frozenset({TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.EN_ROUTE, TaskState.ON_SCENE})
+FINAL_TASK_STATES = frozenset({TaskState.DONE, TaskState.DECLINED, TaskState.CANCELLED})
+DEVICE_TASK_STATES = frozenset({TaskState.ACCEPTED, TaskState.EN_ROUTE, TaskState.ON_SCENE, TaskState.DONE,
+                                TaskState.DECLINED})
+
+TASK_STATE_LABELS = {
+    TaskState.ASSIGNED: "opdracht verstrekt",
+    TaskState.ACCEPTED: "geaccepteerd",
+    TaskState.EN_ROUTE: "aanrijdend",
+    TaskState.ON_SCENE: "ter plaatse",
+    TaskState.DONE: "afgerond",
+    TaskState.DECLINED: "geweigerd",
+    TaskState.CANCELLED: "geannuleerd",
+}
+
+# The unit status a task state implies; states not listed leave the status alone.
+IMPLIED_UNIT_STATUS = {
+    TaskState.EN_ROUTE: UnitStatus.EN_ROUTE,
+    TaskState.ON_SCENE: UnitStatus.ON_SCENE,
+    TaskState.DONE: UnitStatus.AVAILABLE,
+}
+
+
+class IncidentSite(msgspec.Struct, frozen=True, kw_only=True):
+    lon: float
+    lat: float
+    beat_id: int | None = None
+    required_domain: int = 1
+
+
+class Candidate(msgspec.Struct, frozen=True, kw_only=True):
+    unit_id: int
+    call_sign: str
+    status: UnitStatus
+    lon: float | None
+    lat: float | None
+    beat_ids: tuple[int, ...] = ()
+    domains: tuple[int, ...] = (1,)
+    stale: bool = False
+    busy_with_task: bool = False
+
+
+class Proposal(msgspec.Struct, frozen=True, kw_only=True):
+    unit_id: int
+    call_sign: str
+    distance_m: float | None  # straight line; None when the unit has no position
+    in_beat: bool
+    has_domain: bool
+    stale: bool
+    score_m: float | None  # distance plus penalties: what the ranking uses
+    reasons: list[str]  # Dutch, for the operator
+
+
+def propose_units(site: IncidentSite, units: Iterable[Candidate], limit: int = 5) -> list[Proposal]:
+    """Available units, best first: with the required domain, then by distance plus penalties.
+
+    A unit that is not available, or already has an active task, is never proposed. Units without a
+    position come last (the operator may still know where they are).
+    """
+    proposals = []
+    for unit in units:
+        if unit.status != UnitStatus.AVAILABLE or unit.busy_with_task:
+            continue
+        in_beat = site.beat_id is not None and site.beat_id in unit.beat_ids
+        has_domain = site.required_domain in unit.domains
+        reasons = []
+        if unit.lon is None or unit.lat is None:
+            distance = score = None
+            reasons.append("geen positie")
+        else:
+            distance = distance_m(unit.lon, unit.lat, site.lon, site.lat)
+            score = distance
+            reasons.append(f"{_km(distance)} hemelsbreed")
+            if not in_beat and site.beat_id is not None:
+                score += OUTSIDE_BEAT_PENALTY_M
+            if unit.stale:
+                score += STALE_PENALTY_M
+                reasons.append("positie verouderd")
+        if in_beat:
+            reasons.append("in het gebied")
+        if not has_domain:
+            reasons.append(f"geen domein {site.required_domain}")
+        proposals.append(Proposal(
+            unit_id=unit.unit_id, call_sign=unit.call_sign, distance_m=distance, in_beat=in_beat,
+            has_domain=has_domain, stale=unit.stale, score_m=score, reasons=reasons,
+        ))
+    proposals.sort(key=lambda p: (not p.has_domain, p.score_m is None, p.score_m or 0.0, p.call_sign))
+    return proposals[:limit]
+
+
+def _km(metres: float) -> str:
+    return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km".replace(".", ",")
+
+
+def task_transition_allowed(current: TaskState, new: TaskState) -> bool:
+    """A finished task stays finished; a device may not put a task back to 'assigned' or cancel it."""
+    if current in FINAL_TASK_STATES or current == new:
+        return False
+    return new in DEVICE_TASK_STATES
+
+
+def task_title(category: str, address: str, priority: int) -> str:
+    where = f" — {address}" if address else ""
+    return f"P{priority} {category}{where}"
+
+
+def unit_status_for(state: TaskState, at: datetime) -> tuple[UnitStatus, datetime] | None:
+    status = IMPLIED_UNIT_STATUS.get(state)
+    return None if status is None else (status, at)

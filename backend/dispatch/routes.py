@@ -1,0 +1,137 @@
+"""Meldingen, proposals, tasks, messages to units and track replay over HTTP."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from backend.auth.guards import services_of
+from backend.auth.tokens import Principal
+from backend.errors import BadInput
+from backend.dispatch import service
+from backend.dispatch.logic import Proposal
+from backend.dispatch.service import IncidentDetail, TaskCreated, Track
+from shared.protocol import IncidentView, Latitude, Longitude, MessageView
+
+Category = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+Priority = Annotated[int, msgspec.Meta(ge=1, le=3)]
+Domain = Annotated[int, msgspec.Meta(ge=1, le=6)]
+Reason = Annotated[str, msgspec.Meta(max_length=300)]
+
+
+class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
+    category: Category
+    priority: Priority
+    description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+    address: Annotated[str, msgspec.Meta(max_length=300)] = ""
+    required_domain: Domain = 1
+    org_id: int | None = None
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    external_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+
+
+class NewTask(msgspec.Struct, frozen=True, kw_only=True):
+    unit_id: int
+
+
+class ReasonBody(msgspec.Struct, frozen=True, kw_only=True):
+    reason: Reason = ""
+
+
+class NewMessage(msgspec.Struct, frozen=True, kw_only=True):
+    text: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+
+
+@post("/api/incidents", tags=["dispatch"])
+async def create_incident(
+    request: Request, data: JSONBody[NewIncident], principal: NamedDependency[Principal]  # type: ignore[type-arg]
+) -> IncidentView:
+    """Create a melding at lon/lat, or at the buurt named in `address`."""
+    body = service.IncidentRequest(**msgspec.structs.asdict(data))
+    return await service.create_incident(services_of(request), principal, body)
+
+
+@get("/api/incidents", tags=["dispatch"])
+async def list_incidents(request: Request, principal: NamedDependency[Principal]) -> list[IncidentView]:  # type: ignore[type-arg]
+    return await service.open_incidents(services_of(request), principal)
+
+
+@get("/api/incidents/{incident_id:int}", tags=["dispatch"])
+async def get_incident(
+    request: Request, incident_id: FromPath[int], principal: NamedDependency[Principal]  # type: ignore[type-arg]
+) -> IncidentDetail:
+    return await service.incident_detail(services_of(request), principal, incident_id)
+
+
+@get("/api/incidents/{incident_id:int}/proposals", tags=["dispatch"])
+async def get_proposals(
+    request: Request, incident_id: FromPath[int], principal: NamedDependency[Principal],  # type: ignore[type-arg]
+    limit: FromQuery[int] = 5,
+) -> list[Proposal]:
+    """Available units, best first (straight-line distance; in the beat and with the domain preferred)."""
+    if not 1 <= limit <= 50:
+        raise BadInput("limit must be 1..50", field="limit")
+    return await service.proposals(services_of(request), principal, incident_id, limit)
+
+
+@post("/api/incidents/{incident_id:int}/tasks", tags=["dispatch"])
+async def assign_unit(
+    request: Request, incident_id: FromPath[int], data: JSONBody[NewTask],  # type: ignore[type-arg]
+    principal: NamedDependency[Principal],
+) -> TaskCreated:
+    return await service.assign(services_of(request), principal, incident_id, data.unit_id)
+
+
+@post("/api/incidents/{incident_id:int}/close", status_code=200, tags=["dispatch"])
+async def close_incident(
+    request: Request, incident_id: FromPath[int], data: JSONBody[ReasonBody],  # type: ignore[type-arg]
+    principal: NamedDependency[Principal],
+) -> IncidentView:
+    return await service.close_incident(services_of(request), principal, incident_id, data.reason)
+
+
+@post("/api/tasks/{task_id:int}/cancel", status_code=200, tags=["dispatch"])
+async def cancel_task(
+    request: Request, task_id: FromPath[int], data: JSONBody[ReasonBody],  # type: ignore[type-arg]
+    principal: NamedDependency[Principal],
+) -> IncidentView:
+    return await service.cancel_task(services_of(request), principal, task_id, data.reason)
+
+
+@post("/api/units/{unit_id:int}/messages", tags=["dispatch"])
+async def send_message(
+    request: Request, unit_id: FromPath[int], data: JSONBody[NewMessage],  # type: ignore[type-arg]
+    principal: NamedDependency[Principal],
+) -> MessageView:
+    return await service.send_message(services_of(request), principal, unit_id, data.text)
+
+
+@get("/api/units/{unit_id:int}/messages", tags=["dispatch"])
+async def list_messages(
+    request: Request, unit_id: FromPath[int], principal: NamedDependency[Principal]  # type: ignore[type-arg]
+) -> list[MessageView]:
+    return await service.messages(services_of(request), principal, unit_id)
+
+
+@get("/api/units/{unit_id:int}/track", tags=["dispatch"])
+async def unit_track(
+    request: Request, unit_id: FromPath[int], principal: NamedDependency[Principal],  # type: ignore[type-arg]
+    hours: FromQuery[float] = 4.0,
+    reason: FromQuery[str] = "",
+) -> Track:
+    """The unit's positions of the last hours; a read of personal data, logged in the audit log."""
+    if not 0 < hours <= 24 or len(reason) > 300:
+        raise BadInput("hours must be more than 0 and at most 24; reason at most 300 characters",
+                       field="hours" if len(reason) <= 300 else "reason")
+    origin = request.client.host if request.client else ""
+    return await service.track(services_of(request), principal, unit_id, hours, reason, origin)
+
+
+ROUTES = [create_incident, list_incidents, get_incident, get_proposals, assign_unit, close_incident, cancel_task,
+          send_message, list_messages, unit_track]

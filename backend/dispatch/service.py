@@ -1,0 +1,250 @@
+"""Dispatch use cases: each one checks who may do it, runs the SQL in one transaction and tells the live side.
+
+Routes call these and stay a few lines; everything here takes the services and the principal explicitly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from shapely.geometry import shape
+
+from backend.auth.guards import require_org, require_role
+from backend.auth.tokens import Principal
+from backend.dispatch import live
+from backend.dispatch import repository as repo
+from backend.dispatch.logic import Candidate, IncidentSite, Proposal, propose_units
+from backend.errors import BadInput, Forbidden, NotFound
+from backend.geofencing.logic import containing_beats
+from backend.services import Services
+from shared.protocol import IncidentView, MessageView, TaskCancelled, TimelineEntry
+
+DISPATCH_ROLES = ("operator", "teamlead", "admin", "service")
+TRACK_ROLES = ("operator", "teamlead", "admin")
+
+
+class IncidentRequest(msgspec.Struct, frozen=True, kw_only=True):
+    category: str
+    priority: int
+    description: str = ""
+    lon: float | None = None
+    lat: float | None = None
+    address: str = ""
+    required_domain: int = 1
+    org_id: int | None = None
+    source: str | None = None
+    external_id: str | None = None
+
+
+class IncidentDetail(msgspec.Struct, frozen=True, kw_only=True):
+    incident: IncidentView
+    timeline: list[TimelineEntry]
+
+
+class TaskCreated(msgspec.Struct, frozen=True, kw_only=True):
+    task_id: int
+    incident_id: int
+    unit_id: int
+    sent: bool  # reached the tablet now; otherwise it goes out when the tablet reconnects
+
+
+class Track(msgspec.Struct, frozen=True, kw_only=True):
+    unit_id: int
+    call_sign: str
+    since: datetime
+    points: list[repo.TrackPoint]
+
+
+def _actor(principal: Principal) -> str:
+    return principal.username or f"account {principal.account_id}"
+
+
+# --- incidents ----------------------------------------------------------------------------------------------
+
+
+async def create_incident(services: Services, principal: Principal, data: IncidentRequest) -> IncidentView:
+    require_role(principal, DISPATCH_ROLES)
+    async with services.pool.acquire() as conn, conn.transaction():
+        lon, lat, address = await _locate(services, principal, data)
+        org_id, beat_id = await _place(services, principal, conn, lon, lat, data.org_id)
+        new = repo.NewIncident(
+            org_id=org_id, category=data.category, priority=data.priority, description=data.description, lon=lon,
+            lat=lat, address=address, beat_id=beat_id, required_domain=data.required_domain,
+            created_by=principal.account_id, source=data.source, external_id=data.external_id,
+        )
+        incident_id = await repo.create_incident(conn, new, _actor(principal))
+        view = await repo.require_incident(conn, incident_id)
+        events = await repo.timeline(conn, incident_id)
+    live.publish(services.hub, view, events)
+    return view
+
+
+async def _locate(services: Services, principal: Principal, data: IncidentRequest) -> tuple[float, float, str]:
+    """Lon/lat when given; else the beat (buurt) named in the address text. No street geocoder offline."""
+    if (data.lon is None) != (data.lat is None):
+        raise BadInput("give both lon and lat, or neither", field="lat" if data.lat is None else "lon")
+    if data.lon is not None and data.lat is not None:
+        return data.lon, data.lat, data.address
+    if not data.address.strip():
+        raise BadInput("give a location: lon and lat, or an address", field="address")
+    async with services.pool.acquire() as conn:
+        rows = await repo.beats_named_in(conn, sorted(principal.visible_org_ids), data.address.strip())
+    if not rows:
+        raise BadInput("address not found; name the buurt or click on the map", field="address")
+    point = shape(rows[0]["geometry"]).representative_point()
+    return point.x, point.y, data.address.strip()
+
+
+async def _place(
+    services: Services, principal: Principal, conn: object, lon: float, lat: float, org_id: int | None
+) -> tuple[int, int | None]:
+    """The organisation that handles the melding and the beat it lies in."""
+    beats = containing_beats(lon, lat, services.hub.picture.beats)
+    owners = await repo.beat_orgs(conn, sorted(beats))  # type: ignore[arg-type]
+    visible = {b: o for b, o in owners.items() if principal.can_see_org(o)}
+    if org_id is not None:
+        require_org(principal, org_id, "organisation")
+        in_org = sorted(b for b, o in visible.items() if o == org_id)
+        return org_id, (in_org[0] if in_org else None)
+    if visible:
+        beat_id = min(visible)
+        return visible[beat_id], beat_id
+    others = principal.visible_org_ids - {principal.org_id}
+    if len(others) > 1:
+        raise BadInput("the location is in no known beat: choose the gemeente", field="org_id")
+    return (next(iter(others)) if others else principal.org_id), None
+
+
+async def open_incidents(services: Services, principal: Principal) -> list[IncidentView]:
+    require_role(principal, DISPATCH_ROLES)
+    async with services.pool.acquire() as conn:
+        return await repo.open_incidents(conn, sorted(principal.visible_org_ids))
+
+
+async def incident_detail(services: Services, principal: Principal, incident_id: int) -> IncidentDetail:
+    require_role(principal, DISPATCH_ROLES)
+    async with services.pool.acquire() as conn:
+        view = await _visible_incident(conn, principal, incident_id)
+        return IncidentDetail(incident=view, timeline=await repo.timeline(conn, incident_id))
+
+
+async def _visible_incident(conn: object, principal: Principal, incident_id: int) -> IncidentView:
+    view = await repo.get_incident(conn, incident_id)  # type: ignore[arg-type]
+    if view is None or not principal.can_see_org(view.org_id):
+        raise NotFound("melding not found", field="incident_id")
+    return view
+
+
+async def close_incident(services: Services, principal: Principal, incident_id: int, reason: str) -> IncidentView:
+    require_role(principal, DISPATCH_ROLES)
+    async with services.pool.acquire() as conn, conn.transaction():
+        view = await _visible_incident(conn, principal, incident_id)
+        before = {e.event_id for e in await repo.timeline(conn, incident_id)}
+        cancelled = await repo.close_incident(conn, incident_id, _actor(principal), reason)
+        view = await repo.require_incident(conn, incident_id)
+        events = [e for e in await repo.timeline(conn, incident_id) if e.event_id not in before]
+    for task in view.tasks:
+        if task.task_id in cancelled:
+            await live.send_to_unit(services.hub, task.unit_id, [TaskCancelled(task_id=task.task_id, reason=reason)])
+    live.publish(services.hub, view, events)
+    return view
+
+
+# --- proposals and tasks ------------------------------------------------------------------------------------
+
+
+async def proposals(services: Services, principal: Principal, incident_id: int, limit: int) -> list[Proposal]:
+    require_role(principal, DISPATCH_ROLES)
+    picture = services.hub.picture
+    async with services.pool.acquire() as conn:
+        view = await _visible_incident(conn, principal, incident_id)
+        units = [u for u in picture.units.values() if u.org_id == view.org_id]
+        ids = [u.unit_id for u in units]
+        domains = await repo.unit_domains(conn, ids)
+        busy = await repo.units_with_active_task(conn, ids)
+    candidates = [
+        Candidate(unit_id=u.unit_id, call_sign=u.call_sign, status=u.status, lon=u.lon, lat=u.lat,
+                  beat_ids=tuple(u.fence.beats), domains=domains.get(u.unit_id, (1,)), stale=u.stale,
+                  busy_with_task=u.unit_id in busy)
+        for u in units
+    ]
+    site = IncidentSite(lon=view.lon, lat=view.lat, beat_id=view.beat_id, required_domain=view.required_domain)
+    return propose_units(site, candidates, limit)
+
+
+async def assign(services: Services, principal: Principal, incident_id: int, unit_id: int) -> TaskCreated:
+    require_role(principal, DISPATCH_ROLES)
+    async with services.pool.acquire() as conn, conn.transaction():
+        view = await _visible_incident(conn, principal, incident_id)
+        if view.state != "open":
+            raise BadInput("this melding is closed", field="incident_id")
+        unit = services.hub.picture.units.get(unit_id)
+        if unit is None or unit.org_id != view.org_id:
+            raise NotFound("unit not found in the gemeente of this melding", field="unit_id")
+        task_id = await repo.create_task(conn, incident_id, unit_id, principal.account_id, _actor(principal),
+                                         unit.call_sign)
+        view = await repo.require_incident(conn, incident_id)
+        events = [e for e in await repo.timeline(conn, incident_id) if e.task_id == task_id]
+    sent = await live.send_tasks(services.hub, unit_id, [task_id])
+    live.publish(services.hub, view, events)
+    return TaskCreated(task_id=task_id, incident_id=incident_id, unit_id=unit_id, sent=sent)
+
+
+async def cancel_task(services: Services, principal: Principal, task_id: int, reason: str) -> IncidentView:
+    require_role(principal, DISPATCH_ROLES)
+    async with services.pool.acquire() as conn, conn.transaction():
+        row = await repo.get_task(conn, task_id)
+        if row is None or not principal.can_see_org(row["org_id"]):
+            raise NotFound("task not found", field="task_id")
+        await repo.cancel_task(conn, task_id, _actor(principal), reason)
+        view = await repo.require_incident(conn, row["incident_id"])
+        events = [e for e in await repo.timeline(conn, row["incident_id"]) if e.task_id == task_id][-1:]
+    await live.send_to_unit(services.hub, row["unit_id"], [TaskCancelled(task_id=task_id, reason=reason)])
+    live.publish(services.hub, view, events)
+    return view
+
+
+# --- messages and tracks ------------------------------------------------------------------------------------
+
+
+def _visible_unit(services: Services, principal: Principal, unit_id: int) -> str:
+    unit = services.hub.picture.units.get(unit_id)
+    if unit is None or not principal.can_see_org(unit.org_id):
+        raise NotFound("unit not found", field="unit_id")
+    return unit.call_sign
+
+
+async def send_message(services: Services, principal: Principal, unit_id: int, text: str) -> MessageView:
+    require_role(principal, DISPATCH_ROLES)
+    _visible_unit(services, principal, unit_id)
+    async with services.pool.acquire() as conn:
+        message = await repo.create_message(conn, unit_id, text, principal.account_id, _actor(principal))
+    await live.send_to_unit(services.hub, unit_id, [live.text_frame(message)])
+    services.hub.push_dispatch(services.hub.picture.units[unit_id].org_id, message=message)
+    return message
+
+
+async def messages(services: Services, principal: Principal, unit_id: int) -> list[MessageView]:
+    require_role(principal, DISPATCH_ROLES)
+    _visible_unit(services, principal, unit_id)
+    async with services.pool.acquire() as conn:
+        return await repo.unit_messages(conn, unit_id)
+
+
+async def track(
+    services: Services, principal: Principal, unit_id: int, hours: float, reason: str, origin: str
+) -> Track:
+    """A unit's track: personal data of the boa's in it, so only some roles, and every read is logged."""
+    allowed = principal.role in TRACK_ROLES
+    call_sign = _visible_unit(services, principal, unit_id) if allowed else str(unit_id)
+    since = datetime.now(UTC) - timedelta(hours=hours)
+    async with services.pool.acquire() as conn, conn.transaction():
+        await repo.write_audit(
+            conn, action="read_track", object_=f"unit:{unit_id} since {since.isoformat(timespec='seconds')}",
+            result="granted" if allowed else "denied", origin=origin, actor=_actor(principal), reason=reason,
+        )
+        points = await repo.track(conn, unit_id, since) if allowed else []
+    if not allowed:
+        raise Forbidden(f"role {principal.role!r} may not replay tracks")
+    return Track(unit_id=unit_id, call_sign=call_sign, since=since, points=points)
