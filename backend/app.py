@@ -14,6 +14,7 @@ from litestar.response import Response
 
 from backend.auth import routes as auth_routes
 from backend.auth.guards import provide_principal, services_of
+from backend.console import routes as console_routes
 from backend.db.migrate import migrate
 from backend.db.pool import create_pool
 from backend.dispatch import live as dispatch_live
@@ -73,6 +74,7 @@ def create_app(settings: Settings) -> Litestar:
             *osmand_routes.ROUTES,
             *sockets.ROUTES,
             *dispatch_routes.ROUTES,
+            *console_routes.ROUTES,
         ],
         dependencies={"principal": Provide(provide_principal)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -1,0 +1,39 @@
+"""The meldkamer console: one HTML page, its ES modules and the vendored Leaflet, served by the backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+from litestar import Request, get
+from litestar.response import Response
+from litestar.static_files import create_static_files_router
+
+from backend.auth.guards import services_of
+
+STATIC = Path(__file__).parent / "static"
+
+
+class ConsoleConfig(msgspec.Struct, frozen=True, kw_only=True):
+    tile_url: str  # background map tiles ({z}/{x}/{y}); the console works without them
+    tile_attribution: str
+    stale_after_s: float
+
+
+@get("/meldkamer", include_in_schema=False)
+async def console_page() -> Response[bytes]:
+    html = (STATIC / "index.html").read_bytes()
+    return Response(html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
+
+
+@get("/meldkamer/config.json", tags=["console"])
+async def console_config(request: Request) -> ConsoleConfig:  # type: ignore[type-arg]
+    settings = services_of(request).settings
+    return ConsoleConfig(tile_url=settings.tile_url, tile_attribution=settings.tile_attribution,
+                         stale_after_s=settings.stale_after_s)
+
+
+static = create_static_files_router(path="/meldkamer/static", directories=[STATIC], include_in_schema=False,
+                                    cache_control=None)
+
+ROUTES = [console_page, console_config, static]

@@ -1,0 +1,38 @@
+// Dutch labels and time formatting.
+export const STATUS = {
+  available: "beschikbaar", en_route: "aanrijdend", on_scene: "ter plaatse", busy: "bezet",
+  break: "pauze", off_duty: "buiten dienst", emergency: "noodsituatie",
+};
+export const TASK = {
+  assigned: "opdracht verstrekt", accepted: "geaccepteerd", en_route: "aanrijdend", on_scene: "ter plaatse",
+  done: "afgerond", declined: "geweigerd", cancelled: "geannuleerd",
+};
+export const ALERT = {
+  noodknop: "NOODKNOP", assistance: "Assistentieverzoek", outside_assigned_beat: "Buiten toegewezen gebied",
+  position_stale: "Positie verouderd", partners_apart: "Duo uit elkaar",
+};
+// most urgent first
+export const ALERT_RANK = { noodknop: 0, assistance: 1, partners_apart: 2, outside_assigned_beat: 3, position_stale: 4 };
+export const ACTIVE_TASK = new Set(["assigned", "accepted", "en_route", "on_scene"]);
+
+export function esc(text) {
+  return String(text ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+
+export function clock(iso) {
+  if (!iso) return "";
+  return new Date(iso).toLocaleTimeString("nl-NL", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+export function age(iso, now = Date.now()) {
+  if (!iso) return "—";
+  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  return `${Math.floor(s / 3600)}u${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}`;
+}
+
+export function metres(m) {
+  if (m == null) return "—";
+  return m < 1000 ? `${Math.round(m)} m` : `${(m / 1000).toFixed(1).replace(".", ",")} km`;
+}

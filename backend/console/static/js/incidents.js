@@ -1,0 +1,162 @@
+// Meldingen: the open list, the create form, and the detail with proposals, one-click assign and the timeline.
+import { api } from "./api.js";
+import { ACTIVE_TASK, TASK, clock, esc, metres } from "./format.js";
+
+export class Incidents {
+  constructor({ list, count, detail, form, formError, picked, map, units, showTab }) {
+    Object.assign(this, { list, count, detail, form, formError, picked, map, units, showTab });
+    this.incidents = new Map();
+    this.selected = null;     // incident id shown in the detail
+    this.timeline = [];
+    this.pickedAt = null;
+    list.addEventListener("click", (e) => { const li = e.target.closest("li[data-id]"); if (li) this.open(Number(li.dataset.id)); });
+    form.addEventListener("submit", (e) => { e.preventDefault(); this.create(); });
+    detail.addEventListener("click", (e) => this.onDetailClick(e));
+  }
+
+  replace(list) {
+    this.incidents = new Map(list.map((i) => [i.incident_id, i]));
+    this.map.clearIncidents();
+    for (const i of list) this.map.putIncident(i);
+    this.renderList();
+    if (this.selected) this.open(this.selected);
+  }
+
+  put(view) {
+    this.incidents.set(view.incident_id, view);
+    this.map.putIncident(view);
+    this.renderList();
+    if (this.selected === view.incident_id) this.renderDetail();
+  }
+
+  addTimeline(entries) {
+    const mine = entries.filter((e) => e.incident_id === this.selected && !this.timeline.some((t) => t.event_id === e.event_id));
+    if (mine.length) { this.timeline.push(...mine); this.renderDetail(); }
+  }
+
+  // the active task of a unit, for the unit list
+  taskOf(unitId) {
+    for (const incident of this.incidents.values()) {
+      for (const t of incident.tasks) if (t.unit_id === unitId && ACTIVE_TASK.has(t.state)) return { ...t, incident };
+    }
+    return null;
+  }
+
+  renderList() {
+    const open = [...this.incidents.values()].filter((i) => i.state === "open")
+      .sort((a, b) => a.priority - b.priority || Date.parse(a.created_at) - Date.parse(b.created_at));
+    this.count.textContent = open.length || "";
+    this.list.innerHTML = open.length ? open.map((i) => {
+      const tasks = i.tasks.filter((t) => ACTIVE_TASK.has(t.state));
+      return `<li data-id="${i.incident_id}" class="${i.incident_id === this.selected ? "selected" : ""}">
+        <span class="pill prio-${i.priority}">P${i.priority}</span> <b>${esc(i.category)}</b> ${esc(i.address)}
+        <br><small>${clock(i.created_at)} · ${tasks.length ? tasks.map((t) => `${esc(t.call_sign)} ${TASK[t.state]}`).join(", ") : "nog geen eenheid"}</small>
+      </li>`;
+    }).join("") : '<li class="hint">Geen open meldingen.</li>';
+  }
+
+  pick(lon, lat) {
+    this.pickedAt = { lon, lat };
+    this.picked.textContent = `Plaats op de kaart: ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+    this.map.showPick(lon, lat);
+  }
+
+  async create() {
+    const f = new FormData(this.form);
+    const body = { category: f.get("category").trim(), priority: Number(f.get("priority")),
+                   description: f.get("description").trim(), address: f.get("address").trim() };
+    if (this.pickedAt) Object.assign(body, this.pickedAt);
+    this.formError.textContent = "";
+    try {
+      const view = await api("POST", "/api/incidents", body);
+      this.form.reset();
+      this.pickedAt = null;
+      this.picked.textContent = "Of klik op de kaart om de plaats aan te wijzen.";
+      this.map.clearPick();
+      this.put(view);
+      this.showTab("incidents");
+      await this.open(view.incident_id);
+    } catch (e) {
+      const names = { address: "adres", lat: "plaats", lon: "plaats", category: "categorie", priority: "prioriteit",
+                      org_id: "gemeente" };
+      const messages = { address: "Adres niet gevonden: noem de buurt of klik op de kaart." };
+      this.formError.textContent = messages[e.field] || `${names[e.field] ? names[e.field] + ": " : ""}${e.message}`;
+    }
+  }
+
+  async open(id) {
+    this.selected = id;
+    this.onOpen?.();
+    this.proposals = null;
+    this.renderList();
+    const [detail, proposals] = await Promise.all([
+      api("GET", `/api/incidents/${id}`), api("GET", `/api/incidents/${id}/proposals`).catch(() => []),
+    ]);
+    if (this.selected !== id) return;
+    this.incidents.set(id, detail.incident);
+    this.timeline = detail.timeline;
+    this.proposals = proposals;
+    this.map.focus(detail.incident.lon, detail.incident.lat);
+    this.renderDetail();
+  }
+
+  async refreshProposals() {
+    const id = this.selected;
+    this.proposals = await api("GET", `/api/incidents/${id}/proposals`).catch(() => []);
+    if (this.selected === id) this.renderDetail();
+  }
+
+  close() { this.selected = null; this.detail.hidden = true; this.detail.dataset.kind = ""; this.renderList(); }
+
+  renderDetail() {
+    const i = this.incidents.get(this.selected);
+    if (!i) return;
+    const tasks = i.tasks.map((t) => `<li><b>${esc(t.call_sign)}</b><span class="grow">${TASK[t.state]} · ${clock(t.state_at)}</span>
+      ${ACTIVE_TASK.has(t.state) && i.state === "open" ? `<button class="small ghost" data-cancel="${t.task_id}">Annuleren</button>` : ""}</li>`).join("");
+    const proposals = this.proposals == null ? '<li class="hint">Voorstel wordt berekend…</li>'
+      : this.proposals.length ? this.proposals.map((p) => `<li class="proposal"><b>${esc(p.call_sign)}</b>
+          <span class="grow">${metres(p.distance_m)} hemelsbreed${p.in_beat ? " · in het gebied" : ""}${p.stale ? " · positie verouderd" : ""}${p.has_domain ? "" : " · ander domein"}</span>
+          <button class="small" data-assign="${p.unit_id}">Koppelen</button></li>`).join("")
+      : '<li class="hint">Geen beschikbare eenheid.</li>';
+    this.detail.hidden = false;
+    this.detail.dataset.kind = "incident";
+    this.detail.innerHTML = `
+      <h3><span class="pill prio-${i.priority}">P${i.priority}</span> ${esc(i.category)}
+        <button class="small ghost close" data-close>Sluiten ✕</button></h3>
+      <div>${esc(i.address) || `${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}`}${i.description ? ` — ${esc(i.description)}` : ""}</div>
+      <div class="hint">Aangemaakt ${clock(i.created_at)} door ${esc(i.created_by) || "?"} · ${i.state === "open" ? "open" : "afgesloten"}</div>
+      <h4>Eenheden</h4><ul>${tasks || '<li class="hint">Nog geen eenheid gekoppeld.</li>'}</ul>
+      ${i.state === "open" ? `<h4>Voorstel (beste eerst; afstand hemelsbreed)</h4><ul id="proposals">${proposals}</ul>` : ""}
+      <h4>Tijdlijn</h4><ul id="timeline">${this.timeline.map((e) => `<li><time>${clock(e.at)}</time><span class="grow">${esc(e.text)}</span>
+        <small class="hint">${esc(e.actor)}</small></li>`).join("")}</ul>
+      ${i.state === "open" ? '<div class="row"><button class="ghost" data-finish>Melding afsluiten</button></div>' : ""}
+      <p class="error" id="detail-error"></p>`;
+  }
+
+  async onDetailClick(e) {
+    const b = e.target.closest("button");
+    if (!b || this.detail.dataset.kind === "unit") return;
+    const id = this.selected;
+    const error = (err) => { const p = this.detail.querySelector("#detail-error"); if (p) p.textContent = err.message; };
+    try {
+      if (b.dataset.close !== undefined) this.close();
+      else if (b.dataset.assign) {
+        b.disabled = true;
+        const task = await api("POST", `/api/incidents/${id}/tasks`, { unit_id: Number(b.dataset.assign) });
+        this.timeline.push({ event_id: -task.task_id, incident_id: id, at: new Date().toISOString(), actor: "",
+                             text: task.sent ? "opdracht is bij de tablet afgeleverd" : "tablet niet verbonden: opdracht volgt bij verbinding" });
+        const detail = await api("GET", `/api/incidents/${id}`);
+        this.timeline = detail.timeline.concat(this.timeline.filter((t) => t.event_id < 0));
+        this.put(detail.incident);
+        await this.refreshProposals();
+      } else if (b.dataset.cancel) {
+        const reason = prompt("Reden van annuleren?", "") ?? "";
+        this.put(await api("POST", `/api/tasks/${b.dataset.cancel}/cancel`, { reason }));
+      } else if (b.dataset.finish !== undefined) {
+        const reason = prompt("Melding afsluiten — reden?", "afgehandeld");
+        if (reason === null) return;
+        this.put(await api("POST", `/api/incidents/${id}/close`, { reason }));
+      }
+    } catch (err) { error(err); b.disabled = false; }
+  }
+}

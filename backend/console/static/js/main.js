@@ -1,0 +1,234 @@
+// The meldkamer console: login, then the live picture over the operator socket and the dispatch API.
+import { api, current, login, logout, resume, setLoggedOutHandler } from "./api.js";
+import { Live } from "./live.js";
+import { LiveMap } from "./map.js";
+import { Alerts } from "./alerts.js";
+import { UnitList } from "./units.js";
+import { Incidents } from "./incidents.js";
+import { STATUS, TASK, age, clock, esc } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+let app = null;
+
+function showLogin() {
+  if (app) { app.live.stop(); }
+  $("console").hidden = true;
+  $("login").hidden = false;
+}
+
+setLoggedOutHandler(() => location.reload());
+
+$("login-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  $("login-error").textContent = "";
+  try {
+    const s = await login(f.get("username"), f.get("password"));
+    if (!["operator", "teamlead", "admin"].includes(s.role)) {
+      $("login-error").textContent = "Dit account heeft geen toegang tot de meldkamer.";
+      logout();
+      return;
+    }
+    await start(true);
+  } catch (err) {
+    $("login-error").textContent = err.status === 401 ? "Onbekende gebruikersnaam of verkeerd wachtwoord."
+      : `Inloggen mislukt: ${err.message}`;
+  }
+});
+
+async function start(gesture) {
+  $("login").hidden = true;
+  $("console").hidden = false;
+  const session = current();
+  $("who").textContent = session.display_name;
+  const config = await fetch("/meldkamer/config.json").then((r) => r.json());
+  app = new Console(config);
+  window.__schakel.app = app;  // for tests and the frame-time benchmark
+  if (gesture) app.alerts.unlockAudio();
+  await app.loadBeats();
+  app.live.start();
+}
+
+class Console {
+  constructor(config) {
+    this.beatNames = new Map();
+    this.unitViews = new Map();
+    this.map = new LiveMap($("map"), config, {
+      onUnitClick: (id) => this.showUnit(id),
+      onIncidentClick: (id) => { this.tab("incidents"); this.incidents.open(id); },
+      onMapClick: (lon, lat) => { if (!$("tab-new").hidden) this.incidents.pick(lon, lat); },
+    });
+    this.alerts = new Alerts({
+      list: $("alert-list"), count: $("alert-count"), banner: $("emergency"), soundButton: $("sound"),
+      onAck: (id) => this.live.send({ kind: "ack_alert", alert_id: id }),
+      onFocus: (a) => { if (a.lon != null) this.map.focus(a.lon, a.lat); else if (a.unit_id) this.map.focusUnit(a.unit_id); },
+    });
+    this.incidents = new Incidents({
+      list: $("incident-list"), count: $("incident-count"), detail: $("detail"), form: $("incident-form"),
+      formError: $("incident-error"), picked: $("picked"), map: this.map, showTab: (t) => this.tab(t),
+    });
+    this.incidents.onOpen = () => { this.shownUnit = null; this.map.clearReplay(); };
+    this.units = new UnitList({
+      rows: $("unit-rows"), filter: $("unit-filter"), statusFilter: $("status-filter"),
+      head: document.querySelector("table.units thead"), onSelect: (id) => { this.map.focusUnit(id); this.showUnit(id); },
+      beatName: (id) => this.beatNames.get(id) || `#${id}`, taskOf: (id) => this.incidents.taskOf(id),
+    });
+    this.live = new Live({
+      onSnapshot: (s) => this.snapshot(s), onDelta: (d) => this.delta(d), onAlert: (a) => this.alerts.put(a),
+      onError: (e) => { if (e.fatal && e.code !== "unauthorized") $("conn").textContent = `Geweigerd: ${e.message}`; },
+      onState: (up) => this.connection(up),
+    });
+    for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => this.tab(b.dataset.tab));
+    $("logout").addEventListener("click", () => logout());
+    $("detail").addEventListener("click", (e) => this.onUnitDetailClick(e));
+    setInterval(() => this.everySecond(), 1000);
+  }
+
+  async loadBeats() {
+    try {
+      const beats = await api("GET", "/api/beats");
+      for (const f of beats.features) this.beatNames.set(f.properties.id, f.properties.name);
+      this.map.setBeats(beats);
+    } catch (e) { console.warn("beats", e); }
+  }
+
+  tab(name) {
+    for (const b of document.querySelectorAll(".tabs button")) b.classList.toggle("active", b.dataset.tab === name);
+    for (const t of ["units", "incidents", "new"]) $(`tab-${t}`).hidden = t !== name;
+    if (name === "units") this.units.render();
+    if (name !== "new") this.map.clearPick();
+  }
+
+  connection(up) {
+    $("offline").hidden = up;
+    $("conn").className = `conn ${up ? "conn-up" : "conn-down"}`;
+    $("conn").textContent = up ? "Verbonden" : "Verbinding verbroken";
+  }
+
+  snapshot(s) {
+    this.unitViews = new Map(s.units.map((u) => [u.unit_id, u]));
+    for (const id of [...this.map.units.keys()]) if (!this.unitViews.has(id)) this.map.putUnit({ unit_id: id });
+    for (const u of s.units) this.map.putUnit(u);
+    this.units.replace(s.units);
+    this.alerts.replace(s.alerts);
+    this.incidents.replace(s.incidents || []);
+    this.counts();
+    this.units.render();
+  }
+
+  delta(d) {
+    for (const u of d.units) { this.unitViews.set(u.unit_id, u); this.map.putUnit(u); this.units.put(u); }
+    for (const a of d.alerts || []) this.alerts.put(a);
+    for (const i of d.incidents || []) this.incidents.put(i);
+    if (d.timeline && d.timeline.length) this.incidents.addTimeline(d.timeline);
+    for (const m of d.messages || []) this.messageChanged(m);
+    if (d.units.length) this.counts();
+    if (this.shownUnit != null && d.units.some((u) => u.unit_id === this.shownUnit)) this.renderUnit();
+  }
+
+  counts() {
+    let on = 0, stale = 0;
+    for (const u of this.unitViews.values()) { if (u.status !== "off_duty") on++; if (u.stale) stale++; }
+    $("counts").textContent = `${on} eenheden in dienst${stale ? ` · ${stale} verouderd` : ""}`;
+  }
+
+  everySecond() {
+    this.map.tickAges();
+    if (!$("tab-units").hidden) this.units.render();
+  }
+
+  // --- unit detail: status, message, replay ---------------------------------------------------------------
+
+  async showUnit(id) {
+    if (this.incidents.selected != null) this.incidents.close();
+    this.shownUnit = id;
+    this.messages = [];
+    this.renderUnit();
+    try { this.messages = await api("GET", `/api/units/${id}/messages`); } catch (e) { this.messages = []; }
+    if (this.shownUnit === id) this.renderUnit();
+  }
+
+  messageChanged(m) {
+    if (m.unit_id !== this.shownUnit) return;
+    const i = this.messages.findIndex((x) => x.message_id === m.message_id);
+    if (i >= 0) this.messages[i] = m; else this.messages.push(m);
+    this.renderUnit();
+  }
+
+  renderUnit() {
+    const u = this.unitViews.get(this.shownUnit);
+    const d = $("detail");
+    if (!u || this.incidents.selected != null) return;
+    if (d.dataset.kind !== "unit" || Number(d.dataset.unit) !== u.unit_id) {
+      // the skeleton once per unit, so typing a message is not disturbed by live updates
+      d.hidden = false;
+      d.dataset.kind = "unit";
+      d.dataset.unit = u.unit_id;
+      d.innerHTML = `
+        <h3><span id="unit-title"></span><button class="small ghost close" data-close-unit>Sluiten ✕</button></h3>
+        <div id="unit-info"></div>
+        <h4>Bericht</h4>
+        <form class="row" id="message-form"><input id="message-text" maxlength="500" autocomplete="off"
+          placeholder="Kort bericht aan ${esc(u.call_sign)}"><button>Versturen</button></form>
+        <ul id="messages"></ul>
+        <h4>Spoor afspelen</h4>
+        <div class="row"><select id="replay-hours"><option value="1">laatste uur</option>
+          <option value="4" selected>laatste 4 uur</option><option value="8">laatste 8 uur</option></select>
+          <button class="ghost" data-replay>Afspelen</button></div>
+        <div id="replay-slot"></div>
+        <p class="error" id="unit-error"></p>`;
+      d.querySelector("#message-form").addEventListener("submit", (e) => { e.preventDefault(); this.sendMessage(); });
+      this.map.clearReplay();
+    }
+    const task = this.incidents.taskOf(u.unit_id);
+    const beats = (ids) => ids.map((b) => esc(this.beatNames.get(b) || `#${b}`)).join(", ") || "—";
+    $("unit-title").innerHTML = `${esc(u.call_sign)} <span class="pill st-${u.status}">${STATUS[u.status]}</span>`;
+    $("unit-info").innerHTML = `
+      <div>Sinds ${clock(u.status_since)} (${age(u.status_since)}) · positie ${u.at ? `${age(u.at)} oud` : "onbekend"}${u.stale ? " — <b>verouderd</b>" : ""}</div>
+      <div>Gebied: ${beats(u.beat_ids)} · toegewezen: ${beats(u.assigned_beat_ids)}${u.outside_assigned ? " — <b>buiten toegewezen gebied</b>" : ""}</div>
+      <div>Taak: ${task ? `${esc(task.incident.category)} (${TASK[task.state]})` : "geen"}</div>`;
+    $("messages").innerHTML = this.messages.slice(-8).map((m) => `<li><time>${clock(m.sent_at)}</time><span class="grow">${esc(m.text)}</span>
+      ${m.delivered_at ? `<span class="delivered">✓ afgeleverd ${clock(m.delivered_at)}</span>` : '<span class="pending">⧗ verzonden</span>'}</li>`).join("");
+  }
+
+  async sendMessage() {
+    const input = $("message-text");
+    const text = input.value.trim();
+    if (!text) return;
+    try {
+      const m = await api("POST", `/api/units/${this.shownUnit}/messages`, { text });
+      input.value = "";
+      this.messageChanged(m);
+    } catch (e) { $("unit-error").textContent = e.message; }
+  }
+
+  async onUnitDetailClick(e) {
+    const d = $("detail");
+    if (d.dataset.kind !== "unit") return;
+    const b = e.target.closest("button");
+    if (!b) return;
+    if (b.dataset.closeUnit !== undefined) {
+      this.shownUnit = null; d.hidden = true; d.dataset.kind = ""; this.map.clearReplay(); return;
+    }
+    if (b.dataset.replay === undefined) return;
+    const reason = prompt("Het spoor van een eenheid is persoonsgegeven; inzage wordt vastgelegd. Reden?", "nazorg melding");
+    if (reason === null) return;
+    try {
+      const hours = $("replay-hours").value;
+      const track = await api("GET", `/api/units/${this.shownUnit}/track?hours=${hours}&reason=${encodeURIComponent(reason)}`);
+      const move = this.map.replay(track.points);
+      const slot = d.querySelector("#replay-slot, #replay-ui");
+      const ui = document.createElement("div");
+      ui.id = "replay-ui";
+      ui.className = "replay";
+      ui.innerHTML = track.points.length
+        ? `<input type="range" min="0" max="${track.points.length - 1}" value="0"><span>${track.points.length} posities sinds ${clock(track.since)}</span>`
+        : "<span>Geen posities in deze periode.</span>";
+      slot.replaceWith(ui);
+      const range = ui.querySelector("input");
+      if (range && move) { move(0); range.addEventListener("input", () => move(Number(range.value))); }
+    } catch (err) { $("unit-error").textContent = err.message; }
+  }
+}
+
+if (resume()) start(false).catch(showLogin); else showLogin();
