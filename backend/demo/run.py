@@ -42,6 +42,7 @@ async def _serve_demo(settings: Settings, units: int) -> None:
         f"  API docs:      {base}/schema/swagger\n"
         f"  field socket:  {base.replace('http', 'ws')}/ws/field\n"
         f"  operator feed: {base.replace('http', 'ws')}/ws/operator\n"
+        f"  meldkamer:     {base}/meldkamer  (log in as operator / {DEMO_PASSWORD})\n"
         f"  OsmAnd:        {base}/osmand?id=demo-traccar&lat=52.37&lon=4.89\n"
         f"{demo.describe()}\n"
         f"  {units} simulated duos are walking their beats. Ctrl-C stops everything.\n",

@@ -187,6 +187,12 @@ async def assign(services: Services, principal: Principal, incident_id: int, uni
         view = await repo.require_incident(conn, incident_id)
         events = [e for e in await repo.timeline(conn, incident_id) if e.task_id == task_id]
     sent = await live.send_tasks(services.hub, unit_id, [task_id])
+    if not sent:
+        async with services.pool.acquire() as conn:
+            events.append(await repo.add_event(
+                conn, incident_id, "note", f"{unit.call_sign}: tablet niet verbonden, opdracht volgt bij verbinding",
+                task_id=task_id, unit_id=unit_id,
+            ))
     live.publish(services.hub, view, events)
     return TaskCreated(task_id=task_id, incident_id=incident_id, unit_id=unit_id, sent=sent)
 

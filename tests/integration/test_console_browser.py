@@ -137,7 +137,7 @@ async def test_message_to_a_unit_shows_delivered(database_url: str, tmp_path: Pa
             # replay: the track appears; the read is logged
             page.once("dialog", lambda d: d.accept("nazorg test"))
             await page.click("button[data-replay]")
-            await page.locator("#replay-ui", has_text="posities").wait_for()
+            await page.locator("#replay-ui", has_text="1 positie sinds").wait_for()
             await screenshot(page, "unit", tmp_path)
     assert page.errors == []
 

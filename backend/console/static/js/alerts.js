@@ -52,7 +52,7 @@ export class Alerts {
           <small>${clock(a.at)}${a.acknowledged_at ? ` · bevestigd door ${esc(a.acknowledged_by || "?")} om ${clock(a.acknowledged_at)}` : ""}</small>
         </span>
         ${a.acknowledged_at ? "" : `<button class="small" data-ack="${a.alert_id}">Bevestigen</button>`}
-      </li>`).join("") : '<li class="empty">Geen meldingen van eenheden.</li>';
+      </li>`).join("") : '<li class="empty">Geen alarmen.</li>';
     const urgent = open.filter((a) => SAFETY.has(a.kind));
     this.banner.hidden = urgent.length === 0;
     this.banner.innerHTML = urgent.map((a) => `

@@ -3,8 +3,8 @@ import { api } from "./api.js";
 import { ACTIVE_TASK, TASK, clock, esc, metres } from "./format.js";
 
 export class Incidents {
-  constructor({ list, count, detail, form, formError, picked, map, units, showTab }) {
-    Object.assign(this, { list, count, detail, form, formError, picked, map, units, showTab });
+  constructor({ list, count, detail, form, formError, picked, map, showTab, beatNames }) {
+    Object.assign(this, { list, count, detail, form, formError, picked, map, showTab, beatNames });
     this.incidents = new Map();
     this.selected = null;     // incident id shown in the detail
     this.timeline = [];
@@ -123,7 +123,8 @@ export class Incidents {
     this.detail.innerHTML = `
       <h3><span class="pill prio-${i.priority}">P${i.priority}</span> ${esc(i.category)}
         <button class="small ghost close" data-close>Sluiten ✕</button></h3>
-      <div>${esc(i.address) || `${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}`}${i.description ? ` — ${esc(i.description)}` : ""}</div>
+      <div>${esc(i.address) || `${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}`}${this.beatSuffix(i)}</div>
+      ${i.description ? `<div>${esc(i.description)}</div>` : ""}
       <div class="hint">Aangemaakt ${clock(i.created_at)} door ${esc(i.created_by) || "?"} · ${i.state === "open" ? "open" : "afgesloten"}</div>
       <h4>Eenheden</h4><ul>${tasks || '<li class="hint">Nog geen eenheid gekoppeld.</li>'}</ul>
       ${i.state === "open" ? `<h4>Voorstel (beste eerst; afstand hemelsbreed)</h4><ul id="proposals">${proposals}</ul>` : ""}
@@ -131,6 +132,11 @@ export class Incidents {
         <small class="hint">${esc(e.actor)}</small></li>`).join("")}</ul>
       ${i.state === "open" ? '<div class="row"><button class="ghost" data-finish>Melding afsluiten</button></div>' : ""}
       <p class="error" id="detail-error"></p>`;
+  }
+
+  beatSuffix(i) {
+    const name = i.beat_id == null ? null : this.beatNames.get(i.beat_id);
+    return name && !i.address.includes(name) ? ` (${esc(name)})` : "";
   }
 
   async onDetailClick(e) {
@@ -142,11 +148,9 @@ export class Incidents {
       if (b.dataset.close !== undefined) this.close();
       else if (b.dataset.assign) {
         b.disabled = true;
-        const task = await api("POST", `/api/incidents/${id}/tasks`, { unit_id: Number(b.dataset.assign) });
-        this.timeline.push({ event_id: -task.task_id, incident_id: id, at: new Date().toISOString(), actor: "",
-                             text: task.sent ? "opdracht is bij de tablet afgeleverd" : "tablet niet verbonden: opdracht volgt bij verbinding" });
+        await api("POST", `/api/incidents/${id}/tasks`, { unit_id: Number(b.dataset.assign) });
         const detail = await api("GET", `/api/incidents/${id}`);
-        this.timeline = detail.timeline.concat(this.timeline.filter((t) => t.event_id < 0));
+        this.timeline = detail.timeline;
         this.put(detail.incident);
         await this.refreshProposals();
       } else if (b.dataset.cancel) {

@@ -66,12 +66,13 @@ class Console {
     this.incidents = new Incidents({
       list: $("incident-list"), count: $("incident-count"), detail: $("detail"), form: $("incident-form"),
       formError: $("incident-error"), picked: $("picked"), map: this.map, showTab: (t) => this.tab(t),
+      beatNames: this.beatNames,
     });
     this.incidents.onOpen = () => { this.shownUnit = null; this.map.clearReplay(); };
     this.units = new UnitList({
       rows: $("unit-rows"), filter: $("unit-filter"), statusFilter: $("status-filter"),
       head: document.querySelector("table.units thead"), onSelect: (id) => { this.map.focusUnit(id); this.showUnit(id); },
-      beatName: (id) => this.beatNames.get(id) || `#${id}`, taskOf: (id) => this.incidents.taskOf(id),
+      beatNames: this.beatNames, taskOf: (id) => this.incidents.taskOf(id),
     });
     this.live = new Live({
       onSnapshot: (s) => this.snapshot(s), onDelta: (d) => this.delta(d), onAlert: (a) => this.alerts.put(a),
@@ -181,7 +182,7 @@ class Console {
       this.map.clearReplay();
     }
     const task = this.incidents.taskOf(u.unit_id);
-    const beats = (ids) => ids.map((b) => esc(this.beatNames.get(b) || `#${b}`)).join(", ") || "—";
+    const beats = (ids) => ids.filter((b) => this.beatNames.has(b)).map((b) => esc(this.beatNames.get(b))).join(", ") || "—";
     $("unit-title").innerHTML = `${esc(u.call_sign)} <span class="pill st-${u.status}">${STATUS[u.status]}</span>`;
     $("unit-info").innerHTML = `
       <div>Sinds ${clock(u.status_since)} (${age(u.status_since)}) · positie ${u.at ? `${age(u.at)} oud` : "onbekend"}${u.stale ? " — <b>verouderd</b>" : ""}</div>
@@ -222,7 +223,7 @@ class Console {
       ui.id = "replay-ui";
       ui.className = "replay";
       ui.innerHTML = track.points.length
-        ? `<input type="range" min="0" max="${track.points.length - 1}" value="0"><span>${track.points.length} posities sinds ${clock(track.since)}</span>`
+        ? `<input type="range" min="0" max="${track.points.length - 1}" value="0"><span>${track.points.length} ${track.points.length === 1 ? "positie" : "posities"} sinds ${clock(track.since)} — schuif om af te spelen</span>`
         : "<span>Geen posities in deze periode.</span>";
       slot.replaceWith(ui);
       const range = ui.querySelector("input");

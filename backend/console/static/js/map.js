@@ -57,17 +57,26 @@ export class LiveMap {
     } else {
       entry.marker.setLatLng([view.lat, view.lon]);
     }
+    const before = entry.view;
     entry.view = view;
-    entry.el.className = `unit-marker${view.stale ? " stale" : ""}${view.status === "emergency" ? " emergency" : ""}`;
-    entry.dot.className = `dot st-${view.status}`;
-    entry.arrow.style.display = view.heading_deg == null ? "none" : "";
-    if (view.heading_deg != null) entry.arrow.style.transform = `rotate(${view.heading_deg}deg)`;
-    entry.el.title = `${view.call_sign} — ${STATUS[view.status] || view.status}${view.stale ? " (positie verouderd)" : ""}`;
+    // write to the DOM only what changed: with hundreds of units every tick, this is the hot path
+    if (before !== view && (before.status !== view.status || before.stale !== view.stale) || !entry.styled) {
+      entry.el.className = `unit-marker${view.stale ? " stale" : ""}${view.status === "emergency" ? " sos" : ""}`;
+      entry.dot.className = `dot st-${view.status}`;
+      entry.el.title = `${view.call_sign} — ${STATUS[view.status] || view.status}${view.stale ? " (positie verouderd)" : ""}`;
+      entry.styled = true;
+    }
+    if (!entry.headed || before.heading_deg !== view.heading_deg) {
+      entry.arrow.style.display = view.heading_deg == null ? "none" : "";
+      if (view.heading_deg != null) entry.arrow.style.transform = `rotate(${view.heading_deg}deg)`;
+      entry.headed = true;
+    }
     this.label(entry);
   }
 
   label(entry, now = Date.now()) {
-    entry.label.textContent = `${entry.view.call_sign} · ${age(entry.view.at, now)}${entry.view.stale ? " ⚠" : ""}`;
+    const text = `${entry.view.call_sign} · ${age(entry.view.at, now)}${entry.view.stale ? " ⚠" : ""}`;
+    if (entry.text !== text) { entry.label.textContent = text; entry.text = text; }
   }
 
   tickAges() { const now = Date.now(); for (const e of this.units.values()) this.label(e, now); }

@@ -2,8 +2,8 @@
 import { STATUS, TASK, age, esc } from "./format.js";
 
 export class UnitList {
-  constructor({ rows, filter, statusFilter, head, onSelect, beatName, taskOf }) {
-    Object.assign(this, { rows, filter, statusFilter, onSelect, beatName, taskOf });
+  constructor({ rows, filter, statusFilter, head, onSelect, beatNames, taskOf }) {
+    Object.assign(this, { rows, filter, statusFilter, onSelect, beatNames, taskOf });
     this.units = new Map();
     this.sortKey = "call_sign";
     this.desc = false;
@@ -31,10 +31,13 @@ export class UnitList {
     const task = this.taskOf(u.unit_id);
     return {
       u, call_sign: u.call_sign, status: STATUS[u.status] || u.status, since: Date.parse(u.status_since),
-      beat: u.beat_ids.map(this.beatName).join(", "), assigned: u.assigned_beat_ids.map(this.beatName).join(", "),
+      beat: this.names(u.beat_ids), assigned: this.names(u.assigned_beat_ids),
       task: task ? `${task.incident.category} (${TASK[task.state]})` : "",
     };
   }
+
+  // beats of organisations this operator cannot see have no name here and are left out
+  names(ids) { return ids.filter((b) => this.beatNames.has(b)).map((b) => this.beatNames.get(b)).join(", "); }
 
   render() {
     const text = this.filter.value.trim().toLowerCase();
