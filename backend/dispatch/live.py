@@ -34,6 +34,8 @@ from shared.protocol import (
 
 log = logging.getLogger(__name__)
 
+MAX_ID = 2**63 - 1
+
 
 def install(hub: LiveHub) -> None:
     hub.writer.frame_handlers[TaskUpdated] = _store_task_update
@@ -58,6 +60,8 @@ def install(hub: LiveHub) -> None:
 async def _store_task_update(conn: asyncpg.Connection, item: Pending) -> repo.TaskProgress | None:
     frame = item.frame
     assert isinstance(frame, TaskUpdated)
+    if not 1 <= frame.task_id <= MAX_ID:  # no such task; never let one frame fail the whole batch
+        return None
     return await repo.apply_task_update(conn, item.unit_id, frame.task_id, frame.state, frame.at, frame.note,
                                         actor="tablet")
 
@@ -65,6 +69,8 @@ async def _store_task_update(conn: asyncpg.Connection, item: Pending) -> repo.Ta
 async def _store_message_read(conn: asyncpg.Connection, item: Pending) -> repo.MessageDelivered | None:
     frame = item.frame
     assert isinstance(frame, MessageRead)
+    if not 1 <= frame.message_id <= MAX_ID:
+        return None
     return await repo.mark_delivered(conn, item.unit_id, frame.message_id, frame.at)
 
 

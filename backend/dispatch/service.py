@@ -56,6 +56,15 @@ class Track(msgspec.Struct, frozen=True, kw_only=True):
     points: list[repo.TrackPoint]
 
 
+MAX_ID = 2**63 - 1
+
+
+def _known_id(value: int, field: str, what: str) -> None:
+    """Ids beyond bigint exist nowhere: say so before PostgreSQL would fail on them."""
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(f"{what} not found", field=field)
+
+
 def _actor(principal: Principal) -> str:
     return principal.username or f"account {principal.account_id}"
 
@@ -130,6 +139,7 @@ async def incident_detail(services: Services, principal: Principal, incident_id:
 
 
 async def _visible_incident(conn: object, principal: Principal, incident_id: int) -> IncidentView:
+    _known_id(incident_id, "incident_id", "melding")
     view = await repo.get_incident(conn, incident_id)  # type: ignore[arg-type]
     if view is None or not principal.can_see_org(view.org_id):
         raise NotFound("melding not found", field="incident_id")
@@ -199,6 +209,7 @@ async def assign(services: Services, principal: Principal, incident_id: int, uni
 
 async def cancel_task(services: Services, principal: Principal, task_id: int, reason: str) -> IncidentView:
     require_role(principal, DISPATCH_ROLES)
+    _known_id(task_id, "task_id", "task")
     async with services.pool.acquire() as conn, conn.transaction():
         row = await repo.get_task(conn, task_id)
         if row is None or not principal.can_see_org(row["org_id"]):

@@ -37,7 +37,6 @@ async def test_login_then_a_unit_moves_on_the_map_and_in_the_list(database_url: 
                                                heading_deg=90.0))
             await tablet.recv_until(lambda f: isinstance(f, Ack))
             await page.goto(server.base + "/meldkamer")
-            await screenshot(page, "login", tmp_path)
             await page.fill("input[name=username]", "operator_mk")
             await page.fill("input[name=password]", "wrong")
             await page.click("button[type=submit]")
@@ -70,7 +69,6 @@ async def test_noodknop_is_loud_until_acknowledged_and_shows_who(database_url: s
             banner = page.locator("#emergency")
             await banner.locator("text=NOODKNOP A-01").wait_for(timeout=5000)
             await page.wait_for_function("(window.__schakel.beeps || 0) > 0", timeout=5000)
-            await screenshot(page, "noodknop", tmp_path)
             await banner.locator("button", has_text="Bevestigen").click()
             await banner.wait_for(state="hidden")
             await page.locator("#alert-list li.acked", has_text="bevestigd door").wait_for()
@@ -106,7 +104,6 @@ async def test_create_a_melding_task_a_unit_and_the_tablet_gets_it(database_url:
             await page.click("#incident-form button[type=submit]")
             proposal = page.locator("#proposals li", has_text="A-01")
             await proposal.wait_for()
-            await screenshot(page, "incident", tmp_path)
             await proposal.locator("button", has_text="Koppelen").click()
             task = await tablet.recv_until(lambda f: isinstance(f, TaskAssigned))
             assert task.priority == 1 and task.category == "Overlast jeugd"
@@ -138,7 +135,7 @@ async def test_message_to_a_unit_shows_delivered(database_url: str, tmp_path: Pa
             page.once("dialog", lambda d: d.accept("nazorg test"))
             await page.click("button[data-replay]")
             await page.locator("#replay-ui", has_text="1 positie sinds").wait_for()
-            await screenshot(page, "unit", tmp_path)
+            await screenshot(page, "unit-message-replay", tmp_path)
     assert page.errors == []
 
 

@@ -170,8 +170,13 @@ async def test_a_tablet_cannot_move_another_units_task(database_url: str, tmp_pa
                                     json={"unit_id": world.unit_a})).json()
             await tablet.send(TaskUpdated(seq=welcome.acked + 1, task_id=task["task_id"], state=TaskState.DONE,
                                           at=datetime.now(UTC)))
-            await tablet.recv_until(lambda f: isinstance(f, Ack))
+            # no such task (beyond bigint): stored, acknowledged, and the writer goes on
+            await tablet.send(TaskUpdated(seq=welcome.acked + 2, task_id=2**63, state=TaskState.DONE,
+                                          at=datetime.now(UTC)))
+            await tablet.send(MessageRead(seq=welcome.acked + 3, message_id=2**63 + 1, at=datetime.now(UTC)))
+            await tablet.recv_until(lambda f: isinstance(f, Ack) and f.upto == welcome.acked + 3)
     assert await fetchval(database_url, "SELECT state FROM tasks WHERE id = $1", task["task_id"]) == "assigned"
+    assert await fetchval(database_url, "SELECT count(*) FROM field_events WHERE kind = 'task_update'") == 2
 
 
 async def test_message_is_delivered_when_the_tablet_reads_it(database_url: str, tmp_path: Path) -> None:
@@ -285,6 +290,12 @@ async def test_bad_dispatch_requests_get_a_4xx(database_url: str, tmp_path: Path
                 (http.get(f"/api/units/{world.unit_a}/track", params={"hours": 0}), 400, "hours"),
                 (http.get(f"/api/units/{world.unit_a}/track", params={"hours": "veel"}), 400, "hours"),
                 (http.post("/api/tasks/12345/cancel", json={}), 404, "task_id"),
+                (http.get(f"/api/incidents/{2**64}"), 404, "incident_id"),
+                (http.post(f"/api/incidents/{2**64}/tasks", json={"unit_id": 2**64}), 404, "incident_id"),
+                (http.post(f"/api/incidents/{iid}/tasks", json={"unit_id": 2**64}), 404, "unit_id"),
+                (http.post(f"/api/tasks/{2**63}/cancel", json={}), 404, "task_id"),
+                (http.get(f"/api/units/{2**64}/track"), 404, "unit_id"),
+                (http.post(f"/api/units/{2**64}/messages", json={"text": "x"}), 404, "unit_id"),
                 (http.post(f"/api/incidents/{iid}/close", content=b"{not json"), 400, None),
             ]
             for request, status, field in cases:

@@ -79,7 +79,9 @@ class Console {
       onError: (e) => { if (e.fatal && e.code !== "unauthorized") $("conn").textContent = `Geweigerd: ${e.message}`; },
       onState: (up) => this.connection(up),
     });
-    for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => this.tab(b.dataset.tab));
+    for (const b of document.querySelectorAll(".tabs button")) {
+      b.addEventListener("click", () => { this.closeDetail(); this.tab(b.dataset.tab); });
+    }
     $("logout").addEventListener("click", () => logout());
     $("detail").addEventListener("click", (e) => this.onUnitDetailClick(e));
     setInterval(() => this.everySecond(), 1000);
@@ -98,6 +100,14 @@ class Console {
     for (const t of ["units", "incidents", "new"]) $(`tab-${t}`).hidden = t !== name;
     if (name === "units") this.units.render();
     if (name !== "new") this.map.clearPick();
+  }
+
+  // the detail covers the lower part of the side panel; a tab click brings the whole list back
+  closeDetail() {
+    if (this.incidents.selected != null) this.incidents.close();
+    if (this.shownUnit != null) { this.shownUnit = null; this.map.clearReplay(); }
+    $("detail").hidden = true;
+    $("detail").dataset.kind = "";
   }
 
   connection(up) {

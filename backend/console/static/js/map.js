@@ -3,7 +3,7 @@ import { STATUS, age, esc, clock } from "./format.js";
 
 export class LiveMap {
   constructor(element, config, { onUnitClick, onIncidentClick, onMapClick }) {
-    this.map = L.map(element, { zoomControl: true, preferCanvas: true }).setView([52.373, 4.893], 13);
+    this.map = L.map(element, { zoomControl: true, preferCanvas: true, zoomSnap: 0.25, zoomDelta: 0.5 }).setView([52.373, 4.893], 13);
     this.tilesFailed = 0;
     const tiles = L.tileLayer(config.tile_url, { maxZoom: 19, attribution: config.tile_attribution });
     tiles.on("tileerror", () => {
@@ -30,6 +30,8 @@ export class LiveMap {
     this.map.on("click", (e) => onMapClick(e.latlng.lng, e.latlng.lat));
     this.pick = null;
     this.replayLayer = L.layerGroup().addTo(this.map);
+    // banners above the map come and go: keep Leaflet's idea of the map size right
+    new ResizeObserver(() => this.map.invalidateSize({ pan: false })).observe(element);
   }
 
   setBeats(geojson) {
@@ -64,6 +66,7 @@ export class LiveMap {
       entry.el.className = `unit-marker${view.stale ? " stale" : ""}${view.status === "emergency" ? " sos" : ""}`;
       entry.dot.className = `dot st-${view.status}`;
       entry.el.title = `${view.call_sign} — ${STATUS[view.status] || view.status}${view.stale ? " (positie verouderd)" : ""}`;
+      entry.marker.setZIndexOffset(view.status === "emergency" ? 5000 : 0);  // a unit in need is never hidden
       entry.styled = true;
     }
     if (!entry.headed || before.heading_deg !== view.heading_deg) {
