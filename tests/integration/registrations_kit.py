@@ -11,11 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 
 from backend.auth.tokens import Principal, issue_access_token
 from tests.integration.harness import Server, make_settings, running
+from tests.conftest import new_database
 from tests.integration.world import OUDE_ZIJDE, World, build_world
 
 
@@ -78,22 +81,28 @@ class Env:
         return self.clients[username]
 
 
-@asynccontextmanager
-async def environment(database_url: str, tmp: Path, extra_sql: str = "") -> AsyncIterator[Env]:
-    world = await build_world(database_url)
-    import asyncpg
+async def world_template(pg_server: str, template_db: str) -> tuple[str, World]:
+    """A database with the test world and two extra accounts, built once and copied per test (Argon2 is slow)."""
+    url = await new_database(pg_server, template_db)
+    world = await build_world(url)
+    conn = await asyncpg.connect(url)
+    try:
+        for username, role, source in (("privacy_a", "privacy_officer", "admin_a"), ("boa_a2", "boa", "boa_a")):
+            await conn.execute(
+                """INSERT INTO accounts (org_id, username, display_name, password_hash, role)
+                   SELECT org_id, $1, $1, password_hash, $2 FROM accounts WHERE username = $3""",
+                username, role, source,
+            )
+    finally:
+        await conn.close()
+    return urlsplit(url).path.lstrip("/"), world
 
+
+@asynccontextmanager
+async def environment(db: tuple[str, World], tmp: Path, extra_sql: str = "") -> AsyncIterator[Env]:
+    database_url, world = db
     conn = await asyncpg.connect(database_url)
     try:
-        await conn.execute(
-            """INSERT INTO accounts (org_id, username, display_name, password_hash, role)
-               SELECT org_id, 'privacy_a', 'privacy_a', password_hash, 'privacy_officer' FROM accounts
-               WHERE username = 'admin_a'"""
-        )
-        await conn.execute(
-            """INSERT INTO accounts (org_id, username, display_name, password_hash, role)
-               SELECT org_id, 'boa_a2', 'boa_a2', password_hash, 'boa' FROM accounts WHERE username = 'boa_a'"""
-        )
         if extra_sql:
             await conn.execute(extra_sql)
         accounts = {r["username"]: (r["id"], r["org_id"], r["role"])

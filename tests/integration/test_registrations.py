@@ -12,7 +12,21 @@ import pytest
 
 from backend.db.pool import create_pool
 from backend.registrations import repository as repo
-from tests.integration.registrations_kit import aggression, environment, fine, jpeg, sha, waarneming
+from tests.conftest import new_database
+from tests.integration.registrations_kit import (
+    aggression, environment, fine, jpeg, sha, waarneming, world_template,
+)
+from tests.integration.world import World
+
+
+@pytest.fixture(scope="module")
+async def world_db(pg_server: str, template_db: str) -> tuple[str, World]:
+    return await world_template(pg_server, template_db)
+
+
+@pytest.fixture
+async def db(pg_server: str, world_db: tuple[str, World]) -> tuple[str, World]:
+    return await new_database(pg_server, world_db[0]), world_db[1]
 
 
 async def scalar(url: str, sql: str, *args: object) -> Any:
@@ -23,8 +37,8 @@ async def scalar(url: str, sql: str, *args: object) -> Any:
         await conn.close()
 
 
-async def test_retry_stores_once_and_other_content_conflicts(database_url: str, tmp_path: Path) -> None:
-    async with environment(database_url, tmp_path) as env:
+async def test_retry_stores_once_and_other_content_conflicts(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
         body = waarneming()
         first = await env["boa_a"].post("/api/registrations", json=body)
         assert first.status_code == 201, first.text
@@ -37,11 +51,11 @@ async def test_retry_stores_once_and_other_content_conflicts(database_url: str, 
         stored = first.json()
         assert stored["beat_ids"] == [env.world.beats_a["Burgwallen-Oude Zijde"]]
         assert stored["regime"] == "avg" and stored["complete"] is True and stored["unit_id"] == env.world.unit_a
-    assert await scalar(database_url, "SELECT count(*) FROM registrations") == 1
+    assert await scalar(db[0], "SELECT count(*) FROM registrations") == 1
 
 
-async def test_same_instant_in_another_offset_is_the_same_content(database_url: str, tmp_path: Path) -> None:
-    async with environment(database_url, tmp_path) as env:
+async def test_same_instant_in_another_offset_is_the_same_content(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
         at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
         body = waarneming(occurred_at=at.isoformat())
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
@@ -49,8 +63,8 @@ async def test_same_instant_in_another_offset_is_the_same_content(database_url: 
         assert (await env["boa_a"].post("/api/registrations", json={**body, "occurred_at": shifted})).status_code == 200
 
 
-async def test_missing_photo_keeps_registration_incomplete_until_uploaded(database_url: str, tmp_path: Path) -> None:
-    async with environment(database_url, tmp_path) as env:
+async def test_missing_photo_keeps_registration_incomplete_until_uploaded(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
         one, two = jpeg(), jpeg()
         boa = env["boa_a"]
         put = await boa.put(f"/api/photos/{sha(one)}", content=one, headers={"content-type": "image/jpeg"})
@@ -70,7 +84,7 @@ async def test_missing_photo_keeps_registration_incomplete_until_uploaded(databa
         photo = await env["lead_a"].get(f"/api/photos/{sha(two)}")
         assert photo.status_code == 200 and photo.content == two
         assert (await env["lead_b"].get(f"/api/photos/{sha(two)}")).status_code == 404
-    assert await scalar(database_url, "SELECT count(*) FROM photos") == 2
+    assert await scalar(db[0], "SELECT count(*) FROM photos") == 2
     assert (tmp_path / "uploads" / sha(two)[:2] / sha(two)).read_bytes() == two
 
 
@@ -80,9 +94,9 @@ async def test_missing_photo_keeps_registration_incomplete_until_uploaded(databa
     ({"content-type": "image/png"}, None, 415, "body"),
 ])  # fmt: skip
 async def test_bad_photos_are_refused(
-    database_url: str, tmp_path: Path, headers: dict[str, str], mutate: str | None, status: int, field: str
+    db: tuple[str, World], tmp_path: Path, headers: dict[str, str], mutate: str | None, status: int, field: str
 ) -> None:
-    async with environment(database_url, tmp_path) as env:
+    async with environment(db, tmp_path) as env:
         data = jpeg()
         digest = sha(b"other") if mutate == "hash" else sha(data)
         r = await env["boa_a"].put(f"/api/photos/{digest}", content=data, headers=headers)
@@ -94,8 +108,8 @@ async def test_bad_photos_are_refused(
                                        headers={"content-type": "image/jpeg"})).status_code == 400
 
 
-async def test_another_gemeente_sees_nothing(database_url: str, tmp_path: Path) -> None:
-    async with environment(database_url, tmp_path) as env:
+async def test_another_gemeente_sees_nothing(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
         body = fine()
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
         for user in ("boa_b", "lead_b"):
@@ -109,8 +123,8 @@ async def test_another_gemeente_sees_nothing(database_url: str, tmp_path: Path) 
         assert (await env["lead_a"].get(f"/api/registrations/{body['id']}")).status_code == 200
 
 
-async def test_boa_sees_own_and_duo_work_but_not_other_colleagues(database_url: str, tmp_path: Path) -> None:
-    async with environment(database_url, tmp_path) as env:
+async def test_boa_sees_own_and_duo_work_but_not_other_colleagues(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
         mine = waarneming()
         assert (await env["boa_a"].post("/api/registrations", json=mine)).status_code == 201
         assert (await env["boa_a2"].get(f"/api/registrations/{mine['id']}")).status_code == 404
@@ -122,8 +136,8 @@ async def test_boa_sees_own_and_duo_work_but_not_other_colleagues(database_url: 
         assert "details" not in listed[0]  # lists carry no personal data
 
 
-async def test_reads_and_exports_are_in_the_audit_log(database_url: str, tmp_path: Path) -> None:
-    async with environment(database_url, tmp_path) as env:
+async def test_reads_and_exports_are_in_the_audit_log(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
         body = fine()
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
         r = await env["lead_a"].get(f"/api/registrations/{body['id']}", headers={"x-reason": "controle"})
@@ -141,13 +155,13 @@ async def test_reads_and_exports_are_in_the_audit_log(database_url: str, tmp_pat
         refused = (await env["privacy_a"].get("/api/audit?action=read")).json()
         assert all(e["org_id"] == env.world.org_a for e in refused)
     with pytest.raises(asyncpg.PostgresError, match="append-only"):
-        await scalar(database_url, "UPDATE audit_log SET result = 'x'")
+        await scalar(db[0], "UPDATE audit_log SET result = 'x'")
     with pytest.raises(asyncpg.PostgresError, match="append-only"):
-        await scalar(database_url, "DELETE FROM audit_log")
+        await scalar(db[0], "DELETE FROM audit_log")
 
 
-async def test_retention_archives_due_records_and_later_deletes_them(database_url: str, tmp_path: Path) -> None:
-    async with environment(database_url, tmp_path) as env:
+async def test_retention_archives_due_records_and_later_deletes_them(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
         boa = env["boa_a"]
         photo = jpeg()
         await boa.put(f"/api/photos/{sha(photo)}", content=photo, headers={"content-type": "image/jpeg"})
@@ -155,7 +169,7 @@ async def test_retention_archives_due_records_and_later_deletes_them(database_ur
         observation = waarneming()
         for body in (old_fine, observation):
             assert (await boa.post("/api/registrations", json=body)).status_code == 201
-        pool = await create_pool(database_url, min_size=1, max_size=1)
+        pool = await create_pool(db[0], min_size=1, max_size=1)
         try:
             now = datetime.now(UTC)
             async with pool.acquire() as conn:
@@ -172,11 +186,11 @@ async def test_retention_archives_due_records_and_later_deletes_them(database_ur
                 assert result.photos_deleted == [sha(photo)]
         finally:
             await pool.close()
-    assert await scalar(database_url, "SELECT count(*) FROM registrations") == 0
+    assert await scalar(db[0], "SELECT count(*) FROM registrations") == 0
 
 
-async def test_team_lead_corrects_and_voids_with_a_reason_keeping_versions(database_url: str, tmp_path: Path) -> None:
-    async with environment(database_url, tmp_path) as env:
+async def test_team_lead_corrects_and_voids_with_a_reason_keeping_versions(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
         body = fine()
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
         fixed = {**body, "offender": {**body["offender"], "name": "Jan Janssen"}}
@@ -198,9 +212,9 @@ async def test_team_lead_corrects_and_voids_with_a_reason_keeping_versions(datab
                                          json={"reason": "nogmaals"})).status_code == 400
 
 
-async def test_fine_gets_tariff_receipt_and_export(database_url: str, tmp_path: Path) -> None:
+async def test_fine_gets_tariff_receipt_and_export(db: tuple[str, World], tmp_path: Path) -> None:
     extra = "UPDATE organisations SET fine_track = 'bestuurlijke_boete' WHERE code = 'gemeente-a'"
-    async with environment(database_url, tmp_path, extra) as env:
+    async with environment(db, tmp_path, extra) as env:
         body = fine(licence_plate="AB-123-C")
         r = await env["boa_a"].post("/api/registrations", json=body)
         assert r.status_code == 201, r.text
@@ -217,8 +231,8 @@ async def test_fine_gets_tariff_receipt_and_export(database_url: str, tmp_path: 
         assert csv_text.count("\r\n") == 3 and "IX12345678" in csv_text
 
 
-async def test_aggression_deadline_and_gir_export(database_url: str, tmp_path: Path) -> None:
-    async with environment(database_url, tmp_path) as env:
+async def test_aggression_deadline_and_gir_export(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
         body = aggression()
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
         view = (await env["boa_a"].get(f"/api/registrations/{body['id']}")).json()
@@ -227,12 +241,12 @@ async def test_aggression_deadline_and_gir_export(database_url: str, tmp_path: P
         assert gir.status_code == 200 and "verbaal bedreiging" in gir.text
 
 
-async def test_feitcode_search_puts_apv_zone_codes_first(database_url: str, tmp_path: Path) -> None:
+async def test_feitcode_search_puts_apv_zone_codes_first(db: tuple[str, World], tmp_path: Path) -> None:
     zone = {"type": "FeatureCollection", "features": [{"type": "Feature",
             "properties": {"code": "HOND-1", "name": "Hondenlosloopgebied", "tags": "hond"},
             "geometry": {"type": "Polygon", "coordinates": [[[4.89, 52.37], [4.90, 52.37], [4.90, 52.38],
                                                               [4.89, 52.38], [4.89, 52.37]]]}}]}  # fmt: skip
-    async with environment(database_url, tmp_path) as env:
+    async with environment(db, tmp_path) as env:
         r = await env["lead_a"].post("/api/apv-zones/import", json=zone)
         assert r.status_code == 201, r.text
         inside = (await env["boa_a"].get("/api/feitcodes?q=&lon=4.897&lat=52.3745&limit=5")).json()
@@ -243,11 +257,11 @@ async def test_feitcode_search_puts_apv_zone_codes_first(database_url: str, tmp_
         assert (await env["boa_b"].get("/api/feitcodes?lon=4.897&lat=52.3745")).json()["zone_tags"] == []
 
 
-async def test_admin_replaces_catalogue_and_old_fines_keep_their_version(database_url: str, tmp_path: Path) -> None:
+async def test_admin_replaces_catalogue_and_old_fines_keep_their_version(db: tuple[str, World], tmp_path: Path) -> None:
     from backend.registrations.catalogue import load_catalogue
     import msgspec
 
-    async with environment(database_url, tmp_path) as env:
+    async with environment(db, tmp_path) as env:
         first = fine()
         old = (await env["boa_a"].post("/api/registrations", json=first)).json()
         catalogue = load_catalogue()
@@ -265,8 +279,8 @@ async def test_admin_replaces_catalogue_and_old_fines_keep_their_version(databas
         assert still["catalogue_version_id"] == old["catalogue_version_id"] != int(r.json().get("x", 0) or -1)
 
 
-async def test_access_request_returns_registrations_and_disclosures(database_url: str, tmp_path: Path) -> None:
-    async with environment(database_url, tmp_path) as env:
+async def test_access_request_returns_registrations_and_disclosures(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
         body = fine()
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
         assert (await env["lead_a"].get(f"/api/registrations/{body['id']}", headers={"x-reason": "review"})).is_success
@@ -279,8 +293,8 @@ async def test_access_request_returns_registrations_and_disclosures(database_url
         assert other["registrations"] == []
 
 
-async def test_monthly_overview_counts_per_beat_and_category(database_url: str, tmp_path: Path) -> None:
-    async with environment(database_url, tmp_path) as env:
+async def test_monthly_overview_counts_per_beat_and_category(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
         for body in (waarneming(), waarneming(), waarneming(category="jeugd"), fine()):
             assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
         month = datetime.now(UTC).strftime("%Y-%m")
