@@ -115,7 +115,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(load_settings(), units=args.units)
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from backend.registrations.retention import run_with_url
+
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else None
+    except ValueError:
+        now = datetime.min  # naive: reported below
+    if now is not None and now.tzinfo is None:
+        print("error: --now needs a time zone, e.g. 2031-01-01T00:00:00+00:00", file=sys.stderr)
+        return 2
+    with database(load_settings()) as settings:
+        result = asyncio.run(run_with_url(settings.database_url, settings.uploads_dir, now))  # type: ignore[arg-type]
+    print(msgspec.json.encode(result).decode())
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.name == "registrations":
+        from backend.registrations.bench import run_registrations_bench
+
+        return run_registrations_bench(args.rest)
     from backend.bench import run_bench
 
     return run_bench(args.name, args.rest)
@@ -157,8 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--units", type=int, default=12)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("bench", help="benchmarks: ingest")
-    p.add_argument("name", choices=["ingest"])
+    p = sub.add_parser("retention", help="archive and delete registrations whose retention period is over")
+    p.add_argument("action", choices=["run"])
+    p.add_argument("--now", help="evaluate at this ISO time instead of now")
+    p.set_defaults(func=cmd_retention)
+
+    p = sub.add_parser("bench", help="benchmarks: ingest, registrations")
+    p.add_argument("name", choices=["ingest", "registrations"])
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench)
 

@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from backend.db.pool import create_pool
-from backend.registrations import repository as repo
+from backend.registrations import retention
 from tests.conftest import new_database
 from tests.integration.registrations_kit import (
     aggression, environment, fine, jpeg, sha, waarneming, world_template,
@@ -172,21 +172,25 @@ async def test_retention_archives_due_records_and_later_deletes_them(db: tuple[s
         pool = await create_pool(db[0], min_size=1, max_size=1)
         try:
             now = datetime.now(UTC)
+            uploads = tmp_path / "uploads"
+            assert (uploads / sha(photo)[:2] / sha(photo)).exists()
             async with pool.acquire() as conn:
                 # avg (3 years) is due before wpg8 (5 years): at 4 years only the waarneming is archived
-                result = await repo.run_retention(conn, now + timedelta(days=4 * 365))
+                result = await retention.run(conn, uploads, now + timedelta(days=4 * 365))
                 assert result.archived == [uuid.UUID(observation["id"])] and result.deleted == []
                 assert (await boa.get(f"/api/registrations/{observation['id']}")).status_code == 404
                 assert (await boa.get(f"/api/registrations/{old_fine['id']}")).status_code == 200
-                result = await repo.run_retention(conn, now + timedelta(days=5 * 365 + 2))
+                result = await retention.run(conn, uploads, now + timedelta(days=5 * 365 + 2))
                 assert result.archived == [uuid.UUID(old_fine["id"])]
                 assert (await env["lead_a"].get("/api/registrations")).json() == []
-                result = await repo.run_retention(conn, now + timedelta(days=10 * 365 + 5))
+                result = await retention.run(conn, uploads, now + timedelta(days=10 * 365 + 5))
                 assert set(result.deleted) == {uuid.UUID(old_fine["id"]), uuid.UUID(observation["id"])}
                 assert result.photos_deleted == [sha(photo)]
+                assert not (uploads / sha(photo)[:2] / sha(photo)).exists()
         finally:
             await pool.close()
     assert await scalar(db[0], "SELECT count(*) FROM registrations") == 0
+    assert await scalar(db[0], "SELECT count(*) FROM audit_log WHERE action = 'retention'") == 3
 
 
 async def test_team_lead_corrects_and_voids_with_a_reason_keeping_versions(db: tuple[str, World], tmp_path: Path) -> None:
