@@ -50,9 +50,16 @@ async def record(
         """INSERT INTO audit_log (at, org_id, actor_id, action, object_type, object_id, result, origin, reason,
                                   details)
            VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb)""",
-        at, org_id if org_id is not None else (principal.org_id if principal else None),
-        principal.account_id if principal else None, action, object_type, object_id, result,
-        str(origin or ""), reason, msgspec.json.encode(details or {}).decode(),
+        at,
+        org_id if org_id is not None else (principal.org_id if principal else None),
+        principal.account_id if principal else None,
+        action,
+        object_type,
+        object_id,
+        result,
+        str(origin or ""),
+        reason,
+        msgspec.json.encode(details or {}).decode(),
     )
 
 
@@ -65,7 +72,13 @@ async def record_many(
     await conn.execute(
         """INSERT INTO audit_log (org_id, actor_id, action, object_type, object_id, result, origin, reason)
            SELECT $1, $2, $3, $4, o, 'ok', $6, $7 FROM unnest($5::text[]) AS o""",
-        org_id, principal.account_id, action, object_type, list(object_ids), str(origin or ""), reason,
+        org_id,
+        principal.account_id,
+        action,
+        object_type,
+        list(object_ids),
+        str(origin or ""),
+        reason,
     )
 
 
@@ -82,7 +95,14 @@ async def search(
              AND ($4::text IS NULL OR object_type = $4) AND ($5::text IS NULL OR object_id = $5)
              AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7)
            ORDER BY id DESC LIMIT $8""",
-        list(org_ids), actor_id, action, object_type, object_id, since, until, limit,
+        list(org_ids),
+        actor_id,
+        action,
+        object_type,
+        object_id,
+        since,
+        until,
+        limit,
     )
     return [_entry(r) for r in rows]
 
@@ -93,7 +113,8 @@ async def disclosures_of(conn: asyncpg.Connection, object_ids: Sequence[str], si
         """SELECT id, at, org_id, actor_id, action, object_type, object_id, result, origin, reason, details
            FROM audit_log WHERE object_type = 'registration' AND object_id = ANY($1::text[]) AND at >= $2
            ORDER BY id""",
-        list(object_ids), since,
+        list(object_ids),
+        since,
     )
     return [_entry(r) for r in rows]
 

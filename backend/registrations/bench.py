@@ -31,13 +31,26 @@ def _photo(size: int) -> bytes:
 
 
 def _body(index: int, photo: str, lon: float, lat: float) -> dict[str, Any]:
-    common = {"id": str(uuid.uuid4()), "occurred_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-              "location": {"lon": lon, "lat": lat, "accuracy_m": 6}, "photos": [photo]}
+    common = {
+        "id": str(uuid.uuid4()),
+        "occurred_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+        "location": {"lon": lon, "lat": lat, "accuracy_m": 6},
+        "photos": [photo],
+    }
     if index % 2:
         return {**common, "kind": "waarneming", "category": "afval", "text": f"bench {index}"}
-    return {**common, "kind": "fine", "feitcode": "BF 185", "offender": {
-        "name": f"Bench Persoon {index}", "birth_date": "1990-01-01", "id_document_type": "paspoort",
-        "id_document_number": f"NX{index:08d}", "address": {"street": "Dam", "house_number": "1", "city": "Amsterdam"}}}
+    return {
+        **common,
+        "kind": "fine",
+        "feitcode": "BF 185",
+        "offender": {
+            "name": f"Bench Persoon {index}",
+            "birth_date": "1990-01-01",
+            "id_document_type": "paspoort",
+            "id_document_number": f"NX{index:08d}",
+            "address": {"street": "Dam", "house_number": "1", "city": "Amsterdam"},
+        },
+    }
 
 
 async def _prepare(url: str) -> tuple[int, int, int]:
@@ -56,11 +69,18 @@ async def _prepare(url: str) -> tuple[int, int, int]:
             async with conn.transaction():
                 org = await orgs.create_org(conn, "bench", "Gemeente Bench")
                 await upsert_beats(conn, org, parse_beats(buurten_geojson()))
-                account = await orgs.create_account(conn, org_id=org, username=f"bench-{uuid.uuid4().hex[:8]}",
-                                                    password=uuid.uuid4().hex, role="boa")
+                account = await orgs.create_account(
+                    conn,
+                    org_id=org,
+                    username=f"bench-{uuid.uuid4().hex[:8]}",
+                    password=uuid.uuid4().hex,
+                    role="boa",
+                )
                 unit = await orgs.create_unit(conn, org_id=org, call_sign="BENCH-1")
                 device = await orgs.create_device(conn, org_id=org, name="bench-tablet")
-                await orgs.start_shift(conn, unit_id=unit, device_id=device, account_ids=[account], beat_ids=[])
+                await orgs.start_shift(
+                    conn, unit_id=unit, device_id=device, account_ids=[account], beat_ids=[]
+                )
         return org, account, device
     finally:
         await pool.close()
@@ -68,14 +88,18 @@ async def _prepare(url: str) -> tuple[int, int, int]:
 
 async def _client(base: str, token: str, worker: int, count: int, photo_bytes: int, latencies: list[float],
                   errors: list[str]) -> None:  # fmt: skip
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60
+    ) as http:
         for n in range(count):
             index = worker * 1_000_000 + n
             data = _photo(photo_bytes)
             digest = hashlib.sha256(data).hexdigest()
             body = _body(index, digest, 4.8970 + (n % 50) * 1e-4, 52.3745)
             start = time.perf_counter()
-            put = await http.put(f"/api/photos/{digest}", content=data, headers={"content-type": "image/jpeg"})
+            put = await http.put(
+                f"/api/photos/{digest}", content=data, headers={"content-type": "image/jpeg"}
+            )
             post = await http.post("/api/registrations", json=body)
             latencies.append(time.perf_counter() - start)
             if put.status_code != 201 or post.status_code != 201 or not post.json()["complete"]:
@@ -95,23 +119,39 @@ async def _measure(url: str, data_dir: Path, clients: int, per_client: int, phot
     org, account, device = await _prepare(url)
     secret = uuid.uuid4().hex * 2
     port = _free_port()
-    env = {**os.environ, "SCHAKEL_DATABASE_URL": url, "SCHAKEL_DATA_DIR": str(data_dir),
-           "SCHAKEL_SECRET_KEY": secret, "SCHAKEL_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "backend.cli", "serve"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "SCHAKEL_DATABASE_URL": url,
+        "SCHAKEL_DATA_DIR": str(data_dir),
+        "SCHAKEL_SECRET_KEY": secret,
+        "SCHAKEL_PORT": str(port),
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         await _wait_healthy(base, server)
-        principal = Principal(account_id=account, org_id=org, role="boa", visible_org_ids=frozenset({org}),
-                              device_id=device, username="bench")
+        principal = Principal(
+            account_id=account,
+            org_id=org,
+            role="boa",
+            visible_org_ids=frozenset({org}),
+            device_id=device,
+            username="bench",
+        )
         token = issue_access_token(principal, secret, 120)
         proc = psutil.Process(server.pid)
         proc.cpu_percent(None)
         latencies: list[float] = []
         errors: list[str] = []
         started = time.perf_counter()
-        await asyncio.gather(*(_client(base, token, w, per_client, photo_kb * 1024, latencies, errors)
-                               for w in range(clients)))
+        await asyncio.gather(
+            *(_client(base, token, w, per_client, photo_kb * 1024, latencies, errors) for w in range(clients))
+        )
         elapsed = time.perf_counter() - started
         cpu = proc.cpu_percent(None)
     finally:
@@ -119,13 +159,22 @@ async def _measure(url: str, data_dir: Path, clients: int, per_client: int, phot
         server.wait(timeout=30)
     total = clients * per_client
     return {
-        "benchmark": "registrations", "clients": clients, "registrations": total, "photo_kb": photo_kb,
-        "seconds": round(elapsed, 3), "registrations_per_s": round(total / elapsed, 1),
+        "benchmark": "registrations",
+        "clients": clients,
+        "registrations": total,
+        "photo_kb": photo_kb,
+        "seconds": round(elapsed, 3),
+        "registrations_per_s": round(total / elapsed, 1),
         "photo_mb_per_s": round(total * photo_kb / 1024 / elapsed, 2),
-        "latency_ms": {q: round(_percentile(latencies, p) * 1000, 1)
-                       for q, p in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))},
-        "server_cpu_percent": round(cpu, 1), "errors": len(errors), "error_samples": errors[:5],
-        "cpu_count": os.cpu_count(), "at": datetime.now(UTC).isoformat(),
+        "latency_ms": {
+            q: round(_percentile(latencies, p) * 1000, 1)
+            for q, p in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("max", 1.0))
+        },
+        "server_cpu_percent": round(cpu, 1),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "cpu_count": os.cpu_count(),
+        "at": datetime.now(UTC).isoformat(),
     }
 
 

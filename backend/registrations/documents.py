@@ -146,7 +146,8 @@ def overview_html(month: str, rows: Sequence[OverviewRow]) -> str:
         )
     height = max(1, len(totals)) * (bar_h + 6)
     table = "\n".join(
-        f"<tr><td>{escape(r.beat_name)}</td><td>{escape(r.category)}</td><td>{r.count}</td></tr>" for r in rows
+        f"<tr><td>{escape(r.beat_name)}</td><td>{escape(r.category)}</td><td>{r.count}</td></tr>"
+        for r in rows
     )
     return f"""<!doctype html>
 <html lang="nl"><head><meta charset="utf-8"><title>Overzicht {escape(month)}</title>

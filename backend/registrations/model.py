@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -129,7 +129,7 @@ class FieldError(BadInput):
         self.field: str = field
 
 
-_submission = msgspec.json.Decoder(Submission)
+_submission: msgspec.json.Decoder[Submission] = msgspec.json.Decoder(Submission)
 _correction = msgspec.json.Decoder(Correction)
 _void = msgspec.json.Decoder(Void)
 _PATH = re.compile(r" - at `\$((?:\.\w+|\[\d+\])*)`$")
@@ -153,7 +153,7 @@ def _dutch(message: str) -> str:
     return "ongeldige waarde: " + message
 
 
-def decode(decoder: msgspec.json.Decoder, raw: bytes):  # type: ignore[no-untyped-def]
+def decode(decoder: msgspec.json.Decoder[Any], raw: bytes) -> Any:
     try:
         return decoder.decode(raw)
     except msgspec.ValidationError as exc:

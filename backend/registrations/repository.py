@@ -73,18 +73,23 @@ async def _builtin_catalogue_id(conn: asyncpg.Connection) -> int:
     new_id = await conn.fetchval(
         """INSERT INTO catalogue_versions (org_id, version, valid_from, content) VALUES (NULL, $1, $2, $3::text::jsonb)
            ON CONFLICT (version) WHERE org_id IS NULL DO UPDATE SET version = EXCLUDED.version RETURNING id""",
-        catalogue.version, catalogue.valid_from, _dumps(catalogue),
+        catalogue.version,
+        catalogue.valid_from,
+        _dumps(catalogue),
     )
     _catalogues[int(new_id)] = catalogue
     return int(new_id)
 
 
-async def active_catalogue(conn: asyncpg.Connection, org_id: int, on: date | None = None) -> tuple[int, Catalogue]:
+async def active_catalogue(
+    conn: asyncpg.Connection, org_id: int, on: date | None = None
+) -> tuple[int, Catalogue]:
     """The organisation's newest uploaded catalogue valid on ``on`` (default: any), else the shipped one."""
     version_id = await conn.fetchval(
         """SELECT id FROM catalogue_versions WHERE org_id = $1 AND ($2::date IS NULL OR valid_from <= $2)
            ORDER BY valid_from DESC, id DESC LIMIT 1""",
-        org_id, on,
+        org_id,
+        on,
     )
     if version_id is None:
         version_id = await _builtin_catalogue_id(conn)
@@ -98,11 +103,17 @@ async def catalogue_by_id(conn: asyncpg.Connection, version_id: int) -> Catalogu
     return _catalogues[version_id]
 
 
-async def store_catalogue(conn: asyncpg.Connection, org_id: int, catalogue: Catalogue, account_id: int) -> int:
+async def store_catalogue(
+    conn: asyncpg.Connection, org_id: int, catalogue: Catalogue, account_id: int
+) -> int:
     new_id = await conn.fetchval(
         """INSERT INTO catalogue_versions (org_id, version, valid_from, content, uploaded_by)
            VALUES ($1, $2, $3, $4::text::jsonb, $5) RETURNING id""",
-        org_id, catalogue.version, catalogue.valid_from, _dumps(catalogue), account_id,
+        org_id,
+        catalogue.version,
+        catalogue.valid_from,
+        _dumps(catalogue),
+        account_id,
     )
     _catalogues[int(new_id)] = catalogue
     return int(new_id)
@@ -160,7 +171,10 @@ async def upsert_zones(
            ON CONFLICT (org_id, code) DO UPDATE SET name = EXCLUDED.name, tags = EXCLUDED.tags,
               geometry = EXCLUDED.geometry, imported_at = clock_timestamp()
            RETURNING id, code""",
-        org_id, [f.code for f in features], [f.name for f in features], [",".join(t) for t in tags],
+        org_id,
+        [f.code for f in features],
+        [f.name for f in features],
+        [",".join(t) for t in tags],
         [json.dumps(f.geometry) for f in features],
     )
     ids = {r["code"]: r["id"] for r in rows}
@@ -286,10 +300,27 @@ async def insert(conn: asyncpg.Connection, row: NewRow) -> bool:
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
                    $20::text::jsonb, $20::text::jsonb, $21::text::jsonb)
            ON CONFLICT (id) DO NOTHING RETURNING true""",
-        row.id, row.org_id, row.kind, row.regime, row.purpose, row.author_id, row.boa_ids, row.unit_id,
-        row.occurred_at, row.lon, row.lat, row.accuracy_m, row.beat_ids, row.category, row.feitcode,
-        row.catalogue_version_id, row.photo_hashes, row.person_name, row.person_birth_date,
-        _dumps(row.details), _dumps(row.derived),
+        row.id,
+        row.org_id,
+        row.kind,
+        row.regime,
+        row.purpose,
+        row.author_id,
+        row.boa_ids,
+        row.unit_id,
+        row.occurred_at,
+        row.lon,
+        row.lat,
+        row.accuracy_m,
+        row.beat_ids,
+        row.category,
+        row.feitcode,
+        row.catalogue_version_id,
+        row.photo_hashes,
+        row.person_name,
+        row.person_birth_date,
+        _dumps(row.details),
+        _dumps(row.derived),
     )
     return bool(inserted)
 
@@ -311,7 +342,9 @@ async def get_visible(
     condition, params = visibility(principal, 2)
     lock = " FOR UPDATE OF r" if for_update else ""
     row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM registrations r WHERE r.id = $1 AND {condition}{lock}", registration_id, *params
+        f"SELECT {_COLUMNS} FROM registrations r WHERE r.id = $1 AND {condition}{lock}",
+        registration_id,
+        *params,
     )
     return None if row is None else _registration(row)
 
@@ -328,7 +361,9 @@ class Filters(msgspec.Struct, frozen=True, kw_only=True):
     limit: int = 500
 
 
-async def list_visible(conn: asyncpg.Connection, principal: Principal, filters: Filters) -> list[Registration]:
+async def list_visible(
+    conn: asyncpg.Connection, principal: Principal, filters: Filters
+) -> list[Registration]:
     condition, params = visibility(principal, 10)
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM registrations r
@@ -338,16 +373,35 @@ async def list_visible(conn: asyncpg.Connection, principal: Principal, filters: 
               AND ($7::text IS NULL OR r.kind = $7) AND ($8::text IS NULL OR r.state = $8)
               AND {condition}
             ORDER BY r.occurred_at DESC, r.id LIMIT $9""",
-        filters.since, filters.until, filters.beat_id, filters.category, filters.feitcode, filters.boa_id,
-        filters.kind, filters.state, filters.limit, *params,
+        filters.since,
+        filters.until,
+        filters.beat_id,
+        filters.category,
+        filters.feitcode,
+        filters.boa_id,
+        filters.kind,
+        filters.state,
+        filters.limit,
+        *params,
     )
     return [_registration(r) for r in rows]
 
 
 def summary(r: Registration) -> Summary:
-    return Summary(id=r.id, kind=r.kind, state=r.state, regime=r.regime, category=r.category, feitcode=r.feitcode,
-                   occurred_at=r.occurred_at, beat_ids=r.beat_ids, author_id=r.author_id, unit_id=r.unit_id,
-                   complete=r.complete, version=r.version)
+    return Summary(
+        id=r.id,
+        kind=r.kind,
+        state=r.state,
+        regime=r.regime,
+        category=r.category,
+        feitcode=r.feitcode,
+        occurred_at=r.occurred_at,
+        beat_ids=r.beat_ids,
+        author_id=r.author_id,
+        unit_id=r.unit_id,
+        complete=r.complete,
+        version=r.version,
+    )
 
 
 async def replace(
@@ -360,13 +414,20 @@ async def replace(
         """INSERT INTO registration_versions (registration_id, version, details, derived, state, replaced_by,
                                               action, reason)
            VALUES ($1, $2, $3::text::jsonb, $4::text::jsonb, $5, $6, $7, $8)""",
-        current.id, current.version, _dumps(current.details), _dumps(current.derived), current.state, account_id,
-        action, reason,
+        current.id,
+        current.version,
+        _dumps(current.details),
+        _dumps(current.derived),
+        current.state,
+        account_id,
+        action,
+        reason,
     )
     if action == "void":
         await conn.execute(
             "UPDATE registrations SET state = 'voided', void_reason = $2, version = version + 1 WHERE id = $1",
-            current.id, reason,
+            current.id,
+            reason,
         )
         return
     cols = columns or {}
@@ -376,9 +437,22 @@ async def replace(
                photo_hashes = $10, person_name = $11, person_birth_date = $12, regime = $13, purpose = $14,
                boa_ids = $15, unit_id = $16, catalogue_version_id = $17
            WHERE id = $1""",
-        current.id, _dumps(new_details), _dumps(new_derived), cols["category"], cols["feitcode"],
-        cols["occurred_at"], cols["lon"], cols["lat"], cols["beat_ids"], cols["photo_hashes"], cols["person_name"],
-        cols["person_birth_date"], cols["regime"], cols["purpose"], cols["boa_ids"], cols["unit_id"],
+        current.id,
+        _dumps(new_details),
+        _dumps(new_derived),
+        cols["category"],
+        cols["feitcode"],
+        cols["occurred_at"],
+        cols["lon"],
+        cols["lat"],
+        cols["beat_ids"],
+        cols["photo_hashes"],
+        cols["person_name"],
+        cols["person_birth_date"],
+        cols["regime"],
+        cols["purpose"],
+        cols["boa_ids"],
+        cols["unit_id"],
         cols["catalogue_version_id"],
     )
 
@@ -406,7 +480,9 @@ async def check_colleagues(conn: asyncpg.Connection, org_id: int, account_ids: S
     if not account_ids:
         return
     found = await conn.fetchval(
-        "SELECT count(*) FROM accounts WHERE id = ANY($1::int[]) AND org_id = $2 AND active", list(account_ids), org_id
+        "SELECT count(*) FROM accounts WHERE id = ANY($1::int[]) AND org_id = $2 AND active",
+        list(account_ids),
+        org_id,
     )
     if found != len(set(account_ids)):
         raise BadInput("onbekende collega in boa_ids", field="boa_ids")
@@ -438,7 +514,9 @@ async def org_beats(conn: asyncpg.Connection, org_id: int, beat_ids: frozenset[i
 
 
 async def photo_known(conn: asyncpg.Connection, org_id: int, sha256: str) -> bool:
-    return bool(await conn.fetchval("SELECT true FROM photos WHERE org_id = $1 AND sha256 = $2", org_id, sha256))
+    return bool(
+        await conn.fetchval("SELECT true FROM photos WHERE org_id = $1 AND sha256 = $2", org_id, sha256)
+    )
 
 
 async def insert_photo(
@@ -447,7 +525,11 @@ async def insert_photo(
     inserted = await conn.fetchval(
         """INSERT INTO photos (org_id, sha256, size_bytes, content_type, uploaded_by) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (org_id, sha256) DO NOTHING RETURNING true""",
-        org_id, sha256, size, content_type, account_id,
+        org_id,
+        sha256,
+        size,
+        content_type,
+        account_id,
     )
     return bool(inserted)
 
@@ -456,7 +538,8 @@ async def missing_photos(conn: asyncpg.Connection, org_id: int, hashes: Sequence
     rows = await conn.fetch(
         """SELECT h FROM unnest($2::text[]) AS h
            WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.org_id = $1 AND p.sha256 = h) ORDER BY h""",
-        org_id, list(hashes),
+        org_id,
+        list(hashes),
     )
     return [r["h"] for r in rows]
 
@@ -468,7 +551,10 @@ async def photo_content_type(conn: asyncpg.Connection, principal: Principal, sha
         f"""SELECT p.content_type FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2 AND p.state = 'stored'
               AND (p.uploaded_by = $3
                    OR EXISTS (SELECT 1 FROM registrations r WHERE p.sha256 = ANY(r.photo_hashes) AND {condition}))""",
-        principal.org_id, sha256, principal.account_id, *params,
+        principal.org_id,
+        sha256,
+        principal.account_id,
+        *params,
     )
 
 
@@ -503,7 +589,8 @@ async def run_retention(conn: asyncpg.Connection, now: datetime) -> RetentionRes
             """DELETE FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2
                  AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = $1 AND $2 = ANY(r.photo_hashes))
                RETURNING sha256""",
-            org_id, sha,
+            org_id,
+            sha,
         )
         if removed:
             gone.append(removed)
@@ -513,8 +600,9 @@ async def run_retention(conn: asyncpg.Connection, now: datetime) -> RetentionRes
              AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
                              AND r.state <> 'archived')"""
     )
-    return RetentionResult(archived=[r["id"] for r in archived], deleted=[r["id"] for r in deleted],
-                           photos_deleted=gone)
+    return RetentionResult(
+        archived=[r["id"] for r in archived], deleted=[r["id"] for r in deleted], photos_deleted=gone
+    )
 
 
 async def photo_in_use_anywhere(conn: asyncpg.Connection, sha256: str) -> bool:
@@ -529,7 +617,9 @@ async def of_person(conn: asyncpg.Connection, org_id: int, name: str, birth_date
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM registrations r WHERE r.org_id = $1 AND r.person_name = $2
               AND r.person_birth_date = $3 ORDER BY r.occurred_at""",
-        org_id, person_key(name), birth_date,
+        org_id,
+        person_key(name),
+        birth_date,
     )
     return [_registration(r) for r in rows]
 
@@ -545,7 +635,9 @@ class OverviewRow(msgspec.Struct, frozen=True, kw_only=True):
     count: int
 
 
-async def overview(conn: asyncpg.Connection, org_id: int, since: datetime, until: datetime) -> list[OverviewRow]:
+async def overview(
+    conn: asyncpg.Connection, org_id: int, since: datetime, until: datetime
+) -> list[OverviewRow]:
     rows = await conn.fetch(
         """SELECT b.id AS beat_id, coalesce(b.name, 'buiten de gebieden') AS beat_name, r.category, count(*) AS count
            FROM registrations r
@@ -554,6 +646,8 @@ async def overview(conn: asyncpg.Connection, org_id: int, since: datetime, until
            LEFT JOIN beats b ON b.id = rb.id
            WHERE r.org_id = $1 AND r.state = 'active' AND r.occurred_at >= $2 AND r.occurred_at < $3
            GROUP BY b.id, b.name, r.category ORDER BY beat_name, r.category""",
-        org_id, since, until,
+        org_id,
+        since,
+        until,
     )
     return [OverviewRow(**dict(r)) for r in rows]

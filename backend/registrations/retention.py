@@ -26,7 +26,9 @@ async def run(conn: asyncpg.Connection, uploads_dir: Path, now: datetime) -> rep
                                "archived": len(result.archived), "deleted": len(result.deleted),
                                "photos_deleted": len(result.photos_deleted)})  # fmt: skip
     for sha256 in result.photos_deleted:
-        if not await repo.photo_in_use_anywhere(conn, sha256):  # the same bytes may belong to another gemeente
+        if not await repo.photo_in_use_anywhere(
+            conn, sha256
+        ):  # the same bytes may belong to another gemeente
             (uploads_dir / sha256[:2] / sha256).unlink(missing_ok=True)
     return result
 

@@ -30,6 +30,7 @@ from backend.registrations.model import Aggression, Sha256, decode_correction, d
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_CATALOGUE_BYTES = 16 * 1024 * 1024
+AnyRequest = Request[Any, Any, Any]
 PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
 LEADS = ("teamlead", "admin")
 PRIVACY = ("admin", "privacy_officer")
@@ -108,16 +109,16 @@ class Overview(msgspec.Struct, frozen=True, kw_only=True):
     rows: list[repo.OverviewRow]
 
 
-def _origin(request: Request, principal: Principal) -> audit.Origin:  # type: ignore[type-arg]
+def _origin(request: AnyRequest, principal: Principal) -> audit.Origin:
     return audit.Origin(address=request.client.host if request.client else "", device_id=principal.device_id)
 
 
-def _reason(request: Request) -> str | None:  # type: ignore[type-arg]
+def _reason(request: AnyRequest) -> str | None:
     reason = request.headers.get("x-reason") or request.query_params.get("reason")
     return reason[:1000] if reason else None
 
 
-async def _body(request: Request, limit: int = 1024 * 1024) -> bytes:  # type: ignore[type-arg]
+async def _body(request: AnyRequest, limit: int = 1024 * 1024) -> bytes:
     raw = await request.body()
     if len(raw) > limit:
         raise TooLarge(f"body larger than {limit} bytes", field="body")
@@ -132,16 +133,21 @@ def _now() -> datetime:
 
 
 @post("/api/registrations", tags=["registrations"])
-async def submit_registration(request: Request, principal: NamedDependency[Principal]) -> Response[Any]:  # type: ignore[type-arg]
+async def submit_registration(request: AnyRequest, principal: NamedDependency[Principal]) -> Response[Any]:
     """Register a waarneming, fine or aggression incident. 201 new, 200 a retry, 409 same id other content."""
     submission = decode_submission(await _body(request))
     services = services_of(request)
     async with services.pool.acquire() as conn, conn.transaction():
         outcome = await service.submit(conn, principal, submission, services.hub.picture.beats, _now())
         if outcome.registration is not None:
-            await audit.record(conn, principal=principal, action="create" if outcome.created else "resubmit",
-                               object_type="registration", object_id=str(submission.id),
-                               origin=_origin(request, principal))
+            await audit.record(
+                conn,
+                principal=principal,
+                action="create" if outcome.created else "resubmit",
+                object_type="registration",
+                object_id=str(submission.id),
+                origin=_origin(request, principal),
+            )
     if outcome.conflict is not None:
         detail = "dit id hoort bij een andere registratie; verschillen: " + ", ".join(outcome.conflict)
         body = ConflictBody(detail=detail, field=outcome.conflict[0], differences=outcome.conflict)
@@ -150,7 +156,7 @@ async def submit_registration(request: Request, principal: NamedDependency[Princ
 
 
 @get("/api/observation-categories", tags=["registrations"])
-async def observation_categories(request: Request, principal: NamedDependency[Principal]) -> list[str]:  # type: ignore[type-arg]
+async def observation_categories(request: AnyRequest, principal: NamedDependency[Principal]) -> list[str]:
     async with services_of(request).pool.acquire() as conn:
         return await repo.categories(conn, principal.org_id)
 
@@ -176,13 +182,15 @@ def _write_durably(path: Path, data: bytes) -> None:
 
 def _check_sha(sha256: str) -> str:
     try:
-        return _SHA.decode(msgspec.json.encode(sha256))  # type: ignore[no-any-return]
+        return _SHA.decode(msgspec.json.encode(sha256))
     except msgspec.ValidationError:
         raise BadInput("geen geldige sha256 (64 kleine hexadecimale tekens)", field="sha256") from None
 
 
 @put("/api/photos/{sha256:str}", tags=["photos"])
-async def put_photo(request: Request, sha256: FromPath[str], principal: NamedDependency[Principal]) -> Response[PhotoStatus]:  # type: ignore[type-arg]
+async def put_photo(
+    request: AnyRequest, sha256: FromPath[str], principal: NamedDependency[Principal]
+) -> Response[PhotoStatus]:
     """Upload a photo by the sha256 of its bytes; uploading a known hash again stores nothing new."""
     require_role(principal, service.WRITERS)
     sha256 = _check_sha(sha256)
@@ -203,27 +211,41 @@ async def put_photo(request: Request, sha256: FromPath[str], principal: NamedDep
         raise UnsupportedType(f"de inhoud is geen {content_type}", field="body")
     await asyncio.to_thread(_write_durably, photo_path(services.settings.uploads_dir, sha256), data)
     async with services.pool.acquire() as conn:
-        created = await repo.insert_photo(conn, principal.org_id, sha256, len(data), content_type,
-                                          principal.account_id)
-    return Response(PhotoStatus(sha256=sha256, stored=True, created=created), status_code=201 if created else 200)
+        created = await repo.insert_photo(
+            conn, principal.org_id, sha256, len(data), content_type, principal.account_id
+        )
+    return Response(
+        PhotoStatus(sha256=sha256, stored=True, created=created), status_code=201 if created else 200
+    )
 
 
 @post("/api/photos/missing", tags=["photos"], status_code=200)
-async def missing_photos(request: Request, data: JSONBody[Hashes], principal: NamedDependency[Principal]) -> Missing:  # type: ignore[type-arg]
+async def missing_photos(
+    request: AnyRequest, data: JSONBody[Hashes], principal: NamedDependency[Principal]
+) -> Missing:
     """Which of these photos the server does not have yet (to resume an interrupted upload)."""
     async with services_of(request).pool.acquire() as conn:
         return Missing(missing=await repo.missing_photos(conn, principal.org_id, data.hashes))
 
 
 @get("/api/photos/{sha256:str}", tags=["photos"], media_type="application/octet-stream")
-async def get_photo(request: Request, sha256: FromPath[str], principal: NamedDependency[Principal]) -> Response[bytes]:  # type: ignore[type-arg]
+async def get_photo(
+    request: AnyRequest, sha256: FromPath[str], principal: NamedDependency[Principal]
+) -> Response[bytes]:
     sha256 = _check_sha(sha256)
     services = services_of(request)
     async with services.pool.acquire() as conn, conn.transaction():
         content_type = await repo.photo_content_type(conn, principal, sha256)
-        await audit.record(conn, principal=principal, action="read", object_type="photo", object_id=sha256,
-                           result="ok" if content_type else "not_found", origin=_origin(request, principal),
-                           reason=_reason(request))
+        await audit.record(
+            conn,
+            principal=principal,
+            action="read",
+            object_type="photo",
+            object_id=sha256,
+            result="ok" if content_type else "not_found",
+            origin=_origin(request, principal),
+            reason=_reason(request),
+        )
     if content_type is None:
         raise NotFound("foto niet gevonden")
     data = await asyncio.to_thread(photo_path(services.settings.uploads_dir, sha256).read_bytes)
@@ -235,37 +257,62 @@ async def get_photo(request: Request, sha256: FromPath[str], principal: NamedDep
 
 @get("/api/feitcodes", tags=["feitcodes"])
 async def feitcodes(
-    request: Request, principal: NamedDependency[Principal], q: FromQuery[str] = "",  # type: ignore[type-arg]
-    lon: FromQuery[float | None] = None, lat: FromQuery[float | None] = None, limit: FromQuery[int] = 20,
+    request: AnyRequest,
+    principal: NamedDependency[Principal],
+    q: FromQuery[str] = "",
+    lon: FromQuery[float | None] = None,
+    lat: FromQuery[float | None] = None,
+    limit: FromQuery[int] = 20,
 ) -> FeitResult:
     """The feitcode picker: the gemeente's track and the boa's domain, APV zones at (lon, lat) first."""
-    if (lon is None) != (lat is None) or (lon is not None and not (-180 <= lon <= 180 and -90 <= lat <= 90)):  # type: ignore[operator]
+    point = None if lon is None or lat is None else (lon, lat)
+    if (lon is None) != (lat is None) or (point and not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90)):
         raise BadInput("geef lon en lat samen, in WGS84", field="lon")
     async with services_of(request).pool.acquire() as conn:
         version_id, catalogue = await repo.active_catalogue(conn, principal.org_id, _now().date())
         track = await repo.org_track(conn, principal.org_id)
         domains = await repo.account_domains(conn, principal.account_id)
-        tags = await repo.zone_tags_at(conn, principal.org_id, lon, lat) if lon is not None else frozenset()
+        tags = await repo.zone_tags_at(conn, principal.org_id, *point) if point else frozenset()
     size = max(1, min(limit, 200))
-    hits = [h for domain in domains for h in search(catalogue, q[:100], track=track, domain=domain, zone_tags=tags,
-                                                    limit=size)]
+    hits = [
+        h
+        for domain in domains
+        for h in search(catalogue, q[:100], track=track, domain=domain, zone_tags=tags, limit=size)
+    ]
     hits.sort(key=lambda e: (not tags.intersection(e.tags), e.code))
     return FeitResult(
-        catalogue_version_id=version_id, catalogue_version=catalogue.version, track=track, zone_tags=sorted(tags),
-        hits=[FeitHit(code=e.code, description=e.description, track=e.track, category=e.category,
-                      amounts_eur=dict(e.amounts_eur), amount_scheme=e.amount_scheme, tags=e.tags,
-                      applies_here=bool(tags.intersection(e.tags))) for e in hits[:size]],
+        catalogue_version_id=version_id,
+        catalogue_version=catalogue.version,
+        track=track,
+        zone_tags=sorted(tags),
+        hits=[
+            FeitHit(
+                code=e.code,
+                description=e.description,
+                track=e.track,
+                category=e.category,
+                amounts_eur=dict(e.amounts_eur),
+                amount_scheme=e.amount_scheme,
+                tags=e.tags,
+                applies_here=bool(tags.intersection(e.tags)),
+            )
+            for e in hits[:size]
+        ],
     )
 
 
 @get("/api/catalogues", tags=["feitcodes"])
-async def list_catalogues(request: Request, principal: NamedDependency[Principal]) -> list[repo.CatalogueVersion]:  # type: ignore[type-arg]
+async def list_catalogues(
+    request: AnyRequest, principal: NamedDependency[Principal]
+) -> list[repo.CatalogueVersion]:
     async with services_of(request).pool.acquire() as conn:
         return await repo.list_catalogues(conn, principal.org_id)
 
 
 @post("/api/catalogues", tags=["feitcodes"], status_code=201)
-async def upload_catalogue(request: Request, principal: NamedDependency[Principal]) -> repo.CatalogueVersion:  # type: ignore[type-arg]
+async def upload_catalogue(
+    request: AnyRequest, principal: NamedDependency[Principal]
+) -> repo.CatalogueVersion:
     """Replace the gemeente's feitcode catalogue by a newer file; earlier registrations keep their version."""
     require_role(principal, ("admin",))
     try:
@@ -275,24 +322,37 @@ async def upload_catalogue(request: Request, principal: NamedDependency[Principa
         raise BadInput(str(exc), field=field) from None
     async with services_of(request).pool.acquire() as conn, conn.transaction():
         new_id = await repo.store_catalogue(conn, principal.org_id, catalogue, principal.account_id)
-        await audit.record(conn, principal=principal, action="catalogue_upload", object_type="catalogue",
-                           object_id=str(new_id), origin=_origin(request, principal),
-                           details={"version": catalogue.version})
+        await audit.record(
+            conn,
+            principal=principal,
+            action="catalogue_upload",
+            object_type="catalogue",
+            object_id=str(new_id),
+            origin=_origin(request, principal),
+            details={"version": catalogue.version},
+        )
         versions = await repo.list_catalogues(conn, principal.org_id)
     return next(v for v in versions if v.id == new_id)
 
 
 @post("/api/apv-zones/import", tags=["feitcodes"])
 async def import_zones(
-    request: Request, principal: NamedDependency[Principal], tags_property: FromQuery[str] = "tags",  # type: ignore[type-arg]
-    code_property: FromQuery[str | None] = None, name_property: FromQuery[str | None] = None,
+    request: AnyRequest,
+    principal: NamedDependency[Principal],
+    tags_property: FromQuery[str] = "tags",
+    code_property: FromQuery[str | None] = None,
+    name_property: FromQuery[str | None] = None,
     crs: FromQuery[str | None] = None,
 ) -> ZoneImport:
     """APV zones (alcoholverbod, hondenlosloopgebied, …) from GeoJSON; each feature lists its feitcode tags."""
     require_role(principal, LEADS)
     try:
-        features = parse_beats(await _body(request, 20 * 1024 * 1024), code_property=code_property,
-                               name_property=name_property, source_crs=crs)
+        features = parse_beats(
+            await _body(request, 20 * 1024 * 1024),
+            code_property=code_property,
+            name_property=name_property,
+            source_crs=crs,
+        )
     except BeatImportError as exc:
         raise BadInput(str(exc), field=exc.field or "body") from None
     tags = [_zone_tags(index, f.properties.get(tags_property)) for index, f in enumerate(features)]
@@ -316,34 +376,60 @@ def _zone_tags(index: int, raw: Any) -> tuple[str, ...]:
 
 @get("/api/registrations", tags=["registrations"])
 async def list_registrations(
-    request: Request, principal: NamedDependency[Principal],  # type: ignore[type-arg]
-    since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None,
-    beat_id: FromQuery[int | None] = None, category: FromQuery[str | None] = None,
-    feitcode: FromQuery[str | None] = None, boa_id: FromQuery[int | None] = None, kind: FromQuery[str | None] = None,
-    status: FromQuery[str | None] = None, limit: FromQuery[int] = 200,
+    request: AnyRequest,
+    principal: NamedDependency[Principal],
+    since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
+    beat_id: FromQuery[int | None] = None,
+    category: FromQuery[str | None] = None,
+    feitcode: FromQuery[str | None] = None,
+    boa_id: FromQuery[int | None] = None,
+    kind: FromQuery[str | None] = None,
+    status: FromQuery[str | None] = None,
+    limit: FromQuery[int] = 200,
 ) -> list[repo.Summary]:
     """Summaries (no personal data) of what the caller may see, newest first."""
-    filters = repo.Filters(since=since, until=until, beat_id=beat_id, category=category, feitcode=feitcode,
-                           boa_id=boa_id, kind=kind, state=status, limit=max(1, min(limit, 1000)))
+    filters = repo.Filters(
+        since=since,
+        until=until,
+        beat_id=beat_id,
+        category=category,
+        feitcode=feitcode,
+        boa_id=boa_id,
+        kind=kind,
+        state=status,
+        limit=max(1, min(limit, 1000)),
+    )
     async with services_of(request).pool.acquire() as conn:
         return [repo.summary(r) for r in await repo.list_visible(conn, principal, filters)]
 
 
-async def _read(request: Request, principal: Principal, registration_id: uuid.UUID, action: str) -> repo.Registration:  # type: ignore[type-arg]
+async def _read(
+    request: AnyRequest, principal: Principal, registration_id: uuid.UUID, action: str
+) -> repo.Registration:
     """One registration the caller may see, with the read logged (also a refused one)."""
     async with services_of(request).pool.acquire() as conn, conn.transaction():
         found = await repo.get_visible(conn, principal, registration_id)
-        await audit.record(conn, principal=principal, action=action, object_type="registration",
-                           object_id=str(registration_id), result="ok" if found else "not_found",
-                           origin=_origin(request, principal), reason=_reason(request),
-                           org_id=found.org_id if found else principal.org_id)
+        await audit.record(
+            conn,
+            principal=principal,
+            action=action,
+            object_type="registration",
+            object_id=str(registration_id),
+            result="ok" if found else "not_found",
+            origin=_origin(request, principal),
+            reason=_reason(request),
+            org_id=found.org_id if found else principal.org_id,
+        )
     if found is None:
         raise NotFound("registratie niet gevonden")
     return found
 
 
 @get("/api/registrations/{registration_id:uuid}", tags=["registrations"])
-async def get_registration(request: Request, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]) -> RegistrationView:  # type: ignore[type-arg]
+async def get_registration(
+    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]
+) -> RegistrationView:
     found = await _read(request, principal, registration_id, "read")
     deadline = None
     if found.kind == "aggression":
@@ -352,14 +438,18 @@ async def get_registration(request: Request, registration_id: FromPath[uuid.UUID
 
 
 @get("/api/registrations/{registration_id:uuid}/versions", tags=["registrations"])
-async def registration_versions(request: Request, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]) -> list[repo.Version]:  # type: ignore[type-arg]
+async def registration_versions(
+    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]
+) -> list[repo.Version]:
     await _read(request, principal, registration_id, "read_versions")
     async with services_of(request).pool.acquire() as conn:
         return await repo.versions(conn, registration_id)
 
 
 @get("/api/registrations/{registration_id:uuid}/receipt", tags=["registrations"], media_type=MediaType.HTML)
-async def receipt(request: Request, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]) -> str:  # type: ignore[type-arg]
+async def receipt(
+    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]
+) -> str:
     """The printable aankondiging for a fine (HTML, Dutch)."""
     found = await _read(request, principal, registration_id, "print_receipt")
     if found.kind != "fine":
@@ -370,7 +460,9 @@ async def receipt(request: Request, registration_id: FromPath[uuid.UUID], princi
 
 
 @post("/api/registrations/{registration_id:uuid}/correct", tags=["review"], status_code=200)
-async def correct_registration(request: Request, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]) -> repo.Registration:  # type: ignore[type-arg]
+async def correct_registration(
+    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]
+) -> repo.Registration:
     """A team lead corrects a registration (full new content + reason); the previous version is kept."""
     require_role(principal, ("teamlead",))
     correction = decode_correction(await _body(request))
@@ -379,16 +471,31 @@ async def correct_registration(request: Request, registration_id: FromPath[uuid.
         current = await repo.get_visible(conn, principal, registration_id, for_update=True)
         if current is None:
             raise NotFound("registratie niet gevonden")
-        await service.correct(conn, principal, current, correction.registration, correction.reason,
-                              services.hub.picture.beats, _now())
-        await audit.record(conn, principal=principal, action="correct", object_type="registration",
-                           object_id=str(registration_id), origin=_origin(request, principal),
-                           reason=correction.reason)
+        await service.correct(
+            conn,
+            principal,
+            current,
+            correction.registration,
+            correction.reason,
+            services.hub.picture.beats,
+            _now(),
+        )
+        await audit.record(
+            conn,
+            principal=principal,
+            action="correct",
+            object_type="registration",
+            object_id=str(registration_id),
+            origin=_origin(request, principal),
+            reason=correction.reason,
+        )
         return await repo.get_raw(conn, registration_id)  # type: ignore[return-value]
 
 
 @post("/api/registrations/{registration_id:uuid}/void", tags=["review"], status_code=200)
-async def void_registration(request: Request, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]) -> repo.Registration:  # type: ignore[type-arg]
+async def void_registration(
+    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]
+) -> repo.Registration:
     require_role(principal, ("teamlead",))
     void = decode_void(await _body(request))
     async with services_of(request).pool.acquire() as conn, conn.transaction():
@@ -398,41 +505,72 @@ async def void_registration(request: Request, registration_id: FromPath[uuid.UUI
         if current.state != "active":
             raise BadInput("registratie is al vervallen", field="state")
         await repo.replace(conn, current, account_id=principal.account_id, action="void", reason=void.reason)
-        await audit.record(conn, principal=principal, action="void", object_type="registration",
-                           object_id=str(registration_id), origin=_origin(request, principal), reason=void.reason)
+        await audit.record(
+            conn,
+            principal=principal,
+            action="void",
+            object_type="registration",
+            object_id=str(registration_id),
+            origin=_origin(request, principal),
+            reason=void.reason,
+        )
         return await repo.get_raw(conn, registration_id)  # type: ignore[return-value]
 
 
 # --- reports and exports -----------------------------------------------------------------------------------
 
 
-async def _export(request: Request, principal: Principal, filters: repo.Filters, what: str) -> list[repo.Registration]:  # type: ignore[type-arg]
+async def _export(
+    request: AnyRequest, principal: Principal, filters: repo.Filters, what: str
+) -> list[repo.Registration]:
     require_role(principal, LEADS)
     async with services_of(request).pool.acquire() as conn, conn.transaction():
         found = await repo.list_visible(conn, principal, filters)
-        await audit.record_many(conn, principal=principal, action=f"export_{what}", object_type="registration",
-                                object_ids=[str(r.id) for r in found], origin=_origin(request, principal),
-                                reason=_reason(request), org_id=principal.org_id)
+        await audit.record_many(
+            conn,
+            principal=principal,
+            action=f"export_{what}",
+            object_type="registration",
+            object_ids=[str(r.id) for r in found],
+            origin=_origin(request, principal),
+            reason=_reason(request),
+            org_id=principal.org_id,
+        )
     return found
 
 
 @get("/api/reports/registrations.csv", tags=["review"], media_type="text/csv")
 async def export_registrations(
-    request: Request, principal: NamedDependency[Principal],  # type: ignore[type-arg]
-    since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None,
-    beat_id: FromQuery[int | None] = None, category: FromQuery[str | None] = None,
-    feitcode: FromQuery[str | None] = None, boa_id: FromQuery[int | None] = None, kind: FromQuery[str | None] = None,
+    request: AnyRequest,
+    principal: NamedDependency[Principal],
+    since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
+    beat_id: FromQuery[int | None] = None,
+    category: FromQuery[str | None] = None,
+    feitcode: FromQuery[str | None] = None,
+    boa_id: FromQuery[int | None] = None,
+    kind: FromQuery[str | None] = None,
 ) -> str:
     """CSV for review; fines carry what the CJIB delivery needs. Every exported registration is logged."""
-    filters = repo.Filters(since=since, until=until, beat_id=beat_id, category=category, feitcode=feitcode,
-                           boa_id=boa_id, kind=kind, limit=100_000)
+    filters = repo.Filters(
+        since=since,
+        until=until,
+        beat_id=beat_id,
+        category=category,
+        feitcode=feitcode,
+        boa_id=boa_id,
+        kind=kind,
+        limit=100_000,
+    )
     return documents.review_csv(await _export(request, principal, filters, "csv"))
 
 
 @get("/api/reports/gir.csv", tags=["review"], media_type="text/csv")
 async def export_gir(
-    request: Request, principal: NamedDependency[Principal],  # type: ignore[type-arg]
-    since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None,
+    request: AnyRequest,
+    principal: NamedDependency[Principal],
+    since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
 ) -> str:
     """Aggression incidents for the gemeente's GIR registration."""
     filters = repo.Filters(since=since, until=until, kind="aggression", limit=100_000)
@@ -448,7 +586,7 @@ def _month(month: str) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-async def _overview(request: Request, principal: Principal, month: str) -> Overview:  # type: ignore[type-arg]
+async def _overview(request: AnyRequest, principal: Principal, month: str) -> Overview:
     require_role(principal, LEADS)
     since, until = _month(month)
     async with services_of(request).pool.acquire() as conn:
@@ -456,13 +594,17 @@ async def _overview(request: Request, principal: Principal, month: str) -> Overv
 
 
 @get("/api/reports/overview", tags=["review"])
-async def monthly_overview(request: Request, principal: NamedDependency[Principal], month: FromQuery[str]) -> Overview:  # type: ignore[type-arg]
+async def monthly_overview(
+    request: AnyRequest, principal: NamedDependency[Principal], month: FromQuery[str]
+) -> Overview:
     """Counts per beat and category for one month (active registrations), for the gemeente's policy."""
     return await _overview(request, principal, month)
 
 
 @get("/api/reports/overview.html", tags=["review"], media_type=MediaType.HTML)
-async def monthly_overview_html(request: Request, principal: NamedDependency[Principal], month: FromQuery[str]) -> str:  # type: ignore[type-arg]
+async def monthly_overview_html(
+    request: AnyRequest, principal: NamedDependency[Principal], month: FromQuery[str]
+) -> str:
     """The same as a page with an inline SVG bar chart."""
     return documents.overview_html(month, (await _overview(request, principal, month)).rows)
 
@@ -472,35 +614,74 @@ async def monthly_overview_html(request: Request, principal: NamedDependency[Pri
 
 @get("/api/audit", tags=["privacy"])
 async def search_audit(
-    request: Request, principal: NamedDependency[Principal],  # type: ignore[type-arg]
-    actor_id: FromQuery[int | None] = None, action: FromQuery[str | None] = None,
-    object_type: FromQuery[str | None] = None, object_id: FromQuery[str | None] = None,
-    since: FromQuery[datetime | None] = None, until: FromQuery[datetime | None] = None, limit: FromQuery[int] = 200,
+    request: AnyRequest,
+    principal: NamedDependency[Principal],
+    actor_id: FromQuery[int | None] = None,
+    action: FromQuery[str | None] = None,
+    object_type: FromQuery[str | None] = None,
+    object_id: FromQuery[str | None] = None,
+    since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
+    limit: FromQuery[int] = 200,
 ) -> list[audit.Entry]:
     require_role(principal, PRIVACY)
     async with services_of(request).pool.acquire() as conn:
-        return await audit.search(conn, org_ids=[principal.org_id], actor_id=actor_id, action=action,
-                                  object_type=object_type, object_id=object_id, since=since, until=until,
-                                  limit=max(1, min(limit, 5000)))
+        return await audit.search(
+            conn,
+            org_ids=[principal.org_id],
+            actor_id=actor_id,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            since=since,
+            until=until,
+            limit=max(1, min(limit, 5000)),
+        )
 
 
 @post("/api/inzage", tags=["privacy"], status_code=200)
-async def access_request(request: Request, data: JSONBody[AccessRequest], principal: NamedDependency[Principal]) -> AccessAnswer:  # type: ignore[type-arg]
+async def access_request(
+    request: AnyRequest, data: JSONBody[AccessRequest], principal: NamedDependency[Principal]
+) -> AccessAnswer:
     """Answer an inzageverzoek: the person's registrations and their disclosures of the past 4 years."""
     require_role(principal, PRIVACY)
     async with services_of(request).pool.acquire() as conn, conn.transaction():
         found = await repo.of_person(conn, principal.org_id, data.name, data.birth_date)
         since = _now() - timedelta(days=4 * 366)
         disclosures = await audit.disclosures_of(conn, [str(r.id) for r in found], since)
-        await audit.record(conn, principal=principal, action="inzage", object_type="person", object_id=None,
-                           origin=_origin(request, principal), reason=data.reason,
-                           details={"registrations": [str(r.id) for r in found]})
+        await audit.record(
+            conn,
+            principal=principal,
+            action="inzage",
+            object_type="person",
+            object_id=None,
+            origin=_origin(request, principal),
+            reason=data.reason,
+            details={"registrations": [str(r.id) for r in found]},
+        )
     return AccessAnswer(registrations=found, disclosures=disclosures)
 
 
 ROUTES = [
-    submit_registration, observation_categories, put_photo, missing_photos, get_photo, feitcodes, list_catalogues,
-    upload_catalogue, import_zones, list_registrations, get_registration, registration_versions, receipt,
-    correct_registration, void_registration, export_registrations, export_gir, monthly_overview,
-    monthly_overview_html, search_audit, access_request,
+    submit_registration,
+    observation_categories,
+    put_photo,
+    missing_photos,
+    get_photo,
+    feitcodes,
+    list_catalogues,
+    upload_catalogue,
+    import_zones,
+    list_registrations,
+    get_registration,
+    registration_versions,
+    receipt,
+    correct_registration,
+    void_registration,
+    export_registrations,
+    export_gir,
+    monthly_overview,
+    monthly_overview_html,
+    search_audit,
+    access_request,
 ]

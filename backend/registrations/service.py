@@ -30,7 +30,11 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def submit(
-    conn: asyncpg.Connection, principal: Principal, submission: Submission, beats: PreparedBeats, now: datetime
+    conn: asyncpg.Connection,
+    principal: Principal,
+    submission: Submission,
+    beats: PreparedBeats,
+    now: datetime,
 ) -> Outcome:
     if principal.role not in WRITERS:
         raise Forbidden(f"role {principal.role!r} does not register")
@@ -53,7 +57,11 @@ async def submit(
 
 
 async def _checked_row(
-    conn: asyncpg.Connection, principal: Principal, submission: Submission, beats: PreparedBeats, now: datetime
+    conn: asyncpg.Connection,
+    principal: Principal,
+    submission: Submission,
+    beats: PreparedBeats,
+    now: datetime,
 ) -> repo.NewRow:
     validation.check_common(submission, now)
     regime = validation.check_regime(submission)
@@ -67,8 +75,11 @@ async def _checked_row(
     elif isinstance(submission, Fine):
         version_id, entry = await _feit(conn, principal, submission)
         tariff = validation.check_fine(submission, entry)
-        derived = {"tariff": msgspec.to_builtins(tariff), "entry": msgspec.to_builtins(entry),
-                   "catalogue_version_id": version_id}
+        derived = {
+            "tariff": msgspec.to_builtins(tariff),
+            "entry": msgspec.to_builtins(entry),
+            "catalogue_version_id": version_id,
+        }
         category, feitcode = entry.category, entry.code
         person = (repo.person_key(submission.offender.name), submission.offender.birth_date)
     else:
@@ -83,12 +94,27 @@ async def _checked_row(
     loc = submission.location
     beat_ids = await repo.org_beats(conn, principal.org_id, containing_beats(loc.lon, loc.lat, beats))
     return repo.NewRow(
-        id=submission.id, org_id=principal.org_id, kind=_kind(submission), regime=regime,
-        purpose=submission.purpose, author_id=principal.account_id,
-        boa_ids=sorted({principal.account_id, *others}), unit_id=unit_id, occurred_at=submission.occurred_at,
-        lon=loc.lon, lat=loc.lat, accuracy_m=loc.accuracy_m, beat_ids=beat_ids, category=category,
-        feitcode=feitcode, catalogue_version_id=version_id, photo_hashes=list(submission.photos),
-        person_name=person[0], person_birth_date=person[1], details=canonical(submission), derived=derived,
+        id=submission.id,
+        org_id=principal.org_id,
+        kind=_kind(submission),
+        regime=regime,
+        purpose=submission.purpose,
+        author_id=principal.account_id,
+        boa_ids=sorted({principal.account_id, *others}),
+        unit_id=unit_id,
+        occurred_at=submission.occurred_at,
+        lon=loc.lon,
+        lat=loc.lat,
+        accuracy_m=loc.accuracy_m,
+        beat_ids=beat_ids,
+        category=category,
+        feitcode=feitcode,
+        catalogue_version_id=version_id,
+        photo_hashes=list(submission.photos),
+        person_name=person[0],
+        person_birth_date=person[1],
+        details=canonical(submission),
+        derived=derived,
     )
 
 
@@ -126,9 +152,33 @@ async def correct(
         row = await _checked_row(conn, author, submission, beats, min(now, submission.occurred_at))
     except FieldError as exc:
         raise FieldError(f"registration.{exc.field}", exc.message) from None
-    columns = {name: getattr(row, name) for name in (
-        "category", "feitcode", "occurred_at", "lon", "lat", "beat_ids", "photo_hashes", "person_name",
-        "person_birth_date", "regime", "purpose", "boa_ids", "unit_id", "catalogue_version_id")}
+    columns = {
+        name: getattr(row, name)
+        for name in (
+            "category",
+            "feitcode",
+            "occurred_at",
+            "lon",
+            "lat",
+            "beat_ids",
+            "photo_hashes",
+            "person_name",
+            "person_birth_date",
+            "regime",
+            "purpose",
+            "boa_ids",
+            "unit_id",
+            "catalogue_version_id",
+        )
+    }
     columns["unit_id"] = row.unit_id if submission.unit_id is not None else current.unit_id
-    await repo.replace(conn, current, account_id=principal.account_id, action="correct", reason=reason,
-                       new_details=row.details, new_derived=row.derived, columns=columns)
+    await repo.replace(
+        conn,
+        current,
+        account_id=principal.account_id,
+        action="correct",
+        reason=reason,
+        new_details=row.details,
+        new_derived=row.derived,
+        columns=columns,
+    )

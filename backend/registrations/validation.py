@@ -26,13 +26,15 @@ MAX_PERSON_AGE = 120
 def normalise(submission: Submission) -> Submission:
     """The submission with its instants in UTC, so "+01:00" and "Z" compare equal on a retry."""
     if submission.occurred_at.tzinfo is None:
-        raise FieldError("occurred_at", "tijdstip zonder tijdzone; stuur bijvoorbeeld 2026-11-22T10:15:00+01:00")
+        raise FieldError(
+            "occurred_at", "tijdstip zonder tijdzone; stuur bijvoorbeeld 2026-11-22T10:15:00+01:00"
+        )
     changes: dict[str, object] = {"occurred_at": submission.occurred_at.astimezone(UTC)}
     if isinstance(submission, Aggression) and submission.reported_at is not None:
         if submission.reported_at.tzinfo is None:
             raise FieldError("reported_at", "tijdstip zonder tijdzone")
         changes["reported_at"] = submission.reported_at.astimezone(UTC)
-    return msgspec.structs.replace(submission, **changes)  # type: ignore[arg-type]
+    return msgspec.structs.replace(submission, **changes)
 
 
 def check_common(submission: Submission, now: datetime) -> None:
@@ -165,8 +167,9 @@ def deadline_status(incident: Aggression, now: datetime) -> DeadlineStatus:
         reminder = "Aangifte gedaan zonder VPT-code: vraag de politie die alsnog toe te voegen."
     elif reported:
         reminder = ""
-    return DeadlineStatus(deadline=deadline, reported=reported, overdue=not reported and now > deadline,
-                          reminder=reminder)
+    return DeadlineStatus(
+        deadline=deadline, reported=reported, overdue=not reported and now > deadline, reminder=reminder
+    )
 
 
 # --- idempotency: what differs between two submissions with the same id --------------------------------------

@@ -17,8 +17,8 @@ import asyncpg
 import httpx
 
 from backend.auth.tokens import Principal, issue_access_token
-from tests.integration.harness import Server, make_settings, running
 from tests.conftest import new_database
+from tests.integration.harness import Server, make_settings, running
 from tests.integration.world import OUDE_ZIJDE, World, build_world
 
 
@@ -36,9 +36,12 @@ def when(minutes_ago: int = 10) -> str:
 
 def waarneming(**over: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "kind": "waarneming", "id": str(uuid.uuid4()), "occurred_at": when(),
+        "kind": "waarneming",
+        "id": str(uuid.uuid4()),
+        "occurred_at": when(),
         "location": {"lon": OUDE_ZIJDE[0], "lat": OUDE_ZIJDE[1], "accuracy_m": 8},
-        "category": "afval", "text": "Zakken naast de container",
+        "category": "afval",
+        "text": "Zakken naast de container",
     }
     body.update(over)
     return body
@@ -46,13 +49,23 @@ def waarneming(**over: Any) -> dict[str, Any]:
 
 def fine(**over: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "kind": "fine", "id": str(uuid.uuid4()), "occurred_at": when(),
+        "kind": "fine",
+        "id": str(uuid.uuid4()),
+        "occurred_at": when(),
         "location": {"lon": OUDE_ZIJDE[0], "lat": OUDE_ZIJDE[1], "address": "Oudekerksplein 1"},
         "feitcode": "BF 185",
-        "offender": {"name": "Jan Jansen", "birth_date": "1990-04-01", "id_document_type": "identiteitskaart",
-                     "id_document_number": "IX12345678",
-                     "address": {"street": "Damstraat", "house_number": "1", "postcode": "1012 JL",
-                                 "city": "Amsterdam"}},
+        "offender": {
+            "name": "Jan Jansen",
+            "birth_date": "1990-04-01",
+            "id_document_type": "identiteitskaart",
+            "id_document_number": "IX12345678",
+            "address": {
+                "street": "Damstraat",
+                "house_number": "1",
+                "postcode": "1012 JL",
+                "city": "Amsterdam",
+            },
+        },
         "statement": "Ik moest nodig",
     }
     body.update(over)
@@ -61,9 +74,13 @@ def fine(**over: Any) -> dict[str, Any]:
 
 def aggression(**over: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "kind": "aggression", "id": str(uuid.uuid4()), "occurred_at": when(),
+        "kind": "aggression",
+        "id": str(uuid.uuid4()),
+        "occurred_at": when(),
         "location": {"lon": OUDE_ZIJDE[0], "lat": OUDE_ZIJDE[1]},
-        "types": ["verbaal", "bedreiging"], "severity": "middel", "staff": [{"role": "boa"}],
+        "types": ["verbaal", "bedreiging"],
+        "severity": "middel",
+        "staff": [{"role": "boa"}],
         "description": "Uitgescholden en bedreigd bij controle",
     }
     body.update(over)
@@ -87,11 +104,16 @@ async def world_template(pg_server: str, template_db: str) -> tuple[str, World]:
     world = await build_world(url)
     conn = await asyncpg.connect(url)
     try:
-        for username, role, source in (("privacy_a", "privacy_officer", "admin_a"), ("boa_a2", "boa", "boa_a")):
+        for username, role, source in (
+            ("privacy_a", "privacy_officer", "admin_a"),
+            ("boa_a2", "boa", "boa_a"),
+        ):
             await conn.execute(
                 """INSERT INTO accounts (org_id, username, display_name, password_hash, role)
                    SELECT org_id, $1, $1, password_hash, $2 FROM accounts WHERE username = $3""",
-                username, role, source,
+                username,
+                role,
+                source,
             )
     finally:
         await conn.close()
@@ -105,8 +127,10 @@ async def environment(db: tuple[str, World], tmp: Path, extra_sql: str = "") -> 
     try:
         if extra_sql:
             await conn.execute(extra_sql)
-        accounts = {r["username"]: (r["id"], r["org_id"], r["role"])
-                    for r in await conn.fetch("SELECT id, username, org_id, role FROM accounts")}
+        accounts = {
+            r["username"]: (r["id"], r["org_id"], r["role"])
+            for r in await conn.fetch("SELECT id, username, org_id, role FROM accounts")
+        }
     finally:
         await conn.close()
     async with running(make_settings(database_url, tmp)) as server:
@@ -114,14 +138,25 @@ async def environment(db: tuple[str, World], tmp: Path, extra_sql: str = "") -> 
         devices = {"boa_a": world.tablet_a, "boa_b": world.tablet_b}
         clients = {}
         for user, (account_id, org_id, role) in accounts.items():
-            principal = Principal(account_id=account_id, org_id=org_id, role=role, visible_org_ids=frozenset({org_id}),
-                                  device_id=devices.get(user), username=user)
+            principal = Principal(
+                account_id=account_id,
+                org_id=org_id,
+                role=role,
+                visible_org_ids=frozenset({org_id}),
+                device_id=devices.get(user),
+                username=user,
+            )
             token = issue_access_token(principal, server.settings.secret_key, 60)
-            clients[user] = httpx.AsyncClient(base_url=server.base, headers={"Authorization": f"Bearer {token}"},
-                                              timeout=30)
+            clients[user] = httpx.AsyncClient(
+                base_url=server.base, headers={"Authorization": f"Bearer {token}"}, timeout=30
+            )
         try:
-            yield Env(server=server, world=world, clients=clients,
-                      accounts={user: values[0] for user, values in accounts.items()})
+            yield Env(
+                server=server,
+                world=world,
+                clients=clients,
+                accounts={user: values[0] for user, values in accounts.items()},
+            )
         finally:
             for client in clients.values():
                 await client.aclose()

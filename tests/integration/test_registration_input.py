@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import uuid
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -13,7 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import new_database
-from tests.integration.registrations_kit import Env, aggression, environment, fine, waarneming, when, world_template
+from tests.integration.registrations_kit import (
+    Env,
+    aggression,
+    environment,
+    fine,
+    waarneming,
+    when,
+    world_template,
+)
 from tests.integration.world import World
 
 
@@ -79,15 +86,21 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("base", "path", "value", "field"), CASES, ids=[f"{c[0]['kind']}-{c[1]}-{i}" for i, c in enumerate(CASES)])
-async def test_bad_input_gets_a_field_level_error(env: Env, base: dict[str, Any], path: str, value: Any, field: str) -> None:
+@pytest.mark.parametrize(
+    ("base", "path", "value", "field"), CASES, ids=[f"{c[0]['kind']}-{c[1]}-{i}" for i, c in enumerate(CASES)]
+)
+async def test_bad_input_gets_a_field_level_error(
+    env: Env, base: dict[str, Any], path: str, value: Any, field: str
+) -> None:
     body = _set({**base, "id": str(uuid.uuid4())}, path, value) if path != "id" else _set(base, path, value)
     r = await env["boa_a"].post("/api/registrations", json=body)
     assert r.status_code == 400, r.text
     assert r.json()["field"] == field, r.json()
 
 
-@pytest.mark.parametrize("raw", [b"", b"{", b"[]", b"null", b"[" * 100_000, b'{"kind": "waarneming"}', "é".encode("latin-1")])
+@pytest.mark.parametrize(
+    "raw", [b"", b"{", b"[]", b"null", b"[" * 100_000, b'{"kind": "waarneming"}', "é".encode("latin-1")]
+)
 async def test_garbage_bodies_are_400_not_500(env: Env, raw: bytes) -> None:
     r = await env["boa_a"].post("/api/registrations", content=raw)
     assert r.status_code == 400, r.text
@@ -141,8 +154,16 @@ async def test_stored_state_is_the_set_of_distinct_registrations(env: Env, steps
             assert r.status_code == 409 and r.json()["differences"] == ["text"]
     conn = await asyncpg.connect(env.server.settings.database_url)
     try:
-        rows = await conn.fetch("SELECT id::text, details->>'text' AS text FROM registrations WHERE id = ANY($1::uuid[])",
-                                [o["id"] for o in originals])
+        rows = await conn.fetch(
+            "SELECT id::text, details->>'text' AS text FROM registrations WHERE id = ANY($1::uuid[])",
+            [o["id"] for o in originals],
+        )
     finally:
         await conn.close()
     assert {r["id"]: r["text"] for r in rows} == {b["id"]: b["text"] for b in first_seen.values()}
+
+
+async def test_openapi_document_lists_the_registration_routes(env: Env) -> None:
+    r = await env["boa_a"].get("/schema/openapi.json")
+    assert r.status_code == 200
+    assert {"/api/registrations", "/api/photos/{sha256}", "/api/inzage"} <= set(r.json()["paths"])

@@ -14,7 +14,13 @@ from backend.db.pool import create_pool
 from backend.registrations import retention
 from tests.conftest import new_database
 from tests.integration.registrations_kit import (
-    aggression, environment, fine, jpeg, sha, waarneming, world_template,
+    aggression,
+    environment,
+    fine,
+    jpeg,
+    sha,
+    waarneming,
+    world_template,
 )
 from tests.integration.world import World
 
@@ -50,20 +56,28 @@ async def test_retry_stores_once_and_other_content_conflicts(db: tuple[str, Worl
         assert changed.json()["differences"] == ["text"]
         stored = first.json()
         assert stored["beat_ids"] == [env.world.beats_a["Burgwallen-Oude Zijde"]]
-        assert stored["regime"] == "avg" and stored["complete"] is True and stored["unit_id"] == env.world.unit_a
+        assert (
+            stored["regime"] == "avg" and stored["complete"] is True and stored["unit_id"] == env.world.unit_a
+        )
     assert await scalar(db[0], "SELECT count(*) FROM registrations") == 1
 
 
-async def test_same_instant_in_another_offset_is_the_same_content(db: tuple[str, World], tmp_path: Path) -> None:
+async def test_same_instant_in_another_offset_is_the_same_content(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
     async with environment(db, tmp_path) as env:
         at = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
         body = waarneming(occurred_at=at.isoformat())
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
         shifted = at.astimezone(__import__("zoneinfo").ZoneInfo("Europe/Amsterdam")).isoformat()
-        assert (await env["boa_a"].post("/api/registrations", json={**body, "occurred_at": shifted})).status_code == 200
+        assert (
+            await env["boa_a"].post("/api/registrations", json={**body, "occurred_at": shifted})
+        ).status_code == 200
 
 
-async def test_missing_photo_keeps_registration_incomplete_until_uploaded(db: tuple[str, World], tmp_path: Path) -> None:
+async def test_missing_photo_keeps_registration_incomplete_until_uploaded(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
     async with environment(db, tmp_path) as env:
         one, two = jpeg(), jpeg()
         boa = env["boa_a"]
@@ -75,8 +89,9 @@ async def test_missing_photo_keeps_registration_incomplete_until_uploaded(db: tu
         assert created.json()["complete"] is False and created.json()["missing_photos"] == [sha(two)]
         missing = await boa.post("/api/photos/missing", json={"hashes": [sha(one), sha(two)]})
         assert missing.json() == {"missing": [sha(two)]}
-        assert (await boa.put(f"/api/photos/{sha(two)}", content=two,
-                              headers={"content-type": "image/jpeg"})).status_code == 201
+        assert (
+            await boa.put(f"/api/photos/{sha(two)}", content=two, headers={"content-type": "image/jpeg"})
+        ).status_code == 201
         again = await boa.put(f"/api/photos/{sha(two)}", content=two, headers={"content-type": "image/jpeg"})
         assert again.status_code == 200 and again.json()["created"] is False
         read = await boa.get(f"/api/registrations/{body['id']}")
@@ -94,7 +109,12 @@ async def test_missing_photo_keeps_registration_incomplete_until_uploaded(db: tu
     ({"content-type": "image/png"}, None, 415, "body"),
 ])  # fmt: skip
 async def test_bad_photos_are_refused(
-    db: tuple[str, World], tmp_path: Path, headers: dict[str, str], mutate: str | None, status: int, field: str
+    db: tuple[str, World],
+    tmp_path: Path,
+    headers: dict[str, str],
+    mutate: str | None,
+    status: int,
+    field: str,
 ) -> None:
     async with environment(db, tmp_path) as env:
         data = jpeg()
@@ -102,10 +122,13 @@ async def test_bad_photos_are_refused(
         r = await env["boa_a"].put(f"/api/photos/{digest}", content=data, headers=headers)
         assert r.status_code == status and r.json()["field"] == field
         big = b"\xff\xd8\xff" + bytes(10 * 1024 * 1024)
-        r = await env["boa_a"].put(f"/api/photos/{sha(big)}", content=big, headers={"content-type": "image/jpeg"})
+        r = await env["boa_a"].put(
+            f"/api/photos/{sha(big)}", content=big, headers={"content-type": "image/jpeg"}
+        )
         assert r.status_code == 413
-        assert (await env["boa_a"].put("/api/photos/xyz", content=data,
-                                       headers={"content-type": "image/jpeg"})).status_code == 400
+        assert (
+            await env["boa_a"].put("/api/photos/xyz", content=data, headers={"content-type": "image/jpeg"})
+        ).status_code == 400
 
 
 async def test_another_gemeente_sees_nothing(db: tuple[str, World], tmp_path: Path) -> None:
@@ -123,7 +146,9 @@ async def test_another_gemeente_sees_nothing(db: tuple[str, World], tmp_path: Pa
         assert (await env["lead_a"].get(f"/api/registrations/{body['id']}")).status_code == 200
 
 
-async def test_boa_sees_own_and_duo_work_but_not_other_colleagues(db: tuple[str, World], tmp_path: Path) -> None:
+async def test_boa_sees_own_and_duo_work_but_not_other_colleagues(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
     async with environment(db, tmp_path) as env:
         mine = waarneming()
         assert (await env["boa_a"].post("/api/registrations", json=mine)).status_code == 201
@@ -160,7 +185,9 @@ async def test_reads_and_exports_are_in_the_audit_log(db: tuple[str, World], tmp
         await scalar(db[0], "DELETE FROM audit_log")
 
 
-async def test_retention_archives_due_records_and_later_deletes_them(db: tuple[str, World], tmp_path: Path) -> None:
+async def test_retention_archives_due_records_and_later_deletes_them(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
     async with environment(db, tmp_path) as env:
         boa = env["boa_a"]
         photo = jpeg()
@@ -193,27 +220,39 @@ async def test_retention_archives_due_records_and_later_deletes_them(db: tuple[s
     assert await scalar(db[0], "SELECT count(*) FROM audit_log WHERE action = 'retention'") == 3
 
 
-async def test_team_lead_corrects_and_voids_with_a_reason_keeping_versions(db: tuple[str, World], tmp_path: Path) -> None:
+async def test_team_lead_corrects_and_voids_with_a_reason_keeping_versions(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
     async with environment(db, tmp_path) as env:
         body = fine()
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
         fixed = {**body, "offender": {**body["offender"], "name": "Jan Janssen"}}
-        assert (await env["boa_a"].post(f"/api/registrations/{body['id']}/correct",
-                                        json={"reason": "typfout", "registration": fixed})).status_code == 403
-        r = await env["lead_a"].post(f"/api/registrations/{body['id']}/correct",
-                                     json={"reason": "typfout in naam", "registration": fixed})
+        assert (
+            await env["boa_a"].post(
+                f"/api/registrations/{body['id']}/correct", json={"reason": "typfout", "registration": fixed}
+            )
+        ).status_code == 403
+        r = await env["lead_a"].post(
+            f"/api/registrations/{body['id']}/correct",
+            json={"reason": "typfout in naam", "registration": fixed},
+        )
         assert r.status_code == 200, r.text
         assert r.json()["version"] == 2 and r.json()["details"]["offender"]["name"] == "Jan Janssen"
-        r = await env["lead_a"].post(f"/api/registrations/{body['id']}/void", json={"reason": "dubbel ingevoerd"})
+        r = await env["lead_a"].post(
+            f"/api/registrations/{body['id']}/void", json={"reason": "dubbel ingevoerd"}
+        )
         assert r.json()["state"] == "voided" and r.json()["version"] == 3
         versions = (await env["lead_a"].get(f"/api/registrations/{body['id']}/versions")).json()
         assert [(v["version"], v["action"], v["reason"]) for v in versions] == [
-            (1, "correct", "typfout in naam"), (2, "void", "dubbel ingevoerd")]
+            (1, "correct", "typfout in naam"),
+            (2, "void", "dubbel ingevoerd"),
+        ]
         assert versions[0]["details"]["offender"]["name"] == "Jan Jansen"
         # a retry of the original submission is still recognised as the same registration
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 200
-        assert (await env["lead_a"].post(f"/api/registrations/{body['id']}/void",
-                                         json={"reason": "nogmaals"})).status_code == 400
+        assert (
+            await env["lead_a"].post(f"/api/registrations/{body['id']}/void", json={"reason": "nogmaals"})
+        ).status_code == 400
 
 
 async def test_fine_gets_tariff_receipt_and_export(db: tuple[str, World], tmp_path: Path) -> None:
@@ -261,17 +300,26 @@ async def test_feitcode_search_puts_apv_zone_codes_first(db: tuple[str, World], 
         assert (await env["boa_b"].get("/api/feitcodes?lon=4.897&lat=52.3745")).json()["zone_tags"] == []
 
 
-async def test_admin_replaces_catalogue_and_old_fines_keep_their_version(db: tuple[str, World], tmp_path: Path) -> None:
-    from backend.registrations.catalogue import load_catalogue
+async def test_admin_replaces_catalogue_and_old_fines_keep_their_version(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
     import msgspec
+
+    from backend.registrations.catalogue import load_catalogue
 
     async with environment(db, tmp_path) as env:
         first = fine()
         old = (await env["boa_a"].post("/api/registrations", json=first)).json()
         catalogue = load_catalogue()
-        newer = msgspec.structs.replace(catalogue, version="2026-01-01.1", valid_from=datetime(2026, 1, 1).date(),
-                                        entries=tuple(e for e in catalogue.entries if e.code != "BF 185"))
-        assert (await env["boa_a"].post("/api/catalogues", content=msgspec.json.encode(newer))).status_code == 403
+        newer = msgspec.structs.replace(
+            catalogue,
+            version="2026-01-01.1",
+            valid_from=datetime(2026, 1, 1).date(),
+            entries=tuple(e for e in catalogue.entries if e.code != "BF 185"),
+        )
+        assert (
+            await env["boa_a"].post("/api/catalogues", content=msgspec.json.encode(newer))
+        ).status_code == 403
         bad = await env["admin_a"].post("/api/catalogues", content=b'{"version": "x", "entries": []}')
         assert bad.status_code == 400 and bad.json()["field"]
         r = await env["admin_a"].post("/api/catalogues", content=msgspec.json.encode(newer))
@@ -283,17 +331,25 @@ async def test_admin_replaces_catalogue_and_old_fines_keep_their_version(db: tup
         assert still["catalogue_version_id"] == old["catalogue_version_id"] != int(r.json().get("x", 0) or -1)
 
 
-async def test_access_request_returns_registrations_and_disclosures(db: tuple[str, World], tmp_path: Path) -> None:
+async def test_access_request_returns_registrations_and_disclosures(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
     async with environment(db, tmp_path) as env:
         body = fine()
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
-        assert (await env["lead_a"].get(f"/api/registrations/{body['id']}", headers={"x-reason": "review"})).is_success
+        assert (
+            await env["lead_a"].get(f"/api/registrations/{body['id']}", headers={"x-reason": "review"})
+        ).is_success
         request = {"name": "  jan   JANSEN ", "birth_date": "1990-04-01", "reason": "inzageverzoek 2026-17"}
         assert (await env["lead_a"].post("/api/inzage", json=request)).status_code == 403
         answer = (await env["privacy_a"].post("/api/inzage", json=request)).json()
         assert [r["id"] for r in answer["registrations"]] == [body["id"]]
-        assert any(d["action"] == "read" and d["actor_id"] == env.accounts["lead_a"] for d in answer["disclosures"])
-        other = (await env["privacy_a"].post("/api/inzage", json={**request, "birth_date": "1991-04-01"})).json()
+        assert any(
+            d["action"] == "read" and d["actor_id"] == env.accounts["lead_a"] for d in answer["disclosures"]
+        )
+        other = (
+            await env["privacy_a"].post("/api/inzage", json={**request, "birth_date": "1991-04-01"})
+        ).json()
         assert other["registrations"] == []
 
 

@@ -17,11 +17,18 @@ NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday
 
 def fine_json(**over: object) -> dict[str, object]:
     body: dict[str, object] = {
-        "kind": "fine", "id": str(uuid.uuid4()), "occurred_at": "2026-11-18T11:00:00Z",
-        "location": {"lon": 4.9, "lat": 52.37}, "feitcode": "R 397a",
-        "offender": {"name": "A", "birth_date": "2010-11-18", "id_document_type": "paspoort",
-                     "id_document_number": "NX1234567",
-                     "address": {"street": "Dam", "house_number": "1", "city": "Amsterdam"}},
+        "kind": "fine",
+        "id": str(uuid.uuid4()),
+        "occurred_at": "2026-11-18T11:00:00Z",
+        "location": {"lon": 4.9, "lat": 52.37},
+        "feitcode": "R 397a",
+        "offender": {
+            "name": "A",
+            "birth_date": "2010-11-18",
+            "id_document_type": "paspoort",
+            "id_document_number": "NX1234567",
+            "address": {"street": "Dam", "house_number": "1", "city": "Amsterdam"},
+        },
     }
     body.update(over)
     return body
@@ -33,12 +40,30 @@ def decoded(**over: object) -> Fine:
     return validation.normalise(submission)  # type: ignore[return-value]
 
 
-ENTRY_PERSON = FeitEntry(code="BF 185", description="wildplassen", track="bestuurlijke_boete",
-                         amounts_eur={"adult": 90, "minor": 45}, amount_scheme="person", category="overlast")
-ENTRY_ROAD = FeitEntry(code="R 397a", description="parkeren", track="mulder", amounts_eur={"1": 90, "6": 35},
-                       amount_scheme="road_user", category="parkeren")
-ENTRY_NONE = FeitEntry(code="BF 185", description="wildplassen", track="om_strafbeschikking", amounts_eur={},
-                       amount_scheme="none", category="overlast")
+ENTRY_PERSON = FeitEntry(
+    code="BF 185",
+    description="wildplassen",
+    track="bestuurlijke_boete",
+    amounts_eur={"adult": 90, "minor": 45},
+    amount_scheme="person",
+    category="overlast",
+)
+ENTRY_ROAD = FeitEntry(
+    code="R 397a",
+    description="parkeren",
+    track="mulder",
+    amounts_eur={"1": 90, "6": 35},
+    amount_scheme="road_user",
+    category="parkeren",
+)
+ENTRY_NONE = FeitEntry(
+    code="BF 185",
+    description="wildplassen",
+    track="om_strafbeschikking",
+    amounts_eur={},
+    amount_scheme="none",
+    category="overlast",
+)
 
 
 @pytest.mark.parametrize(("raw", "field"), [
@@ -84,7 +109,9 @@ def test_tariff_follows_age_and_vehicle_category(
 
 def test_under_twelve_gets_no_fine_and_mulder_needs_a_vehicle_category() -> None:
     with pytest.raises(FieldError, match="onder de 12"):
-        validation.check_fine(decoded(offender={**fine_json()["offender"], "birth_date": "2015-01-01"}), ENTRY_PERSON)  # type: ignore[dict-item]
+        validation.check_fine(
+            decoded(offender={**fine_json()["offender"], "birth_date": "2015-01-01"}), ENTRY_PERSON
+        )  # type: ignore[dict-item]
     with pytest.raises(FieldError) as caught:
         validation.check_fine(decoded(), ENTRY_ROAD)
     assert caught.value.field == "vehicle_category"
@@ -102,7 +129,9 @@ def test_time_window_and_regime() -> None:
     with pytest.raises(FieldError) as caught:
         validation.check_regime(decoded(regime="wpg9"))
     assert caught.value.field == "purpose"
-    assert validation.check_regime(decoded(regime="wpg9", purpose="onderzoek drugsoverlast Zeedijk")) == "wpg9"
+    assert (
+        validation.check_regime(decoded(regime="wpg9", purpose="onderzoek drugsoverlast Zeedijk")) == "wpg9"
+    )
 
 
 @pytest.mark.parametrize(("occurred", "deadline_day"), [
@@ -119,7 +148,9 @@ def test_aangifte_deadline_is_two_working_days_skipping_weekends(occurred: str, 
 
 
 def test_holidays_are_skipped_when_given() -> None:
-    assert validation.add_working_days(date(2026, 12, 24), 2, frozenset({date(2026, 12, 25)})) == date(2026, 12, 29)
+    assert validation.add_working_days(date(2026, 12, 24), 2, frozenset({date(2026, 12, 25)})) == date(
+        2026, 12, 29
+    )
 
 
 def test_deadline_status_reminds_of_vpt_until_reported_with_it() -> None:
