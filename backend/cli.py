@@ -128,7 +128,23 @@ def cmd_retention(args: argparse.Namespace) -> int:
         print("error: --now needs a time zone, e.g. 2031-01-01T00:00:00+00:00", file=sys.stderr)
         return 2
     with database(load_settings()) as settings:
-        result = asyncio.run(run_with_url(settings.database_url, settings.uploads_dir, now))  # type: ignore[arg-type]
+        if args.action == "run":
+            result: object = asyncio.run(run_with_url(settings.database_url, settings.uploads_dir, now))  # type: ignore[arg-type]
+        else:
+            from backend.errors import DomainError
+            from backend.registrations.retention import periods_with_url
+
+            change = None
+            if args.action == "set":
+                if not (args.regime and args.archive_after and args.delete_after):
+                    print("error: set needs --regime, --archive-after and --delete-after", file=sys.stderr)
+                    return 2
+                change = (args.regime, args.listed_for, args.archive_after, args.delete_after)
+            try:
+                result = asyncio.run(periods_with_url(settings.database_url, change))  # type: ignore[arg-type]
+            except DomainError as exc:
+                print(f"error: {exc.message}", file=sys.stderr)
+                return 2
     print(msgspec.json.encode(result).decode())
     return 0
 
@@ -179,9 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--units", type=int, default=12)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("retention", help="archive and delete registrations whose retention period is over")
-    p.add_argument("action", choices=["run"])
-    p.add_argument("--now", help="evaluate at this ISO time instead of now")
+    p = sub.add_parser("retention", help="retention of registrations: run the job, show or set the periods")
+    p.add_argument("action", choices=["run", "show", "set"], help="run the job, show or set the periods")
+    p.add_argument("--now", help="run: evaluate at this ISO time instead of now")
+    p.add_argument("--regime", choices=["avg", "wpg8", "wpg9"])
+    p.add_argument("--listed-for", help="set: e.g. '1 year', or 'none'")
+    p.add_argument("--archive-after", help="set: e.g. '5 years'")
+    p.add_argument("--delete-after", help="set: e.g. '5 years' (counted from archiving)")
     p.set_defaults(func=cmd_retention)
 
     p = sub.add_parser("bench", help="benchmarks: ingest, registrations")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
@@ -154,6 +154,48 @@ async def categories(conn: asyncpg.Connection, org_id: int) -> list[str]:
         "SELECT code FROM observation_categories WHERE org_id IS NULL OR org_id = $1 ORDER BY code", org_id
     )
     return [r["code"] for r in rows]
+
+
+async def add_category(conn: asyncpg.Connection, org_id: int, code: str, label: str) -> None:
+    await conn.execute(
+        """INSERT INTO observation_categories (org_id, code, label) VALUES ($1, $2, $3)
+           ON CONFLICT (coalesce(org_id, 0), code) DO UPDATE SET label = EXCLUDED.label""",
+        org_id,
+        code,
+        label,
+    )
+
+
+class RetentionPeriod(msgspec.Struct, frozen=True, kw_only=True):
+    regime: str
+    listed_for: str | None
+    archive_after: str
+    delete_after: str
+
+
+async def retention_periods(conn: asyncpg.Connection) -> list[RetentionPeriod]:
+    rows = await conn.fetch(
+        """SELECT regime, listed_for::text, archive_after::text, delete_after::text FROM retention_periods
+           ORDER BY regime"""
+    )
+    return [RetentionPeriod(**dict(r)) for r in rows]
+
+
+async def set_retention_period(
+    conn: asyncpg.Connection, regime: str, *, listed_for: str | None, archive_after: str, delete_after: str
+) -> None:
+    """Periods as PostgreSQL intervals ('5 years'); listed_for 'none' removes the listing limit."""
+    try:
+        await conn.execute(
+            """UPDATE retention_periods SET listed_for = CASE WHEN $2 = 'none' THEN NULL ELSE $2::text::interval END,
+                   archive_after = $3::text::interval, delete_after = $4::text::interval WHERE regime = $1""",
+            regime,
+            listed_for or "none",
+            archive_after,
+            delete_after,
+        )
+    except (asyncpg.DataError, asyncpg.InvalidTextRepresentationError) as exc:
+        raise BadInput(f"not a period: {exc}", field="period") from None
 
 
 # --- APV zones ---------------------------------------------------------------------------------------------
@@ -362,15 +404,18 @@ class Filters(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def list_visible(
-    conn: asyncpg.Connection, principal: Principal, filters: Filters
+    conn: asyncpg.Connection, principal: Principal, filters: Filters, now: datetime | None = None
 ) -> list[Registration]:
-    condition, params = visibility(principal, 10)
+    """Registrations the caller may see that are still listed (Wpg art. 8: a year; later only by id)."""
+    condition, params = visibility(principal, 11)
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM registrations r
+            LEFT JOIN retention_periods rp ON rp.regime = r.regime
             WHERE ($1::timestamptz IS NULL OR r.occurred_at >= $1) AND ($2::timestamptz IS NULL OR r.occurred_at < $2)
               AND ($3::int IS NULL OR $3 = ANY(r.beat_ids)) AND ($4::text IS NULL OR r.category = $4)
               AND ($5::text IS NULL OR r.feitcode = $5) AND ($6::int IS NULL OR $6 = ANY(r.boa_ids))
               AND ($7::text IS NULL OR r.kind = $7) AND ($8::text IS NULL OR r.state = $8)
+              AND (rp.listed_for IS NULL OR r.received_at + rp.listed_for > $10)
               AND {condition}
             ORDER BY r.occurred_at DESC, r.id LIMIT $9""",
         filters.since,
@@ -382,6 +427,7 @@ async def list_visible(
         filters.kind,
         filters.state,
         filters.limit,
+        now or datetime.now(UTC),
         *params,
     )
     return [_registration(r) for r in rows]

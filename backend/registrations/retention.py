@@ -45,3 +45,33 @@ async def run_with_url(url: str, uploads_dir: Path, now: datetime | None) -> dic
     finally:
         await pool.close()
     return msgspec.to_builtins(result)  # type: ignore[no-any-return]
+
+
+async def periods_with_url(
+    url: str, change: tuple[str, str | None, str, str] | None
+) -> list[dict[str, object]]:
+    """Show the retention periods, after changing one regime's when ``change`` is given."""
+    from backend.db.migrate import migrate
+    from backend.db.pool import create_pool
+
+    pool = await create_pool(url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+            if change is not None:
+                regime, listed_for, archive_after, delete_after = change
+                async with conn.transaction():
+                    await repo.set_retention_period(
+                        conn,
+                        regime,
+                        listed_for=listed_for,
+                        archive_after=archive_after,
+                        delete_after=delete_after,
+                    )
+                    await audit.record(conn, principal=None, action="retention_config", object_type="retention",
+                                       object_id=regime, origin=audit.Origin(address="schakel retention set"),
+                                       details={"listed_for": listed_for, "archive_after": archive_after,
+                                                "delete_after": delete_after})  # fmt: skip
+            return [msgspec.to_builtins(p) for p in await repo.retention_periods(conn)]
+    finally:
+        await pool.close()

@@ -161,6 +161,22 @@ async def observation_categories(request: AnyRequest, principal: NamedDependency
         return await repo.categories(conn, principal.org_id)
 
 
+class NewCategory(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    code: Annotated[str, msgspec.Meta(pattern=r"^[a-z_]{1,40}$")]
+    label: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+@post("/api/observation-categories", tags=["registrations"], status_code=201)
+async def add_observation_category(
+    request: AnyRequest, data: JSONBody[NewCategory], principal: NamedDependency[Principal]
+) -> list[str]:
+    """A gemeente's own waarneming category next to the default list."""
+    require_role(principal, ("admin",))
+    async with services_of(request).pool.acquire() as conn:
+        await repo.add_category(conn, principal.org_id, data.code, data.label)
+        return await repo.categories(conn, principal.org_id)
+
+
 # --- photos ------------------------------------------------------------------------------------------------
 
 
@@ -665,6 +681,7 @@ async def access_request(
 ROUTES = [
     submit_registration,
     observation_categories,
+    add_observation_category,
     put_photo,
     missing_photos,
     get_photo,

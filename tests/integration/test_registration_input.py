@@ -167,3 +167,15 @@ async def test_openapi_document_lists_the_registration_routes(env: Env) -> None:
     r = await env["boa_a"].get("/schema/openapi.json")
     assert r.status_code == 200
     assert {"/api/registrations", "/api/photos/{sha256}", "/api/inzage"} <= set(r.json()["paths"])
+
+
+async def test_a_gemeente_adds_its_own_waarneming_category(env: Env) -> None:
+    assert (await env["boa_a"].post("/api/registrations", json=waarneming(category="graffiti"))).status_code == 400
+    new = {"code": "graffiti", "label": "Graffiti"}
+    assert (await env["boa_a"].post("/api/observation-categories", json=new)).status_code == 403
+    r = await env["admin_a"].post("/api/observation-categories", json=new)
+    assert r.status_code == 201 and "graffiti" in r.json()
+    assert (await env["boa_a"].post("/api/registrations", json=waarneming(category="graffiti"))).status_code == 201
+    assert "graffiti" not in (await env["boa_b"].get("/api/observation-categories")).json()
+    bad = await env["admin_a"].post("/api/observation-categories", json={"code": "Graffiti!", "label": "x"})
+    assert bad.status_code == 400

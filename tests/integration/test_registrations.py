@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -365,3 +366,35 @@ async def test_monthly_overview_counts_per_beat_and_category(db: tuple[str, Worl
         page = await env["lead_a"].get(f"/api/reports/overview.html?month={month}")
         assert page.status_code == 200 and "<svg" in page.text
         assert (await env["lead_a"].get("/api/reports/overview?month=2026-13")).status_code == 400
+
+
+async def test_wpg8_data_leaves_lists_after_a_year_but_stays_reachable_by_id(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
+    from backend.auth.tokens import Principal
+    from backend.registrations import repository as repo
+
+    async with environment(db, tmp_path) as env:
+        a_fine, observation = fine(), waarneming()
+        for body in (a_fine, observation):
+            assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
+        lead = Principal(account_id=env.accounts["lead_a"], org_id=env.world.org_a, role="teamlead",
+                         visible_org_ids=frozenset({env.world.org_a}))  # fmt: skip
+        pool = await create_pool(db[0], min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                later = datetime.now(UTC) + timedelta(days=366)
+                listed = await repo.list_visible(conn, lead, repo.Filters(), now=later)
+                assert [str(r.id) for r in listed] == [observation["id"]]
+                assert len(await repo.list_visible(conn, lead, repo.Filters())) == 2
+                assert await repo.get_visible(conn, lead, uuid.UUID(a_fine["id"])) is not None
+        finally:
+            await pool.close()
+
+
+async def test_concurrent_identical_submits_store_one(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
+        body = fine()
+        answers = await asyncio.gather(*(env["boa_a"].post("/api/registrations", json=body) for _ in range(6)))
+        assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
+    assert await scalar(db[0], "SELECT count(*) FROM registrations") == 1

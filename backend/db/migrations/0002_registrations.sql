@@ -102,15 +102,18 @@ CREATE TABLE photos (
 
 -- Retention periods per legal regime; changed by configuration, not code (the rules are under review).
 -- archive_after counts from first processing (received_at); delete_after from the moment of archiving.
+-- listed_for: how long a registration shows up in lists and exports; after it, only a targeted query
+-- (by id, or an access request) reaches it (Wpg art. 8: one year). NULL: no such limit.
 CREATE TABLE retention_periods (
     regime         text PRIMARY KEY CHECK (regime IN ('avg', 'wpg8', 'wpg9')),
+    listed_for     interval,
     archive_after  interval NOT NULL,
     delete_after   interval NOT NULL
 );
 INSERT INTO retention_periods VALUES
-    ('wpg8', interval '5 years', interval '5 years'),   -- Wpg art. 8 at most 5 years, then art. 14: 5 more
-    ('wpg9', interval '5 years', interval '5 years'),   -- art. 9: when no longer needed; 5 years as ceiling
-    ('avg',  interval '3 years', interval '2 years');   -- BIO2: incident information at least 3 years
+    ('wpg8', interval '1 year', interval '5 years', interval '5 years'),  -- art. 8: 1 year, at most 5; art. 14: 5 more
+    ('wpg9', NULL, interval '5 years', interval '5 years'),   -- art. 9: while needed; 5 years as a ceiling
+    ('avg',  NULL, interval '3 years', interval '2 years');   -- BIO2: incident information at least 3 years
 
 -- Append-only: who did what to which object, with what result, from where, when and why.
 CREATE TABLE audit_log (
