@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import re
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,9 @@ def validation_error_handler(_: Request, exc: ValidationException) -> Response[E
     extra = exc.extra if isinstance(exc.extra, list) else None
     field = None
     if extra and isinstance(extra[0], dict):
-        field = _field_in(str(extra[0].get("message") or "")) or str(extra[0].get("key") or "") or None
+        field = str(extra[0].get("key") or "") or None
+        if field == "data":  # Litestar's name for the whole body: name the field the message names, or the body
+            field = _field_in(str(extra[0].get("message") or "")) or "body"
     detail = exc.detail
     if extra and isinstance(extra[0], dict) and extra[0].get("message"):
         detail = f"{detail}: {extra[0]['message']}"
@@ -78,15 +81,35 @@ def validation_error_handler(_: Request, exc: ValidationException) -> Response[E
     )
 
 
+_AT_FIELD = re.compile(r"at `\$\.([A-Za-z0-9_.\[\]]+)`")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+
+
 def _field_in(message: str) -> str | None:
     """The body field a msgspec message names: "... - at `$.lat`" or "missing required field `category`"."""
-    match = re.search(r"at `\$\.([A-Za-z0-9_.\[\]]+)`", message) or re.search(r"required field `([^`]+)`", message)
+    match = _AT_FIELD.search(message) or _MISSING_FIELD.search(message)
     return match.group(1) if match else None
 
 
 def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+    if isinstance(exc.__cause__, SerializationException):  # Litestar's wrapper around a malformed JSON body
+        return Response(
+            ErrorBody(status_code=400, code="bad_input", detail=exc.detail, field="body"), status_code=400
+        )
     return Response(
         ErrorBody(status_code=exc.status_code, code="http_error", detail=exc.detail), status_code=exc.status_code
+    )
+
+
+def data_error_handler(request: Request, exc: asyncpg.DataError) -> Response[ErrorBody]:
+    """A value PostgreSQL cannot take (an id beyond its int4 range, a NUL character): bad input, not a crash.
+
+    The edges should reject such values with a field-level message; this is the net under the ones they miss.
+    """
+    log.warning("data error on %s %s: %s", request.method, request.url.path, exc)
+    return Response(
+        ErrorBody(status_code=400, code="bad_input", detail="a value is out of range or cannot be stored"),
+        status_code=400,
     )
 
 
@@ -102,5 +125,6 @@ EXCEPTION_HANDLERS = {
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
+    asyncpg.DataError: data_error_handler,
     Exception: internal_error_handler,
 }

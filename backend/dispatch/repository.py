@@ -327,7 +327,7 @@ async def mark_delivered(
     return None if row is None else MessageDelivered(message=_message(row))
 
 
-# --- track replay and audit ---------------------------------------------------------------------------------
+# --- track replay ---------------------------------------------------------------------------------
 
 
 async def track(conn: asyncpg.Connection, unit_id: int, since: datetime, limit: int = 20_000) -> list[TrackPoint]:
@@ -338,15 +338,6 @@ async def track(conn: asyncpg.Connection, unit_id: int, since: datetime, limit: 
     )
     return [TrackPoint(at=r["at"], lon=r["lon"], lat=r["lat"], heading_deg=r["heading_deg"],
                        speed_mps=r["speed_mps"], late=r["late"]) for r in rows]
-
-
-async def write_audit(
-    conn: asyncpg.Connection, *, action: str, object_: str, result: str, origin: str, actor: str, reason: str = ""
-) -> None:
-    await conn.execute(
-        "INSERT INTO audit_log (action, object, result, origin, actor, reason) VALUES ($1, $2, $3, $4, $5, $6)",
-        action, object_, result, origin, actor, reason,
-    )
 
 
 # --- places -------------------------------------------------------------------------------------------------

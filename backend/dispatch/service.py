@@ -17,6 +17,7 @@ from backend.dispatch import repository as repo
 from backend.dispatch.logic import Candidate, IncidentSite, Proposal, propose_units
 from backend.errors import BadInput, Forbidden, NotFound
 from backend.geofencing.logic import containing_beats
+from backend.registrations import audit
 from backend.services import Services
 from shared.protocol import IncidentView, MessageView, TaskCancelled, TimelineEntry
 
@@ -256,12 +257,15 @@ async def track(
     allowed = principal.role in TRACK_ROLES
     call_sign = _visible_unit(services, principal, unit_id) if allowed else str(unit_id)
     since = datetime.now(UTC) - timedelta(hours=hours)
+    unit = services.hub.picture.units.get(unit_id)
     async with services.pool.acquire() as conn, conn.transaction():
-        await repo.write_audit(
-            conn, action="read_track", object_=f"unit:{unit_id} since {since.isoformat(timespec='seconds')}",
-            result="granted" if allowed else "denied", origin=origin, actor=_actor(principal), reason=reason,
-        )
         points = await repo.track(conn, unit_id, since) if allowed else []
+        await audit.record(
+            conn, principal=principal, action="read_track", object_type="unit", object_id=str(unit_id),
+            result="granted" if allowed else "denied", origin=audit.Origin(address=origin),
+            reason=reason or None, org_id=unit.org_id if unit is not None else None,
+            details={"since": since.isoformat(timespec="seconds"), "hours": hours, "points": len(points)},
+        )
     if not allowed:
         raise Forbidden(f"role {principal.role!r} may not replay tracks")
     return Track(unit_id=unit_id, call_sign=call_sign, since=since, points=points)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -228,13 +229,17 @@ async def test_track_replay_is_logged_and_only_for_allowed_roles(database_url: s
             assert denied.status_code == 403
     conn = await asyncpg.connect(database_url)
     try:
-        rows = await conn.fetch("SELECT action, object, result, actor, reason, origin FROM audit_log ORDER BY id")
+        rows = await conn.fetch(
+            """SELECT l.action, l.object_type, l.object_id, l.result, a.username, l.reason, l.origin, l.details
+               FROM audit_log l JOIN accounts a ON a.id = l.actor_id WHERE l.action = 'read_track' ORDER BY l.id""")
     finally:
         await conn.close()
-    assert [(r["action"], r["result"], r["actor"]) for r in rows] == [
+    assert [(r["action"], r["result"], r["username"]) for r in rows] == [
         ("read_track", "granted", "operator_mk"), ("read_track", "denied", "boa_a")]
     assert rows[0]["reason"] == "nazorg melding 7" and rows[0]["origin"] == "127.0.0.1"
-    assert rows[0]["object"].startswith(f"unit:{world.unit_a} ")
+    assert (rows[0]["object_type"], rows[0]["object_id"]) == ("unit", str(world.unit_a))
+    details = json.loads(rows[0]["details"])  # a bare connection has no jsonb codec
+    assert details["points"] == 1 and details["hours"] == 2
 
 
 BAD_INCIDENTS = [

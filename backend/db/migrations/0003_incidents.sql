@@ -1,5 +1,5 @@
--- Meldingen (incidents), the tasks that send units to them, their timeline, text messages to units,
--- and the audit log of reads of personal data.
+-- Meldingen (incidents), the tasks that send units to them, their timeline and text messages to units.
+-- Track replays are audited in audit_log (0002).
 
 CREATE TABLE incidents (
     id               bigserial PRIMARY KEY,
@@ -63,15 +63,3 @@ CREATE TABLE unit_messages (
     read_at       timestamptz
 );
 CREATE INDEX unit_messages_unit ON unit_messages (unit_id, sent_at);
-
--- BIO2: each line holds action, object, result, origin, actor and timestamp (plus the stated reason).
-CREATE TABLE IF NOT EXISTS audit_log (
-    id        bigserial PRIMARY KEY,
-    action    text NOT NULL,
-    object    text NOT NULL,
-    result    text NOT NULL,
-    origin    text NOT NULL DEFAULT '',
-    actor     text NOT NULL,
-    at        timestamptz NOT NULL DEFAULT now(),
-    reason    text NOT NULL DEFAULT ''
-);
