@@ -8,6 +8,8 @@ from pathlib import Path
 
 import msgspec
 
+PDOK_TILES = "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str | None = None  # None: start the embedded PostgreSQL in data_dir
@@ -24,7 +26,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stale_after_s: float = 120.0  # a unit whose last position is older is "stale"
     max_frame_bytes: int = 64 * 1024
     # meldkamer console: background tiles (PDOK BRT achtergrondkaart); the console works when they fail
-    tile_url: str = "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+    tile_url: str = PDOK_TILES
     tile_attribution: str = "Kaartgegevens &copy; Kadaster (PDOK)"
 
     @property
@@ -43,7 +45,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         host=env.get("SCHAKEL_HOST", "127.0.0.1"),
         port=int(env.get("SCHAKEL_PORT", "8000")),
         secret_key=secret,
-        **({"tile_url": env["SCHAKEL_TILE_URL"]} if env.get("SCHAKEL_TILE_URL") else {}),
+        tile_url=env.get("SCHAKEL_TILE_URL") or PDOK_TILES,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from litestar import Request, get
@@ -27,13 +28,17 @@ async def console_page() -> Response[bytes]:
 
 
 @get("/meldkamer/config.json", tags=["console"])
-async def console_config(request: Request) -> ConsoleConfig:  # type: ignore[type-arg]
+async def console_config(request: Request[Any, Any, Any]) -> ConsoleConfig:
     settings = services_of(request).settings
-    return ConsoleConfig(tile_url=settings.tile_url, tile_attribution=settings.tile_attribution,
-                         stale_after_s=settings.stale_after_s)
+    return ConsoleConfig(
+        tile_url=settings.tile_url,
+        tile_attribution=settings.tile_attribution,
+        stale_after_s=settings.stale_after_s,
+    )
 
 
-static = create_static_files_router(path="/meldkamer/static", directories=[STATIC], include_in_schema=False,
-                                    cache_control=None)
+static = create_static_files_router(
+    path="/meldkamer/static", directories=[STATIC], include_in_schema=False, cache_control=None
+)
 
 ROUTES = [console_page, console_config, static]

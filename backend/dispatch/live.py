@@ -62,8 +62,9 @@ async def _store_task_update(conn: asyncpg.Connection, item: Pending) -> repo.Ta
     assert isinstance(frame, TaskUpdated)
     if not 1 <= frame.task_id <= MAX_ID:  # no such task; never let one frame fail the whole batch
         return None
-    return await repo.apply_task_update(conn, item.unit_id, frame.task_id, frame.state, frame.at, frame.note,
-                                        actor="tablet")
+    return await repo.apply_task_update(
+        conn, item.unit_id, frame.task_id, frame.state, frame.at, frame.note, actor="tablet"
+    )
 
 
 async def _store_message_read(conn: asyncpg.Connection, item: Pending) -> repo.MessageDelivered | None:

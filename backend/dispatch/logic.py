@@ -22,10 +22,13 @@ but a unit just across the border still beats one on the far side of the beat.""
 STALE_PENALTY_M = 1000.0
 """A stale position is uncertain: the unit may have walked on since."""
 
-ACTIVE_TASK_STATES = frozenset({TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.EN_ROUTE, TaskState.ON_SCENE})
+ACTIVE_TASK_STATES = frozenset(
+    {TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.EN_ROUTE, TaskState.ON_SCENE}
+)
 FINAL_TASK_STATES = frozenset({TaskState.DONE, TaskState.DECLINED, TaskState.CANCELLED})
-DEVICE_TASK_STATES = frozenset({TaskState.ACCEPTED, TaskState.EN_ROUTE, TaskState.ON_SCENE, TaskState.DONE,
-                                TaskState.DECLINED})
+DEVICE_TASK_STATES = frozenset(
+    {TaskState.ACCEPTED, TaskState.EN_ROUTE, TaskState.ON_SCENE, TaskState.DONE, TaskState.DECLINED}
+)
 
 TASK_STATE_LABELS = {
     TaskState.ASSIGNED: "opdracht verstrekt",
@@ -104,10 +107,18 @@ def propose_units(site: IncidentSite, units: Iterable[Candidate], limit: int = 5
             reasons.append("in het gebied")
         if not has_domain:
             reasons.append(f"geen domein {site.required_domain}")
-        proposals.append(Proposal(
-            unit_id=unit.unit_id, call_sign=unit.call_sign, distance_m=distance, in_beat=in_beat,
-            has_domain=has_domain, stale=unit.stale, score_m=score, reasons=reasons,
-        ))
+        proposals.append(
+            Proposal(
+                unit_id=unit.unit_id,
+                call_sign=unit.call_sign,
+                distance_m=distance,
+                in_beat=in_beat,
+                has_domain=has_domain,
+                stale=unit.stale,
+                score_m=score,
+                reasons=reasons,
+            )
+        )
     proposals.sort(key=lambda p: (not p.has_domain, p.score_m is None, p.score_m or 0.0, p.call_sign))
     return proposals[:limit]
 

@@ -66,12 +66,24 @@ async def create_incident(conn: asyncpg.Connection, new: NewIncident, actor: str
             """INSERT INTO incidents (org_id, category, priority, description, lon, lat, address, beat_id,
                                       required_domain, created_by, source, external_id)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id""",
-            new.org_id, new.category, new.priority, new.description, new.lon, new.lat, new.address, new.beat_id,
-            new.required_domain, new.created_by, new.source, new.external_id,
+            new.org_id,
+            new.category,
+            new.priority,
+            new.description,
+            new.lon,
+            new.lat,
+            new.address,
+            new.beat_id,
+            new.required_domain,
+            new.created_by,
+            new.source,
+            new.external_id,
         )
     except asyncpg.UniqueViolationError as exc:
         raise Conflict("this external incident is already known", field="external_id") from exc
-    await add_event(conn, incident_id, "created", f"melding aangemaakt: P{new.priority} {new.category}", actor)
+    await add_event(
+        conn, incident_id, "created", f"melding aangemaakt: P{new.priority} {new.category}", actor
+    )
     return incident_id
 
 
@@ -89,16 +101,33 @@ _TASK_SQL = """
 async def _views(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> list[IncidentView]:
     tasks: dict[int, list[TaskView]] = {}
     for t in await conn.fetch(_TASK_SQL, [r["id"] for r in rows]):
-        tasks.setdefault(t["incident_id"], []).append(TaskView(
-            task_id=t["id"], incident_id=t["incident_id"], unit_id=t["unit_id"], call_sign=t["call_sign"],
-            state=TaskState(t["state"]), assigned_at=t["assigned_at"], state_at=t["state_at"],
-        ))
+        tasks.setdefault(t["incident_id"], []).append(
+            TaskView(
+                task_id=t["id"],
+                incident_id=t["incident_id"],
+                unit_id=t["unit_id"],
+                call_sign=t["call_sign"],
+                state=TaskState(t["state"]),
+                assigned_at=t["assigned_at"],
+                state_at=t["state_at"],
+            )
+        )
     return [
         IncidentView(
-            incident_id=r["id"], org_id=r["org_id"], category=r["category"], priority=r["priority"],
-            description=r["description"], lon=r["lon"], lat=r["lat"], address=r["address"], beat_id=r["beat_id"],
-            state=r["state"], created_at=r["created_at"], created_by=r["created_by"],
-            required_domain=r["required_domain"], tasks=tasks.get(r["id"], []),
+            incident_id=r["id"],
+            org_id=r["org_id"],
+            category=r["category"],
+            priority=r["priority"],
+            description=r["description"],
+            lon=r["lon"],
+            lat=r["lat"],
+            address=r["address"],
+            beat_id=r["beat_id"],
+            state=r["state"],
+            created_at=r["created_at"],
+            created_by=r["created_by"],
+            required_domain=r["required_domain"],
+            tasks=tasks.get(r["id"], []),
         )
         for r in rows
     ]
@@ -112,7 +141,8 @@ async def get_incident(conn: asyncpg.Connection, incident_id: int) -> IncidentVi
 
 async def open_incidents(conn: asyncpg.Connection, org_ids: Sequence[int]) -> list[IncidentView]:
     rows = await conn.fetch(
-        _INCIDENT_SQL + " WHERE i.org_id = ANY($1) AND i.state = 'open' ORDER BY i.priority, i.created_at LIMIT 500",
+        _INCIDENT_SQL
+        + " WHERE i.org_id = ANY($1) AND i.state = 'open' ORDER BY i.priority, i.created_at LIMIT 500",
         list(org_ids),
     )
     return await _views(conn, rows)
@@ -121,7 +151,8 @@ async def open_incidents(conn: asyncpg.Connection, org_ids: Sequence[int]) -> li
 async def close_incident(conn: asyncpg.Connection, incident_id: int, actor: str, reason: str) -> list[int]:
     """Close a melding; its active tasks are cancelled. Returns the ids of the cancelled tasks."""
     closed = await conn.fetchval(
-        "UPDATE incidents SET state = 'closed', closed_at = now() WHERE id = $1 AND state = 'open' RETURNING id",
+        """UPDATE incidents SET state = 'closed', closed_at = now() WHERE id = $1 AND state = 'open'
+           RETURNING id""",
         incident_id,
     )
     if closed is None:
@@ -129,9 +160,12 @@ async def close_incident(conn: asyncpg.Connection, incident_id: int, actor: str,
     cancelled = await conn.fetch(
         """UPDATE tasks SET state = 'cancelled', state_at = now() WHERE incident_id = $1 AND state = ANY($2)
            RETURNING id, unit_id""",
-        incident_id, list(ACTIVE),
+        incident_id,
+        list(ACTIVE),
     )
-    await add_event(conn, incident_id, "closed", "melding afgesloten" + (f": {reason}" if reason else ""), actor)
+    await add_event(
+        conn, incident_id, "closed", "melding afgesloten" + (f": {reason}" if reason else ""), actor
+    )
     return [r["id"] for r in cancelled]
 
 
@@ -139,16 +173,37 @@ async def close_incident(conn: asyncpg.Connection, incident_id: int, actor: str,
 
 
 async def add_event(
-    conn: asyncpg.Connection, incident_id: int, kind: str, text: str, actor: str = "", *,
-    task_id: int | None = None, unit_id: int | None = None, at: datetime | None = None,
+    conn: asyncpg.Connection,
+    incident_id: int,
+    kind: str,
+    text: str,
+    actor: str = "",
+    *,
+    task_id: int | None = None,
+    unit_id: int | None = None,
+    at: datetime | None = None,
 ) -> TimelineEntry:
     row = await conn.fetchrow(
         """INSERT INTO incident_events (incident_id, task_id, unit_id, kind, text, actor, at)
            VALUES ($1, $2, $3, $4, $5, $6, coalesce($7, now())) RETURNING id, at""",
-        incident_id, task_id, unit_id, kind, text, actor, at,
+        incident_id,
+        task_id,
+        unit_id,
+        kind,
+        text,
+        actor,
+        at,
     )
-    return TimelineEntry(event_id=row["id"], incident_id=incident_id, kind=kind, text=text, at=row["at"],
-                         task_id=task_id, unit_id=unit_id, actor=actor)
+    return TimelineEntry(
+        event_id=row["id"],
+        incident_id=incident_id,
+        kind=kind,
+        text=text,
+        at=row["at"],
+        task_id=task_id,
+        unit_id=unit_id,
+        actor=actor,
+    )
 
 
 async def timeline(conn: asyncpg.Connection, incident_id: int) -> list[TimelineEntry]:
@@ -157,8 +212,19 @@ async def timeline(conn: asyncpg.Connection, incident_id: int) -> list[TimelineE
            WHERE incident_id = $1 ORDER BY at, id""",
         incident_id,
     )
-    return [TimelineEntry(event_id=r["id"], incident_id=r["incident_id"], kind=r["kind"], text=r["text"],
-                          at=r["at"], task_id=r["task_id"], unit_id=r["unit_id"], actor=r["actor"]) for r in rows]
+    return [
+        TimelineEntry(
+            event_id=r["id"],
+            incident_id=r["incident_id"],
+            kind=r["kind"],
+            text=r["text"],
+            at=r["at"],
+            task_id=r["task_id"],
+            unit_id=r["unit_id"],
+            actor=r["actor"],
+        )
+        for r in rows
+    ]
 
 
 async def events_since(conn: asyncpg.Connection, incident_id: int, after_id: int) -> list[TimelineEntry]:
@@ -170,7 +236,9 @@ async def events_since(conn: asyncpg.Connection, incident_id: int, after_id: int
 
 async def units_with_active_task(conn: asyncpg.Connection, unit_ids: Sequence[int]) -> set[int]:
     rows = await conn.fetch(
-        "SELECT DISTINCT unit_id FROM tasks WHERE unit_id = ANY($1) AND state = ANY($2)", list(unit_ids), list(ACTIVE)
+        "SELECT DISTINCT unit_id FROM tasks WHERE unit_id = ANY($1) AND state = ANY($2)",
+        list(unit_ids),
+        list(ACTIVE),
     )
     return {r["unit_id"] for r in rows}
 
@@ -186,12 +254,21 @@ async def create_task(
     try:
         task_id: int = await conn.fetchval(
             "INSERT INTO tasks (incident_id, unit_id, assigned_by) VALUES ($1, $2, $3) RETURNING id",
-            incident_id, unit_id, assigned_by,
+            incident_id,
+            unit_id,
+            assigned_by,
         )
     except asyncpg.UniqueViolationError as exc:
         raise Conflict(f"{call_sign} already has this melding", field="unit_id") from exc
-    await add_event(conn, incident_id, "assigned", f"{call_sign}: opdracht verstrekt", actor, task_id=task_id,
-                    unit_id=unit_id)
+    await add_event(
+        conn,
+        incident_id,
+        "assigned",
+        f"{call_sign}: opdracht verstrekt",
+        actor,
+        task_id=task_id,
+        unit_id=unit_id,
+    )
     return task_id
 
 
@@ -209,38 +286,57 @@ async def cancel_task(conn: asyncpg.Connection, task_id: int, actor: str, reason
         """UPDATE tasks t SET state = 'cancelled', state_at = now() FROM units u
            WHERE t.id = $1 AND u.id = t.unit_id AND t.state = ANY($2)
            RETURNING t.incident_id, t.unit_id, u.call_sign""",
-        task_id, list(ACTIVE),
+        task_id,
+        list(ACTIVE),
     )
     if row is None:
         raise Conflict("this task is no longer active", field="task_id")
     text = f"{row['call_sign']}: opdracht geannuleerd" + (f" ({reason})" if reason else "")
-    await add_event(conn, row["incident_id"], "cancelled", text, actor, task_id=task_id, unit_id=row["unit_id"])
+    await add_event(
+        conn, row["incident_id"], "cancelled", text, actor, task_id=task_id, unit_id=row["unit_id"]
+    )
     return row
 
 
-async def tasks_to_send(conn: asyncpg.Connection, unit_id: int, task_ids: Sequence[int] | None = None) -> list[TaskAssigned]:
+async def tasks_to_send(
+    conn: asyncpg.Connection, unit_id: int, task_ids: Sequence[int] | None = None
+) -> list[TaskAssigned]:
     """Task frames for a unit's tablet: the given tasks, or every task it has not yet accepted."""
     rows = await conn.fetch(
-        """SELECT t.id, t.incident_id, t.assigned_at, i.category, i.priority, i.description, i.lon, i.lat, i.address
+        """SELECT t.id, t.incident_id, t.assigned_at, i.category, i.priority, i.description, i.lon, i.lat,
+                  i.address
            FROM tasks t JOIN incidents i ON i.id = t.incident_id
            WHERE t.unit_id = $1 AND t.state = 'assigned' AND ($2::bigint[] IS NULL OR t.id = ANY($2))
            ORDER BY t.id""",
-        unit_id, None if task_ids is None else list(task_ids),
+        unit_id,
+        None if task_ids is None else list(task_ids),
     )
     if rows:
         await conn.execute("UPDATE tasks SET sent_at = now() WHERE id = ANY($1)", [r["id"] for r in rows])
     return [
         TaskAssigned(
-            task_id=r["id"], incident_id=r["incident_id"], title=task_title(r["category"], r["address"], r["priority"]),
-            priority=r["priority"], category=r["category"], description=r["description"], lon=r["lon"],
-            lat=r["lat"], address=r["address"], assigned_at=r["assigned_at"],
+            task_id=r["id"],
+            incident_id=r["incident_id"],
+            title=task_title(r["category"], r["address"], r["priority"]),
+            priority=r["priority"],
+            category=r["category"],
+            description=r["description"],
+            lon=r["lon"],
+            lat=r["lat"],
+            address=r["address"],
+            assigned_at=r["assigned_at"],
         )
         for r in rows
     ]
 
 
 async def apply_task_update(
-    conn: asyncpg.Connection, unit_id: int | None, task_id: int, state: TaskState, at: datetime, note: str,
+    conn: asyncpg.Connection,
+    unit_id: int | None,
+    task_id: int,
+    state: TaskState,
+    at: datetime,
+    note: str,
     actor: str,
 ) -> TaskProgress | None:
     """A tablet's progress on a task: update it and the timeline; close the melding when all are finished.
@@ -248,7 +344,9 @@ async def apply_task_update(
     Returns None (and changes nothing) for a task of another unit or a transition that is not allowed, such
     as an update on a cancelled task; the frame itself is kept in field_events either way.
     """
-    row = await conn.fetchrow("SELECT incident_id, unit_id, state FROM tasks WHERE id = $1 FOR UPDATE", task_id)
+    row = await conn.fetchrow(
+        "SELECT incident_id, unit_id, state FROM tasks WHERE id = $1 FOR UPDATE", task_id
+    )
     if row is None or unit_id is None or row["unit_id"] != unit_id:
         return None
     if not task_transition_allowed(TaskState(row["state"]), state):
@@ -256,42 +354,64 @@ async def apply_task_update(
     await conn.execute("UPDATE tasks SET state = $2, state_at = $3 WHERE id = $1", task_id, state.value, at)
     call_sign = await conn.fetchval("SELECT call_sign FROM units WHERE id = $1", unit_id)
     text = f"{call_sign}: {TASK_STATE_LABELS[state]}" + (f" — {note}" if note else "")
-    events = [await add_event(conn, row["incident_id"], "task_state", text, actor, task_id=task_id,
-                              unit_id=unit_id, at=at)]
+    events = [
+        await add_event(
+            conn, row["incident_id"], "task_state", text, actor, task_id=task_id, unit_id=unit_id, at=at
+        )
+    ]
     if state == TaskState.DONE:
         still_active = await conn.fetchval(
-            "SELECT count(*) FROM tasks WHERE incident_id = $1 AND state = ANY($2)", row["incident_id"], list(ACTIVE)
+            "SELECT count(*) FROM tasks WHERE incident_id = $1 AND state = ANY($2)",
+            row["incident_id"],
+            list(ACTIVE),
         )
         if still_active == 0:
             await conn.execute(
                 "UPDATE incidents SET state = 'closed', closed_at = $2 WHERE id = $1 AND state = 'open'",
-                row["incident_id"], at,
+                row["incident_id"],
+                at,
             )
-            events.append(await add_event(conn, row["incident_id"], "closed", "melding afgerond", actor, at=at))
+            events.append(
+                await add_event(conn, row["incident_id"], "closed", "melding afgerond", actor, at=at)
+            )
     if state in (TaskState.EN_ROUTE, TaskState.ON_SCENE, TaskState.DONE):
         status = IMPLIED_UNIT_STATUS[state]
         await conn.execute(
             """UPDATE units SET status = $2, status_since = $3
                WHERE id = $1 AND status_since <= $3 AND status IS DISTINCT FROM $2""",
-            unit_id, status.value, at,
+            unit_id,
+            status.value,
+            at,
         )
-    return TaskProgress(incident_id=row["incident_id"], task_id=task_id, unit_id=unit_id, state=state, at=at,
-                        timeline=events)
+    return TaskProgress(
+        incident_id=row["incident_id"], task_id=task_id, unit_id=unit_id, state=state, at=at, timeline=events
+    )
 
 
 # --- messages -----------------------------------------------------------------------------------------------
 
 
 def _message(r: asyncpg.Record) -> MessageView:
-    return MessageView(message_id=r["id"], unit_id=r["unit_id"], text=r["text"], sender=r["sender"],
-                       sent_at=r["sent_at"], delivered_at=r["delivered_at"])
+    return MessageView(
+        message_id=r["id"],
+        unit_id=r["unit_id"],
+        text=r["text"],
+        sender=r["sender"],
+        sent_at=r["sent_at"],
+        delivered_at=r["delivered_at"],
+    )
 
 
-async def create_message(conn: asyncpg.Connection, unit_id: int, text: str, sender_id: int, sender: str) -> MessageView:
+async def create_message(
+    conn: asyncpg.Connection, unit_id: int, text: str, sender_id: int, sender: str
+) -> MessageView:
     row = await conn.fetchrow(
         """INSERT INTO unit_messages (unit_id, text, sender_id, sender) VALUES ($1, $2, $3, $4)
            RETURNING id, unit_id, text, sender, sent_at, delivered_at""",
-        unit_id, text, sender_id, sender,
+        unit_id,
+        text,
+        sender_id,
+        sender,
     )
     return _message(row)
 
@@ -309,7 +429,8 @@ async def unit_messages(conn: asyncpg.Connection, unit_id: int, limit: int = 50)
     rows = await conn.fetch(
         """SELECT id, unit_id, text, sender, sent_at, delivered_at FROM unit_messages WHERE unit_id = $1
            ORDER BY id DESC LIMIT $2""",
-        unit_id, limit,
+        unit_id,
+        limit,
     )
     return [_message(r) for r in reversed(rows)]
 
@@ -322,7 +443,9 @@ async def mark_delivered(
         """UPDATE unit_messages SET delivered_at = $3, read_at = $3
            WHERE id = $1 AND unit_id = $2 AND delivered_at IS NULL
            RETURNING id, unit_id, text, sender, sent_at, delivered_at""",
-        message_id, unit_id, at,
+        message_id,
+        unit_id,
+        at,
     )
     return None if row is None else MessageDelivered(message=_message(row))
 
@@ -330,14 +453,27 @@ async def mark_delivered(
 # --- track replay ---------------------------------------------------------------------------------
 
 
-async def track(conn: asyncpg.Connection, unit_id: int, since: datetime, limit: int = 20_000) -> list[TrackPoint]:
+async def track(
+    conn: asyncpg.Connection, unit_id: int, since: datetime, limit: int = 20_000
+) -> list[TrackPoint]:
     rows = await conn.fetch(
         """SELECT at, lon, lat, heading_deg, speed_mps, late FROM positions
            WHERE unit_id = $1 AND at >= $2 ORDER BY at LIMIT $3""",
-        unit_id, since, limit,
+        unit_id,
+        since,
+        limit,
     )
-    return [TrackPoint(at=r["at"], lon=r["lon"], lat=r["lat"], heading_deg=r["heading_deg"],
-                       speed_mps=r["speed_mps"], late=r["late"]) for r in rows]
+    return [
+        TrackPoint(
+            at=r["at"],
+            lon=r["lon"],
+            lat=r["lat"],
+            heading_deg=r["heading_deg"],
+            speed_mps=r["speed_mps"],
+            late=r["late"],
+        )
+        for r in rows
+    ]
 
 
 # --- places -------------------------------------------------------------------------------------------------
@@ -350,12 +486,14 @@ async def beat_orgs(conn: asyncpg.Connection, beat_ids: Sequence[int]) -> dict[i
 
 async def beats_named_in(conn: asyncpg.Connection, org_ids: Sequence[int], text: str) -> list[asyncpg.Record]:
     """Beats whose name or code occurs in the text, longest name first (the most specific match)."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT id, org_id, name, geometry FROM beats
            WHERE org_id = ANY($1) AND (position(lower(name) IN lower($2)) > 0 OR lower(code) = lower($2))
            ORDER BY length(name) DESC LIMIT 1""",
-        list(org_ids), text,
+        list(org_ids),
+        text,
     )
+    return rows
 
 
 async def require_incident(conn: asyncpg.Connection, incident_id: int) -> IncidentView:

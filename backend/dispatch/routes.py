@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Request, get, post
@@ -11,16 +11,17 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.auth.guards import services_of
 from backend.auth.tokens import Principal
-from backend.errors import BadInput
 from backend.dispatch import service
 from backend.dispatch.logic import Proposal
 from backend.dispatch.service import IncidentDetail, TaskCreated, Track
+from backend.errors import BadInput
 from shared.protocol import IncidentView, Latitude, Longitude, MessageView
 
 Category = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
 Priority = Annotated[int, msgspec.Meta(ge=1, le=3)]
 Domain = Annotated[int, msgspec.Meta(ge=1, le=6)]
 Reason = Annotated[str, msgspec.Meta(max_length=300)]
+AnyRequest = Request[Any, Any, Any]
 
 
 class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,7 +51,9 @@ class NewMessage(msgspec.Struct, frozen=True, kw_only=True):
 
 @post("/api/incidents", tags=["dispatch"])
 async def create_incident(
-    request: Request, data: JSONBody[NewIncident], principal: NamedDependency[Principal]  # type: ignore[type-arg]
+    request: AnyRequest,
+    data: JSONBody[NewIncident],
+    principal: NamedDependency[Principal],
 ) -> IncidentView:
     """Create a melding at lon/lat, or at the buurt named in `address`."""
     body = service.IncidentRequest(**msgspec.structs.asdict(data))
@@ -58,20 +61,24 @@ async def create_incident(
 
 
 @get("/api/incidents", tags=["dispatch"])
-async def list_incidents(request: Request, principal: NamedDependency[Principal]) -> list[IncidentView]:  # type: ignore[type-arg]
+async def list_incidents(request: AnyRequest, principal: NamedDependency[Principal]) -> list[IncidentView]:
     return await service.open_incidents(services_of(request), principal)
 
 
 @get("/api/incidents/{incident_id:int}", tags=["dispatch"])
 async def get_incident(
-    request: Request, incident_id: FromPath[int], principal: NamedDependency[Principal]  # type: ignore[type-arg]
+    request: AnyRequest,
+    incident_id: FromPath[int],
+    principal: NamedDependency[Principal],
 ) -> IncidentDetail:
     return await service.incident_detail(services_of(request), principal, incident_id)
 
 
 @get("/api/incidents/{incident_id:int}/proposals", tags=["dispatch"])
 async def get_proposals(
-    request: Request, incident_id: FromPath[int], principal: NamedDependency[Principal],  # type: ignore[type-arg]
+    request: AnyRequest,
+    incident_id: FromPath[int],
+    principal: NamedDependency[Principal],
     limit: FromQuery[int] = 5,
 ) -> list[Proposal]:
     """Available units, best first (straight-line distance; in the beat and with the domain preferred)."""
@@ -82,7 +89,9 @@ async def get_proposals(
 
 @post("/api/incidents/{incident_id:int}/tasks", tags=["dispatch"])
 async def assign_unit(
-    request: Request, incident_id: FromPath[int], data: JSONBody[NewTask],  # type: ignore[type-arg]
+    request: AnyRequest,
+    incident_id: FromPath[int],
+    data: JSONBody[NewTask],
     principal: NamedDependency[Principal],
 ) -> TaskCreated:
     return await service.assign(services_of(request), principal, incident_id, data.unit_id)
@@ -90,7 +99,9 @@ async def assign_unit(
 
 @post("/api/incidents/{incident_id:int}/close", status_code=200, tags=["dispatch"])
 async def close_incident(
-    request: Request, incident_id: FromPath[int], data: JSONBody[ReasonBody],  # type: ignore[type-arg]
+    request: AnyRequest,
+    incident_id: FromPath[int],
+    data: JSONBody[ReasonBody],
     principal: NamedDependency[Principal],
 ) -> IncidentView:
     return await service.close_incident(services_of(request), principal, incident_id, data.reason)
@@ -98,7 +109,9 @@ async def close_incident(
 
 @post("/api/tasks/{task_id:int}/cancel", status_code=200, tags=["dispatch"])
 async def cancel_task(
-    request: Request, task_id: FromPath[int], data: JSONBody[ReasonBody],  # type: ignore[type-arg]
+    request: AnyRequest,
+    task_id: FromPath[int],
+    data: JSONBody[ReasonBody],
     principal: NamedDependency[Principal],
 ) -> IncidentView:
     return await service.cancel_task(services_of(request), principal, task_id, data.reason)
@@ -106,7 +119,9 @@ async def cancel_task(
 
 @post("/api/units/{unit_id:int}/messages", tags=["dispatch"])
 async def send_message(
-    request: Request, unit_id: FromPath[int], data: JSONBody[NewMessage],  # type: ignore[type-arg]
+    request: AnyRequest,
+    unit_id: FromPath[int],
+    data: JSONBody[NewMessage],
     principal: NamedDependency[Principal],
 ) -> MessageView:
     return await service.send_message(services_of(request), principal, unit_id, data.text)
@@ -114,24 +129,40 @@ async def send_message(
 
 @get("/api/units/{unit_id:int}/messages", tags=["dispatch"])
 async def list_messages(
-    request: Request, unit_id: FromPath[int], principal: NamedDependency[Principal]  # type: ignore[type-arg]
+    request: AnyRequest,
+    unit_id: FromPath[int],
+    principal: NamedDependency[Principal],
 ) -> list[MessageView]:
     return await service.messages(services_of(request), principal, unit_id)
 
 
 @get("/api/units/{unit_id:int}/track", tags=["dispatch"])
 async def unit_track(
-    request: Request, unit_id: FromPath[int], principal: NamedDependency[Principal],  # type: ignore[type-arg]
+    request: AnyRequest,
+    unit_id: FromPath[int],
+    principal: NamedDependency[Principal],
     hours: FromQuery[float] = 4.0,
     reason: FromQuery[str] = "",
 ) -> Track:
     """The unit's positions of the last hours; a read of personal data, logged in the audit log."""
     if not 0 < hours <= 24 or len(reason) > 300:
-        raise BadInput("hours must be more than 0 and at most 24; reason at most 300 characters",
-                       field="hours" if len(reason) <= 300 else "reason")
+        raise BadInput(
+            "hours must be more than 0 and at most 24; reason at most 300 characters",
+            field="hours" if len(reason) <= 300 else "reason",
+        )
     origin = request.client.host if request.client else ""
     return await service.track(services_of(request), principal, unit_id, hours, reason, origin)
 
 
-ROUTES = [create_incident, list_incidents, get_incident, get_proposals, assign_unit, close_incident, cancel_task,
-          send_message, list_messages, unit_track]
+ROUTES = [
+    create_incident,
+    list_incidents,
+    get_incident,
+    get_proposals,
+    assign_unit,
+    close_incident,
+    cancel_task,
+    send_message,
+    list_messages,
+    unit_track,
+]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import msgspec
 from shapely.geometry import shape
 
@@ -79,9 +80,18 @@ async def create_incident(services: Services, principal: Principal, data: Incide
         lon, lat, address = await _locate(services, principal, data)
         org_id, beat_id = await _place(services, principal, conn, lon, lat, data.org_id)
         new = repo.NewIncident(
-            org_id=org_id, category=data.category, priority=data.priority, description=data.description, lon=lon,
-            lat=lat, address=address, beat_id=beat_id, required_domain=data.required_domain,
-            created_by=principal.account_id, source=data.source, external_id=data.external_id,
+            org_id=org_id,
+            category=data.category,
+            priority=data.priority,
+            description=data.description,
+            lon=lon,
+            lat=lat,
+            address=address,
+            beat_id=beat_id,
+            required_domain=data.required_domain,
+            created_by=principal.account_id,
+            source=data.source,
+            external_id=data.external_id,
         )
         incident_id = await repo.create_incident(conn, new, _actor(principal))
         view = await repo.require_incident(conn, incident_id)
@@ -90,7 +100,9 @@ async def create_incident(services: Services, principal: Principal, data: Incide
     return view
 
 
-async def _locate(services: Services, principal: Principal, data: IncidentRequest) -> tuple[float, float, str]:
+async def _locate(
+    services: Services, principal: Principal, data: IncidentRequest
+) -> tuple[float, float, str]:
     """Lon/lat when given; else the beat (buurt) named in the address text. No street geocoder offline."""
     if (data.lon is None) != (data.lat is None):
         raise BadInput("give both lon and lat, or neither", field="lat" if data.lat is None else "lon")
@@ -107,11 +119,16 @@ async def _locate(services: Services, principal: Principal, data: IncidentReques
 
 
 async def _place(
-    services: Services, principal: Principal, conn: object, lon: float, lat: float, org_id: int | None
+    services: Services,
+    principal: Principal,
+    conn: asyncpg.Connection,
+    lon: float,
+    lat: float,
+    org_id: int | None,
 ) -> tuple[int, int | None]:
     """The organisation that handles the melding and the beat it lies in."""
     beats = containing_beats(lon, lat, services.hub.picture.beats)
-    owners = await repo.beat_orgs(conn, sorted(beats))  # type: ignore[arg-type]
+    owners = await repo.beat_orgs(conn, sorted(beats))
     visible = {b: o for b, o in owners.items() if principal.can_see_org(o)}
     if org_id is not None:
         require_org(principal, org_id, "organisation")
@@ -139,15 +156,17 @@ async def incident_detail(services: Services, principal: Principal, incident_id:
         return IncidentDetail(incident=view, timeline=await repo.timeline(conn, incident_id))
 
 
-async def _visible_incident(conn: object, principal: Principal, incident_id: int) -> IncidentView:
+async def _visible_incident(conn: asyncpg.Connection, principal: Principal, incident_id: int) -> IncidentView:
     _known_id(incident_id, "incident_id", "melding")
-    view = await repo.get_incident(conn, incident_id)  # type: ignore[arg-type]
+    view = await repo.get_incident(conn, incident_id)
     if view is None or not principal.can_see_org(view.org_id):
         raise NotFound("melding not found", field="incident_id")
     return view
 
 
-async def close_incident(services: Services, principal: Principal, incident_id: int, reason: str) -> IncidentView:
+async def close_incident(
+    services: Services, principal: Principal, incident_id: int, reason: str
+) -> IncidentView:
     require_role(principal, DISPATCH_ROLES)
     async with services.pool.acquire() as conn, conn.transaction():
         view = await _visible_incident(conn, principal, incident_id)
@@ -157,7 +176,9 @@ async def close_incident(services: Services, principal: Principal, incident_id: 
         events = [e for e in await repo.timeline(conn, incident_id) if e.event_id not in before]
     for task in view.tasks:
         if task.task_id in cancelled:
-            await live.send_to_unit(services.hub, task.unit_id, [TaskCancelled(task_id=task.task_id, reason=reason)])
+            await live.send_to_unit(
+                services.hub, task.unit_id, [TaskCancelled(task_id=task.task_id, reason=reason)]
+            )
     live.publish(services.hub, view, events)
     return view
 
@@ -175,12 +196,22 @@ async def proposals(services: Services, principal: Principal, incident_id: int, 
         domains = await repo.unit_domains(conn, ids)
         busy = await repo.units_with_active_task(conn, ids)
     candidates = [
-        Candidate(unit_id=u.unit_id, call_sign=u.call_sign, status=u.status, lon=u.lon, lat=u.lat,
-                  beat_ids=tuple(u.fence.beats), domains=domains.get(u.unit_id, (1,)), stale=u.stale,
-                  busy_with_task=u.unit_id in busy)
+        Candidate(
+            unit_id=u.unit_id,
+            call_sign=u.call_sign,
+            status=u.status,
+            lon=u.lon,
+            lat=u.lat,
+            beat_ids=tuple(u.fence.beats),
+            domains=domains.get(u.unit_id, (1,)),
+            stale=u.stale,
+            busy_with_task=u.unit_id in busy,
+        )
         for u in units
     ]
-    site = IncidentSite(lon=view.lon, lat=view.lat, beat_id=view.beat_id, required_domain=view.required_domain)
+    site = IncidentSite(
+        lon=view.lon, lat=view.lat, beat_id=view.beat_id, required_domain=view.required_domain
+    )
     return propose_units(site, candidates, limit)
 
 
@@ -193,17 +224,24 @@ async def assign(services: Services, principal: Principal, incident_id: int, uni
         unit = services.hub.picture.units.get(unit_id)
         if unit is None or unit.org_id != view.org_id:
             raise NotFound("unit not found in the gemeente of this melding", field="unit_id")
-        task_id = await repo.create_task(conn, incident_id, unit_id, principal.account_id, _actor(principal),
-                                         unit.call_sign)
+        task_id = await repo.create_task(
+            conn, incident_id, unit_id, principal.account_id, _actor(principal), unit.call_sign
+        )
         view = await repo.require_incident(conn, incident_id)
         events = [e for e in await repo.timeline(conn, incident_id) if e.task_id == task_id]
     sent = await live.send_tasks(services.hub, unit_id, [task_id])
     if not sent:
         async with services.pool.acquire() as conn:
-            events.append(await repo.add_event(
-                conn, incident_id, "note", f"{unit.call_sign}: tablet niet verbonden, opdracht volgt bij verbinding",
-                task_id=task_id, unit_id=unit_id,
-            ))
+            events.append(
+                await repo.add_event(
+                    conn,
+                    incident_id,
+                    "note",
+                    f"{unit.call_sign}: tablet niet verbonden, opdracht volgt bij verbinding",
+                    task_id=task_id,
+                    unit_id=unit_id,
+                )
+            )
     live.publish(services.hub, view, events)
     return TaskCreated(task_id=task_id, incident_id=incident_id, unit_id=unit_id, sent=sent)
 
@@ -261,9 +299,15 @@ async def track(
     async with services.pool.acquire() as conn, conn.transaction():
         points = await repo.track(conn, unit_id, since) if allowed else []
         await audit.record(
-            conn, principal=principal, action="read_track", object_type="unit", object_id=str(unit_id),
-            result="granted" if allowed else "denied", origin=audit.Origin(address=origin),
-            reason=reason or None, org_id=unit.org_id if unit is not None else None,
+            conn,
+            principal=principal,
+            action="read_track",
+            object_type="unit",
+            object_id=str(unit_id),
+            result="granted" if allowed else "denied",
+            origin=audit.Origin(address=origin),
+            reason=reason or None,
+            org_id=unit.org_id if unit is not None else None,
             details={"since": since.isoformat(timespec="seconds"), "hours": hours, "points": len(points)},
         )
     if not allowed:

@@ -15,8 +15,16 @@ from backend.auth.tokens import Principal, issue_access_token
 from backend.settings import Settings
 
 CHROMIUM = Path(os.environ.get("SCHAKEL_CHROMIUM", "/usr/bin/chromium"))
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = os.environ.get("SCHAKEL_SCREENSHOTS")  # a directory: keep the screens there (docs/screenshots)
 
 
@@ -26,8 +34,11 @@ def skip_without_chromium() -> pytest.MarkDecorator:
         import playwright.async_api  # noqa: F401
     except ImportError:
         return pytest.mark.skip(reason="playwright is not installed (pip install -e '.[test]')")
-    return pytest.mark.skipif(missing, reason=f"no Chromium at {CHROMIUM}: `apt-get install chromium` "
-                                              "(.ci/run does) or set SCHAKEL_CHROMIUM")
+    return pytest.mark.skipif(
+        missing,
+        reason=f"no Chromium at {CHROMIUM}: `apt-get install chromium` "
+        "(.ci/run does) or set SCHAKEL_CHROMIUM",
+    )
 
 
 @asynccontextmanager
@@ -37,8 +48,11 @@ async def chromium(viewport: tuple[int, int] = (1600, 900)) -> AsyncIterator[Any
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         try:
-            context = await browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
-                                                locale="nl-NL", timezone_id="Europe/Amsterdam")
+            context = await browser.new_context(
+                viewport={"width": viewport[0], "height": viewport[1]},
+                locale="nl-NL",
+                timezone_id="Europe/Amsterdam",
+            )
             page = await context.new_page()
             page.errors = []  # type: ignore[attr-defined]
             page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
@@ -65,6 +79,12 @@ async def screenshot(page: Any, name: str, tmp: Path) -> Path:
 
 def device_token(settings: Settings, *, account_id: int, org_id: int, device_id: int) -> str:
     """A tablet's access token minted with the test secret (no password round trip per simulated unit)."""
-    principal = Principal(account_id=account_id, org_id=org_id, role="boa", visible_org_ids=frozenset({org_id}),
-                          device_id=device_id, username=f"sim{device_id}")
+    principal = Principal(
+        account_id=account_id,
+        org_id=org_id,
+        role="boa",
+        visible_org_ids=frozenset({org_id}),
+        device_id=device_id,
+        username=f"sim{device_id}",
+    )
     return issue_access_token(principal, settings.secret_key, 60, now=datetime.now(UTC))

@@ -33,8 +33,11 @@ async def test_login_then_a_unit_moves_on_the_map_and_in_the_list(database_url: 
         boa = await login(server.base, "boa_a", world.tablet_a)
         async with socket_to(server.ws + "/ws/field", boa["access_token"]) as tablet:
             await tablet.recv()
-            await tablet.send(PositionReported(seq=1, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1], at=datetime.now(UTC),
-                                               heading_deg=90.0))
+            await tablet.send(
+                PositionReported(
+                    seq=1, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1], at=datetime.now(UTC), heading_deg=90.0
+                )
+            )
             await tablet.recv_until(lambda f: isinstance(f, Ack))
             await page.goto(server.base + "/meldkamer")
             await page.fill("input[name=username]", "operator_mk")
@@ -47,8 +50,11 @@ async def test_login_then_a_unit_moves_on_the_map_and_in_the_list(database_url: 
             row = page.locator("#unit-rows tr", has_text="A-01")
             await row.locator("td", has_text="Burgwallen-Oude Zijde").first.wait_for()
             before = await marker.bounding_box()
-            await tablet.send(PositionReported(seq=2, lon=NIEUWE_ZIJDE[0], lat=NIEUWE_ZIJDE[1],
-                                               at=datetime.now(UTC), heading_deg=300.0))
+            await tablet.send(
+                PositionReported(
+                    seq=2, lon=NIEUWE_ZIJDE[0], lat=NIEUWE_ZIJDE[1], at=datetime.now(UTC), heading_deg=300.0
+                )
+            )
             await row.locator("td", has_text="Burgwallen-Nieuwe Zijde").first.wait_for()
             after = await marker.bounding_box()
             assert after["x"] < before["x"] and after["y"] < before["y"]  # north-west on the map
@@ -64,8 +70,12 @@ async def test_noodknop_is_loud_until_acknowledged_and_shows_who(database_url: s
         boa = await login(server.base, "boa_a", world.tablet_a)
         async with socket_to(server.ws + "/ws/field", boa["access_token"]) as tablet:
             await tablet.recv()
-            await tablet.send(PositionReported(seq=1, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1], at=datetime.now(UTC)))
-            await tablet.send(NoodknopPressed(seq=2, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
+            await tablet.send(
+                PositionReported(seq=1, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1], at=datetime.now(UTC))
+            )
+            await tablet.send(
+                NoodknopPressed(seq=2, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1])
+            )
             banner = page.locator("#emergency")
             await banner.locator("text=NOODKNOP A-01").wait_for(timeout=5000)
             await page.wait_for_function("(window.__schakel.beeps || 0) > 0", timeout=5000)
@@ -77,7 +87,9 @@ async def test_noodknop_is_loud_until_acknowledged_and_shows_who(database_url: s
             assert await page.evaluate("window.__schakel.beeps") == beeps
     conn = await asyncpg.connect(database_url)
     try:
-        row = await conn.fetchrow("SELECT acknowledged_by, acknowledged_at FROM alerts WHERE kind = 'noodknop'")
+        row = await conn.fetchrow(
+            "SELECT acknowledged_by, acknowledged_at FROM alerts WHERE kind = 'noodknop'"
+        )
     finally:
         await conn.close()
     assert row["acknowledged_by"] is not None and row["acknowledged_at"] is not None
@@ -89,7 +101,9 @@ async def test_create_a_melding_task_a_unit_and_the_tablet_gets_it(database_url:
         boa = await login(server.base, "boa_a", world.tablet_a)
         async with socket_to(server.ws + "/ws/field", boa["access_token"]) as tablet:
             await tablet.recv()
-            await tablet.send(PositionReported(seq=1, lon=NIEUWE_ZIJDE[0], lat=NIEUWE_ZIJDE[1], at=datetime.now(UTC)))
+            await tablet.send(
+                PositionReported(seq=1, lon=NIEUWE_ZIJDE[0], lat=NIEUWE_ZIJDE[1], at=datetime.now(UTC))
+            )
             await tablet.send(StatusChanged(seq=2, status=UnitStatus.AVAILABLE, at=datetime.now(UTC)))
             await tablet.recv_until(lambda f: isinstance(f, Ack) and f.upto == 2)
             await log_in(page, server.base, "operator_mk", PASSWORD)
@@ -107,8 +121,12 @@ async def test_create_a_melding_task_a_unit_and_the_tablet_gets_it(database_url:
             await proposal.locator("button", has_text="Koppelen").click()
             task = await tablet.recv_until(lambda f: isinstance(f, TaskAssigned))
             assert task.priority == 1 and task.category == "Overlast jeugd"
-            await tablet.send(TaskUpdated(seq=3, task_id=task.task_id, state=TaskState.ACCEPTED, at=datetime.now(UTC)))
-            await tablet.send(TaskUpdated(seq=4, task_id=task.task_id, state=TaskState.EN_ROUTE, at=datetime.now(UTC)))
+            await tablet.send(
+                TaskUpdated(seq=3, task_id=task.task_id, state=TaskState.ACCEPTED, at=datetime.now(UTC))
+            )
+            await tablet.send(
+                TaskUpdated(seq=4, task_id=task.task_id, state=TaskState.EN_ROUTE, at=datetime.now(UTC))
+            )
             await page.locator("#timeline li", has_text="A-01: aanrijdend").wait_for()
             await screenshot(page, "incident-timeline", tmp_path)
             await page.click(".tabs button[data-tab=units]")
@@ -122,7 +140,9 @@ async def test_message_to_a_unit_shows_delivered(database_url: str, tmp_path: Pa
         boa = await login(server.base, "boa_a", world.tablet_a)
         async with socket_to(server.ws + "/ws/field", boa["access_token"]) as tablet:
             await tablet.recv()
-            await tablet.send(PositionReported(seq=1, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1], at=datetime.now(UTC)))
+            await tablet.send(
+                PositionReported(seq=1, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1], at=datetime.now(UTC))
+            )
             await log_in(page, server.base, "operator_mk", PASSWORD)
             await page.locator("#unit-rows tr", has_text="A-01").click()
             await page.fill("#message-text", "Graag contact opnemen")

@@ -24,20 +24,27 @@ from tests.integration.harness import make_settings, running, socket_to
 pytestmark = [
     pytest.mark.browser,
     skip_without_chromium(),
-    pytest.mark.skipif(not os.environ.get("SCHAKEL_SCREENSHOTS"), reason="set SCHAKEL_SCREENSHOTS=<dir> to take them"),
+    pytest.mark.skipif(
+        not os.environ.get("SCHAKEL_SCREENSHOTS"), reason="set SCHAKEL_SCREENSHOTS=<dir> to take them"
+    ),
 ]
 
 
 async def test_console_screens_on_the_demo(database_url: str, tmp_path: Path) -> None:
     await seed_demo(database_url)
-    async with running(make_settings(database_url, tmp_path, operator_tick_s=0.5)) as server, \
-            httpx.AsyncClient(base_url=server.base) as http, chromium() as page:
+    async with (
+        running(make_settings(database_url, tmp_path, operator_tick_s=0.5)) as server,
+        httpx.AsyncClient(base_url=server.base) as http,
+        chromium() as page,
+    ):
         sim = asyncio.create_task(simulate(server.base, units=11, speed=20.0, interval_s=1.0))
         try:
             await page.goto(server.base + "/meldkamer")
             await screenshot(page, "login", tmp_path)
             await log_in(page, server.base, "operator", DEMO_PASSWORD)
-            await page.wait_for_function("document.querySelectorAll('.unit-marker').length >= 11", timeout=30_000)
+            await page.wait_for_function(
+                "document.querySelectorAll('.unit-marker').length >= 11", timeout=30_000
+            )
             await page.wait_for_timeout(4000)
             await screenshot(page, "live-map", tmp_path)
 
@@ -45,18 +52,29 @@ async def test_console_screens_on_the_demo(database_url: str, tmp_path: Path) ->
             units = {u["call_sign"]: u for u in await _get(http, "/api/units", "teamlead")}
             devices = {d["name"]: d for d in await _get(http, "/api/devices", "teamlead")}
             device_id = devices["demo-tablet-12"]["id"]
-            boa = (await http.post("/api/auth/login", json={"username": "boa23", "password": DEMO_PASSWORD,
-                                                              "device_id": device_id})).json()
+            boa = (
+                await http.post(
+                    "/api/auth/login",
+                    json={"username": "boa23", "password": DEMO_PASSWORD, "device_id": device_id},
+                )
+            ).json()
             unit = units["HH-12"]
-            r = await http.post("/api/shifts", headers={"Authorization": f"Bearer {boa['access_token']}"},
-                                json={"unit_id": unit["id"], "beat_ids": unit["assigned_beat_ids"]})
+            r = await http.post(
+                "/api/shifts",
+                headers={"Authorization": f"Bearer {boa['access_token']}"},
+                json={"unit_id": unit["id"], "beat_ids": unit["assigned_beat_ids"]},
+            )
             r.raise_for_status()
             async with socket_to(server.ws + "/ws/field", boa["access_token"]) as tablet:
                 welcome = await tablet.recv()
                 lon, lat = 4.8990, 52.3725
-                await tablet.send(PositionReported(seq=welcome.acked + 1, lon=lon, lat=lat, at=datetime.now(UTC)))
+                await tablet.send(
+                    PositionReported(seq=welcome.acked + 1, lon=lon, lat=lat, at=datetime.now(UTC))
+                )
                 await page.wait_for_timeout(1500)
-                await tablet.send(NoodknopPressed(seq=welcome.acked + 2, at=datetime.now(UTC), lon=lon, lat=lat))
+                await tablet.send(
+                    NoodknopPressed(seq=welcome.acked + 2, at=datetime.now(UTC), lon=lon, lat=lat)
+                )
                 await page.locator("#emergency", has_text="NOODKNOP").wait_for()
                 await page.wait_for_timeout(1200)
                 await screenshot(page, "noodknop", tmp_path)
@@ -67,7 +85,9 @@ async def test_console_screens_on_the_demo(database_url: str, tmp_path: Path) ->
                 await page.click(".tabs button[data-tab=new]")
                 await page.fill("input[name=category]", "Overlast alcohol/drugs")
                 await page.check("input[name=priority][value='1']")
-                await page.fill("textarea[name=description]", "Drie personen drinken op de stoep, melder belt opnieuw")
+                await page.fill(
+                    "textarea[name=description]", "Drie personen drinken op de stoep, melder belt opnieuw"
+                )
                 await page.fill("input[name=address]", "Nieuwmarkt 4, Burgwallen-Oude Zijde")
                 await page.click("#incident-form button[type=submit]")
                 await page.locator("#proposals button", has_text="Koppelen").first.wait_for()
@@ -86,7 +106,9 @@ async def test_console_screens_on_the_demo(database_url: str, tmp_path: Path) ->
 
 
 async def _get(http: httpx.AsyncClient, path: str, username: str) -> list[dict[str, object]]:
-    session = (await http.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})).json()
+    session = (
+        await http.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD})
+    ).json()
     r = await http.get(path, headers={"Authorization": f"Bearer {session['access_token']}"})
     r.raise_for_status()
     return r.json()  # type: ignore[no-any-return]

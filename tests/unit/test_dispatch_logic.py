@@ -18,12 +18,28 @@ SITE = IncidentSite(lon=4.8970, lat=52.3745, beat_id=10, required_domain=1)
 M_PER_DEG_LAT = 111_195.0
 
 
-def unit(unit_id: int, north_m: float | None, *, status: UnitStatus = UnitStatus.AVAILABLE, beats: tuple[int, ...] = (),
-         domains: tuple[int, ...] = (1,), stale: bool = False, busy: bool = False) -> Candidate:
+def unit(
+    unit_id: int,
+    north_m: float | None,
+    *,
+    status: UnitStatus = UnitStatus.AVAILABLE,
+    beats: tuple[int, ...] = (),
+    domains: tuple[int, ...] = (1,),
+    stale: bool = False,
+    busy: bool = False,
+) -> Candidate:
     lat = None if north_m is None else SITE.lat + north_m / M_PER_DEG_LAT
-    return Candidate(unit_id=unit_id, call_sign=f"U-{unit_id:02d}", status=status,
-                     lon=None if north_m is None else SITE.lon, lat=lat, beat_ids=beats, domains=domains,
-                     stale=stale, busy_with_task=busy)
+    return Candidate(
+        unit_id=unit_id,
+        call_sign=f"U-{unit_id:02d}",
+        status=status,
+        lon=None if north_m is None else SITE.lon,
+        lat=lat,
+        beat_ids=beats,
+        domains=domains,
+        stale=stale,
+        busy_with_task=busy,
+    )
 
 
 def ids(units: list[Candidate], **kw: object) -> list[int]:
@@ -63,8 +79,8 @@ def test_distance_is_straight_line_metres_and_limit_applies() -> None:
     proposals = propose_units(SITE, [unit(i, 100.0 * i) for i in range(1, 9)], limit=3)
     assert [p.unit_id for p in proposals] == [1, 2, 3]
     assert proposals[0].distance_m == pytest.approx(100.0, rel=0.01)
-    assert proposals[0].distance_m == pytest.approx(distance_m(SITE.lon, SITE.lat, SITE.lon, proposals[0].distance_m
-                                                               and SITE.lat + 100 / M_PER_DEG_LAT), rel=1e-9)
+    north = SITE.lat + 100 / M_PER_DEG_LAT
+    assert proposals[0].distance_m == pytest.approx(distance_m(SITE.lon, SITE.lat, SITE.lon, north), rel=1e-9)
     assert "100 m hemelsbreed" in proposals[0].reasons
 
 
@@ -72,18 +88,21 @@ def test_no_units_no_proposals() -> None:
     assert propose_units(SITE, []) == []
 
 
-@pytest.mark.parametrize(("current", "new", "allowed"), [
-    (TaskState.ASSIGNED, TaskState.ACCEPTED, True),
-    (TaskState.ASSIGNED, TaskState.ON_SCENE, True),  # a duo may skip steps
-    (TaskState.ACCEPTED, TaskState.EN_ROUTE, True),
-    (TaskState.ON_SCENE, TaskState.DONE, True),
-    (TaskState.ASSIGNED, TaskState.DECLINED, True),
-    (TaskState.ACCEPTED, TaskState.ACCEPTED, False),
-    (TaskState.ACCEPTED, TaskState.ASSIGNED, False),
-    (TaskState.ACCEPTED, TaskState.CANCELLED, False),  # only the meldkamer cancels
-    (TaskState.CANCELLED, TaskState.ON_SCENE, False),
-    (TaskState.DONE, TaskState.EN_ROUTE, False),
-    (TaskState.DECLINED, TaskState.ACCEPTED, False),
-])
+@pytest.mark.parametrize(
+    ("current", "new", "allowed"),
+    [
+        (TaskState.ASSIGNED, TaskState.ACCEPTED, True),
+        (TaskState.ASSIGNED, TaskState.ON_SCENE, True),  # a duo may skip steps
+        (TaskState.ACCEPTED, TaskState.EN_ROUTE, True),
+        (TaskState.ON_SCENE, TaskState.DONE, True),
+        (TaskState.ASSIGNED, TaskState.DECLINED, True),
+        (TaskState.ACCEPTED, TaskState.ACCEPTED, False),
+        (TaskState.ACCEPTED, TaskState.ASSIGNED, False),
+        (TaskState.ACCEPTED, TaskState.CANCELLED, False),  # only the meldkamer cancels
+        (TaskState.CANCELLED, TaskState.ON_SCENE, False),
+        (TaskState.DONE, TaskState.EN_ROUTE, False),
+        (TaskState.DECLINED, TaskState.ACCEPTED, False),
+    ],
+)
 def test_task_transitions(current: TaskState, new: TaskState, allowed: bool) -> None:
     assert task_transition_allowed(current, new) is allowed
