@@ -89,6 +89,7 @@ async def test_console_screens_on_the_demo(database_url: str, tmp_path: Path) ->
                     "textarea[name=description]", "Drie personen drinken op de stoep, melder belt opnieuw"
                 )
                 await page.fill("input[name=address]", "Nieuwmarkt 4, Burgwallen-Oude Zijde")
+                await screenshot(page, "new-incident", tmp_path)
                 await page.click("#incident-form button[type=submit]")
                 await page.locator("#proposals button", has_text="Koppelen").first.wait_for()
                 await page.wait_for_timeout(800)

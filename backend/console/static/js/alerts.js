@@ -12,14 +12,23 @@ export class Alerts {
     soundButton.addEventListener("click", () => { this.unlockAudio(); this.render(); });
     list.addEventListener("click", (e) => {
       const ack = e.target.closest("button[data-ack]");
-      if (ack) { ack.disabled = true; this.onAck(Number(ack.dataset.ack)); return; }
+      if (ack) { this.acknowledge(ack); return; }
       const li = e.target.closest("li[data-id]");
       if (li) this.onFocus(this.alerts.get(Number(li.dataset.id)));
     });
     banner.addEventListener("click", (e) => {
       const ack = e.target.closest("button[data-ack]");
-      if (ack) { ack.disabled = true; this.onAck(Number(ack.dataset.ack)); }
+      if (ack) this.acknowledge(ack);
     });
+  }
+
+  // the acknowledgement travels over the socket; while it is down, say so and keep the alarm open
+  acknowledge(button) {
+    button.disabled = true;
+    if (!this.onAck(Number(button.dataset.ack))) {
+      button.disabled = false;
+      button.textContent = "Geen verbinding — opnieuw";
+    }
   }
 
   // Browsers allow sound only after a user gesture: the login click, or the button in the top bar.

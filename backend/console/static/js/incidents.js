@@ -64,7 +64,8 @@ export class Incidents {
   async create() {
     const f = new FormData(this.form);
     const body = { category: f.get("category").trim(), priority: Number(f.get("priority")),
-                   description: f.get("description").trim(), address: f.get("address").trim() };
+                   description: f.get("description").trim(), address: f.get("address").trim(),
+                   required_domain: Number(f.get("required_domain") || 1) };
     if (this.pickedAt) Object.assign(body, this.pickedAt);
     this.formError.textContent = "";
     try {
