@@ -412,8 +412,8 @@ async def list_visible(
         f"""SELECT {_COLUMNS} FROM registrations r
             LEFT JOIN retention_periods rp ON rp.regime = r.regime
             WHERE ($1::timestamptz IS NULL OR r.occurred_at >= $1) AND ($2::timestamptz IS NULL OR r.occurred_at < $2)
-              AND ($3::int IS NULL OR $3 = ANY(r.beat_ids)) AND ($4::text IS NULL OR r.category = $4)
-              AND ($5::text IS NULL OR r.feitcode = $5) AND ($6::int IS NULL OR $6 = ANY(r.boa_ids))
+              AND ($3::bigint IS NULL OR $3 = ANY(r.beat_ids)) AND ($4::text IS NULL OR r.category = $4)
+              AND ($5::text IS NULL OR r.feitcode = $5) AND ($6::bigint IS NULL OR $6 = ANY(r.boa_ids))
               AND ($7::text IS NULL OR r.kind = $7) AND ($8::text IS NULL OR r.state = $8)
               AND (rp.listed_for IS NULL OR r.received_at + rp.listed_for > $10)
               AND {condition}

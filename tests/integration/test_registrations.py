@@ -395,6 +395,8 @@ async def test_wpg8_data_leaves_lists_after_a_year_but_stays_reachable_by_id(
 async def test_concurrent_identical_submits_store_one(db: tuple[str, World], tmp_path: Path) -> None:
     async with environment(db, tmp_path) as env:
         body = fine()
-        answers = await asyncio.gather(*(env["boa_a"].post("/api/registrations", json=body) for _ in range(6)))
+        answers = await asyncio.gather(
+            *(env["boa_a"].post("/api/registrations", json=body) for _ in range(6))
+        )
         assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
     assert await scalar(db[0], "SELECT count(*) FROM registrations") == 1
