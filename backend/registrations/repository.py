@@ -286,6 +286,8 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     unit_id: int | None
     complete: bool
     version: int
+    aangifte_deadline: str | None = None  # aggression: end of the second working day after the incident
+    reported: str | None = None  # aggression: geen, melding or aangifte
 
 
 _MISSING = """ARRAY(SELECT h FROM unnest(r.photo_hashes) AS h WHERE NOT EXISTS
@@ -447,6 +449,8 @@ def summary(r: Registration) -> Summary:
         unit_id=r.unit_id,
         complete=r.complete,
         version=r.version,
+        aangifte_deadline=r.derived.get("aangifte_deadline"),
+        reported=r.details.get("report") if r.kind == "aggression" else None,
     )
 
 

@@ -207,6 +207,11 @@ def _write_durably(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)  # the rename itself must survive a crash too
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _check_sha(sha256: str) -> str:

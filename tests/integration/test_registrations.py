@@ -400,3 +400,19 @@ async def test_concurrent_identical_submits_store_one(db: tuple[str, World], tmp
         )
         assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
     assert await scalar(db[0], "SELECT count(*) FROM registrations") == 1
+
+
+async def test_duo_partner_sees_the_units_work_during_the_shared_shift(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
+    partners = "UPDATE shifts SET account_ids = ARRAY[(SELECT id FROM accounts WHERE username = 'boa_a'), (SELECT id FROM accounts WHERE username = 'boa_a2')], started_at = now() - interval '1 hour' WHERE ended_at IS NULL AND unit_id = (SELECT id FROM units WHERE call_sign = 'A-01')"  # noqa: E501
+    async with environment(db, tmp_path, partners) as env:
+        during = aggression()
+        before = waarneming(occurred_at=(datetime.now(UTC) - timedelta(hours=3)).isoformat())
+        for body in (during, before):
+            assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
+        assert (await env["boa_a2"].get(f"/api/registrations/{during['id']}")).status_code == 200
+        assert (await env["boa_a2"].get(f"/api/registrations/{before['id']}")).status_code == 404
+        listed = (await env["boa_a2"].get("/api/registrations")).json()
+        assert [r["id"] for r in listed] == [during["id"]]
+        assert listed[0]["reported"] == "geen" and listed[0]["aangifte_deadline"]
