@@ -12,6 +12,7 @@ here, in SQL, so no route can forget it:
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Sequence
@@ -60,11 +61,18 @@ def visibility(principal: Principal, first: int) -> tuple[str, list[Any]]:
 
 # --- catalogue ---------------------------------------------------------------------------------------------
 
-_catalogues: dict[int, Catalogue] = {}  # version id -> decoded catalogue; a version never changes
+# (version id, upload time) -> decoded catalogue. A stored version never changes; the upload time keeps two
+# databases served by one process (tests, a restored copy) from sharing an entry by id alone.
+_catalogues: dict[tuple[int, datetime], Catalogue] = {}
+
+
+@functools.cache
+def _shipped() -> Catalogue:
+    return load_catalogue(CATALOGUE_PATH)
 
 
 async def _builtin_catalogue_id(conn: asyncpg.Connection) -> int:
-    catalogue = load_catalogue(CATALOGUE_PATH)
+    catalogue = _shipped()
     found = await conn.fetchval(
         "SELECT id FROM catalogue_versions WHERE org_id IS NULL AND version = $1", catalogue.version
     )
@@ -77,7 +85,6 @@ async def _builtin_catalogue_id(conn: asyncpg.Connection) -> int:
         catalogue.valid_from,
         _dumps(catalogue),
     )
-    _catalogues[int(new_id)] = catalogue
     return int(new_id)
 
 
@@ -97,10 +104,12 @@ async def active_catalogue(
 
 
 async def catalogue_by_id(conn: asyncpg.Connection, version_id: int) -> Catalogue:
-    if version_id not in _catalogues:
+    uploaded_at = await conn.fetchval("SELECT uploaded_at FROM catalogue_versions WHERE id = $1", version_id)
+    key = (version_id, uploaded_at)
+    if key not in _catalogues:
         raw = await conn.fetchval("SELECT content::text FROM catalogue_versions WHERE id = $1", version_id)
-        _catalogues[version_id] = load_catalogue(raw.encode())
-    return _catalogues[version_id]
+        _catalogues[key] = load_catalogue(raw.encode())
+    return _catalogues[key]
 
 
 async def store_catalogue(
@@ -115,7 +124,6 @@ async def store_catalogue(
         _dumps(catalogue),
         account_id,
     )
-    _catalogues[int(new_id)] = catalogue
     return int(new_id)
 
 
