@@ -606,8 +606,8 @@ async def photo_content_type(conn: asyncpg.Connection, principal: Principal, sha
     """The photo's type if the caller may see it: it belongs to a registration he can read, or he sent it."""
     condition, params = visibility(principal, 4)
     return await conn.fetchval(  # type: ignore[no-any-return]
-        f"""SELECT p.content_type FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2 AND p.state = 'stored'
-              AND (p.uploaded_by = $3
+        f"""SELECT p.content_type FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2
+              AND ((p.uploaded_by = $3 AND p.state = 'stored')
                    OR EXISTS (SELECT 1 FROM registrations r WHERE p.sha256 = ANY(r.photo_hashes) AND {condition}))""",
         principal.org_id,
         sha256,
@@ -652,6 +652,12 @@ async def run_retention(conn: asyncpg.Connection, now: datetime) -> RetentionRes
         )
         if removed:
             gone.append(removed)
+    # A photo is archived with the last registration using it, and back in use when a new one refers to it.
+    await conn.execute(
+        """UPDATE photos p SET state = 'stored' WHERE p.state = 'archived'
+             AND EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
+                         AND r.state <> 'archived')"""
+    )
     await conn.execute(
         """UPDATE photos p SET state = 'archived' WHERE p.state = 'stored'
              AND EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes))

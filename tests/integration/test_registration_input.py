@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backend.registrations.model import canonical, decode_submission
+from backend.registrations.validation import normalise
 from tests.conftest import new_database
 from tests.integration.registrations_kit import (
     Env,
@@ -132,35 +135,59 @@ async def test_operator_and_anonymous_cannot_register(env: Env) -> None:
 
 # --- property: whatever the order of submits, retries and conflicting resubmits, each id is stored once ----
 
-Step = tuple[int, bool]  # (which registration, submit a conflicting variant instead of the original)
+# A step: which registration (0-5), and which variant of it (0 = the original; 1-3 change one field).
+Step = tuple[int, int]
+VARIANTS: dict[int, tuple[str, Any]] = {
+    1: ("text", "gewijzigd"),
+    2: ("location", {"lon": 4.8925, "lat": 52.3765}),
+    3: ("occurred_at", when(30)),
+}
+
+
+def _variant(body: dict[str, Any], variant: int) -> dict[str, Any]:
+    if variant == 0:
+        return body
+    field, value = VARIANTS[variant]
+    if field == "text" and body["kind"] == "fine":
+        field, value = "statement", "gewijzigd"
+    return {**body, field: value}
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(0, 4), st.booleans()), min_size=1, max_size=12))
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), min_size=1, max_size=14))
 async def test_stored_state_is_the_set_of_distinct_registrations(env: Env, steps: list[Step]) -> None:
-    originals = [waarneming(text=f"waarneming {i}") for i in range(5)]
+    originals = [waarneming(text=f"waarneming {i}") for i in range(3)] + [fine() for _ in range(3)]
     first_seen: dict[int, dict[str, Any]] = {}
-    for index, conflicting in steps:
-        body = originals[index]
-        if conflicting:
-            body = {**body, "text": body["text"] + " (gewijzigd)"}
+    for index, variant in steps:
+        body = _variant(originals[index], variant)
         r = await env["boa_a"].post("/api/registrations", json=body)
         if index not in first_seen:
             assert r.status_code == 201, r.text
             first_seen[index] = body
         elif body == first_seen[index]:
             assert r.status_code == 200
+            assert (
+                r.json()["details"]
+                == (await env["boa_a"].get(f"/api/registrations/{body['id']}")).json()["registration"][
+                    "details"
+                ]
+            )
         else:
-            assert r.status_code == 409 and r.json()["differences"] == ["text"]
+            assert r.status_code == 409, r.text
+            assert r.json()["differences"]
     conn = await asyncpg.connect(env.server.settings.database_url)
     try:
         rows = await conn.fetch(
-            "SELECT id::text, details->>'text' AS text FROM registrations WHERE id = ANY($1::uuid[])",
+            "SELECT id::text, submitted FROM registrations WHERE id = ANY($1::uuid[])",
             [o["id"] for o in originals],
         )
     finally:
         await conn.close()
-    assert {r["id"]: r["text"] for r in rows} == {b["id"]: b["text"] for b in first_seen.values()}
+    stored = {r["id"]: json.loads(r["submitted"]) for r in rows}
+    expected = {
+        b["id"]: canonical(normalise(decode_submission(json.dumps(b).encode()))) for b in first_seen.values()
+    }
+    assert stored == expected
 
 
 async def test_openapi_document_lists_the_registration_routes(env: Env) -> None:
