@@ -13,7 +13,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.response import Response
 
 from backend.auth import routes as auth_routes
-from backend.auth.guards import provide_principal, services_of
+from backend.auth.guards import authenticate_api, provide_principal, services_of
 from backend.db.migrate import migrate
 from backend.db.pool import create_pool
 from backend.errors import EXCEPTION_HANDLERS
@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> Litestar:
             *registration_routes.ROUTES,
         ],
         dependencies={"principal": Provide(provide_principal)},
+        guards=[authenticate_api],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
