@@ -112,6 +112,22 @@ def _describe(alert: OutgoingAlert) -> str:
     return "\n".join(lines)
 
 
+def add(parent: etree._Element, name: str, text: str) -> etree._Element:
+    el = etree.SubElement(parent, _Q + name)
+    try:
+        el.text = text
+    except ValueError:
+        raise CodecError(name, "contains characters XML cannot carry (NUL or control characters)") from None
+    return el
+
+
+def _serialise(root: etree._Element) -> bytes:
+    problem = xsd_errors(_SCHEMA, root)
+    if problem is not None:  # e.g. control characters in a text: never send what a partner must refuse
+        raise CodecError(*problem)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
 def encode_alert(alert: OutgoingAlert) -> bytes:
     """The CAP 1.2 XML of a noodknop or assistance request; always valid against the OASIS schema."""
     if alert.kind not in SAFETY_ALERTS:
@@ -128,15 +144,6 @@ def encode_alert(alert: OutgoingAlert) -> bytes:
         raise CodecError("lon", "position out of range")
 
     root = etree.Element(_Q + "alert", nsmap={None: NS})
-
-    def add(parent: etree._Element, name: str, text: str) -> etree._Element:
-        el = etree.SubElement(parent, _Q + name)
-        try:
-            el.text = text
-        except ValueError:
-            raise CodecError(name, "contains characters XML cannot carry (NUL or control characters)") from None
-        return el
-
     add(root, "identifier", alert.message_id)
     add(root, "sender", alert.sender)
     add(root, "sent", cap_time(alert.sent))
@@ -168,10 +175,31 @@ def encode_alert(alert: OutgoingAlert) -> bytes:
         area = etree.SubElement(info, _Q + "area")
         add(area, "areaDesc", f"Positie van {alert.call_sign}")
         add(area, "circle", f"{alert.lat:.6f},{alert.lon:.6f} {alert.radius_km:g}")
-    problem = xsd_errors(_SCHEMA, root)
-    if problem is not None:  # e.g. control characters in a text: never send what a partner must refuse
-        raise CodecError(*problem)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return _serialise(root)
+
+
+def encode_area_alert(*, identifier: str, sender: str, sent: datetime, event: str, headline: str,
+                      description: str, area_desc: str, polygon: Polygon, severity: str = "Moderate",
+                      expires: datetime | None = None) -> bytes:
+    """A police alert for an area (wanted vehicle, missing person), as the police side sends it to us."""
+    root = etree.Element(_Q + "alert", nsmap={None: NS})
+    for name, text in (("identifier", identifier), ("sender", sender), ("sent", cap_time(sent)),
+                       ("status", "Actual"), ("msgType", "Alert"), ("scope", "Restricted"),
+                       ("restriction", "Alleen voor handhaving en politie")):
+        add(root, name, text)
+    info = etree.SubElement(root, _Q + "info")
+    for name, text in (("language", "nl-NL"), ("category", "Rescue" if "vermist" in event.lower() else "Security"),
+                       ("event", event), ("urgency", "Immediate"), ("severity", severity),
+                       ("certainty", "Likely")):
+        add(info, name, text)
+    if expires is not None:
+        add(info, "expires", cap_time(expires))
+    add(info, "headline", headline)
+    add(info, "description", description)
+    area = etree.SubElement(info, _Q + "area")
+    add(area, "areaDesc", area_desc)
+    add(area, "polygon", " ".join(f"{y:.6f},{x:.6f}" for x, y in polygon.exterior.coords))
+    return _serialise(root)
 
 
 # --- decode -----------------------------------------------------------------------------------------------

@@ -167,3 +167,22 @@ def test_any_text_and_position_encodes_validly_or_is_refused(text: str, call_sig
         return
     back = decode_alert(xml)
     assert back.parameters["unit_call_sign"] == call_sign.strip()
+
+
+def test_a_police_area_alert_round_trips_with_its_polygon_in_lon_lat() -> None:
+    from shapely.geometry import Polygon
+
+    from meldkamer_bridge.adapters.cap import encode_area_alert
+
+    area = Polygon([(4.89, 52.37), (4.90, 52.37), (4.90, 52.38), (4.89, 52.38), (4.89, 52.37)])
+    xml = encode_area_alert(identifier="politie-2026-1", sender="politie@example.nl", sent=T_SENT,
+                            event="Gezocht voertuig", headline="Gezocht: grijze bestelbus 12-ABC-3",
+                            description="Na ramkraak", area_desc="Burgwallen", polygon=area,
+                            expires=T_SENT + timedelta(hours=2))
+    assert XSD.validate(etree.fromstring(xml))
+    back = decode_alert(xml)
+    assert back.polygons[0].equals(area) and back.expires == T_SENT + timedelta(hours=2)
+    assert back.polygons[0].contains_properly(Polygon(area.buffer(-0.001).exterior))
+
+
+T_SENT = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)

@@ -1,0 +1,156 @@
+"""The bridge and the reference partner over real loopback sockets: delivery both ways, refusals to the
+dead-letter list, and a noodknop from a tablet reaching the police side as valid CAP within a second."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+
+from backend.db.pool import create_pool
+from backend.orgs import repository as orgs
+from meldkamer_bridge import outbox
+from meldkamer_bridge.adapters import cap, eido, status
+from meldkamer_bridge.app import Bridge, BridgeConfig, Partner
+from meldkamer_bridge.outbox import Envelope
+from meldkamer_bridge.simulator import Simulator
+from shared.protocol import NoodknopPressed, UnitStatus, Welcome
+from tests.integration.harness import PASSWORD, free_port, login, make_settings, running, socket_to
+from tests.integration.world import OUDE_ZIJDE, build_world
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await create_pool(database_url, min_size=1, max_size=8)
+    yield p
+    await p.close()
+
+
+@contextlib.asynccontextmanager
+async def partner(tmp_path: Path) -> AsyncIterator[tuple[Simulator, int]]:
+    sim = Simulator(tmp_path / "sim.sqlite3")
+    port = free_port()
+    async with sim.serving("127.0.0.1", port):
+        yield sim, port
+    sim.close()
+
+
+@contextlib.asynccontextmanager
+async def bridge(database_url: str, pool: asyncpg.Pool, port: int, **overrides: object) -> AsyncIterator[Bridge]:
+    config = BridgeConfig(database_url=database_url, partners=(Partner(name="gms-sim", url=f"ws://127.0.0.1:{port}/"),),
+                          meldkamer="gms-sim", police="gms-sim", **overrides)  # type: ignore[arg-type]
+    b = Bridge(config, pool)
+    task = asyncio.create_task(b.run())
+    try:
+        async with asyncio.timeout(10):
+            await b.links_connected["gms-sim"].wait()
+        yield b
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def next_of(sim: Simulator, type_: str, timeout: float = 5.0) -> Envelope:
+    async with asyncio.timeout(timeout):
+        while True:
+            env = await sim.received.get()
+            if env.type == type_:
+                return env
+
+
+async def test_messages_flow_both_ways_in_order_and_refusals_are_dead_letters(
+        database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    async with partner(tmp_path) as (sim, port), bridge(database_url, pool, port) as b:
+        at = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)
+        for i in range(50):
+            await b.store.enqueue("gms-sim", "unit_status", status.encode_status(
+                UnitStatus.EN_ROUTE if i % 2 else UnitStatus.ON_SCENE, unit=f"HH-{i:02d}", organisation="amsterdam",
+                since=at))
+        await b.store.enqueue("gms-sim", "cap", b"<alert>not CAP</alert>", msg_id="bad-cap")
+        await b.store.enqueue("gms-sim", "unit_status", status.encode_status(
+            UnitStatus.AVAILABLE, unit="HH-99", organisation="amsterdam", since=at))
+        for n in range(1, 6):
+            sim.send_incident(n)
+        got = [await next_of(sim, "unit_status") for _ in range(51)]
+        assert [e.seq for e in got] == [*range(1, 51), 52]
+        assert json.loads(got[-1].body)["code"] == "8"
+        async with asyncio.timeout(5):
+            while True:
+                async with pool.acquire() as conn:
+                    (m,) = await outbox.metrics(conn, "gms-sim")
+                    inbox = await outbox.unprocessed(conn, "gms-sim")
+                if m.queue_depth == 0 and len(inbox) == 5:
+                    break
+                await asyncio.sleep(0.05)
+        assert (m.delivered, m.rejected) == (51, 1)
+        async with pool.acquire() as conn:
+            (dead,) = await outbox.dead_letters(conn)
+        assert dead.msg_id == "bad-cap" and "CAP 1.2" in dead.reason
+        handovers = [eido.decode_incident(e.body.encode()) for e in inbox]
+        assert [h.partner_incident_id for h in handovers] == [f"GMS-{n:06d}" for n in range(1, 6)]
+        assert handovers[0].lon is not None and handovers[0].address.endswith("Amsterdam")
+
+
+async def test_an_incident_sink_gets_each_incident_once(database_url: str, pool: asyncpg.Pool,
+                                                        tmp_path: Path) -> None:
+    async with partner(tmp_path) as (sim, port), bridge(database_url, pool, port) as b:
+        seen: list[str] = []
+
+        async def sink(message: outbox.InboxMessage, handover: eido.IncidentHandover) -> str:
+            seen.append(handover.external_id)
+            return f"melding for {handover.partner_incident_id}"
+
+        for n in (1, 2, 1, 3):
+            sim.send_incident(n)  # n=1 twice: the simulator queues a message id once
+        async with asyncio.timeout(5):
+            while True:
+                async with pool.acquire() as conn:
+                    if await outbox.inbound_seq(conn, "gms-sim") == 3:
+                        break
+                await asyncio.sleep(0.05)
+        b.incident_sink = sink
+        assert await b.process_incidents() == 3
+        assert await b.process_incidents() == 0
+    assert len(seen) == 3 and len(set(seen)) == 3
+
+
+async def test_noodknop_from_a_tablet_reaches_the_police_as_valid_cap_within_a_second(
+        database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    world = await build_world(database_url)
+    async with pool.acquire() as conn:
+        await orgs.create_account(conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD,
+                                  role="service")
+    async with running(make_settings(database_url, tmp_path)) as server, partner(tmp_path) as (sim, port), \
+            bridge(database_url, pool, port, backend_url=server.base, username="bridge_mk", password=PASSWORD,
+                   avl_interval_s=0.2) as b:
+        async with asyncio.timeout(10):
+            await b.backend_connected.wait()
+        roster = await next_of(sim, "unit_roster")
+        assert {u["unit"] for u in json.loads(roster.body)["units"]} == {"A-01"}
+        session = await login(server.base, "boa_a", world.tablet_a)
+        async with socket_to(server.ws + "/ws/field", session["access_token"]) as ws:
+            assert isinstance(await ws.recv(), Welcome)
+            pressed = time.perf_counter()
+            await ws.send(NoodknopPressed(seq=1, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
+            env = await next_of(sim, "cap", timeout=1.0)
+            delay = time.perf_counter() - pressed
+        alert = cap.decode_alert(env.body.encode())  # validates against the OASIS schema
+        assert alert.severity == "Extreme" and alert.urgency == "Immediate" and alert.category == ("Security",)
+        assert alert.parameters["unit_call_sign"] == "A-01" and alert.parameters["organisation"] == "Gemeente A"
+        (circle,) = alert.circles
+        assert (circle.lon, circle.lat) == pytest.approx(OUDE_ZIJDE)
+        assert delay < 1.0, f"noodknop took {delay:.3f}s to reach the police side"
+        print(f"noodknop -> CAP at the partner: {delay * 1000:.0f} ms")
+        # the page of the partner shows it
+        async with httpx.AsyncClient() as http:
+            page = await http.get(f"http://127.0.0.1:{port}/")
+        assert page.status_code == 200 and "cap" in page.text and "NOODKNOP" in page.text
