@@ -183,9 +183,12 @@ class Session:
             # nothing to send, or the window is full: wait for an enqueue or an ack (poll as a safety net for
             # enqueues by another process)
             waiters = [asyncio.create_task(changed.wait()), asyncio.create_task(self._room.wait())]
-            await asyncio.wait(waiters, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
+            try:
+                await asyncio.wait(waiters, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+                await asyncio.gather(*waiters, return_exceptions=True)
 
     async def _store_loop(self) -> None:
         """Store what arrived (batched: all that is queued), then acknowledge once."""

@@ -108,6 +108,9 @@ class Simulator:
         msg_id, body = sample_incident(n)
         return self.store.enqueue(peer, "eido", body, msg_id)
 
+    def incidents_queued(self, peer: str = "schakel") -> int:
+        return self.store.count_outbox(peer, "sim:incident:")
+
     def send_police_alert(self, n: int, peer: str = "schakel") -> int | None:
         msg_id, body = sample_police_alert(n)
         return self.store.enqueue(peer, "cap", body, msg_id)

@@ -26,6 +26,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--police-alerts", type=int, default=0, help="queue sample police alerts 1..N at start")
     p.add_argument("--every", type=float, default=0.0,
                    help="then queue one more incident every so many seconds (0: never)")
+    p.add_argument("--max-incidents", type=int, default=0, help="stop queueing after this many (0: no limit)")
     p.add_argument("--quiet", action="store_true", help="do not print every message received")
     return p.parse_args(argv)
 
@@ -54,11 +55,11 @@ async def main(args: argparse.Namespace) -> None:
     async with sim.serving(args.host, args.port):
         print(f"reference partner {args.name} on ws://{args.host}:{args.port}/ "
               f"(page: http://{args.host}:{args.port}/), state in {args.db}", flush=True)
-        n = args.incidents
+        n = max(args.incidents, sim.incidents_queued(first_peer))  # after a restart: go on where it was
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), args.every if args.every > 0 else 3600)
-            if args.every > 0 and not stop.is_set():
+            if args.every > 0 and not stop.is_set() and not (args.max_incidents and n >= args.max_incidents):
                 n += 1
                 sim.send_incident(n, first_peer)
     sim.close()

@@ -122,5 +122,9 @@ class SqliteStore:
         keys = ("peer", "seq", "msg_id", "type", "body", "received_at", "rejected")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def count_outbox(self, peer: str, msg_id_prefix: str) -> int:
+        return int(self.db.execute("SELECT count(*) FROM outbox WHERE peer = ? AND substr(msg_id, 1, ?) = ?",
+                                   (peer, len(msg_id_prefix), msg_id_prefix)).fetchone()[0])
+
     def counts(self) -> dict[str, int]:
         return {t: n for t, n in self.db.execute("SELECT type, count(*) FROM inbox GROUP BY type")}
