@@ -38,11 +38,17 @@ class Hello(msgspec.Struct, frozen=True, kw_only=True):
     version: int = LINK_VERSION
 
 
+class Welcome(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    acked: int = 0
+    version: int = LINK_VERSION
+
+
 class Frame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """Every frame of the link in one shape: which fields are set says what it is."""
 
     hello: Hello | None = None
-    welcome: Hello | None = None
+    welcome: Welcome | None = None
     ack: int | None = None
     nack: int | None = None
     reason: str | None = None
@@ -285,7 +291,7 @@ class Acceptor:
         ended = asyncio.Event()
         self._live[hello.name] = (ws, ended)
         try:
-            welcome = Hello(name=self.me, acked=await self.store.inbound_seq(hello.name))
+            welcome = Welcome(name=self.me, acked=await self.store.inbound_seq(hello.name))
             await ws.send(encode_frame(Frame(welcome=welcome)))
             await Session(ws, self.store, me=self.me, peer=hello.name, peer_acked=hello.acked,
                           validate=self.validate, on_received=self.on_received).run()

@@ -8,7 +8,7 @@ import contextlib
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -22,7 +22,7 @@ from meldkamer_bridge.adapters import cap, eido, status
 from meldkamer_bridge.app import Bridge, BridgeConfig, Partner
 from meldkamer_bridge.outbox import Envelope
 from meldkamer_bridge.simulator import Simulator
-from shared.protocol import NoodknopPressed, UnitStatus, Welcome
+from shared.protocol import Ack, NoodknopPressed, PositionReported, StatusChanged, UnitStatus, Welcome
 from tests.integration.harness import PASSWORD, free_port, login, make_settings, running, socket_to
 from tests.integration.world import OUDE_ZIJDE, build_world
 
@@ -154,3 +154,66 @@ async def test_noodknop_from_a_tablet_reaches_the_police_as_valid_cap_within_a_s
         async with httpx.AsyncClient() as http:
             page = await http.get(f"http://127.0.0.1:{port}/")
         assert page.status_code == 200 and "cap" in page.text and "NOODKNOP" in page.text
+
+
+async def test_status_and_positions_of_a_tablet_reach_the_meldkamer_as_gms_codes_and_coalesced_avl(
+        database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    world = await build_world(database_url)
+    async with pool.acquire() as conn:
+        await orgs.create_account(conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD,
+                                  role="service")
+    async with running(make_settings(database_url, tmp_path)) as server, partner(tmp_path) as (sim, port), \
+            bridge(database_url, pool, port, backend_url=server.base, username="bridge_mk", password=PASSWORD,
+                   avl_interval_s=0.3) as b:
+        async with asyncio.timeout(10):
+            await b.backend_connected.wait()
+        first = json.loads((await next_of(sim, "unit_status")).body)
+        assert (first["unit"], first["organisation"]) == ("A-01", "gemeente-a")
+        session = await login(server.base, "boa_a", world.tablet_a)
+        async with socket_to(server.ws + "/ws/field", session["access_token"]) as ws:
+            assert isinstance(await ws.recv(), Welcome)
+            now = datetime.now(UTC)
+            for seq in range(1, 11):  # ten positions in quick succession
+                await ws.send(PositionReported(seq=seq, lon=OUDE_ZIJDE[0] + seq * 1e-5, lat=OUDE_ZIJDE[1],
+                                               at=now + timedelta(milliseconds=seq)))
+            await ws.send(StatusChanged(seq=11, status=UnitStatus.EN_ROUTE, at=now + timedelta(seconds=1)))
+            report = json.loads((await next_of(sim, "unit_status")).body)
+            assert (report["status"], report["code"], report["label"]) == ("en_route", "4",
+                                                                          "aanrijdend naar incident")
+            batches = []
+            async with asyncio.timeout(5):
+                while not batches or batches[-1]["positions"][0]["lon"] != pytest.approx(OUDE_ZIJDE[0] + 1e-4):
+                    batches.append(json.loads((await next_of(sim, "avl")).body))
+        # coalesced: far fewer AVL messages than positions, and the last one carries the latest position
+        assert len(batches) < 10
+        assert all(len(batch["positions"]) == 1 and batch["positions"][0]["unit"] == "A-01" for batch in batches)
+
+
+async def test_a_noodknop_raised_while_the_bridge_was_down_is_sent_once_when_it_returns(
+        database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    world = await build_world(database_url)
+    async with pool.acquire() as conn:
+        await orgs.create_account(conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD,
+                                  role="service")
+    async with running(make_settings(database_url, tmp_path)) as server, partner(tmp_path) as (sim, port):
+        session = await login(server.base, "boa_a", world.tablet_a)
+        async with socket_to(server.ws + "/ws/field", session["access_token"]) as ws:
+            assert isinstance(await ws.recv(), Welcome)
+            await ws.send(NoodknopPressed(seq=1, at=datetime.now(UTC)))  # no position known
+            await ws.recv_until(lambda f: isinstance(f, Ack) and f.upto == 1)
+        for _ in range(2):  # the bridge starts, and starts again: the same open alert is in both snapshots
+            async with bridge(database_url, pool, port, backend_url=server.base, username="bridge_mk",
+                              password=PASSWORD) as b:
+                async with asyncio.timeout(10):
+                    await b.backend_connected.wait()
+                async with asyncio.timeout(5):
+                    while True:
+                        async with pool.acquire() as conn:
+                            if (await outbox.metrics(conn, "gms-sim"))[0].queue_depth == 0:
+                                break
+                        await asyncio.sleep(0.05)
+        received = [e for e in sim.store.received() if e["type"] == "cap"]
+    assert len(received) == 1
+    alert = cap.decode_alert(str(received[0]["body"]).encode())
+    assert alert.identifier.startswith("schakel:alert:") and alert.circles == ()
+    assert "Positie onbekend" in alert.description
