@@ -14,6 +14,7 @@ from litestar.response import Response
 
 from backend.auth import routes as auth_routes
 from backend.auth.guards import provide_principal, services_of
+from backend.bridge import routes as bridge_routes
 from backend.db.migrate import migrate
 from backend.db.pool import create_pool
 from backend.errors import EXCEPTION_HANDLERS
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> Litestar:
             *beat_routes.ROUTES,
             *osmand_routes.ROUTES,
             *sockets.ROUTES,
+            *bridge_routes.ROUTES,
         ],
         dependencies={"principal": Provide(provide_principal)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

@@ -47,7 +47,8 @@ def backoff_delay(attempt: int, *, base: float = 0.2, cap: float = 30.0, jitter:
     that many bridges do not reconnect in step after a partner outage."""
     delay = min(cap, base * 2 ** max(0, attempt - 1))
     spread = delay * jitter
-    return max(0.0, delay + (rng or random).uniform(-spread, spread))
+    offset: float = (rng or random).uniform(-spread, spread)
+    return max(0.0, delay + offset)
 
 
 class AckError(ValueError):

@@ -125,7 +125,7 @@ def _serialise(root: etree._Element) -> bytes:
     problem = xsd_errors(_SCHEMA, root)
     if problem is not None:  # e.g. control characters in a text: never send what a partner must refuse
         raise CodecError(*problem)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
 def encode_alert(alert: OutgoingAlert) -> bytes:

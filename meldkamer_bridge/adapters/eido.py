@@ -342,7 +342,7 @@ def _pidf_lo(entity: str, lon: float | None, lat: float | None, civic: dict[str,
         address = etree.SubElement(info, _CA + "civicAddress")
         for key, value in civic.items():
             etree.SubElement(address, _CA + key).text = value
-    return etree.tostring(presence, encoding="unicode")
+    return str(etree.tostring(presence, encoding="unicode"))
 
 
 def encode_incident(handover: IncidentHandover, *, agency: str, civic: dict[str, str] | None = None,

@@ -148,7 +148,8 @@ def encode_feed(message: StatusFeedMessage) -> bytes:
 
 def decode_feed(data: bytes) -> StatusFeedMessage:
     try:
-        return _decoder.decode(data)
+        message: StatusFeedMessage = _decoder.decode(data)
+        return message
     except msgspec.DecodeError as exc:
         text = str(exc)
         field = text.partition(" - at `")[2].rstrip("`") or "status"

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from backend.db.pool import create_pool
 from meldkamer_bridge import outbox
 from meldkamer_bridge.outbox import Envelope, Verdict
+from tests.integration.harness import bearer, login, make_settings, running
+from tests.integration.world import build_world
 
 
 @pytest.fixture
@@ -116,3 +120,28 @@ async def test_enqueue_throughput(pool: asyncpg.Pool) -> None:
             await outbox.enqueue(conn, "gms", "avl", f"{{\"i\": {i}}}")
     elapsed = time.perf_counter() - start
     assert elapsed < 5.0, elapsed
+
+
+async def test_administrators_see_metrics_and_dead_letters_over_http(database_url: str, pool: asyncpg.Pool,
+                                                                     tmp_path: Path) -> None:
+    world = await build_world(database_url)
+    async with pool.acquire() as conn:
+        for i in range(3):
+            await outbox.enqueue(conn, "politie", "cap", f"<alert>{i}</alert>")
+        await outbox.pending(conn, "politie", 0, 3)
+        await outbox.reject(conn, "politie", 1, "alert: root element is wrong")
+        await outbox.acknowledge(conn, "politie", 2)
+    assert world.org_a
+    async with running(make_settings(database_url, tmp_path)) as server:
+        admin = await login(server.base, "admin_a")
+        boa = await login(server.base, "lead_a")
+        async with httpx.AsyncClient(base_url=server.base) as http:
+            r = await http.get("/api/bridge/status", headers=bearer(admin))
+            forbidden = await http.get("/api/bridge/status", headers=bearer(boa))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    (partner,) = body["partners"]
+    assert (partner["partner"], partner["queue_depth"], partner["delivered"], partner["rejected"]) == (
+        "politie", 1, 1, 1)
+    assert body["dead_letters"][0]["reason"] == "alert: root element is wrong"
+    assert forbidden.status_code == 403
