@@ -158,25 +158,33 @@ async def ensure_partner(conn: asyncpg.Connection, partner: str) -> None:
     await conn.execute("INSERT INTO bridge_partners (partner) VALUES ($1) ON CONFLICT DO NOTHING", partner)
 
 
+_ENQUEUE = """
+    WITH seq AS (
+        UPDATE bridge_partners SET next_seq = next_seq + 1, updated_at = now()
+        WHERE partner = $1 AND NOT EXISTS (SELECT 1 FROM bridge_outbox WHERE msg_id = $2)
+        RETURNING next_seq - 1 AS seq)
+    INSERT INTO bridge_outbox (partner, seq, msg_id, type, body)
+    SELECT $1, seq, $2, $3, $4 FROM seq
+    RETURNING seq, created_at"""
+
+
 async def enqueue(conn: asyncpg.Connection, partner: str, type_: str, body: str | bytes,
                   msg_id: str | None = None) -> OutboxMessage | None:
     """Queue one message; returns it with its seq, or None when `msg_id` is already queued (idempotent).
 
-    The partner row is locked first, so enqueues to one partner serialise, a message id queued by a
-    concurrent transaction is seen, and seqs have no gaps.
+    One statement: the partner row's lock serialises enqueues to one partner, so seqs have no gaps, and the seq
+    taken is rolled back with the caller's transaction. (Two transactions queueing the same new `msg_id` at the
+    same moment: the second fails on the unique message id, its seq rolled back with it.)
     """
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     msg_id = msg_id or new_msg_id()
-    await ensure_partner(conn, partner)
-    seq = await conn.fetchval("SELECT next_seq FROM bridge_partners WHERE partner = $1 FOR UPDATE", partner)
-    if await conn.fetchval("SELECT 1 FROM bridge_outbox WHERE msg_id = $1", msg_id):
-        return None
-    await conn.execute("UPDATE bridge_partners SET next_seq = $2 + 1, updated_at = now() WHERE partner = $1",
-                       partner, seq)
-    row = await conn.fetchrow(
-        "INSERT INTO bridge_outbox (partner, seq, msg_id, type, body) VALUES ($1, $2, $3, $4, $5) "
-        "RETURNING created_at", partner, seq, msg_id, type_, text)
-    return OutboxMessage(partner=partner, seq=seq, msg_id=msg_id, type=type_, body=text,
+    row = await conn.fetchrow(_ENQUEUE, partner, msg_id, type_, text)
+    if row is None:
+        if await conn.fetchval("SELECT 1 FROM bridge_outbox WHERE msg_id = $1", msg_id):
+            return None
+        await ensure_partner(conn, partner)  # the first message for this partner
+        row = await conn.fetchrow(_ENQUEUE, partner, msg_id, type_, text)
+    return OutboxMessage(partner=partner, seq=row["seq"], msg_id=msg_id, type=type_, body=text,
                          created_at=row["created_at"])
 
 
