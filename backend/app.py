@@ -24,6 +24,7 @@ from backend.live import sockets
 from backend.live.hub import LiveHub
 from backend.orgs import repository as orgs
 from backend.orgs import routes as org_routes
+from backend.registrations import routes as registration_routes
 from backend.services import Services
 from backend.settings import Settings
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings) -> Litestar:
             *beat_routes.ROUTES,
             *osmand_routes.ROUTES,
             *sockets.ROUTES,
+            *registration_routes.ROUTES,
             *bridge_routes.ROUTES,
         ],
         dependencies={"principal": Provide(provide_principal)},

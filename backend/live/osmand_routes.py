@@ -20,7 +20,7 @@ async def _discard(_: bytes) -> None:
     return None
 
 
-async def _nothing() -> None:
+async def _nothing(code: str = "revoked") -> None:
     return None
 
 
