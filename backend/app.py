@@ -13,7 +13,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.response import Response
 
 from backend.auth import routes as auth_routes
-from backend.auth.guards import provide_principal, services_of
+from backend.auth.guards import authenticate_api, provide_principal, services_of
 from backend.bridge import routes as bridge_routes
 from backend.db.migrate import migrate
 from backend.db.pool import create_pool
@@ -75,6 +75,7 @@ def create_app(settings: Settings) -> Litestar:
             *bridge_routes.ROUTES,
         ],
         dependencies={"principal": Provide(provide_principal)},
+        guards=[authenticate_api],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

@@ -67,7 +67,7 @@ async def _issue(services: Services, account_id: int, device_id: int | None) -> 
     )
 
 
-@post("/api/auth/login", status_code=200, tags=["auth"])
+@post("/api/auth/login", status_code=200, tags=["auth"], opt={"public": True})
 async def login(request: Request, data: JSONBody[LoginRequest]) -> TokenPair:  # type: ignore[type-arg]
     services = services_of(request)
     async with services.pool.acquire() as conn:
@@ -84,7 +84,7 @@ async def login(request: Request, data: JSONBody[LoginRequest]) -> TokenPair:  #
     return await _issue(services, row["id"], data.device_id)
 
 
-@post("/api/auth/refresh", status_code=200, tags=["auth"])
+@post("/api/auth/refresh", status_code=200, tags=["auth"], opt={"public": True})
 async def refresh(request: Request, data: JSONBody[RefreshRequest]) -> TokenPair:  # type: ignore[type-arg]
     services = services_of(request)
     async with services.pool.acquire() as conn:
@@ -103,7 +103,7 @@ async def refresh(request: Request, data: JSONBody[RefreshRequest]) -> TokenPair
     return await _issue(services, row["account_id"], row["device_id"])
 
 
-@post("/api/auth/logout", status_code=204, tags=["auth"])
+@post("/api/auth/logout", status_code=204, tags=["auth"], opt={"public": True})
 async def logout(request: Request, data: JSONBody[RefreshRequest]) -> None:  # type: ignore[type-arg]
     async with services_of(request).pool.acquire() as conn:
         await conn.execute(
