@@ -94,7 +94,8 @@ class Bridge:
         self.backend_connected = asyncio.Event()
         self.links_connected = {p.name: asyncio.Event() for p in config.partners}
         self._statuses: dict[int, UnitStatus] = {}  # unit id -> last status sent
-        self._roster: list[status.UnitEntry] | None = None
+        self._units: dict[int, status.UnitEntry] = {}  # unit id -> roster entry, as last sent
+        self._roster_sent: list[status.UnitEntry] | None = None
         self._orgs: dict[int, tuple[str, str]] = {}  # org id -> (code, name)
 
     async def run(self) -> None:
@@ -163,9 +164,13 @@ class Bridge:
 
     async def _unit_changes(self, units: list[UnitView]) -> None:
         for unit in units:
+            code, _ = await self._org(unit.org_id)
+            self._units[unit.unit_id] = status.UnitEntry(unit=unit.call_sign, organisation=code)
+        await self._send_roster_if_changed()  # a new unit is registered before its first status
+        for unit in units:
             if self._statuses.get(unit.unit_id) != unit.status:
-                code, _ = await self._org(unit.org_id)
-                body = status.encode_status(unit.status, unit=unit.call_sign, organisation=code,
+                body = status.encode_status(unit.status, unit=unit.call_sign,
+                                            organisation=self._units[unit.unit_id].organisation,
                                             since=unit.status_since, mapping=self.config.mapping)
                 await self.store.enqueue(self.config.meldkamer, "unit_status", body)
                 self._statuses[unit.unit_id] = unit.status
@@ -174,13 +179,16 @@ class Bridge:
                                                   accuracy_m=unit.accuracy_m, speed_mps=unit.speed_mps,
                                                   heading_deg=unit.heading_deg))
 
-    async def _snapshot(self, snapshot: Snapshot) -> None:
-        roster = sorted([status.UnitEntry(unit=u.call_sign, organisation=(await self._org(u.org_id))[0])
-                         for u in snapshot.units], key=lambda e: (e.organisation, e.unit))
-        if roster != self._roster:
+    async def _send_roster_if_changed(self) -> None:
+        """The roster goes first (the snapshot's units, then every new or renamed unit a delta shows)."""
+        roster = sorted(self._units.values(), key=lambda e: (e.organisation, e.unit))
+        if roster != self._roster_sent:
             await self.store.enqueue(self.config.meldkamer, "unit_roster",
                                      status.encode_feed(status.UnitRoster(units=roster)))
-            self._roster = roster
+            self._roster_sent = roster
+
+    async def _snapshot(self, snapshot: Snapshot) -> None:
+        self._units = {}  # the snapshot is the whole roster; _unit_changes sends it if it differs
         for alert in snapshot.alerts:  # raised while we were away: idempotent by message id
             await self.send_alert(alert)
         await self._unit_changes(snapshot.units)

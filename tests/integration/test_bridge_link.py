@@ -23,7 +23,7 @@ from meldkamer_bridge.app import Bridge, BridgeConfig, Partner
 from meldkamer_bridge.outbox import Envelope
 from meldkamer_bridge.simulator import Simulator
 from shared.protocol import Ack, NoodknopPressed, PositionReported, StatusChanged, UnitStatus, Welcome
-from tests.integration.harness import PASSWORD, free_port, login, make_settings, running, socket_to
+from tests.integration.harness import PASSWORD, bearer, free_port, login, make_settings, running, socket_to
 from tests.integration.world import OUDE_ZIJDE, build_world
 
 
@@ -187,6 +187,15 @@ async def test_status_and_positions_of_a_tablet_reach_the_meldkamer_as_gms_codes
         # coalesced: far fewer AVL messages than positions, and the last one carries the latest position
         assert len(batches) < 10
         assert all(len(batch["positions"]) == 1 and batch["positions"][0]["unit"] == "A-01" for batch in batches)
+        # a unit created now is registered with the meldkamer before its first status
+        lead = await login(server.base, "lead_a")
+        async with httpx.AsyncClient(base_url=server.base) as http:
+            r = await http.post("/api/units", json={"call_sign": "A-02"}, headers=bearer(lead))
+            assert r.status_code in (200, 201), r.text
+        roster = json.loads((await next_of(sim, "unit_roster")).body)
+        assert [u["unit"] for u in roster["units"]] == ["A-01", "A-02"]
+        new_status = json.loads((await next_of(sim, "unit_status")).body)
+        assert (new_status["unit"], new_status["status"], new_status["code"]) == ("A-02", "off_duty", "11")
 
 
 async def test_a_noodknop_raised_while_the_bridge_was_down_is_sent_once_when_it_returns(
