@@ -82,7 +82,7 @@ class LinkError(Exception):
 class Store(Protocol):
     """What a side of the link persists. PostgreSQL for the bridge, SQLite for the reference partner."""
 
-    changed: asyncio.Event  # set when something is enqueued for any peer
+    def changed(self, peer: str) -> asyncio.Event: ...  # set when something is enqueued for `peer`
 
     async def outbound_state(self, peer: str) -> tuple[int, int]: ...  # (acked, highest queued)
     async def pending(self, peer: str, after: int, upto: int) -> list[OutboxMessage]: ...
@@ -173,7 +173,7 @@ class Session:
         raise LinkError(f"{code}: {reason}")
 
     async def _send_loop(self) -> None:
-        changed = self.store.changed
+        changed = self.store.changed(self.peer)  # one event per peer: another link's wakeup is not ours
         while True:
             changed.clear()
             self._room.clear()

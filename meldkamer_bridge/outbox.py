@@ -335,13 +335,16 @@ class PgStore:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
-        self.changed = asyncio.Event()
+        self._changed: dict[str, asyncio.Event] = {}
+
+    def changed(self, partner: str) -> asyncio.Event:
+        return self._changed.setdefault(partner, asyncio.Event())
 
     async def enqueue(self, partner: str, type_: str, body: str | bytes,
                       msg_id: str | None = None) -> OutboxMessage | None:
         async with self.pool.acquire() as conn, conn.transaction():
             message = await enqueue(conn, partner, type_, body, msg_id)
-        self.changed.set()
+        self.changed(partner).set()
         return message
 
     async def outbound_state(self, peer: str) -> tuple[int, int]:

@@ -40,7 +40,10 @@ class SqliteStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
-        self.changed = asyncio.Event()
+        self._changed: dict[str, asyncio.Event] = {}
+
+    def changed(self, peer: str) -> asyncio.Event:
+        return self._changed.setdefault(peer, asyncio.Event())
 
     def close(self) -> None:
         self.db.close()
@@ -60,7 +63,7 @@ class SqliteStore:
             self.db.execute("UPDATE peers SET next_seq = ? WHERE peer = ?", (seq + 1, peer))
             self.db.execute("INSERT INTO outbox (peer, seq, msg_id, type, body, created_at) VALUES (?,?,?,?,?,?)",
                             (peer, seq, msg_id, type_, body, _now()))
-        self.changed.set()
+        self.changed(peer).set()
         return int(seq)
 
     # --- the Store protocol -------------------------------------------------------------------------------
