@@ -79,9 +79,10 @@ def validate_inbound(env: Envelope) -> str | None:
     return None
 
 
-# Where handed-over incidents go. The console branch plugs in "create a melding"; returns what it did (stored as
-# the inbox row's result), or raises to leave the message for a later try.
-IncidentSink = Callable[[InboxMessage, eido.IncidentHandover], Awaitable[str]]
+# Where handed-over incidents go: the console plugs in "create a melding". It runs in the transaction that marks
+# the inbox message processed (so each incident becomes a melding exactly once), returns what it did (stored as
+# the inbox row's result), or raises to roll back and leave the message for a later try.
+IncidentSink = Callable[[asyncpg.Connection, InboxMessage, eido.IncidentHandover], Awaitable[str]]
 
 
 class Bridge:
@@ -119,8 +120,10 @@ class Bridge:
         """Hand stored incidents to the sink (when one is set); the inbox keeps them until it succeeds."""
         while True:
             if self.incident_sink is not None:
-                with contextlib.suppress(Exception):
+                try:
                     await self.process_incidents()
+                except Exception:  # the database is away: try again in a moment
+                    log.exception("handing incidents over failed")
             await asyncio.sleep(1.0)
 
     async def process_incidents(self) -> int:
@@ -131,12 +134,11 @@ class Bridge:
         for message in messages:
             handover = eido.decode_incident(message.body.encode("utf-8"))  # valid: checked on arrival
             try:
-                result = await self.incident_sink(message, handover)
+                async with self.pool.acquire() as conn, conn.transaction():
+                    result = await self.incident_sink(conn, message, handover)
+                    done += await outbox.mark_processed(conn, message.id, result)
             except Exception:
                 log.exception("incident %s not handled yet", message.msg_id)
-                continue
-            async with self.pool.acquire() as conn:
-                done += await outbox.mark_processed(conn, message.id, result)
         return done
 
     # --- Schakel -> partners ------------------------------------------------------------------------------

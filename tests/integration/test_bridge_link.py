@@ -105,7 +105,11 @@ async def test_an_incident_sink_gets_each_incident_once(database_url: str, pool:
     async with partner(tmp_path) as (sim, port), bridge(database_url, pool, port) as b:
         seen: list[str] = []
 
-        async def sink(message: outbox.InboxMessage, handover: eido.IncidentHandover) -> str:
+        async def sink(conn: asyncpg.Connection, message: outbox.InboxMessage,
+                       handover: eido.IncidentHandover) -> str:
+            if handover.partner_incident_id == "GMS-000002" and "GMS-000002" not in seen:
+                seen.append("GMS-000002")
+                raise RuntimeError("the console is busy")  # rolled back: handed over again next time
             seen.append(handover.external_id)
             return f"melding for {handover.partner_incident_id}"
 
@@ -118,9 +122,13 @@ async def test_an_incident_sink_gets_each_incident_once(database_url: str, pool:
                         break
                 await asyncio.sleep(0.05)
         b.incident_sink = sink
-        assert await b.process_incidents() == 3
+        assert await b.process_incidents() == 2
+        assert await b.process_incidents() == 1
         assert await b.process_incidents() == 0
-    assert len(seen) == 3 and len(set(seen)) == 3
+        async with pool.acquire() as conn:
+            results = [r["result"] for r in await conn.fetch("SELECT result FROM bridge_inbox ORDER BY seq")]
+    assert results == ["melding for GMS-000001", "melding for GMS-000002", "melding for GMS-000003"]
+    assert len(seen) == 4 and len(set(seen)) == 4
 
 
 async def test_noodknop_from_a_tablet_reaches_the_police_as_valid_cap_within_a_second(
