@@ -35,8 +35,11 @@ def parse_partners(text: str) -> tuple[Partner, ...]:
 
 
 def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m meldkamer_bridge", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m meldkamer_bridge",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--database-url", default=env.get("SCHAKEL_DATABASE_URL"))
     p.add_argument("--backend-url", default=env.get("BRIDGE_BACKEND_URL"))
     p.add_argument("--username", default=env.get("BRIDGE_USERNAME", "bridge"))
@@ -59,8 +62,10 @@ async def serve(config: BridgeConfig) -> None:
     pool = await create_pool(config.database_url, min_size=1, max_size=4)
     try:
         names = ", ".join(f"{p.name} ({p.url})" for p in config.partners)
-        print(f"meldkamer bridge {config.me}: partners {names}; backend {config.backend_url or '(none)'}",
-              flush=True)
+        print(
+            f"meldkamer bridge {config.me}: partners {names}; backend {config.backend_url or '(none)'}",
+            flush=True,
+        )
         await Bridge(config, pool).run()
     finally:
         await pool.close()
@@ -68,18 +73,28 @@ async def serve(config: BridgeConfig) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv, dict(os.environ))
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
     partners = parse_partners(args.partners)
     if not partners:
         raise SystemExit("no partners configured")
     mapping = load_mapping(args.mapping) if args.mapping else GMS_DEFAULT
 
     def config(url: str) -> BridgeConfig:
-        return BridgeConfig(database_url=url, partners=partners, meldkamer=args.meldkamer or partners[0].name,
-                            police=args.police or partners[0].name, me=args.me, backend_url=args.backend_url,
-                            username=args.username, password=args.password, avl_interval_s=args.avl_interval,
-                            mapping=mapping)
+        return BridgeConfig(
+            database_url=url,
+            partners=partners,
+            meldkamer=args.meldkamer or partners[0].name,
+            police=args.police or partners[0].name,
+            me=args.me,
+            backend_url=args.backend_url,
+            username=args.username,
+            password=args.password,
+            avl_interval_s=args.avl_interval,
+            mapping=mapping,
+        )
 
     try:
         if args.database_url:

@@ -10,7 +10,6 @@ The one place where bridge things are wired together.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -61,7 +60,7 @@ class BridgeConfig(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def cap_msg_id(alert_id: int) -> str:
-    """The message id of the CAP for a Schakel alert: fixed, so a restart or a second snapshot never sends it twice."""
+    """The CAP message id of a Schakel alert: fixed, so a restart or a snapshot never sends it twice."""
     return f"schakel:alert:{alert_id}"
 
 
@@ -79,8 +78,8 @@ def validate_inbound(env: Envelope) -> str | None:
     return None
 
 
-# Where handed-over incidents go: the console plugs in "create a melding". It runs in the transaction that marks
-# the inbox message processed (so each incident becomes a melding exactly once), returns what it did (stored as
+# Where handed-over incidents go: the console plugs in "create a melding". It runs in the transaction that
+# marks the inbox message processed (so each incident becomes a melding exactly once), returns what it did (as
 # the inbox row's result), or raises to roll back and leave the message for a later try.
 IncidentSink = Callable[[asyncpg.Connection, InboxMessage, eido.IncidentHandover], Awaitable[str]]
 
@@ -102,10 +101,18 @@ class Bridge:
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tasks:
             for partner in self.config.partners:
-                tasks.create_task(link.connect(
-                    partner.url, self.store, me=self.config.me, peer=partner.name, token=partner.token,
-                    validate=validate_inbound, on_received=self._received,
-                    connected=self.links_connected[partner.name]))
+                tasks.create_task(
+                    link.connect(
+                        partner.url,
+                        self.store,
+                        me=self.config.me,
+                        peer=partner.name,
+                        token=partner.token,
+                        validate=validate_inbound,
+                        on_received=self._received,
+                        connected=self.links_connected[partner.name],
+                    )
+                )
             if self.config.backend_url:
                 tasks.create_task(self._backend_feed())
                 tasks.create_task(self._avl_ticker())
@@ -155,13 +162,26 @@ class Bridge:
         if alert.kind not in SAFETY_ALERTS or alert.acknowledged_at is not None:
             return False
         code, name = await self._org(alert.org_id)
-        out = cap.OutgoingAlert(message_id=cap_msg_id(alert.alert_id), sender=self.config.sender, sent=alert.at,
-                                kind=alert.kind, call_sign=alert.call_sign or "onbekend", organisation=name,
-                                lon=alert.lon, lat=alert.lat, text=alert.text)
+        out = cap.OutgoingAlert(
+            message_id=cap_msg_id(alert.alert_id),
+            sender=self.config.sender,
+            sent=alert.at,
+            kind=alert.kind,
+            call_sign=alert.call_sign or "onbekend",
+            organisation=name,
+            lon=alert.lon,
+            lat=alert.lat,
+            text=alert.text,
+        )
         queued = await self.store.enqueue(self.config.police, "cap", cap.encode_alert(out), out.message_id)
         if queued is not None:
-            log.warning("%s of %s (%s) queued for %s as CAP", alert.kind.value, alert.call_sign, code,
-                        self.config.police)
+            log.warning(
+                "%s of %s (%s) queued for %s as CAP",
+                alert.kind.value,
+                alert.call_sign,
+                code,
+                self.config.police,
+            )
         return queued is not None
 
     async def _unit_changes(self, units: list[UnitView]) -> None:
@@ -171,22 +191,35 @@ class Bridge:
         await self._send_roster_if_changed()  # a new unit is registered before its first status
         for unit in units:
             if self._statuses.get(unit.unit_id) != unit.status:
-                body = status.encode_status(unit.status, unit=unit.call_sign,
-                                            organisation=self._units[unit.unit_id].organisation,
-                                            since=unit.status_since, mapping=self.config.mapping)
+                body = status.encode_status(
+                    unit.status,
+                    unit=unit.call_sign,
+                    organisation=self._units[unit.unit_id].organisation,
+                    since=unit.status_since,
+                    mapping=self.config.mapping,
+                )
                 await self.store.enqueue(self.config.meldkamer, "unit_status", body)
                 self._statuses[unit.unit_id] = unit.status
             if unit.lon is not None and unit.lat is not None and unit.at is not None:
-                self.avl.offer(status.AvlPosition(unit=unit.call_sign, lon=unit.lon, lat=unit.lat, at=unit.at,
-                                                  accuracy_m=unit.accuracy_m, speed_mps=unit.speed_mps,
-                                                  heading_deg=unit.heading_deg))
+                self.avl.offer(
+                    status.AvlPosition(
+                        unit=unit.call_sign,
+                        lon=unit.lon,
+                        lat=unit.lat,
+                        at=unit.at,
+                        accuracy_m=unit.accuracy_m,
+                        speed_mps=unit.speed_mps,
+                        heading_deg=unit.heading_deg,
+                    )
+                )
 
     async def _send_roster_if_changed(self) -> None:
         """The roster goes first (the snapshot's units, then every new or renamed unit a delta shows)."""
         roster = sorted(self._units.values(), key=lambda e: (e.organisation, e.unit))
         if roster != self._roster_sent:
-            await self.store.enqueue(self.config.meldkamer, "unit_roster",
-                                     status.encode_feed(status.UnitRoster(units=roster)))
+            await self.store.enqueue(
+                self.config.meldkamer, "unit_roster", status.encode_feed(status.UnitRoster(units=roster))
+            )
             self._roster_sent = roster
 
     async def _snapshot(self, snapshot: Snapshot) -> None:
@@ -203,8 +236,9 @@ class Bridge:
                 await self.store.enqueue(self.config.meldkamer, "avl", status.encode_feed(batch))
 
     async def _login(self, http: httpx.AsyncClient) -> str:
-        r = await http.post("/api/auth/login", json={"username": self.config.username,
-                                                     "password": self.config.password})
+        r = await http.post(
+            "/api/auth/login", json={"username": self.config.username, "password": self.config.password}
+        )
         if r.status_code != 200:
             raise link.LinkError(f"login as {self.config.username!r} refused: {r.status_code} {r.text[:200]}")
         return str(r.json()["access_token"])
@@ -240,4 +274,3 @@ class Bridge:
                 finally:
                     self.backend_connected.clear()
                 await asyncio.sleep(backoff_delay(max(attempt, 1), base=0.2, cap=10.0))
-

@@ -35,18 +35,28 @@ def _port() -> int:
 
 
 def _status_body(i: int) -> bytes:
-    return status.encode_status(UnitStatus.EN_ROUTE, unit=f"HH-{i % 500:03d}", organisation="amsterdam",
-                                since=datetime.now(UTC))
+    return status.encode_status(
+        UnitStatus.EN_ROUTE, unit=f"HH-{i % 500:03d}", organisation="amsterdam", since=datetime.now(UTC)
+    )
 
 
 def _cap_body(n: int) -> bytes:
-    return cap.encode_alert(cap.OutgoingAlert(
-        message_id=f"bench:alert:{n}", sender="schakel@bench", sent=datetime.now(UTC), kind=AlertKind.NOODKNOP,
-        call_sign="HH-01", organisation="Gemeente Bench", lon=4.897, lat=52.3745))
+    return cap.encode_alert(
+        cap.OutgoingAlert(
+            message_id=f"bench:alert:{n}",
+            sender="schakel@bench",
+            sent=datetime.now(UTC),
+            kind=AlertKind.NOODKNOP,
+            call_sign="HH-01",
+            organisation="Gemeente Bench",
+            lon=4.897,
+            lat=52.3745,
+        )
+    )
 
 
-async def _wait_acked(pool: asyncpg.Pool, partner: str, seq: int, timeout: float = 120) -> None:
-    async with asyncio.timeout(timeout):
+async def _wait_acked(pool: asyncpg.Pool, partner: str, seq: int) -> None:
+    async with asyncio.timeout(120):
         while True:
             async with pool.acquire() as conn:
                 if (await outbox.outbound_state(conn, partner))[0] >= seq:
@@ -90,9 +100,15 @@ async def run(messages: int, alerts: int) -> dict[str, Any]:
         police = Simulator(tmp / "police.sqlite3", name="police")
         m_port, p_port = _port(), _port()
         async with meldkamer.serving("127.0.0.1", m_port), police.serving("127.0.0.1", p_port):
-            config = BridgeConfig(database_url=url, partners=(
-                Partner(name="meldkamer", url=f"ws://127.0.0.1:{m_port}/"),
-                Partner(name="police", url=f"ws://127.0.0.1:{p_port}/")), meldkamer="meldkamer", police="police")
+            config = BridgeConfig(
+                database_url=url,
+                partners=(
+                    Partner(name="meldkamer", url=f"ws://127.0.0.1:{m_port}/"),
+                    Partner(name="police", url=f"ws://127.0.0.1:{p_port}/"),
+                ),
+                meldkamer="meldkamer",
+                police="police",
+            )
             bridge = Bridge(config, pool)
             task = asyncio.create_task(bridge.run())
             try:

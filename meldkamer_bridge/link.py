@@ -63,8 +63,9 @@ class Frame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     def envelope(self) -> Envelope | None:
         if self.msg_id is None or self.seq is None or self.type is None or self.body is None:
             return None
-        return Envelope(msg_id=self.msg_id, seq=self.seq, partner=self.partner or "", type=self.type,
-                        body=self.body)
+        return Envelope(
+            msg_id=self.msg_id, seq=self.seq, partner=self.partner or "", type=self.type, body=self.body
+        )
 
 
 _decoder = msgspec.json.Decoder(Frame)
@@ -89,8 +90,9 @@ class Store(Protocol):
     async def acknowledge(self, peer: str, upto: int) -> int: ...
     async def reject(self, peer: str, seq: int, reason: str) -> None: ...
     async def inbound_seq(self, peer: str) -> int: ...
-    async def receive(self, peer: str, envelopes: Sequence[Envelope],
-                      rejections: dict[int, str]) -> tuple[list[Verdict], int]: ...
+    async def receive(
+        self, peer: str, envelopes: Sequence[Envelope], rejections: dict[int, str]
+    ) -> tuple[list[Verdict], int]: ...
     async def record_failure(self, peer: str, error: str) -> None: ...
 
 
@@ -103,9 +105,18 @@ OnReceived = Callable[[Envelope], Awaitable[None]]
 class Session:
     """One connection's worth of the protocol, after the handshake. Same code on both sides."""
 
-    def __init__(self, ws: websockets.ClientConnection | websockets.ServerConnection, store: Store, *, me: str,
-                 peer: str, peer_acked: int, validate: Validator | None = None,
-                 on_received: OnReceived | None = None, window: int = 256) -> None:
+    def __init__(
+        self,
+        ws: websockets.ClientConnection | websockets.ServerConnection,
+        store: Store,
+        *,
+        me: str,
+        peer: str,
+        peer_acked: int,
+        validate: Validator | None = None,
+        on_received: OnReceived | None = None,
+        window: int = 256,
+    ) -> None:
         self.ws = ws
         self.store = store
         self.me = me
@@ -118,8 +129,11 @@ class Session:
 
     async def run(self) -> None:
         """Until the connection closes, the peer breaks the protocol, or the store fails (which is raised)."""
-        tasks = [asyncio.create_task(self._read_loop()), asyncio.create_task(self._send_loop()),
-                 asyncio.create_task(self._store_loop())]
+        tasks = [
+            asyncio.create_task(self._read_loop()),
+            asyncio.create_task(self._send_loop()),
+            asyncio.create_task(self._store_loop()),
+        ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -181,9 +195,17 @@ class Session:
             todo = self.window.next_range(last)
             if todo:
                 for message in await self.store.pending(self.peer, todo.start - 1, todo.stop - 1):
-                    await self.ws.send(encode_frame(Envelope(msg_id=message.msg_id, seq=message.seq,
-                                                             partner=self.me, type=message.type,
-                                                             body=message.body)))
+                    await self.ws.send(
+                        encode_frame(
+                            Envelope(
+                                msg_id=message.msg_id,
+                                seq=message.seq,
+                                partner=self.me,
+                                type=message.type,
+                                body=message.body,
+                            )
+                        )
+                    )
                     self.window.mark_sent(message.seq)
                 continue
             # nothing to send, or the window is full: wait for an enqueue or an ack (poll as a safety net for
@@ -221,14 +243,24 @@ class Session:
             await self.ws.send(encode_frame(Frame(ack=last)))
 
 
-async def connect(url: str, store: Store, *, me: str, peer: str, token: str = "", validate: Validator | None = None,
-                  on_received: OnReceived | None = None, connected: asyncio.Event | None = None) -> None:
+async def connect(
+    url: str,
+    store: Store,
+    *,
+    me: str,
+    peer: str,
+    token: str = "",
+    validate: Validator | None = None,
+    on_received: OnReceived | None = None,
+    connected: asyncio.Event | None = None,
+) -> None:
     """The client side: stay connected to the partner until cancelled, reconnecting with backoff."""
     attempt = 0
     while True:
         try:
-            async with websockets.connect(url, max_size=MAX_FRAME_BYTES, open_timeout=5,
-                                          ping_interval=10, ping_timeout=10) as ws:
+            async with websockets.connect(
+                url, max_size=MAX_FRAME_BYTES, open_timeout=5, ping_interval=10, ping_timeout=10
+            ) as ws:
                 hello = Hello(name=me, token=token, acked=await store.inbound_seq(peer))
                 await ws.send(encode_frame(Frame(hello=hello)))
                 answer = _decoder.decode(await asyncio.wait_for(ws.recv(), 10))
@@ -240,15 +272,28 @@ async def connect(url: str, store: Store, *, me: str, peer: str, token: str = ""
                 if connected is not None:
                     connected.set()
                 log.info("link to %s up (it has our messages up to %d)", peer, answer.welcome.acked)
-                await Session(ws, store, me=me, peer=peer, peer_acked=answer.welcome.acked, validate=validate,
-                              on_received=on_received).run()
+                await Session(
+                    ws,
+                    store,
+                    me=me,
+                    peer=peer,
+                    peer_acked=answer.welcome.acked,
+                    validate=validate,
+                    on_received=on_received,
+                ).run()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # link down, protocol error, or our store failing: retry with backoff
             attempt += 1
             quiet = isinstance(exc, OSError | TimeoutError | websockets.WebSocketException | LinkError)
-            log.log(logging.INFO if quiet else logging.ERROR, "link to %s down (%s); retry %d", peer, exc, attempt,
-                    exc_info=not quiet)
+            log.log(
+                logging.INFO if quiet else logging.ERROR,
+                "link to %s down (%s); retry %d",
+                peer,
+                exc,
+                attempt,
+                exc_info=not quiet,
+            )
             with contextlib.suppress(Exception):
                 await store.record_failure(peer, f"{type(exc).__name__}: {exc}")
         finally:
@@ -260,8 +305,15 @@ async def connect(url: str, store: Store, *, me: str, peer: str, token: str = ""
 class Acceptor:
     """The server side: answers hellos, one live session per peer (a new connection replaces the old)."""
 
-    def __init__(self, store: Store, *, me: str, tokens: dict[str, str], validate: Validator | None = None,
-                 on_received: OnReceived | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        me: str,
+        tokens: dict[str, str],
+        validate: Validator | None = None,
+        on_received: OnReceived | None = None,
+    ) -> None:
         self.store = store
         self.me = me
         self.tokens = tokens  # peer name -> token it must present ("" accepts any)
@@ -277,10 +329,16 @@ class Acceptor:
             return
         hello = first.hello
         expected = self.tokens.get(hello.name) if hello is not None else None
-        if hello is None or expected is None or (expected and hello.token != expected) \
-                or hello.version != LINK_VERSION:
+        if (
+            hello is None
+            or expected is None
+            or (expected and hello.token != expected)
+            or hello.version != LINK_VERSION
+        ):
             with contextlib.suppress(websockets.ConnectionClosed):
-                await ws.send(encode_frame(Frame(error="unauthorized", reason="unknown partner, token or version")))
+                await ws.send(
+                    encode_frame(Frame(error="unauthorized", reason="unknown partner, token or version"))
+                )
             await ws.close(code=1008, reason="unauthorized")
             return
         old = self._live.pop(hello.name, None)
@@ -293,8 +351,15 @@ class Acceptor:
         try:
             welcome = Welcome(name=self.me, acked=await self.store.inbound_seq(hello.name))
             await ws.send(encode_frame(Frame(welcome=welcome)))
-            await Session(ws, self.store, me=self.me, peer=hello.name, peer_acked=hello.acked,
-                          validate=self.validate, on_received=self.on_received).run()
+            await Session(
+                ws,
+                self.store,
+                me=self.me,
+                peer=hello.name,
+                peer_acked=hello.acked,
+                validate=self.validate,
+                on_received=self.on_received,
+            ).run()
         except (LinkError, websockets.ConnectionClosed) as exc:
             log.info("session with %s ended: %s", hello.name, exc)
         except Exception:

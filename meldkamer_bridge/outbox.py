@@ -41,11 +41,17 @@ def classify(seq: int, last: int) -> Verdict:
     return Verdict.GAP
 
 
-def backoff_delay(attempt: int, *, base: float = 0.2, cap: float = 30.0, jitter: float = 0.2,
-                  rng: random.Random | None = None) -> float:
+def backoff_delay(
+    attempt: int,
+    *,
+    base: float = 0.2,
+    cap: float = 30.0,
+    jitter: float = 0.2,
+    rng: random.Random | None = None,
+) -> float:
     """Seconds to wait before retry number `attempt` (1, 2, ...): exponential, capped, with some jitter so
     that many bridges do not reconnect in step after a partner outage."""
-    delay = min(cap, base * 2 ** max(0, attempt - 1))
+    delay = min(cap, base * 2.0 ** max(0, attempt - 1))
     spread = delay * jitter
     offset: float = (rng or random).uniform(-spread, spread)
     return max(0.0, delay + offset)
@@ -168,13 +174,14 @@ _ENQUEUE = """
     RETURNING seq, created_at"""
 
 
-async def enqueue(conn: asyncpg.Connection, partner: str, type_: str, body: str | bytes,
-                  msg_id: str | None = None) -> OutboxMessage | None:
+async def enqueue(
+    conn: asyncpg.Connection, partner: str, type_: str, body: str | bytes, msg_id: str | None = None
+) -> OutboxMessage | None:
     """Queue one message; returns it with its seq, or None when `msg_id` is already queued (idempotent).
 
-    One statement: the partner row's lock serialises enqueues to one partner, so seqs have no gaps, and the seq
-    taken is rolled back with the caller's transaction. (Two transactions queueing the same new `msg_id` at the
-    same moment: the second fails on the unique message id, its seq rolled back with it.)
+    One statement: the partner row's lock serialises enqueues to one partner, so seqs have no gaps, and the
+    seq taken is rolled back with the caller's transaction. (Two transactions queueing the same new `msg_id`
+    at the same moment: the second fails on the unique message id, its seq rolled back with it.)
     """
     text = body.decode("utf-8") if isinstance(body, bytes) else body
     msg_id = msg_id or new_msg_id()
@@ -184,15 +191,17 @@ async def enqueue(conn: asyncpg.Connection, partner: str, type_: str, body: str 
             return None
         await ensure_partner(conn, partner)  # the first message for this partner
         row = await conn.fetchrow(_ENQUEUE, partner, msg_id, type_, text)
-    return OutboxMessage(partner=partner, seq=row["seq"], msg_id=msg_id, type=type_, body=text,
-                         created_at=row["created_at"])
+    return OutboxMessage(
+        partner=partner, seq=row["seq"], msg_id=msg_id, type=type_, body=text, created_at=row["created_at"]
+    )
 
 
 async def outbound_state(conn: asyncpg.Connection, partner: str) -> tuple[int, int]:
     """(acked_seq, highest queued seq) of a partner."""
     await ensure_partner(conn, partner)
-    row = await conn.fetchrow("SELECT acked_seq, next_seq - 1 AS last FROM bridge_partners WHERE partner = $1",
-                              partner)
+    row = await conn.fetchrow(
+        "SELECT acked_seq, next_seq - 1 AS last FROM bridge_partners WHERE partner = $1", partner
+    )
     return int(row["acked_seq"]), int(row["last"])
 
 
@@ -202,7 +211,11 @@ async def pending(conn: asyncpg.Connection, partner: str, after: int, upto: int)
     rows = await conn.fetch(
         """UPDATE bridge_outbox SET attempts = attempts + 1, last_attempt_at = now()
            WHERE partner = $1 AND seq > $2 AND seq <= $3
-           RETURNING partner, seq, msg_id, type, body, created_at, attempts""", partner, after, upto)
+           RETURNING partner, seq, msg_id, type, body, created_at, attempts""",
+        partner,
+        after,
+        upto,
+    )
     return sorted((OutboxMessage(**dict(r)) for r in rows), key=lambda m: m.seq)
 
 
@@ -212,39 +225,67 @@ async def acknowledge(conn: asyncpg.Connection, partner: str, upto: int) -> int:
         """WITH done AS (
                UPDATE bridge_outbox SET delivered_at = now()
                WHERE partner = $1 AND seq <= $2 AND delivered_at IS NULL RETURNING 1)
-           SELECT count(*) FROM done""", partner, upto)
+           SELECT count(*) FROM done""",
+        partner,
+        upto,
+    )
     await conn.execute(
         "UPDATE bridge_partners SET acked_seq = greatest(acked_seq, $2), delivered = delivered + $3, "
-        "updated_at = now() WHERE partner = $1", partner, upto, delivered)
+        "updated_at = now() WHERE partner = $1",
+        partner,
+        upto,
+        delivered,
+    )
     return int(delivered)
 
 
 async def reject(conn: asyncpg.Connection, partner: str, seq: int, reason: str) -> None:
-    """The partner refused message `seq` for good: it moves to the dead-letter list (and counts as consumed)."""
+    """The partner refused message `seq` for good: it goes to the dead letters (and counts as consumed)."""
     row = await conn.fetchrow(
         "UPDATE bridge_outbox SET delivered_at = now() WHERE partner = $1 AND seq = $2 "
-        "RETURNING msg_id, type, body, attempts, created_at", partner, seq)
+        "RETURNING msg_id, type, body, attempts, created_at",
+        partner,
+        seq,
+    )
     if row is None:
         return
     await conn.execute(
         "INSERT INTO bridge_dead_letters (partner, seq, msg_id, type, body, reason, attempts, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
-        partner, seq, row["msg_id"], row["type"], row["body"], reason[:2000], row["attempts"], row["created_at"])
-    await conn.execute("UPDATE bridge_partners SET rejected = rejected + 1, acked_seq = greatest(acked_seq, $2) "
-                       "WHERE partner = $1", partner, seq)
+        partner,
+        seq,
+        row["msg_id"],
+        row["type"],
+        row["body"],
+        reason[:2000],
+        row["attempts"],
+        row["created_at"],
+    )
+    await conn.execute(
+        "UPDATE bridge_partners SET rejected = rejected + 1, acked_seq = greatest(acked_seq, $2) "
+        "WHERE partner = $1",
+        partner,
+        seq,
+    )
 
 
 async def record_failure(conn: asyncpg.Connection, partner: str, error: str) -> None:
     """A delivery attempt failed (link down, timeout, refused connection)."""
     await ensure_partner(conn, partner)
-    await conn.execute("UPDATE bridge_partners SET failed = failed + 1, last_error = $2, last_error_at = now() "
-                       "WHERE partner = $1", partner, error[:2000])
+    await conn.execute(
+        "UPDATE bridge_partners SET failed = failed + 1, last_error = $2, last_error_at = now() "
+        "WHERE partner = $1",
+        partner,
+        error[:2000],
+    )
 
 
 async def dead_letters(conn: asyncpg.Connection, partner: str | None = None) -> list[DeadLetter]:
     rows = await conn.fetch(
         "SELECT partner, seq, msg_id, type, reason, attempts, created_at, dead_at FROM bridge_dead_letters "
-        "WHERE $1::text IS NULL OR partner = $1 ORDER BY dead_at, partner, seq", partner)
+        "WHERE $1::text IS NULL OR partner = $1 ORDER BY dead_at, partner, seq",
+        partner,
+    )
     return [DeadLetter(**dict(r)) for r in rows]
 
 
@@ -252,13 +293,16 @@ async def metrics(conn: asyncpg.Connection, partner: str | None = None) -> list[
     rows = await conn.fetch(
         """SELECT p.partner, p.delivered, p.failed, p.rejected, p.acked_seq, p.next_seq, p.inbound_seq,
                   p.last_error,
-                  (SELECT count(*) FROM bridge_outbox o WHERE o.partner = p.partner AND o.delivered_at IS NULL)
+                  (SELECT count(*) FROM bridge_outbox o
+                    WHERE o.partner = p.partner AND o.delivered_at IS NULL)
                       AS queue_depth,
                   (SELECT coalesce(extract(epoch FROM now() - min(o.created_at)), 0) FROM bridge_outbox o
                     WHERE o.partner = p.partner AND o.delivered_at IS NULL) AS oldest_age_s,
                   (SELECT count(*) FROM bridge_inbox i WHERE i.partner = p.partner AND i.processed_at IS NULL)
                       AS inbox_unprocessed
-           FROM bridge_partners p WHERE $1::text IS NULL OR p.partner = $1 ORDER BY p.partner""", partner)
+           FROM bridge_partners p WHERE $1::text IS NULL OR p.partner = $1 ORDER BY p.partner""",
+        partner,
+    )
     return [PartnerMetrics(**{**dict(r), "oldest_age_s": float(r["oldest_age_s"])}) for r in rows]
 
 
@@ -280,8 +324,12 @@ async def inbound_seq(conn: asyncpg.Connection, partner: str) -> int:
     return int(await conn.fetchval("SELECT inbound_seq FROM bridge_partners WHERE partner = $1", partner))
 
 
-async def receive(conn: asyncpg.Connection, partner: str, envelopes: Sequence[Envelope],
-                  rejections: Mapping[int, str] | None = None) -> tuple[list[Verdict], int]:
+async def receive(
+    conn: asyncpg.Connection,
+    partner: str,
+    envelopes: Sequence[Envelope],
+    rejections: Mapping[int, str] | None = None,
+) -> tuple[list[Verdict], int]:
     """Store inbound messages in order; returns a verdict per message and the seq to acknowledge.
 
     A message in `rejections` (seq -> reason) is stored as already processed with the reason: it is consumed
@@ -290,8 +338,9 @@ async def receive(conn: asyncpg.Connection, partner: str, envelopes: Sequence[En
     """
     rejections = rejections or {}
     await ensure_partner(conn, partner)
-    last = int(await conn.fetchval("SELECT inbound_seq FROM bridge_partners WHERE partner = $1 FOR UPDATE",
-                                   partner))
+    last = int(
+        await conn.fetchval("SELECT inbound_seq FROM bridge_partners WHERE partner = $1 FOR UPDATE", partner)
+    )
     verdicts: list[Verdict] = []
     for env in envelopes:
         verdict = classify(env.seq, last)
@@ -300,30 +349,50 @@ async def receive(conn: asyncpg.Connection, partner: str, envelopes: Sequence[En
             stored = await conn.fetchval(
                 "INSERT INTO bridge_inbox (partner, seq, msg_id, type, body, processed_at, result) "
                 "VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::text IS NULL THEN NULL ELSE now() END, $6) "
-                "ON CONFLICT (partner, msg_id) DO NOTHING RETURNING id", partner, env.seq, env.msg_id, env.type,
-                env.body, None if reason is None else f"rejected: {reason}"[:2000])
+                "ON CONFLICT (partner, msg_id) DO NOTHING RETURNING id",
+                partner,
+                env.seq,
+                env.msg_id,
+                env.type,
+                env.body,
+                None if reason is None else f"rejected: {reason}"[:2000],
+            )
             last = env.seq
             if stored is None:  # the same message again under a new seq (the sender lost its state)
                 verdict = Verdict.DUPLICATE
         verdicts.append(verdict)
-    await conn.execute("UPDATE bridge_partners SET inbound_seq = $2, updated_at = now() WHERE partner = $1",
-                       partner, last)
+    await conn.execute(
+        "UPDATE bridge_partners SET inbound_seq = $2, updated_at = now() WHERE partner = $1", partner, last
+    )
     return verdicts, last
 
 
-async def unprocessed(conn: asyncpg.Connection, partner: str | None = None, *, types: Sequence[str] | None = None,
-                      limit: int = 100) -> list[InboxMessage]:
+async def unprocessed(
+    conn: asyncpg.Connection,
+    partner: str | None = None,
+    *,
+    types: Sequence[str] | None = None,
+    limit: int = 100,
+) -> list[InboxMessage]:
     """Inbound messages nobody has handled yet, oldest first: the hook where incidents become meldingen."""
     rows = await conn.fetch(
         "SELECT id, partner, seq, msg_id, type, body, received_at FROM bridge_inbox "
-        "WHERE processed_at IS NULL AND ($1::text IS NULL OR partner = $1) AND ($2::text[] IS NULL OR type = ANY($2)) "
-        "ORDER BY id LIMIT $3", partner, list(types) if types is not None else None, limit)
+        "WHERE processed_at IS NULL AND ($1::text IS NULL OR partner = $1) "
+        "AND ($2::text[] IS NULL OR type = ANY($2)) "
+        "ORDER BY id LIMIT $3",
+        partner,
+        list(types) if types is not None else None,
+        limit,
+    )
     return [InboxMessage(**dict(r)) for r in rows]
 
 
 async def mark_processed(conn: asyncpg.Connection, inbox_id: int, result: str = "ok") -> bool:
-    status = await conn.execute("UPDATE bridge_inbox SET processed_at = now(), result = $2 "
-                                "WHERE id = $1 AND processed_at IS NULL", inbox_id, result[:2000])
+    status = await conn.execute(
+        "UPDATE bridge_inbox SET processed_at = now(), result = $2 WHERE id = $1 AND processed_at IS NULL",
+        inbox_id,
+        result[:2000],
+    )
     return bool(status.endswith(" 1"))
 
 
@@ -340,8 +409,9 @@ class PgStore:
     def changed(self, partner: str) -> asyncio.Event:
         return self._changed.setdefault(partner, asyncio.Event())
 
-    async def enqueue(self, partner: str, type_: str, body: str | bytes,
-                      msg_id: str | None = None) -> OutboxMessage | None:
+    async def enqueue(
+        self, partner: str, type_: str, body: str | bytes, msg_id: str | None = None
+    ) -> OutboxMessage | None:
         async with self.pool.acquire() as conn, conn.transaction():
             message = await enqueue(conn, partner, type_, body, msg_id)
         self.changed(partner).set()
@@ -367,8 +437,9 @@ class PgStore:
         async with self.pool.acquire() as conn:
             return await inbound_seq(conn, peer)
 
-    async def receive(self, peer: str, envelopes: Sequence[Envelope],
-                      rejections: dict[int, str]) -> tuple[list[Verdict], int]:
+    async def receive(
+        self, peer: str, envelopes: Sequence[Envelope], rejections: dict[int, str]
+    ) -> tuple[list[Verdict], int]:
         async with self.pool.acquire() as conn, conn.transaction():
             return await receive(conn, peer, envelopes, rejections)
 

@@ -18,9 +18,10 @@ class BridgeStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 @get("/api/bridge/status", tags=["bridge"])
 async def bridge_status(
-    request: Request, principal: NamedDependency[Principal]  # type: ignore[type-arg]
+    request: Request,  # type: ignore[type-arg]
+    principal: NamedDependency[Principal],
 ) -> BridgeStatus:
-    """Queue depth, age of the oldest message, deliveries and failures per partner; refused messages with why."""
+    """Queue depth, oldest message age, deliveries and failures per partner; refused messages and why."""
     require_role(principal, ("admin",))
     async with services_of(request).pool.acquire() as conn:
         return BridgeStatus(partners=await outbox.metrics(conn), dead_letters=await outbox.dead_letters(conn))

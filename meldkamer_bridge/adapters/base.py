@@ -22,8 +22,15 @@ class CodecError(ValueError):
 
 def _parser() -> etree.XMLParser:
     # No entity expansion (XXE, billion laughs), no DTD loading, never the network, no huge trees.
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                           huge_tree=False, remove_comments=True, remove_pis=True)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
 
 
 def parse_xml(data: bytes, field: str = "xml") -> etree._Element:

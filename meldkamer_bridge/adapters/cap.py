@@ -100,10 +100,16 @@ _HEADLINES = {
 
 
 def _describe(alert: OutgoingAlert) -> str:
-    what = ("De noodknop is ingedrukt: de eenheid heeft direct hulp nodig."
-            if alert.kind is AlertKind.NOODKNOP else "De eenheid vraagt assistentie van de politie.")
-    where = (f"Laatst bekende positie: {alert.lat:.6f}, {alert.lon:.6f} (WGS84)."
-             if alert.lon is not None and alert.lat is not None else "Positie onbekend.")
+    what = (
+        "De noodknop is ingedrukt: de eenheid heeft direct hulp nodig."
+        if alert.kind is AlertKind.NOODKNOP
+        else "De eenheid vraagt assistentie van de politie."
+    )
+    where = (
+        f"Laatst bekende positie: {alert.lat:.6f}, {alert.lon:.6f} (WGS84)."
+        if alert.lon is not None and alert.lat is not None
+        else "Positie onbekend."
+    )
     lines = [what, f"Eenheid: {alert.call_sign}, {alert.organisation}.", where]
     if alert.text:
         lines.append(f"Toelichting: {alert.text}")
@@ -138,9 +144,16 @@ def encode_alert(alert: OutgoingAlert) -> bytes:
         raise CodecError("addresses", "scope Private needs addresses")
     if (alert.lon is None) != (alert.lat is None):
         raise CodecError("lon", "give both lon and lat, or neither")
-    if alert.lon is not None and alert.lat is not None and not (
-            -180 <= alert.lon <= 180 and -90 <= alert.lat <= 90 and math.isfinite(alert.radius_km)
-            and alert.radius_km >= 0):
+    if (
+        alert.lon is not None
+        and alert.lat is not None
+        and not (
+            -180 <= alert.lon <= 180
+            and -90 <= alert.lat <= 90
+            and math.isfinite(alert.radius_km)
+            and alert.radius_km >= 0
+        )
+    ):
         raise CodecError("lon", "position out of range")
 
     root = etree.Element(_Q + "alert", nsmap={None: NS})
@@ -159,15 +172,26 @@ def encode_alert(alert: OutgoingAlert) -> bytes:
     info = etree.SubElement(root, _Q + "info")
     add(info, "language", "nl-NL")
     add(info, "category", "Security")
-    add(info, "event", "Noodknop handhaving" if alert.kind is AlertKind.NOODKNOP else "Assistentieverzoek handhaving")
+    add(
+        info,
+        "event",
+        "Noodknop handhaving" if alert.kind is AlertKind.NOODKNOP else "Assistentieverzoek handhaving",
+    )
     add(info, "urgency", "Immediate")
     add(info, "severity", "Extreme" if alert.kind is AlertKind.NOODKNOP else "Severe")
     add(info, "certainty", "Observed")
     add(info, "senderName", alert.organisation)
-    add(info, "headline", _HEADLINES[alert.kind].format(call_sign=alert.call_sign, organisation=alert.organisation))
+    add(
+        info,
+        "headline",
+        _HEADLINES[alert.kind].format(call_sign=alert.call_sign, organisation=alert.organisation),
+    )
     add(info, "description", _describe(alert))
-    for name, value in (("unit_call_sign", alert.call_sign), ("organisation", alert.organisation),
-                        ("alert_kind", alert.kind.value)):
+    for name, value in (
+        ("unit_call_sign", alert.call_sign),
+        ("organisation", alert.organisation),
+        ("alert_kind", alert.kind.value),
+    ):
         parameter = etree.SubElement(info, _Q + "parameter")
         add(parameter, "valueName", name)
         add(parameter, "value", value)
@@ -178,19 +202,40 @@ def encode_alert(alert: OutgoingAlert) -> bytes:
     return _serialise(root)
 
 
-def encode_area_alert(*, identifier: str, sender: str, sent: datetime, event: str, headline: str,
-                      description: str, area_desc: str, polygon: Polygon, severity: str = "Moderate",
-                      expires: datetime | None = None) -> bytes:
+def encode_area_alert(
+    *,
+    identifier: str,
+    sender: str,
+    sent: datetime,
+    event: str,
+    headline: str,
+    description: str,
+    area_desc: str,
+    polygon: Polygon,
+    severity: str = "Moderate",
+    expires: datetime | None = None,
+) -> bytes:
     """A police alert for an area (wanted vehicle, missing person), as the police side sends it to us."""
     root = etree.Element(_Q + "alert", nsmap={None: NS})
-    for name, text in (("identifier", identifier), ("sender", sender), ("sent", cap_time(sent)),
-                       ("status", "Actual"), ("msgType", "Alert"), ("scope", "Restricted"),
-                       ("restriction", "Alleen voor handhaving en politie")):
+    for name, text in (
+        ("identifier", identifier),
+        ("sender", sender),
+        ("sent", cap_time(sent)),
+        ("status", "Actual"),
+        ("msgType", "Alert"),
+        ("scope", "Restricted"),
+        ("restriction", "Alleen voor handhaving en politie"),
+    ):
         add(root, name, text)
     info = etree.SubElement(root, _Q + "info")
-    for name, text in (("language", "nl-NL"), ("category", "Rescue" if "vermist" in event.lower() else "Security"),
-                       ("event", event), ("urgency", "Immediate"), ("severity", severity),
-                       ("certainty", "Likely")):
+    for name, text in (
+        ("language", "nl-NL"),
+        ("category", "Rescue" if "vermist" in event.lower() else "Security"),
+        ("event", event),
+        ("urgency", "Immediate"),
+        ("severity", severity),
+        ("certainty", "Likely"),
+    ):
         add(info, name, text)
     if expires is not None:
         add(info, "expires", cap_time(expires))
@@ -290,15 +335,25 @@ def decode_alert(data: bytes) -> PartnerAlert:
         fields = dict(
             event=_text(info, "event"),
             category=tuple((el.text or "").strip() for el in info.findall(_Q + "category")),
-            urgency=_text(info, "urgency"), severity=_text(info, "severity"), certainty=_text(info, "certainty"),
-            headline=_text(info, "headline"), description=_text(info, "description"),
+            urgency=_text(info, "urgency"),
+            severity=_text(info, "severity"),
+            certainty=_text(info, "certainty"),
+            headline=_text(info, "headline"),
+            description=_text(info, "description"),
             instruction=_text(info, "instruction"),
             expires=_time(expires, "info.expires") if expires else None,
         )
     return PartnerAlert(
-        identifier=_text(root, "identifier"), sender=_text(root, "sender"), sent=_time(_text(root, "sent"), "sent"),
-        status=_text(root, "status"), msg_type=_text(root, "msgType"), scope=_text(root, "scope"),
-        references=_text(root, "references"), area_desc="; ".join(d for d in area_descs if d),
-        polygons=tuple(polygons), circles=tuple(circles), parameters=parameters,
+        identifier=_text(root, "identifier"),
+        sender=_text(root, "sender"),
+        sent=_time(_text(root, "sent"), "sent"),
+        status=_text(root, "status"),
+        msg_type=_text(root, "msgType"),
+        scope=_text(root, "scope"),
+        references=_text(root, "references"),
+        area_desc="; ".join(d for d in area_descs if d),
+        polygons=tuple(polygons),
+        circles=tuple(circles),
+        parameters=parameters,
         **fields,  # type: ignore[arg-type]
     )

@@ -195,13 +195,17 @@ def decode_incident(data: bytes, mapping: PartnerMapping = GMS_DEFAULT) -> Incid
     notes = sorted(doc.get("notesComponent") or [], key=lambda n: str(n.get("lastUpdateTimeStamp", "")))
     raw_priority = incident.get("incidentPriorityInternalText", incident.get("incidentCommonPriorityNumber"))
     return IncidentHandover(
-        external_id=doc["$id"], issued_by=doc["issuingElementIdentification"],
+        external_id=doc["$id"],
+        issued_by=doc["issuingElementIdentification"],
         incident_type=incident.get("incidentTypeCommonRegistryText", ""),
         category=incident.get("incidentTypeInternalText") or incident.get("incidentTypeInternalCode") or "",
         priority=mapping.priority_in(raw_priority),
         partner_priority="" if raw_priority is None else str(raw_priority),
         status=", ".join(incident.get("incidentStatusCommonRegistryText") or []),
-        lon=lon, lat=lat, address=address, location_text=location_text,
+        lon=lon,
+        lat=lat,
+        address=address,
+        location_text=location_text,
         description="\n".join(_TAGS.sub("", n["notesActionComments"]).strip() for n in notes),
         at=_parse_time(doc["lastUpdateTimeStamp"], "lastUpdateTimeStamp"),
         partner_incident_id=incident.get("internalIncidentId", ""),
@@ -230,8 +234,10 @@ _NENA_STATUS: dict[Progress, tuple[str, str]] = {
     Progress.DONE: ("Closed", "Available"),
 }
 _UNIT_STATUS: dict[Progress, UnitStatus] = {
-    Progress.ASSIGNED: UnitStatus.AVAILABLE, Progress.EN_ROUTE: UnitStatus.EN_ROUTE,
-    Progress.ON_SCENE: UnitStatus.ON_SCENE, Progress.DONE: UnitStatus.AVAILABLE,
+    Progress.ASSIGNED: UnitStatus.AVAILABLE,
+    Progress.EN_ROUTE: UnitStatus.EN_ROUTE,
+    Progress.ON_SCENE: UnitStatus.ON_SCENE,
+    Progress.DONE: UnitStatus.AVAILABLE,
 }
 
 
@@ -268,29 +274,53 @@ def encode_update(update: IncidentUpdate, mapping: PartnerMapping = GMS_DEFAULT)
     if update.melding_id is not None:
         incident["internalIncidentId"] = str(update.melding_id)
     doc: dict[str, Any] = {
-        **_prologue(ext, agency, at), "eidoVersion": "1.0", "issuingElementIdentification": f"schakel.{agency}",
+        **_prologue(ext, agency, at),
+        "eidoVersion": "1.0",
+        "issuingElementIdentification": f"schakel.{agency}",
         "incidentComponent": incident,
-        "agencyComponent": [{**_prologue(agency, agency, at), "agencyRoleDescriptionRegistryText": ["Responding"],
-                             "agencyType": ["police.municipal-enforcement"]}],
+        "agencyComponent": [
+            {
+                **_prologue(agency, agency, at),
+                "agencyRoleDescriptionRegistryText": ["Responding"],
+                "agencyType": ["police.municipal-enforcement"],
+            }
+        ],
     }
     if update.units:
         semantic = _UNIT_STATUS.get(update.progress)
         doc["agentComponent"] = [
-            {**_prologue(f"{agency}:{unit}:crew", agency, at), "agentRoleRegistryText": ["Responder"],
-             "agencyReference": {"$ref": agency}} for unit in update.units]
+            {
+                **_prologue(f"{agency}:{unit}:crew", agency, at),
+                "agentRoleRegistryText": ["Responder"],
+                "agencyReference": {"$ref": agency},
+            }
+            for unit in update.units
+        ]
         doc["emergencyResourceComponent"] = [
-            {**_prologue(f"{agency}:{unit}", agency, at), "agentReference": [{"$ref": f"{agency}:{unit}:crew"}],
-             "emergencyResourceTypeCommonRegistryText": "Law Enforcement", "emergencyResourceName": unit,
-             "resourceAttributeRegistryText": ["Foot Patrol"], "primaryUnitStatusRegistryText": unit_status,
-             "secondaryUnitStatusRegistryText": [],
-             "unitStatusInternal": [mapping.status_code(semantic)] if semantic else [],
-             "activeOnIncidentId": ext} for unit in update.units]
+            {
+                **_prologue(f"{agency}:{unit}", agency, at),
+                "agentReference": [{"$ref": f"{agency}:{unit}:crew"}],
+                "emergencyResourceTypeCommonRegistryText": "Law Enforcement",
+                "emergencyResourceName": unit,
+                "resourceAttributeRegistryText": ["Foot Patrol"],
+                "primaryUnitStatusRegistryText": unit_status,
+                "secondaryUnitStatusRegistryText": [],
+                "unitStatusInternal": [mapping.status_code(semantic)] if semantic else [],
+                "activeOnIncidentId": ext,
+            }
+            for unit in update.units
+        ]
         doc["dispatchComponent"] = [
-            {**_prologue(f"{ext}:handhaving:dispatch", agency, at), "agencyReference": {"$ref": agency},
-             "emergencyResourceReference": [{"$ref": f"{agency}:{unit}"} for unit in update.units]}]
+            {
+                **_prologue(f"{ext}:handhaving:dispatch", agency, at),
+                "agencyReference": {"$ref": agency},
+                "emergencyResourceReference": [{"$ref": f"{agency}:{unit}"} for unit in update.units],
+            }
+        ]
     if update.note:
-        doc["notesComponent"] = [{**_prologue(f"{ext}:handhaving:note:{at}", agency, at),
-                                  "notesActionComments": update.note}]
+        doc["notesComponent"] = [
+            {**_prologue(f"{ext}:handhaving:note:{at}", agency, at), "notesActionComments": update.note}
+        ]
         incident["notesReference"] = [{"$ref": f"{ext}:handhaving:note:{at}"}]
     validate_eido(doc)
     return json.dumps(doc, ensure_ascii=False).encode("utf-8")
@@ -309,10 +339,14 @@ def decode_update(data: bytes) -> IncidentUpdate:
     try:
         progress = Progress((incident.get("incidentStatusInternalText") or [""])[0])
     except ValueError:
-        raise CodecError("incidentComponent.incidentStatusInternalText", "not a Schakel progress value") from None
+        raise CodecError(
+            "incidentComponent.incidentStatusInternalText", "not a Schakel progress value"
+        ) from None
     melding = incident.get("internalIncidentId")
     return IncidentUpdate(
-        external_id=doc["$id"], agency=_ref(doc["updatedByAgencyReference"]) or "", progress=progress,
+        external_id=doc["$id"],
+        agency=_ref(doc["updatedByAgencyReference"]) or "",
+        progress=progress,
         at=_parse_time(doc["lastUpdateTimeStamp"], "lastUpdateTimeStamp"),
         incident_type=incident.get("incidentTypeCommonRegistryText", ""),
         melding_id=int(melding) if melding and melding.isdigit() else None,
@@ -330,8 +364,9 @@ _DM = "urn:ietf:params:xml:ns:pidf:data-model"
 
 def _pidf_lo(entity: str, lon: float | None, lat: float | None, civic: dict[str, str]) -> str:
     """A PIDF-LO (RFC 4119/5491) with a gml:Point ("lat lon", EPSG:4326) and/or a civic address."""
-    presence = etree.Element(f"{{{_PIDF}}}presence", nsmap={None: _PIDF, "gp": _GP, "dm": _DM,
-                                                          "gml": _GML[1:-1], "ca": _CA[1:-1]})
+    presence = etree.Element(
+        f"{{{_PIDF}}}presence", nsmap={None: _PIDF, "gp": _GP, "dm": _DM, "gml": _GML[1:-1], "ca": _CA[1:-1]}
+    )
     presence.set("entity", entity)
     device = etree.SubElement(presence, f"{{{_DM}}}device", id="location")
     info = etree.SubElement(etree.SubElement(device, f"{{{_GP}}}geopriv"), f"{{{_GP}}}location-info")
@@ -345,8 +380,13 @@ def _pidf_lo(entity: str, lon: float | None, lat: float | None, civic: dict[str,
     return str(etree.tostring(presence, encoding="unicode"))
 
 
-def encode_incident(handover: IncidentHandover, *, agency: str, civic: dict[str, str] | None = None,
-                    mapping: PartnerMapping = GMS_DEFAULT) -> bytes:
+def encode_incident(
+    handover: IncidentHandover,
+    *,
+    agency: str,
+    civic: dict[str, str] | None = None,
+    mapping: PartnerMapping = GMS_DEFAULT,
+) -> bytes:
     """An incident handed to handhaving as a valid EIDO, as a meldkamer would send it."""
     at = handover.at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     ext = handover.external_id
@@ -361,20 +401,32 @@ def encode_incident(handover: IncidentHandover, *, agency: str, civic: dict[str,
         incident["incidentTypeInternalText"] = handover.category
     if handover.partner_incident_id:
         incident["internalIncidentId"] = handover.partner_incident_id
-    location: dict[str, Any] = {**_prologue(f"{ext}:location", agency, at),
-                                "locationTypeDescriptionRegistryText": "Incident",
-                                "locationByValue": _pidf_lo(ext, handover.lon, handover.lat, civic or {})}
+    location: dict[str, Any] = {
+        **_prologue(f"{ext}:location", agency, at),
+        "locationTypeDescriptionRegistryText": "Incident",
+        "locationByValue": _pidf_lo(ext, handover.lon, handover.lat, civic or {}),
+    }
     if handover.location_text:
         location["locationDescriptionText"] = handover.location_text
     doc: dict[str, Any] = {
-        **_prologue(ext, agency, at), "eidoVersion": "1.0", "issuingElementIdentification": handover.issued_by,
-        "incidentComponent": incident, "locationComponent": [location],
-        "agencyComponent": [{**_prologue(agency, agency, at), "agencyRoleDescriptionRegistryText": ["Owning"],
-                             "agencyType": ["police"], "incidentOwningAgencyIndicator": True}],
+        **_prologue(ext, agency, at),
+        "eidoVersion": "1.0",
+        "issuingElementIdentification": handover.issued_by,
+        "incidentComponent": incident,
+        "locationComponent": [location],
+        "agencyComponent": [
+            {
+                **_prologue(agency, agency, at),
+                "agencyRoleDescriptionRegistryText": ["Owning"],
+                "agencyType": ["police"],
+                "incidentOwningAgencyIndicator": True,
+            }
+        ],
     }
     if handover.description:
-        doc["notesComponent"] = [{**_prologue(f"{ext}:note", agency, at),
-                                  "notesActionComments": handover.description}]
+        doc["notesComponent"] = [
+            {**_prologue(f"{ext}:note", agency, at), "notesActionComments": handover.description}
+        ]
         incident["notesReference"] = [{"$ref": f"{ext}:note"}]
     validate_eido(doc)
     return json.dumps(doc, ensure_ascii=False).encode("utf-8")

@@ -21,11 +21,22 @@ DutchPriority = Annotated[int, msgspec.Meta(ge=1, le=3)]
 
 # The community mapping of GMS status codes (DOMAIN.md); labels as a partner's operators read them.
 GMS_LABELS: dict[str, str] = {
-    "0": "noodsignaal", "1": "eigen initiatief", "2": "aanvraag spraak", "3": "informatievraag",
-    "4": "aanrijdend naar incident", "5": "ter plaatse", "6": "aanrijdend naar bestemming",
-    "7": "binnenkort beschikbaar", "8": "beschikbaar (onderweg naar post)", "9": "op post",
-    "10": "vertraagd inzetbaar", "11": "buiten dienst", "12": "binnenkort in dienst",
-    "13": "aanvraag privégesprek", "14": "aanvraag spraak urgent", "15": "opdracht verstrekt",
+    "0": "noodsignaal",
+    "1": "eigen initiatief",
+    "2": "aanvraag spraak",
+    "3": "informatievraag",
+    "4": "aanrijdend naar incident",
+    "5": "ter plaatse",
+    "6": "aanrijdend naar bestemming",
+    "7": "binnenkort beschikbaar",
+    "8": "beschikbaar (onderweg naar post)",
+    "9": "op post",
+    "10": "vertraagd inzetbaar",
+    "11": "buiten dienst",
+    "12": "binnenkort in dienst",
+    "13": "aanvraag privégesprek",
+    "14": "aanvraag spraak urgent",
+    "15": "opdracht verstrekt",
     "16": "alarmering ontvangen",
 }
 GMS_STATUS_CODES: dict[UnitStatus, str] = {
@@ -44,10 +55,20 @@ class PartnerMapping(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_f
 
     status_codes: dict[UnitStatus, str] = msgspec.field(default_factory=lambda: dict(GMS_STATUS_CODES))
     status_labels: dict[str, str] = msgspec.field(default_factory=lambda: dict(GMS_LABELS))
-    # partner priority (EIDO incidentPriorityInternalText, or incidentCommonPriorityNumber as text) -> Dutch prio
-    priorities_in: dict[str, DutchPriority] = msgspec.field(default_factory=lambda: {
-        "1": 1, "2": 2, "3": 3, "P1": 1, "P2": 2, "P3": 3, "A1": 1, "A2": 2, "B": 3,
-    })
+    # partner priority (EIDO incidentPriorityInternalText or incidentCommonPriorityNumber) -> Dutch prio
+    priorities_in: dict[str, DutchPriority] = msgspec.field(
+        default_factory=lambda: {
+            "1": 1,
+            "2": 2,
+            "3": 3,
+            "P1": 1,
+            "P2": 2,
+            "P3": 3,
+            "A1": 1,
+            "A2": 2,
+            "B": 3,
+        }
+    )
     priorities_out: dict[int, str] = msgspec.field(default_factory=lambda: {1: "1", 2: "2", 3: "3"})
     # an unknown partner priority is treated as this (and the raw value is kept): never silently "low"
     unknown_priority: DutchPriority = 1
@@ -135,11 +156,25 @@ _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(StatusFeedMessage)
 
 
-def encode_status(status: UnitStatus, *, unit: str, organisation: str, since: datetime,
-                  mapping: PartnerMapping = GMS_DEFAULT) -> bytes:
+def encode_status(
+    status: UnitStatus,
+    *,
+    unit: str,
+    organisation: str,
+    since: datetime,
+    mapping: PartnerMapping = GMS_DEFAULT,
+) -> bytes:
     code = mapping.status_code(status)
-    return _encoder.encode(UnitStatusReport(unit=unit, organisation=organisation, status=status, code=code,
-                                            label=mapping.status_labels.get(code, ""), since=since))
+    return _encoder.encode(
+        UnitStatusReport(
+            unit=unit,
+            organisation=organisation,
+            status=status,
+            code=code,
+            label=mapping.status_labels.get(code, ""),
+            since=since,
+        )
+    )
 
 
 def encode_feed(message: StatusFeedMessage) -> bytes:
@@ -180,4 +215,3 @@ class AvlCoalescer:
         self._sent.update((p.unit, p.at) for p in batch.positions)
         self._latest = {}
         return batch
-

@@ -31,14 +31,30 @@ log = logging.getLogger(__name__)
 
 # Real places in the Amsterdam demo area (CBS buurten Burgwallen and around), for sample incidents.
 PLACES = [
-    ((4.8975, 52.3740), {"RD": "Oudekerksplein", "HNO": "23", "PC": "1012 GX", "A3": "Amsterdam"},
-     "Overlast", "Groep jongeren hangt rond en valt voorbijgangers lastig"),
-    ((4.8931, 52.3731), {"RD": "Dam", "HNO": "1", "PC": "1012 JS", "A3": "Amsterdam"},
-     "Afval", "Grote hoeveelheid grofvuil naast de container"),
-    ((4.8995, 52.3722), {"RD": "Nieuwmarkt", "HNO": "4", "PC": "1012 CR", "A3": "Amsterdam"},
-     "Geluidsoverlast", "Luide muziek uit een terras na sluitingstijd"),
-    ((4.8901, 52.3762), {"RD": "Nieuwendijk", "HNO": "100", "PC": "1012 MR", "A3": "Amsterdam"},
-     "Parkeren", "Bestelbus blokkeert de stoep en een uitrit"),
+    (
+        (4.8975, 52.3740),
+        {"RD": "Oudekerksplein", "HNO": "23", "PC": "1012 GX", "A3": "Amsterdam"},
+        "Overlast",
+        "Groep jongeren hangt rond en valt voorbijgangers lastig",
+    ),
+    (
+        (4.8931, 52.3731),
+        {"RD": "Dam", "HNO": "1", "PC": "1012 JS", "A3": "Amsterdam"},
+        "Afval",
+        "Grote hoeveelheid grofvuil naast de container",
+    ),
+    (
+        (4.8995, 52.3722),
+        {"RD": "Nieuwmarkt", "HNO": "4", "PC": "1012 CR", "A3": "Amsterdam"},
+        "Geluidsoverlast",
+        "Luide muziek uit een terras na sluitingstijd",
+    ),
+    (
+        (4.8901, 52.3762),
+        {"RD": "Nieuwendijk", "HNO": "100", "PC": "1012 MR", "A3": "Amsterdam"},
+        "Parkeren",
+        "Bestelbus blokkeert de stoep en een uitrit",
+    ),
 ]
 
 
@@ -63,15 +79,28 @@ def validate(env: Envelope) -> str | None:
     return None
 
 
-def sample_incident(n: int, *, agency: str = "gms.gmk-amsterdam-amstelland.nl", at: datetime | None = None,
-                    ) -> tuple[str, str]:
+def sample_incident(
+    n: int,
+    *,
+    agency: str = "gms.gmk-amsterdam-amstelland.nl",
+    at: datetime | None = None,
+) -> tuple[str, str]:
     """(msg_id, EIDO JSON) of sample incident n: deterministic ids, so a restart does not queue it twice."""
     (lon, lat), civic, category, text = PLACES[n % len(PLACES)]
     external = f"urn:emergency:uid:incidentid:sim{n:06d}:{agency}"
     handover = eido.IncidentHandover(
-        external_id=external, issued_by=agency, incident_type="Public Order", category=category,
-        priority=2 if n % 3 else 1, partner_priority=f"P{2 if n % 3 else 1}", lon=lon, lat=lat, description=text,
-        at=at or datetime.now(UTC), partner_incident_id=f"GMS-{n:06d}")
+        external_id=external,
+        issued_by=agency,
+        incident_type="Public Order",
+        category=category,
+        priority=2 if n % 3 else 1,
+        partner_priority=f"P{2 if n % 3 else 1}",
+        lon=lon,
+        lat=lat,
+        description=text,
+        at=at or datetime.now(UTC),
+        partner_incident_id=f"GMS-{n:06d}",
+    )
     body = eido.encode_incident(handover, agency=agency, civic={"country": "NL", **civic})
     return f"sim:incident:{n}", body.decode("utf-8")
 
@@ -79,10 +108,16 @@ def sample_incident(n: int, *, agency: str = "gms.gmk-amsterdam-amstelland.nl", 
 def sample_police_alert(n: int, *, at: datetime | None = None) -> tuple[str, str]:
     sent = at or datetime.now(UTC)
     body = cap.encode_area_alert(
-        identifier=f"politie-sim-{n}", sender="politie@sim.example.nl", sent=sent, event="Gezocht voertuig",
-        headline=f"Gezocht: grijze bestelbus 12-ABC-{n % 10}", description="Na een ramkraak gevlucht. Niet "
-        "zelf ingrijpen; meld waarnemingen aan de meldkamer.", area_desc="Burgwallen (Amsterdam-Centrum)",
-        polygon=box(4.888, 52.369, 4.902, 52.379), expires=sent + timedelta(hours=2))
+        identifier=f"politie-sim-{n}",
+        sender="politie@sim.example.nl",
+        sent=sent,
+        event="Gezocht voertuig",
+        headline=f"Gezocht: grijze bestelbus 12-ABC-{n % 10}",
+        description="Na een ramkraak gevlucht. Niet zelf ingrijpen; meld waarnemingen aan de meldkamer.",
+        area_desc="Burgwallen (Amsterdam-Centrum)",
+        polygon=box(4.888, 52.369, 4.902, 52.379),
+        expires=sent + timedelta(hours=2),
+    )
     return f"sim:police-alert:{n}", body.decode("utf-8")
 
 
@@ -95,8 +130,9 @@ class Simulator:
         self.peers = peers or {"schakel": ""}
         self.received: asyncio.Queue[Envelope] = asyncio.Queue()
         self.on_received: Callable[[Envelope], Awaitable[None]] | None = None
-        self.acceptor = Acceptor(self.store, me=name, tokens=self.peers, validate=validate,
-                                 on_received=self._received)
+        self.acceptor = Acceptor(
+            self.store, me=name, tokens=self.peers, validate=validate, on_received=self._received
+        )
 
     async def _received(self, env: Envelope) -> None:
         log.info("received %s #%d from %s (%s)", env.type, env.seq, env.partner, env.msg_id)
@@ -119,7 +155,9 @@ class Simulator:
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None
         if request.path.startswith("/received.json"):
-            response = connection.respond(HTTPStatus.OK, json.dumps(self.store.received(), ensure_ascii=False))
+            response = connection.respond(
+                HTTPStatus.OK, json.dumps(self.store.received(), ensure_ascii=False)
+            )
             response.headers["Content-Type"] = "application/json"
             return response
         rows = "".join(
@@ -127,21 +165,32 @@ class Simulator:
             f"<td>{r['seq']}</td><td>{html.escape(str(r['type']))}</td>"
             f"<td>{html.escape(str(r['rejected'] or 'ok'))}</td>"
             f"<td><details><summary>{html.escape(str(r['msg_id']))}</summary><pre>"
-            f"{html.escape(str(r['body'])[:4000])}</pre></details></td></tr>" for r in self.store.received())
+            f"{html.escape(str(r['body'])[:4000])}</pre></details></td></tr>"
+            for r in self.store.received()
+        )
         counts = ", ".join(f"{t}: {n}" for t, n in sorted(self.store.counts().items())) or "nothing yet"
-        page = (f"<!doctype html><html lang='nl'><meta charset='utf-8'><meta http-equiv='refresh' content='3'>"
-                f"<title>{html.escape(self.name)}</title><body style='font-family:sans-serif'>"
-                f"<h1>Referentiepartner {html.escape(self.name)}</h1><p>Ontvangen: {html.escape(counts)}</p>"
-                f"<table border='1' cellpadding='4' style='border-collapse:collapse'><tr><th>ontvangen</th>"
-                f"<th>van</th><th>seq</th><th>type</th><th>status</th><th>bericht</th></tr>{rows}</table>")
+        page = (
+            f"<!doctype html><html lang='nl'><meta charset='utf-8'><meta http-equiv='refresh' content='3'>"
+            f"<title>{html.escape(self.name)}</title><body style='font-family:sans-serif'>"
+            f"<h1>Referentiepartner {html.escape(self.name)}</h1><p>Ontvangen: {html.escape(counts)}</p>"
+            f"<table border='1' cellpadding='4' style='border-collapse:collapse'><tr><th>ontvangen</th>"
+            f"<th>van</th><th>seq</th><th>type</th><th>status</th><th>bericht</th></tr>{rows}</table>"
+        )
         response = connection.respond(HTTPStatus.OK, page)
         response.headers["Content-Type"] = "text/html; charset=utf-8"
         return response
 
     @contextlib.asynccontextmanager
     async def serving(self, host: str = "127.0.0.1", port: int = 8765):  # type: ignore[no-untyped-def]
-        async with websockets.serve(self.acceptor.handle, host, port, process_request=self._page,
-                                    max_size=MAX_FRAME_BYTES, ping_interval=10, ping_timeout=10) as server:
+        async with websockets.serve(
+            self.acceptor.handle,
+            host,
+            port,
+            process_request=self._page,
+            max_size=MAX_FRAME_BYTES,
+            ping_interval=10,
+            ping_timeout=10,
+        ) as server:
             yield server
 
     def close(self) -> None:

@@ -17,15 +17,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m meldkamer_bridge.simulator", description=__doc__)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--db", type=Path, default=Path("data/partner-sim.sqlite3"),
-                   help="SQLite file with its outbox, inbox and de-duplication state")
+    p.add_argument(
+        "--db",
+        type=Path,
+        default=Path("data/partner-sim.sqlite3"),
+        help="SQLite file with its outbox, inbox and de-duplication state",
+    )
     p.add_argument("--name", default="gms-sim", help="its name on the link")
-    p.add_argument("--peer", action="append", default=[], metavar="NAME[=TOKEN]",
-                   help="a peer it accepts (default: schakel, any token)")
-    p.add_argument("--incidents", type=int, default=0, help="queue sample incidents 1..N at start (idempotent)")
+    p.add_argument(
+        "--peer",
+        action="append",
+        default=[],
+        metavar="NAME[=TOKEN]",
+        help="a peer it accepts (default: schakel, any token)",
+    )
+    p.add_argument(
+        "--incidents", type=int, default=0, help="queue sample incidents 1..N at start (idempotent)"
+    )
     p.add_argument("--police-alerts", type=int, default=0, help="queue sample police alerts 1..N at start")
-    p.add_argument("--every", type=float, default=0.0,
-                   help="then queue one more incident every so many seconds (0: never)")
+    p.add_argument(
+        "--every",
+        type=float,
+        default=0.0,
+        help="then queue one more incident every so many seconds (0: never)",
+    )
     p.add_argument("--max-incidents", type=int, default=0, help="stop queueing after this many (0: no limit)")
     p.add_argument("--quiet", action="store_true", help="do not print every message received")
     return p.parse_args(argv)
@@ -53,8 +68,11 @@ async def main(args: argparse.Namespace) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     async with sim.serving(args.host, args.port):
-        print(f"reference partner {args.name} on ws://{args.host}:{args.port}/ "
-              f"(page: http://{args.host}:{args.port}/), state in {args.db}", flush=True)
+        print(
+            f"reference partner {args.name} on ws://{args.host}:{args.port}/ "
+            f"(page: http://{args.host}:{args.port}/), state in {args.db}",
+            flush=True,
+        )
         n = max(args.incidents, sim.incidents_queued(first_peer))  # after a restart: go on where it was
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):

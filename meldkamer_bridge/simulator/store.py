@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS peers (
     peer TEXT PRIMARY KEY, next_seq INTEGER NOT NULL DEFAULT 1, acked_seq INTEGER NOT NULL DEFAULT 0,
     inbound_seq INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS outbox (
-    peer TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, body TEXT NOT NULL,
+    peer TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
+    body TEXT NOT NULL,
     created_at TEXT NOT NULL, delivered_at TEXT, rejected TEXT, PRIMARY KEY (peer, seq));
 CREATE TABLE IF NOT EXISTS inbox (
     peer TEXT NOT NULL, seq INTEGER NOT NULL, msg_id TEXT NOT NULL, type TEXT NOT NULL, body TEXT NOT NULL,
@@ -61,8 +62,10 @@ class SqliteStore:
                 return None
             (seq,) = self.db.execute("SELECT next_seq FROM peers WHERE peer = ?", (peer,)).fetchone()
             self.db.execute("UPDATE peers SET next_seq = ? WHERE peer = ?", (seq + 1, peer))
-            self.db.execute("INSERT INTO outbox (peer, seq, msg_id, type, body, created_at) VALUES (?,?,?,?,?,?)",
-                            (peer, seq, msg_id, type_, body, _now()))
+            self.db.execute(
+                "INSERT INTO outbox (peer, seq, msg_id, type, body, created_at) VALUES (?,?,?,?,?,?)",
+                (peer, seq, msg_id, type_, body, _now()),
+            )
         self.changed(peer).set()
         return int(seq)
 
@@ -70,19 +73,25 @@ class SqliteStore:
 
     async def outbound_state(self, peer: str) -> tuple[int, int]:
         self._peer(peer)
-        acked, next_seq = self.db.execute("SELECT acked_seq, next_seq FROM peers WHERE peer = ?", (peer,)).fetchone()
+        acked, next_seq = self.db.execute(
+            "SELECT acked_seq, next_seq FROM peers WHERE peer = ?", (peer,)
+        ).fetchone()
         return int(acked), int(next_seq) - 1
 
     async def pending(self, peer: str, after: int, upto: int) -> list[OutboxMessage]:
-        rows = self.db.execute("SELECT seq, msg_id, type, body FROM outbox WHERE peer = ? AND seq > ? AND seq <= ? "
-                               "ORDER BY seq", (peer, after, upto)).fetchall()
+        rows = self.db.execute(
+            "SELECT seq, msg_id, type, body FROM outbox WHERE peer = ? AND seq > ? AND seq <= ? ORDER BY seq",
+            (peer, after, upto),
+        ).fetchall()
         return [OutboxMessage(partner=peer, seq=s, msg_id=m, type=t, body=b) for s, m, t, b in rows]
 
     async def acknowledge(self, peer: str, upto: int) -> int:
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
-            n = self.db.execute("UPDATE outbox SET delivered_at = ? WHERE peer = ? AND seq <= ? AND delivered_at "
-                                "IS NULL", (_now(), peer, upto)).rowcount
+            n = self.db.execute(
+                "UPDATE outbox SET delivered_at = ? WHERE peer = ? AND seq <= ? AND delivered_at IS NULL",
+                (_now(), peer, upto),
+            ).rowcount
             self.db.execute("UPDATE peers SET acked_seq = max(acked_seq, ?) WHERE peer = ?", (upto, peer))
         return int(n)
 
@@ -93,8 +102,9 @@ class SqliteStore:
         self._peer(peer)
         return int(self.db.execute("SELECT inbound_seq FROM peers WHERE peer = ?", (peer,)).fetchone()[0])
 
-    async def receive(self, peer: str, envelopes: Sequence[Envelope],
-                      rejections: dict[int, str]) -> tuple[list[Verdict], int]:
+    async def receive(
+        self, peer: str, envelopes: Sequence[Envelope], rejections: dict[int, str]
+    ) -> tuple[list[Verdict], int]:
         verdicts: list[Verdict] = []
         with self.db:
             self.db.execute("BEGIN IMMEDIATE")
@@ -106,7 +116,8 @@ class SqliteStore:
                     cursor = self.db.execute(
                         "INSERT OR IGNORE INTO inbox (peer, seq, msg_id, type, body, received_at, rejected) "
                         "VALUES (?,?,?,?,?,?,?)",
-                        (peer, env.seq, env.msg_id, env.type, env.body, _now(), rejections.get(env.seq)))
+                        (peer, env.seq, env.msg_id, env.type, env.body, _now(), rejections.get(env.seq)),
+                    )
                     last = env.seq
                     if cursor.rowcount == 0:
                         verdict = Verdict.DUPLICATE
@@ -120,14 +131,21 @@ class SqliteStore:
     # --- what the page shows ------------------------------------------------------------------------------
 
     def received(self, limit: int = 200) -> list[dict[str, object]]:
-        rows = self.db.execute("SELECT peer, seq, msg_id, type, body, received_at, rejected FROM inbox "
-                               "ORDER BY received_at DESC, seq DESC LIMIT ?", (limit,)).fetchall()
+        rows = self.db.execute(
+            "SELECT peer, seq, msg_id, type, body, received_at, rejected FROM inbox "
+            "ORDER BY received_at DESC, seq DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
         keys = ("peer", "seq", "msg_id", "type", "body", "received_at", "rejected")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     def count_outbox(self, peer: str, msg_id_prefix: str) -> int:
-        return int(self.db.execute("SELECT count(*) FROM outbox WHERE peer = ? AND substr(msg_id, 1, ?) = ?",
-                                   (peer, len(msg_id_prefix), msg_id_prefix)).fetchone()[0])
+        return int(
+            self.db.execute(
+                "SELECT count(*) FROM outbox WHERE peer = ? AND substr(msg_id, 1, ?) = ?",
+                (peer, len(msg_id_prefix), msg_id_prefix),
+            ).fetchone()[0]
+        )
 
     def counts(self) -> dict[str, int]:
         return {t: n for t, n in self.db.execute("SELECT type, count(*) FROM inbox GROUP BY type")}

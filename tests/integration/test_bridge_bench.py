@@ -1,4 +1,4 @@
-"""The bridge benchmark runs end to end (small numbers; `python -m meldkamer_bridge.bench` for real figures)."""
+"""The bridge benchmark runs end to end (small numbers; `schakel bench bridge` gives real figures)."""
 
 from __future__ import annotations
 

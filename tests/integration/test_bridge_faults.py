@@ -76,13 +76,37 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def test_killing_bridge_and_partner_mid_stream_loses_and_doubles_nothing(
-        database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     port = free_port()
     sim_db = tmp_path / "sim.sqlite3"
-    sim = Proc(["-m", "meldkamer_bridge.simulator", "--port", str(port), "--db", str(sim_db), "--every", "0.005",
-                "--max-incidents", str(FROM_PARTNER), "--quiet"], tmp_path / "sim.log")
-    bridge = Proc(["-m", "meldkamer_bridge", "--database-url", database_url, "--partners",
-                   f"gms-sim=ws://127.0.0.1:{port}/"], tmp_path / "bridge.log")
+    sim = Proc(
+        [
+            "-m",
+            "meldkamer_bridge.simulator",
+            "--port",
+            str(port),
+            "--db",
+            str(sim_db),
+            "--every",
+            "0.005",
+            "--max-incidents",
+            str(FROM_PARTNER),
+            "--quiet",
+        ],
+        tmp_path / "sim.log",
+    )
+    bridge = Proc(
+        [
+            "-m",
+            "meldkamer_bridge",
+            "--database-url",
+            database_url,
+            "--partners",
+            f"gms-sim=ws://127.0.0.1:{port}/",
+        ],
+        tmp_path / "bridge.log",
+    )
     rng = random.Random(6)
     at = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)
     done = (TO_PARTNER, FROM_PARTNER)
@@ -102,9 +126,15 @@ async def test_killing_bridge_and_partner_mid_stream_loses_and_doubles_nothing(
                     async with pool.acquire() as conn, conn.transaction():
                         for _ in range(50):
                             queued += 1
-                            body = status.encode_status(rng.choice(list(UnitStatus)), unit=f"HH-{queued:04d}",
-                                                        organisation="amsterdam", since=at)
-                            await outbox.enqueue(conn, "gms-sim", "unit_status", body, msg_id=f"status-{queued}")
+                            body = status.encode_status(
+                                rng.choice(list(UnitStatus)),
+                                unit=f"HH-{queued:04d}",
+                                organisation="amsterdam",
+                                since=at,
+                            )
+                            await outbox.enqueue(
+                                conn, "gms-sim", "unit_status", body, msg_id=f"status-{queued}"
+                            )
                 if len(kill_points) < KILLS and now != last and now[0] < queued:
                     victim = sim if len(kill_points) % 2 else bridge
                     victim.kill()
@@ -120,7 +150,9 @@ async def test_killing_bridge_and_partner_mid_stream_loses_and_doubles_nothing(
     assert all(acked < TO_PARTNER for _, acked, _ in kill_points)
     # the partner side: every status message once, in order of arrival, with the bridge's message ids
     db = sqlite3.connect(sim_db)
-    rows = db.execute("SELECT seq, msg_id, rejected FROM inbox WHERE peer = 'schakel' ORDER BY rowid").fetchall()
+    rows = db.execute(
+        "SELECT seq, msg_id, rejected FROM inbox WHERE peer = 'schakel' ORDER BY rowid"
+    ).fetchall()
     sent = [r[0] for r in db.execute("SELECT msg_id FROM outbox WHERE peer = 'schakel' ORDER BY seq")]
     db.close()
     assert [r[0] for r in rows] == list(range(1, TO_PARTNER + 1))

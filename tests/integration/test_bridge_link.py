@@ -44,9 +44,16 @@ async def partner(tmp_path: Path) -> AsyncIterator[tuple[Simulator, int]]:
 
 
 @contextlib.asynccontextmanager
-async def bridge(database_url: str, pool: asyncpg.Pool, port: int, **overrides: object) -> AsyncIterator[Bridge]:
-    config = BridgeConfig(database_url=database_url, partners=(Partner(name="gms-sim", url=f"ws://127.0.0.1:{port}/"),),
-                          meldkamer="gms-sim", police="gms-sim", **overrides)  # type: ignore[arg-type]
+async def bridge(
+    database_url: str, pool: asyncpg.Pool, port: int, **overrides: object
+) -> AsyncIterator[Bridge]:
+    config = BridgeConfig(
+        database_url=database_url,
+        partners=(Partner(name="gms-sim", url=f"ws://127.0.0.1:{port}/"),),
+        meldkamer="gms-sim",
+        police="gms-sim",
+        **overrides,
+    )  # type: ignore[arg-type]
     b = Bridge(config, pool)
     task = asyncio.create_task(b.run())
     try:
@@ -59,8 +66,8 @@ async def bridge(database_url: str, pool: asyncpg.Pool, port: int, **overrides: 
             await task
 
 
-async def next_of(sim: Simulator, type_: str, timeout: float = 5.0) -> Envelope:
-    async with asyncio.timeout(timeout):
+async def next_of(sim: Simulator, type_: str, within: float = 5.0) -> Envelope:
+    async with asyncio.timeout(within):
         while True:
             env = await sim.received.get()
             if env.type == type_:
@@ -68,16 +75,27 @@ async def next_of(sim: Simulator, type_: str, timeout: float = 5.0) -> Envelope:
 
 
 async def test_messages_flow_both_ways_in_order_and_refusals_are_dead_letters(
-        database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     async with partner(tmp_path) as (sim, port), bridge(database_url, pool, port) as b:
         at = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)
         for i in range(50):
-            await b.store.enqueue("gms-sim", "unit_status", status.encode_status(
-                UnitStatus.EN_ROUTE if i % 2 else UnitStatus.ON_SCENE, unit=f"HH-{i:02d}", organisation="amsterdam",
-                since=at))
+            await b.store.enqueue(
+                "gms-sim",
+                "unit_status",
+                status.encode_status(
+                    UnitStatus.EN_ROUTE if i % 2 else UnitStatus.ON_SCENE,
+                    unit=f"HH-{i:02d}",
+                    organisation="amsterdam",
+                    since=at,
+                ),
+            )
         await b.store.enqueue("gms-sim", "cap", b"<alert>not CAP</alert>", msg_id="bad-cap")
-        await b.store.enqueue("gms-sim", "unit_status", status.encode_status(
-            UnitStatus.AVAILABLE, unit="HH-99", organisation="amsterdam", since=at))
+        await b.store.enqueue(
+            "gms-sim",
+            "unit_status",
+            status.encode_status(UnitStatus.AVAILABLE, unit="HH-99", organisation="amsterdam", since=at),
+        )
         for n in range(1, 6):
             sim.send_incident(n)
         got = [await next_of(sim, "unit_status") for _ in range(51)]
@@ -100,13 +118,15 @@ async def test_messages_flow_both_ways_in_order_and_refusals_are_dead_letters(
         assert handovers[0].lon is not None and handovers[0].address.endswith("Amsterdam")
 
 
-async def test_an_incident_sink_gets_each_incident_once(database_url: str, pool: asyncpg.Pool,
-                                                        tmp_path: Path) -> None:
+async def test_an_incident_sink_gets_each_incident_once(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     async with partner(tmp_path) as (sim, port), bridge(database_url, pool, port) as b:
         seen: list[str] = []
 
-        async def sink(conn: asyncpg.Connection, message: outbox.InboxMessage,
-                       handover: eido.IncidentHandover) -> str:
+        async def sink(
+            conn: asyncpg.Connection, message: outbox.InboxMessage, handover: eido.IncidentHandover
+        ) -> str:
             if handover.partner_incident_id == "GMS-000002" and "GMS-000002" not in seen:
                 seen.append("GMS-000002")
                 raise RuntimeError("the console is busy")  # rolled back: handed over again next time
@@ -132,14 +152,26 @@ async def test_an_incident_sink_gets_each_incident_once(database_url: str, pool:
 
 
 async def test_noodknop_from_a_tablet_reaches_the_police_as_valid_cap_within_a_second(
-        database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     world = await build_world(database_url)
     async with pool.acquire() as conn:
-        await orgs.create_account(conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD,
-                                  role="service")
-    async with running(make_settings(database_url, tmp_path)) as server, partner(tmp_path) as (sim, port), \
-            bridge(database_url, pool, port, backend_url=server.base, username="bridge_mk", password=PASSWORD,
-                   avl_interval_s=0.2) as b:
+        await orgs.create_account(
+            conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD, role="service"
+        )
+    async with (
+        running(make_settings(database_url, tmp_path)) as server,
+        partner(tmp_path) as (sim, port),
+        bridge(
+            database_url,
+            pool,
+            port,
+            backend_url=server.base,
+            username="bridge_mk",
+            password=PASSWORD,
+            avl_interval_s=0.2,
+        ) as b,
+    ):
         async with asyncio.timeout(10):
             await b.backend_connected.wait()
         roster = await next_of(sim, "unit_roster")
@@ -149,11 +181,15 @@ async def test_noodknop_from_a_tablet_reaches_the_police_as_valid_cap_within_a_s
             assert isinstance(await ws.recv(), Welcome)
             pressed = time.perf_counter()
             await ws.send(NoodknopPressed(seq=1, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
-            env = await next_of(sim, "cap", timeout=1.0)
+            env = await next_of(sim, "cap", within=1.0)
             delay = time.perf_counter() - pressed
         alert = cap.decode_alert(env.body.encode())  # validates against the OASIS schema
-        assert alert.severity == "Extreme" and alert.urgency == "Immediate" and alert.category == ("Security",)
-        assert alert.parameters["unit_call_sign"] == "A-01" and alert.parameters["organisation"] == "Gemeente A"
+        assert (
+            alert.severity == "Extreme" and alert.urgency == "Immediate" and alert.category == ("Security",)
+        )
+        assert (
+            alert.parameters["unit_call_sign"] == "A-01" and alert.parameters["organisation"] == "Gemeente A"
+        )
         (circle,) = alert.circles
         assert (circle.lon, circle.lat) == pytest.approx(OUDE_ZIJDE)
         assert delay < 1.0, f"noodknop took {delay:.3f}s to reach the police side"
@@ -165,14 +201,26 @@ async def test_noodknop_from_a_tablet_reaches_the_police_as_valid_cap_within_a_s
 
 
 async def test_status_and_positions_of_a_tablet_reach_the_meldkamer_as_gms_codes_and_coalesced_avl(
-        database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     world = await build_world(database_url)
     async with pool.acquire() as conn:
-        await orgs.create_account(conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD,
-                                  role="service")
-    async with running(make_settings(database_url, tmp_path)) as server, partner(tmp_path) as (sim, port), \
-            bridge(database_url, pool, port, backend_url=server.base, username="bridge_mk", password=PASSWORD,
-                   avl_interval_s=0.3) as b:
+        await orgs.create_account(
+            conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD, role="service"
+        )
+    async with (
+        running(make_settings(database_url, tmp_path)) as server,
+        partner(tmp_path) as (sim, port),
+        bridge(
+            database_url,
+            pool,
+            port,
+            backend_url=server.base,
+            username="bridge_mk",
+            password=PASSWORD,
+            avl_interval_s=0.3,
+        ) as b,
+    ):
         async with asyncio.timeout(10):
             await b.backend_connected.wait()
         first = json.loads((await next_of(sim, "unit_status")).body)
@@ -182,19 +230,32 @@ async def test_status_and_positions_of_a_tablet_reach_the_meldkamer_as_gms_codes
             assert isinstance(await ws.recv(), Welcome)
             now = datetime.now(UTC)
             for seq in range(1, 11):  # ten positions in quick succession
-                await ws.send(PositionReported(seq=seq, lon=OUDE_ZIJDE[0] + seq * 1e-5, lat=OUDE_ZIJDE[1],
-                                               at=now + timedelta(milliseconds=seq)))
+                await ws.send(
+                    PositionReported(
+                        seq=seq,
+                        lon=OUDE_ZIJDE[0] + seq * 1e-5,
+                        lat=OUDE_ZIJDE[1],
+                        at=now + timedelta(milliseconds=seq),
+                    )
+                )
             await ws.send(StatusChanged(seq=11, status=UnitStatus.EN_ROUTE, at=now + timedelta(seconds=1)))
             report = json.loads((await next_of(sim, "unit_status")).body)
-            assert (report["status"], report["code"], report["label"]) == ("en_route", "4",
-                                                                          "aanrijdend naar incident")
+            assert (report["status"], report["code"], report["label"]) == (
+                "en_route",
+                "4",
+                "aanrijdend naar incident",
+            )
             batches = []
             async with asyncio.timeout(5):
-                while not batches or batches[-1]["positions"][0]["lon"] != pytest.approx(OUDE_ZIJDE[0] + 1e-4):
+                while not batches or batches[-1]["positions"][0]["lon"] != pytest.approx(
+                    OUDE_ZIJDE[0] + 1e-4
+                ):
                     batches.append(json.loads((await next_of(sim, "avl")).body))
         # coalesced: far fewer AVL messages than positions, and the last one carries the latest position
         assert len(batches) < 10
-        assert all(len(batch["positions"]) == 1 and batch["positions"][0]["unit"] == "A-01" for batch in batches)
+        assert all(
+            len(batch["positions"]) == 1 and batch["positions"][0]["unit"] == "A-01" for batch in batches
+        )
         # a unit created now is registered with the meldkamer before its first status
         lead = await login(server.base, "lead_a")
         async with httpx.AsyncClient(base_url=server.base) as http:
@@ -207,11 +268,13 @@ async def test_status_and_positions_of_a_tablet_reach_the_meldkamer_as_gms_codes
 
 
 async def test_a_noodknop_raised_while_the_bridge_was_down_is_sent_once_when_it_returns(
-        database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     world = await build_world(database_url)
     async with pool.acquire() as conn:
-        await orgs.create_account(conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD,
-                                  role="service")
+        await orgs.create_account(
+            conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD, role="service"
+        )
     async with running(make_settings(database_url, tmp_path)) as server, partner(tmp_path) as (sim, port):
         session = await login(server.base, "boa_a", world.tablet_a)
         async with socket_to(server.ws + "/ws/field", session["access_token"]) as ws:
@@ -219,8 +282,9 @@ async def test_a_noodknop_raised_while_the_bridge_was_down_is_sent_once_when_it_
             await ws.send(NoodknopPressed(seq=1, at=datetime.now(UTC)))  # no position known
             await ws.recv_until(lambda f: isinstance(f, Ack) and f.upto == 1)
         for _ in range(2):  # the bridge starts, and starts again: the same open alert is in both snapshots
-            async with bridge(database_url, pool, port, backend_url=server.base, username="bridge_mk",
-                              password=PASSWORD) as b:
+            async with bridge(
+                database_url, pool, port, backend_url=server.base, username="bridge_mk", password=PASSWORD
+            ) as b:
                 async with asyncio.timeout(10):
                     await b.backend_connected.wait()
                 async with asyncio.timeout(5):

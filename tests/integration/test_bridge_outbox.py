@@ -37,8 +37,12 @@ async def test_enqueue_numbers_per_partner_without_gaps_even_concurrently(pool: 
     await asyncio.gather(*(one(p, i) for i in range(40) for p in ("politie", "gms")))
     async with pool.acquire() as conn:
         for partner in ("politie", "gms"):
-            seqs = [r["seq"] for r in await conn.fetch(
-                "SELECT seq FROM bridge_outbox WHERE partner = $1 ORDER BY seq", partner)]
+            seqs = [
+                r["seq"]
+                for r in await conn.fetch(
+                    "SELECT seq FROM bridge_outbox WHERE partner = $1 ORDER BY seq", partner
+                )
+            ]
             assert seqs == list(range(1, 41))
             assert await outbox.outbound_state(conn, partner) == (0, 40)
 
@@ -55,7 +59,7 @@ async def test_a_message_id_is_queued_once(pool: asyncpg.Pool) -> None:
 async def test_cumulative_ack_delivers_and_metrics_follow(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn:
         for i in range(5):
-            await outbox.enqueue(conn, "gms", "unit_status", f"{{\"n\": {i}}}")
+            await outbox.enqueue(conn, "gms", "unit_status", f'{{"n": {i}}}')
         sent = await outbox.pending(conn, "gms", 0, 3)
         assert [m.seq for m in sent] == [1, 2, 3] and all(m.attempts == 1 for m in sent)
         await outbox.record_failure(conn, "gms", "ConnectionClosed: link down")
@@ -117,13 +121,14 @@ async def test_enqueue_throughput(pool: asyncpg.Pool) -> None:
     start = time.perf_counter()
     async with pool.acquire() as conn, conn.transaction():
         for i in range(1000):
-            await outbox.enqueue(conn, "gms", "avl", f"{{\"i\": {i}}}")
+            await outbox.enqueue(conn, "gms", "avl", f'{{"i": {i}}}')
     elapsed = time.perf_counter() - start
     assert elapsed < 5.0, elapsed
 
 
-async def test_administrators_see_metrics_and_dead_letters_over_http(database_url: str, pool: asyncpg.Pool,
-                                                                     tmp_path: Path) -> None:
+async def test_administrators_see_metrics_and_dead_letters_over_http(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     world = await build_world(database_url)
     async with pool.acquire() as conn:
         for i in range(3):
@@ -142,6 +147,10 @@ async def test_administrators_see_metrics_and_dead_letters_over_http(database_ur
     body = r.json()
     (partner,) = body["partners"]
     assert (partner["partner"], partner["queue_depth"], partner["delivered"], partner["rejected"]) == (
-        "politie", 1, 1, 1)
+        "politie",
+        1,
+        1,
+        1,
+    )
     assert body["dead_letters"][0]["reason"] == "alert: root element is wrong"
     assert forbidden.status_code == 403

@@ -30,10 +30,14 @@ async def sim(tmp_path: Path) -> AsyncIterator[tuple[Simulator, str]]:
 
 
 def envelope(seq: int, msg_id: str | None = None, body: str | None = None, type_: str = "unit_status") -> str:
-    body = body if body is not None else status.encode_status(UnitStatus.BUSY, unit="HH-01", organisation="a",
-                                                              since=AT).decode()
-    return json.dumps({"msg_id": msg_id or f"m-{seq}", "seq": seq, "partner": "schakel", "type": type_,
-                       "body": body})
+    body = (
+        body
+        if body is not None
+        else status.encode_status(UnitStatus.BUSY, unit="HH-01", organisation="a", since=AT).decode()
+    )
+    return json.dumps(
+        {"msg_id": msg_id or f"m-{seq}", "seq": seq, "partner": "schakel", "type": type_, "body": body}
+    )
 
 
 async def hello(ws: websockets.ClientConnection, acked: int = 0, token: str = "geheim") -> dict[str, Any]:
@@ -58,7 +62,8 @@ async def test_a_wrong_token_is_refused(sim: tuple[Simulator, str]) -> None:
 
 
 async def test_acks_are_cumulative_resends_are_stored_once_and_the_welcome_says_what_it_has(
-        sim: tuple[Simulator, str]) -> None:
+    sim: tuple[Simulator, str],
+) -> None:
     s, url = sim
     async with websockets.connect(url) as ws:
         assert (await hello(ws))["welcome"] == {"name": "gms-sim", "acked": 0, "version": 1}
@@ -71,10 +76,16 @@ async def test_acks_are_cumulative_resends_are_stored_once_and_the_welcome_says_
         await until(ws, "ack", 4)
     async with websockets.connect(url) as ws:
         assert (await hello(ws, acked=0))["welcome"]["acked"] == 4
-    assert [(r["seq"], r["msg_id"]) for r in reversed(s.store.received())] == [(1, "m-1"), (2, "m-2"), (3, "m-3")]
+    assert [(r["seq"], r["msg_id"]) for r in reversed(s.store.received())] == [
+        (1, "m-1"),
+        (2, "m-2"),
+        (3, "m-3"),
+    ]
 
 
-async def test_an_invalid_body_is_nacked_with_the_reason_and_the_stream_goes_on(sim: tuple[Simulator, str]) -> None:
+async def test_an_invalid_body_is_nacked_with_the_reason_and_the_stream_goes_on(
+    sim: tuple[Simulator, str],
+) -> None:
     s, url = sim
     async with websockets.connect(url) as ws:
         await hello(ws)
@@ -108,7 +119,9 @@ async def test_garbage_frames_get_an_error(sim: tuple[Simulator, str]) -> None:
         assert (await until(ws, "error"))["error"] == "bad_frame"
 
 
-async def test_the_partner_sends_its_queue_after_the_hello_from_what_we_have(sim: tuple[Simulator, str]) -> None:
+async def test_the_partner_sends_its_queue_after_the_hello_from_what_we_have(
+    sim: tuple[Simulator, str],
+) -> None:
     s, url = sim
     for n in range(1, 4):
         s.send_incident(n)

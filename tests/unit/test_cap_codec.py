@@ -1,5 +1,5 @@
-"""CAP 1.2: every shipped real example decodes and validates; our alerts validate and round-trip; bad input is a
-CodecError, never another exception."""
+"""CAP 1.2: every shipped real example decodes and validates; our alerts validate and round-trip;
+bad input is a CodecError, never another exception."""
 
 from __future__ import annotations
 
@@ -27,9 +27,15 @@ XSD = etree.XMLSchema(etree.parse(str(SCHEMAS / "cap" / "CAP-v1.2.xsd")))
 
 def noodknop(**overrides: object) -> OutgoingAlert:
     values: dict[str, object] = dict(
-        message_id="schakel-amsterdam-000123", sender="schakel@handhaving.amsterdam.nl",
-        sent=datetime(2026, 11, 22, 19, 3, 4, 567000, tzinfo=UTC), kind=AlertKind.NOODKNOP, call_sign="HH-03",
-        organisation="Gemeente Amsterdam", lon=4.897, lat=52.3745, text="Agressieve man met mes",
+        message_id="schakel-amsterdam-000123",
+        sender="schakel@handhaving.amsterdam.nl",
+        sent=datetime(2026, 11, 22, 19, 3, 4, 567000, tzinfo=UTC),
+        kind=AlertKind.NOODKNOP,
+        call_sign="HH-03",
+        organisation="Gemeente Amsterdam",
+        lon=4.897,
+        lat=52.3745,
+        text="Agressieve man met mes",
     )
     values.update(overrides)
     return OutgoingAlert(**values)  # type: ignore[arg-type]
@@ -79,8 +85,11 @@ def test_our_alert_validates_against_the_oasis_schema_and_round_trips(kind: Aler
     assert back.severity == ("Extreme" if kind is AlertKind.NOODKNOP else "Severe")
     assert "HH-03" in back.headline and "Gemeente Amsterdam" in back.headline
     assert "Agressieve man met mes" in back.description
-    assert back.parameters == {"unit_call_sign": "HH-03", "organisation": "Gemeente Amsterdam",
-                               "alert_kind": kind.value}
+    assert back.parameters == {
+        "unit_call_sign": "HH-03",
+        "organisation": "Gemeente Amsterdam",
+        "alert_kind": kind.value,
+    }
     (circle,) = back.circles
     assert (circle.lon, circle.lat) == pytest.approx((4.897, 52.3745)) and circle.radius_km == 0.05
     assert b"52.374500,4.897000 0.05" in xml  # lat first on the wire
@@ -88,11 +97,19 @@ def test_our_alert_validates_against_the_oasis_schema_and_round_trips(kind: Aler
 
 def test_cancel_refers_to_the_alert_and_private_scope_has_addresses() -> None:
     first = noodknop()
-    cancel = noodknop(message_id="schakel-amsterdam-000124", msg_type="Cancel", references=reference_to(first),
-                      scope="Private", addresses="politie-amsterdam")
+    cancel = noodknop(
+        message_id="schakel-amsterdam-000124",
+        msg_type="Cancel",
+        references=reference_to(first),
+        scope="Private",
+        addresses="politie-amsterdam",
+    )
     back = decode_alert(encode_alert(cancel))
     assert back.msg_type == "Cancel" and back.scope == "Private"
-    assert back.references == "schakel@handhaving.amsterdam.nl,schakel-amsterdam-000123,2026-11-22T19:03:04+00:00"
+    assert (
+        back.references
+        == "schakel@handhaving.amsterdam.nl,schakel-amsterdam-000123,2026-11-22T19:03:04+00:00"
+    )
     assert back.description.startswith("INGETROKKEN")
 
 
@@ -101,13 +118,16 @@ def test_alert_without_position_has_no_area() -> None:
     assert back.circles == () and "Positie onbekend" in back.description
 
 
-@pytest.mark.parametrize(("overrides", "field"), [
-    (dict(msg_type="Update"), "references"),
-    (dict(scope="Private"), "addresses"),
-    (dict(lat=None), "lon"),
-    (dict(kind=AlertKind.POSITION_STALE), "kind"),
-    (dict(text="bel \x00 mij"), "description"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        (dict(msg_type="Update"), "references"),
+        (dict(scope="Private"), "addresses"),
+        (dict(lat=None), "lon"),
+        (dict(kind=AlertKind.POSITION_STALE), "kind"),
+        (dict(text="bel \x00 mij"), "description"),
+    ],
+)
 def test_encoding_refuses_what_a_partner_would_refuse(overrides: dict[str, object], field: str) -> None:
     with pytest.raises(CodecError) as err:
         encode_alert(noodknop(**overrides))
@@ -122,17 +142,27 @@ LAUGHS = b"""<?xml version="1.0"?>
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><lolz>&lol3;</lolz>"""
 
 
-@pytest.mark.parametrize(("data", "field", "reason"), [
-    (b"", "alert", "not well-formed"),
-    (b"not xml at all", "alert", "not well-formed"),
-    (b"<alert xmlns='urn:oasis:names:tc:emergency:cap:1.1'/>", "alert", "expected a CAP 1.2 alert"),
-    (XXE, "alert", "DOCTYPE"),
-    (LAUGHS, "alert", "DOCTYPE"),
-    (b"<alert xmlns='urn:oasis:names:tc:emergency:cap:1.2'><identifier>x</identifier></alert>", "alert",
-     "Expected is ( sender )"),
-    (b"<alert xmlns='urn:oasis:names:tc:emergency:cap:1.2'><identifier>x</identifier><sender>s</sender>"
-     b"<sent>yesterday</sent></alert>", "sent", "not a valid value"),
-])
+@pytest.mark.parametrize(
+    ("data", "field", "reason"),
+    [
+        (b"", "alert", "not well-formed"),
+        (b"not xml at all", "alert", "not well-formed"),
+        (b"<alert xmlns='urn:oasis:names:tc:emergency:cap:1.1'/>", "alert", "expected a CAP 1.2 alert"),
+        (XXE, "alert", "DOCTYPE"),
+        (LAUGHS, "alert", "DOCTYPE"),
+        (
+            b"<alert xmlns='urn:oasis:names:tc:emergency:cap:1.2'><identifier>x</identifier></alert>",
+            "alert",
+            "Expected is ( sender )",
+        ),
+        (
+            b"<alert xmlns='urn:oasis:names:tc:emergency:cap:1.2'><identifier>x</identifier>"
+            b"<sender>s</sender><sent>yesterday</sent></alert>",
+            "sent",
+            "not a valid value",
+        ),
+    ],
+)
 def test_bad_input_is_a_clear_codec_error(data: bytes, field: str, reason: str) -> None:
     with pytest.raises(CodecError) as err:
         decode_alert(data)
@@ -141,8 +171,10 @@ def test_bad_input_is_a_clear_codec_error(data: bytes, field: str, reason: str) 
 
 
 def test_schema_valid_alert_with_a_broken_polygon_names_the_field() -> None:
-    xml = encode_alert(noodknop()).replace(b"<circle>52.374500,4.897000 0.05</circle>",
-                                           b"<polygon>52.0,4.0 53.0,5.0 52.0,5.0 53.0,4.0 52.0,4.0</polygon>")
+    xml = encode_alert(noodknop()).replace(
+        b"<circle>52.374500,4.897000 0.05</circle>",
+        b"<polygon>52.0,4.0 53.0,5.0 52.0,5.0 53.0,4.0 52.0,4.0</polygon>",
+    )
     with pytest.raises(CodecError) as err:
         decode_alert(xml)
     assert err.value.field == "info.area.polygon" and "crosses itself" in err.value.reason
@@ -159,8 +191,9 @@ def test_arbitrary_bytes_never_raise_anything_but_codec_error(data: bytes) -> No
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300), st.text(max_size=40), st.floats(-180, 180), st.floats(-90, 90))
-def test_any_text_and_position_encodes_validly_or_is_refused(text: str, call_sign: str, lon: float,
-                                                             lat: float) -> None:
+def test_any_text_and_position_encodes_validly_or_is_refused(
+    text: str, call_sign: str, lon: float, lat: float
+) -> None:
     try:
         xml = encode_alert(noodknop(text=text, call_sign=call_sign, lon=lon, lat=lat))
     except CodecError:
@@ -175,10 +208,17 @@ def test_a_police_area_alert_round_trips_with_its_polygon_in_lon_lat() -> None:
     from meldkamer_bridge.adapters.cap import encode_area_alert
 
     area = Polygon([(4.89, 52.37), (4.90, 52.37), (4.90, 52.38), (4.89, 52.38), (4.89, 52.37)])
-    xml = encode_area_alert(identifier="politie-2026-1", sender="politie@example.nl", sent=T_SENT,
-                            event="Gezocht voertuig", headline="Gezocht: grijze bestelbus 12-ABC-3",
-                            description="Na ramkraak", area_desc="Burgwallen", polygon=area,
-                            expires=T_SENT + timedelta(hours=2))
+    xml = encode_area_alert(
+        identifier="politie-2026-1",
+        sender="politie@example.nl",
+        sent=T_SENT,
+        event="Gezocht voertuig",
+        headline="Gezocht: grijze bestelbus 12-ABC-3",
+        description="Na ramkraak",
+        area_desc="Burgwallen",
+        polygon=area,
+        expires=T_SENT + timedelta(hours=2),
+    )
     assert XSD.validate(etree.fromstring(xml))
     back = decode_alert(xml)
     assert back.polygons[0].equals(area) and back.expires == T_SENT + timedelta(hours=2)

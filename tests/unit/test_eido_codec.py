@@ -1,5 +1,5 @@
-"""NENA EIDO: the shipped samples validate (or are refused where they break the schema), incidents decode into a
-handover with the partner's priority mapped, and our updates are valid EIDOs."""
+"""NENA EIDO: the shipped samples validate (or are refused where they break the schema); incidents decode
+into a handover with the partner's priority mapped; our updates are valid EIDOs."""
 
 from __future__ import annotations
 
@@ -31,10 +31,18 @@ AT = datetime(2026, 11, 22, 19, 30, tzinfo=UTC)
 
 def handover(**overrides: Any) -> IncidentHandover:
     values: dict[str, Any] = dict(
-        external_id="urn:emergency:uid:incidentid:gms-123:gmk-amsterdam.nl", issued_by="gms.gmk-amsterdam.nl",
-        incident_type="Public Order", category="Overlast jeugd", priority=2, partner_priority="P2",
-        lon=4.8970, lat=52.3745, description="Groep jongeren vernielt fietsen", at=AT,
-        partner_incident_id="GMS-2026-000123")
+        external_id="urn:emergency:uid:incidentid:gms-123:gmk-amsterdam.nl",
+        issued_by="gms.gmk-amsterdam.nl",
+        incident_type="Public Order",
+        category="Overlast jeugd",
+        priority=2,
+        partner_priority="P2",
+        lon=4.8970,
+        lat=52.3745,
+        description="Groep jongeren vernielt fietsen",
+        at=AT,
+        partner_incident_id="GMS-2026-000123",
+    )
     values.update(overrides)
     return IncidentHandover(**values)
 
@@ -63,20 +71,28 @@ def test_the_jcard_sample_is_refused_for_its_misspelt_timestamp() -> None:
 
 
 def test_an_incident_round_trips_through_eido_with_point_address_and_notes() -> None:
-    data = encode_incident(handover(), agency="gmk-amsterdam.nl",
-                           civic={"country": "NL", "A3": "Amsterdam", "RD": "Oudekerksplein", "HNO": "23",
-                                  "PC": "1012 GX"})
+    data = encode_incident(
+        handover(),
+        agency="gmk-amsterdam.nl",
+        civic={"country": "NL", "A3": "Amsterdam", "RD": "Oudekerksplein", "HNO": "23", "PC": "1012 GX"},
+    )
     validate_eido(json.loads(data))
     h = decode_incident(data)
     assert h == handover(address="Oudekerksplein 23, 1012 GX Amsterdam", status="Pending")
 
 
-@pytest.mark.parametrize(("raw", "mapping", "prio"), [
-    ("P1", PartnerMapping(), 1), ("P3", PartnerMapping(), 3), ("B", PartnerMapping(), 3),
-    ("onbekend", PartnerMapping(), 1), ("onbekend", PartnerMapping(unknown_priority=2), 2),
-    ("Hoog", PartnerMapping(priorities_in={"Hoog": 1, "Laag": 3}), 1),
-    ("Laag", PartnerMapping(priorities_in={"Hoog": 1, "Laag": 3}), 3),
-])
+@pytest.mark.parametrize(
+    ("raw", "mapping", "prio"),
+    [
+        ("P1", PartnerMapping(), 1),
+        ("P3", PartnerMapping(), 3),
+        ("B", PartnerMapping(), 3),
+        ("onbekend", PartnerMapping(), 1),
+        ("onbekend", PartnerMapping(unknown_priority=2), 2),
+        ("Hoog", PartnerMapping(priorities_in={"Hoog": 1, "Laag": 3}), 1),
+        ("Laag", PartnerMapping(priorities_in={"Hoog": 1, "Laag": 3}), 3),
+    ],
+)
 def test_partner_priority_is_mapped_to_dutch_prio(raw: str, mapping: PartnerMapping, prio: int) -> None:
     h = decode_incident(encode_incident(handover(partner_priority=raw), agency="gmk"), mapping)
     assert (h.priority, h.partner_priority) == (prio, raw)
@@ -91,10 +107,15 @@ def test_common_priority_number_is_used_when_there_is_no_internal_text() -> None
 
 @pytest.mark.parametrize("progress", list(Progress))
 def test_every_progress_update_is_a_valid_eido_and_reads_back(progress: Progress) -> None:
-    update = IncidentUpdate(external_id="urn:emergency:uid:incidentid:gms-123:gmk-amsterdam.nl",
-                            agency="handhaving.amsterdam.nl", progress=progress, at=AT, melding_id=17,
-                            units=("HH-03", "HH-07") if progress is not Progress.ACCEPTED else (),
-                            note="Duo HH-03 gaat erheen")
+    update = IncidentUpdate(
+        external_id="urn:emergency:uid:incidentid:gms-123:gmk-amsterdam.nl",
+        agency="handhaving.amsterdam.nl",
+        progress=progress,
+        at=AT,
+        melding_id=17,
+        units=("HH-03", "HH-07") if progress is not Progress.ACCEPTED else (),
+        note="Duo HH-03 gaat erheen",
+    )
     data = encode_update(update)
     validate_eido(json.loads(data))
     assert decode_update(data) == update
@@ -102,21 +123,33 @@ def test_every_progress_update_is_a_valid_eido_and_reads_back(progress: Progress
 
 def test_unit_status_in_an_update_uses_the_partner_code() -> None:
     mapping = PartnerMapping(status_codes={**PartnerMapping().status_codes, UnitStatus.ON_SCENE: "TP"})
-    data = encode_update(IncidentUpdate(external_id="x", agency="hh", progress=Progress.ON_SCENE, at=AT,
-                                        units=("HH-03",)), mapping)
+    data = encode_update(
+        IncidentUpdate(external_id="x", agency="hh", progress=Progress.ON_SCENE, at=AT, units=("HH-03",)),
+        mapping,
+    )
     (resource,) = json.loads(data)["emergencyResourceComponent"]
     assert resource["unitStatusInternal"] == ["TP"] and resource["primaryUnitStatusRegistryText"] == "OnScene"
 
 
-@pytest.mark.parametrize(("mutate", "field"), [
-    (lambda d: d.pop("agencyComponent"), "agencyComponent"),
-    (lambda d: d.update(eidoVersion="2.0"), "eidoVersion"),
-    (lambda d: d["incidentComponent"].pop("incidentTypeCommonRegistryText"), "incidentComponent"),
-    (lambda d: d["locationComponent"][0].update(locationByValue="<presence"), "locationByValue"),
-    (lambda d: d["locationComponent"][0].update(
-        locationByValue='<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'), "locationByValue"),
-    (lambda d: d["incidentComponent"].update(locationReference=[5]), None),  # schema allows it; must not crash
-])
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: d.pop("agencyComponent"), "agencyComponent"),
+        (lambda d: d.update(eidoVersion="2.0"), "eidoVersion"),
+        (lambda d: d["incidentComponent"].pop("incidentTypeCommonRegistryText"), "incidentComponent"),
+        (lambda d: d["locationComponent"][0].update(locationByValue="<presence"), "locationByValue"),
+        (
+            lambda d: d["locationComponent"][0].update(
+                locationByValue='<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>'
+            ),
+            "locationByValue",
+        ),
+        (
+            lambda d: d["incidentComponent"].update(locationReference=[5]),
+            None,
+        ),  # schema allows it; must not crash
+    ],
+)
 def test_invalid_incidents_are_refused_with_the_field(mutate: Any, field: str | None) -> None:
     doc = json.loads(encode_incident(handover(), agency="gmk"))
     mutate(doc)
@@ -134,9 +167,11 @@ def test_garbage_is_a_codec_error(data: bytes) -> None:
         decode_incident(data)
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
-                                                                                  max_size=4), max_leaves=20)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -149,9 +184,21 @@ def test_arbitrary_input_never_raises_anything_but_codec_error(data: bytes) -> N
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.dictionaries(st.sampled_from(["incidentPriorityInternalText", "locationReference", "internalIncidentId",
-                                        "incidentStatusCommonRegistryText", "incidentCommonPriorityNumber"]),
-                       JSON, max_size=3))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "incidentPriorityInternalText",
+                "locationReference",
+                "internalIncidentId",
+                "incidentStatusCommonRegistryText",
+                "incidentCommonPriorityNumber",
+            ]
+        ),
+        JSON,
+        max_size=3,
+    )
+)
 def test_odd_values_in_a_valid_envelope_never_crash(extra: dict[str, Any]) -> None:
     doc = json.loads(encode_incident(handover(), agency="gmk"))
     doc["incidentComponent"].update(extra)

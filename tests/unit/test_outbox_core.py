@@ -11,10 +11,16 @@ from hypothesis import strategies as st
 from meldkamer_bridge.outbox import AckError, SendWindow, Verdict, backoff_delay, classify
 
 
-@pytest.mark.parametrize(("seq", "last", "verdict"), [
-    (1, 0, Verdict.NEW), (5, 4, Verdict.NEW), (4, 4, Verdict.DUPLICATE), (1, 4, Verdict.DUPLICATE),
-    (6, 4, Verdict.GAP),
-])
+@pytest.mark.parametrize(
+    ("seq", "last", "verdict"),
+    [
+        (1, 0, Verdict.NEW),
+        (5, 4, Verdict.NEW),
+        (4, 4, Verdict.DUPLICATE),
+        (1, 4, Verdict.DUPLICATE),
+        (6, 4, Verdict.GAP),
+    ],
+)
 def test_classify(seq: int, last: int, verdict: Verdict) -> None:
     assert classify(seq, last) is verdict
 
@@ -44,8 +50,12 @@ def test_a_new_connection_resends_from_what_the_peer_has() -> None:
     assert list(w.next_range(4)) == [3, 4]
 
 
-@given(st.lists(st.tuples(st.sampled_from(["send", "deliver", "drop", "reconnect"]), st.integers(1, 5)),
-                max_size=80), st.integers(1, 40))
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["send", "deliver", "drop", "reconnect"]), st.integers(1, 5)), max_size=80
+    ),
+    st.integers(1, 40),
+)
 def test_lossy_link_delivers_everything_exactly_once_in_order(ops: list[tuple[str, int]], total: int) -> None:
     """A model of the link: the sender's window and the receiver's classify, with a network that delivers,
     loses the connection (dropping whatever is in flight) and reconnects. Whatever happens, the receiver's log
