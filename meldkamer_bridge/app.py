@@ -157,6 +157,16 @@ class Bridge:
             self._orgs = {r["id"]: (r["code"], r["name"]) for r in rows}
         return self._orgs.get(org_id, (str(org_id), f"organisatie {org_id}"))
 
+    async def send_progress(self, conn: asyncpg.Connection, update: eido.IncidentUpdate) -> None:
+        """Queue our progress on a handed-over incident (accepted, unit assigned, en route, ...) for the meldkamer.
+
+        Takes the caller's connection: call it in the transaction that records the progress in Schakel, so the
+        update is sent if and only if the change is stored.
+        """
+        body = eido.encode_update(update, self.config.mapping)
+        await outbox.enqueue(conn, self.config.meldkamer, "eido_update", body)
+        self.store.changed(self.config.meldkamer).set()
+
     async def send_alert(self, alert: AlertView) -> bool:
         """A noodknop or assistance request as CAP to the police; True when newly queued."""
         if alert.kind not in SAFETY_ALERTS or alert.acknowledged_at is not None:

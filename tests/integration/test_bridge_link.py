@@ -298,3 +298,27 @@ async def test_a_noodknop_raised_while_the_bridge_was_down_is_sent_once_when_it_
     alert = cap.decode_alert(str(received[0]["body"]).encode())
     assert alert.identifier.startswith("schakel:alert:") and alert.circles == ()
     assert "Positie onbekend" in alert.description
+
+
+async def test_progress_on_a_handed_over_incident_reaches_the_meldkamer_as_a_valid_eido(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    async with partner(tmp_path) as (sim, port), bridge(database_url, pool, port) as b:
+        sim.send_incident(1)
+        async with asyncio.timeout(5):
+            while True:
+                async with pool.acquire() as conn:
+                    inbox = await outbox.unprocessed(conn, types=["eido"])
+                if inbox:
+                    break
+                await asyncio.sleep(0.05)
+        handover = eido.decode_incident(inbox[0].body.encode())
+        for progress, units in ((eido.Progress.ACCEPTED, ()), (eido.Progress.EN_ROUTE, ("HH-03",))):
+            async with pool.acquire() as conn, conn.transaction():
+                await b.send_progress(conn, eido.IncidentUpdate(
+                    external_id=handover.external_id, agency="handhaving.amsterdam.nl", progress=progress,
+                    at=datetime.now(UTC), melding_id=12, units=units))
+        got = [eido.decode_update((await next_of(sim, "eido_update")).body.encode()) for _ in range(2)]
+    assert [u.progress for u in got] == [eido.Progress.ACCEPTED, eido.Progress.EN_ROUTE]
+    assert all(u.external_id == handover.external_id and u.melding_id == 12 for u in got)
+    assert got[1].units == ("HH-03",)
