@@ -23,8 +23,17 @@ from meldkamer_bridge.app import Bridge, BridgeConfig, Partner
 from meldkamer_bridge.outbox import Envelope
 from meldkamer_bridge.simulator import Simulator
 from shared.protocol import Ack, NoodknopPressed, PositionReported, StatusChanged, UnitStatus, Welcome
-from tests.integration.harness import PASSWORD, bearer, free_port, login, make_settings, running, socket_to
-from tests.integration.world import OUDE_ZIJDE, build_world
+from tests.integration.harness import (
+    PASSWORD,
+    Server,
+    bearer,
+    free_port,
+    login,
+    make_settings,
+    running,
+    socket_to,
+)
+from tests.integration.world import OUDE_ZIJDE, World, build_world
 
 
 @pytest.fixture
@@ -43,22 +52,42 @@ async def partner(tmp_path: Path) -> AsyncIterator[tuple[Simulator, int]]:
     sim.close()
 
 
+async def world_with_bridge_account(database_url: str, pool: asyncpg.Pool) -> World:
+    """The test world plus the bridge's service account (role service, in the meldkamer)."""
+    world = await build_world(database_url)
+    async with pool.acquire() as conn:
+        await orgs.create_account(
+            conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD, role="service"
+        )
+    return world
+
+
 @contextlib.asynccontextmanager
 async def bridge(
-    database_url: str, pool: asyncpg.Pool, port: int, **overrides: object
+    database_url: str,
+    pool: asyncpg.Pool,
+    port: int,
+    backend: Server | None = None,
+    avl_interval_s: float = 1.0,
 ) -> AsyncIterator[Bridge]:
+    """The bridge, linked to the partner on `port` and, given a backend, watching it as `bridge_mk`."""
     config = BridgeConfig(
         database_url=database_url,
         partners=(Partner(name="gms-sim", url=f"ws://127.0.0.1:{port}/"),),
         meldkamer="gms-sim",
         police="gms-sim",
-        **overrides,
-    )  # type: ignore[arg-type]
+        backend_url=backend.base if backend else None,
+        username="bridge_mk",
+        password=PASSWORD,
+        avl_interval_s=avl_interval_s,
+    )
     b = Bridge(config, pool)
     task = asyncio.create_task(b.run())
     try:
         async with asyncio.timeout(10):
             await b.links_connected["gms-sim"].wait()
+            if backend is not None:
+                await b.backend_connected.wait()
         yield b
     finally:
         task.cancel()
@@ -154,26 +183,12 @@ async def test_an_incident_sink_gets_each_incident_once(
 async def test_noodknop_from_a_tablet_reaches_the_police_as_valid_cap_within_a_second(
     database_url: str, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    world = await build_world(database_url)
-    async with pool.acquire() as conn:
-        await orgs.create_account(
-            conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD, role="service"
-        )
+    world = await world_with_bridge_account(database_url, pool)
     async with (
         running(make_settings(database_url, tmp_path)) as server,
         partner(tmp_path) as (sim, port),
-        bridge(
-            database_url,
-            pool,
-            port,
-            backend_url=server.base,
-            username="bridge_mk",
-            password=PASSWORD,
-            avl_interval_s=0.2,
-        ) as b,
+        bridge(database_url, pool, port, backend=server, avl_interval_s=0.2),
     ):
-        async with asyncio.timeout(10):
-            await b.backend_connected.wait()
         roster = await next_of(sim, "unit_roster")
         assert {u["unit"] for u in json.loads(roster.body)["units"]} == {"A-01"}
         session = await login(server.base, "boa_a", world.tablet_a)
@@ -203,26 +218,12 @@ async def test_noodknop_from_a_tablet_reaches_the_police_as_valid_cap_within_a_s
 async def test_status_and_positions_of_a_tablet_reach_the_meldkamer_as_gms_codes_and_coalesced_avl(
     database_url: str, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    world = await build_world(database_url)
-    async with pool.acquire() as conn:
-        await orgs.create_account(
-            conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD, role="service"
-        )
+    world = await world_with_bridge_account(database_url, pool)
     async with (
         running(make_settings(database_url, tmp_path)) as server,
         partner(tmp_path) as (sim, port),
-        bridge(
-            database_url,
-            pool,
-            port,
-            backend_url=server.base,
-            username="bridge_mk",
-            password=PASSWORD,
-            avl_interval_s=0.3,
-        ) as b,
+        bridge(database_url, pool, port, backend=server, avl_interval_s=0.3),
     ):
-        async with asyncio.timeout(10):
-            await b.backend_connected.wait()
         first = json.loads((await next_of(sim, "unit_status")).body)
         assert (first["unit"], first["organisation"]) == ("A-01", "gemeente-a")
         session = await login(server.base, "boa_a", world.tablet_a)
@@ -270,11 +271,7 @@ async def test_status_and_positions_of_a_tablet_reach_the_meldkamer_as_gms_codes
 async def test_a_noodknop_raised_while_the_bridge_was_down_is_sent_once_when_it_returns(
     database_url: str, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    world = await build_world(database_url)
-    async with pool.acquire() as conn:
-        await orgs.create_account(
-            conn, org_id=world.meldkamer, username="bridge_mk", password=PASSWORD, role="service"
-        )
+    world = await world_with_bridge_account(database_url, pool)
     async with running(make_settings(database_url, tmp_path)) as server, partner(tmp_path) as (sim, port):
         session = await login(server.base, "boa_a", world.tablet_a)
         async with socket_to(server.ws + "/ws/field", session["access_token"]) as ws:
@@ -282,11 +279,7 @@ async def test_a_noodknop_raised_while_the_bridge_was_down_is_sent_once_when_it_
             await ws.send(NoodknopPressed(seq=1, at=datetime.now(UTC)))  # no position known
             await ws.recv_until(lambda f: isinstance(f, Ack) and f.upto == 1)
         for _ in range(2):  # the bridge starts, and starts again: the same open alert is in both snapshots
-            async with bridge(
-                database_url, pool, port, backend_url=server.base, username="bridge_mk", password=PASSWORD
-            ) as b:
-                async with asyncio.timeout(10):
-                    await b.backend_connected.wait()
+            async with bridge(database_url, pool, port, backend=server):
                 async with asyncio.timeout(5):
                     while True:
                         async with pool.acquire() as conn:
@@ -315,9 +308,17 @@ async def test_progress_on_a_handed_over_incident_reaches_the_meldkamer_as_a_val
         handover = eido.decode_incident(inbox[0].body.encode())
         for progress, units in ((eido.Progress.ACCEPTED, ()), (eido.Progress.EN_ROUTE, ("HH-03",))):
             async with pool.acquire() as conn, conn.transaction():
-                await b.send_progress(conn, eido.IncidentUpdate(
-                    external_id=handover.external_id, agency="handhaving.amsterdam.nl", progress=progress,
-                    at=datetime.now(UTC), melding_id=12, units=units))
+                await b.send_progress(
+                    conn,
+                    eido.IncidentUpdate(
+                        external_id=handover.external_id,
+                        agency="handhaving.amsterdam.nl",
+                        progress=progress,
+                        at=datetime.now(UTC),
+                        melding_id=12,
+                        units=units,
+                    ),
+                )
         got = [eido.decode_update((await next_of(sim, "eido_update")).body.encode()) for _ in range(2)]
     assert [u.progress for u in got] == [eido.Progress.ACCEPTED, eido.Progress.EN_ROUTE]
     assert all(u.external_id == handover.external_id and u.melding_id == 12 for u in got)
