@@ -19,6 +19,7 @@ import os
 import sys
 from pathlib import Path
 
+from meldkamer_bridge.adapters.base import CodecError
 from meldkamer_bridge.adapters.status import GMS_DEFAULT, load_mapping
 from meldkamer_bridge.app import Bridge, BridgeConfig, Partner
 
@@ -80,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     partners = parse_partners(args.partners)
     if not partners:
         raise SystemExit("no partners configured")
-    mapping = load_mapping(args.mapping) if args.mapping else GMS_DEFAULT
+    try:
+        mapping = load_mapping(args.mapping) if args.mapping else GMS_DEFAULT
+    except (CodecError, OSError) as exc:
+        raise SystemExit(f"cannot use the partner mapping {args.mapping}: {exc}") from None
 
     def config(url: str) -> BridgeConfig:
         return BridgeConfig(
