@@ -15,6 +15,7 @@ from litestar.response import Response
 
 from backend.auth import routes as auth_routes
 from backend.auth.guards import authenticate_api, provide_principal, services_of
+from backend.bridge import routes as bridge_routes
 from backend.db.migrate import migrate
 from backend.db.pool import create_pool
 from backend.errors import EXCEPTION_HANDLERS
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
             *osmand_routes.ROUTES,
             *sockets.ROUTES,
             *registration_routes.ROUTES,
+            *bridge_routes.ROUTES,
         ],
         dependencies={"principal": Provide(provide_principal)},
         guards=[authenticate_api],
