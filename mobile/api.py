@@ -104,6 +104,16 @@ class Api:
     async def beats(self) -> dict[str, Any]:
         return dict((await self._call("GET", "/api/beats")).json())
 
+    async def colleagues(self) -> list[dict[str, Any]]:
+        """The boa's of the organisation, to choose a duo partner ([] when the server has no such list)."""
+        try:
+            r = await self._call("GET", "/api/accounts", params={"role": "boa"})
+        except ApiError as exc:
+            if exc.status in (403, 404, 405):
+                return []
+            raise
+        return [{"id": a["id"], "name": a.get("display_name") or a["username"]} for a in r.json()]
+
     async def start_shift(self, unit_id: int, account_ids: list[int], beat_ids: list[int]) -> int:
         r = await self._call("POST", "/api/shifts",
                              json={"unit_id": unit_id, "account_ids": account_ids, "beat_ids": beat_ids})

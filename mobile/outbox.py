@@ -288,6 +288,13 @@ class Outbox:
             return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
         return int(self._db.execute("SELECT count(*) FROM items WHERE state = ?", (state,)).fetchone()[0])
 
+    def has(self, kind: str, *, failed: bool = False) -> bool:
+        """Whether an item of this kind is still on its way (or, with `failed`, refused and kept)."""
+        row = self._db.execute(
+            "SELECT 1 FROM items WHERE kind = ? AND (state != 'failed' OR ?) LIMIT 1", (kind, failed)
+        ).fetchone()
+        return row is not None
+
     def retry_request(self, item_id: int) -> None:
         cur = self._db.execute(
             """UPDATE items SET state = 'pending', next_attempt_at = 0, reason = NULL
