@@ -67,4 +67,11 @@ def search(
         applies = 0 if here & set(feit.tags) else 1
         scored.append(((exact, applies, recent_rank.get(feit.code, len(recent_rank)), feit.code), feit))
     scored.sort(key=lambda pair: pair[0])
-    return [feit for _, feit in scored[:limit]]
+    # the same code can sit in two tracks (OM and bestuurlijke boete); an organisation uses one: show it once
+    seen: set[str] = set()
+    unique = []
+    for _, feit in scored:
+        if feit.code not in seen:
+            seen.add(feit.code)
+            unique.append(feit)
+    return unique[:limit]

@@ -190,6 +190,8 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             self.link = None
 
     async def close(self) -> None:
+        if self.link is not None:  # the views are gone: no more updates to them
+            self.link.on_state = self.link.on_frame = self.link.on_session = None
         await self.stop_link()
         for task in list(self._tasks):
             task.cancel()

@@ -69,6 +69,8 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
         self.bind(state=self._relabel, online=self._relabel)
 
     def press(self, now: float) -> None:
+        if self.state == "confirmed":  # a tap closes the confirmation; holding on sends a new noodknop
+            self.reset()
         if self.state == "idle":
             self._pressed_at = now
             self.progress = 0.0

@@ -78,12 +78,12 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
     def _where_when(self, *_: object) -> None:
         loc = self.app.location
         place = f"{loc.lat:.5f}, {loc.lon:.5f}" if loc.has_fix else t("reg.no_place")
-        self.where_when = t("reg.where_when", time=datetime.now().strftime("%H:%M"), place=place)
+        self.where_when = t("reg.where_when", time=datetime.now().strftime("%H:%M"), beat=self.app.map.caption,
+                            place=place)
 
     def search(self) -> None:
         found = feitcodes.search(self.entries, self.query, here=self.here, recent=self.recent)
-        self.results = [{"code": f.code, "description": f.description,
-                         "label": f"{f.code}  {f.description}"} for f in found]
+        self.results = [{"code": f.code, "text": f"{f.code}   {f.description}"} for f in found]
 
     def choose_feitcode(self, code: str) -> None:
         feit = next((f for f in self.entries if f.code == code), None)

@@ -74,11 +74,27 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
     shift_id = NumericProperty(0)
     call_sign = StringProperty("")
     summary = StringProperty("")
+    confirm_end = BooleanProperty(False)  # ending a shift takes two taps: it stops tracking and the status
+    end_label = StringProperty(t("shift.end"))
+    # ready for the view's lists: exactly the keys of the row widgets
+    unit_rows = ListProperty([])
+    partner_rows = ListProperty([])
+    beat_rows = ListProperty([])
 
     def __init__(self, app: AppPresenter, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.app = app
         self._all_beats: list[dict[str, Any]] = []
+        self.bind(units=self._rows, unit_id=self._rows, partners=self._rows, partner_id=self._rows,
+                  beats=self._rows, beat_ids=self._rows)
+
+    def _rows(self, *_: object) -> None:
+        self.unit_rows = [{"text": u["call_sign"], "unit_id": u["id"], "chosen": u["id"] == self.unit_id}
+                          for u in self.units]
+        self.partner_rows = [{"text": t("shift.partner_none"), "account_id": 0, "chosen": not self.partner_id}] + [
+            {"text": p["name"], "account_id": p["id"], "chosen": p["id"] == self.partner_id} for p in self.partners]
+        self.beat_rows = [{"text": b["name"] + (f"  ({t('shift.beat_planned')})" if b["planned"] else ""),
+                           "beat_id": b["id"], "chosen": b["id"] in self.beat_ids} for b in self.beats]
 
     async def load(self) -> None:
         try:
@@ -154,9 +170,14 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
         self.app.map.select(beat_ids)
 
     def end(self) -> None:
+        if not self.confirm_end:
+            self.confirm_end = True
+            self.end_label = t("shift.end_confirm")
+            return
         self.app.spawn(self.end_shift())
 
     async def end_shift(self) -> bool:
+        self.confirm_end, self.end_label = False, t("shift.end")
         self.busy, self.error = True, ""
         try:
             await self.app.api.end_shift(int(self.shift_id))

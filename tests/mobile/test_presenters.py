@@ -90,7 +90,7 @@ def test_noodknop_needs_a_full_hold_and_shows_when_the_meldkamer_has_it(tmp_path
     assert len(sent) == 1 and sent[0]["lon"] == 4.895 and sent[0]["lat"] == 52.375
     assert app.status.status == "emergency"
     ack_all(link)
-    assert nood.state == "confirmed" and nood.label == "MELDKAMER HEEFT\nJE NOODMELDING"
+    assert nood.state == "confirmed" and nood.label == "MELDKAMER HEEFT JE NOODMELDING"
     nood.reset()
     assert nood.state == "idle"
 
@@ -161,7 +161,7 @@ def test_fine_needs_feitcode_and_offender_then_queues_photo_before_registration(
     reg.choose_kind("fine")
     assert not reg.save() and reg.error == "Kies een feitcode"
     reg.query = "hond"
-    assert reg.results and all("hond" in r["label"].lower() for r in reg.results)
+    assert reg.results and all("hond" in r["text"].lower() for r in reg.results)
     reg.choose_feitcode(reg.results[0]["code"])
     reg.offender_name, reg.offender_birth = "J. Jansen", "31-02-1990"
     assert not reg.save() and reg.error == "Geboortedatum als dd-mm-jjjj"
@@ -301,3 +301,25 @@ async def test_requests_wait_out_a_server_failure_and_keep_their_order(tmp_path:
     assert seen == ["POST /api/registrations", "PUT /api/photos/dup", "POST /api/registrations"]
     (failed,) = outbox.items()
     assert failed.key == "r2" and failed.reason == "422 kind is unknown (kind)"
+
+
+def test_ending_a_shift_takes_a_second_tap(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.shift.end()
+    assert app.shift.confirm_end and app.shift.active and app.shift.end_label.startswith("Nogmaals")
+
+
+def test_a_tap_on_the_confirmed_noodknop_closes_it_and_a_hold_sends_again(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    link = on_shift(app)
+    app.noodknop.press(0.0)
+    app.noodknop.release(1.5)
+    ack_all(link)
+    assert app.noodknop.state == "confirmed"
+    app.noodknop.press(10.0)
+    app.noodknop.release(10.2)
+    assert app.noodknop.state == "idle" and app.outbox.count() == 0
+    app.noodknop.press(20.0)
+    app.noodknop.release(21.6)
+    assert app.noodknop.state == "sending" and app.outbox.has("noodknop")

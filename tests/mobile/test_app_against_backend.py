@@ -1,0 +1,64 @@
+"""The app's presenters against the real backend: log in, start a shift, change status, press the noodknop."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.mobile.conftest import KIVY_MISSING
+
+pytest.importorskip("kivy", reason=KIVY_MISSING)
+
+from mobile.presenters.app import AppConfig, AppPresenter  # noqa: E402
+from shared.protocol import AlertKind, AlertRaised, Delta, Snapshot, UnitStatus  # noqa: E402
+from tests.integration.harness import PASSWORD, login, make_settings, running, socket_to  # noqa: E402
+from tests.integration.world import OUDE_ZIJDE, build_world  # noqa: E402
+
+
+async def until(predicate: object, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():  # type: ignore[operator]
+            await asyncio.sleep(0.02)
+
+
+async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknowledged(
+    database_url: str, tmp_path: Path
+) -> None:
+    world = await build_world(database_url)
+    async with running(make_settings(database_url, tmp_path)) as server:
+        operator = await login(server.base, "operator_mk")
+        app = AppPresenter(AppConfig(server=server.base, device_id=world.tablet_a, data_dir=tmp_path / "tablet"))
+        try:
+            async with socket_to(server.ws + "/ws/operator", operator["access_token"]) as op:
+                assert isinstance(await op.recv(), Snapshot)
+                app.login.username, app.login.password = "boa_a", PASSWORD
+                assert await app.login.login(), app.login.error
+                assert app.screen == "shift"
+                assert [u["call_sign"] for u in app.shift.units] == ["A-01"]
+                assert app.shift.beat_ids == [world.beats_a["Burgwallen-Oude Zijde"]]  # the planned beat
+                assert await app.shift.start_shift(), app.shift.error
+                assert app.screen == "duty" and app.map.caption == "Burgwallen-Oude Zijde"
+                await until(lambda: app.online)
+                assert app.link_text == "Verbonden met de meldkamer"
+
+                app.location.fix(*OUDE_ZIJDE, accuracy_m=4.0)
+                app.status.choose(UnitStatus.EN_ROUTE.value)
+                await op.recv_until(lambda f: isinstance(f, Delta) and any(
+                    u.unit_id == world.unit_a and u.status == UnitStatus.EN_ROUTE and u.lon == OUDE_ZIJDE[0]
+                    for u in f.units))
+                await until(lambda: not app.status.unsent)
+
+                app.noodknop.press(0.0)
+                app.noodknop.release(1.6)
+                raised = await op.recv_until(lambda f: isinstance(f, AlertRaised))
+                assert raised.alert.kind == AlertKind.NOODKNOP and raised.alert.unit_id == world.unit_a
+                assert raised.alert.lon == OUDE_ZIJDE[0]
+                await until(lambda: app.noodknop.state == "confirmed")
+                assert app.outbox.count() == 0
+
+                assert await app.shift.end_shift(), app.shift.error
+                assert app.screen == "shift" and app.status.status == "off_duty"
+        finally:
+            await app.close()
