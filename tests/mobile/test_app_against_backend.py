@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tests.mobile.conftest import KIVY_MISSING
 
 pytest.importorskip("kivy", reason=KIVY_MISSING)
 
+from backend.orgs import repository as orgs  # noqa: E402
 from mobile.presenters.app import AppConfig, AppPresenter  # noqa: E402
 from shared.protocol import AlertKind, AlertRaised, Delta, Snapshot, UnitStatus  # noqa: E402
 from tests.integration.harness import PASSWORD, login, make_settings, running, socket_to  # noqa: E402
@@ -27,6 +29,12 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
     database_url: str, tmp_path: Path
 ) -> None:
     world = await build_world(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        partner = await orgs.create_account(conn, org_id=world.org_a, username="boa_a2", password=PASSWORD,
+                                            role="boa", display_name="Boa A2")
+    finally:
+        await conn.close()
     async with running(make_settings(database_url, tmp_path)) as server:
         operator = await login(server.base, "operator_mk")
         app = AppPresenter(AppConfig(server=server.base, device_id=world.tablet_a, data_dir=tmp_path / "tablet"))
@@ -38,6 +46,8 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
                 assert app.screen == "shift"
                 assert [u["call_sign"] for u in app.shift.units] == ["A-01"]
                 assert app.shift.beat_ids == [world.beats_a["Burgwallen-Oude Zijde"]]  # the planned beat
+                assert app.shift.partners == [{"id": partner, "name": "Boa A2"}]  # own organisation, not me
+                app.shift.choose_partner(partner)
                 assert await app.shift.start_shift(), app.shift.error
                 assert app.screen == "duty" and app.map.caption == "Burgwallen-Oude Zijde"
                 await until(lambda: app.online)
@@ -60,5 +70,11 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
 
                 assert await app.shift.end_shift(), app.shift.error
                 assert app.screen == "shift" and app.status.status == "off_duty"
+            members = await asyncpg.connect(database_url)
+            try:
+                accounts = await members.fetchval("SELECT account_ids FROM shifts WHERE unit_id = $1 ORDER BY id DESC LIMIT 1", world.unit_a)
+            finally:
+                await members.close()
+            assert sorted(accounts) == sorted([app.session.account_id, partner])
         finally:
             await app.close()
