@@ -87,8 +87,11 @@ class Api:
     # --- the spine ----------------------------------------------------------------------------------------
 
     async def login(self, username: str, password: str, device_id: int | None) -> Session:
-        r = await self._call("POST", "/api/auth/login",
-                             json={"username": username, "password": password, "device_id": device_id})
+        r = await self._call(
+            "POST",
+            "/api/auth/login",
+            json={"username": username, "password": password, "device_id": device_id},
+        )
         return msgspec.convert(r.json(), Session)
 
     async def refresh(self, refresh_token: str) -> Session:
@@ -115,8 +118,9 @@ class Api:
         return [{"id": a["id"], "name": a.get("display_name") or a["username"]} for a in r.json()]
 
     async def start_shift(self, unit_id: int, account_ids: list[int], beat_ids: list[int]) -> int:
-        r = await self._call("POST", "/api/shifts",
-                             json={"unit_id": unit_id, "account_ids": account_ids, "beat_ids": beat_ids})
+        r = await self._call(
+            "POST", "/api/shifts", json={"unit_id": unit_id, "account_ids": account_ids, "beat_ids": beat_ids}
+        )
         return int(r.json()["id"])
 
     async def end_shift(self, shift_id: int) -> None:
@@ -144,6 +148,7 @@ class Api:
 
 # --- bodies of the registration API ---------------------------------------------------------------------
 
+
 def new_registration_id() -> str:
     return str(uuid.uuid4())
 
@@ -155,10 +160,25 @@ def photo_request(data: bytes) -> tuple[str, str, str]:
 
 
 def registration_request(
-    *, registration_id: str, kind: str, at: datetime, lon: float | None, lat: float | None, fields: dict[str, Any],
-    photos: list[str], shift_id: int | None,
+    *,
+    registration_id: str,
+    kind: str,
+    at: datetime,
+    lon: float | None,
+    lat: float | None,
+    fields: dict[str, Any],
+    photos: list[str],
+    shift_id: int | None,
 ) -> tuple[str, str, bytes]:
     """(method, path, body) of a registration; `kind` is observation, fine or aggression."""
-    body = {"id": registration_id, "kind": kind, "at": at.isoformat(), "lon": lon, "lat": lat,
-            "shift_id": shift_id, "photos": photos, **fields}
+    body = {
+        "id": registration_id,
+        "kind": kind,
+        "at": at.isoformat(),
+        "lon": lon,
+        "lat": lat,
+        "shift_id": shift_id,
+        "photos": photos,
+        **fields,
+    }
     return "POST", "/api/registrations", msgspec.json.encode(body)

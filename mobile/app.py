@@ -1,4 +1,5 @@
-"""The Kivy app: loads the views, runs on the asyncio loop beside the link, plays the task sound, takes photos.
+"""The Kivy app: loads the views, runs on the asyncio loop beside the link, plays the task sound,
+takes photos.
 
 All state lives in `AppPresenter` (`app.p` in the .kv file); this module only wires Kivy to it.
 """
@@ -79,8 +80,13 @@ def _beat_ring(presenter: AppPresenter) -> list[tuple[float, float]]:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    config = AppConfig(server=args.server, device_id=args.device_id, data_dir=args.data_dir,
-                       tiles_url=args.tiles_url, simulate=args.simulate or args.tour is not None)
+    config = AppConfig(
+        server=args.server,
+        device_id=args.device_id,
+        data_dir=args.data_dir,
+        tiles_url=args.tiles_url,
+        simulate=args.simulate or args.tour is not None,
+    )
     presenter = AppPresenter(config)
     if config.simulate or platform != "android":
         gps: Any = SimulatedRoute(lambda: _beat_ring(presenter), speed=args.speed)
@@ -106,4 +112,3 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(_main(args))
     finally:
         log.info("app ran %.0f s", time.monotonic() - started)
-

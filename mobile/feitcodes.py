@@ -12,7 +12,9 @@ from pathlib import Path
 
 import msgspec
 
-BUNDLED = Path(__file__).resolve().parents[1] / "backend" / "registrations" / "data" / "feitcode_catalogue.json"
+BUNDLED = (
+    Path(__file__).resolve().parents[1] / "backend" / "registrations" / "data" / "feitcode_catalogue.json"
+)
 
 
 class Feit(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,7 +34,11 @@ class _Catalogue(msgspec.Struct, frozen=True, kw_only=True):
 
 def load(data: bytes | None = None) -> tuple[str, tuple[Feit, ...]]:
     """(version, entries) from the server's bytes or, without them, from the bundled file."""
-    raw = data if data is not None else (BUNDLED.read_bytes() if BUNDLED.exists() else b'{"version":"","entries":[]}')
+    raw = (
+        data
+        if data is not None
+        else (BUNDLED.read_bytes() if BUNDLED.exists() else b'{"version":"","entries":[]}')
+    )
     catalogue = msgspec.json.decode(raw, type=_Catalogue)
     return catalogue.version, catalogue.entries
 
@@ -42,8 +48,14 @@ def _fold(text: str) -> str:
 
 
 def search(
-    entries: tuple[Feit, ...], query: str, *, here: frozenset[str] = frozenset(), recent: tuple[str, ...] = (),
-    tracks: frozenset[str] | None = None, domains: frozenset[int] = frozenset({1}), limit: int = 8,
+    entries: tuple[Feit, ...],
+    query: str,
+    *,
+    here: frozenset[str] = frozenset(),
+    recent: tuple[str, ...] = (),
+    tracks: frozenset[str] | None = None,
+    domains: frozenset[int] = frozenset({1}),
+    limit: int = 8,
 ) -> list[Feit]:
     """Entries matching every word of `query` (code or description), best first.
 

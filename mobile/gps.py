@@ -20,8 +20,14 @@ DAM = (4.8936, 52.3731)  # a start when no beat is known
 class SimulatedRoute:
     """Walks around the outline of the first chosen beat (or around the Dam), one fix per `interval_s`."""
 
-    def __init__(self, ring: Callable[[], list[tuple[float, float]]], *, interval_s: float = 1.0,
-                 speed: float = 1.0, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        ring: Callable[[], list[tuple[float, float]]],
+        *,
+        interval_s: float = 1.0,
+        speed: float = 1.0,
+        seed: int | None = None,
+    ) -> None:
         self._ring = ring
         self.interval_s = interval_s
         self.speed = speed
@@ -41,8 +47,10 @@ class SimulatedRoute:
             cx = sum(p[0] for p in ring) / len(ring)
             cy = sum(p[1] for p in ring) / len(ring)
             return [(cx + (x - cx) * 0.8, cy + (y - cy) * 0.8) for x, y in ring]  # just inside the outline
-        return [(DAM[0] + 0.002 * math.cos(a / 8 * math.tau), DAM[1] + 0.0012 * math.sin(a / 8 * math.tau))
-                for a in range(9)]
+        return [
+            (DAM[0] + 0.002 * math.cos(a / 8 * math.tau), DAM[1] + 0.0012 * math.sin(a / 8 * math.tau))
+            for a in range(9)
+        ]
 
     async def _walk(self, on_fix: Fix) -> None:
         route = self._route()
@@ -63,8 +71,13 @@ class SimulatedRoute:
                 lat += (ty - lat) * step / dist
             heading = (math.degrees(math.atan2(dx, dy)) + 360) % 360
             noise = self._rng.gauss(0, 3e-6)
-            on_fix(lon + noise, lat + noise, accuracy_m=round(self._rng.uniform(3, 8), 1),
-                   speed_mps=WALK_MPS * self.speed, heading_deg=round(heading, 1))
+            on_fix(
+                lon + noise,
+                lat + noise,
+                accuracy_m=round(self._rng.uniform(3, 8), 1),
+                speed_mps=WALK_MPS * self.speed,
+                heading_deg=round(heading, 1),
+            )
             await asyncio.sleep(self.interval_s)
 
 
@@ -87,8 +100,9 @@ class PlyerGps:
             speed = _positive(kw.get("speed"))
             bearing = kw.get("bearing")
             heading = float(bearing) % 360 if bearing not in (None, "") else None
-            loop.call_soon_threadsafe(lambda: on_fix(lon, lat, accuracy_m=accuracy, speed_mps=speed,
-                                                     heading_deg=heading))
+            loop.call_soon_threadsafe(
+                lambda: on_fix(lon, lat, accuracy_m=accuracy, speed_mps=speed, heading_deg=heading)
+            )
 
         gps.configure(on_location=location)
         gps.start(minTime=self.min_time_ms, minDistance=self.min_distance_m)

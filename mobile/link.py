@@ -28,7 +28,9 @@ SOCKET_BACKOFF_MAX_S = 10.0
 
 
 class Link:
-    def __init__(self, api: Api, outbox: Outbox, session: Session, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, api: Api, outbox: Outbox, session: Session, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.api = api
         self.outbox = outbox
         self.session = session
@@ -51,8 +53,10 @@ class Link:
     # --- lifecycle ----------------------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._socket_loop(), name="field-socket"),
-                       asyncio.create_task(self._request_loop(), name="outbox-requests")]
+        self._tasks = [
+            asyncio.create_task(self._socket_loop(), name="field-socket"),
+            asyncio.create_task(self._request_loop(), name="outbox-requests"),
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:

@@ -7,10 +7,10 @@ Two channels share one file:
 * ``http``: requests (registrations, photos) with an idempotency key (the registration's client-made UUID, the
   photo's sha256), sent strictly in order, with exponential backoff while the network or server is down.
 
-An item is ``pending`` (waiting), ``sending`` (on the wire, not yet confirmed) or ``failed`` (the server refused
-it for good; the boa sees why and may retry or discard it). Confirmed items are deleted. Every change is
-committed before it is acted on, so killing the app at any moment loses nothing; an item interrupted mid-send is
-sent again after a restart and the server's de-duplication keeps it single.
+An item is ``pending`` (waiting), ``sending`` (on the wire, not yet confirmed) or ``failed`` (the server
+refused it for good; the boa sees why and may retry or discard it). Confirmed items are deleted. Every
+change is committed before it is acted on, so killing the app at any moment loses nothing; an item
+interrupted mid-send is sent again after a restart and the server's de-duplication keeps it single.
 """
 
 from __future__ import annotations
@@ -111,8 +111,11 @@ class Outbox:
         return default if row is None else str(row[0])
 
     def _set_meta(self, key: str, value: object) -> None:
-        self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
-                         "excluded.value", (key, str(value)))
+        self._db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+            "excluded.value",
+            (key, str(value)),
+        )
 
     def bind_device(self, device_id: int) -> None:
         """The outbox belongs to one device's numbering; a different device starts a fresh numbering."""
@@ -150,8 +153,14 @@ class Outbox:
         self._db.execute(
             "INSERT INTO items (channel, kind, seq, body, summary, state, created_at) "
             "VALUES ('frame', ?, ?, ?, ?, ?, ?)",
-            (_kind_of(frame), frame.seq, encoder.encode(frame), _summary_of(frame),
-             SENDING if self._frames_online else PENDING, self._clock()),
+            (
+                _kind_of(frame),
+                frame.seq,
+                encoder.encode(frame),
+                _summary_of(frame),
+                SENDING if self._frames_online else PENDING,
+                self._clock(),
+            ),
         )
         next_seq = int(self._meta("next_seq", "1") or 1)
         self._set_meta("next_seq", max(next_seq, frame.seq + 1))
@@ -168,14 +177,19 @@ class Outbox:
     def failed(self, seq: int, reason: str) -> None:
         self._db.execute(
             "UPDATE items SET state = 'failed', reason = ?, attempts = attempts + 1 WHERE channel = 'frame' "
-            "AND seq = ?", (reason, seq),
+            "AND seq = ?",
+            (reason, seq),
         )
         self._changed()
 
     def welcomed(self, next_seq: int, frames: Sequence[SequencedFrame]) -> None:
         self._db.execute("BEGIN IMMEDIATE")
-        old = {row[0]: row[1] for row in self._db.execute(
-            "SELECT seq, created_at FROM items WHERE channel = 'frame' AND state != 'failed' ORDER BY seq")}
+        old = {
+            row[0]: row[1]
+            for row in self._db.execute(
+                "SELECT seq, created_at FROM items WHERE channel = 'frame' AND state != 'failed' ORDER BY seq"
+            )
+        }
         created = list(old.values())
         self._db.execute("DELETE FROM items WHERE channel = 'frame' AND state != 'failed'")
         # a failed frame's seq may collide with a renumbered one: failed frames keep their data, not their seq
@@ -183,7 +197,8 @@ class Outbox:
         for i, frame in enumerate(frames):
             at = created[i] if i < len(created) else self._clock()
             self._db.execute(
-                "INSERT INTO items (channel, kind, seq, body, summary, created_at) VALUES ('frame', ?, ?, ?, ?, ?)",
+                "INSERT INTO items (channel, kind, seq, body, summary, created_at) "
+                "VALUES ('frame', ?, ?, ?, ?, ?)",
                 (_kind_of(frame), frame.seq, encoder.encode(frame), _summary_of(frame), at),
             )
         self._set_meta("next_seq", next_seq)
@@ -195,9 +210,7 @@ class Outbox:
         """The link is up (frames are on the wire until acknowledged) or down (they wait)."""
         self._frames_online = sending
         new, old = (SENDING, PENDING) if sending else (PENDING, SENDING)
-        cur = self._db.execute(
-            "UPDATE items SET state = ? WHERE channel = 'frame' AND state = ?", (new, old)
-        )
+        cur = self._db.execute("UPDATE items SET state = ? WHERE channel = 'frame' AND state = ?", (new, old))
         if cur.rowcount:
             self._changed()
 
@@ -215,7 +228,14 @@ class Outbox:
     # --- the http channel ---------------------------------------------------------------------------------
 
     def add_request(
-        self, *, kind: str, key: str, method: str, path: str, body: bytes, content_type: str = "application/json",
+        self,
+        *,
+        kind: str,
+        key: str,
+        method: str,
+        path: str,
+        body: bytes,
+        content_type: str = "application/json",
         summary: str = "",
     ) -> bool:
         """Queue a request; False if one with this key is queued already (a double tap stores once)."""
@@ -243,15 +263,25 @@ class Outbox:
             return None, float(row[8])
         self._db.execute("UPDATE items SET state = 'sending' WHERE id = ?", (row[0],))
         self._changed()
-        return HttpItem(id=row[0], kind=row[1], key=row[2], method=row[3], path=row[4], content_type=row[5],
-                        body=bytes(row[6]), attempts=row[7]), None
+        return HttpItem(
+            id=row[0],
+            kind=row[1],
+            key=row[2],
+            method=row[3],
+            path=row[4],
+            content_type=row[5],
+            body=bytes(row[6]),
+            attempts=row[7],
+        ), None
 
     def request_done(self, item_id: int) -> None:
         self._db.execute("DELETE FROM items WHERE id = ?", (item_id,))
         self._changed()
 
     def request_retry(self, item_id: int, reason: str) -> float:
-        """A transient failure (no network, server busy): back off exponentially with jitter; returns the delay."""
+        """A transient failure (no network, server busy): back off exponentially with jitter.
+
+        Returns the delay."""
         attempts = self._db.execute("SELECT attempts FROM items WHERE id = ?", (item_id,)).fetchone()
         n = (attempts[0] if attempts else 0) + 1
         delay = min(BACKOFF_FIRST_S * 2 ** (n - 1), BACKOFF_MAX_S) * self._rng.uniform(0.8, 1.2)
@@ -265,7 +295,8 @@ class Outbox:
     def request_failed(self, item_id: int, reason: str) -> None:
         """The server refused it (4xx): retrying unchanged will not help; the boa decides."""
         self._db.execute(
-            "UPDATE items SET state = 'failed', attempts = attempts + 1, reason = ? WHERE id = ?", (reason, item_id)
+            "UPDATE items SET state = 'failed', attempts = attempts + 1, reason = ? WHERE id = ?",
+            (reason, item_id),
         )
         self._changed()
 
@@ -280,8 +311,21 @@ class Outbox:
             """SELECT id, channel, kind, state, summary, created_at, attempts, reason, seq, key FROM items
                ORDER BY created_at, id"""
         ).fetchall()
-        return [OutboxItem(id=r[0], channel=r[1], kind=r[2], state=r[3], summary=r[4], created_at=r[5],
-                           attempts=r[6], reason=r[7], seq=r[8], key=r[9]) for r in rows]
+        return [
+            OutboxItem(
+                id=r[0],
+                channel=r[1],
+                kind=r[2],
+                state=r[3],
+                summary=r[4],
+                created_at=r[5],
+                attempts=r[6],
+                reason=r[7],
+                seq=r[8],
+                key=r[9],
+            )
+            for r in rows
+        ]
 
     def count(self, state: str | None = None) -> int:
         if state is None:
@@ -298,7 +342,8 @@ class Outbox:
     def retry_request(self, item_id: int) -> None:
         cur = self._db.execute(
             """UPDATE items SET state = 'pending', next_attempt_at = 0, reason = NULL
-               WHERE id = ? AND channel = 'http' AND state = 'failed'""", (item_id,),
+               WHERE id = ? AND channel = 'http' AND state = 'failed'""",
+            (item_id,),
         )
         if not cur.rowcount:
             raise KeyError(item_id)

@@ -61,12 +61,22 @@ async def tour(app: Any, directory: Path) -> None:
         p.register.text = "Scheldt en dreigt na aanspreken over hond"
         await _shot(app, directory, "7-agressie")
         p.tab = "tasks"
-        p.tasks.received(TaskAssigned(
-            task_id=1, incident_id=1, title="Overlast jongeren bij speeltuin", priority=1,
-            description="Melder ziet groep jongeren vernielen. Politie op afstand.", address="Nieuwmarkt 4",
-            assigned_at=datetime.now(UTC)))
-        p.tasks.received(TaskAssigned(task_id=2, incident_id=2, title="Fout geparkeerde bestelbus", priority=3,
-                                      address="Zeedijk 30"))
+        p.tasks.received(
+            TaskAssigned(
+                task_id=1,
+                incident_id=1,
+                title="Overlast jongeren bij speeltuin",
+                priority=1,
+                description="Melder ziet groep jongeren vernielen. Politie op afstand.",
+                address="Nieuwmarkt 4",
+                assigned_at=datetime.now(UTC),
+            )
+        )
+        p.tasks.received(
+            TaskAssigned(
+                task_id=2, incident_id=2, title="Fout geparkeerde bestelbus", priority=3, address="Zeedijk 30"
+            )
+        )
         p.tasks.advance(2)
         await _shot(app, directory, "8-taken")
         p.tab = "status"

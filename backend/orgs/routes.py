@@ -83,7 +83,8 @@ async def list_accounts(
     require_role(principal, ("boa", "teamlead", "admin"))
     async with services_of(request).pool.acquire() as conn:
         accounts = await orgs.list_accounts(conn, principal.org_id, role)
-    return [Colleague(id=a.id, username=a.username, display_name=a.display_name, role=a.role) for a in accounts]
+    return [Colleague(id=a.id, username=a.username, display_name=a.display_name, role=a.role)
+            for a in accounts]
 
 
 @get("/api/devices", tags=["devices"])

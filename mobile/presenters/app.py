@@ -1,4 +1,4 @@
-"""The root presenter: holds the session, the link and the outbox, and wires the screen presenters together."""
+"""The root presenter: holds the session, the link and the outbox, and wires the screen presenters."""
 
 from __future__ import annotations
 
@@ -101,8 +101,15 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         return self.config.data_dir / "state.json"
 
     def _save(self) -> None:
-        shift = SavedShift(shift_id=int(self.shift.shift_id), call_sign=self.shift.call_sign,
-                           beat_ids=list(self.shift.beat_ids)) if self.shift.active else None
+        shift = (
+            SavedShift(
+                shift_id=int(self.shift.shift_id),
+                call_sign=self.shift.call_sign,
+                beat_ids=list(self.shift.beat_ids),
+            )
+            if self.shift.active
+            else None
+        )
         path = self._state_path
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(msgspec.json.encode(SavedState(session=self.session, shift=shift)))

@@ -94,8 +94,11 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
         link = self.app.link
         location = self.app.location
         if link is not None:
-            link.client.noodknop(datetime.now(UTC), location.lon if location.has_fix else None,
-                                 location.lat if location.has_fix else None)
+            link.client.noodknop(
+                datetime.now(UTC),
+                location.lon if location.has_fix else None,
+                location.lat if location.has_fix else None,
+            )
             link.kick()
         self.state = "sending"
         self.app.status.show(UnitStatus.EMERGENCY)
@@ -118,8 +121,14 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
         if self.state == "sending" and not self.online:
             self.label = t("nood.offline")
         else:
-            self.label = t({"idle": "nood.idle", "holding": "nood.holding", "sending": "nood.sending",
-                            "confirmed": "nood.confirmed"}[self.state])
+            self.label = t(
+                {
+                    "idle": "nood.idle",
+                    "holding": "nood.holding",
+                    "sending": "nood.sending",
+                    "confirmed": "nood.confirmed",
+                }[self.state]
+            )
 
 
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
@@ -148,8 +157,16 @@ class LocationPresenter(EventDispatcher):  # type: ignore[misc]
         self.app = app
         self._sent: tuple[float, float, float] | None = None  # (when, lon, lat) of the last report
 
-    def fix(self, lon: float, lat: float, *, accuracy_m: float | None = None, speed_mps: float | None = None,
-            heading_deg: float | None = None, at: datetime | None = None) -> None:
+    def fix(
+        self,
+        lon: float,
+        lat: float,
+        *,
+        accuracy_m: float | None = None,
+        speed_mps: float | None = None,
+        heading_deg: float | None = None,
+        at: datetime | None = None,
+    ) -> None:
         at = at or datetime.now(UTC)
         self.lon, self.lat = lon, lat
         self.accuracy_m = -1.0 if accuracy_m is None else accuracy_m
@@ -165,8 +182,15 @@ class LocationPresenter(EventDispatcher):  # type: ignore[misc]
                 return
         self._sent = (now, lon, lat)
         self.track = [*self.track[-199:], (lon, lat)]
-        link.client.position(lon, lat, at, late=not link.online, accuracy_m=accuracy_m, speed_mps=speed_mps,
-                             heading_deg=heading_deg)
+        link.client.position(
+            lon,
+            lat,
+            at,
+            late=not link.online,
+            accuracy_m=accuracy_m,
+            speed_mps=speed_mps,
+            heading_deg=heading_deg,
+        )
 
     def shift_ended(self) -> None:
         self._sent = None

@@ -53,8 +53,14 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         loc.bind(lon=self._relayout, lat=self._relayout, track=self._relayout)
 
     def set_beats(self, collection: dict[str, Any]) -> None:
-        self.beats = [{"id": f["id"], "name": f.get("properties", {}).get("name", ""),
-                       "rings": _rings(f.get("geometry") or {})} for f in collection.get("features", [])]
+        self.beats = [
+            {
+                "id": f["id"],
+                "name": f.get("properties", {}).get("name", ""),
+                "rings": _rings(f.get("geometry") or {}),
+            }
+            for f in collection.get("features", [])
+        ]
         self._relayout()
 
     def select(self, beat_ids: list[int]) -> None:
@@ -120,8 +126,11 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
                     cy = sum(p[1] for p in ring) / len(ring)
                     labels.append((*px(cx, cy), beat["name"]))
             else:
-                visible = [r for r in rings if any(0 <= r[i] <= width and 0 <= r[i + 1] <= height
-                                                   for i in range(0, len(r), 2))]
+                visible = [
+                    r
+                    for r in rings
+                    if any(0 <= r[i] <= width and 0 <= r[i + 1] <= height for i in range(0, len(r), 2))
+                ]
                 others += visible
         self.lines, self.other_lines, self.labels = mine, others, labels
         loc = self.app.location

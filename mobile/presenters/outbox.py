@@ -32,22 +32,31 @@ class OutboxPresenter(EventDispatcher):  # type: ignore[misc]
         for item in items:
             if item.kind == "position" and item.state != FAILED:
                 continue  # hundreds of positions are one line, not hundreds
-            rows.append({
-                "item_id": item.id,
-                "title": f"{t('outbox.kind.' + item.kind)}  {self._summary(item.kind, item.summary)}".strip(),
-                "when": datetime.fromtimestamp(item.created_at).strftime("%H:%M:%S"),
-                "state": t(f"outbox.state.{item.state}"),
-                "failed": item.state == FAILED,
-                "reason": t("outbox.reason", reason=item.reason) if item.reason else "",
-                "urgent": item.kind == "noodknop",
-            })
+            rows.append(
+                {
+                    "item_id": item.id,
+                    "title": f"{t('outbox.kind.' + item.kind)}  {self._summary(item.kind, item.summary)}"
+                    .strip(),
+                    "when": datetime.fromtimestamp(item.created_at).strftime("%H:%M:%S"),
+                    "state": t(f"outbox.state.{item.state}"),
+                    "failed": item.state == FAILED,
+                    "reason": t("outbox.reason", reason=item.reason) if item.reason else "",
+                    "urgent": item.kind == "noodknop",
+                }
+            )
         if positions:
             state = "sending" if any(p.state == "sending" for p in positions) else "pending"
-            rows.append({
-                "item_id": 0, "title": t("outbox.positions", count=len(positions)),
-                "when": datetime.fromtimestamp(positions[0].created_at).strftime("%H:%M:%S"),
-                "state": t(f"outbox.state.{state}"), "failed": False, "reason": "", "urgent": False,
-            })
+            rows.append(
+                {
+                    "item_id": 0,
+                    "title": t("outbox.positions", count=len(positions)),
+                    "when": datetime.fromtimestamp(positions[0].created_at).strftime("%H:%M:%S"),
+                    "state": t(f"outbox.state.{state}"),
+                    "failed": False,
+                    "reason": "",
+                    "urgent": False,
+                }
+            )
         rows.sort(key=lambda r: (not r["urgent"], not r["failed"]))
         self.rows = rows
         self.waiting = len(items)

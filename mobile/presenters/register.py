@@ -60,8 +60,11 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         self.here: frozenset[str] = frozenset()  # tags of the APV zones at this spot (from the server, later)
         self.recent: tuple[str, ...] = ()
         self.bind(query=lambda *_: self.search())
-        self.bind(photos=lambda *_: setattr(self, "photos_label", t("reg.photos", count=len(self.photos))
-                                            if self.photos else ""))
+        self.bind(
+            photos=lambda *_: setattr(
+                self, "photos_label", t("reg.photos", count=len(self.photos)) if self.photos else ""
+            )
+        )
         app.location.bind(has_fix=self._where_when, lon=self._where_when)
         self._where_when()
         self.search()
@@ -78,8 +81,9 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
     def _where_when(self, *_: object) -> None:
         loc = self.app.location
         place = f"{loc.lat:.5f}, {loc.lon:.5f}" if loc.has_fix else t("reg.no_place")
-        self.where_when = t("reg.where_when", time=datetime.now().strftime("%H:%M"), beat=self.app.map.caption,
-                            place=place)
+        self.where_when = t(
+            "reg.where_when", time=datetime.now().strftime("%H:%M"), beat=self.app.map.caption, place=place
+        )
 
     def search(self) -> None:
         found = feitcodes.search(self.entries, self.query, here=self.here, recent=self.recent)
@@ -114,13 +118,21 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         if self.kind == "fine":
             birth = _birth_date(self.offender_birth)
             fields.update(
-                regime="opsporing", feitcode=self.feitcode, catalogue_version=self.catalogue_version,
-                offender={"name": self.offender_name.strip(), "birth_date": birth.isoformat() if birth else None,
-                          "id_document": self.offender_id.strip(), "address": self.offender_address.strip()},
+                regime="opsporing",
+                feitcode=self.feitcode,
+                catalogue_version=self.catalogue_version,
+                offender={
+                    "name": self.offender_name.strip(),
+                    "birth_date": birth.isoformat() if birth else None,
+                    "id_document": self.offender_id.strip(),
+                    "address": self.offender_address.strip(),
+                },
                 statement=self.statement.strip(),
             )
         elif self.kind == "aggression":
-            fields.update(regime="toezicht", aggression={"type": self.aggression_type, "severity": self.severity})
+            fields.update(
+                regime="toezicht", aggression={"type": self.aggression_type, "severity": self.severity}
+            )
         else:
             fields.update(regime="toezicht")
         return fields
@@ -135,19 +147,38 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         for path in self.photos:
             data = Path(path).read_bytes()
             key, method, url = api_mod.photo_request(data)
-            outbox.add_request(kind="photo", key=key, method=method, path=url, body=data,
-                               content_type="image/jpeg" if path.lower().endswith((".jpg", ".jpeg")) else
-                               "application/octet-stream", summary=Path(path).name)
+            outbox.add_request(
+                kind="photo",
+                key=key,
+                method=method,
+                path=url,
+                body=data,
+                content_type="image/jpeg"
+                if path.lower().endswith((".jpg", ".jpeg"))
+                else "application/octet-stream",
+                summary=Path(path).name,
+            )
             hashes.append(key)
         registration_id = api_mod.new_registration_id()
         method, url, body = api_mod.registration_request(
-            registration_id=registration_id, kind=self.kind, at=datetime.now(UTC),
-            lon=loc.lon if loc.has_fix else None, lat=loc.lat if loc.has_fix else None, fields=self._fields(),
-            photos=hashes, shift_id=int(self.app.shift.shift_id) or None,
+            registration_id=registration_id,
+            kind=self.kind,
+            at=datetime.now(UTC),
+            lon=loc.lon if loc.has_fix else None,
+            lat=loc.lat if loc.has_fix else None,
+            fields=self._fields(),
+            photos=hashes,
+            shift_id=int(self.app.shift.shift_id) or None,
         )
         summary = self.feitcode or self.aggression_type or self.text.strip()[:40]
-        outbox.add_request(kind="registration", key=registration_id, method=method, path=url, body=body,
-                           summary=f"{t('reg.' + self.kind)}: {summary}")
+        outbox.add_request(
+            kind="registration",
+            key=registration_id,
+            method=method,
+            path=url,
+            body=body,
+            summary=f"{t('reg.' + self.kind)}: {summary}",
+        )
         if self.feitcode:
             self.recent = tuple(dict.fromkeys((self.feitcode, *self.recent)))[:RECENT_MAX]
         self.clear()
@@ -155,8 +186,20 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         return True
 
     def clear(self) -> None:
-        for name in ("text", "query", "feitcode", "feitcode_label", "offender_name", "offender_birth", "offender_id",
-                     "offender_address", "statement", "aggression_type", "error", "saved"):
+        for name in (
+            "text",
+            "query",
+            "feitcode",
+            "feitcode_label",
+            "offender_name",
+            "offender_birth",
+            "offender_id",
+            "offender_address",
+            "statement",
+            "aggression_type",
+            "error",
+            "saved",
+        ):
             setattr(self, name, "")
         self.severity = "medium"
         self.photos = []

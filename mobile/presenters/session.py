@@ -40,8 +40,10 @@ class LoginPresenter(EventDispatcher):  # type: ignore[misc]
     async def login(self) -> bool:
         device = self.device_id.strip()
         if not self.username.strip() or not self.password or not device.isdigit():
-            self.error = t("login.failed", reason=t("login.username") + ", " + t("login.password") + ", "
-                           + t("login.device"))
+            self.error = t(
+                "login.failed",
+                reason=t("login.username") + ", " + t("login.password") + ", " + t("login.device"),
+            )
             return False
         self.busy, self.error = True, ""
         try:
@@ -85,16 +87,34 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
         super().__init__(**kwargs)
         self.app = app
         self._all_beats: list[dict[str, Any]] = []
-        self.bind(units=self._rows, unit_id=self._rows, partners=self._rows, partner_id=self._rows,
-                  beats=self._rows, beat_ids=self._rows)
+        self.bind(
+            units=self._rows,
+            unit_id=self._rows,
+            partners=self._rows,
+            partner_id=self._rows,
+            beats=self._rows,
+            beat_ids=self._rows,
+        )
 
     def _rows(self, *_: object) -> None:
-        self.unit_rows = [{"text": u["call_sign"], "unit_id": u["id"], "chosen": u["id"] == self.unit_id}
-                          for u in self.units]
-        self.partner_rows = [{"text": t("shift.partner_none"), "account_id": 0, "chosen": not self.partner_id}] + [
-            {"text": p["name"], "account_id": p["id"], "chosen": p["id"] == self.partner_id} for p in self.partners]
-        self.beat_rows = [{"text": b["name"] + (f"  ({t('shift.beat_planned')})" if b["planned"] else ""),
-                           "beat_id": b["id"], "chosen": b["id"] in self.beat_ids} for b in self.beats]
+        self.unit_rows = [
+            {"text": u["call_sign"], "unit_id": u["id"], "chosen": u["id"] == self.unit_id}
+            for u in self.units
+        ]
+        self.partner_rows = [
+            {"text": t("shift.partner_none"), "account_id": 0, "chosen": not self.partner_id}
+        ] + [
+            {"text": p["name"], "account_id": p["id"], "chosen": p["id"] == self.partner_id}
+            for p in self.partners
+        ]
+        self.beat_rows = [
+            {
+                "text": b["name"] + (f"  ({t('shift.beat_planned')})" if b["planned"] else ""),
+                "beat_id": b["id"],
+                "chosen": b["id"] in self.beat_ids,
+            }
+            for b in self.beats
+        ]
 
     async def load(self) -> None:
         try:
@@ -106,12 +126,16 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
             return
         self.app.map.set_beats(collection)
         own = [u for u in units if u.get("org_id") == self.app.session_org()] or units
-        self.units = [{"id": u["id"], "call_sign": u["call_sign"], "assigned_beat_ids": u["assigned_beat_ids"]}
-                      for u in sorted(own, key=lambda u: u["call_sign"])]
+        self.units = [
+            {"id": u["id"], "call_sign": u["call_sign"], "assigned_beat_ids": u["assigned_beat_ids"]}
+            for u in sorted(own, key=lambda u: u["call_sign"])
+        ]
         me = self.app.session.account_id if self.app.session else 0
         self.partners = [p for p in partners if p["id"] != me]
-        self._all_beats = [{"id": f["id"], "name": f["properties"].get("name", str(f["id"]))}
-                           for f in collection.get("features", [])]
+        self._all_beats = [
+            {"id": f["id"], "name": f["properties"].get("name", str(f["id"]))}
+            for f in collection.get("features", [])
+        ]
         if self.units and not self.unit_id:
             self.choose_unit(self.units[0]["id"])
         else:
@@ -136,8 +160,11 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
         self.partner_id = account_id
 
     def toggle_beat(self, beat_id: int) -> None:
-        self.beat_ids = [b for b in self.beat_ids if b != beat_id] if beat_id in self.beat_ids \
+        self.beat_ids = (
+            [b for b in self.beat_ids if b != beat_id]
+            if beat_id in self.beat_ids
             else [*self.beat_ids, beat_id]
+        )
 
     def start(self) -> None:
         self.app.spawn(self.start_shift())
@@ -151,7 +178,9 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
         accounts = [session.account_id] + ([self.partner_id] if self.partner_id else [])
         self.busy, self.error = True, ""
         try:
-            shift_id = await self.app.api.start_shift(int(self.unit_id), accounts, [int(b) for b in self.beat_ids])
+            shift_id = await self.app.api.start_shift(
+                int(self.unit_id), accounts, [int(b) for b in self.beat_ids]
+            )
         except ApiError as exc:
             self.error = t("shift.failed", reason=_reason(exc))
             return False
@@ -164,8 +193,9 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
 
     def began(self, shift_id: int, call_sign: str, beat_ids: list[int]) -> None:
         self.shift_id, self.call_sign, self.beat_ids, self.active = shift_id, call_sign, beat_ids, True
-        names = [b["name"] for b in self._all_beats if b["id"] in beat_ids] or \
-            [b["name"] for b in self.app.map.beats if b["id"] in beat_ids]
+        names = [b["name"] for b in self._all_beats if b["id"] in beat_ids] or [
+            b["name"] for b in self.app.map.beats if b["id"] in beat_ids
+        ]
         self.summary = t("shift.on_duty", call_sign=call_sign, beats=", ".join(names) or t("map.no_beat"))
         self.app.map.select(beat_ids)
 

@@ -1,4 +1,4 @@
-"""Tasks and messages from the meldkamer: an alarm on arrival, then accept, aanrijdend, ter plaatse, afgerond."""
+"""Tasks and messages from the meldkamer: an alarm, then accept, aanrijdend, ter plaatse, afgerond."""
 
 from __future__ import annotations
 
@@ -22,10 +22,17 @@ NEXT_STEP = {
     TaskState.EN_ROUTE: TaskState.ON_SCENE,
     TaskState.ON_SCENE: TaskState.DONE,
 }
-STEP_LABEL = {TaskState.ACCEPTED: "tasks.accept", TaskState.EN_ROUTE: "tasks.en_route",
-              TaskState.ON_SCENE: "tasks.on_scene", TaskState.DONE: "tasks.done"}
-STEP_STATUS = {TaskState.EN_ROUTE: UnitStatus.EN_ROUTE, TaskState.ON_SCENE: UnitStatus.ON_SCENE,
-               TaskState.DONE: UnitStatus.AVAILABLE}
+STEP_LABEL = {
+    TaskState.ACCEPTED: "tasks.accept",
+    TaskState.EN_ROUTE: "tasks.en_route",
+    TaskState.ON_SCENE: "tasks.on_scene",
+    TaskState.DONE: "tasks.done",
+}
+STEP_STATUS = {
+    TaskState.EN_ROUTE: UnitStatus.EN_ROUTE,
+    TaskState.ON_SCENE: UnitStatus.ON_SCENE,
+    TaskState.DONE: UnitStatus.AVAILABLE,
+}
 
 
 class TasksPresenter(EventDispatcher):  # type: ignore[misc]
@@ -95,16 +102,19 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
             task: TaskAssigned = entry["task"]
             state: TaskState = entry["state"]
             step = NEXT_STEP.get(state)
-            rows.append({
-                "task_id": task_id,
-                "title": task.title,
-                "priority": t("tasks.priority", priority=task.priority),
-                "urgent": task.priority == 1,
-                "where": task.address or (f"{task.lat:.5f}, {task.lon:.5f}" if task.lat is not None else ""),
-                "description": task.description,
-                "state": t(f"tasks.state.{state.value}"),
-                "action": t(STEP_LABEL[step]) if step else "",
-                "closed": state in (TaskState.DONE, TaskState.CANCELLED),
-            })
+            rows.append(
+                {
+                    "task_id": task_id,
+                    "title": task.title,
+                    "priority": t("tasks.priority", priority=task.priority),
+                    "urgent": task.priority == 1,
+                    "where": task.address
+                    or (f"{task.lat:.5f}, {task.lon:.5f}" if task.lat is not None else ""),
+                    "description": task.description,
+                    "state": t(f"tasks.state.{state.value}"),
+                    "action": t(STEP_LABEL[step]) if step else "",
+                    "closed": state in (TaskState.DONE, TaskState.CANCELLED),
+                }
+            )
         self.rows = rows
         self.open_count = sum(1 for r in rows if not r["closed"])

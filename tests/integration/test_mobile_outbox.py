@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 
 from mobile.api import Api, Session
-from mobile.link import ONLINE, Link
+from mobile.link import Link
 from mobile.outbox import Outbox
 from shared.protocol import UnitStatus
 from tests.integration.harness import PASSWORD, make_settings, running
@@ -93,8 +93,12 @@ async def session_for(base: str, device_id: int) -> Session:
 
 def walk(link: Link, n: int, start: datetime, offset: int = 0) -> None:
     for i in range(n):
-        link.client.position(OUDE_ZIJDE[0] + (offset + i) * 1e-5, OUDE_ZIJDE[1],
-                             start + timedelta(seconds=offset + i), late=not link.online)
+        link.client.position(
+            OUDE_ZIJDE[0] + (offset + i) * 1e-5,
+            OUDE_ZIJDE[1],
+            start + timedelta(seconds=offset + i),
+            late=not link.online,
+        )
 
 
 async def test_items_survive_a_network_cut_and_arrive_once(database_url: str, tmp_path: Path) -> None:
@@ -125,16 +129,22 @@ async def test_items_survive_a_network_cut_and_arrive_once(database_url: str, tm
             await api.close()
             await proxy.close()
             outbox.close()
-    positions = await rows(database_url, "SELECT seq, late FROM positions WHERE device_id = $1 ORDER BY seq",
-                           world.tablet_a)
+    positions = await rows(
+        database_url, "SELECT seq, late FROM positions WHERE device_id = $1 ORDER BY seq", world.tablet_a
+    )
     assert len(positions) == 50 and len({r["seq"] for r in positions}) == 50
     assert sum(r["late"] for r in positions) >= 20
-    events = await rows(database_url, "SELECT payload->>'status' AS s FROM field_events WHERE device_id = $1 "
-                        "ORDER BY seq", world.tablet_a)
+    events = await rows(
+        database_url,
+        "SELECT payload->>'status' AS s FROM field_events WHERE device_id = $1 ORDER BY seq",
+        world.tablet_a,
+    )
     assert [r["s"] for r in events] == ["busy", "available"]
 
 
-async def test_app_killed_mid_send_resends_from_the_file_and_stores_once(database_url: str, tmp_path: Path) -> None:
+async def test_app_killed_mid_send_resends_from_the_file_and_stores_once(
+    database_url: str, tmp_path: Path
+) -> None:
     world = await build_world(database_url)
     path = tmp_path / "outbox.sqlite"
     settings = make_settings(database_url, tmp_path)
@@ -171,14 +181,17 @@ async def test_app_killed_mid_send_resends_from_the_file_and_stores_once(databas
             reopened.close()
     positions = await rows(database_url, "SELECT seq FROM positions WHERE device_id = $1", world.tablet_a)
     assert len(positions) == 45 and len({r["seq"] for r in positions}) == 45
-    alerts = await rows(database_url, "SELECT kind FROM alerts WHERE unit_id = $1 AND kind = 'noodknop'",
-                        world.unit_a)
+    alerts = await rows(
+        database_url, "SELECT kind FROM alerts WHERE unit_id = $1 AND kind = 'noodknop'", world.unit_a
+    )
     assert len(alerts) == 1
     last_seq = await rows(database_url, "SELECT last_seq FROM devices WHERE id = $1", world.tablet_a)
     assert last_seq[0]["last_seq"] == noodknop.seq + 5
 
 
-async def test_a_fresh_outbox_on_a_used_device_renumbers_instead_of_losing(database_url: str, tmp_path: Path) -> None:
+async def test_a_fresh_outbox_on_a_used_device_renumbers_instead_of_losing(
+    database_url: str, tmp_path: Path
+) -> None:
     world = await build_world(database_url)
     async with running(make_settings(database_url, tmp_path)) as server:
         session = await session_for(server.base, world.tablet_a)
@@ -194,6 +207,7 @@ async def test_a_fresh_outbox_on_a_used_device_renumbers_instead_of_losing(datab
                 await link.stop()
                 await api.close()
                 outbox.close()
-    positions = await rows(database_url, "SELECT seq FROM positions WHERE device_id = $1 ORDER BY seq",
-                           world.tablet_a)
+    positions = await rows(
+        database_url, "SELECT seq FROM positions WHERE device_id = $1 ORDER BY seq", world.tablet_a
+    )
     assert [r["seq"] for r in positions] == list(range(1, 11))

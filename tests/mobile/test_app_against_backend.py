@@ -31,13 +31,16 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
     world = await build_world(database_url)
     conn = await asyncpg.connect(database_url)
     try:
-        partner = await orgs.create_account(conn, org_id=world.org_a, username="boa_a2", password=PASSWORD,
-                                            role="boa", display_name="Boa A2")
+        partner = await orgs.create_account(
+            conn, org_id=world.org_a, username="boa_a2", password=PASSWORD, role="boa", display_name="Boa A2"
+        )
     finally:
         await conn.close()
     async with running(make_settings(database_url, tmp_path)) as server:
         operator = await login(server.base, "operator_mk")
-        app = AppPresenter(AppConfig(server=server.base, device_id=world.tablet_a, data_dir=tmp_path / "tablet"))
+        app = AppPresenter(
+            AppConfig(server=server.base, device_id=world.tablet_a, data_dir=tmp_path / "tablet")
+        )
         try:
             async with socket_to(server.ws + "/ws/operator", operator["access_token"]) as op:
                 assert isinstance(await op.recv(), Snapshot)
@@ -55,9 +58,17 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
 
                 app.location.fix(*OUDE_ZIJDE, accuracy_m=4.0)
                 app.status.choose(UnitStatus.EN_ROUTE.value)
-                await op.recv_until(lambda f: isinstance(f, Delta) and any(
-                    u.unit_id == world.unit_a and u.status == UnitStatus.EN_ROUTE and u.lon == OUDE_ZIJDE[0]
-                    for u in f.units))
+                await op.recv_until(
+                    lambda f: (
+                        isinstance(f, Delta)
+                        and any(
+                            u.unit_id == world.unit_a
+                            and u.status == UnitStatus.EN_ROUTE
+                            and u.lon == OUDE_ZIJDE[0]
+                            for u in f.units
+                        )
+                    )
+                )
                 await until(lambda: not app.status.unsent)
 
                 app.noodknop.press(0.0)
@@ -72,7 +83,9 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
                 assert app.screen == "shift" and app.status.status == "off_duty"
             members = await asyncpg.connect(database_url)
             try:
-                accounts = await members.fetchval("SELECT account_ids FROM shifts WHERE unit_id = $1 ORDER BY id DESC LIMIT 1", world.unit_a)
+                accounts = await members.fetchval(
+                    "SELECT account_ids FROM shifts WHERE unit_id = $1 ORDER BY id DESC LIMIT 1", world.unit_a
+                )
             finally:
                 await members.close()
             assert sorted(accounts) == sorted([app.session.account_id, partner])

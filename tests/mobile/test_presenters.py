@@ -21,18 +21,31 @@ from mobile.api import Api, Session  # noqa: E402
 from mobile.link import Link  # noqa: E402
 from mobile.outbox import Outbox  # noqa: E402
 from mobile.presenters.app import AppConfig, AppPresenter  # noqa: E402
-from shared.protocol import Ack, Error, TaskAssigned, TaskCancelled, TaskState, UnitStatus  # noqa: E402
+from shared.protocol import Ack, Error, TaskAssigned, TaskCancelled  # noqa: E402
 
-BEAT = {"type": "Polygon", "coordinates": [[[4.89, 52.37], [4.90, 52.37], [4.90, 52.38], [4.89, 52.38],
-                                             [4.89, 52.37]]]}
-SESSION = Session(access_token="a", refresh_token="r", expires_in=900, account_id=7, org_id=1, role="boa",
-                  display_name="Boa 07", device_id=3, obtained_at=1e12)
+BEAT = {
+    "type": "Polygon",
+    "coordinates": [[[4.89, 52.37], [4.90, 52.37], [4.90, 52.38], [4.89, 52.38], [4.89, 52.37]]],
+}
+SESSION = Session(
+    access_token="a",
+    refresh_token="r",
+    expires_in=900,
+    account_id=7,
+    org_id=1,
+    role="boa",
+    display_name="Boa 07",
+    device_id=3,
+    obtained_at=1e12,
+)
 
 
 def make_app(tmp_path: Path, handler: Any = None) -> AppPresenter:
     transport = httpx.MockTransport(handler or (lambda request: httpx.Response(503)))
-    app = AppPresenter(AppConfig(server="http://schakel.test", device_id=3, data_dir=tmp_path),
-                       api=Api("http://schakel.test", transport=transport))
+    app = AppPresenter(
+        AppConfig(server="http://schakel.test", device_id=3, data_dir=tmp_path),
+        api=Api("http://schakel.test", transport=transport),
+    )
     return app
 
 
@@ -253,7 +266,9 @@ async def test_login_shows_the_reason_in_dutch_and_refuses_non_boa_accounts(tmp_
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         if body["password"] != "goed":
-            return httpx.Response(401, json={"status_code": 401, "detail": "unknown username or wrong password"})
+            return httpx.Response(
+                401, json={"status_code": 401, "detail": "unknown username or wrong password"}
+            )
         return httpx.Response(200, json={**msgspec.to_builtins(SESSION), "role": "operator"})
 
     app = make_app(tmp_path, handler)
@@ -286,8 +301,9 @@ async def test_requests_wait_out_a_server_failure_and_keep_their_order(tmp_path:
     api = Api("http://schakel.test", transport=httpx.MockTransport(handler))
     outbox.add_request(kind="registration", key="r1", method="POST", path="/api/registrations", body=b"{}")
     outbox.add_request(kind="photo", key="dup", method="PUT", path="/api/photos/dup", body=b"x")
-    outbox.add_request(kind="registration", key="r2", method="POST", path="/api/registrations",
-                       body=b'{"bad": true}')
+    outbox.add_request(
+        kind="registration", key="r2", method="POST", path="/api/registrations", body=b'{"bad": true}'
+    )
     assert not outbox.add_request(kind="registration", key="r1", method="POST", path="/x", body=b"{}")
     link = Link(api, outbox, SESSION)
     link._tasks = [asyncio.create_task(link._request_loop())]
