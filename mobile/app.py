@@ -19,7 +19,7 @@ from kivy.core.audio import SoundLoader
 from kivy.lang import Builder
 from kivy.utils import platform
 
-from mobile.gps import PlyerGps, SimulatedRoute
+from mobile.gps import NoGps, PlyerGps, SimulatedRoute
 from mobile.presenters.app import AppConfig, AppPresenter
 from mobile.views import widgets  # noqa: F401  (registers NoodknopButton and BeatMap with the Factory)
 
@@ -88,10 +88,13 @@ async def _main(args: argparse.Namespace) -> int:
         simulate=args.simulate or args.tour is not None,
     )
     presenter = AppPresenter(config)
-    if config.simulate or platform != "android":
-        gps: Any = SimulatedRoute(lambda: _beat_ring(presenter), speed=args.speed)
-    else:
+    gps: Any
+    if config.simulate:
+        gps = SimulatedRoute(lambda: _beat_ring(presenter), speed=args.speed)
+    elif platform == "android":
         gps = PlyerGps()
+    else:
+        gps = NoGps()
     app = SchakelApp(presenter, gps)
     await presenter.resume()
     if args.tour is not None:

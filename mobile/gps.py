@@ -93,6 +93,7 @@ class PlyerGps:
         from plyer import gps  # imported here: plyer's GPS exists on Android (and iOS) only
 
         loop = asyncio.get_running_loop()
+        self._ask_permissions()
 
         def location(**kw: Any) -> None:
             lon, lat = float(kw["lon"]), float(kw["lat"])
@@ -108,6 +109,15 @@ class PlyerGps:
         gps.start(minTime=self.min_time_ms, minDistance=self.min_distance_m)
         self._gps = gps
 
+    @staticmethod
+    def _ask_permissions() -> None:
+        """Android 6+ asks the user at run time; without the answer the GPS stays silent."""
+        with contextlib.suppress(ImportError):
+            from android.permissions import Permission, request_permissions  # type: ignore[import-not-found]
+
+            request_permissions([Permission.ACCESS_FINE_LOCATION, Permission.ACCESS_COARSE_LOCATION,
+                                 Permission.CAMERA])
+
     def stop(self) -> None:
         if self._gps is not None:
             with contextlib.suppress(Exception):
@@ -120,3 +130,13 @@ def _positive(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return number if 0 <= number <= 1e6 else None
+
+
+class NoGps:
+    """A desktop without --simulate: no location (registrations then say "locatie onbekend")."""
+
+    def start(self, on_fix: Fix) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
