@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -19,10 +21,19 @@ from tests.integration.harness import PASSWORD, login, make_settings, running, s
 from tests.integration.world import OUDE_ZIJDE, build_world  # noqa: E402
 
 
-async def until(predicate: object, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():  # type: ignore[operator]
-            await asyncio.sleep(0.02)
+async def until(obj: Any, prop: str, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait until the predicate holds, re-checking whenever the presenter property changes."""
+    changed = asyncio.Event()
+    uid = obj.fbind(prop, lambda *_: changed.set())
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                changed.clear()
+                if predicate():
+                    return
+                await changed.wait()
+    finally:
+        obj.unbind_uid(prop, uid)
 
 
 async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknowledged(
@@ -53,7 +64,7 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
                 app.shift.choose_partner(partner)
                 assert await app.shift.start_shift(), app.shift.error
                 assert app.screen == "duty" and app.map.caption == "Burgwallen-Oude Zijde"
-                await until(lambda: app.online)
+                await until(app, "online", lambda: app.online)
                 assert app.link_text == "Verbonden met de meldkamer"
 
                 app.location.fix(*OUDE_ZIJDE, accuracy_m=4.0)
@@ -69,14 +80,14 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
                         )
                     )
                 )
-                await until(lambda: not app.status.unsent)
+                await until(app.status, "unsent", lambda: not app.status.unsent)
 
                 app.noodknop.press(0.0)
                 app.noodknop.release(1.6)
                 raised = await op.recv_until(lambda f: isinstance(f, AlertRaised))
                 assert raised.alert.kind == AlertKind.NOODKNOP and raised.alert.unit_id == world.unit_a
                 assert raised.alert.lon == OUDE_ZIJDE[0]
-                await until(lambda: app.noodknop.state == "confirmed")
+                await until(app.noodknop, "state", lambda: app.noodknop.state == "confirmed")
                 assert app.outbox.count() == 0
 
                 assert await app.shift.end_shift(), app.shift.error

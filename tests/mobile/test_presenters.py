@@ -306,11 +306,14 @@ async def test_requests_wait_out_a_server_failure_and_keep_their_order(tmp_path:
     )
     assert not outbox.add_request(kind="registration", key="r1", method="POST", path="/x", body=b"{}")
     link = Link(api, outbox, SESSION)
+    changed = asyncio.Event()
+    outbox.listeners.append(changed.set)
     link._tasks = [asyncio.create_task(link._request_loop())]
     try:
         async with asyncio.timeout(5):
             while outbox.count(state="failed") == 0 or outbox.count(state="pending"):
-                await asyncio.sleep(0.01)
+                changed.clear()
+                await changed.wait()
     finally:
         await link.stop()
         await api.close()
