@@ -151,6 +151,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
     async def signed_in(self, session: Session, *, load: bool = True) -> None:
         if not session.obtained_at:
             session.obtained_at = time.time()
+        await self.stop_link()
         self.session = session
         self.user = session.display_name
         self.api.token = session.access_token
@@ -160,8 +161,8 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.link.on_session = self._session_refreshed
         self.link.start()
         self._save()
-        self.screen = "shift"
-        if load:
+        self.screen = "duty" if self.shift.active else "shift"
+        if load and not self.shift.active:
             await self.shift.load()
 
     def on_shift_started(self, *, resumed: bool = False) -> None:
@@ -210,7 +211,10 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
     def _link_state(self, state: str) -> None:
         self.online = state == ONLINE
         if state == REFUSED and self.link is not None:
+            # the session ended or the tablet was revoked: log in again; the outbox keeps everything meanwhile
             self.link_text = t("link.refused", reason=self.link.refusal)
+            self.login.error = self.link_text
+            self.screen = "login"
         else:
             self.link_text = t("link.online" if self.online else "link.offline")
         self.noodknop.refresh()

@@ -41,6 +41,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
     track = ListProperty([])  # flat pixels of the recent track
     caption = StringProperty(t("map.no_beat"))
     tiles_url = StringProperty("")
+    tiles = ListProperty([])  # [(x, y, width, height, url)] background tiles, only when online and configured
     has_beat = BooleanProperty(False)
 
     def __init__(self, app: AppPresenter, **kwargs: object) -> None:
@@ -51,6 +52,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         self.tiles_url = app.config.tiles_url
         loc = app.location
         loc.bind(lon=self._relayout, lat=self._relayout, track=self._relayout)
+        app.bind(online=self._relayout)
 
     def set_beats(self, collection: dict[str, Any]) -> None:
         self.beats = [
@@ -137,3 +139,34 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         self.marker = list(px(loc.lon, loc.lat)) if loc.has_fix else []
         self.accuracy_px = max(loc.accuracy_m, 0.0) / 111_320.0 * scale if loc.has_fix else 0.0
         self.track = [c for p in loc.track for c in px(*p)]
+        self.tiles = self._tiles(clon, clat, scale) if self.tiles_url and self.app.online else []
+
+    def _tiles(self, clon: float, clat: float, scale: float) -> list[tuple[float, float, float, float, str]]:
+        """Web-Mercator tiles covering the widget, placed with the same projection as the polygons."""
+        width, height = self._size
+        k = math.cos(math.radians(clat))
+        zoom = max(6, min(19, math.ceil(math.log2(max(360 * k * scale / 256, 1)))))  # tiles drawn <= 256 px
+        n = 2**zoom
+
+        def lon_lat(px_x: float, px_y: float) -> tuple[float, float]:
+            return clon + (px_x - width / 2) / (k * scale), clat + (px_y - height / 2) / scale
+
+        def tile_xy(lon: float, lat: float) -> tuple[int, int]:
+            lat_r = math.radians(max(-85.0, min(85.0, lat)))
+            return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(lat_r)) / math.pi) / 2 * n)
+
+        def corner(x: int, y: int) -> tuple[float, float]:
+            lon = x / n * 360 - 180
+            lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
+            return width / 2 + (lon - clon) * k * scale, height / 2 + (lat - clat) * scale
+
+        x0, y0 = tile_xy(*lon_lat(0, height))  # top left
+        x1, y1 = tile_xy(*lon_lat(width, 0))  # bottom right
+        tiles = []
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                left, top = corner(x, y)
+                right, bottom = corner(x + 1, y + 1)
+                url = self.tiles_url.format(z=zoom, x=x, y=y)
+                tiles.append((left, bottom, right - left, top - bottom, url))
+        return tiles[:64]

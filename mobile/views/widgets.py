@@ -10,6 +10,7 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.graphics import Color, Ellipse, Line, Rectangle
+from kivy.loader import Loader
 from kivy.metrics import dp
 from kivy.properties import ObjectProperty
 from kivy.uix.button import Button
@@ -49,8 +50,13 @@ class BeatMap(StencilView):  # type: ignore[misc]
 
     presenter = ObjectProperty(None)
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._images: dict[str, Any] = {}  # tile url -> Loader proxy (downloads in the background)
+
     def on_presenter(self, _: Any, presenter: Any) -> None:
-        presenter.bind(lines=self._draw, other_lines=self._draw, marker=self._draw, track=self._draw)
+        presenter.bind(lines=self._draw, other_lines=self._draw, marker=self._draw, track=self._draw,
+                       tiles=self._draw)
         self.bind(size=self._resize, pos=self._draw)
         self._resize()
 
@@ -66,6 +72,10 @@ class BeatMap(StencilView):  # type: ignore[misc]
         with self.canvas:
             Color(1, 1, 1, 1)
             Rectangle(pos=self.pos, size=self.size)
+            for x, y, w, h, url in p.tiles:
+                image = self._tile(url)
+                if image.loaded:
+                    Rectangle(texture=image.texture, pos=(x0 + x, y0 + y), size=(w, h))
 
         def shift(points: list[float]) -> list[float]:
             return [v + (x0 if i % 2 == 0 else y0) for i, v in enumerate(points)]
@@ -89,3 +99,12 @@ class BeatMap(StencilView):  # type: ignore[misc]
                 Ellipse(pos=(mx - dp(13), my - dp(13)), size=(dp(26), dp(26)))
                 Color(0.85, 0.1, 0.1, 1)
                 Ellipse(pos=(mx - dp(10), my - dp(10)), size=(dp(20), dp(20)))
+
+    def _tile(self, url: str) -> Any:
+        image = self._images.get(url)
+        if image is None:
+            if len(self._images) > 256:
+                self._images.clear()
+            image = self._images[url] = Loader.image(url)
+            image.bind(on_load=self._draw)
+        return image

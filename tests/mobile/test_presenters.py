@@ -342,3 +342,40 @@ def test_a_tap_on_the_confirmed_noodknop_closes_it_and_a_hold_sends_again(tmp_pa
     app.noodknop.press(20.0)
     app.noodknop.release(21.6)
     assert app.noodknop.state == "sending" and app.outbox.has("noodknop")
+
+
+async def test_a_refused_session_goes_back_to_login_and_keeps_the_outbox(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"detail": "refresh token unknown, expired or revoked"})
+
+    app = make_app(tmp_path, handler)
+    on_shift(app)
+    app.status.choose("busy")
+    expired = msgspec.structs.replace(SESSION, obtained_at=1.0)  # long ago: the link must refresh first
+    await app.signed_in(expired, load=False)
+    changed = asyncio.Event()
+    app.bind(screen=lambda *_: changed.set())
+    async with asyncio.timeout(5):
+        while app.screen != "login":
+            changed.clear()
+            await changed.wait()
+    assert "refresh token unknown" in app.login.error
+    assert app.outbox.has("status") and app.shift.active
+    await app.close()
+
+
+def test_map_tiles_cover_the_widget_when_online_and_configured(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.map.tiles_url = "https://tiles.example/{z}/{x}/{y}.png"
+    app.map.layout(800, 600)
+    assert app.map.tiles == []  # offline: the polygons alone
+    app.online = True
+    tiles = app.map.tiles
+    assert tiles and all(url.startswith("https://tiles.example/") for *_, url in tiles)
+    left = min(x for x, *_ in tiles)
+    right = max(x + w for x, _, w, *_ in tiles)
+    bottom = min(y for _, y, *_ in tiles)
+    top = max(y + h for _, y, _, h, _ in tiles)
+    assert left <= 0 and right >= 800 and bottom <= 0 and top >= 600
+    assert all(128 < w <= 256 for _, _, w, _, _ in tiles)  # never blown up beyond their 256 px
