@@ -61,7 +61,7 @@ def _env_int(name: str) -> int | None:
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     if "ANDROID_ARGUMENT" in os.environ and not os.environ.get("SCHAKEL_MOBILE_DATA"):
-        from android.storage import app_storage_path  # type: ignore[import-not-found]
+        from android.storage import app_storage_path
 
         args.data_dir = Path(app_storage_path()) / "schakel"
     os.environ.setdefault("KIVY_NO_ARGS", "1")  # our options, not Kivy's

@@ -20,6 +20,7 @@ from kivy.lang import Builder
 from kivy.utils import platform
 
 from mobile.gps import NoGps, PlyerGps, SimulatedRoute
+from mobile.i18n import t
 from mobile.presenters.app import AppConfig, AppPresenter
 from mobile.views import widgets  # noqa: F401  (registers NoodknopButton and BeatMap with the Factory)
 
@@ -52,7 +53,7 @@ class SchakelApp(App):  # type: ignore[misc]
     def take_photo(self) -> None:
         """The camera on Android (plyer); a desktop has none, so there the button says so."""
         if platform != "android":
-            self.p.register.error = "Geen camera op dit apparaat"
+            self.p.register.error = t("reg.no_camera")
             return
         from plyer import camera
 

@@ -113,7 +113,7 @@ class PlyerGps:
     def _ask_permissions() -> None:
         """Android 6+ asks the user at run time; without the answer the GPS stays silent."""
         with contextlib.suppress(ImportError):
-            from android.permissions import Permission, request_permissions  # type: ignore[import-not-found]
+            from android.permissions import Permission, request_permissions
 
             request_permissions([Permission.ACCESS_FINE_LOCATION, Permission.ACCESS_COARSE_LOCATION,
                                  Permission.CAMERA])

@@ -95,6 +95,7 @@ NL: dict[str, str] = {
     "reg.severity.medium": "Middel",
     "reg.severity.high": "Zwaar",
     "reg.photo": "Foto maken",
+    "reg.no_camera": "Geen camera op dit apparaat",
     "reg.photos": "{count} foto('s)",
     "reg.save": "Opslaan en verzenden",
     "reg.saved": "Opgeslagen — wordt verzonden",

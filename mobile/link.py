@@ -48,6 +48,7 @@ class Link:
         self._kick = asyncio.Event()
         self._requests_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._refresh_lock = asyncio.Lock()
         outbox.listeners.append(self._requests_wake.set)
 
     # --- lifecycle ----------------------------------------------------------------------------------------
@@ -97,14 +98,23 @@ class Link:
 
     # --- tokens -------------------------------------------------------------------------------------------
 
-    async def _fresh_token(self, force: bool = False) -> None:
-        s = self.session
-        if not force and self._clock() < s.obtained_at + s.expires_in - REFRESH_MARGIN_S:
-            return
-        session = await self.api.refresh(s.refresh_token)
-        session.obtained_at = self._clock()
-        self.session = session
-        self.api.token = session.access_token
+    async def _fresh_token(self, refused: str | None = None) -> None:
+        """Refresh the access token when it is about to expire, or when the server `refused` this one.
+
+        The socket and the request loop may both want to; refresh tokens rotate, so a second refresh with the
+        same token would be refused and end the session. The lock and the re-check make it happen once.
+        """
+        seen = refused or self.session.access_token
+        async with self._refresh_lock:
+            s = self.session
+            if s.access_token != seen:
+                return  # the other loop refreshed while we waited
+            if refused is None and self._clock() < s.obtained_at + s.expires_in - REFRESH_MARGIN_S:
+                return
+            session = await self.api.refresh(s.refresh_token)
+            session.obtained_at = self._clock()
+            self.session = session
+            self.api.token = session.access_token
         if self.on_session is not None:
             self.on_session(session)
 
@@ -116,12 +126,13 @@ class Link:
 
     async def _socket_loop(self) -> None:
         backoff = 0.2
-        force_refresh = False
+        refused: str | None = None  # the access token the socket just refused
         while True:
             watcher = asyncio.create_task(self._when_connected())
             try:
-                await self._fresh_token(force_refresh)
-                force_refresh = False
+                await self._fresh_token(refused)
+                retried, refused = refused is not None, None
+                used = self.session.access_token
                 await self.client.connect_once()
                 backoff = 0.2
             except ApiError as exc:
@@ -130,8 +141,8 @@ class Link:
                     return
             except FieldClientError as exc:
                 code = self.client.errors[-1].code if self.client.errors else ""
-                if code == "unauthorized" and not force_refresh:
-                    force_refresh = True  # the access token expired: refresh it and try again at once
+                if code == "unauthorized" and not retried:
+                    refused = used  # the access token expired: refresh it and try again at once
                     backoff = 0.0
                 else:
                     self._refused(str(exc))
@@ -164,15 +175,17 @@ class Link:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._requests_wake.wait(), timeout)
                 continue
+            used = self.session.access_token
             try:
                 await self._fresh_token()
+                used = self.session.access_token
                 await self.api.send(item.method, item.path, item.body, item.content_type)
             except ApiError as exc:
                 reason = f"{exc.status} {exc.message}" if exc.status else exc.message
                 if exc.status == 401:
                     self.outbox.request_retry(item.id, reason)
                     with contextlib.suppress(ApiError):
-                        await self._fresh_token(force=True)
+                        await self._fresh_token(refused=used)
                 elif exc.transient:
                     self.outbox.request_retry(item.id, reason)
                 else:

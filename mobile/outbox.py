@@ -223,7 +223,8 @@ class Outbox:
             raise KeyError(item_id)
         self._db.execute("DELETE FROM items WHERE id = ?", (item_id,))
         self._changed()
-        return _frame_decoder.decode(row[0])
+        frame: SequencedFrame = _frame_decoder.decode(row[0])
+        return frame
 
     # --- the http channel ---------------------------------------------------------------------------------
 
@@ -284,7 +285,7 @@ class Outbox:
         Returns the delay."""
         attempts = self._db.execute("SELECT attempts FROM items WHERE id = ?", (item_id,)).fetchone()
         n = (attempts[0] if attempts else 0) + 1
-        delay = min(BACKOFF_FIRST_S * 2 ** (n - 1), BACKOFF_MAX_S) * self._rng.uniform(0.8, 1.2)
+        delay: float = min(BACKOFF_FIRST_S * 2 ** (n - 1), BACKOFF_MAX_S) * self._rng.uniform(0.8, 1.2)
         self._db.execute(
             "UPDATE items SET state = 'pending', attempts = ?, reason = ?, next_attempt_at = ? WHERE id = ?",
             (n, reason, self._clock() + delay, item_id),

@@ -93,13 +93,15 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
     def _fire(self) -> None:
         link = self.app.link
         location = self.app.location
-        if link is not None:
-            link.client.noodknop(
-                datetime.now(UTC),
-                location.lon if location.has_fix else None,
-                location.lat if location.has_fix else None,
-            )
-            link.kick()
+        if link is None:  # not logged in: there is no one to send it to (the button is not shown then)
+            self.state, self.progress = "idle", 0.0
+            return
+        link.client.noodknop(
+            datetime.now(UTC),
+            location.lon if location.has_fix else None,
+            location.lat if location.has_fix else None,
+        )
+        link.kick()
         self.state = "sending"
         self.app.status.show(UnitStatus.EMERGENCY)
         self.refresh()

@@ -226,3 +226,25 @@ async def test_a_fresh_outbox_on_a_used_device_renumbers_instead_of_losing(
         database_url, "SELECT seq FROM positions WHERE device_id = $1 ORDER BY seq", world.tablet_a
     )
     assert [r["seq"] for r in positions] == list(range(1, 11))
+
+
+async def test_a_refused_access_token_is_refreshed_once_and_the_link_comes_up(
+    database_url: str, tmp_path: Path
+) -> None:
+    world = await build_world(database_url)
+    async with running(make_settings(database_url, tmp_path)) as server:
+        session = await session_for(server.base, world.tablet_a)
+        session.access_token = "expired-or-garbage"  # the server refuses it; the refresh token is good
+        outbox = Outbox(tmp_path / "outbox.sqlite")
+        api = Api(server.base)
+        link = Link(api, outbox, session)
+        refreshed: list[str] = []
+        link.on_session = lambda s: refreshed.append(s.access_token)
+        link.start()
+        try:
+            await asyncio.wait_for(link.client.connected.wait(), 15)
+        finally:
+            await link.stop()
+            await api.close()
+            outbox.close()
+    assert len(refreshed) == 1 and link.session.access_token == refreshed[0]

@@ -36,7 +36,9 @@ async def test_simulated_route_walks_inside_the_beat_at_walking_pace() -> None:
 
 
 def test_command_line_options() -> None:
-    args = parse(["--server", "https://schakel.example", "--device-id", "13", "--simulate", "--data-dir", "x"])
+    args = parse(
+        ["--server", "https://schakel.example", "--device-id", "13", "--simulate", "--data-dir", "x"]
+    )
     assert (args.server, args.device_id, args.simulate) == ("https://schakel.example", 13, True)
     assert args.data_dir == Path("x")
     with pytest.raises(SystemExit):

@@ -379,3 +379,23 @@ def test_map_tiles_cover_the_widget_when_online_and_configured(tmp_path: Path) -
     top = max(y + h for _, y, _, h, _ in tiles)
     assert left <= 0 and right >= 800 and bottom <= 0 and top >= 600
     assert all(128 < w <= 256 for _, _, w, _, _ in tiles)  # never blown up beyond their 256 px
+
+
+async def test_two_loops_wanting_a_fresh_token_refresh_it_once(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        token = json.loads(request.content)["refresh_token"]
+        calls.append(token)
+        if token != "r":  # rotated: the old refresh token is no longer valid
+            return httpx.Response(401, json={"detail": "refresh token unknown, expired or revoked"})
+        return httpx.Response(
+            200, json={**msgspec.to_builtins(SESSION), "access_token": "a2", "refresh_token": "r2"}
+        )
+
+    app = make_app(tmp_path, handler)
+    link = Link(app.api, app.outbox, msgspec.structs.replace(SESSION, obtained_at=1.0))
+    # both loops find it expired, and a request was just refused with it
+    await asyncio.gather(link._fresh_token(), link._fresh_token(), link._fresh_token(refused="a"))
+    assert calls == ["r"] and link.session.access_token == "a2" and link.session.refresh_token == "r2"
+    await app.close()
