@@ -115,8 +115,9 @@ class PlyerGps:
         with contextlib.suppress(ImportError):
             from android.permissions import Permission, request_permissions
 
-            request_permissions([Permission.ACCESS_FINE_LOCATION, Permission.ACCESS_COARSE_LOCATION,
-                                 Permission.CAMERA])
+            request_permissions(
+                [Permission.ACCESS_FINE_LOCATION, Permission.ACCESS_COARSE_LOCATION, Permission.CAMERA]
+            )
 
     def stop(self) -> None:
         if self._gps is not None:

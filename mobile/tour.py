@@ -2,7 +2,8 @@
 
 Used for the documentation (docs/screenshots/). It logs in as boa01 (the demo password), starts a shift, walks
 a little, fills each registration form, shows a task (injected locally: the server cannot dispatch yet),
-presses the noodknop and shows the outbox, then stops the app.
+presses the noodknop and shows the outbox, then goes offline (noodknop and outbox without a network) and stops
+the app; the shift stays open in the demo (end it with the status screen or the API).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mobile.link import Link
 from shared.protocol import TaskAssigned
 
 DEMO_PASSWORD = "schakel-demo"
@@ -94,6 +96,17 @@ async def tour(app: Any, directory: Path) -> None:
         p.tab = "outbox"
         await asyncio.sleep(3.0)  # the registration meets the server
         await _shot(app, directory, "12-verzenden")
-        await p.shift.end_shift()
+        # a dead zone: the link goes down; the noodknop still works and says it is not there yet
+        await p.stop_link()
+        p.link = Link(p.api, p.outbox, p.session)  # never started: offline
+        p.link.on_state = p._link_state
+        p._link_state("offline")
+        p.tab = "status"
+        p.status.choose("on_scene")
+        p.noodknop.press(0.0)
+        p.noodknop.release(1.6)
+        await _shot(app, directory, "13-offline")
+        p.tab = "outbox"
+        await _shot(app, directory, "14-offline-verzenden")
     finally:
         app.stop()

@@ -32,11 +32,11 @@ class OutboxPresenter(EventDispatcher):  # type: ignore[misc]
         for item in items:
             if item.kind == "position" and item.state != FAILED:
                 continue  # hundreds of positions are one line, not hundreds
+            label = f"{t('outbox.kind.' + item.kind)}  {self._summary(item.kind, item.summary)}"
             rows.append(
                 {
                     "item_id": item.id,
-                    "title": f"{t('outbox.kind.' + item.kind)}  {self._summary(item.kind, item.summary)}"
-                    .strip(),
+                    "title": label.strip(),
                     "when": datetime.fromtimestamp(item.created_at).strftime("%H:%M:%S"),
                     "state": t(f"outbox.state.{item.state}"),
                     "failed": item.state == FAILED,

@@ -59,6 +59,7 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         self.catalogue_version, self.entries = feitcodes.load()
         self.here: frozenset[str] = frozenset()  # tags of the APV zones at this spot (from the server, later)
         self.recent: tuple[str, ...] = ()
+        self._short: dict[str, str] = {}
         self.bind(query=lambda *_: self.search())
         self.bind(
             photos=lambda *_: setattr(
@@ -87,14 +88,18 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
 
     def search(self) -> None:
         found = feitcodes.search(self.entries, self.query, here=self.here, recent=self.recent)
-        self.results = [{"code": f.code, "text": f"{f.code}   {f.description}"} for f in found]
+        short = _short_descriptions([f.description for f in found])
+        self._short = {f.code: text for f, text in zip(found, short, strict=True)}
+        self.results = [{"code": f.code, "text": f"{f.code}   {self._short[f.code]}"} for f in found]
 
     def choose_feitcode(self, code: str) -> None:
         feit = next((f for f in self.entries if f.code == code), None)
         if feit is None:
             return
         self.feitcode = code
-        self.feitcode_label = t("reg.feitcode_chosen", code=code, description=feit.description)
+        # the part that sets it apart from its neighbours, as in the list (the full text is long)
+        description = self._short.get(code, feit.description)
+        self.feitcode_label = t("reg.feitcode_chosen", code=code, description=description)
 
     def add_photo(self, path: str) -> None:
         self.photos = [*self.photos, path]
@@ -204,6 +209,31 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         self.severity = "medium"
         self.photos = []
         self._where_when()
+
+
+ROW_CHARS = 88  # two lines of a result row
+
+
+def _short_descriptions(descriptions: list[str]) -> list[str]:
+    """Descriptions that fit two lines and show what differs.
+
+    Feitcodes often share a long opening ("Als eigenaar of houder van een hond, deze laten ..."); the opening
+    a description shares with another result becomes "…", so the rows show what sets them apart.
+    """
+    words = [d.split() for d in descriptions]
+    out = []
+    for i, w in enumerate(words):
+        shared = 0
+        for j, other in enumerate(words):
+            if i != j:
+                n = 0
+                while n < min(len(w), len(other)) and w[n].lower() == other[n].lower():
+                    n += 1
+                shared = max(shared, n)
+        shared = min(shared, len(w) - 6)  # keep enough words to read
+        text = ("… " + " ".join(w[shared:])) if shared >= 4 else " ".join(w)
+        out.append(text if len(text) <= ROW_CHARS else text[: ROW_CHARS - 1].rsplit(" ", 1)[0] + " …")
+    return out
 
 
 def _birth_date(text: str) -> date | None:

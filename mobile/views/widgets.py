@@ -55,8 +55,9 @@ class BeatMap(StencilView):  # type: ignore[misc]
         self._images: dict[str, Any] = {}  # tile url -> Loader proxy (downloads in the background)
 
     def on_presenter(self, _: Any, presenter: Any) -> None:
-        presenter.bind(lines=self._draw, other_lines=self._draw, marker=self._draw, track=self._draw,
-                       tiles=self._draw)
+        presenter.bind(
+            lines=self._draw, other_lines=self._draw, marker=self._draw, track=self._draw, tiles=self._draw
+        )
         self.bind(size=self._resize, pos=self._draw)
         self._resize()
 

@@ -20,7 +20,7 @@ def position(seq: int, late: bool = False) -> PositionReported:
     return PositionReported(seq=seq, lon=4.9, lat=52.37, at=AT, late=late)
 
 
-def test_unacknowledged_frames_survive_a_restart_in_order_and_positions_come_back_late(tmp_path: Path) -> None:
+def test_unacknowledged_frames_survive_a_restart_in_order_and_come_back_late(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "o.sqlite")
     box.bind_device(7)
     box.add(position(1))
