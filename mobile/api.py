@@ -126,24 +126,31 @@ class Api:
     async def end_shift(self, shift_id: int) -> None:
         await self._call("POST", f"/api/shifts/{shift_id}/end")
 
-    async def feitcodes(self) -> bytes | None:
-        """The organisation's feitcode catalogue, when the server offers it (None: use the bundled one)."""
+    async def feitcodes(
+        self, q: str, lon: float | None, lat: float | None, limit: int = 20
+    ) -> dict[str, Any]:
+        """The server's feitcode search: the organisation's track, the boa's domains, APV zones here first."""
+        params: dict[str, Any] = {"q": q, "limit": limit}
+        if lon is not None and lat is not None:
+            params.update(lon=lon, lat=lat)
+        return dict((await self._call("GET", "/api/feitcodes", params=params)).json())
+
+    async def observation_categories(self) -> list[str]:
+        """The waarneming categories of the organisation ([] when the server has no registration API yet)."""
         try:
-            return (await self._call("GET", "/api/feitcodes")).content
+            r = await self._call("GET", "/api/observation-categories")
         except ApiError as exc:
             if exc.status in (404, 405):
-                return None
+                return []
             raise
+        return [str(c) for c in r.json()]
 
     # --- the outbox's requests ----------------------------------------------------------------------------
 
     async def send(self, method: str, path: str, body: bytes, content_type: str) -> None:
-        """Send one queued request. A 409 (already there) is success: the key made it idempotent."""
-        try:
-            await self._call(method, path, content=body, headers={"Content-Type": content_type})
-        except ApiError as exc:
-            if exc.status != 409:
-                raise
+        """Send one queued request. A resend of the same content is answered 200 and stores nothing; a 409
+        means the id is taken by other content — a real conflict the boa must see, not a success."""
+        await self._call(method, path, content=body, headers={"Content-Type": content_type})
 
 
 # --- bodies of the registration API ---------------------------------------------------------------------
@@ -159,25 +166,31 @@ def photo_request(data: bytes) -> tuple[str, str, str]:
     return digest, "PUT", f"/api/photos/{digest}"
 
 
+def photo_type(data: bytes) -> str:
+    """The server takes JPEG and PNG and checks the signature against the Content-Type."""
+    return "image/png" if data.startswith(b"\x89PNG\r\n\x1a\n") else "image/jpeg"
+
+
 def registration_request(
     *,
     registration_id: str,
     kind: str,
     at: datetime,
-    lon: float | None,
-    lat: float | None,
+    lon: float,
+    lat: float,
+    accuracy_m: float | None,
     fields: dict[str, Any],
     photos: list[str],
-    shift_id: int | None,
 ) -> tuple[str, str, bytes]:
-    """(method, path, body) of a registration; `kind` is observation, fine or aggression."""
+    """(method, path, body) of a registration; `kind` is waarneming, fine or aggression.
+
+    The server fills in the unit (from the device), the beat (from the point) and the legal regime.
+    """
     body = {
-        "id": registration_id,
         "kind": kind,
-        "at": at.isoformat(),
-        "lon": lon,
-        "lat": lat,
-        "shift_id": shift_id,
+        "id": registration_id,
+        "occurred_at": at.isoformat(),
+        "location": {"lon": lon, "lat": lat, "accuracy_m": accuracy_m},
         "photos": photos,
         **fields,
     }

@@ -46,7 +46,8 @@ async def tour(app: Any, directory: Path) -> None:
         await asyncio.sleep(4.0)
         await _shot(app, directory, "4-map")
         p.tab = "register"
-        p.register.choose_kind("observation")
+        p.register.choose_kind("waarneming")
+        p.register.category = "openbare_ruimte"
         p.register.text = "Fietswrak tegen lantaarnpaal, al drie weken"
         await _shot(app, directory, "5-waarneming")
         p.register.choose_kind("fine")
@@ -56,10 +57,14 @@ async def tour(app: Any, directory: Path) -> None:
             p.register.choose_feitcode(p.register.results[0]["code"])
         p.register.offender_name = "J. de Vries"
         p.register.offender_birth = "12-04-1988"
+        p.register.id_type, p.register.id_number = "rijbewijs", "5612345678"
+        p.register.street, p.register.house_number = "Zeedijk", "12"
+        p.register.postcode, p.register.city = "1012 AZ", "Amsterdam"
         await _shot(app, directory, "6-boete")
         assert p.register.save(), p.register.error
         p.register.choose_kind("aggression")
-        p.register.aggression_type = "threat"
+        p.register.toggle_type("bedreiging")
+        p.register.toggle_type("verbaal")
         p.register.text = "Scheldt en dreigt na aanspreken over hond"
         await _shot(app, directory, "7-agressie")
         p.tab = "tasks"

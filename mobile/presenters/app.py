@@ -144,9 +144,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             self.map.set_beats(await self.api.beats())
             self.shift.began(int(self.shift.shift_id), self.shift.call_sign, list(self.shift.beat_ids))
         with contextlib.suppress(ApiError):
-            data = await self.api.feitcodes()
-            if data:
-                self.register.use_catalogue(data)
+            self.register.use_categories(await self.api.observation_categories())
 
     async def signed_in(self, session: Session, *, load: bool = True) -> None:
         if not session.obtained_at:

@@ -121,10 +121,13 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
             units = await self.app.api.units()
             collection = await self.app.api.beats()
             partners = await self.app.api.colleagues()
+            categories = await self.app.api.observation_categories()
         except ApiError as exc:
             self.error = t("shift.failed", reason=_reason(exc))
             return
         self.app.map.set_beats(collection)
+        if categories:
+            self.app.register.use_categories(categories)
         own = [u for u in units if u.get("org_id") == self.app.session_org()] or units
         self.units = [
             {"id": u["id"], "call_sign": u["call_sign"], "assigned_beat_ids": u["assigned_beat_ids"]}
