@@ -87,7 +87,7 @@ NL: dict[str, str] = {
     "reg.id.identiteitskaart": "ID-kaart",
     "reg.id.rijbewijs": "Rijbewijs",
     "reg.id.paspoort": "Paspoort",
-    "reg.id.verblijfsdocument": "Verblijfsdoc.",
+    "reg.id.verblijfsdocument": "Verblijf",
     "reg.id.overig": "Overig",
     "reg.street": "Straat",
     "reg.house_number": "Huisnr.",
