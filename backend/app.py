@@ -13,7 +13,7 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.response import Response
 
 from backend.auth import routes as auth_routes
-from backend.auth.guards import provide_principal, services_of
+from backend.auth.guards import authenticate_api, provide_principal, services_of
 from backend.db.migrate import migrate
 from backend.db.pool import create_pool
 from backend.errors import EXCEPTION_HANDLERS
@@ -23,6 +23,7 @@ from backend.live import sockets
 from backend.live.hub import LiveHub
 from backend.orgs import repository as orgs
 from backend.orgs import routes as org_routes
+from backend.registrations import routes as registration_routes
 from backend.services import Services
 from backend.settings import Settings
 
@@ -69,8 +70,10 @@ def create_app(settings: Settings) -> Litestar:
             *beat_routes.ROUTES,
             *osmand_routes.ROUTES,
             *sockets.ROUTES,
+            *registration_routes.ROUTES,
         ],
         dependencies={"principal": Provide(provide_principal)},
+        guards=[authenticate_api],
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(

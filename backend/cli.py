@@ -115,7 +115,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(load_settings(), units=args.units)
 
 
+def cmd_retention(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from backend.registrations.retention import run_with_url
+
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else None
+    except ValueError:
+        now = datetime.min  # naive: reported below
+    if now is not None and now.tzinfo is None:
+        print("error: --now needs a time zone, e.g. 2031-01-01T00:00:00+00:00", file=sys.stderr)
+        return 2
+    with database(load_settings()) as settings:
+        if args.action == "run":
+            result: object = asyncio.run(run_with_url(settings.database_url, settings.uploads_dir, now))  # type: ignore[arg-type]
+        else:
+            from backend.errors import DomainError
+            from backend.registrations.retention import periods_with_url
+
+            change = None
+            if args.action == "set":
+                if not (args.regime and args.archive_after and args.delete_after):
+                    print("error: set needs --regime, --archive-after and --delete-after", file=sys.stderr)
+                    return 2
+                change = (args.regime, args.listed_for, args.archive_after, args.delete_after)
+            try:
+                result = asyncio.run(periods_with_url(settings.database_url, change))  # type: ignore[arg-type]
+            except DomainError as exc:
+                print(f"error: {exc.message}", file=sys.stderr)
+                return 2
+    print(msgspec.json.encode(result).decode())
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.name == "registrations":
+        from backend.registrations.bench import run_registrations_bench
+
+        return run_registrations_bench(args.rest)
     from backend.bench import run_bench
 
     return run_bench(args.name, args.rest)
@@ -157,8 +195,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--units", type=int, default=12)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("bench", help="benchmarks: ingest")
-    p.add_argument("name", choices=["ingest"])
+    p = sub.add_parser("retention", help="retention of registrations: run the job, show or set the periods")
+    p.add_argument("action", choices=["run", "show", "set"], help="run the job, show or set the periods")
+    p.add_argument("--now", help="run: evaluate at this ISO time instead of now")
+    p.add_argument("--regime", choices=["avg", "wpg8", "wpg9"])
+    p.add_argument("--listed-for", help="set: e.g. '1 year', or 'none'")
+    p.add_argument("--archive-after", help="set: e.g. '5 years'")
+    p.add_argument("--delete-after", help="set: e.g. '5 years' (counted from archiving)")
+    p.set_defaults(func=cmd_retention)
+
+    p = sub.add_parser("bench", help="benchmarks: ingest, registrations")
+    p.add_argument("name", choices=["ingest", "registrations"])
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench)
 

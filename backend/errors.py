@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +66,17 @@ def domain_error_handler(_: Request, exc: DomainError) -> Response[ErrorBody]:
     return Response(body, status_code=exc.status_code)
 
 
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+
+
 def validation_error_handler(_: Request, exc: ValidationException) -> Response[ErrorBody]:
     extra = exc.extra if isinstance(exc.extra, list) else None
     field = None
     if extra and isinstance(extra[0], dict):
         field = str(extra[0].get("key") or "") or None
+        if field == "data":  # Litestar's name for the whole body: name the missing field, or the body
+            missing = _MISSING_FIELD.search(str(extra[0].get("message") or ""))
+            field = missing.group(1) if missing else "body"
     detail = exc.detail
     if extra and isinstance(extra[0], dict) and extra[0].get("message"):
         detail = f"{detail}: {extra[0]['message']}"
@@ -78,8 +86,24 @@ def validation_error_handler(_: Request, exc: ValidationException) -> Response[E
 
 
 def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+    if isinstance(exc.__cause__, SerializationException):  # Litestar's wrapper around a malformed JSON body
+        return Response(
+            ErrorBody(status_code=400, code="bad_input", detail=exc.detail, field="body"), status_code=400
+        )
     return Response(
         ErrorBody(status_code=exc.status_code, code="http_error", detail=exc.detail), status_code=exc.status_code
+    )
+
+
+def data_error_handler(request: Request, exc: asyncpg.DataError) -> Response[ErrorBody]:
+    """A value PostgreSQL cannot take (an id beyond its int4 range, a NUL character): bad input, not a crash.
+
+    The edges should reject such values with a field-level message; this is the net under the ones they miss.
+    """
+    log.warning("data error on %s %s: %s", request.method, request.url.path, exc)
+    return Response(
+        ErrorBody(status_code=400, code="bad_input", detail="a value is out of range or cannot be stored"),
+        status_code=400,
     )
 
 
@@ -95,5 +119,6 @@ EXCEPTION_HANDLERS = {
     DomainError: domain_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
+    asyncpg.DataError: data_error_handler,
     Exception: internal_error_handler,
 }

@@ -18,8 +18,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     access_token_minutes: int = 15
     refresh_token_days: int = 30
     # live path
-    flush_interval_s: float = 0.25  # position history is written at least this often ...
-    flush_max_rows: int = 1000  # ... or when this many rows are waiting
+    flush_interval_s: float = 0.1  # position history is written at least this often ...
+    flush_max_rows: int = 500  # ... or when this many rows are waiting (bounds ack latency under load)
     operator_tick_s: float = 0.5  # coalesced operator deltas at most once per tick
     stale_after_s: float = 120.0  # a unit whose last position is older is "stale"
     max_frame_bytes: int = 64 * 1024

@@ -92,6 +92,7 @@ class FieldClient:
         self.connected = asyncio.Event()
         self.welcome: Welcome | None = None
         self.errors: list[Error] = []
+        self.refused: Error | None = None  # a fatal error mid-connection (revoked, replaced): do not reconnect
         self.on_frame: Callable[[msgspec.Struct], None] | None = None
         self._ws: websockets.ClientConnection | None = None
         self._acked_event = asyncio.Event()
@@ -194,6 +195,8 @@ class FieldClient:
             self._on_ack(frame.upto)
         elif isinstance(frame, Error):
             self.errors.append(frame)
+            if frame.fatal:
+                self.refused = frame
             log.warning("server error frame: %s %s", frame.code, frame.message)
             if frame.seq is not None and any(f.seq == frame.seq for f in self.unacked):
                 # refused for good (the server will never store it): keep it visible, do not resend it
@@ -219,6 +222,8 @@ class FieldClient:
             try:
                 await self.connect_once()
                 backoff = 0.2
+                if self.refused is not None:
+                    raise FieldClientError(f"{self.refused.code}: {self.refused.message}")
             except FieldClientError:
                 raise
             except (OSError, websockets.WebSocketException, TimeoutError, msgspec.DecodeError) as exc:

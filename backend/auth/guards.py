@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 
 from backend.auth.tokens import Principal, TokenInvalid, decode_access_token
 from backend.errors import Forbidden, NotFound, Unauthorized
@@ -26,12 +27,29 @@ def authenticate_token(token: str, services: Services) -> Principal:
     return principal
 
 
-async def provide_principal(request: ASGIConnection) -> Principal:  # type: ignore[type-arg]
-    header = request.headers.get("authorization", "")
+def _principal_from_header(connection: ASGIConnection) -> Principal:  # type: ignore[type-arg]
+    header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("missing bearer token", field="Authorization")
-    return authenticate_token(token.strip(), services_of(request))
+    return authenticate_token(token.strip(), services_of(connection))
+
+
+def authenticate_api(connection: ASGIConnection, handler: BaseRouteHandler) -> None:  # type: ignore[type-arg]
+    """App-wide guard: every /api route needs a valid token unless marked public.
+
+    Guards run before Litestar parses parameters and bodies, so a caller without a token gets 401, never a
+    400 that tells him about the route's parameters.
+    """
+    if connection.scope["type"] != "http" or handler.opt.get("public"):
+        return
+    if connection.url.path.startswith("/api/"):
+        connection.state.principal = _principal_from_header(connection)
+
+
+async def provide_principal(request: ASGIConnection) -> Principal:  # type: ignore[type-arg]
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal if principal is not None else _principal_from_header(request)
 
 
 def require_role(principal: Principal, roles: Iterable[str]) -> None:

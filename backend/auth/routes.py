@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from backend.auth.guards import require_org, require_role, services_of
 from backend.auth.passwords import verify_password
@@ -17,14 +17,16 @@ from backend.errors import NotFound, Unauthorized
 from backend.orgs import repository as orgs
 from backend.services import Services
 
-Username = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+# PostgreSQL text holds no NUL and its ids are int4: reject such values here, naming the field
+Username = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+DeviceId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 
 
 class LoginRequest(msgspec.Struct, frozen=True, kw_only=True):
     username: Username
     password: Password
-    device_id: int | None = None  # a tablet logs in bound to its registered device
+    device_id: DeviceId | None = None  # a tablet logs in bound to its registered device
 
 
 class RefreshRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -65,7 +67,7 @@ async def _issue(services: Services, account_id: int, device_id: int | None) -> 
     )
 
 
-@post("/api/auth/login", status_code=200, tags=["auth"])
+@post("/api/auth/login", status_code=200, tags=["auth"], opt={"public": True})
 async def login(request: Request, data: JSONBody[LoginRequest]) -> TokenPair:  # type: ignore[type-arg]
     services = services_of(request)
     async with services.pool.acquire() as conn:
@@ -82,7 +84,7 @@ async def login(request: Request, data: JSONBody[LoginRequest]) -> TokenPair:  #
     return await _issue(services, row["id"], data.device_id)
 
 
-@post("/api/auth/refresh", status_code=200, tags=["auth"])
+@post("/api/auth/refresh", status_code=200, tags=["auth"], opt={"public": True})
 async def refresh(request: Request, data: JSONBody[RefreshRequest]) -> TokenPair:  # type: ignore[type-arg]
     services = services_of(request)
     async with services.pool.acquire() as conn:
@@ -101,7 +103,7 @@ async def refresh(request: Request, data: JSONBody[RefreshRequest]) -> TokenPair
     return await _issue(services, row["account_id"], row["device_id"])
 
 
-@post("/api/auth/logout", status_code=204, tags=["auth"])
+@post("/api/auth/logout", status_code=204, tags=["auth"], opt={"public": True})
 async def logout(request: Request, data: JSONBody[RefreshRequest]) -> None:  # type: ignore[type-arg]
     async with services_of(request).pool.acquire() as conn:
         await conn.execute(

@@ -122,6 +122,16 @@ def _pick(
     return None
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def _ring(raw: Any, index: int, code: str) -> np.ndarray:
     """A ring as an (n, 2) float array, closed, with Z dropped; raises on anything else."""
     if not isinstance(raw, list) or not all(
@@ -244,6 +254,12 @@ def parse_beats(
             code = str(feature["id"]).strip()
         code = code or f"feature-{index}"
         name = _pick(properties, name_property, NAME_KEYS, index, code) or code
+        # PostgreSQL text and jsonb cannot hold NUL: name the feature here rather than fail in the database
+        for label, value in (("code", code), ("name", name)):
+            if "\x00" in value:
+                _fail(f"the {label} contains a NUL character", index, code, label)
+        if _has_nul(properties):
+            _fail("a property contains a NUL character", index, code, "properties")
         if code in seen:
             _fail(f"code {code!r} is also used by feature {seen[code]}", index, code, "code")
         seen[code] = index

@@ -47,7 +47,7 @@ class FieldLink:
     org_id: int
     unit_id: int | None
     send: SendBytes
-    close: Callable[[], Awaitable[None]]
+    close: Callable[..., Awaitable[None]]  # close(code="revoked" | "replaced")
     received: int = 0  # highest seq accepted into the writer queue
 
 
@@ -164,7 +164,7 @@ class LiveHub:
         if link.unit_id is not None:
             if isinstance(frame, PositionReported):
                 self.picture.apply_position(link.unit_id, frame)
-            elif isinstance(frame, StatusChanged) and not frame.late:
+            elif isinstance(frame, StatusChanged):  # a late one only if it is still the newest
                 self.picture.apply_status(link.unit_id, frame.status, frame.at)
         return True
 

@@ -195,6 +195,8 @@ def _device_key(field: str, raw: object) -> str:
         raise OsmAndError(field, "missing device id")
     if len(key) > MAX_DEVICE_KEY_LENGTH:
         raise OsmAndError(field, f"device id longer than {MAX_DEVICE_KEY_LENGTH} characters")
+    if "\x00" in key:  # PostgreSQL text cannot hold it: it could never match a registered tracker
+        raise OsmAndError(field, "device id contains a NUL character")
     return key
 
 

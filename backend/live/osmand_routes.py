@@ -20,11 +20,11 @@ async def _discard(_: bytes) -> None:
     return None
 
 
-async def _nothing() -> None:
+async def _nothing(code: str = "revoked") -> None:
     return None
 
 
-@route(["/osmand", "/api/trackers/osmand"], http_method=["GET", "POST"], tags=["trackers"])
+@route(["/osmand", "/api/trackers/osmand"], http_method=["GET", "POST"], tags=["trackers"], opt={"public": True})
 async def osmand(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
     """One position from a registered tracker; 200 with an empty body once it is durable.
 

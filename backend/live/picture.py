@@ -37,6 +37,11 @@ class UnitLive:
     fence: UnitFence = field(default_factory=lambda: UnitFence(beats=frozenset(), outside_assigned=None, at=None))
     stale: bool = False
     fence_due: bool = False  # a live position arrived that the geofence has not yet seen
+    live_at: datetime | None = None  # time of the last live (not buffered) position: staleness counts from it
+
+    def __post_init__(self) -> None:
+        if self.live_at is None:
+            self.live_at = self.at  # a position loaded from the database (unit_live) was a live one
 
     def view(self) -> UnitView:
         return UnitView(
@@ -57,7 +62,7 @@ class LivePicture:
     def put_unit(self, unit: UnitLive) -> None:
         old = self.units.get(unit.unit_id)
         if old is not None and unit.lon is None:
-            unit.lon, unit.lat, unit.at = old.lon, old.lat, old.at
+            unit.lon, unit.lat, unit.at, unit.live_at = old.lon, old.lat, old.at, old.live_at
             unit.accuracy_m, unit.speed_mps, unit.heading_deg = old.accuracy_m, old.speed_mps, old.heading_deg
             unit.fence = old.fence
         if old is not None and unit.assigned != old.assigned:
@@ -72,9 +77,9 @@ class LivePicture:
             return False
         unit.lon, unit.lat, unit.at = frame.lon, frame.lat, frame.at
         unit.accuracy_m, unit.speed_mps, unit.heading_deg = frame.accuracy_m, frame.speed_mps, frame.heading_deg
-        if not frame.late:
+        if not frame.late:  # a buffered position is history: no geofence alerts, and it does not end staleness
             unit.fence_due = True
-        if unit.stale:
+            unit.live_at = frame.at
             unit.stale = False
         self.dirty.add(unit_id)
         return True
@@ -107,9 +112,9 @@ class LivePicture:
         """Units on duty whose last position is too old; each is reported once until it moves again."""
         newly = []
         for unit in self.units.values():
-            if unit.stale or unit.at is None or unit.status == UnitStatus.OFF_DUTY:
+            if unit.stale or unit.live_at is None or unit.status == UnitStatus.OFF_DUTY:
                 continue
-            if (now - unit.at).total_seconds() > stale_after_s:
+            if (now - unit.live_at).total_seconds() > stale_after_s:
                 unit.stale = True
                 self.dirty.add(unit.unit_id)
                 newly.append(unit)

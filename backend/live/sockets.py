@@ -111,15 +111,16 @@ async def field_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
     async def send(data: bytes) -> None:
         await socket.send_text(data.decode())
 
-    async def close() -> None:
+    async def close(code: str = "revoked") -> None:
+        message = "this device was revoked" if code == "revoked" else "this device connected again elsewhere"
         with contextlib.suppress(Exception):
-            await _send(socket, Error(code="revoked", message="this device was revoked or replaced", fatal=True))
-            await socket.close(code=1008, reason="revoked")
+            await _send(socket, Error(code=code, message=message, fatal=True))
+            await socket.close(code=1008, reason=code)
 
     link = FieldLink(device_id=device.id, org_id=device.org_id, unit_id=device.unit_id, send=send, close=close)
     old = hub.attach(link, device.last_seq)
     if old is not None:
-        await old.close()
+        await old.close("replaced")
     await _send(socket, Welcome(protocol=PROTOCOL_VERSION, device_id=device.id, unit_id=device.unit_id,
                                 acked=device.last_seq, server_time=datetime.now(UTC)))
     try:

@@ -115,14 +115,17 @@ async def write_batch(conn: asyncpg.Connection, batch: Sequence[Pending]) -> Flu
             if not p[9] and (unit_id not in latest or p[3] >= latest[unit_id][3]):  # type: ignore[operator]
                 latest[unit_id] = p  # type: ignore[index]
         if latest:
-            await conn.executemany(
+            # one set-based statement, not one per unit: a batch touches every connected unit
+            rows = list(latest.values())  # (device, unit, seq, at, lon, lat, accuracy, speed, heading, ...)
+            await conn.execute(
                 """INSERT INTO unit_live (unit_id, at, lon, lat, accuracy_m, speed_mps, heading_deg, updated_at)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+                   SELECT *, now() FROM unnest($1::integer[], $2::timestamptz[], $3::float8[], $4::float8[],
+                                               $5::real[], $6::real[], $7::real[])
                    ON CONFLICT (unit_id) DO UPDATE SET at = EXCLUDED.at, lon = EXCLUDED.lon, lat = EXCLUDED.lat,
                      accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps,
                      heading_deg = EXCLUDED.heading_deg, updated_at = now()
                    WHERE unit_live.at <= EXCLUDED.at""",
-                [(u, p[3], p[4], p[5], p[6], p[7], p[8]) for u, p in latest.items()],
+                list(latest), *([p[i] for p in rows] for i in range(3, 9)),
             )
     alerts: list[StoredAlert] = []
     statuses: list[tuple[int, str, datetime]] = []
@@ -133,7 +136,12 @@ async def write_batch(conn: asyncpg.Connection, batch: Sequence[Pending]) -> Flu
         if status is not None:
             statuses.append(status)
     changed = [(d, s) for d, s in durable.items() if s is not None]
-    await conn.executemany("UPDATE devices SET last_seq = $2 WHERE id = $1 AND last_seq < $2", changed)
+    if changed:
+        await conn.execute(
+            """UPDATE devices d SET last_seq = v.seq FROM unnest($1::integer[], $2::bigint[]) AS v(id, seq)
+               WHERE d.id = v.id AND d.last_seq < v.seq""",
+            [d for d, _ in changed], [s for _, s in changed],
+        )
     return FlushResult(durable=dict(changed), alerts=alerts, statuses=statuses, positions=len(positions))
 
 
@@ -221,7 +229,9 @@ class FieldWriter:
     async def _run(self) -> None:
         backoff = 0.1
         while True:
-            if not self._urgent:
+            # a backlog of a full batch or more (the previous flush could not keep up) is written at once:
+            # the rows that would have woken us arrived while we were flushing
+            if not self._urgent and len(self._queue) < self._max_rows:
                 try:
                     await asyncio.wait_for(self._wake.wait(), self._interval)
                 except TimeoutError:

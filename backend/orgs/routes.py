@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, JSONBody
 
 from backend.auth.guards import require_org, require_role, services_of
 from backend.auth.tokens import Principal
@@ -15,27 +15,30 @@ from backend.errors import BadInput, NotFound
 from backend.orgs import repository as orgs
 
 CallSign = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9 .\-]+$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-ManyIds = Annotated[list[int], msgspec.Meta(max_length=50)]
+# PostgreSQL text cannot hold NUL and its ids are int4: say so per field rather than fail in the database
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
+Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+ManyIds = Annotated[list[Id], msgspec.Meta(max_length=50)]
+TrackerKey = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00]+$")]
 
 
 class NewUnit(msgspec.Struct, frozen=True, kw_only=True):
     call_sign: CallSign
     kind: Annotated[str, msgspec.Meta(pattern="^(duo|single)$")] = "duo"
     assigned_beat_ids: ManyIds = []
-    org_id: int | None = None  # admins of a meldkamer may create for a linked gemeente
+    org_id: Id | None = None  # admins of a meldkamer may create for a linked gemeente
 
 
 class NewDevice(msgspec.Struct, frozen=True, kw_only=True):
     name: Name
     kind: Annotated[str, msgspec.Meta(pattern="^(tablet|tracker)$")] = "tablet"
-    tracker_key: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
-    unit_id: int | None = None
+    tracker_key: TrackerKey | None = None
+    unit_id: Id | None = None
 
 
 class NewShift(msgspec.Struct, frozen=True, kw_only=True):
-    unit_id: int
-    device_id: int | None = None
+    unit_id: Id
+    device_id: Id | None = None
     account_ids: ManyIds = []
     beat_ids: ManyIds = []
 

@@ -1,0 +1,14 @@
+"""Benchmarks of the live path: `schakel bench NAME [options]` (see docs/performance.md)."""
+
+from __future__ import annotations
+
+BENCHMARKS = ("ingest",)
+
+
+def run_bench(name: str, args: list[str]) -> int:
+    """Run one benchmark with its command-line options; returns the exit code (1 when a target is missed)."""
+    if name == "ingest":
+        from backend.bench.ingest import run
+
+        return run(args)
+    raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")

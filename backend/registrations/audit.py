@@ -1,0 +1,126 @@
+"""The append-only audit log (BIO2: action, object, result, origin, actor, timestamp; plus the reason).
+
+Every read of personal data and every export or disclosure is written here, in the same transaction as
+the read where there is one. The table refuses UPDATE, DELETE and TRUNCATE (a trigger), so entries can
+only be added. Functions take a connection; the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from backend.auth.tokens import Principal
+
+
+class Entry(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    at: datetime
+    org_id: int | None
+    actor_id: int | None
+    action: str
+    object_type: str
+    object_id: str | None
+    result: str
+    origin: str
+    reason: str | None
+    details: dict[str, Any]
+
+
+class Origin(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a request came from: the client address and the device, as far as we know them."""
+
+    address: str = ""
+    device_id: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.address}" + (f" device {self.device_id}" if self.device_id is not None else "")
+
+
+async def record(
+    conn: asyncpg.Connection, *, principal: Principal | None, action: str, object_type: str,
+    object_id: str | None, result: str = "ok", origin: Origin | None = None, reason: str | None = None,
+    org_id: int | None = None, details: dict[str, Any] | None = None, at: datetime | None = None,
+) -> None:  # fmt: skip
+    await conn.execute(
+        """INSERT INTO audit_log (at, org_id, actor_id, action, object_type, object_id, result, origin, reason,
+                                  details)
+           VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb)""",
+        at,
+        org_id if org_id is not None else (principal.org_id if principal else None),
+        principal.account_id if principal else None,
+        action,
+        object_type,
+        object_id,
+        result,
+        str(origin or ""),
+        reason,
+        msgspec.json.encode(details or {}).decode(),
+    )
+
+
+async def record_many(
+    conn: asyncpg.Connection, *, principal: Principal, action: str, object_type: str, object_ids: Sequence[str],
+    origin: Origin | None, reason: str | None, org_id: int,
+) -> None:  # fmt: skip
+    if not object_ids:
+        return
+    await conn.execute(
+        """INSERT INTO audit_log (org_id, actor_id, action, object_type, object_id, result, origin, reason)
+           SELECT $1, $2, $3, $4, o, 'ok', $6, $7 FROM unnest($5::text[]) AS o""",
+        org_id,
+        principal.account_id,
+        action,
+        object_type,
+        list(object_ids),
+        str(origin or ""),
+        reason,
+    )
+
+
+async def search(
+    conn: asyncpg.Connection, *, org_ids: Sequence[int], actor_id: int | None = None, action: str | None = None,
+    object_type: str | None = None, object_id: str | None = None, since: datetime | None = None,
+    until: datetime | None = None, limit: int = 200,
+) -> list[Entry]:  # fmt: skip
+    rows = await conn.fetch(
+        """SELECT id, at, org_id, actor_id, action, object_type, object_id, result, origin, reason, details
+           FROM audit_log
+           WHERE org_id = ANY($1::int[])
+             AND ($2::int IS NULL OR actor_id = $2) AND ($3::text IS NULL OR action = $3)
+             AND ($4::text IS NULL OR object_type = $4) AND ($5::text IS NULL OR object_id = $5)
+             AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7)
+           ORDER BY id DESC LIMIT $8""",
+        list(org_ids),
+        actor_id,
+        action,
+        object_type,
+        object_id,
+        since,
+        until,
+        limit,
+    )
+    return [_entry(r) for r in rows]
+
+
+async def disclosures_of(conn: asyncpg.Connection, object_ids: Sequence[str], since: datetime) -> list[Entry]:
+    """Reads and exports of these registrations since ``since`` (an access request covers 4 years)."""
+    rows = await conn.fetch(
+        """SELECT id, at, org_id, actor_id, action, object_type, object_id, result, origin, reason, details
+           FROM audit_log WHERE object_type = 'registration' AND object_id = ANY($1::text[]) AND at >= $2
+           ORDER BY id""",
+        list(object_ids),
+        since,
+    )
+    return [_entry(r) for r in rows]
+
+
+def _entry(r: asyncpg.Record) -> Entry:
+    details = r["details"]
+    if isinstance(details, str):
+        details = msgspec.json.decode(details)
+    return Entry(**{**dict(r), "details": details})

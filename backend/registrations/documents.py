@@ -1,0 +1,159 @@
+"""What leaves Schakel on paper or as a file: the receipt, CSV exports, the monthly overview. Pure functions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from datetime import datetime
+from html import escape
+from typing import Any
+
+from backend.registrations.repository import OverviewRow, Registration
+from backend.registrations.validation import LOCAL
+
+
+def _local(value: datetime) -> str:
+    return value.astimezone(LOCAL).strftime("%d-%m-%Y %H:%M")
+
+
+def _euro(amount: int | None) -> str:
+    return "tarief volgt uit de beschikking" if amount is None else f"€ {amount},00"
+
+
+def receipt_html(r: Registration, organisation: str) -> str:
+    """The "aankondiging van strafbeschikking" a boa hands over (or a receipt for a bestuurlijke boete)."""
+    d, derived = r.details, r.derived
+    offender = d["offender"]
+    address = offender["address"]
+    entry = derived.get("entry", {})
+    tariff = derived.get("tariff", {})
+    title = {
+        "om_strafbeschikking": "Aankondiging van strafbeschikking",
+        "bestuurlijke_boete": "Aankondiging van bestuurlijke boete",
+        "mulder": "Aankondiging van beschikking (Wet Mulder)",
+    }.get(entry.get("track", ""), "Aankondiging van sanctie")
+    rows = [
+        ("Kenmerk", str(r.id)), ("Datum en tijd", _local(r.occurred_at)),
+        ("Plaats", d["location"].get("address") or f"{r.lat:.5f} N, {r.lon:.5f} O"),
+        ("Feitcode", entry.get("code", r.feitcode or "")), ("Omschrijving", entry.get("description", "")),
+        ("Bedrag", _euro(tariff.get("amount_eur")) + (" (minderjarige)" if tariff.get("minor") else "")),
+        ("Naam", offender["name"]), ("Geboortedatum", offender["birth_date"]),
+        ("Identiteitsbewijs", f"{offender['id_document_type']} {offender['id_document_number']}"),
+        ("Adres", f"{address['street']} {address['house_number']}, {address.get('postcode', '')} "
+                  f"{address['city']} ({address.get('country', 'NL')})"),
+        ("Verklaring betrokkene", d.get("statement") or "geen verklaring afgelegd"),
+    ]  # fmt: skip
+    if d.get("licence_plate"):
+        rows.insert(5, ("Kenteken", d["licence_plate"]))
+    body = "\n".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
+    state = "" if r.state == "active" else f"<p class='void'>Deze registratie is {escape(r.state)}.</p>"
+    return f"""<!doctype html>
+<html lang="nl"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}th{{text-align:left;padding-right:1em;
+vertical-align:top}}.void{{color:#b00;font-weight:bold}}@media print{{body{{margin:0}}}}</style></head>
+<body><h1>{escape(title)}</h1><p>{escape(organisation)} — handhaving</p>{state}
+<table>{body}</table>
+<p>U ontvangt de beschikking later per post. Bewaar dit bewijs. Tegen de beschikking kunt u bezwaar of
+beroep instellen zoals daarin vermeld staat. Uw gegevens worden verwerkt volgens de Wet politiegegevens.</p>
+<p>Versie {r.version}, catalogus {escape(str(derived.get("catalogue_version_id", "")))}</p>
+</body></html>"""
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else _safe(v) for v in row])
+    return out.getvalue()
+
+
+def _safe(value: Any) -> Any:
+    """No spreadsheet formulas from user input (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+REVIEW_HEADER = (
+    "id", "soort", "status", "versie", "regime", "tijdstip", "categorie", "feitcode", "omschrijving", "bedrag_eur",
+    "minderjarig", "lon", "lat", "gebieden", "adres", "auteur", "boas", "eenheid", "naam", "geboortedatum",
+    "id_soort", "id_nummer", "straat", "huisnummer", "postcode", "woonplaats", "land", "kenteken",
+    "voertuigcategorie", "verklaring", "fotos", "compleet",
+)  # fmt: skip
+
+
+def review_csv(registrations: Sequence[Registration]) -> str:
+    """The team lead's export; for fines the fields a CJIB delivery needs (person, feit, amount, place, time)."""
+    rows = []
+    for r in registrations:
+        d = r.details
+        person = d.get("offender") if r.kind == "fine" else None
+        address = (person or {}).get("address", {})
+        entry, tariff = r.derived.get("entry", {}), r.derived.get("tariff", {})
+        rows.append([
+            r.id, r.kind, r.state, r.version, r.regime, r.occurred_at.isoformat(), r.category, r.feitcode,
+            entry.get("description"), tariff.get("amount_eur"), tariff.get("minor"), r.lon, r.lat,
+            " ".join(map(str, r.beat_ids)), d["location"].get("address"), r.author_id, " ".join(map(str, r.boa_ids)),
+            r.unit_id, (person or {}).get("name"), (person or {}).get("birth_date"),
+            (person or {}).get("id_document_type"), (person or {}).get("id_document_number"), address.get("street"),
+            address.get("house_number"), address.get("postcode"), address.get("city"), address.get("country"),
+            d.get("licence_plate"), d.get("vehicle_category"), d.get("statement") or d.get("text"),
+            " ".join(r.photos), r.complete,
+        ])  # fmt: skip
+    return _csv(REVIEW_HEADER, rows)
+
+
+GIR_HEADER = (
+    "id", "datum", "tijd", "lon", "lat", "adres", "soort_agressie", "ernst", "impact", "omschrijving",
+    "betrokken_medewerkers", "dader_bekend", "getuigen", "bewijs_fotos", "bodycam", "melding_aangifte",
+    "tijdstip_melding", "aangifte_uiterlijk", "vpt_code", "nazorg", "status",
+)  # fmt: skip
+
+
+def gir_csv(incidents: Sequence[Registration]) -> str:
+    """Aggression incidents for the gemeente's GIR: staff by role only, the offender only as 'known or not'."""
+    rows = []
+    for r in incidents:
+        d, local = r.details, r.occurred_at.astimezone(LOCAL)
+        rows.append([
+            r.id, local.date().isoformat(), local.strftime("%H:%M"), r.lon, r.lat, d["location"].get("address"),
+            " ".join(d["types"]), d["severity"], d.get("impact"), d.get("description"),
+            "; ".join(s["role"] for s in d["staff"]), "ja" if d.get("offender") else "nee", len(d.get("witnesses", [])),
+            len(r.photos), " ".join(d.get("bodycam_refs", [])), d.get("report"), d.get("reported_at"),
+            r.derived.get("aangifte_deadline"), "ja" if d.get("vpt_code_used") else "nee", d.get("follow_up_care"),
+            r.state,
+        ])  # fmt: skip
+    return _csv(GIR_HEADER, rows)
+
+
+def overview_html(month: str, rows: Sequence[OverviewRow]) -> str:
+    """Counts per beat and category as a table and an inline SVG bar chart (no scripts, prints well)."""
+    totals: dict[str, int] = {}
+    for row in rows:
+        totals[row.beat_name] = totals.get(row.beat_name, 0) + row.count
+    top = max(totals.values(), default=1)
+    bar_h, width = 22, 420
+    bars = []
+    for index, (name, total) in enumerate(sorted(totals.items(), key=lambda kv: -kv[1])):
+        y = index * (bar_h + 6)
+        w = max(1, round(width * total / top))
+        bars.append(
+            f'<text x="0" y="{y + 15}" font-size="12">{escape(name)}</text>'
+            f'<rect x="220" y="{y}" width="{w}" height="{bar_h}" fill="#2a6ebb"/>'
+            f'<text x="{225 + w}" y="{y + 15}" font-size="12">{total}</text>'
+        )
+    height = max(1, len(totals)) * (bar_h + 6)
+    table = "\n".join(
+        f"<tr><td>{escape(r.beat_name)}</td><td>{escape(r.category)}</td><td>{r.count}</td></tr>"
+        for r in rows
+    )
+    return f"""<!doctype html>
+<html lang="nl"><head><meta charset="utf-8"><title>Overzicht {escape(month)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 12px;text-align:left}}</style></head>
+<body><h1>Registraties per gebied en categorie — {escape(month)}</h1>
+<svg xmlns="http://www.w3.org/2000/svg" width="{width + 300}" height="{height}" role="img"
+ aria-label="registraties per gebied">{"".join(bars)}</svg>
+<table><tr><th>Gebied</th><th>Categorie</th><th>Aantal</th></tr>
+{table}</table></body></html>"""

@@ -1,0 +1,190 @@
+"""What a boa submits, as msgspec Structs with their constraints, and the decoder that reports field errors.
+
+A submission is a tagged union on ``kind``: ``waarneming``, ``fine`` or ``aggression``. The client generates
+``id`` (a UUID) once per registration, so a retry after a lost answer is recognisable. New fields get
+defaults, so older tablets keep working.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from backend.errors import BadInput
+
+Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
+Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+LongText = Annotated[str, msgspec.Meta(max_length=4000)]
+Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]
+AccountIds = Annotated[list[int], msgspec.Meta(max_length=10)]
+Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{1,2} [0-9]{3}[a-z]{0,2}$")]
+Regime = Literal["avg", "wpg8", "wpg9"]
+AggressionType = Literal["verbaal", "bedreiging", "fysiek", "discriminatie", "vernieling"]
+
+
+class Location(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    lon: Longitude
+    lat: Latitude
+    accuracy_m: Annotated[float, msgspec.Meta(ge=0, le=10_000)] | None = None
+    address: Annotated[str, msgspec.Meta(max_length=300)] | None = None
+
+
+class Address(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    street: ShortText
+    house_number: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{1,5}( ?[A-Za-z0-9\-]{1,6})?$")]
+    postcode: Annotated[str, msgspec.Meta(max_length=10)] = ""
+    city: ShortText
+    country: Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$")] = "NL"
+
+
+class Offender(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Identification of the person fined: the data the aankondiging and the CJIB delivery need."""
+
+    name: ShortText
+    birth_date: date
+    id_document_type: Literal["paspoort", "identiteitskaart", "rijbewijs", "verblijfsdocument", "overig"]
+    id_document_number: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{6,20}$")]
+    address: Address
+
+
+class PersonLite(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An aggression incident's offender or witness: everything optional (only under conditions)."""
+
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    birth_date: date | None = None
+    description: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    contact: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class StaffInvolved(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Staff by role only — never a home address (the employer's address is the domicile)."""
+
+    role: ShortText
+    account_id: int | None = None
+
+
+class Base(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
+    id: uuid.UUID
+    occurred_at: datetime
+    location: Location
+    photos: Annotated[list[Sha256], msgspec.Meta(max_length=20)] = []
+    boa_ids: AccountIds = []  # colleagues involved besides the author
+    unit_id: int | None = None
+    incident_ref: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    regime: Regime | None = None  # default per kind, see validation.default_regime
+    purpose: Annotated[str, msgspec.Meta(max_length=1000)] | None = None  # Wpg art. 9
+
+
+class Waarneming(Base, frozen=True, kw_only=True, tag="waarneming"):
+    category: Annotated[str, msgspec.Meta(pattern=r"^[a-z_]{1,40}$")]
+    text: LongText = ""
+
+
+class Fine(Base, frozen=True, kw_only=True, tag="fine"):
+    feitcode: Code
+    offender: Offender
+    statement: LongText | None = None  # the offender's own words
+    vehicle_category: Annotated[str, msgspec.Meta(pattern=r"^[1-8]$")] | None = None  # Mulder
+    licence_plate: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9\-]{1,10}$")] | None = None
+
+
+class Aggression(Base, frozen=True, kw_only=True, tag="aggression"):
+    types: Annotated[list[AggressionType], msgspec.Meta(min_length=1, max_length=5)]
+    severity: Literal["licht", "middel", "ernstig"]
+    impact: LongText = ""
+    description: LongText = ""
+    staff: Annotated[list[StaffInvolved], msgspec.Meta(min_length=1, max_length=10)]
+    offender: PersonLite | None = None
+    witnesses: Annotated[list[PersonLite], msgspec.Meta(max_length=10)] = []
+    bodycam_refs: Annotated[list[ShortText], msgspec.Meta(max_length=10)] = []
+    report: Literal["geen", "melding", "aangifte"] = "geen"
+    reported_at: datetime | None = None
+    vpt_code_used: bool = False  # the police report carries the VPT code (Veilige Publieke Taak)
+    follow_up_care: LongText = ""
+
+
+Submission = Waarneming | Fine | Aggression
+
+
+class Correction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: Reason
+    registration: Submission
+
+
+class Void(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    reason: Reason
+
+
+class FieldError(BadInput):
+    """Bad input with the dotted path of the field (``offender.birth_date``) and a message (400)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, field=field)
+        self.field: str = field
+
+
+_submission: msgspec.json.Decoder[Submission] = msgspec.json.Decoder(Submission)
+_correction = msgspec.json.Decoder(Correction)
+_void = msgspec.json.Decoder(Void)
+_PATH = re.compile(r" - at `\$((?:\.\w+|\[\d+\])*)`$")
+
+
+def _field(path: str) -> str:
+    return re.sub(r"\[(\d+)\]", r".\1", path).lstrip(".") or "body"
+
+
+def _dutch(message: str) -> str:
+    """msgspec's messages with a Dutch lead, so a boa sees what is wrong where."""
+    missing = re.match(r"Object missing required field `(\w+)`", message)
+    if missing:
+        return f"verplicht veld ontbreekt ({missing.group(1)})"
+    if message.startswith("Object contains unknown field"):
+        return "onbekend veld: " + message.split("`")[1]
+    if message.startswith("Expected `"):
+        return "ongeldige waarde: " + message
+    if message.startswith("Invalid enum value"):
+        return "ongeldige keuze: " + message
+    return "ongeldige waarde: " + message
+
+
+def decode(decoder: msgspec.json.Decoder[Any], raw: bytes) -> Any:
+    try:
+        return decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        match = _PATH.search(text)
+        path = match.group(1) if match else ""
+        message = _PATH.sub("", text)
+        missing = re.match(r"Object missing required field `(\w+)`", message)
+        if missing:
+            path = f"{path}.{missing.group(1)}"
+        elif message.startswith("Object contains unknown field"):
+            path = f"{path}.{message.split('`')[1]}"
+        elif "tag" in message and "kind" in message or message.startswith("Invalid value") and path == "":
+            path = path or ".kind"
+        raise FieldError(_field(path), _dutch(message)) from None
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise FieldError("body", f"geen geldige JSON: {exc}") from None
+
+
+def decode_submission(raw: bytes) -> Submission:
+    return decode(_submission, raw)  # type: ignore[no-any-return]
+
+
+def decode_correction(raw: bytes) -> Correction:
+    return decode(_correction, raw)  # type: ignore[no-any-return]
+
+
+def decode_void(raw: bytes) -> Void:
+    return decode(_void, raw)  # type: ignore[no-any-return]
+
+
+def canonical(submission: Submission) -> dict[str, object]:
+    """The submission as plain JSON values: what is stored and compared on a retry."""
+    return msgspec.to_builtins(submission)  # type: ignore[no-any-return]

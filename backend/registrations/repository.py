@@ -1,0 +1,699 @@
+"""Registrations, photos, catalogues, APV zones and retention in PostgreSQL.
+
+Functions take a connection; the caller owns the transaction. Visibility (who may read what) is decided
+here, in SQL, so no route can forget it:
+
+* a boa sees the registrations of his organisation that he wrote or is named in (``boa_ids``), and those
+  written for a unit during a shift he was on (his duo partner's work);
+* a team lead, admin or privacy officer sees all registrations of his own organisation;
+* nobody sees another gemeente's registrations (they do not exist for him: 404 / empty lists);
+* archived registrations (retention) are not readable in normal use at all.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+from shapely.geometry import shape
+
+from backend.auth.tokens import Principal
+from backend.errors import BadInput, Forbidden
+from backend.geofencing.importer import BeatFeature
+from backend.geofencing.logic import PreparedBeats, containing_beats
+from backend.registrations.catalogue import CATALOGUE_PATH, Catalogue, load_catalogue
+
+READERS_OF_ORG = ("teamlead", "admin", "privacy_officer")
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _dumps(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+# --- who may see what --------------------------------------------------------------------------------------
+
+
+def visibility(principal: Principal, first: int) -> tuple[str, list[Any]]:
+    """A SQL condition on ``r`` (registrations) and its parameters, numbered from ``$first``."""
+    if principal.role == "boa":
+        me, org = f"${first}", f"${first + 1}"
+        return (
+            f"""r.org_id = {org} AND r.state <> 'archived' AND ({me} = ANY(r.boa_ids) OR r.author_id = {me}
+                OR EXISTS (SELECT 1 FROM shifts s WHERE s.unit_id = r.unit_id AND {me} = ANY(s.account_ids)
+                           AND r.occurred_at >= s.started_at
+                           AND (s.ended_at IS NULL OR r.occurred_at <= s.ended_at)))""",
+            [principal.account_id, principal.org_id],
+        )
+    if principal.role in READERS_OF_ORG:
+        return f"r.org_id = ${first} AND r.state <> 'archived'", [principal.org_id]
+    raise Forbidden(f"role {principal.role!r} does not read registrations")
+
+
+# --- catalogue ---------------------------------------------------------------------------------------------
+
+_catalogues: dict[int, Catalogue] = {}  # version id -> decoded catalogue; a version never changes
+
+
+async def _builtin_catalogue_id(conn: asyncpg.Connection) -> int:
+    catalogue = load_catalogue(CATALOGUE_PATH)
+    found = await conn.fetchval(
+        "SELECT id FROM catalogue_versions WHERE org_id IS NULL AND version = $1", catalogue.version
+    )
+    if found is not None:
+        return int(found)
+    new_id = await conn.fetchval(
+        """INSERT INTO catalogue_versions (org_id, version, valid_from, content) VALUES (NULL, $1, $2, $3::text::jsonb)
+           ON CONFLICT (version) WHERE org_id IS NULL DO UPDATE SET version = EXCLUDED.version RETURNING id""",
+        catalogue.version,
+        catalogue.valid_from,
+        _dumps(catalogue),
+    )
+    _catalogues[int(new_id)] = catalogue
+    return int(new_id)
+
+
+async def active_catalogue(
+    conn: asyncpg.Connection, org_id: int, on: date | None = None
+) -> tuple[int, Catalogue]:
+    """The organisation's newest uploaded catalogue valid on ``on`` (default: any), else the shipped one."""
+    version_id = await conn.fetchval(
+        """SELECT id FROM catalogue_versions WHERE org_id = $1 AND ($2::date IS NULL OR valid_from <= $2)
+           ORDER BY valid_from DESC, id DESC LIMIT 1""",
+        org_id,
+        on,
+    )
+    if version_id is None:
+        version_id = await _builtin_catalogue_id(conn)
+    return int(version_id), await catalogue_by_id(conn, int(version_id))
+
+
+async def catalogue_by_id(conn: asyncpg.Connection, version_id: int) -> Catalogue:
+    if version_id not in _catalogues:
+        raw = await conn.fetchval("SELECT content::text FROM catalogue_versions WHERE id = $1", version_id)
+        _catalogues[version_id] = load_catalogue(raw.encode())
+    return _catalogues[version_id]
+
+
+async def store_catalogue(
+    conn: asyncpg.Connection, org_id: int, catalogue: Catalogue, account_id: int
+) -> int:
+    new_id = await conn.fetchval(
+        """INSERT INTO catalogue_versions (org_id, version, valid_from, content, uploaded_by)
+           VALUES ($1, $2, $3, $4::text::jsonb, $5) RETURNING id""",
+        org_id,
+        catalogue.version,
+        catalogue.valid_from,
+        _dumps(catalogue),
+        account_id,
+    )
+    _catalogues[int(new_id)] = catalogue
+    return int(new_id)
+
+
+class CatalogueVersion(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    version: str
+    valid_from: date
+    uploaded_at: datetime
+    uploaded_by: int | None
+    builtin: bool
+    entries: int
+
+
+async def list_catalogues(conn: asyncpg.Connection, org_id: int) -> list[CatalogueVersion]:
+    await _builtin_catalogue_id(conn)
+    rows = await conn.fetch(
+        """SELECT id, version, valid_from, uploaded_at, uploaded_by, org_id IS NULL AS builtin,
+                  jsonb_array_length(content->'entries') AS entries
+           FROM catalogue_versions WHERE org_id = $1 OR org_id IS NULL ORDER BY valid_from DESC, id DESC""",
+        org_id,
+    )
+    return [CatalogueVersion(**dict(r)) for r in rows]
+
+
+async def org_track(conn: asyncpg.Connection, org_id: int) -> str:
+    return str(await conn.fetchval("SELECT fine_track FROM organisations WHERE id = $1", org_id))
+
+
+async def account_domains(conn: asyncpg.Connection, account_id: int) -> tuple[int, ...]:
+    domains = await conn.fetchval("SELECT domains FROM accounts WHERE id = $1", account_id)
+    return tuple(domains or (1,))
+
+
+async def categories(conn: asyncpg.Connection, org_id: int) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT code FROM observation_categories WHERE org_id IS NULL OR org_id = $1 ORDER BY code", org_id
+    )
+    return [r["code"] for r in rows]
+
+
+async def add_category(conn: asyncpg.Connection, org_id: int, code: str, label: str) -> None:
+    await conn.execute(
+        """INSERT INTO observation_categories (org_id, code, label) VALUES ($1, $2, $3)
+           ON CONFLICT (coalesce(org_id, 0), code) DO UPDATE SET label = EXCLUDED.label""",
+        org_id,
+        code,
+        label,
+    )
+
+
+class RetentionPeriod(msgspec.Struct, frozen=True, kw_only=True):
+    regime: str
+    listed_for: str | None
+    archive_after: str
+    delete_after: str
+
+
+async def retention_periods(conn: asyncpg.Connection) -> list[RetentionPeriod]:
+    rows = await conn.fetch(
+        """SELECT regime, listed_for::text, archive_after::text, delete_after::text FROM retention_periods
+           ORDER BY regime"""
+    )
+    return [RetentionPeriod(**dict(r)) for r in rows]
+
+
+async def set_retention_period(
+    conn: asyncpg.Connection, regime: str, *, listed_for: str | None, archive_after: str, delete_after: str
+) -> None:
+    """Periods as PostgreSQL intervals ('5 years'); listed_for 'none' removes the listing limit."""
+    try:
+        await conn.execute(
+            """UPDATE retention_periods SET listed_for = CASE WHEN $2 = 'none' THEN NULL ELSE $2::text::interval END,
+                   archive_after = $3::text::interval, delete_after = $4::text::interval WHERE regime = $1""",
+            regime,
+            listed_for or "none",
+            archive_after,
+            delete_after,
+        )
+    except (asyncpg.DataError, asyncpg.InvalidTextRepresentationError) as exc:
+        raise BadInput(f"not a period: {exc}", field="period") from None
+
+
+# --- APV zones ---------------------------------------------------------------------------------------------
+
+_zones: dict[int, tuple[Any, PreparedBeats, dict[int, tuple[str, ...]]]] = {}
+
+
+async def upsert_zones(
+    conn: asyncpg.Connection, org_id: int, features: Sequence[BeatFeature], tags: Sequence[tuple[str, ...]]
+) -> list[int]:
+    rows = await conn.fetch(
+        """INSERT INTO apv_zones (org_id, code, name, tags, geometry)
+           SELECT $1, u.code, u.name, string_to_array(u.tags, ','), u.geometry::jsonb
+           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(code, name, tags, geometry)
+           ON CONFLICT (org_id, code) DO UPDATE SET name = EXCLUDED.name, tags = EXCLUDED.tags,
+              geometry = EXCLUDED.geometry, imported_at = clock_timestamp()
+           RETURNING id, code""",
+        org_id,
+        [f.code for f in features],
+        [f.name for f in features],
+        [",".join(t) for t in tags],
+        [json.dumps(f.geometry) for f in features],
+    )
+    ids = {r["code"]: r["id"] for r in rows}
+    return [ids[f.code] for f in features]
+
+
+async def zone_tags_at(conn: asyncpg.Connection, org_id: int, lon: float, lat: float) -> frozenset[str]:
+    """Tags of the organisation's APV zones containing the point (the prepared index is cached per change)."""
+    stamp = await conn.fetchrow(
+        "SELECT count(*) AS n, max(imported_at) AS at FROM apv_zones WHERE org_id = $1", org_id
+    )
+    key = (stamp["n"], stamp["at"])
+    cached = _zones.get(org_id)
+    if cached is None or cached[0] != key:
+        rows = await conn.fetch("SELECT id, tags, geometry FROM apv_zones WHERE org_id = $1", org_id)
+        prepared = PreparedBeats((r["id"], shape(_json(r["geometry"]))) for r in rows)
+        cached = (key, prepared, {r["id"]: tuple(r["tags"]) for r in rows})
+        _zones[org_id] = cached
+    _, prepared, tags = cached
+    if len(prepared) == 0:
+        return frozenset()
+    return frozenset(tag for zone in containing_beats(lon, lat, prepared) for tag in tags[zone])
+
+
+# --- registrations -----------------------------------------------------------------------------------------
+
+
+class Registration(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    org_id: int
+    kind: str
+    regime: str
+    purpose: str | None
+    state: str
+    author_id: int
+    boa_ids: list[int]
+    unit_id: int | None
+    occurred_at: datetime
+    lon: float
+    lat: float
+    beat_ids: list[int]
+    category: str
+    feitcode: str | None
+    catalogue_version_id: int | None
+    photos: list[str]
+    missing_photos: list[str]
+    complete: bool
+    details: dict[str, Any]
+    derived: dict[str, Any]
+    version: int
+    received_at: datetime
+    void_reason: str | None
+
+
+class Summary(msgspec.Struct, frozen=True, kw_only=True):
+    """A registration without personal data: what lists show (so listing needs no disclosure log)."""
+
+    id: uuid.UUID
+    kind: str
+    state: str
+    regime: str
+    category: str
+    feitcode: str | None
+    occurred_at: datetime
+    beat_ids: list[int]
+    author_id: int
+    unit_id: int | None
+    complete: bool
+    version: int
+
+
+_MISSING = """ARRAY(SELECT h FROM unnest(r.photo_hashes) AS h WHERE NOT EXISTS
+                 (SELECT 1 FROM photos p WHERE p.org_id = r.org_id AND p.sha256 = h)) AS missing_photos"""
+_COLUMNS = f"""r.id, r.org_id, r.kind, r.regime, r.purpose, r.state, r.author_id, r.boa_ids, r.unit_id,
+               r.occurred_at, r.lon, r.lat, r.beat_ids, r.category, r.feitcode, r.catalogue_version_id,
+               r.photo_hashes, r.details, r.derived, r.version, r.received_at, r.void_reason, {_MISSING}"""
+
+
+def _registration(r: asyncpg.Record) -> Registration:
+    values = dict(r)
+    values["photos"] = list(values.pop("photo_hashes"))
+    values["missing_photos"] = list(values["missing_photos"])
+    values["complete"] = not values["missing_photos"]
+    values["details"] = _json(values["details"])
+    values["derived"] = _json(values["derived"])
+    values["boa_ids"] = list(values["boa_ids"])
+    values["beat_ids"] = list(values["beat_ids"])
+    return Registration(**values)
+
+
+class NewRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything ``insert`` stores; built by the service from a checked submission."""
+
+    id: uuid.UUID
+    org_id: int
+    kind: str
+    regime: str
+    purpose: str | None
+    author_id: int
+    boa_ids: list[int]
+    unit_id: int | None
+    occurred_at: datetime
+    lon: float
+    lat: float
+    accuracy_m: float | None
+    beat_ids: list[int]
+    category: str
+    feitcode: str | None
+    catalogue_version_id: int | None
+    photo_hashes: list[str]
+    person_name: str | None
+    person_birth_date: date | None
+    details: dict[str, Any]
+    derived: dict[str, Any]
+
+
+async def insert(conn: asyncpg.Connection, row: NewRow) -> bool:
+    """Store a new registration; False when its id exists already (the caller compares contents)."""
+    inserted = await conn.fetchval(
+        """INSERT INTO registrations (id, org_id, kind, regime, purpose, author_id, boa_ids, unit_id, occurred_at,
+               lon, lat, accuracy_m, beat_ids, category, feitcode, catalogue_version_id, photo_hashes,
+               person_name, person_birth_date, submitted, details, derived)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                   $20::text::jsonb, $20::text::jsonb, $21::text::jsonb)
+           ON CONFLICT (id) DO NOTHING RETURNING true""",
+        row.id,
+        row.org_id,
+        row.kind,
+        row.regime,
+        row.purpose,
+        row.author_id,
+        row.boa_ids,
+        row.unit_id,
+        row.occurred_at,
+        row.lon,
+        row.lat,
+        row.accuracy_m,
+        row.beat_ids,
+        row.category,
+        row.feitcode,
+        row.catalogue_version_id,
+        row.photo_hashes,
+        row.person_name,
+        row.person_birth_date,
+        _dumps(row.details),
+        _dumps(row.derived),
+    )
+    return bool(inserted)
+
+
+async def submitted_content(conn: asyncpg.Connection, registration_id: uuid.UUID) -> tuple[int, Any] | None:
+    row = await conn.fetchrow("SELECT org_id, submitted FROM registrations WHERE id = $1", registration_id)
+    return None if row is None else (row["org_id"], _json(row["submitted"]))
+
+
+async def get_raw(conn: asyncpg.Connection, registration_id: uuid.UUID) -> Registration | None:
+    """No visibility check: for the service after it has decided the caller may see it."""
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM registrations r WHERE r.id = $1", registration_id)
+    return None if row is None else _registration(row)
+
+
+async def get_visible(
+    conn: asyncpg.Connection, principal: Principal, registration_id: uuid.UUID, *, for_update: bool = False
+) -> Registration | None:
+    condition, params = visibility(principal, 2)
+    lock = " FOR UPDATE OF r" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM registrations r WHERE r.id = $1 AND {condition}{lock}",
+        registration_id,
+        *params,
+    )
+    return None if row is None else _registration(row)
+
+
+class Filters(msgspec.Struct, frozen=True, kw_only=True):
+    since: datetime | None = None
+    until: datetime | None = None
+    beat_id: int | None = None
+    category: str | None = None
+    feitcode: str | None = None
+    boa_id: int | None = None
+    kind: str | None = None
+    state: str | None = None
+    limit: int = 500
+
+
+async def list_visible(
+    conn: asyncpg.Connection, principal: Principal, filters: Filters, now: datetime | None = None
+) -> list[Registration]:
+    """Registrations the caller may see that are still listed (Wpg art. 8: a year; later only by id)."""
+    condition, params = visibility(principal, 11)
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM registrations r
+            LEFT JOIN retention_periods rp ON rp.regime = r.regime
+            WHERE ($1::timestamptz IS NULL OR r.occurred_at >= $1) AND ($2::timestamptz IS NULL OR r.occurred_at < $2)
+              AND ($3::int IS NULL OR $3 = ANY(r.beat_ids)) AND ($4::text IS NULL OR r.category = $4)
+              AND ($5::text IS NULL OR r.feitcode = $5) AND ($6::int IS NULL OR $6 = ANY(r.boa_ids))
+              AND ($7::text IS NULL OR r.kind = $7) AND ($8::text IS NULL OR r.state = $8)
+              AND (rp.listed_for IS NULL OR r.received_at + rp.listed_for > $10)
+              AND {condition}
+            ORDER BY r.occurred_at DESC, r.id LIMIT $9""",
+        filters.since,
+        filters.until,
+        filters.beat_id,
+        filters.category,
+        filters.feitcode,
+        filters.boa_id,
+        filters.kind,
+        filters.state,
+        filters.limit,
+        now or datetime.now(UTC),
+        *params,
+    )
+    return [_registration(r) for r in rows]
+
+
+def summary(r: Registration) -> Summary:
+    return Summary(
+        id=r.id,
+        kind=r.kind,
+        state=r.state,
+        regime=r.regime,
+        category=r.category,
+        feitcode=r.feitcode,
+        occurred_at=r.occurred_at,
+        beat_ids=r.beat_ids,
+        author_id=r.author_id,
+        unit_id=r.unit_id,
+        complete=r.complete,
+        version=r.version,
+    )
+
+
+async def replace(
+    conn: asyncpg.Connection, current: Registration, *, account_id: int, action: str, reason: str,
+    new_details: dict[str, Any] | None = None, new_derived: dict[str, Any] | None = None,
+    columns: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """Correct or void: the current version goes to registration_versions first, then the row changes."""
+    await conn.execute(
+        """INSERT INTO registration_versions (registration_id, version, details, derived, state, replaced_by,
+                                              action, reason)
+           VALUES ($1, $2, $3::text::jsonb, $4::text::jsonb, $5, $6, $7, $8)""",
+        current.id,
+        current.version,
+        _dumps(current.details),
+        _dumps(current.derived),
+        current.state,
+        account_id,
+        action,
+        reason,
+    )
+    if action == "void":
+        await conn.execute(
+            "UPDATE registrations SET state = 'voided', void_reason = $2, version = version + 1 WHERE id = $1",
+            current.id,
+            reason,
+        )
+        return
+    cols = columns or {}
+    await conn.execute(
+        """UPDATE registrations SET details = $2::text::jsonb, derived = $3::text::jsonb, version = version + 1,
+               category = $4, feitcode = $5, occurred_at = $6, lon = $7, lat = $8, beat_ids = $9,
+               photo_hashes = $10, person_name = $11, person_birth_date = $12, regime = $13, purpose = $14,
+               boa_ids = $15, unit_id = $16, catalogue_version_id = $17
+           WHERE id = $1""",
+        current.id,
+        _dumps(new_details),
+        _dumps(new_derived),
+        cols["category"],
+        cols["feitcode"],
+        cols["occurred_at"],
+        cols["lon"],
+        cols["lat"],
+        cols["beat_ids"],
+        cols["photo_hashes"],
+        cols["person_name"],
+        cols["person_birth_date"],
+        cols["regime"],
+        cols["purpose"],
+        cols["boa_ids"],
+        cols["unit_id"],
+        cols["catalogue_version_id"],
+    )
+
+
+class Version(msgspec.Struct, frozen=True, kw_only=True):
+    version: int
+    details: dict[str, Any]
+    state: str
+    replaced_at: datetime
+    replaced_by: int
+    action: str
+    reason: str
+
+
+async def versions(conn: asyncpg.Connection, registration_id: uuid.UUID) -> list[Version]:
+    rows = await conn.fetch(
+        """SELECT version, details, state, replaced_at, replaced_by, action, reason FROM registration_versions
+           WHERE registration_id = $1 ORDER BY version""",
+        registration_id,
+    )
+    return [Version(**{**dict(r), "details": _json(r["details"])}) for r in rows]
+
+
+async def check_colleagues(conn: asyncpg.Connection, org_id: int, account_ids: Sequence[int]) -> None:
+    if not account_ids:
+        return
+    found = await conn.fetchval(
+        "SELECT count(*) FROM accounts WHERE id = ANY($1::int[]) AND org_id = $2 AND active",
+        list(account_ids),
+        org_id,
+    )
+    if found != len(set(account_ids)):
+        raise BadInput("onbekende collega in boa_ids", field="boa_ids")
+
+
+async def unit_for(conn: asyncpg.Connection, principal: Principal, unit_id: int | None) -> int | None:
+    """The named unit (it must be the caller's organisation's), else the unit of the caller's device."""
+    if unit_id is not None:
+        org = await conn.fetchval("SELECT org_id FROM units WHERE id = $1", unit_id)
+        if org != principal.org_id:
+            raise BadInput("onbekende eenheid", field="unit_id")
+        return unit_id
+    if principal.device_id is None:
+        return None
+    found = await conn.fetchval("SELECT unit_id FROM devices WHERE id = $1", principal.device_id)
+    return None if found is None else int(found)
+
+
+async def org_beats(conn: asyncpg.Connection, org_id: int, beat_ids: frozenset[int]) -> list[int]:
+    if not beat_ids:
+        return []
+    rows = await conn.fetch(
+        "SELECT id FROM beats WHERE id = ANY($1::int[]) AND org_id = $2 ORDER BY id", sorted(beat_ids), org_id
+    )
+    return [r["id"] for r in rows]
+
+
+# --- photos ------------------------------------------------------------------------------------------------
+
+
+async def photo_known(conn: asyncpg.Connection, org_id: int, sha256: str) -> bool:
+    return bool(
+        await conn.fetchval("SELECT true FROM photos WHERE org_id = $1 AND sha256 = $2", org_id, sha256)
+    )
+
+
+async def insert_photo(
+    conn: asyncpg.Connection, org_id: int, sha256: str, size: int, content_type: str, account_id: int
+) -> bool:
+    inserted = await conn.fetchval(
+        """INSERT INTO photos (org_id, sha256, size_bytes, content_type, uploaded_by) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (org_id, sha256) DO NOTHING RETURNING true""",
+        org_id,
+        sha256,
+        size,
+        content_type,
+        account_id,
+    )
+    return bool(inserted)
+
+
+async def missing_photos(conn: asyncpg.Connection, org_id: int, hashes: Sequence[str]) -> list[str]:
+    rows = await conn.fetch(
+        """SELECT h FROM unnest($2::text[]) AS h
+           WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.org_id = $1 AND p.sha256 = h) ORDER BY h""",
+        org_id,
+        list(hashes),
+    )
+    return [r["h"] for r in rows]
+
+
+async def photo_content_type(conn: asyncpg.Connection, principal: Principal, sha256: str) -> str | None:
+    """The photo's type if the caller may see it: it belongs to a registration he can read, or he sent it."""
+    condition, params = visibility(principal, 4)
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        f"""SELECT p.content_type FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2 AND p.state = 'stored'
+              AND (p.uploaded_by = $3
+                   OR EXISTS (SELECT 1 FROM registrations r WHERE p.sha256 = ANY(r.photo_hashes) AND {condition}))""",
+        principal.org_id,
+        sha256,
+        principal.account_id,
+        *params,
+    )
+
+
+# --- retention ---------------------------------------------------------------------------------------------
+
+
+class RetentionResult(msgspec.Struct, frozen=True, kw_only=True):
+    archived: list[uuid.UUID]
+    deleted: list[uuid.UUID]
+    photos_deleted: list[str]  # hashes no longer referenced by any registration (files may be removed)
+
+
+async def run_retention(conn: asyncpg.Connection, now: datetime) -> RetentionResult:
+    """Archive what is past its regime's period, delete archived rows past theirs, drop orphaned photos."""
+    archived = await conn.fetch(
+        """UPDATE registrations r SET state = 'archived', archived_at = $1
+           FROM retention_periods p
+           WHERE p.regime = r.regime AND r.state <> 'archived' AND r.received_at + p.archive_after <= $1
+           RETURNING r.id""",
+        now,
+    )
+    deleted = await conn.fetch(
+        """DELETE FROM registrations r USING retention_periods p
+           WHERE p.regime = r.regime AND r.state = 'archived' AND r.archived_at + p.delete_after <= $1
+           RETURNING r.id, r.org_id, r.photo_hashes""",
+        now,
+    )
+    candidates = {(row["org_id"], h) for row in deleted for h in row["photo_hashes"]}
+    gone: list[str] = []
+    for org_id, sha in sorted(candidates):
+        removed = await conn.fetchval(
+            """DELETE FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2
+                 AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = $1 AND $2 = ANY(r.photo_hashes))
+               RETURNING sha256""",
+            org_id,
+            sha,
+        )
+        if removed:
+            gone.append(removed)
+    await conn.execute(
+        """UPDATE photos p SET state = 'archived' WHERE p.state = 'stored'
+             AND EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes))
+             AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
+                             AND r.state <> 'archived')"""
+    )
+    return RetentionResult(
+        archived=[r["id"] for r in archived], deleted=[r["id"] for r in deleted], photos_deleted=gone
+    )
+
+
+async def photo_in_use_anywhere(conn: asyncpg.Connection, sha256: str) -> bool:
+    return bool(await conn.fetchval("SELECT true FROM photos WHERE sha256 = $1 LIMIT 1", sha256))
+
+
+# --- access requests, overview ------------------------------------------------------------------------------
+
+
+async def of_person(conn: asyncpg.Connection, org_id: int, name: str, birth_date: date) -> list[Registration]:
+    """Every registration about the person, archived ones included (an access request covers all we hold)."""
+    rows = await conn.fetch(
+        f"""SELECT {_COLUMNS} FROM registrations r WHERE r.org_id = $1 AND r.person_name = $2
+              AND r.person_birth_date = $3 ORDER BY r.occurred_at""",
+        org_id,
+        person_key(name),
+        birth_date,
+    )
+    return [_registration(r) for r in rows]
+
+
+def person_key(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+class OverviewRow(msgspec.Struct, frozen=True, kw_only=True):
+    beat_id: int | None
+    beat_name: str
+    category: str
+    count: int
+
+
+async def overview(
+    conn: asyncpg.Connection, org_id: int, since: datetime, until: datetime
+) -> list[OverviewRow]:
+    rows = await conn.fetch(
+        """SELECT b.id AS beat_id, coalesce(b.name, 'buiten de gebieden') AS beat_name, r.category, count(*) AS count
+           FROM registrations r
+           LEFT JOIN LATERAL unnest(CASE WHEN r.beat_ids = '{}' THEN ARRAY[NULL::int] ELSE r.beat_ids END) AS rb(id)
+                ON true
+           LEFT JOIN beats b ON b.id = rb.id
+           WHERE r.org_id = $1 AND r.state = 'active' AND r.occurred_at >= $2 AND r.occurred_at < $3
+           GROUP BY b.id, b.name, r.category ORDER BY beat_name, r.category""",
+        org_id,
+        since,
+        until,
+    )
+    return [OverviewRow(**dict(r)) for r in rows]

@@ -1,0 +1,77 @@
+"""The retention job: archive and delete registrations whose period is over, and their orphaned photo files.
+
+Periods per legal regime live in the ``retention_periods`` table (configuration, not code). Run it daily with
+``schakel retention run`` (cron or a systemd timer); ``--now`` evaluates at another moment, for tests and for
+checking what a later run would do.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import msgspec
+
+from backend.registrations import audit
+from backend.registrations import repository as repo
+
+
+async def run(conn: asyncpg.Connection, uploads_dir: Path, now: datetime) -> repo.RetentionResult:
+    """One retention pass in one transaction; photo files are removed only after it committed."""
+    async with conn.transaction():
+        result = await repo.run_retention(conn, now)
+        await audit.record(conn, principal=None, action="retention", object_type="registration", object_id=None,
+                           origin=audit.Origin(address="schakel retention"), at=now, details={
+                               "archived": len(result.archived), "deleted": len(result.deleted),
+                               "photos_deleted": len(result.photos_deleted)})  # fmt: skip
+    for sha256 in result.photos_deleted:
+        if not await repo.photo_in_use_anywhere(
+            conn, sha256
+        ):  # the same bytes may belong to another gemeente
+            (uploads_dir / sha256[:2] / sha256).unlink(missing_ok=True)
+    return result
+
+
+async def run_with_url(url: str, uploads_dir: Path, now: datetime | None) -> dict[str, object]:
+    from backend.db.migrate import migrate
+    from backend.db.pool import create_pool
+
+    pool = await create_pool(url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+            result = await run(conn, uploads_dir, now or datetime.now(UTC))
+    finally:
+        await pool.close()
+    return msgspec.to_builtins(result)  # type: ignore[no-any-return]
+
+
+async def periods_with_url(
+    url: str, change: tuple[str, str | None, str, str] | None
+) -> list[dict[str, object]]:
+    """Show the retention periods, after changing one regime's when ``change`` is given."""
+    from backend.db.migrate import migrate
+    from backend.db.pool import create_pool
+
+    pool = await create_pool(url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+            if change is not None:
+                regime, listed_for, archive_after, delete_after = change
+                async with conn.transaction():
+                    await repo.set_retention_period(
+                        conn,
+                        regime,
+                        listed_for=listed_for,
+                        archive_after=archive_after,
+                        delete_after=delete_after,
+                    )
+                    await audit.record(conn, principal=None, action="retention_config", object_type="retention",
+                                       object_id=regime, origin=audit.Origin(address="schakel retention set"),
+                                       details={"listed_for": listed_for, "archive_after": archive_after,
+                                                "delete_after": delete_after})  # fmt: skip
+            return [msgspec.to_builtins(p) for p in await repo.retention_periods(conn)]
+    finally:
+        await pool.close()

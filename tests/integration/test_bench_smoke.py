@@ -1,0 +1,42 @@
+"""The ingest benchmark runs end to end at a tiny size and reports every figure (numbers, not speed)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from backend.bench import run_bench
+from tests.conftest import new_database
+
+
+async def test_ingest_benchmark_reports_positive_throughput(
+    pg_server: str, template_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCHAKEL_DATABASE_URL", await new_database(pg_server, template_db))
+    out = tmp_path / "bench-ingest.json"
+    args = ["--devices", "2", "--seconds", "2", "--operators", "2", "--rate", "40", "--ingest-rate", "200",
+            "--window", "20", "--workers", "1", "--drain", "3", "--json", str(out)]
+    code = await asyncio.wait_for(asyncio.to_thread(run_bench, "ingest", args), 60)
+
+    result = json.loads(out.read_text())
+    assert code == (0 if result["pass"] else 1)
+    assert {"machine", "parameters", "phases", "ingest_ratio", "targets", "integrity", "pass"} <= set(result)
+    assert result["machine"]["nproc"] >= 1 and result["machine"]["python"]
+    phases = result["phases"]
+    assert set(phases) == {"saturation", "sustained", "fanout", "baseline"}
+    for name in ("saturation", "sustained", "baseline"):
+        assert phases[name]["positions_per_s"] > 0, name
+        assert phases[name]["ack_p99_ms"] is not None, name
+        assert phases[name]["errors"] == [], name
+    fanout = phases["fanout"]
+    assert fanout["operators_connected"] == 2
+    assert fanout["operator_samples"] > 0 and fanout["operator_latency_p99_ms"] is not None
+    assert result["targets"]["fanout_frames_per_tick"]["pass"]  # coalescing holds at any size
+    assert result["ingest_ratio"] > 0
+    integrity = result["integrity"]
+    assert integrity["ok"] and integrity["stored_rows"] >= integrity["acked"] > 0
+    assert set(result["targets"]) >= {"ingest_throughput", "ingest_ack_p99", "fanout_latency_p99",
+                                      "fanout_frames_per_tick", "ingest_ratio", "nothing_lost_or_doubled"}
