@@ -90,15 +90,39 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
                 await until(app.noodknop, "state", lambda: app.noodknop.state == "confirmed")
                 assert app.outbox.count() == 0
 
+                # registrations through the outbox against the real registration API
+                reg = app.register
+                reg.choose_kind("waarneming")
+                reg.category, reg.text = "afval", "Bankstel naast de container"
+                assert reg.save(), reg.error
+                reg.choose_kind("fine")
+                reg.query = "hond"
+                await until(reg, "results", lambda: reg.results and "BF" in reg.results[0]["code"] or False)
+                reg.choose_feitcode(reg.results[0]["code"])
+                reg.offender_name, reg.offender_birth = "J. Jansen", "01-02-1990"
+                reg.id_type, reg.id_number = "rijbewijs", "5612345678"
+                reg.street, reg.house_number, reg.postcode, reg.city = "Dam", "1", "1012 JS", "Amsterdam"
+                photo = tmp_path / "bewijs.jpg"
+                photo.write_bytes(b"\xff\xd8\xff\xe0 een foto")
+                reg.add_photo(str(photo))
+                assert reg.save(), reg.error
+                reg.choose_kind("aggression")
+                reg.toggle_type("bedreiging")
+                assert reg.save(), reg.error
+                await until(app, "waiting", lambda: app.outbox.count() == 0, timeout=15)
+
                 assert await app.shift.end_shift(), app.shift.error
                 assert app.screen == "shift" and app.status.status == "off_duty"
-            members = await asyncpg.connect(database_url)
+            db = await asyncpg.connect(database_url)
             try:
-                accounts = await members.fetchval(
+                accounts = await db.fetchval(
                     "SELECT account_ids FROM shifts WHERE unit_id = $1 ORDER BY id DESC LIMIT 1", world.unit_a
                 )
+                kinds = [r["kind"] for r in await db.fetch("SELECT kind FROM registrations ORDER BY kind")]
+                photos = await db.fetchval("SELECT count(*) FROM photos")
             finally:
-                await members.close()
+                await db.close()
             assert sorted(accounts) == sorted([app.session.account_id, partner])
+            assert kinds == ["aggression", "fine", "waarneming"] and photos == 1  # each once
         finally:
             await app.close()
