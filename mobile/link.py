@@ -151,7 +151,11 @@ class Link:
                 log.info("field link down (%s); retrying in %.1fs", exc, backoff)
             finally:
                 watcher.cancel()
-                self._set_state(OFFLINE)
+                if self.state != REFUSED:
+                    self._set_state(OFFLINE)
+            if self.client.refused is not None:  # revoked or replaced while connected: do not come back
+                self._refused(f"{self.client.refused.code}: {self.client.refused.message}")
+                return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._kick.wait(), backoff)
             if self._kick.is_set():

@@ -248,3 +248,25 @@ async def test_a_refused_access_token_is_refreshed_once_and_the_link_comes_up(
             await api.close()
             outbox.close()
     assert len(refreshed) == 1 and link.session.access_token == refreshed[0]
+
+
+async def test_a_revoked_tablet_stops_reconnecting_and_says_why(database_url: str, tmp_path: Path) -> None:
+    world = await build_world(database_url)
+    async with running(make_settings(database_url, tmp_path)) as server:
+        session = await session_for(server.base, world.tablet_a)
+        admin = Api(server.base)
+        admin.token = (await admin.login("lead_a", PASSWORD, None)).access_token
+        outbox = Outbox(tmp_path / "outbox.sqlite")
+        api = Api(server.base)
+        link = Link(api, outbox, session)
+        link.start()
+        try:
+            await wait_for(link, lambda: link.online)
+            await admin._call("POST", f"/api/devices/{world.tablet_a}/revoke")
+            await wait_for(link, lambda: link.state == "refused")
+            assert link.refusal == "revoked: this device was revoked"  # said by the socket, not a failed refresh
+        finally:
+            await link.stop()
+            await api.close()
+            await admin.close()
+            outbox.close()
