@@ -264,7 +264,7 @@ async def test_a_revoked_tablet_stops_reconnecting_and_says_why(database_url: st
             await wait_for(link, lambda: link.online)
             await admin._call("POST", f"/api/devices/{world.tablet_a}/revoke")
             await wait_for(link, lambda: link.state == "refused")
-            assert link.refusal == "revoked: this device was revoked"  # said by the socket, not a failed refresh
+            assert link.refusal == "revoked: this device was revoked"  # the socket said so
         finally:
             await link.stop()
             await api.close()
