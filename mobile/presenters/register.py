@@ -219,7 +219,7 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
 
     def _summary(self) -> str:
         if self.kind == "fine":
-            return self.feitcode
+            return str(self.feitcode)
         if self.kind == "aggression":
             return ", ".join(self.aggression_types)
         return category_label(self.category)

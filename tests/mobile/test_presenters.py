@@ -488,3 +488,19 @@ def test_feitcode_rows_show_what_differs_in_two_lines(tmp_path: Path) -> None:
     assert len(texts) > 1 and all(len(t.split("   ", 1)[1]) <= 88 for t in texts)
     assert texts[0].endswith("… gelegen binnen de bebouwde kom zonder dat de hond is aangelijnd")
     assert len(set(texts)) == len(texts)
+
+
+def test_a_refused_frame_is_kept_visible_and_retried_under_a_new_seq(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    link = on_shift(app)
+    app.status.choose("busy")
+    seq = link.client.next_seq - 1
+    link.client._handle(Error(code="bad_frame", message="status onbekend", seq=seq))
+    app.tab = "outbox"
+    (row,) = app.outbox_view.rows
+    assert row["failed"] and row["reason"] == "Reden: bad_frame: status onbekend"
+    assert not link.client.unacked  # not resent by itself
+    app.outbox_view.retry(row["item_id"])
+    (again,) = frames(app)
+    assert again["kind"] == "status" and again["status"] == "busy" and again["seq"] == seq + 1
+    assert app.outbox_view.failed == 0
