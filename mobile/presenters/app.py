@@ -50,6 +50,7 @@ class SavedState(msgspec.Struct, kw_only=True):
 
     session: Session | None = None
     shift: SavedShift | None = None
+    status: str = ""  # the status the boa last chose, shown again after a restart
 
 
 class AppPresenter(EventDispatcher):  # type: ignore[misc]
@@ -112,7 +113,8 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         )
         path = self._state_path
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(msgspec.json.encode(SavedState(session=self.session, shift=shift)))
+        state = SavedState(session=self.session, shift=shift, status=self.status.status if shift else "")
+        tmp.write_bytes(msgspec.json.encode(state))
         tmp.replace(path)
         with contextlib.suppress(OSError):
             path.chmod(0o600)
@@ -138,6 +140,8 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             self.shift.began(state.shift.shift_id, state.shift.call_sign, state.shift.beat_ids)
             self.spawn(self._load_map())
             self.on_shift_started(resumed=True)
+            with contextlib.suppress(ValueError):
+                self.status.show(UnitStatus(state.status))
 
     async def _load_map(self) -> None:
         with contextlib.suppress(ApiError):
@@ -169,6 +173,9 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.tab = "status"
         self.screen = "duty"
         self._save()
+
+    def status_chosen(self) -> None:
+        self._save()  # a restart shows the status the boa chose, not "buiten dienst"
 
     def on_shift_ended(self) -> None:
         self.status.show(UnitStatus.OFF_DUTY)

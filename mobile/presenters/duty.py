@@ -44,6 +44,7 @@ class StatusPresenter(EventDispatcher):  # type: ignore[misc]
         link.client.status(value, datetime.now(UTC))
         self.show(value)
         self.refresh()
+        self.app.status_chosen()
 
     def show(self, value: UnitStatus) -> None:
         self.status = value.value

@@ -504,3 +504,19 @@ def test_a_refused_frame_is_kept_visible_and_retried_under_a_new_seq(tmp_path: P
     (again,) = frames(app)
     assert again["kind"] == "status" and again["status"] == "busy" and again["seq"] == seq + 1
     assert app.outbox_view.failed == 0
+
+
+async def test_a_restart_mid_shift_comes_back_on_duty_with_its_outbox(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.status.choose("busy")
+    app._save()
+    app.outbox.close()
+    again = make_app(tmp_path)  # the server is unreachable (503): the app still comes back as it was
+    await again.resume()
+    try:
+        assert again.screen == "duty" and again.shift.active and again.shift.call_sign == "HH-01"
+        assert again.shift.shift_id == 5 and again.session is not None and again.session.account_id == 7
+        assert again.status.unsent and again.outbox.has("status") and again.status.label == "Bezet"
+    finally:
+        await again.close()
