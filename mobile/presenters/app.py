@@ -234,7 +234,8 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.tasks.received(frame)
 
     def _outbox_changed(self) -> None:
-        self.waiting = self.outbox.count()
+        # what is stuck, not what is on the wire right now (positions in flight would make the count flicker)
+        self.waiting = self.outbox.count() - self.outbox.count(state="sending")
         self.status.refresh()
         self.noodknop.refresh()
         if self.tab == "outbox":  # the list is rebuilt only while someone looks at it
