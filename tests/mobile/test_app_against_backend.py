@@ -109,7 +109,10 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
                 reg.choose_kind("aggression")
                 reg.toggle_type("bedreiging")
                 assert reg.save(), reg.error
-                await until(app, "waiting", lambda: app.outbox.count() == 0, timeout=15)
+                drained = asyncio.Event()
+                app.outbox.listeners.append(lambda: app.outbox.count() == 0 and drained.set())
+                if app.outbox.count():
+                    await asyncio.wait_for(drained.wait(), 15)
 
                 assert await app.shift.end_shift(), app.shift.error
                 assert app.screen == "shift" and app.status.status == "off_duty"
