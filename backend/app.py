@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from litestar import Litestar, Request, get
 from litestar.di import Provide
@@ -14,6 +15,7 @@ from litestar.response import Response
 
 from backend.auth import routes as auth_routes
 from backend.auth.guards import authenticate_api, provide_principal, services_of
+from backend.bridge import routes as bridge_routes
 from backend.db.migrate import migrate
 from backend.db.pool import create_pool
 from backend.errors import EXCEPTION_HANDLERS
@@ -23,6 +25,7 @@ from backend.live import sockets
 from backend.live.hub import LiveHub
 from backend.orgs import repository as orgs
 from backend.orgs import routes as org_routes
+from backend.registrations import retention
 from backend.registrations import routes as registration_routes
 from backend.services import Services
 from backend.settings import Settings
@@ -56,9 +59,13 @@ def create_app(settings: Settings) -> Litestar:
         hub = LiveHub(pool, settings)
         await hub.start()
         app.state.services = Services(settings=settings, pool=pool, hub=hub, revoked_devices=revoked)
+        retention_task = asyncio.create_task(retention.daily(pool, settings.uploads_dir))
         try:
             yield
         finally:
+            retention_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await retention_task
             await hub.stop()
             await pool.close()
 
@@ -71,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
             *osmand_routes.ROUTES,
             *sockets.ROUTES,
             *registration_routes.ROUTES,
+            *bridge_routes.ROUTES,
         ],
         dependencies={"principal": Provide(provide_principal)},
         guards=[authenticate_api],

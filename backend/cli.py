@@ -204,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--delete-after", help="set: e.g. '5 years' (counted from archiving)")
     p.set_defaults(func=cmd_retention)
 
-    p = sub.add_parser("bench", help="benchmarks: ingest, registrations")
-    p.add_argument("name", choices=["ingest", "registrations"])
+    p = sub.add_parser("bench", help="benchmarks: ingest, registrations, bridge")
+    p.add_argument("name", choices=["ingest", "registrations", "bridge"])
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-BENCHMARKS = ("ingest",)
+BENCHMARKS = ("ingest", "bridge")
 
 
 def run_bench(name: str, args: list[str]) -> int:
@@ -11,4 +11,8 @@ def run_bench(name: str, args: list[str]) -> int:
         from backend.bench.ingest import run
 
         return run(args)
+    if name == "bridge":
+        from meldkamer_bridge.bench import main
+
+        return main(args)
     raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")

@@ -13,6 +13,7 @@ from backend.cli import _migrate, database
 from backend.demo.seed import DEMO_PASSWORD, seed_demo
 from backend.settings import Settings
 from backend.simulate import simulate
+from meldkamer_bridge.demo import run_partner_and_bridge
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ async def _serve_demo(settings: Settings, units: int) -> None:
             return
         await asyncio.sleep(0.05)
     base = f"http://{settings.host}:{settings.port}"
+    partner_port = settings.port + 765  # 8000 -> 8765
     print(
         f"\nSchakel runs on {base}\n"
         f"  health:        {base}/health\n"
@@ -44,16 +46,22 @@ async def _serve_demo(settings: Settings, units: int) -> None:
         f"  operator feed: {base.replace('http', 'ws')}/ws/operator\n"
         f"  OsmAnd:        {base}/osmand?id=demo-traccar&lat=52.37&lon=4.89\n"
         f"{demo.describe()}\n"
+        f"  meldkamer bridge: the reference partner's page is http://{settings.host}:{partner_port}/"
+        f" (docs/bridge.md)\n"
         f"  {units} simulated duos are walking their beats. Ctrl-C stops everything.\n",
         flush=True,
     )
     sim = asyncio.create_task(simulate(base, units=units))
+    partner = asyncio.create_task(run_partner_and_bridge(
+        database_url=settings.database_url, backend_url=base, password=DEMO_PASSWORD,  # type: ignore[arg-type]
+        data_dir=settings.data_dir, host=settings.host, port=partner_port))
     try:
         await serving
     finally:
-        sim.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await sim
+        for task in (sim, partner):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 __all__ = ["run_demo", "DEMO_PASSWORD"]

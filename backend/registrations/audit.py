@@ -91,7 +91,7 @@ async def search(
         """SELECT id, at, org_id, actor_id, action, object_type, object_id, result, origin, reason, details
            FROM audit_log
            WHERE org_id = ANY($1::int[])
-             AND ($2::int IS NULL OR actor_id = $2) AND ($3::text IS NULL OR action = $3)
+             AND ($2::bigint IS NULL OR actor_id = $2) AND ($3::text IS NULL OR action = $3)
              AND ($4::text IS NULL OR object_type = $4) AND ($5::text IS NULL OR object_id = $5)
              AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7)
            ORDER BY id DESC LIMIT $8""",

@@ -126,7 +126,7 @@ async def _measure(url: str, data_dir: Path, clients: int, per_client: int, phot
         "SCHAKEL_SECRET_KEY": secret,
         "SCHAKEL_PORT": str(port),
     }
-    server = subprocess.Popen(
+    server = subprocess.Popen(  # noqa: ASYNC220 - spawning does not block; the server outlives this loop step
         [sys.executable, "-m", "backend.cli", "serve"],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -158,6 +158,9 @@ async def _measure(url: str, data_dir: Path, clients: int, per_client: int, phot
         server.terminate()
         server.wait(timeout=30)
     total = clients * per_client
+    integrity = await _integrity(url, org, total)
+    if not integrity["ok"]:
+        errors.append("stored registrations or photos differ from what was sent")
     return {
         "benchmark": "registrations",
         "clients": clients,
@@ -173,9 +176,31 @@ async def _measure(url: str, data_dir: Path, clients: int, per_client: int, phot
         "server_cpu_percent": round(cpu, 1),
         "errors": len(errors),
         "error_samples": errors[:5],
+        "integrity": integrity,
         "cpu_count": os.cpu_count(),
         "at": datetime.now(UTC).isoformat(),
     }
+
+
+async def _integrity(url: str, org: int, expected: int) -> dict[str, Any]:
+    """Nothing lost, nothing doubled: one row per registration sent (retries included), every one complete."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(
+            """SELECT count(*) AS stored,
+                      count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM unnest(r.photo_hashes) h WHERE NOT EXISTS
+                          (SELECT 1 FROM photos p WHERE p.org_id = r.org_id AND p.sha256 = h))) AS complete,
+                      (SELECT count(*) FROM photos WHERE org_id = $1) AS photos
+               FROM registrations r WHERE r.org_id = $1""",
+            org,
+        )
+    finally:
+        await conn.close()
+    stored, complete, photos = row["stored"], row["complete"], row["photos"]
+    ok = stored == complete == photos == expected
+    return {"expected": expected, "stored": stored, "complete": complete, "photos": photos, "ok": ok}
 
 
 def _free_port() -> int:
@@ -223,7 +248,8 @@ def run_registrations_bench(argv: list[str]) -> int:
             ("photo size", f"{result['photo_kb']} KB"), ("seconds", result["seconds"]),
             ("registrations/s", result["registrations_per_s"]), ("photo MB/s", result["photo_mb_per_s"]),
             *((f"latency {k}", f"{v} ms") for k, v in result["latency_ms"].items()),
-            ("server CPU", f"{result['server_cpu_percent']} %"), ("errors", result["errors"])]  # fmt: skip
+            ("server CPU", f"{result['server_cpu_percent']} %"), ("errors", result["errors"]),
+            ("stored = sent, complete", "yes" if result["integrity"]["ok"] else "NO")]  # fmt: skip
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         print(f"{name:<{width}}  {value}")

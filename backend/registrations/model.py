@@ -22,7 +22,8 @@ Latitude = Annotated[float, msgspec.Meta(ge=-90, le=90)]
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 LongText = Annotated[str, msgspec.Meta(max_length=4000)]
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]
-AccountIds = Annotated[list[int], msgspec.Meta(max_length=10)]
+Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]  # a database serial
+AccountIds = Annotated[list[Id], msgspec.Meta(max_length=10)]
 Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{1,2} [0-9]{3}[a-z]{0,2}$")]
 Regime = Literal["avg", "wpg8", "wpg9"]
 AggressionType = Literal["verbaal", "bedreiging", "fysiek", "discriminatie", "vernieling"]
@@ -66,7 +67,7 @@ class StaffInvolved(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     """Staff by role only — never a home address (the employer's address is the domicile)."""
 
     role: ShortText
-    account_id: int | None = None
+    account_id: Id | None = None
 
 
 class Base(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, tag_field="kind"):
@@ -75,7 +76,7 @@ class Base(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     location: Location
     photos: Annotated[list[Sha256], msgspec.Meta(max_length=20)] = []
     boa_ids: AccountIds = []  # colleagues involved besides the author
-    unit_id: int | None = None
+    unit_id: Id | None = None
     incident_ref: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     regime: Regime | None = None  # default per kind, see validation.default_regime
     purpose: Annotated[str, msgspec.Meta(max_length=1000)] | None = None  # Wpg art. 9
@@ -154,8 +155,12 @@ def _dutch(message: str) -> str:
 
 
 def decode(decoder: msgspec.json.Decoder[Any], raw: bytes) -> Any:
+    """Decode and validate; every failure is a FieldError naming the field (``body`` for the document)."""
     try:
-        return decoder.decode(raw)
+        decoded = decoder.decode(raw)
+        if b"\\u0000" in msgspec.json.encode(decoded):  # PostgreSQL text and jsonb cannot hold NUL
+            raise FieldError("body", "tekst bevat een ongeldig teken (NUL)")
+        return decoded
     except msgspec.ValidationError as exc:
         text = str(exc)
         match = _PATH.search(text)

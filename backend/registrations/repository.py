@@ -12,6 +12,7 @@ here, in SQL, so no route can forget it:
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Sequence
@@ -60,11 +61,18 @@ def visibility(principal: Principal, first: int) -> tuple[str, list[Any]]:
 
 # --- catalogue ---------------------------------------------------------------------------------------------
 
-_catalogues: dict[int, Catalogue] = {}  # version id -> decoded catalogue; a version never changes
+# (version id, upload time) -> decoded catalogue. A stored version never changes; the upload time keeps two
+# databases served by one process (tests, a restored copy) from sharing an entry by id alone.
+_catalogues: dict[tuple[int, datetime], Catalogue] = {}
+
+
+@functools.cache
+def _shipped() -> Catalogue:
+    return load_catalogue(CATALOGUE_PATH)
 
 
 async def _builtin_catalogue_id(conn: asyncpg.Connection) -> int:
-    catalogue = load_catalogue(CATALOGUE_PATH)
+    catalogue = _shipped()
     found = await conn.fetchval(
         "SELECT id FROM catalogue_versions WHERE org_id IS NULL AND version = $1", catalogue.version
     )
@@ -77,7 +85,6 @@ async def _builtin_catalogue_id(conn: asyncpg.Connection) -> int:
         catalogue.valid_from,
         _dumps(catalogue),
     )
-    _catalogues[int(new_id)] = catalogue
     return int(new_id)
 
 
@@ -97,10 +104,12 @@ async def active_catalogue(
 
 
 async def catalogue_by_id(conn: asyncpg.Connection, version_id: int) -> Catalogue:
-    if version_id not in _catalogues:
+    uploaded_at = await conn.fetchval("SELECT uploaded_at FROM catalogue_versions WHERE id = $1", version_id)
+    key = (version_id, uploaded_at)
+    if key not in _catalogues:
         raw = await conn.fetchval("SELECT content::text FROM catalogue_versions WHERE id = $1", version_id)
-        _catalogues[version_id] = load_catalogue(raw.encode())
-    return _catalogues[version_id]
+        _catalogues[key] = load_catalogue(raw.encode())
+    return _catalogues[key]
 
 
 async def store_catalogue(
@@ -115,7 +124,6 @@ async def store_catalogue(
         _dumps(catalogue),
         account_id,
     )
-    _catalogues[int(new_id)] = catalogue
     return int(new_id)
 
 
@@ -286,6 +294,8 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     unit_id: int | None
     complete: bool
     version: int
+    aangifte_deadline: str | None = None  # aggression: end of the second working day after the incident
+    reported: str | None = None  # aggression: geen, melding or aangifte
 
 
 _MISSING = """ARRAY(SELECT h FROM unnest(r.photo_hashes) AS h WHERE NOT EXISTS
@@ -412,8 +422,8 @@ async def list_visible(
         f"""SELECT {_COLUMNS} FROM registrations r
             LEFT JOIN retention_periods rp ON rp.regime = r.regime
             WHERE ($1::timestamptz IS NULL OR r.occurred_at >= $1) AND ($2::timestamptz IS NULL OR r.occurred_at < $2)
-              AND ($3::int IS NULL OR $3 = ANY(r.beat_ids)) AND ($4::text IS NULL OR r.category = $4)
-              AND ($5::text IS NULL OR r.feitcode = $5) AND ($6::int IS NULL OR $6 = ANY(r.boa_ids))
+              AND ($3::bigint IS NULL OR $3 = ANY(r.beat_ids)) AND ($4::text IS NULL OR r.category = $4)
+              AND ($5::text IS NULL OR r.feitcode = $5) AND ($6::bigint IS NULL OR $6 = ANY(r.boa_ids))
               AND ($7::text IS NULL OR r.kind = $7) AND ($8::text IS NULL OR r.state = $8)
               AND (rp.listed_for IS NULL OR r.received_at + rp.listed_for > $10)
               AND {condition}
@@ -447,6 +457,8 @@ def summary(r: Registration) -> Summary:
         unit_id=r.unit_id,
         complete=r.complete,
         version=r.version,
+        aangifte_deadline=r.derived.get("aangifte_deadline"),
+        reported=r.details.get("report") if r.kind == "aggression" else None,
     )
 
 
@@ -594,8 +606,8 @@ async def photo_content_type(conn: asyncpg.Connection, principal: Principal, sha
     """The photo's type if the caller may see it: it belongs to a registration he can read, or he sent it."""
     condition, params = visibility(principal, 4)
     return await conn.fetchval(  # type: ignore[no-any-return]
-        f"""SELECT p.content_type FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2 AND p.state = 'stored'
-              AND (p.uploaded_by = $3
+        f"""SELECT p.content_type FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2
+              AND ((p.uploaded_by = $3 AND p.state = 'stored')
                    OR EXISTS (SELECT 1 FROM registrations r WHERE p.sha256 = ANY(r.photo_hashes) AND {condition}))""",
         principal.org_id,
         sha256,
@@ -640,6 +652,12 @@ async def run_retention(conn: asyncpg.Connection, now: datetime) -> RetentionRes
         )
         if removed:
             gone.append(removed)
+    # A photo is archived with the last registration using it, and back in use when a new one refers to it.
+    await conn.execute(
+        """UPDATE photos p SET state = 'stored' WHERE p.state = 'archived'
+             AND EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
+                         AND r.state <> 'archived')"""
+    )
     await conn.execute(
         """UPDATE photos p SET state = 'archived' WHERE p.state = 'stored'
              AND EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes))

@@ -7,7 +7,9 @@ checking what a later run would do.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+import logging
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -15,6 +17,10 @@ import msgspec
 
 from backend.registrations import audit
 from backend.registrations import repository as repo
+
+log = logging.getLogger(__name__)
+DAILY_AT = time(2, 30)  # UTC: a quiet hour
+_LOCK_KEY = 7_345_002  # one instance runs the daily pass; the others skip it
 
 
 async def run(conn: asyncpg.Connection, uploads_dir: Path, now: datetime) -> repo.RetentionResult:
@@ -75,3 +81,28 @@ async def periods_with_url(
             return [msgspec.to_builtins(p) for p in await repo.retention_periods(conn)]
     finally:
         await pool.close()
+
+
+def seconds_until(now: datetime, at: time) -> float:
+    """Seconds from ``now`` to the next ``at`` (UTC) strictly after it."""
+    target = datetime.combine(now.astimezone(UTC).date(), at, UTC)
+    if target <= now:
+        target += timedelta(days=1)
+    return (target - now).total_seconds()
+
+
+async def daily(pool: asyncpg.Pool, uploads_dir: Path, at: time = DAILY_AT) -> None:
+    """The in-process schedule: one retention pass a day; `schakel retention run` does the same by hand."""
+    while True:
+        await asyncio.sleep(seconds_until(datetime.now(UTC), at))
+        try:
+            async with pool.acquire() as conn:
+                if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
+                    continue
+                try:
+                    result = await run(conn, uploads_dir, datetime.now(UTC))
+                finally:
+                    await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+            log.info("retention: %d archived, %d deleted", len(result.archived), len(result.deleted))
+        except Exception:  # a failed night must not end the schedule
+            log.exception("retention pass failed; next try tomorrow")

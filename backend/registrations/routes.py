@@ -94,9 +94,9 @@ class ZoneImport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AccessRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
     birth_date: date
-    reason: Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]
+    reason: Annotated[str, msgspec.Meta(min_length=3, max_length=1000, pattern=r"^[^\x00]+$")]
 
 
 class AccessAnswer(msgspec.Struct, frozen=True, kw_only=True):
@@ -115,7 +115,7 @@ def _origin(request: AnyRequest, principal: Principal) -> audit.Origin:
 
 def _reason(request: AnyRequest) -> str | None:
     reason = request.headers.get("x-reason") or request.query_params.get("reason")
-    return reason[:1000] if reason else None
+    return reason.replace("\x00", "")[:1000] if reason else None
 
 
 async def _body(request: AnyRequest, limit: int = 1024 * 1024) -> bytes:
@@ -123,6 +123,19 @@ async def _body(request: AnyRequest, limit: int = 1024 * 1024) -> bytes:
     if len(raw) > limit:
         raise TooLarge(f"body larger than {limit} bytes", field="body")
     return raw
+
+
+def _texts(**values: str | None) -> None:
+    """Query strings go into SQL as text: no NUL (PostgreSQL refuses it), nothing absurdly long."""
+    for field, value in values.items():
+        if value is not None and ("\x00" in value or len(value) > 200):
+            raise BadInput("ongeldige tekst", field=field)
+
+
+def _ids(**values: int | None) -> None:
+    for field, value in values.items():
+        if value is not None and not 0 < value < 2**31:
+            raise BadInput("onbekend id", field=field)
 
 
 def _now() -> datetime:
@@ -194,6 +207,11 @@ def _write_durably(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+    directory = os.open(path.parent, os.O_RDONLY)  # the rename itself must survive a crash too
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
 
 
 def _check_sha(sha256: str) -> str:
@@ -281,6 +299,7 @@ async def feitcodes(
     limit: FromQuery[int] = 20,
 ) -> FeitResult:
     """The feitcode picker: the gemeente's track and the boa's domain, APV zones at (lon, lat) first."""
+    _texts(q=q)
     point = None if lon is None or lat is None else (lon, lat)
     if (lon is None) != (lat is None) or (point and not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90)):
         raise BadInput("geef lon en lat samen, in WGS84", field="lon")
@@ -331,8 +350,11 @@ async def upload_catalogue(
 ) -> repo.CatalogueVersion:
     """Replace the gemeente's feitcode catalogue by a newer file; earlier registrations keep their version."""
     require_role(principal, ("admin",))
+    raw = await _body(request, MAX_CATALOGUE_BYTES)
+    if b"\\u0000" in raw:  # PostgreSQL jsonb cannot hold NUL
+        raise BadInput("het bestand bevat een NUL-teken", field="file")
     try:
-        catalogue = load_catalogue(await _body(request, MAX_CATALOGUE_BYTES))
+        catalogue = load_catalogue(raw)
     except CatalogueError as exc:
         field = exc.field if exc.index is None else f"entries.{exc.index}.{exc.field}"
         raise BadInput(str(exc), field=field) from None
@@ -372,6 +394,8 @@ async def import_zones(
     except BeatImportError as exc:
         raise BadInput(str(exc), field=exc.field or "body") from None
     tags = [_zone_tags(index, f.properties.get(tags_property)) for index, f in enumerate(features)]
+    _texts(**{f"features.{i}.code": f.code for i, f in enumerate(features)})
+    _texts(**{f"features.{i}.name": f.name for i, f in enumerate(features)})
     async with services_of(request).pool.acquire() as conn, conn.transaction():
         ids = await repo.upsert_zones(conn, principal.org_id, features, tags)
     return ZoneImport(imported=len(ids), zone_ids=ids)
@@ -405,6 +429,8 @@ async def list_registrations(
     limit: FromQuery[int] = 200,
 ) -> list[repo.Summary]:
     """Summaries (no personal data) of what the caller may see, newest first."""
+    _texts(category=category, feitcode=feitcode, kind=kind, status=status)
+    _ids(beat_id=beat_id, boa_id=boa_id)
     filters = repo.Filters(
         since=since,
         until=until,
@@ -568,6 +594,8 @@ async def export_registrations(
     kind: FromQuery[str | None] = None,
 ) -> str:
     """CSV for review; fines carry what the CJIB delivery needs. Every exported registration is logged."""
+    _texts(category=category, feitcode=feitcode, kind=kind)
+    _ids(beat_id=beat_id, boa_id=boa_id)
     filters = repo.Filters(
         since=since,
         until=until,
@@ -598,6 +626,8 @@ def _month(month: str) -> tuple[datetime, datetime]:
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=validation.LOCAL)
     except ValueError:
         raise BadInput("maand als JJJJ-MM", field="month") from None
+    if not 2000 <= start.year <= 2200:
+        raise BadInput("maand buiten 2000–2200", field="month")
     end = (start + timedelta(days=32)).replace(day=1)
     return start.astimezone(UTC), end.astimezone(UTC)
 
@@ -641,6 +671,8 @@ async def search_audit(
     limit: FromQuery[int] = 200,
 ) -> list[audit.Entry]:
     require_role(principal, PRIVACY)
+    _texts(action=action, object_type=object_type, object_id=object_id)
+    _ids(actor_id=actor_id)
     async with services_of(request).pool.acquire() as conn:
         return await audit.search(
             conn,

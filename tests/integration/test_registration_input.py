@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from typing import Any
 
@@ -11,6 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backend.registrations.model import canonical, decode_submission
+from backend.registrations.validation import normalise
 from tests.conftest import new_database
 from tests.integration.registrations_kit import (
     Env,
@@ -132,35 +135,59 @@ async def test_operator_and_anonymous_cannot_register(env: Env) -> None:
 
 # --- property: whatever the order of submits, retries and conflicting resubmits, each id is stored once ----
 
-Step = tuple[int, bool]  # (which registration, submit a conflicting variant instead of the original)
+# A step: which registration (0-5), and which variant of it (0 = the original; 1-3 change one field).
+Step = tuple[int, int]
+VARIANTS: dict[int, tuple[str, Any]] = {
+    1: ("text", "gewijzigd"),
+    2: ("location", {"lon": 4.8925, "lat": 52.3765}),
+    3: ("occurred_at", when(30)),
+}
+
+
+def _variant(body: dict[str, Any], variant: int) -> dict[str, Any]:
+    if variant == 0:
+        return body
+    field, value = VARIANTS[variant]
+    if field == "text" and body["kind"] == "fine":
+        field, value = "statement", "gewijzigd"
+    return {**body, field: value}
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(st.integers(0, 4), st.booleans()), min_size=1, max_size=12))
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3)), min_size=1, max_size=14))
 async def test_stored_state_is_the_set_of_distinct_registrations(env: Env, steps: list[Step]) -> None:
-    originals = [waarneming(text=f"waarneming {i}") for i in range(5)]
+    originals = [waarneming(text=f"waarneming {i}") for i in range(3)] + [fine() for _ in range(3)]
     first_seen: dict[int, dict[str, Any]] = {}
-    for index, conflicting in steps:
-        body = originals[index]
-        if conflicting:
-            body = {**body, "text": body["text"] + " (gewijzigd)"}
+    for index, variant in steps:
+        body = _variant(originals[index], variant)
         r = await env["boa_a"].post("/api/registrations", json=body)
         if index not in first_seen:
             assert r.status_code == 201, r.text
             first_seen[index] = body
         elif body == first_seen[index]:
             assert r.status_code == 200
+            assert (
+                r.json()["details"]
+                == (await env["boa_a"].get(f"/api/registrations/{body['id']}")).json()["registration"][
+                    "details"
+                ]
+            )
         else:
-            assert r.status_code == 409 and r.json()["differences"] == ["text"]
+            assert r.status_code == 409, r.text
+            assert r.json()["differences"]
     conn = await asyncpg.connect(env.server.settings.database_url)
     try:
         rows = await conn.fetch(
-            "SELECT id::text, details->>'text' AS text FROM registrations WHERE id = ANY($1::uuid[])",
+            "SELECT id::text, submitted FROM registrations WHERE id = ANY($1::uuid[])",
             [o["id"] for o in originals],
         )
     finally:
         await conn.close()
-    assert {r["id"]: r["text"] for r in rows} == {b["id"]: b["text"] for b in first_seen.values()}
+    stored = {r["id"]: json.loads(r["submitted"]) for r in rows}
+    expected = {
+        b["id"]: canonical(normalise(decode_submission(json.dumps(b).encode()))) for b in first_seen.values()
+    }
+    assert stored == expected
 
 
 async def test_openapi_document_lists_the_registration_routes(env: Env) -> None:
@@ -170,12 +197,91 @@ async def test_openapi_document_lists_the_registration_routes(env: Env) -> None:
 
 
 async def test_a_gemeente_adds_its_own_waarneming_category(env: Env) -> None:
-    assert (await env["boa_a"].post("/api/registrations", json=waarneming(category="graffiti"))).status_code == 400
+    assert (
+        await env["boa_a"].post("/api/registrations", json=waarneming(category="graffiti"))
+    ).status_code == 400
     new = {"code": "graffiti", "label": "Graffiti"}
     assert (await env["boa_a"].post("/api/observation-categories", json=new)).status_code == 403
     r = await env["admin_a"].post("/api/observation-categories", json=new)
     assert r.status_code == 201 and "graffiti" in r.json()
-    assert (await env["boa_a"].post("/api/registrations", json=waarneming(category="graffiti"))).status_code == 201
+    assert (
+        await env["boa_a"].post("/api/registrations", json=waarneming(category="graffiti"))
+    ).status_code == 201
     assert "graffiti" not in (await env["boa_b"].get("/api/observation-categories")).json()
     bad = await env["admin_a"].post("/api/observation-categories", json={"code": "Graffiti!", "label": "x"})
     assert bad.status_code == 400
+
+
+# --- no input gives a 500 ----------------------------------------------------------------------------------
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
+_fields = st.sampled_from(["kind", "id", "occurred_at", "location", "photos", "boa_ids", "unit_id", "category",
+                           "text", "feitcode", "offender", "types", "severity", "staff", "regime", "purpose"])  # fmt: skip
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base=st.sampled_from(["waarneming", "fine", "aggression"]), field=_fields, value=_json)
+async def test_no_submission_gives_a_server_error(env: Env, base: str, field: str, value: Any) -> None:
+    body = {"waarneming": waarneming, "fine": fine, "aggression": aggression}[base]()
+    body[field] = value
+    r = await env["boa_a"].post("/api/registrations", json=body)
+    assert r.status_code < 500, r.text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    path=st.sampled_from([
+        "/api/registrations?category={}", "/api/registrations?feitcode={}", "/api/registrations?beat_id={}",
+        "/api/registrations?boa_id={}", "/api/registrations?since={}", "/api/registrations?status={}",
+        "/api/feitcodes?q={}", "/api/reports/overview?month={}", "/api/reports/registrations.csv?kind={}",
+        "/api/audit?object_id={}", "/api/audit?actor_id={}", "/api/audit?action={}", "/api/photos/{}",
+        "/api/registrations/{}",
+    ]),
+    value=st.text(max_size=30) | st.integers(-(2**70), 2**70).map(str),
+)  # fmt: skip
+async def test_no_query_gives_a_server_error(env: Env, path: str, value: str) -> None:
+    from urllib.parse import quote
+
+    for user in ("boa_a", "admin_a"):
+        r = await env[user].get(path.format(quote(value, safe="")))
+        assert r.status_code < 500, (path, value, r.text)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\ud800" * 0 + "nul \x00"])
+async def test_nul_characters_are_refused(env: Env, text: str) -> None:
+    r = await env["boa_a"].post("/api/registrations", json=waarneming(text=text))
+    assert r.status_code == 400
+    r = await env["privacy_a"].post(
+        "/api/inzage", json={"name": text, "birth_date": "1990-01-01", "reason": "abc"}
+    )
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize("url", [
+    "/api/registrations?since=2026-01-01T00:00:00", "/api/registrations?beat_id=99999999999999",
+    "/api/registrations?boa_id=-99999999999999", "/api/audit?actor_id=99999999999999",
+    "/api/registrations?beat_id=9223372036854775808", "/api/reports/registrations.csv?boa_id=9223372036854775808",
+    "/api/registrations?since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59Z", "/api/feitcodes?q=%00",
+    "/api/registrations?category=%00", "/api/reports/overview?month=0001-01", "/api/reports/overview?month=9999-12",
+    "/api/feitcodes?limit=-5&q=(((", "/api/registrations?limit=99999999999999",
+])  # fmt: skip
+async def test_edge_queries_do_not_fail(env: Env, url: str) -> None:
+    for user in ("boa_a", "admin_a", "lead_a"):
+        r = await env[user].get(url)
+        assert r.status_code < 500, (user, r.text)
+
+
+async def test_nul_in_uploaded_files_is_refused(env: Env) -> None:
+    zone = {"type": "Feature", "properties": {"code": "Z\u0000", "name": "x", "tags": "hond"},
+            "geometry": {"type": "Polygon", "coordinates": [[[4.89, 52.37], [4.9, 52.37], [4.9, 52.38], [4.89, 52.37]]]}}  # fmt: skip
+    assert (await env["admin_a"].post("/api/apv-zones/import", json=zone)).status_code == 400
+    r = await env["admin_a"].post("/api/catalogues", content=b'{"version": "a\\u0000"}')
+    assert r.status_code == 400

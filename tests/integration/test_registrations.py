@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -395,6 +397,51 @@ async def test_wpg8_data_leaves_lists_after_a_year_but_stays_reachable_by_id(
 async def test_concurrent_identical_submits_store_one(db: tuple[str, World], tmp_path: Path) -> None:
     async with environment(db, tmp_path) as env:
         body = fine()
-        answers = await asyncio.gather(*(env["boa_a"].post("/api/registrations", json=body) for _ in range(6)))
+        answers = await asyncio.gather(
+            *(env["boa_a"].post("/api/registrations", json=body) for _ in range(6))
+        )
         assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
     assert await scalar(db[0], "SELECT count(*) FROM registrations") == 1
+
+
+async def test_duo_partner_sees_the_units_work_during_the_shared_shift(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
+    partners = "UPDATE shifts SET account_ids = ARRAY[(SELECT id FROM accounts WHERE username = 'boa_a'), (SELECT id FROM accounts WHERE username = 'boa_a2')], started_at = now() - interval '1 hour' WHERE ended_at IS NULL AND unit_id = (SELECT id FROM units WHERE call_sign = 'A-01')"  # noqa: E501
+    async with environment(db, tmp_path, partners) as env:
+        during = aggression()
+        before = waarneming(occurred_at=(datetime.now(UTC) - timedelta(hours=3)).isoformat())
+        for body in (during, before):
+            assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
+        assert (await env["boa_a2"].get(f"/api/registrations/{during['id']}")).status_code == 200
+        assert (await env["boa_a2"].get(f"/api/registrations/{before['id']}")).status_code == 404
+        listed = (await env["boa_a2"].get("/api/registrations")).json()
+        assert [r["id"] for r in listed] == [during["id"]]
+        assert listed[0]["reported"] == "geen" and listed[0]["aangifte_deadline"]
+
+
+async def _schakel(db_url: str, data_dir: Path, *args: str) -> tuple[int, str]:
+    env = {**os.environ, "SCHAKEL_DATABASE_URL": db_url, "SCHAKEL_DATA_DIR": str(data_dir)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "backend.cli", *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    return int(proc.returncode or 0), (out + err).decode()
+
+
+async def test_retention_command_sets_periods_and_runs(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
+        body = waarneming()
+        assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
+    code, out = await _schakel(db[0], tmp_path, "retention", "set", "--regime", "avg", "--archive-after", "vier jaar",
+                               "--delete-after", "1 year")  # fmt: skip
+    assert code == 2 and "not a period" in out
+    code, out = await _schakel(db[0], tmp_path, "retention", "set", "--regime", "avg", "--archive-after", "1 day",
+                               "--delete-after", "1 year")  # fmt: skip
+    assert code == 0 and '"archive_after":"1 day"' in out
+    later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    code, out = await _schakel(db[0], tmp_path, "retention", "run", "--now", later)
+    assert code == 0 and body["id"] in out
+    assert await scalar(db[0], "SELECT state FROM registrations") == "archived"
+    assert await scalar(db[0], "SELECT count(*) FROM audit_log WHERE action = 'retention_config'") == 1

@@ -174,3 +174,14 @@ def test_differences_lists_dotted_paths() -> None:
 def test_csv_cells_cannot_start_a_formula() -> None:
     assert documents._safe("=HYPERLINK(1)") == "'=HYPERLINK(1)"
     assert documents._safe("Jan") == "Jan"
+
+
+@pytest.mark.parametrize(("now", "expected"), [
+    (datetime(2026, 11, 18, 1, 0, tzinfo=UTC), 5400.0),
+    (datetime(2026, 11, 18, 2, 30, tzinfo=UTC), 86400.0),  # exactly at the hour: the next day
+    (datetime(2026, 11, 18, 23, 30, tzinfo=UTC), 10800.0),
+])  # fmt: skip
+def test_daily_retention_waits_for_the_next_half_past_two(now: datetime, expected: float) -> None:
+    from backend.registrations.retention import DAILY_AT, seconds_until
+
+    assert seconds_until(now, DAILY_AT) == expected

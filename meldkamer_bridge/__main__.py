@@ -1,0 +1,118 @@
+"""`python -m meldkamer_bridge`: run the bridge between Schakel and its partner systems.
+
+Configuration from arguments or the environment (arguments win):
+  SCHAKEL_DATABASE_URL   the Schakel database (outbox and inbox live there); unset: the embedded PostgreSQL in
+                         SCHAKEL_DATA_DIR, as the backend uses it
+  BRIDGE_BACKEND_URL     the Schakel backend, e.g. http://127.0.0.1:8000 (unset: partner links only)
+  BRIDGE_USERNAME / BRIDGE_PASSWORD   the service account (the demo seeds `bridge` / schakel-demo)
+  BRIDGE_PARTNERS        NAME=URL[#TOKEN], comma-separated (default gms-sim=ws://127.0.0.1:8765/)
+  BRIDGE_MELDKAMER / BRIDGE_POLICE   which partner gets status/AVL and which gets CAP (default: the first)
+  BRIDGE_MAPPING         a JSON file with the meldkamer's status codes and priorities (default: GMS table)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+from meldkamer_bridge.adapters.base import CodecError
+from meldkamer_bridge.adapters.status import GMS_DEFAULT, load_mapping
+from meldkamer_bridge.app import Bridge, BridgeConfig, Partner
+
+
+def parse_partners(text: str) -> tuple[Partner, ...]:
+    partners = []
+    for item in filter(None, (i.strip() for i in text.split(","))):
+        name, _, rest = item.partition("=")
+        url, _, token = rest.partition("#")
+        if not name or not url:
+            raise SystemExit(f"bad partner {item!r}: expected NAME=URL[#TOKEN]")
+        partners.append(Partner(name=name, url=url, token=token))
+    return tuple(partners)
+
+
+def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m meldkamer_bridge",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--database-url", default=env.get("SCHAKEL_DATABASE_URL"))
+    p.add_argument("--backend-url", default=env.get("BRIDGE_BACKEND_URL"))
+    p.add_argument("--username", default=env.get("BRIDGE_USERNAME", "bridge"))
+    p.add_argument("--password", default=env.get("BRIDGE_PASSWORD", ""))
+    p.add_argument("--partners", default=env.get("BRIDGE_PARTNERS", "gms-sim=ws://127.0.0.1:8765/"))
+    p.add_argument("--meldkamer", default=env.get("BRIDGE_MELDKAMER"))
+    p.add_argument("--police", default=env.get("BRIDGE_POLICE"))
+    p.add_argument("--mapping", type=Path, default=env.get("BRIDGE_MAPPING"))
+    p.add_argument("--avl-interval", type=float, default=float(env.get("BRIDGE_AVL_INTERVAL_S", "1.0")))
+    p.add_argument("--me", default=env.get("BRIDGE_NAME", "schakel"))
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p.parse_args(argv)
+
+
+async def serve(config: BridgeConfig) -> None:
+    from backend.cli import _migrate
+    from backend.db.pool import create_pool
+
+    await _migrate(config.database_url)  # the outbox tables (0004) come with the backend's migrations
+    pool = await create_pool(config.database_url, min_size=1, max_size=4)
+    try:
+        names = ", ".join(f"{p.name} ({p.url})" for p in config.partners)
+        print(
+            f"meldkamer bridge {config.me}: partners {names}; backend {config.backend_url or '(none)'}",
+            flush=True,
+        )
+        await Bridge(config, pool).run()
+    finally:
+        await pool.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv, dict(os.environ))
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    partners = parse_partners(args.partners)
+    if not partners:
+        raise SystemExit("no partners configured")
+    try:
+        mapping = load_mapping(args.mapping) if args.mapping else GMS_DEFAULT
+    except (CodecError, OSError) as exc:
+        raise SystemExit(f"cannot use the partner mapping {args.mapping}: {exc}") from None
+
+    def config(url: str) -> BridgeConfig:
+        return BridgeConfig(
+            database_url=url,
+            partners=partners,
+            meldkamer=args.meldkamer or partners[0].name,
+            police=args.police or partners[0].name,
+            me=args.me,
+            backend_url=args.backend_url,
+            username=args.username,
+            password=args.password,
+            avl_interval_s=args.avl_interval,
+            mapping=mapping,
+        )
+
+    try:
+        if args.database_url:
+            asyncio.run(serve(config(args.database_url)))
+        else:
+            from backend.cli import database
+            from backend.settings import load_settings
+
+            with database(load_settings()) as settings:
+                asyncio.run(serve(config(settings.database_url)))  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

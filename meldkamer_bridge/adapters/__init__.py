@@ -1,0 +1,1 @@
+"""One module per partner format: pure `encode_*`/`decode_*` functions, validated against official schemas."""

@@ -1,0 +1,395 @@
+"""CAP 1.2 (OASIS Common Alerting Protocol) for the police adapter.
+
+Out: a noodknop or an assistance request of a boa unit as a CAP alert (category Security, urgency Immediate).
+In: a police alert (wanted vehicle, missing person, ...) with its area as shapely geometries.
+Both directions are validated against the official OASIS XSD (`schemas/cap/CAP-v1.2.xsd`).
+CAP coordinates are "lat,lon" (WGS84); Schakel's geometries are shapely x = lon, y = lat.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Literal, TypeVar
+
+import msgspec
+import numpy as np
+import shapely
+from lxml import etree
+from shapely.geometry import Polygon
+
+from meldkamer_bridge.adapters.base import SCHEMAS, CodecError, load_xsd, parse_xml, xsd_errors
+from shared.protocol import SAFETY_ALERTS, AlertKind
+
+NS = "urn:oasis:names:tc:emergency:cap:1.2"
+_Q = "{" + NS + "}"
+_SCHEMA = load_xsd(SCHEMAS / "cap" / "CAP-v1.2.xsd")
+
+K = TypeVar("K")
+MsgType = Literal["Alert", "Update", "Cancel"]
+Scope = Literal["Restricted", "Private"]
+
+
+class OutgoingAlert(msgspec.Struct, frozen=True, kw_only=True):
+    """What Schakel tells the police about a unit in need."""
+
+    message_id: str  # CAP identifier: our outbox message id
+    sender: str  # e.g. "schakel@amsterdam.handhaving.nl"
+    sent: datetime
+    kind: AlertKind  # noodknop or assistance
+    call_sign: str
+    organisation: str
+    lon: float | None = None
+    lat: float | None = None
+    radius_km: float = 0.05
+    text: str = ""
+    msg_type: MsgType = "Alert"
+    scope: Scope = "Restricted"
+    restriction: str = "Alleen voor politie en meldkamer"
+    addresses: str = ""  # required by CAP for scope Private
+    references: str = ""  # "sender,identifier,sent" of the alert an Update/Cancel refers to
+
+
+class Circle(msgspec.Struct, frozen=True):
+    lon: float
+    lat: float
+    radius_km: float
+
+
+class PartnerAlert(msgspec.Struct, frozen=True, kw_only=True):
+    """A decoded CAP alert from a partner. Geometry is lon/lat."""
+
+    identifier: str
+    sender: str
+    sent: datetime
+    status: str
+    msg_type: str
+    scope: str
+    event: str = ""
+    category: tuple[str, ...] = ()
+    urgency: str = ""
+    severity: str = ""
+    certainty: str = ""
+    headline: str = ""
+    description: str = ""
+    instruction: str = ""
+    expires: datetime | None = None
+    area_desc: str = ""
+    polygons: tuple[Polygon, ...] = ()
+    circles: tuple[Circle, ...] = ()
+    parameters: dict[str, str] = {}
+    references: str = ""
+
+
+# --- encode -----------------------------------------------------------------------------------------------
+
+
+def cap_time(at: datetime) -> str:
+    """CAP's dateTime: seconds precision, explicit offset, never "Z"."""
+    if at.tzinfo is None:
+        raise CodecError("sent", "a time without a timezone")
+    return at.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def reference_to(alert: OutgoingAlert) -> str:
+    """The CAP `references` entry naming `alert`, for an Update or Cancel of it."""
+    return f"{alert.sender},{alert.message_id},{cap_time(alert.sent)}"
+
+
+_HEADLINES = {
+    AlertKind.NOODKNOP: "NOODKNOP handhaving {call_sign} ({organisation})",
+    AlertKind.ASSISTANCE: "Assistentieverzoek handhaving {call_sign} ({organisation})",
+}
+
+
+def _describe(alert: OutgoingAlert) -> str:
+    what = (
+        "De noodknop is ingedrukt: de eenheid heeft direct hulp nodig."
+        if alert.kind is AlertKind.NOODKNOP
+        else "De eenheid vraagt assistentie van de politie."
+    )
+    where = (
+        f"Laatst bekende positie: {alert.lat:.6f}, {alert.lon:.6f} (WGS84)."
+        if alert.lon is not None and alert.lat is not None
+        else "Positie onbekend."
+    )
+    lines = [what, f"Eenheid: {alert.call_sign}, {alert.organisation}.", where]
+    if alert.text:
+        lines.append(f"Toelichting: {alert.text}")
+    if alert.msg_type == "Cancel":
+        lines.insert(0, "INGETROKKEN:")
+    return "\n".join(lines)
+
+
+def add(parent: etree._Element, name: str, text: str) -> etree._Element:
+    el = etree.SubElement(parent, _Q + name)
+    try:
+        el.text = text
+    except ValueError:
+        raise CodecError(name, "contains characters XML cannot carry (NUL or control characters)") from None
+    return el
+
+
+def _serialise(root: etree._Element) -> bytes:
+    problem = xsd_errors(_SCHEMA, root)
+    if problem is not None:  # e.g. control characters in a text: never send what a partner must refuse
+        raise CodecError(*problem)
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def encode_alert(alert: OutgoingAlert) -> bytes:
+    """The CAP 1.2 XML of a noodknop or assistance request; always valid against the OASIS schema."""
+    if alert.kind not in SAFETY_ALERTS:
+        raise CodecError("kind", f"only noodknop and assistance go to the police, not {alert.kind.value}")
+    if alert.msg_type != "Alert" and not alert.references:
+        raise CodecError("references", f"a {alert.msg_type} must reference the alert it updates")
+    if alert.scope == "Private" and not alert.addresses:
+        raise CodecError("addresses", "scope Private needs addresses")
+    if (alert.lon is None) != (alert.lat is None):
+        raise CodecError("lon", "give both lon and lat, or neither")
+    if (
+        alert.lon is not None
+        and alert.lat is not None
+        and not (
+            -180 <= alert.lon <= 180
+            and -90 <= alert.lat <= 90
+            and math.isfinite(alert.radius_km)
+            and alert.radius_km >= 0
+        )
+    ):
+        raise CodecError("lon", "position out of range")
+
+    root = etree.Element(_Q + "alert", nsmap={None: NS})
+    add(root, "identifier", alert.message_id)
+    add(root, "sender", alert.sender)
+    add(root, "sent", cap_time(alert.sent))
+    add(root, "status", "Actual")
+    add(root, "msgType", alert.msg_type)
+    add(root, "scope", alert.scope)
+    if alert.scope == "Restricted":
+        add(root, "restriction", alert.restriction)
+    else:
+        add(root, "addresses", alert.addresses)
+    if alert.references:
+        add(root, "references", alert.references)
+    info = etree.SubElement(root, _Q + "info")
+    add(info, "language", "nl-NL")
+    add(info, "category", "Security")
+    add(
+        info,
+        "event",
+        "Noodknop handhaving" if alert.kind is AlertKind.NOODKNOP else "Assistentieverzoek handhaving",
+    )
+    add(info, "urgency", "Immediate")
+    add(info, "severity", "Extreme" if alert.kind is AlertKind.NOODKNOP else "Severe")
+    add(info, "certainty", "Observed")
+    add(info, "senderName", alert.organisation)
+    add(
+        info,
+        "headline",
+        _HEADLINES[alert.kind].format(call_sign=alert.call_sign, organisation=alert.organisation),
+    )
+    add(info, "description", _describe(alert))
+    for name, value in (
+        ("unit_call_sign", alert.call_sign),
+        ("organisation", alert.organisation),
+        ("alert_kind", alert.kind.value),
+    ):
+        parameter = etree.SubElement(info, _Q + "parameter")
+        add(parameter, "valueName", name)
+        add(parameter, "value", value)
+    if alert.lon is not None and alert.lat is not None:
+        area = etree.SubElement(info, _Q + "area")
+        add(area, "areaDesc", f"Positie van {alert.call_sign}")
+        add(area, "circle", f"{alert.lat:.6f},{alert.lon:.6f} {alert.radius_km:g}")
+    return _serialise(root)
+
+
+def encode_area_alert(
+    *,
+    identifier: str,
+    sender: str,
+    sent: datetime,
+    event: str,
+    headline: str,
+    description: str,
+    area_desc: str,
+    polygon: Polygon,
+    severity: str = "Moderate",
+    expires: datetime | None = None,
+) -> bytes:
+    """A police alert for an area (wanted vehicle, missing person), as the police side sends it to us."""
+    root = etree.Element(_Q + "alert", nsmap={None: NS})
+    for name, text in (
+        ("identifier", identifier),
+        ("sender", sender),
+        ("sent", cap_time(sent)),
+        ("status", "Actual"),
+        ("msgType", "Alert"),
+        ("scope", "Restricted"),
+        ("restriction", "Alleen voor handhaving en politie"),
+    ):
+        add(root, name, text)
+    info = etree.SubElement(root, _Q + "info")
+    for name, text in (
+        ("language", "nl-NL"),
+        ("category", "Rescue" if "vermist" in event.lower() else "Security"),
+        ("event", event),
+        ("urgency", "Immediate"),
+        ("severity", severity),
+        ("certainty", "Likely"),
+    ):
+        add(info, name, text)
+    if expires is not None:
+        add(info, "expires", cap_time(expires))
+    add(info, "headline", headline)
+    add(info, "description", description)
+    area = etree.SubElement(info, _Q + "area")
+    add(area, "areaDesc", area_desc)
+    add(area, "polygon", " ".join(f"{y:.6f},{x:.6f}" for x, y in polygon.exterior.coords))
+    return _serialise(root)
+
+
+# --- decode -----------------------------------------------------------------------------------------------
+
+
+def _text(parent: etree._Element, name: str) -> str:
+    el = parent.find(_Q + name)
+    return (el.text or "").strip() if el is not None else ""
+
+
+def _time(value: str, field: str) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise CodecError(field, f"not a CAP time: {value!r}") from None
+
+
+def _lat_lon(pair: str, field: str) -> tuple[float, float]:
+    """A CAP "lat,lon" pair as (lon, lat)."""
+    try:
+        lat_s, lon_s = pair.split(",")
+        lat, lon = float(lat_s), float(lon_s)
+    except ValueError:
+        raise CodecError(field, f"expected 'lat,lon', got {pair[:40]!r}") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise CodecError(field, f"coordinate out of range: {pair[:40]!r}")
+    return lon, lat
+
+
+def parse_polygon(text: str) -> Polygon:
+    """A CAP polygon ("lat,lon lat,lon ...", first = last, at least 4 pairs) as a lon/lat shapely Polygon."""
+    points = [_lat_lon(p, "info.area.polygon") for p in text.split()]
+    if len(points) < 4:
+        raise CodecError("info.area.polygon", f"a polygon needs at least 4 points, got {len(points)}")
+    if points[0] != points[-1]:
+        raise CodecError("info.area.polygon", "the first and last point must be the same")
+    polygon = Polygon(points)
+    if not polygon.is_valid:
+        raise CodecError("info.area.polygon", "the polygon is not valid (it crosses itself)")
+    return polygon
+
+
+def parse_circle(text: str) -> Circle:
+    """A CAP circle ("lat,lon radius_km")."""
+    parts = text.split()
+    if len(parts) != 2:
+        raise CodecError("info.area.circle", f"expected 'lat,lon radius', got {text[:40]!r}")
+    lon, lat = _lat_lon(parts[0], "info.area.circle")
+    try:
+        radius = float(parts[1])
+    except ValueError:
+        raise CodecError("info.area.circle", f"radius is not a number: {parts[1][:20]!r}") from None
+    if not (math.isfinite(radius) and radius >= 0):
+        raise CodecError("info.area.circle", "radius must be a non-negative number")
+    return Circle(lon, lat, radius)
+
+
+def _pick_info(infos: list[etree._Element]) -> etree._Element | None:
+    """The Dutch info block when there is one, else the first (CAP repeats info per language)."""
+    for info in infos:
+        if _text(info, "language").lower().startswith("nl"):
+            return info
+    return infos[0] if infos else None
+
+
+def decode_alert(data: bytes) -> PartnerAlert:
+    """Decode and validate a CAP 1.2 alert. Anything wrong is a CodecError naming the field."""
+    root = parse_xml(data, "alert")
+    if root.tag != _Q + "alert":
+        raise CodecError("alert", f"root element is {root.tag!r}, expected a CAP 1.2 alert in {NS}")
+    problem = xsd_errors(_SCHEMA, root)
+    if problem is not None:
+        raise CodecError(*problem)
+    info = _pick_info(root.findall(_Q + "info"))
+    polygons: list[Polygon] = []
+    circles: list[Circle] = []
+    parameters: dict[str, str] = {}
+    area_descs: list[str] = []
+    fields: dict[str, object] = {}
+    if info is not None:
+        for area in info.findall(_Q + "area"):
+            area_descs.append(_text(area, "areaDesc"))
+            polygons += [parse_polygon(el.text or "") for el in area.findall(_Q + "polygon")]
+            circles += [parse_circle(el.text or "") for el in area.findall(_Q + "circle")]
+        for parameter in info.findall(_Q + "parameter"):
+            parameters[_text(parameter, "valueName")] = _text(parameter, "value")
+        expires = _text(info, "expires")
+        fields = dict(
+            event=_text(info, "event"),
+            category=tuple((el.text or "").strip() for el in info.findall(_Q + "category")),
+            urgency=_text(info, "urgency"),
+            severity=_text(info, "severity"),
+            certainty=_text(info, "certainty"),
+            headline=_text(info, "headline"),
+            description=_text(info, "description"),
+            instruction=_text(info, "instruction"),
+            expires=_time(expires, "info.expires") if expires else None,
+        )
+    return PartnerAlert(
+        identifier=_text(root, "identifier"),
+        sender=_text(root, "sender"),
+        sent=_time(_text(root, "sent"), "sent"),
+        status=_text(root, "status"),
+        msg_type=_text(root, "msgType"),
+        scope=_text(root, "scope"),
+        references=_text(root, "references"),
+        area_desc="; ".join(d for d in area_descs if d),
+        polygons=tuple(polygons),
+        circles=tuple(circles),
+        parameters=parameters,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+# --- which units does a police alert concern ---------------------------------------------------------------
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle (haversine) distance in metres: never degrees."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def units_in_area(alert: PartnerAlert, positions: dict[K, tuple[float, float]]) -> set[K]:
+    """The keys (e.g. unit ids) whose (lon, lat) lies in any polygon or circle of the alert's area.
+
+    An alert without polygons or circles concerns nobody here (it has no area we can place units in).
+    """
+    if not positions or not (alert.polygons or alert.circles):
+        return set()
+    keys = list(positions)
+    lons = np.array([positions[k][0] for k in keys])
+    lats = np.array([positions[k][1] for k in keys])
+    inside = np.zeros(len(keys), dtype=bool)
+    for polygon in alert.polygons:
+        inside |= shapely.contains_xy(polygon, lons, lats) | shapely.intersects_xy(polygon.boundary, lons, lats)
+    for circle in alert.circles:
+        for i in range(len(keys)):
+            if not inside[i]:
+                inside[i] = distance_m(circle.lon, circle.lat, lons[i], lats[i]) <= circle.radius_km * 1000
+    return {k for k, hit in zip(keys, inside, strict=True) if hit}

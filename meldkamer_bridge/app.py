@@ -1,0 +1,286 @@
+"""The bridge process: the backend's live picture in, partner links out, the outbox in between.
+
+Backend side: it logs in with a service account and watches the operator socket (/ws/operator): unit statuses
+go to the meldkamer as the unit-status feed, positions as coalesced AVL, noodknop and assistance alerts to the
+police as CAP. Partner side: one link per partner (meldkamer_bridge.link) fed from the PostgreSQL outbox;
+what partners send (EIDO incidents, CAP police alerts) lands in the inbox, validated.
+The one place where bridge things are wired together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+import httpx
+import msgspec
+import websockets
+
+from meldkamer_bridge import link, outbox
+from meldkamer_bridge.adapters import cap, eido, status
+from meldkamer_bridge.adapters.base import CodecError
+from meldkamer_bridge.outbox import Envelope, InboxMessage, PgStore, backoff_delay
+from shared.protocol import (
+    SAFETY_ALERTS,
+    AlertRaised,
+    AlertView,
+    Delta,
+    Error,
+    Hello,
+    Snapshot,
+    UnitStatus,
+    UnitView,
+    encoder,
+    server_decoder,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Partner(msgspec.Struct, frozen=True, kw_only=True):
+    name: str  # its name on the link (the simulator's default: gms-sim)
+    url: str  # ws://host:port/
+    token: str = ""
+
+
+class BridgeConfig(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str
+    partners: tuple[Partner, ...]
+    meldkamer: str  # which partner gets unit status, AVL and incident updates
+    police: str  # which partner gets CAP alerts
+    me: str = "schakel"  # our name on the links
+    backend_url: str | None = None  # e.g. http://127.0.0.1:8000; None: links only
+    username: str = "bridge"
+    password: str = ""
+    avl_interval_s: float = 1.0
+    sender: str = "schakel@handhaving.nl"  # CAP sender
+    mapping: status.PartnerMapping = status.GMS_DEFAULT
+
+
+def cap_msg_id(alert_id: int) -> str:
+    """The CAP message id of a Schakel alert: fixed, so a restart or a snapshot never sends it twice."""
+    return f"schakel:alert:{alert_id}"
+
+
+def validate_inbound(env: Envelope) -> str | None:
+    """What the bridge accepts from partners: EIDO incidents and CAP alerts, valid against their schemas."""
+    try:
+        if env.type == "eido":
+            eido.decode_incident(env.body.encode("utf-8"))
+        elif env.type == "cap":
+            cap.decode_alert(env.body.encode("utf-8"))
+        else:
+            return f"the bridge does not take {env.type!r} messages"
+    except CodecError as exc:
+        return f"{exc.field}: {exc.reason}"
+    return None
+
+
+# Where handed-over incidents go: the console plugs in "create a melding". It runs in the transaction that
+# marks the inbox message processed (so each incident becomes a melding exactly once), returns what it did (as
+# the inbox row's result), or raises to roll back and leave the message for a later try.
+IncidentSink = Callable[[asyncpg.Connection, InboxMessage, eido.IncidentHandover], Awaitable[str]]
+
+
+class Bridge:
+    def __init__(self, config: BridgeConfig, pool: asyncpg.Pool) -> None:
+        self.config = config
+        self.pool = pool
+        self.store = PgStore(pool)
+        self.avl = status.AvlCoalescer()
+        self.incident_sink: IncidentSink | None = None
+        self.backend_connected = asyncio.Event()
+        self.links_connected = {p.name: asyncio.Event() for p in config.partners}
+        self._statuses: dict[int, UnitStatus] = {}  # unit id -> last status sent
+        self._units: dict[int, status.UnitEntry] = {}  # unit id -> roster entry, as last sent
+        self._roster_sent: list[status.UnitEntry] | None = None
+        self._orgs: dict[int, tuple[str, str]] = {}  # org id -> (code, name)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            for partner in self.config.partners:
+                tasks.create_task(
+                    link.connect(
+                        partner.url,
+                        self.store,
+                        me=self.config.me,
+                        peer=partner.name,
+                        token=partner.token,
+                        validate=validate_inbound,
+                        on_received=self._received,
+                        connected=self.links_connected[partner.name],
+                    )
+                )
+            if self.config.backend_url:
+                tasks.create_task(self._backend_feed())
+                tasks.create_task(self._avl_ticker())
+            tasks.create_task(self._inbox_loop())
+
+    # --- partner -> Schakel -------------------------------------------------------------------------------
+
+    async def _received(self, env: Envelope) -> None:
+        log.info("from %s: %s #%d %s", env.partner, env.type, env.seq, env.msg_id)
+
+    async def _inbox_loop(self) -> None:
+        """Hand stored incidents to the sink (when one is set); the inbox keeps them until it succeeds."""
+        while True:
+            if self.incident_sink is not None:
+                try:
+                    await self.process_incidents()
+                except Exception:  # the database is away: try again in a moment
+                    log.exception("handing incidents over failed")
+            await asyncio.sleep(1.0)
+
+    async def process_incidents(self) -> int:
+        assert self.incident_sink is not None
+        async with self.pool.acquire() as conn:
+            messages = await outbox.unprocessed(conn, types=["eido"])
+        done = 0
+        for message in messages:
+            handover = eido.decode_incident(message.body.encode("utf-8"))  # valid: checked on arrival
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    result = await self.incident_sink(conn, message, handover)
+                    done += await outbox.mark_processed(conn, message.id, result)
+            except Exception:
+                log.exception("incident %s not handled yet", message.msg_id)
+        return done
+
+    # --- Schakel -> partners ------------------------------------------------------------------------------
+
+    async def _org(self, org_id: int) -> tuple[str, str]:
+        if org_id not in self._orgs:
+            async with self.pool.acquire() as conn:
+                rows = await conn.fetch("SELECT id, code, name FROM organisations")
+            self._orgs = {r["id"]: (r["code"], r["name"]) for r in rows}
+        return self._orgs.get(org_id, (str(org_id), f"organisatie {org_id}"))
+
+    async def send_progress(self, conn: asyncpg.Connection, update: eido.IncidentUpdate) -> None:
+        """Queue our progress on a handed-over incident (accepted, unit assigned, en route, ...) for the meldkamer.
+
+        Takes the caller's connection: call it in the transaction that records the progress in Schakel, so the
+        update is sent if and only if the change is stored.
+        """
+        body = eido.encode_update(update, self.config.mapping)
+        await outbox.enqueue(conn, self.config.meldkamer, "eido_update", body)
+        self.store.changed(self.config.meldkamer).set()
+
+    async def send_alert(self, alert: AlertView) -> bool:
+        """A noodknop or assistance request as CAP to the police; True when newly queued."""
+        if alert.kind not in SAFETY_ALERTS or alert.acknowledged_at is not None:
+            return False
+        code, name = await self._org(alert.org_id)
+        out = cap.OutgoingAlert(
+            message_id=cap_msg_id(alert.alert_id),
+            sender=self.config.sender,
+            sent=alert.at,
+            kind=alert.kind,
+            call_sign=alert.call_sign or "onbekend",
+            organisation=name,
+            lon=alert.lon,
+            lat=alert.lat,
+            text=alert.text,
+        )
+        queued = await self.store.enqueue(self.config.police, "cap", cap.encode_alert(out), out.message_id)
+        if queued is not None:
+            log.warning(
+                "%s of %s (%s) queued for %s as CAP",
+                alert.kind.value,
+                alert.call_sign,
+                code,
+                self.config.police,
+            )
+        return queued is not None
+
+    async def _unit_changes(self, units: list[UnitView]) -> None:
+        for unit in units:
+            code, _ = await self._org(unit.org_id)
+            self._units[unit.unit_id] = status.UnitEntry(unit=unit.call_sign, organisation=code)
+        await self._send_roster_if_changed()  # a new unit is registered before its first status
+        for unit in units:
+            if self._statuses.get(unit.unit_id) != unit.status:
+                body = status.encode_status(
+                    unit.status,
+                    unit=unit.call_sign,
+                    organisation=self._units[unit.unit_id].organisation,
+                    since=unit.status_since,
+                    mapping=self.config.mapping,
+                )
+                await self.store.enqueue(self.config.meldkamer, "unit_status", body)
+                self._statuses[unit.unit_id] = unit.status
+            if unit.lon is not None and unit.lat is not None and unit.at is not None:
+                self.avl.offer(
+                    status.AvlPosition(
+                        unit=unit.call_sign,
+                        lon=unit.lon,
+                        lat=unit.lat,
+                        at=unit.at,
+                        accuracy_m=unit.accuracy_m,
+                        speed_mps=unit.speed_mps,
+                        heading_deg=unit.heading_deg,
+                    )
+                )
+
+    async def _send_roster_if_changed(self) -> None:
+        """The roster goes first (the snapshot's units, then every new or renamed unit a delta shows)."""
+        roster = sorted(self._units.values(), key=lambda e: (e.organisation, e.unit))
+        if roster != self._roster_sent:
+            await self.store.enqueue(
+                self.config.meldkamer, "unit_roster", status.encode_feed(status.UnitRoster(units=roster))
+            )
+            self._roster_sent = roster
+
+    async def _snapshot(self, snapshot: Snapshot) -> None:
+        self._units = {}  # the snapshot is the whole roster; _unit_changes sends it if it differs
+        for alert in snapshot.alerts:  # raised while we were away: idempotent by message id
+            await self.send_alert(alert)
+        await self._unit_changes(snapshot.units)
+
+    async def _avl_ticker(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.avl_interval_s)
+            batch = self.avl.drain()
+            if batch is not None:
+                await self.store.enqueue(self.config.meldkamer, "avl", status.encode_feed(batch))
+
+    async def _login(self, http: httpx.AsyncClient) -> str:
+        r = await http.post(
+            "/api/auth/login", json={"username": self.config.username, "password": self.config.password}
+        )
+        if r.status_code != 200:
+            raise link.LinkError(f"login as {self.config.username!r} refused: {r.status_code} {r.text[:200]}")
+        return str(r.json()["access_token"])
+
+    async def _backend_feed(self) -> None:
+        base = self.config.backend_url
+        assert base is not None
+        ws_url = base.replace("http", "ws", 1).rstrip("/") + "/ws/operator"
+        attempt = 0
+        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
+            while True:
+                try:
+                    token = await self._login(http)
+                    async with websockets.connect(ws_url, max_size=16 * 1024 * 1024, open_timeout=10) as ws:
+                        await ws.send(encoder.encode(Hello(token=token)).decode())
+                        async for raw in ws:
+                            frame = server_decoder.decode(raw)
+                            if isinstance(frame, AlertRaised):
+                                await self.send_alert(frame.alert)
+                            elif isinstance(frame, Delta):
+                                await self._unit_changes(frame.units)
+                            elif isinstance(frame, Snapshot):
+                                await self._snapshot(frame)
+                                attempt = 0
+                                self.backend_connected.set()
+                            elif isinstance(frame, Error):
+                                raise link.LinkError(f"backend: {frame.code} {frame.message}")
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # backend down or restarting: the outbox keeps what was queued
+                    attempt += 1
+                    log.info("backend feed down (%s); retry %d", exc, attempt)
+                finally:
+                    self.backend_connected.clear()
+                await asyncio.sleep(backoff_delay(max(attempt, 1), base=0.2, cap=10.0))

@@ -1,0 +1,370 @@
+"""The partner link: one websocket, messages both ways, each side with a durable outbox and inbox.
+
+Frames are JSON text (docs/bridge.md):
+    {"hello": {"name": ..., "token": ..., "acked": n, "version": 1}}    client -> server, first frame
+    {"welcome": {"name": ..., "acked": n, "version": 1}}                server -> client
+    {"msg_id": ..., "seq": n, "partner": ..., "type": ..., "body": ...}  a message (either way)
+    {"ack": n}                       everything up to n is durable at the receiver
+    {"nack": n, "reason": ...}       n is consumed but refused (it goes to the sender's dead-letter list)
+    {"error": ..., "expected": n}    protocol error; the sender closes, reconnects and resends from its ack
+`acked` in hello/welcome is what the speaker has stored of the other side's messages: each side resends
+everything after it, in order. Both sides run the same `Session`; only who connects differs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
+
+import msgspec
+import websockets
+
+from meldkamer_bridge.outbox import AckError, Envelope, OutboxMessage, SendWindow, Verdict, backoff_delay
+
+log = logging.getLogger(__name__)
+
+LINK_VERSION = 1
+MAX_FRAME_BYTES = 2 * 1024 * 1024
+RECEIVE_BATCH = 500
+
+
+class Hello(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    acked: int = 0
+    token: str = ""
+    version: int = LINK_VERSION
+
+
+class Welcome(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    acked: int = 0
+    version: int = LINK_VERSION
+
+
+class Frame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Every frame of the link in one shape: which fields are set says what it is."""
+
+    hello: Hello | None = None
+    welcome: Welcome | None = None
+    ack: int | None = None
+    nack: int | None = None
+    reason: str | None = None
+    error: str | None = None
+    expected: int | None = None
+    msg_id: str | None = None
+    seq: int | None = None
+    partner: str | None = None
+    type: str | None = None
+    body: str | None = None
+
+    def envelope(self) -> Envelope | None:
+        if self.msg_id is None or self.seq is None or self.type is None or self.body is None:
+            return None
+        return Envelope(
+            msg_id=self.msg_id, seq=self.seq, partner=self.partner or "", type=self.type, body=self.body
+        )
+
+
+_decoder = msgspec.json.Decoder(Frame)
+_encoder = msgspec.json.Encoder()
+
+
+def encode_frame(frame: Frame | Envelope) -> str:
+    return _encoder.encode(frame).decode()
+
+
+class LinkError(Exception):
+    """The peer broke the protocol or refused us; the connection is closed."""
+
+
+class Store(Protocol):
+    """What a side of the link persists. PostgreSQL for the bridge, SQLite for the reference partner."""
+
+    def changed(self, peer: str) -> asyncio.Event: ...  # set when something is enqueued for `peer`
+
+    async def outbound_state(self, peer: str) -> tuple[int, int]: ...  # (acked, highest queued)
+    async def pending(self, peer: str, after: int, upto: int) -> list[OutboxMessage]: ...
+    async def acknowledge(self, peer: str, upto: int) -> int: ...
+    async def reject(self, peer: str, seq: int, reason: str) -> None: ...
+    async def inbound_seq(self, peer: str) -> int: ...
+    async def receive(
+        self, peer: str, envelopes: Sequence[Envelope], rejections: dict[int, str]
+    ) -> tuple[list[Verdict], int]: ...
+    async def record_failure(self, peer: str, error: str) -> None: ...
+
+
+# Checks an inbound body: None when fine, else the reason to refuse it.
+Validator = Callable[[Envelope], str | None]
+# Told about every newly stored inbound message (after it is durable).
+OnReceived = Callable[[Envelope], Awaitable[None]]
+
+
+class Session:
+    """One connection's worth of the protocol, after the handshake. Same code on both sides."""
+
+    def __init__(
+        self,
+        ws: websockets.ClientConnection | websockets.ServerConnection,
+        store: Store,
+        *,
+        me: str,
+        peer: str,
+        peer_acked: int,
+        validate: Validator | None = None,
+        on_received: OnReceived | None = None,
+        window: int = 256,
+    ) -> None:
+        self.ws = ws
+        self.store = store
+        self.me = me
+        self.peer = peer
+        self.window = SendWindow(peer_acked, limit=window)
+        self.validate = validate
+        self.on_received = on_received
+        self._room = asyncio.Event()
+        self._inbound: asyncio.Queue[Envelope] = asyncio.Queue()
+
+    async def run(self) -> None:
+        """Until the connection closes, the peer breaks the protocol, or the store fails (which is raised)."""
+        tasks = [
+            asyncio.create_task(self._read_loop()),
+            asyncio.create_task(self._send_loop()),
+            asyncio.create_task(self._store_loop()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+
+    async def _read_loop(self) -> None:
+        async for raw in self.ws:
+            await self._handle(raw)
+
+    async def _handle(self, raw: str | bytes) -> None:
+        try:
+            frame = _decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            await self._fail("bad_frame", str(exc))
+            return
+        envelope = frame.envelope()
+        if envelope is not None:
+            self._inbound.put_nowait(envelope)
+        elif frame.nack is not None:
+            await self._acked(frame.nack, rejected=frame.reason or "refused without a reason")
+        elif frame.ack is not None:
+            await self._acked(frame.ack)
+        elif frame.error is not None:
+            raise LinkError(f"peer reports {frame.error} (expected {frame.expected})")
+        else:
+            await self._fail("bad_frame", "not a message, ack, nack or error")
+
+    async def _acked(self, upto: int, rejected: str | None = None) -> None:
+        try:
+            self.window.ack(upto)
+        except AckError as exc:
+            await self._fail("bad_ack", str(exc))
+            return
+        if rejected is not None:
+            log.warning("%s refused message %d: %s", self.peer, upto, rejected)
+            await self.store.reject(self.peer, upto, rejected)
+        await self.store.acknowledge(self.peer, upto)
+        self._room.set()
+
+    async def _fail(self, code: str, reason: str) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await self.ws.send(encode_frame(Frame(error=code, reason=reason[:500])))
+        await self.ws.close(code=1002, reason=code)
+        raise LinkError(f"{code}: {reason}")
+
+    async def _send_loop(self) -> None:
+        changed = self.store.changed(self.peer)  # one event per peer: another link's wakeup is not ours
+        while True:
+            changed.clear()
+            self._room.clear()
+            _, last = await self.store.outbound_state(self.peer)
+            todo = self.window.next_range(last)
+            if todo:
+                for message in await self.store.pending(self.peer, todo.start - 1, todo.stop - 1):
+                    await self.ws.send(
+                        encode_frame(
+                            Envelope(
+                                msg_id=message.msg_id,
+                                seq=message.seq,
+                                partner=self.me,
+                                type=message.type,
+                                body=message.body,
+                            )
+                        )
+                    )
+                    self.window.mark_sent(message.seq)
+                continue
+            # nothing to send, or the window is full: wait for an enqueue or an ack (poll as a safety net for
+            # enqueues by another process)
+            waiters = [asyncio.create_task(changed.wait()), asyncio.create_task(self._room.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in waiters:
+                    waiter.cancel()
+                await asyncio.gather(*waiters, return_exceptions=True)
+
+    async def _store_loop(self) -> None:
+        """Store what arrived (batched: all that is queued), then acknowledge once."""
+        while True:
+            batch = [await self._inbound.get()]
+            while not self._inbound.empty() and len(batch) < RECEIVE_BATCH:
+                batch.append(self._inbound.get_nowait())
+            rejections = {}
+            if self.validate is not None:
+                for env in batch:
+                    reason = self.validate(env)
+                    if reason is not None:
+                        rejections[env.seq] = reason
+            verdicts, last = await self.store.receive(self.peer, batch, rejections)
+            if Verdict.GAP in verdicts:
+                await self._fail("gap", f"expected seq {last + 1}")
+            if self.on_received is not None:
+                for env, verdict in zip(batch, verdicts, strict=True):
+                    if verdict is Verdict.NEW and env.seq not in rejections:
+                        await self.on_received(env)
+            for env, verdict in zip(batch, verdicts, strict=True):
+                if verdict is Verdict.NEW and env.seq in rejections:
+                    await self.ws.send(encode_frame(Frame(nack=env.seq, reason=rejections[env.seq])))
+            await self.ws.send(encode_frame(Frame(ack=last)))
+
+
+async def connect(
+    url: str,
+    store: Store,
+    *,
+    me: str,
+    peer: str,
+    token: str = "",
+    validate: Validator | None = None,
+    on_received: OnReceived | None = None,
+    connected: asyncio.Event | None = None,
+) -> None:
+    """The client side: stay connected to the partner until cancelled, reconnecting with backoff."""
+    attempt = 0
+    while True:
+        try:
+            async with websockets.connect(
+                url, max_size=MAX_FRAME_BYTES, open_timeout=5, ping_interval=10, ping_timeout=10
+            ) as ws:
+                hello = Hello(name=me, token=token, acked=await store.inbound_seq(peer))
+                await ws.send(encode_frame(Frame(hello=hello)))
+                answer = _decoder.decode(await asyncio.wait_for(ws.recv(), 10))
+                if answer.welcome is None:
+                    raise LinkError(f"partner refused the hello: {answer.error} {answer.reason}")
+                if answer.welcome.name != peer:
+                    raise LinkError(f"connected to {answer.welcome.name!r}, expected {peer!r}")
+                attempt = 0
+                if connected is not None:
+                    connected.set()
+                log.info("link to %s up (it has our messages up to %d)", peer, answer.welcome.acked)
+                await Session(
+                    ws,
+                    store,
+                    me=me,
+                    peer=peer,
+                    peer_acked=answer.welcome.acked,
+                    validate=validate,
+                    on_received=on_received,
+                ).run()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # link down, protocol error, or our store failing: retry with backoff
+            attempt += 1
+            quiet = isinstance(exc, OSError | TimeoutError | websockets.WebSocketException | LinkError)
+            log.log(
+                logging.INFO if quiet else logging.ERROR,
+                "link to %s down (%s); retry %d",
+                peer,
+                exc,
+                attempt,
+                exc_info=not quiet,
+            )
+            with contextlib.suppress(Exception):
+                await store.record_failure(peer, f"{type(exc).__name__}: {exc}")
+        finally:
+            if connected is not None:
+                connected.clear()
+        await asyncio.sleep(backoff_delay(max(attempt, 1), base=0.1, cap=10.0))
+
+
+class Acceptor:
+    """The server side: answers hellos, one live session per peer (a new connection replaces the old)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        me: str,
+        tokens: dict[str, str],
+        validate: Validator | None = None,
+        on_received: OnReceived | None = None,
+    ) -> None:
+        self.store = store
+        self.me = me
+        self.tokens = tokens  # peer name -> token it must present ("" accepts any)
+        self.validate = validate
+        self.on_received = on_received
+        self._live: dict[str, tuple[websockets.ServerConnection, asyncio.Event]] = {}
+
+    async def handle(self, ws: websockets.ServerConnection) -> None:
+        try:
+            first = _decoder.decode(await asyncio.wait_for(ws.recv(), 10))
+        except (TimeoutError, websockets.ConnectionClosed, msgspec.DecodeError):
+            await ws.close(code=1002, reason="hello expected")
+            return
+        hello = first.hello
+        expected = self.tokens.get(hello.name) if hello is not None else None
+        if (
+            hello is None
+            or expected is None
+            or (expected and hello.token != expected)
+            or hello.version != LINK_VERSION
+        ):
+            with contextlib.suppress(websockets.ConnectionClosed):
+                await ws.send(
+                    encode_frame(Frame(error="unauthorized", reason="unknown partner, token or version"))
+                )
+            await ws.close(code=1008, reason="unauthorized")
+            return
+        old = self._live.pop(hello.name, None)
+        if old is not None:  # one session per peer: the old one ends before the new one starts
+            await old[0].close()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(old[1].wait(), 10)
+        ended = asyncio.Event()
+        self._live[hello.name] = (ws, ended)
+        try:
+            welcome = Welcome(name=self.me, acked=await self.store.inbound_seq(hello.name))
+            await ws.send(encode_frame(Frame(welcome=welcome)))
+            await Session(
+                ws,
+                self.store,
+                me=self.me,
+                peer=hello.name,
+                peer_acked=hello.acked,
+                validate=self.validate,
+                on_received=self.on_received,
+            ).run()
+        except (LinkError, websockets.ConnectionClosed) as exc:
+            log.info("session with %s ended: %s", hello.name, exc)
+        except Exception:
+            log.exception("session with %s failed", hello.name)
+        finally:
+            ended.set()
+            if hello.name in self._live and self._live[hello.name][0] is ws:
+                del self._live[hello.name]

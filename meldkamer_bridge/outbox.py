@@ -1,0 +1,448 @@
+"""Delivery: the durable outbox and inbox per partner, in PostgreSQL.
+
+The rules (docs/bridge.md), in one place for every adapter:
+- every outbound message gets a message id (unique) and a per-partner sequence number without gaps;
+- the partner acknowledges cumulatively ({"ack": n}: everything up to n is durable there); a message it
+  refuses ({"nack": n, "reason": ...}) counts as consumed and goes to the dead-letter list with the reason;
+- inbound messages are accepted strictly in order (seq == last + 1), stored once (by seq and by message id),
+  and acknowledged after they are durable; resends are acknowledged again and stored nothing.
+
+The bookkeeping (`classify`, `SendWindow`, `backoff_delay`) is pure; the SQL lives in functions that take a
+connection, and the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import random
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+# --- the pure core ----------------------------------------------------------------------------------------
+
+
+class Verdict(str, enum.Enum):
+    NEW = "new"  # the next message in order: store it
+    DUPLICATE = "duplicate"  # already have it (by seq or by message id): acknowledge again, store nothing
+    GAP = "gap"  # a message is missing before it: refuse, the sender resends from our ack
+
+
+def classify(seq: int, last: int) -> Verdict:
+    """What to do with inbound `seq` when everything up to `last` is stored."""
+    if seq <= last:
+        return Verdict.DUPLICATE
+    if seq == last + 1:
+        return Verdict.NEW
+    return Verdict.GAP
+
+
+def backoff_delay(
+    attempt: int,
+    *,
+    base: float = 0.2,
+    cap: float = 30.0,
+    jitter: float = 0.2,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds to wait before retry number `attempt` (1, 2, ...): exponential, capped, with some jitter so
+    that many bridges do not reconnect in step after a partner outage."""
+    delay = min(cap, base * 2.0 ** max(0, attempt - 1))
+    spread = delay * jitter
+    offset: float = (rng or random).uniform(-spread, spread)
+    return max(0.0, delay + offset)
+
+
+class AckError(ValueError):
+    """The peer acknowledged something that was never sent: its state and ours disagree."""
+
+
+class SendWindow:
+    """Which sequence numbers are in flight on one connection. Pure: no I/O, no clock.
+
+    `acked` is what the peer has durably; `sent` is the highest seq written to this connection. A new
+    connection starts from the peer's own `acked` (its hello/welcome), so whatever was in flight on the old
+    one is sent again, in order.
+    """
+
+    def __init__(self, acked: int = 0, *, limit: int = 256) -> None:
+        self.acked = acked
+        self.sent = acked
+        self.limit = limit
+
+    def restart(self, peer_acked: int) -> None:
+        """A new connection: the peer says what it has; everything after that is sent (again), in order.
+
+        A peer may report less than it acknowledged before (it lost its state): we send again from there.
+        """
+        self.acked = peer_acked
+        self.sent = peer_acked
+
+    @property
+    def room(self) -> int:
+        return max(0, self.limit - (self.sent - self.acked))
+
+    def next_range(self, available_upto: int) -> range:
+        """The seqs to send now, given that the outbox holds messages up to `available_upto`."""
+        upto = min(available_upto, self.sent + self.room)
+        return range(self.sent + 1, upto + 1)
+
+    def mark_sent(self, seq: int) -> None:
+        if seq != self.sent + 1:
+            raise ValueError(f"sending {seq} after {self.sent}: out of order")
+        self.sent = seq
+
+    def ack(self, upto: int) -> int:
+        """Record a cumulative ack; returns how many messages it newly acknowledges."""
+        if upto > self.sent:
+            raise AckError(f"ack {upto} for messages never sent (sent up to {self.sent})")
+        newly = max(0, upto - self.acked)
+        self.acked = max(self.acked, upto)
+        return newly
+
+
+# --- rows -------------------------------------------------------------------------------------------------
+
+
+class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
+    partner: str
+    seq: int
+    msg_id: str
+    type: str
+    body: str
+    created_at: datetime | None = None
+    attempts: int = 0
+
+
+class InboxMessage(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    partner: str
+    seq: int
+    msg_id: str
+    type: str
+    body: str
+    received_at: datetime
+
+
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
+    partner: str
+    seq: int
+    msg_id: str
+    type: str
+    reason: str
+    attempts: int
+    created_at: datetime
+    dead_at: datetime
+
+
+class PartnerMetrics(msgspec.Struct, frozen=True, kw_only=True):
+    partner: str
+    queue_depth: int  # outbound messages not yet acknowledged
+    oldest_age_s: float  # age of the oldest of them (0 when the queue is empty)
+    delivered: int
+    failed: int  # failed delivery attempts
+    rejected: int  # dead letters
+    acked_seq: int
+    next_seq: int
+    inbound_seq: int
+    inbox_unprocessed: int
+    last_error: str | None = None
+
+
+def new_msg_id() -> str:
+    return f"urn:uuid:{uuid.uuid4()}"
+
+
+# --- outbound ---------------------------------------------------------------------------------------------
+
+
+async def ensure_partner(conn: asyncpg.Connection, partner: str) -> None:
+    await conn.execute("INSERT INTO bridge_partners (partner) VALUES ($1) ON CONFLICT DO NOTHING", partner)
+
+
+_ENQUEUE = """
+    WITH seq AS (
+        UPDATE bridge_partners SET next_seq = next_seq + 1, updated_at = now()
+        WHERE partner = $1 AND NOT EXISTS (SELECT 1 FROM bridge_outbox WHERE msg_id = $2)
+        RETURNING next_seq - 1 AS seq)
+    INSERT INTO bridge_outbox (partner, seq, msg_id, type, body)
+    SELECT $1, seq, $2, $3, $4 FROM seq
+    RETURNING seq, created_at"""
+
+
+async def enqueue(
+    conn: asyncpg.Connection, partner: str, type_: str, body: str | bytes, msg_id: str | None = None
+) -> OutboxMessage | None:
+    """Queue one message; returns it with its seq, or None when `msg_id` is already queued (idempotent).
+
+    One statement: the partner row's lock serialises enqueues to one partner, so seqs have no gaps, and the
+    seq taken is rolled back with the caller's transaction. (Two transactions queueing the same new `msg_id`
+    at the same moment: the second fails on the unique message id, its seq rolled back with it.)
+    """
+    text = body.decode("utf-8") if isinstance(body, bytes) else body
+    msg_id = msg_id or new_msg_id()
+    row = await conn.fetchrow(_ENQUEUE, partner, msg_id, type_, text)
+    if row is None:
+        if await conn.fetchval("SELECT 1 FROM bridge_outbox WHERE msg_id = $1", msg_id):
+            return None
+        await ensure_partner(conn, partner)  # the first message for this partner
+        row = await conn.fetchrow(_ENQUEUE, partner, msg_id, type_, text)
+    return OutboxMessage(
+        partner=partner, seq=row["seq"], msg_id=msg_id, type=type_, body=text, created_at=row["created_at"]
+    )
+
+
+async def outbound_state(conn: asyncpg.Connection, partner: str) -> tuple[int, int]:
+    """(acked_seq, highest queued seq) of a partner."""
+    await ensure_partner(conn, partner)
+    row = await conn.fetchrow(
+        "SELECT acked_seq, next_seq - 1 AS last FROM bridge_partners WHERE partner = $1", partner
+    )
+    return int(row["acked_seq"]), int(row["last"])
+
+
+async def pending(conn: asyncpg.Connection, partner: str, after: int, upto: int) -> list[OutboxMessage]:
+    """Messages after seq `after` up to `upto`, in order, counting the attempt on each. Delivered ones are
+    included: a peer that lost its state asks for them again (rows are kept until retention prunes them)."""
+    rows = await conn.fetch(
+        """UPDATE bridge_outbox SET attempts = attempts + 1, last_attempt_at = now()
+           WHERE partner = $1 AND seq > $2 AND seq <= $3
+           RETURNING partner, seq, msg_id, type, body, created_at, attempts""",
+        partner,
+        after,
+        upto,
+    )
+    return sorted((OutboxMessage(**dict(r)) for r in rows), key=lambda m: m.seq)
+
+
+async def acknowledge(conn: asyncpg.Connection, partner: str, upto: int) -> int:
+    """The partner has everything up to `upto`; returns how many messages that newly delivers."""
+    delivered = await conn.fetchval(
+        """WITH done AS (
+               UPDATE bridge_outbox SET delivered_at = now()
+               WHERE partner = $1 AND seq <= $2 AND delivered_at IS NULL RETURNING 1)
+           SELECT count(*) FROM done""",
+        partner,
+        upto,
+    )
+    await conn.execute(
+        "UPDATE bridge_partners SET acked_seq = greatest(acked_seq, $2), delivered = delivered + $3, "
+        "updated_at = now() WHERE partner = $1",
+        partner,
+        upto,
+        delivered,
+    )
+    return int(delivered)
+
+
+async def reject(conn: asyncpg.Connection, partner: str, seq: int, reason: str) -> None:
+    """The partner refused message `seq` for good: it goes to the dead letters (and counts as consumed)."""
+    row = await conn.fetchrow(
+        "UPDATE bridge_outbox SET delivered_at = now() WHERE partner = $1 AND seq = $2 "
+        "RETURNING msg_id, type, body, attempts, created_at",
+        partner,
+        seq,
+    )
+    if row is None:
+        return
+    await conn.execute(
+        "INSERT INTO bridge_dead_letters (partner, seq, msg_id, type, body, reason, attempts, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING",
+        partner,
+        seq,
+        row["msg_id"],
+        row["type"],
+        row["body"],
+        reason[:2000],
+        row["attempts"],
+        row["created_at"],
+    )
+    await conn.execute(
+        "UPDATE bridge_partners SET rejected = rejected + 1, acked_seq = greatest(acked_seq, $2) "
+        "WHERE partner = $1",
+        partner,
+        seq,
+    )
+
+
+async def record_failure(conn: asyncpg.Connection, partner: str, error: str) -> None:
+    """A delivery attempt failed (link down, timeout, refused connection)."""
+    await ensure_partner(conn, partner)
+    await conn.execute(
+        "UPDATE bridge_partners SET failed = failed + 1, last_error = $2, last_error_at = now() "
+        "WHERE partner = $1",
+        partner,
+        error[:2000],
+    )
+
+
+async def dead_letters(conn: asyncpg.Connection, partner: str | None = None) -> list[DeadLetter]:
+    rows = await conn.fetch(
+        "SELECT partner, seq, msg_id, type, reason, attempts, created_at, dead_at FROM bridge_dead_letters "
+        "WHERE $1::text IS NULL OR partner = $1 ORDER BY dead_at, partner, seq",
+        partner,
+    )
+    return [DeadLetter(**dict(r)) for r in rows]
+
+
+async def metrics(conn: asyncpg.Connection, partner: str | None = None) -> list[PartnerMetrics]:
+    rows = await conn.fetch(
+        """SELECT p.partner, p.delivered, p.failed, p.rejected, p.acked_seq, p.next_seq, p.inbound_seq,
+                  p.last_error,
+                  (SELECT count(*) FROM bridge_outbox o
+                    WHERE o.partner = p.partner AND o.delivered_at IS NULL)
+                      AS queue_depth,
+                  (SELECT coalesce(extract(epoch FROM now() - min(o.created_at)), 0) FROM bridge_outbox o
+                    WHERE o.partner = p.partner AND o.delivered_at IS NULL) AS oldest_age_s,
+                  (SELECT count(*) FROM bridge_inbox i WHERE i.partner = p.partner AND i.processed_at IS NULL)
+                      AS inbox_unprocessed
+           FROM bridge_partners p WHERE $1::text IS NULL OR p.partner = $1 ORDER BY p.partner""",
+        partner,
+    )
+    return [PartnerMetrics(**{**dict(r), "oldest_age_s": float(r["oldest_age_s"])}) for r in rows]
+
+
+# --- inbound ----------------------------------------------------------------------------------------------
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """One message on the partner link (docs/bridge.md)."""
+
+    msg_id: str
+    seq: int
+    partner: str  # the sender's name
+    type: str
+    body: str
+
+
+async def inbound_seq(conn: asyncpg.Connection, partner: str) -> int:
+    await ensure_partner(conn, partner)
+    return int(await conn.fetchval("SELECT inbound_seq FROM bridge_partners WHERE partner = $1", partner))
+
+
+async def receive(
+    conn: asyncpg.Connection,
+    partner: str,
+    envelopes: Sequence[Envelope],
+    rejections: Mapping[int, str] | None = None,
+) -> tuple[list[Verdict], int]:
+    """Store inbound messages in order; returns a verdict per message and the seq to acknowledge.
+
+    A message in `rejections` (seq -> reason) is stored as already processed with the reason: it is consumed
+    (the sender gets a nack) and never handed on. Run it in a transaction: the partner row is locked, so two
+    connections of one partner cannot interleave.
+    """
+    rejections = rejections or {}
+    await ensure_partner(conn, partner)
+    last = int(
+        await conn.fetchval("SELECT inbound_seq FROM bridge_partners WHERE partner = $1 FOR UPDATE", partner)
+    )
+    verdicts: list[Verdict] = []
+    for env in envelopes:
+        verdict = classify(env.seq, last)
+        if verdict is Verdict.NEW:
+            reason = rejections.get(env.seq)
+            stored = await conn.fetchval(
+                "INSERT INTO bridge_inbox (partner, seq, msg_id, type, body, processed_at, result) "
+                "VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::text IS NULL THEN NULL ELSE now() END, $6) "
+                "ON CONFLICT (partner, msg_id) DO NOTHING RETURNING id",
+                partner,
+                env.seq,
+                env.msg_id,
+                env.type,
+                env.body,
+                None if reason is None else f"rejected: {reason}"[:2000],
+            )
+            last = env.seq
+            if stored is None:  # the same message again under a new seq (the sender lost its state)
+                verdict = Verdict.DUPLICATE
+        verdicts.append(verdict)
+    await conn.execute(
+        "UPDATE bridge_partners SET inbound_seq = $2, updated_at = now() WHERE partner = $1", partner, last
+    )
+    return verdicts, last
+
+
+async def unprocessed(
+    conn: asyncpg.Connection,
+    partner: str | None = None,
+    *,
+    types: Sequence[str] | None = None,
+    limit: int = 100,
+) -> list[InboxMessage]:
+    """Inbound messages nobody has handled yet, oldest first: the hook where incidents become meldingen."""
+    rows = await conn.fetch(
+        "SELECT id, partner, seq, msg_id, type, body, received_at FROM bridge_inbox "
+        "WHERE processed_at IS NULL AND ($1::text IS NULL OR partner = $1) "
+        "AND ($2::text[] IS NULL OR type = ANY($2)) "
+        "ORDER BY id LIMIT $3",
+        partner,
+        list(types) if types is not None else None,
+        limit,
+    )
+    return [InboxMessage(**dict(r)) for r in rows]
+
+
+async def mark_processed(conn: asyncpg.Connection, inbox_id: int, result: str = "ok") -> bool:
+    status = await conn.execute(
+        "UPDATE bridge_inbox SET processed_at = now(), result = $2 WHERE id = $1 AND processed_at IS NULL",
+        inbox_id,
+        result[:2000],
+    )
+    return bool(status.endswith(" 1"))
+
+
+# --- the bridge's side of the link ------------------------------------------------------------------------
+
+
+class PgStore:
+    """The link's Store on PostgreSQL: each call is one short transaction on a pooled connection."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._changed: dict[str, asyncio.Event] = {}
+
+    def changed(self, partner: str) -> asyncio.Event:
+        return self._changed.setdefault(partner, asyncio.Event())
+
+    async def enqueue(
+        self, partner: str, type_: str, body: str | bytes, msg_id: str | None = None
+    ) -> OutboxMessage | None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            message = await enqueue(conn, partner, type_, body, msg_id)
+        self.changed(partner).set()
+        return message
+
+    async def outbound_state(self, peer: str) -> tuple[int, int]:
+        async with self.pool.acquire() as conn:
+            return await outbound_state(conn, peer)
+
+    async def pending(self, peer: str, after: int, upto: int) -> list[OutboxMessage]:
+        async with self.pool.acquire() as conn:
+            return await pending(conn, peer, after, upto)
+
+    async def acknowledge(self, peer: str, upto: int) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await acknowledge(conn, peer, upto)
+
+    async def reject(self, peer: str, seq: int, reason: str) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            await reject(conn, peer, seq, reason)
+
+    async def inbound_seq(self, peer: str) -> int:
+        async with self.pool.acquire() as conn:
+            return await inbound_seq(conn, peer)
+
+    async def receive(
+        self, peer: str, envelopes: Sequence[Envelope], rejections: dict[int, str]
+    ) -> tuple[list[Verdict], int]:
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await receive(conn, peer, envelopes, rejections)
+
+    async def record_failure(self, peer: str, error: str) -> None:
+        async with self.pool.acquire() as conn:
+            await record_failure(conn, peer, error)

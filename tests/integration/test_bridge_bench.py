@@ -1,0 +1,11 @@
+"""The bridge benchmark runs end to end (small numbers; `schakel bench bridge` gives real figures)."""
+
+from __future__ import annotations
+
+from meldkamer_bridge.bench import run
+
+
+async def test_bench_reports_throughput_and_noodknop_delay() -> None:
+    results = await run(messages=300, alerts=3)
+    assert results["delivered_per_s"] > 0 and results["enqueue_per_s_batched"] > 0
+    assert 0 < results["noodknop_ms_own_link_median"] < 1000
