@@ -2,6 +2,8 @@
 
 It keeps every sequenced frame until the server acknowledges it as durable, and resends what is not
 acknowledged after a reconnect, so nothing is lost and (the server de-duplicates by seq) nothing is doubled.
+By default the unacknowledged frames live in memory; a `FrameStore` (the tablet's SQLite outbox) makes them
+survive a restart of the app.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 import msgspec
 import websockets
@@ -21,10 +25,13 @@ from shared.protocol import (
     AssistanceRequested,
     Error,
     Hello,
+    MessageRead,
     NoodknopPressed,
     PositionReported,
     SequencedFrame,
     StatusChanged,
+    TaskState,
+    TaskUpdated,
     UnitStatus,
     Welcome,
     encoder,
@@ -38,14 +45,49 @@ class FieldClientError(Exception):
     """The server refused us for good (bad token, revoked device): reconnecting will not help."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class StoredFrames:
+    """What a FrameStore holds when a client starts."""
+
+    next_seq: int = 1
+    synced: bool = False  # a welcome of this device has confirmed the numbering
+    frames: list[SequencedFrame] = field(default_factory=list)  # unacknowledged, in seq order
+
+
+class FrameStore(Protocol):
+    """A durable backing for the unacknowledged frames; every call happens before the frame can be lost."""
+
+    def load(self) -> StoredFrames: ...
+
+    def add(self, frame: SequencedFrame) -> None: ...
+
+    def acked(self, upto: int) -> None: ...
+
+    def failed(self, seq: int, reason: str) -> None: ...
+
+    def welcomed(self, next_seq: int, frames: Sequence[SequencedFrame]) -> None:
+        """The numbering is confirmed; `frames` replace the stored ones (renumbered if they had to be)."""
+
+
 class FieldClient:
     """A device's link: `send_*` queue a frame; `run()` keeps the socket up and the queue flowing."""
 
-    def __init__(self, url: str, token: str | Callable[[], str], *, next_seq: int = 1) -> None:
+    def __init__(
+        self, url: str, token: str | Callable[[], str], *, next_seq: int = 1, store: FrameStore | None = None
+    ) -> None:
         self.url = url
         self._token = token
         self.next_seq = next_seq
         self.unacked: deque[SequencedFrame] = deque()
+        self.store = store
+        # Until a welcome confirms our numbering, nothing was sent with it: frames queued before the first
+        # welcome are renumbered above the device's durable seq instead of being taken for already durable.
+        self.synced = False
+        if store is not None:
+            stored = store.load()
+            self.next_seq = max(next_seq, stored.next_seq)
+            self.unacked.extend(stored.frames)
+            self.synced = stored.synced
         self.acked = 0
         self.connected = asyncio.Event()
         self.welcome: Welcome | None = None
@@ -63,6 +105,8 @@ class FieldClient:
         return seq
 
     def _queue(self, frame: SequencedFrame) -> SequencedFrame:
+        if self.store is not None:
+            self.store.add(frame)  # durable before it can be sent
         self.unacked.append(frame)
         ws = self._ws
         if ws is not None and self.connected.is_set():
@@ -81,6 +125,16 @@ class FieldClient:
 
     def assistance(self, at: datetime, text: str = "", lon: float | None = None, lat: float | None = None) -> SequencedFrame:
         return self._queue(AssistanceRequested(seq=self._take_seq(), at=at, text=text, lon=lon, lat=lat))
+
+    def task_update(self, task_id: int, state: TaskState, at: datetime, note: str = "") -> SequencedFrame:
+        return self._queue(TaskUpdated(seq=self._take_seq(), task_id=task_id, state=state, at=at, note=note))
+
+    def message_read(self, message_id: int, at: datetime) -> SequencedFrame:
+        return self._queue(MessageRead(seq=self._take_seq(), message_id=message_id, at=at))
+
+    def requeue(self, frame: SequencedFrame) -> SequencedFrame:
+        """Send a frame again under a new seq (retrying one the server refused)."""
+        return self._queue(msgspec.structs.replace(frame, seq=self._take_seq()))
 
     async def wait_acked(self, seq: int, timeout: float = 10.0) -> None:
         async with asyncio.timeout(timeout):
@@ -106,18 +160,35 @@ class FieldClient:
             if not isinstance(first, Welcome):
                 raise FieldClientError(f"expected welcome, got {first!r}")
             self.welcome = first
+            if not self.synced:
+                self._rebase(first.acked)
             self._on_ack(first.acked)
             self.next_seq = max(self.next_seq, first.acked + 1)
-            self._ws = ws
-            self.connected.set()
             try:
-                for frame in list(self.unacked):  # resend in order
-                    await ws.send(encoder.encode(frame).decode())
+                # Resend in order; frames queued meanwhile are sent by this loop too, so no newer frame can
+                # overtake an older one (the server takes a lower seq after a higher one for a resend).
+                sent = first.acked
+                while pending := [f for f in self.unacked if f.seq > sent]:
+                    for frame in pending:
+                        await ws.send(encoder.encode(frame).decode())
+                        sent = frame.seq
+                self._ws = ws
+                self.connected.set()
                 async for raw in ws:
                     self._handle(server_decoder.decode(raw))
             finally:
                 self.connected.clear()
                 self._ws = None
+
+    def _rebase(self, acked: int) -> None:
+        if self.unacked and self.unacked[0].seq <= acked:
+            frames = [msgspec.structs.replace(f, seq=acked + i) for i, f in enumerate(self.unacked, start=1)]
+            self.unacked = deque(frames)
+            self.next_seq = acked + len(frames) + 1
+        self.next_seq = max(self.next_seq, acked + 1)
+        self.synced = True
+        if self.store is not None:
+            self.store.welcomed(self.next_seq, list(self.unacked))
 
     def _handle(self, frame: msgspec.Struct) -> None:
         if isinstance(frame, Ack):
@@ -127,6 +198,11 @@ class FieldClient:
             if frame.fatal:
                 self.refused = frame
             log.warning("server error frame: %s %s", frame.code, frame.message)
+            if frame.seq is not None and any(f.seq == frame.seq for f in self.unacked):
+                # refused for good (the server will never store it): keep it visible, do not resend it
+                self.unacked = deque(f for f in self.unacked if f.seq != frame.seq)
+                if self.store is not None:
+                    self.store.failed(frame.seq, f"{frame.code}: {frame.message}")
         if self.on_frame is not None:
             self.on_frame(frame)
 
@@ -135,6 +211,8 @@ class FieldClient:
             self.acked = upto
         while self.unacked and self.unacked[0].seq <= self.acked:
             self.unacked.popleft()
+        if self.store is not None:
+            self.store.acked(self.acked)
         self._acked_event.set()
 
     async def run(self, *, backoff_max: float = 10.0) -> None:

@@ -120,6 +120,16 @@ async def get_account(conn: asyncpg.Connection, account_id: int) -> Account | No
     return Account(**{**dict(row), "domains": tuple(row["domains"])})
 
 
+async def list_accounts(conn: asyncpg.Connection, org_id: int, role: str | None = None) -> list[Account]:
+    """Active accounts of one organisation (to choose a duo partner), by display name."""
+    rows = await conn.fetch(
+        """SELECT id, org_id, username, display_name, role, domains, active FROM accounts
+           WHERE org_id = $1 AND active AND ($2::text IS NULL OR role = $2) ORDER BY display_name, username""",
+        org_id, role,
+    )
+    return [Account(**{**dict(r), "domains": tuple(r["domains"])}) for r in rows]
+
+
 async def create_unit(
     conn: asyncpg.Connection, *, org_id: int, call_sign: str, kind: str = "duo",
     assigned_beat_ids: Sequence[int] = (),

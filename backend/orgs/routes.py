@@ -70,6 +70,26 @@ async def create_unit(
     return Created(id=unit_id)
 
 
+class Colleague(msgspec.Struct, frozen=True, kw_only=True):
+    id: int
+    username: str
+    display_name: str
+    role: str
+
+
+@get("/api/accounts", tags=["accounts"])
+async def list_accounts(
+    request: Request, principal: NamedDependency[Principal],  # type: ignore[type-arg]
+    role: FromQuery[Annotated[str, msgspec.Meta(pattern="^[a-z]{1,20}$")] | None] = None,
+) -> list[Colleague]:
+    """The active accounts of the caller's own organisation (a boa picks his duo partner from them)."""
+    require_role(principal, ("boa", "teamlead", "admin"))
+    async with services_of(request).pool.acquire() as conn:
+        accounts = await orgs.list_accounts(conn, principal.org_id, role)
+    return [Colleague(id=a.id, username=a.username, display_name=a.display_name, role=a.role)
+            for a in accounts]
+
+
 @get("/api/devices", tags=["devices"])
 async def list_devices(request: Request, principal: NamedDependency[Principal]) -> list[orgs.Device]:  # type: ignore[type-arg]
     require_role(principal, ("admin", "teamlead"))
@@ -148,4 +168,4 @@ async def _check_beats(conn: object, org_id: int, beat_ids: list[int]) -> None:
         raise BadInput("one or more beats do not exist in this organisation", field="beat_ids")
 
 
-ROUTES = [list_units, create_unit, list_devices, register_device, start_shift, end_shift]
+ROUTES = [list_units, create_unit, list_accounts, list_devices, register_device, start_shift, end_shift]

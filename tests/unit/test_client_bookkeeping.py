@@ -132,12 +132,12 @@ async def test_after_reconnect_the_unacknowledged_frames_are_resent_in_order(
     client = offline_client()
     queue_positions(client, 5)  # buffered while offline
     queued = list(client.unacked)
-    # first connection: the server had 1 already, acknowledges up to 3, then the connection drops
-    first = ScriptedSocket([welcome(acked=1), Ack(upto=3)])
+    # first connection: the server acknowledges up to 3 of the five, then the connection drops
+    first = ScriptedSocket([welcome(acked=0), Ack(upto=3)])
     sockets.append(first)
     await client.connect_once()
     assert isinstance(first.sent[0], Hello) and first.sent[0].token == "token"
-    assert first.sent[1:] == queued[1:]  # 2..5: the very same frames (same seq, same time), in order
+    assert first.sent[1:] == queued  # 1..5: the very same frames (same seq, same time), in order
     assert seqs(client) == [4, 5]
     # second connection: 4 became durable before the drop (its ack was lost); only 5 is resent
     second = ScriptedSocket([welcome(acked=4), Ack(upto=5)])
@@ -145,6 +145,22 @@ async def test_after_reconnect_the_unacknowledged_frames_are_resent_in_order(
     await client.connect_once()
     assert second.sent[1:] == [queued[4]]
     assert seqs(client) == [] and client.acked == 5
+
+
+async def test_frames_queued_before_the_first_welcome_are_numbered_after_the_durable_ones(
+    sockets: list[ScriptedSocket],
+) -> None:
+    """A new client (a restarted simulator, a reinstalled tablet) on a device that already sent 50 frames:
+    what it queued before it knew that must not be taken for frames 1..5 of an earlier life and dropped."""
+    client = offline_client()
+    queue_positions(client, 5)
+    queued = list(client.unacked)
+    first = ScriptedSocket([welcome(acked=50), Ack(upto=55)])
+    sockets.append(first)
+    await client.connect_once()
+    assert [f.seq for f in first.sent[1:]] == [51, 52, 53, 54, 55]
+    assert [f.at for f in first.sent[1:]] == [f.at for f in queued]  # the same positions, renumbered
+    assert seqs(client) == [] and client.next_seq == 56
 
 
 async def test_frame_queued_while_connected_is_sent_at_once_and_kept_until_acked(

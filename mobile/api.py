@@ -1,0 +1,197 @@
+"""The tablet's HTTP calls to the backend, in one place so the paths and bodies are easy to adjust.
+
+Login, refresh, shifts, units and beats are the spine's routes. Registrations and photos follow the
+registration API (client-made UUID `id`, photos addressed by their sha256) and always go through the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+import httpx
+import msgspec
+
+TIMEOUT_S = 15.0
+
+
+class ApiError(Exception):
+    """The server answered with an error; `status` 0 means it could not be reached."""
+
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.field = field
+
+    @property
+    def transient(self) -> bool:
+        """Worth retrying unchanged: no network, a timeout, rate limiting or a server-side failure."""
+        return self.status == 0 or self.status in (408, 425, 429) or self.status >= 500
+
+
+class Session(msgspec.Struct, kw_only=True):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    account_id: int
+    org_id: int
+    role: str
+    display_name: str
+    device_id: int | None
+    obtained_at: float = 0.0  # monotonic-ish wall clock when the pair arrived
+
+
+def _error_of(response: httpx.Response) -> ApiError:
+    message, field = response.reason_phrase, None
+    try:
+        body = response.json()
+        message = str(body.get("detail") or body.get("message") or message)
+        extra = body.get("extra")
+        if isinstance(extra, dict):
+            field = extra.get("field")
+        elif isinstance(extra, list) and extra and isinstance(extra[0], dict):
+            field = extra[0].get("key") or extra[0].get("field")
+    except (ValueError, AttributeError):
+        pass
+    return ApiError(response.status_code, message, field)
+
+
+class Api:
+    def __init__(self, base_url: str, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=TIMEOUT_S, transport=transport)
+        self.token: str | None = None
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http", "ws", 1) + "/ws/field"
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if self.token is not None:
+            headers["Authorization"] = f"Bearer {self.token}"
+        try:
+            response = await self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, str(exc) or type(exc).__name__) from exc
+        if response.status_code >= 400:
+            raise _error_of(response)
+        return response
+
+    # --- the spine ----------------------------------------------------------------------------------------
+
+    async def login(self, username: str, password: str, device_id: int | None) -> Session:
+        r = await self._call(
+            "POST",
+            "/api/auth/login",
+            json={"username": username, "password": password, "device_id": device_id},
+        )
+        return msgspec.convert(r.json(), Session)
+
+    async def refresh(self, refresh_token: str) -> Session:
+        r = await self._call("POST", "/api/auth/refresh", json={"refresh_token": refresh_token})
+        return msgspec.convert(r.json(), Session)
+
+    async def logout(self, refresh_token: str) -> None:
+        await self._call("POST", "/api/auth/logout", json={"refresh_token": refresh_token})
+
+    async def units(self) -> list[dict[str, Any]]:
+        return list((await self._call("GET", "/api/units")).json())
+
+    async def beats(self) -> dict[str, Any]:
+        return dict((await self._call("GET", "/api/beats")).json())
+
+    async def colleagues(self) -> list[dict[str, Any]]:
+        """The boa's of the organisation, to choose a duo partner ([] when the server has no such list)."""
+        try:
+            r = await self._call("GET", "/api/accounts", params={"role": "boa"})
+        except ApiError as exc:
+            if exc.status in (403, 404, 405):
+                return []
+            raise
+        return [{"id": a["id"], "name": a.get("display_name") or a["username"]} for a in r.json()]
+
+    async def start_shift(self, unit_id: int, account_ids: list[int], beat_ids: list[int]) -> int:
+        r = await self._call(
+            "POST", "/api/shifts", json={"unit_id": unit_id, "account_ids": account_ids, "beat_ids": beat_ids}
+        )
+        return int(r.json()["id"])
+
+    async def end_shift(self, shift_id: int) -> None:
+        await self._call("POST", f"/api/shifts/{shift_id}/end")
+
+    async def feitcodes(
+        self, q: str, lon: float | None, lat: float | None, limit: int = 20
+    ) -> dict[str, Any]:
+        """The server's feitcode search: the organisation's track, the boa's domains, APV zones here first."""
+        params: dict[str, Any] = {"q": q, "limit": limit}
+        if lon is not None and lat is not None:
+            params.update(lon=lon, lat=lat)
+        return dict((await self._call("GET", "/api/feitcodes", params=params)).json())
+
+    async def observation_categories(self) -> list[str]:
+        """The waarneming categories of the organisation ([] when the server has no registration API yet)."""
+        try:
+            r = await self._call("GET", "/api/observation-categories")
+        except ApiError as exc:
+            if exc.status in (404, 405):
+                return []
+            raise
+        return [str(c) for c in r.json()]
+
+    # --- the outbox's requests ----------------------------------------------------------------------------
+
+    async def send(self, method: str, path: str, body: bytes, content_type: str) -> None:
+        """Send one queued request. A resend of the same content is answered 200 and stores nothing; a 409
+        means the id is taken by other content — a real conflict the boa must see, not a success."""
+        await self._call(method, path, content=body, headers={"Content-Type": content_type})
+
+
+# --- bodies of the registration API ---------------------------------------------------------------------
+
+
+def new_registration_id() -> str:
+    return str(uuid.uuid4())
+
+
+def photo_request(data: bytes) -> tuple[str, str, str]:
+    """(key, method, path) for uploading a photo addressed by its content."""
+    digest = hashlib.sha256(data).hexdigest()
+    return digest, "PUT", f"/api/photos/{digest}"
+
+
+def photo_type(data: bytes) -> str:
+    """The server takes JPEG and PNG and checks the signature against the Content-Type."""
+    return "image/png" if data.startswith(b"\x89PNG\r\n\x1a\n") else "image/jpeg"
+
+
+def registration_request(
+    *,
+    registration_id: str,
+    kind: str,
+    at: datetime,
+    lon: float,
+    lat: float,
+    accuracy_m: float | None,
+    fields: dict[str, Any],
+    photos: list[str],
+) -> tuple[str, str, bytes]:
+    """(method, path, body) of a registration; `kind` is waarneming, fine or aggression.
+
+    The server fills in the unit (from the device), the beat (from the point) and the legal regime.
+    """
+    body = {
+        "kind": kind,
+        "id": registration_id,
+        "occurred_at": at.isoformat(),
+        "location": {"lon": lon, "lat": lat, "accuracy_m": accuracy_m},
+        "photos": photos,
+        **fields,
+    }
+    return "POST", "/api/registrations", msgspec.json.encode(body)

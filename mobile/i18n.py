@@ -1,0 +1,182 @@
+"""Every text the boa sees, in one place (Dutch), ready for translation.
+
+Code asks for a key (`t("status.available")`); a translation is another table with the same keys. A missing
+key shows the key itself, so a gap is visible instead of crashing in the field.
+"""
+
+from __future__ import annotations
+
+NL: dict[str, str] = {
+    "app.title": "Schakel",
+    # connection
+    "link.online": "Verbonden met de meldkamer",
+    "link.offline": "Geen verbinding — alles wordt bewaard en later verzonden",
+    "link.refused": "Geweigerd door de server: {reason}",
+    "link.waiting": "{count} wachtend",
+    # login
+    "login.title": "Inloggen",
+    "login.username": "Gebruikersnaam",
+    "login.password": "Wachtwoord",
+    "login.device": "Tablet-nummer",
+    "login.server": "Server",
+    "login.submit": "Inloggen",
+    "login.busy": "Bezig met inloggen…",
+    "login.failed": "Inloggen mislukt: {reason}",
+    "login.no_network": "Geen verbinding met de server. Probeer het opnieuw.",
+    "login.not_a_tablet": "Dit account is geen boa-account.",
+    # shift
+    "shift.title": "Dienst starten",
+    "shift.unit": "Eenheid (roepnaam)",
+    "shift.partner": "Duo-partner",
+    "shift.partner_none": "Zonder partner",
+    "shift.beat": "Gebied",
+    "shift.beat_planned": "gepland",
+    "shift.start": "Start dienst",
+    "shift.end": "Dienst beëindigen",
+    "shift.end_confirm": "Nogmaals tikken: dienst beëindigen",
+    "shift.started": "Dienst gestart als {call_sign}",
+    "shift.ended": "Dienst beëindigd — locatie wordt niet meer gevolgd",
+    "shift.failed": "Dienst starten mislukt: {reason}",
+    "shift.choose_unit": "Kies eerst een eenheid",
+    "shift.on_duty": "{call_sign} · {beats}",
+    "shift.logout": "Uitloggen",
+    # status
+    "status.title": "Status",
+    "status.available": "Beschikbaar",
+    "status.en_route": "Aanrijdend",
+    "status.on_scene": "Ter plaatse",
+    "status.busy": "Bezet",
+    "status.break": "Pauze",
+    "status.off_duty": "Buiten dienst",
+    "status.emergency": "Noodsituatie",
+    "status.unsent": "nog niet bij de meldkamer",
+    # noodknop
+    "nood.idle": "NOODKNOP\nvasthouden",
+    "nood.holding": "Blijf vasthouden…",
+    "nood.sending": "NOODMELDING\nwordt verzonden",
+    "nood.confirmed": "MELDKAMER HEEFT JE NOODMELDING",
+    "nood.offline": "NOODMELDING\ngeen verbinding — blijft proberen",
+    "nood.reset": "Noodmelding afsluiten",
+    # navigation
+    "nav.status": "Status",
+    "nav.map": "Kaart",
+    "nav.register": "Registreren",
+    "nav.tasks": "Taken",
+    "nav.outbox": "Verzenden",
+    # map
+    "map.title": "Kaart",
+    "map.no_beat": "Geen gebied gekozen",
+    "map.no_fix": "Nog geen GPS-positie",
+    "map.accuracy": "nauwkeurig tot {metres} m",
+    # register
+    "reg.title": "Registreren",
+    "reg.waarneming": "Waarneming",
+    "reg.fine": "Boete",
+    "reg.aggression": "Agressie",
+    "reg.where_when": "{time} · {beat} · {place}",
+    "reg.no_place": "nog geen GPS-positie",
+    "reg.category": "Soort waarneming",
+    "reg.text": "Omschrijving",
+    "reg.feitcode": "Feitcode zoeken (code of woord)",
+    "reg.feitcode_none": "Geen feitcode gevonden",
+    "reg.applies_here": "● hier",
+    "reg.feitcode_chosen": "Gekozen: {code} — {description}",
+    "reg.offender_name": "Naam overtreder",
+    "reg.offender_birth": "Geboortedatum (dd-mm-jjjj)",
+    "reg.id_number": "Nummer identiteitsbewijs",
+    "reg.id.identiteitskaart": "ID-kaart",
+    "reg.id.rijbewijs": "Rijbewijs",
+    "reg.id.paspoort": "Paspoort",
+    "reg.id.verblijfsdocument": "Verblijf",
+    "reg.id.overig": "Overig",
+    "reg.street": "Straat",
+    "reg.house_number": "Huisnr.",
+    "reg.postcode": "Postcode",
+    "reg.city": "Woonplaats",
+    "reg.statement": "Verklaring overtreder",
+    "reg.aggression_type": "Soort (één of meer)",
+    "reg.aggression.verbaal": "Verbaal",
+    "reg.aggression.bedreiging": "Bedreiging",
+    "reg.aggression.fysiek": "Fysiek",
+    "reg.aggression.discriminatie": "Discriminatie",
+    "reg.aggression.vernieling": "Vernieling",
+    "reg.severity": "Ernst",
+    "reg.severity.licht": "Licht",
+    "reg.severity.middel": "Middel",
+    "reg.severity.ernstig": "Ernstig",
+    "reg.photo": "Foto maken",
+    "reg.no_camera": "Geen camera op dit apparaat",
+    "reg.photos": "{count} foto('s)",
+    "reg.save": "Opslaan en verzenden",
+    "reg.saved": "Opgeslagen — wordt verzonden",
+    "reg.need_fix": "Nog geen GPS-positie — wacht even (of ga onder de overkapping vandaan)",
+    "reg.need_category": "Kies de soort waarneming",
+    "reg.bad_id_number": "Nummer identiteitsbewijs: 6 tot 20 letters en cijfers",
+    "reg.need_address": "Vul straat, huisnummer en woonplaats van de overtreder in",
+    "reg.need_feitcode": "Kies een feitcode",
+    "reg.need_offender": "Vul naam en geboortedatum van de overtreder in",
+    "reg.need_type": "Kies de soort agressie",
+    "reg.bad_birth": "Geboortedatum als dd-mm-jjjj",
+    # waarneming categories (the server's codes; an organisation's own codes show as they are)
+    "cat.afval": "Afval",
+    "cat.overlast": "Overlast",
+    "cat.parkeren": "Parkeren",
+    "cat.jeugd": "Jeugd",
+    "cat.verward_gedrag": "Verward gedrag",
+    "cat.ondermijning": "Ondermijning",
+    "cat.honden": "Honden",
+    "cat.openbare_ruimte": "Openbare ruimte",
+    "cat.overig": "Overig",
+    # tasks
+    "tasks.title": "Taken van de meldkamer",
+    "tasks.none": "Geen taken",
+    "tasks.new": "Nieuwe taak: {title}",
+    "tasks.priority": "Prio {priority}",
+    "tasks.accept": "Accepteren",
+    "tasks.en_route": "Aanrijdend",
+    "tasks.on_scene": "Ter plaatse",
+    "tasks.done": "Afgerond",
+    "tasks.cancelled": "Ingetrokken door de meldkamer",
+    "tasks.state.assigned": "Nieuw",
+    "tasks.state.accepted": "Geaccepteerd",
+    "tasks.state.en_route": "Aanrijdend",
+    "tasks.state.on_scene": "Ter plaatse",
+    "tasks.state.done": "Afgerond",
+    "tasks.state.cancelled": "Ingetrokken",
+    "tasks.message": "Bericht van {sender}: {text}",
+    "tasks.alert": "Waarschuwing: {headline}",
+    # outbox
+    "outbox.title": "Verzenden",
+    "outbox.empty": "Alles is verzonden",
+    "outbox.state.pending": "Wacht",
+    "outbox.state.sending": "Wordt verzonden",
+    "outbox.state.failed": "Mislukt",
+    "outbox.kind.position": "Positie",
+    "outbox.kind.status": "Status",
+    "outbox.kind.noodknop": "NOODMELDING",
+    "outbox.kind.assistance": "Assistentieverzoek",
+    "outbox.kind.task_update": "Taak",
+    "outbox.kind.message_read": "Bericht gelezen",
+    "outbox.kind.registration": "Registratie",
+    "outbox.kind.photo": "Foto",
+    "outbox.retry": "Opnieuw",
+    "outbox.discard": "Weggooien",
+    "outbox.positions": "{count} posities wachten",
+    "outbox.reason": "Reden: {reason}",
+    "outbox.attempts": "{count} pogingen",
+}
+
+_table = NL
+
+
+def use(table: dict[str, str]) -> None:
+    """Switch language (a table with the same keys; missing keys fall back to Dutch)."""
+    global _table
+    _table = {**NL, **table}
+
+
+def t(key: str, **values: object) -> str:
+    text = _table.get(key)
+    if text is None:
+        return key
+    return text.format(**values) if values else text

@@ -1,0 +1,200 @@
+"""On duty: status buttons, the noodknop and the location the tablet reports."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from kivy.event import EventDispatcher
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    OptionProperty,
+    StringProperty,
+)
+
+from mobile.i18n import t
+from shared.protocol import UnitStatus
+
+if TYPE_CHECKING:
+    from mobile.presenters.app import AppPresenter
+
+# the statuses a boa sets himself, in the order of the buttons
+CHOICES = (UnitStatus.AVAILABLE, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE, UnitStatus.BUSY, UnitStatus.BREAK)
+
+
+class StatusPresenter(EventDispatcher):  # type: ignore[misc]
+    status = StringProperty(UnitStatus.OFF_DUTY.value)
+    label = StringProperty(t("status.off_duty"))
+    unsent = BooleanProperty(False)  # the meldkamer does not have the latest status yet
+    choices = ListProperty([(s.value, t(f"status.{s.value}")) for s in CHOICES])
+
+    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+
+    def choose(self, status: str) -> None:
+        value = UnitStatus(status)
+        link = self.app.link
+        if link is None or not self.app.shift.active:
+            return
+        link.client.status(value, datetime.now(UTC))
+        self.show(value)
+        self.refresh()
+        self.app.status_chosen()
+
+    def show(self, value: UnitStatus) -> None:
+        self.status = value.value
+        self.label = t(f"status.{value.value}")
+
+    def refresh(self) -> None:
+        self.unsent = self.app.outbox.has("status")
+
+
+class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
+    """Press and hold for `hold_s`; then sent at once, retried until the server has it durably."""
+
+    hold_s = NumericProperty(1.5)
+    state = OptionProperty("idle", options=["idle", "holding", "sending", "confirmed"])
+    progress = NumericProperty(0.0)
+    label = StringProperty(t("nood.idle"))
+    online = BooleanProperty(False)
+
+    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        self._pressed_at = 0.0
+        self.bind(state=self._relabel, online=self._relabel)
+
+    def press(self, now: float) -> None:
+        if self.state == "confirmed":  # a tap closes the confirmation; holding on sends a new noodknop
+            self.reset()
+        if self.state == "idle":
+            self._pressed_at = now
+            self.progress = 0.0
+            self.state = "holding"
+
+    def hold(self, now: float) -> None:
+        """Called while the finger stays down (and once more on release)."""
+        if self.state != "holding":
+            return
+        self.progress = min(1.0, (now - self._pressed_at) / self.hold_s)
+        if self.progress >= 1.0:
+            self._fire()
+
+    def release(self, now: float) -> None:
+        self.hold(now)
+        if self.state == "holding":  # let go too early: nothing happens
+            self.state = "idle"
+            self.progress = 0.0
+
+    def _fire(self) -> None:
+        link = self.app.link
+        location = self.app.location
+        if link is None:  # not logged in: there is no one to send it to (the button is not shown then)
+            self.state, self.progress = "idle", 0.0
+            return
+        link.client.noodknop(
+            datetime.now(UTC),
+            location.lon if location.has_fix else None,
+            location.lat if location.has_fix else None,
+        )
+        link.kick()
+        self.state = "sending"
+        self.app.status.show(UnitStatus.EMERGENCY)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.online = self.app.link is not None and self.app.link.online
+        if self.state in ("idle", "sending") and self.app.outbox.has("noodknop", failed=True):
+            self.state = "sending"  # also after a restart with an unconfirmed noodknop in the outbox
+        elif self.state == "sending":
+            self.state = "confirmed"
+
+    def reset(self) -> None:
+        """The boa closes the confirmed emergency view (the meldkamer handles the incident)."""
+        if self.state == "confirmed":
+            self.state = "idle"
+            self.progress = 0.0
+
+    def _relabel(self, *_: object) -> None:
+        if self.state == "sending" and not self.online:
+            self.label = t("nood.offline")
+        else:
+            self.label = t(
+                {
+                    "idle": "nood.idle",
+                    "holding": "nood.holding",
+                    "sending": "nood.sending",
+                    "confirmed": "nood.confirmed",
+                }[self.state]
+            )
+
+
+def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Haversine distance in metres."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+class LocationPresenter(EventDispatcher):  # type: ignore[misc]
+    """The latest GPS fix; on shift it is reported every `interval_s` or after `min_move_m` metres."""
+
+    lon = NumericProperty(0.0)
+    lat = NumericProperty(0.0)
+    accuracy_m = NumericProperty(-1.0)
+    has_fix = BooleanProperty(False)
+    fix_at = ObjectProperty(None, allownone=True)
+    track = ListProperty([])  # recent (lon, lat) of this shift, for the map
+    interval_s = NumericProperty(5.0)
+    min_move_m = NumericProperty(25.0)
+
+    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        self._sent: tuple[float, float, float] | None = None  # (when, lon, lat) of the last report
+
+    def fix(
+        self,
+        lon: float,
+        lat: float,
+        *,
+        accuracy_m: float | None = None,
+        speed_mps: float | None = None,
+        heading_deg: float | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        at = at or datetime.now(UTC)
+        self.lon, self.lat = lon, lat
+        self.accuracy_m = -1.0 if accuracy_m is None else accuracy_m
+        self.has_fix = True
+        self.fix_at = at
+        link = self.app.link
+        if link is None or not self.app.shift.active:
+            return  # staff are tracked only on shift
+        now = at.timestamp()
+        if self._sent is not None:
+            last_at, last_lon, last_lat = self._sent
+            if now - last_at < self.interval_s and distance_m(last_lon, last_lat, lon, lat) < self.min_move_m:
+                return
+        self._sent = (now, lon, lat)
+        self.track = [*self.track[-199:], (lon, lat)]
+        link.client.position(
+            lon,
+            lat,
+            at,
+            late=not link.online,
+            accuracy_m=accuracy_m,
+            speed_mps=speed_mps,
+            heading_deg=heading_deg,
+        )
+
+    def shift_ended(self) -> None:
+        self._sent = None
+        self.track = []

@@ -1,0 +1,172 @@
+"""The map of the beat: polygons drawn from the beats' GeoJSON (no tiles needed) and the tablet's position.
+
+`layout(width, height)` projects everything into widget pixels (equirectangular around the beat's centre,
+metres-true at that latitude), so the view only draws lines and a dot. An optional tile URL (e.g. PDOK's
+BRT-Achtergrondkaart) adds background tiles when online; the polygons alone are always enough.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from kivy.event import EventDispatcher
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+
+from mobile.i18n import t
+
+if TYPE_CHECKING:
+    from mobile.presenters.app import AppPresenter
+
+PDOK_TILES = "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+
+
+def _rings(geometry: dict[str, Any]) -> list[list[tuple[float, float]]]:
+    if geometry.get("type") == "Polygon":
+        polygons = [geometry["coordinates"]]
+    elif geometry.get("type") == "MultiPolygon":
+        polygons = geometry["coordinates"]
+    else:
+        return []
+    return [[(float(x), float(y)) for x, y, *_ in ring] for polygon in polygons for ring in polygon[:1]]
+
+
+class MapPresenter(EventDispatcher):  # type: ignore[misc]
+    selected = ListProperty([])  # beat ids of this shift
+    lines = ListProperty([])  # [flat [x0, y0, x1, y1, ...] per ring of the selected beats], in pixels
+    other_lines = ListProperty([])  # the neighbouring beats, drawn faint
+    labels = ListProperty([])  # [(x, y, name)]
+    marker = ListProperty([])  # [x, y] of the own position, [] without a fix
+    accuracy_px = NumericProperty(0.0)
+    track = ListProperty([])  # flat pixels of the recent track
+    caption = StringProperty(t("map.no_beat"))
+    tiles_url = StringProperty("")
+    tiles = ListProperty([])  # [(x, y, width, height, url)] background tiles, only when online and configured
+    has_beat = BooleanProperty(False)
+
+    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        self.beats: list[dict[str, Any]] = []  # [{"id", "name", "rings"}]
+        self._size = (0.0, 0.0)
+        self.tiles_url = app.config.tiles_url
+        loc = app.location
+        loc.bind(lon=self._relayout, lat=self._relayout, track=self._relayout)
+        app.bind(online=self._relayout)
+
+    def set_beats(self, collection: dict[str, Any]) -> None:
+        self.beats = [
+            {
+                "id": f["id"],
+                "name": f.get("properties", {}).get("name", ""),
+                "rings": _rings(f.get("geometry") or {}),
+            }
+            for f in collection.get("features", [])
+        ]
+        self._relayout()
+
+    def select(self, beat_ids: list[int]) -> None:
+        self.selected = list(beat_ids)
+        names = [b["name"] for b in self.beats if b["id"] in beat_ids]
+        self.caption = ", ".join(names) or t("map.no_beat")
+        self.has_beat = bool(names)
+        self._relayout()
+
+    def layout(self, width: float, height: float) -> None:
+        self._size = (width, height)
+        self._relayout()
+
+    def _frame(self) -> tuple[float, float, float] | None:
+        """(centre lon, centre lat, pixels per degree of latitude) to fit the selected beats (or the fix)."""
+        width, height = self._size
+        points = [p for b in self.beats if b["id"] in self.selected for ring in b["rings"] for p in ring]
+        loc = self.app.location
+        if loc.has_fix:
+            points.append((loc.lon, loc.lat))
+        if not points or width <= 0 or height <= 0:
+            return None
+        lons, lats = [p[0] for p in points], [p[1] for p in points]
+        clon, clat = (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2
+        k = math.cos(math.radians(clat))
+        span_x = max((max(lons) - min(lons)) * k, 0.002)
+        span_y = max(max(lats) - min(lats), 0.002)
+        scale = 0.9 * min(width / span_x, height / span_y)
+        return clon, clat, scale
+
+    def to_px(self, lon: float, lat: float) -> tuple[float, float] | None:
+        frame = self._frame()
+        if frame is None:
+            return None
+        clon, clat, scale = frame
+        width, height = self._size
+        k = math.cos(math.radians(clat))
+        return width / 2 + (lon - clon) * k * scale, height / 2 + (lat - clat) * scale
+
+    def _relayout(self, *_: object) -> None:
+        frame = self._frame()
+        if frame is None:
+            self.lines, self.other_lines, self.labels, self.marker, self.track = [], [], [], [], []
+            return
+        clon, clat, scale = frame
+        width, height = self._size
+        k = math.cos(math.radians(clat))
+
+        def px(lon: float, lat: float) -> tuple[float, float]:
+            return width / 2 + (lon - clon) * k * scale, height / 2 + (lat - clat) * scale
+
+        def flat(ring: list[tuple[float, float]]) -> list[float]:
+            return [c for p in ring for c in px(*p)]
+
+        mine, others, labels = [], [], []
+        for beat in self.beats:
+            rings = [flat(r) for r in beat["rings"]]
+            if beat["id"] in self.selected:
+                mine += rings
+                if beat["rings"]:
+                    ring = beat["rings"][0]
+                    cx = sum(p[0] for p in ring) / len(ring)
+                    cy = sum(p[1] for p in ring) / len(ring)
+                    labels.append((*px(cx, cy), beat["name"]))
+            else:
+                visible = [
+                    r
+                    for r in rings
+                    if any(0 <= r[i] <= width and 0 <= r[i + 1] <= height for i in range(0, len(r), 2))
+                ]
+                others += visible
+        self.lines, self.other_lines, self.labels = mine, others, labels
+        loc = self.app.location
+        self.marker = list(px(loc.lon, loc.lat)) if loc.has_fix else []
+        self.accuracy_px = max(loc.accuracy_m, 0.0) / 111_320.0 * scale if loc.has_fix else 0.0
+        self.track = [c for p in loc.track for c in px(*p)]
+        self.tiles = self._tiles(clon, clat, scale) if self.tiles_url and self.app.online else []
+
+    def _tiles(self, clon: float, clat: float, scale: float) -> list[tuple[float, float, float, float, str]]:
+        """Web-Mercator tiles covering the widget, placed with the same projection as the polygons."""
+        width, height = self._size
+        k = math.cos(math.radians(clat))
+        zoom = max(6, min(19, math.ceil(math.log2(max(360 * k * scale / 256, 1)))))  # tiles drawn <= 256 px
+        n = 2**zoom
+
+        def lon_lat(px_x: float, px_y: float) -> tuple[float, float]:
+            return clon + (px_x - width / 2) / (k * scale), clat + (px_y - height / 2) / scale
+
+        def tile_xy(lon: float, lat: float) -> tuple[int, int]:
+            lat_r = math.radians(max(-85.0, min(85.0, lat)))
+            return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(lat_r)) / math.pi) / 2 * n)
+
+        def corner(x: int, y: int) -> tuple[float, float]:
+            lon = x / n * 360 - 180
+            lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / n))))
+            return width / 2 + (lon - clon) * k * scale, height / 2 + (lat - clat) * scale
+
+        x0, y0 = tile_xy(*lon_lat(0, height))  # top left
+        x1, y1 = tile_xy(*lon_lat(width, 0))  # bottom right
+        tiles = []
+        for x in range(x0, x1 + 1):
+            for y in range(y0, y1 + 1):
+                left, top = corner(x, y)
+                right, bottom = corner(x + 1, y + 1)
+                url = self.tiles_url.format(z=zoom, x=x, y=y)
+                tiles.append((left, bottom, right - left, top - bottom, url))
+        return tiles[:64]

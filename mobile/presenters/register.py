@@ -1,0 +1,336 @@
+"""Registering a waarneming, a fine or an aggression incident: place and time are filled in, the rest is taps.
+
+Saving writes the photos and the registration to the outbox at once (photos first: the registration refers to
+them by sha256); the outbox sends them when it can. The registration's UUID makes a resend idempotent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kivy.event import EventDispatcher
+from kivy.properties import ListProperty, OptionProperty, StringProperty
+
+from mobile import api as api_mod
+from mobile import feitcodes
+from mobile.api import ApiError
+from mobile.i18n import t
+
+if TYPE_CHECKING:
+    from mobile.presenters.app import AppPresenter
+
+KINDS = ("waarneming", "fine", "aggression")  # the registration API's `kind`
+AGGRESSION_TYPES = ("verbaal", "bedreiging", "fysiek", "discriminatie", "vernieling")
+SEVERITIES = ("licht", "middel", "ernstig")
+ID_TYPES = ("identiteitskaart", "rijbewijs", "paspoort", "verblijfsdocument", "overig")
+DEFAULT_CATEGORIES = ("afval", "overlast", "parkeren", "jeugd", "honden", "openbare_ruimte", "overig")
+RECENT_MAX = 10
+SEARCH_DELAY_S = 0.3
+ID_NUMBER = re.compile(r"^[A-Z0-9]{6,20}$")
+HOUSE_NUMBER = re.compile(r"^[0-9]{1,5}( ?[A-Za-z0-9\-]{1,6})?$")
+
+
+def category_label(code: str) -> str:
+    label = t(f"cat.{code}")
+    return label if label != f"cat.{code}" else code.replace("_", " ").capitalize()
+
+
+class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
+    kind = OptionProperty("waarneming", options=list(KINDS))
+    where_when = StringProperty("")
+    text = StringProperty("")  # waarneming text, aggression description
+    # waarneming
+    category = StringProperty("")
+    category_rows = ListProperty([])
+    # fine
+    query = StringProperty("")
+    results = ListProperty([])  # [{"code", "text"}]
+    feitcode = StringProperty("")
+    feitcode_label = StringProperty("")
+    offender_name = StringProperty("")
+    offender_birth = StringProperty("")
+    id_type = StringProperty("identiteitskaart")
+    id_number = StringProperty("")
+    street = StringProperty("")
+    house_number = StringProperty("")
+    postcode = StringProperty("")
+    city = StringProperty("")
+    statement = StringProperty("")
+    # aggression
+    aggression_types = ListProperty([])  # chosen, several may apply
+    severity = StringProperty("middel")
+    # all
+    photos = ListProperty([])  # file paths
+    photos_label = StringProperty("")
+    error = StringProperty("")
+    saved = StringProperty("")
+
+    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        self.catalogue_version, self.entries = feitcodes.load()
+        self.here: frozenset[str] = (
+            frozenset()
+        )  # tags of the APV zones at this spot (server search knows them)
+        self.recent: tuple[str, ...] = ()
+        self._short: dict[str, str] = {}
+        self._categories: list[str] = []
+        self.bind(query=lambda *_: self.search(), category=self._category_rows)
+        self.bind(
+            photos=lambda *_: setattr(
+                self, "photos_label", t("reg.photos", count=len(self.photos)) if self.photos else ""
+            )
+        )
+        app.location.bind(has_fix=self._where_when, lon=self._where_when)
+        self.use_categories(list(DEFAULT_CATEGORIES))
+        self._where_when()
+        self.search()
+
+    def use_catalogue(self, data: bytes) -> None:
+        self.catalogue_version, self.entries = feitcodes.load(data)
+        self.search()
+
+    def use_categories(self, codes: list[str]) -> None:
+        self._categories = list(codes)
+        self._category_rows()
+
+    def _category_rows(self, *_: object) -> None:
+        self.category_rows = [
+            {"text": category_label(c), "value": c, "chosen": c == self.category} for c in self._categories
+        ]
+
+    def choose_kind(self, kind: str) -> None:
+        self.kind = kind
+        self.error = self.saved = ""
+        self._where_when()
+
+    def toggle_type(self, value: str) -> None:
+        types = list(self.aggression_types)
+        self.aggression_types = [v for v in types if v != value] if value in types else [*types, value]
+
+    def _where_when(self, *_: object) -> None:
+        loc = self.app.location
+        place = f"{loc.lat:.5f}, {loc.lon:.5f}" if loc.has_fix else t("reg.no_place")
+        self.where_when = t(
+            "reg.where_when", time=datetime.now().strftime("%H:%M"), beat=self.app.map.caption, place=place
+        )
+
+    def search(self) -> None:
+        """Search the local catalogue at once; online, the server's answer (its track, APV zones) follows."""
+        found = feitcodes.search(self.entries, self.query, here=self.here, recent=self.recent)
+        self._show([(f.code, f.description, bool(self.here & set(f.tags))) for f in found])
+        link = self.app.link
+        if link is not None and link.online:
+            self.app.spawn(self._server_search(self.query))
+
+    async def _server_search(self, query: str) -> None:
+        await asyncio.sleep(SEARCH_DELAY_S)  # typing on: only the last query goes out
+        if query != self.query:
+            return
+        loc = self.app.location
+        try:
+            answer = await self.app.api.feitcodes(
+                query, loc.lon if loc.has_fix else None, loc.lat if loc.has_fix else None, limit=8
+            )
+        except ApiError:
+            return  # the local results stay
+        if query == self.query:
+            hits = answer.get("hits", [])
+            self._show([(h["code"], h["description"], bool(h.get("applies_here"))) for h in hits])
+
+    def _show(self, found: list[tuple[str, str, bool]]) -> None:
+        short = _short_descriptions([description for _, description, _ in found])
+        self._short = {code: text for (code, _, _), text in zip(found, short, strict=True)}
+        self.results = [
+            {
+                "code": code,
+                "text": (t("reg.applies_here") + "  " if here else "") + f"{code}   {self._short[code]}",
+            }
+            for code, _, here in found
+        ]
+
+    def choose_feitcode(self, code: str) -> None:
+        if code not in self._short:
+            return
+        self.feitcode = code
+        # the part that sets it apart from its neighbours, as in the list (the full text is long)
+        self.feitcode_label = t("reg.feitcode_chosen", code=code, description=self._short[code])
+
+    def add_photo(self, path: str) -> None:
+        self.photos = [*self.photos, path]
+
+    def _validate(self) -> str:
+        if not self.app.location.has_fix:
+            return t("reg.need_fix")
+        if self.kind == "waarneming" and not self.category:
+            return t("reg.need_category")
+        if self.kind == "fine":
+            if not self.feitcode:
+                return t("reg.need_feitcode")
+            if not self.offender_name.strip() or not self.offender_birth.strip():
+                return t("reg.need_offender")
+            if _birth_date(self.offender_birth) is None:
+                return t("reg.bad_birth")
+            if not ID_NUMBER.match(_id_number(self.id_number)):
+                return t("reg.bad_id_number")
+            if (
+                not self.street.strip()
+                or not self.city.strip()
+                or not HOUSE_NUMBER.match(self.house_number.strip())
+            ):
+                return t("reg.need_address")
+        if self.kind == "aggression" and not self.aggression_types:
+            return t("reg.need_type")
+        return ""
+
+    def _fields(self) -> dict[str, Any]:
+        if self.kind == "waarneming":
+            return {"category": self.category, "text": self.text.strip()}
+        if self.kind == "fine":
+            birth = _birth_date(self.offender_birth)
+            return {
+                "feitcode": self.feitcode,
+                "offender": {
+                    "name": self.offender_name.strip(),
+                    "birth_date": birth.isoformat() if birth else None,
+                    "id_document_type": self.id_type,
+                    "id_document_number": _id_number(self.id_number),
+                    "address": {
+                        "street": self.street.strip(),
+                        "house_number": self.house_number.strip(),
+                        "postcode": self.postcode.strip().upper(),
+                        "city": self.city.strip(),
+                    },
+                },
+                "statement": self.statement.strip() or None,
+            }
+        session = self.app.session
+        return {
+            "types": list(self.aggression_types),
+            "severity": self.severity,
+            "description": self.text.strip(),
+            # staff by role only; the employer's address is the domicile
+            "staff": [{"role": "boa", "account_id": session.account_id if session else None}],
+        }
+
+    def _summary(self) -> str:
+        if self.kind == "fine":
+            return str(self.feitcode)
+        if self.kind == "aggression":
+            return ", ".join(self.aggression_types)
+        return category_label(self.category)
+
+    def save(self) -> bool:
+        self.error = self._validate()
+        if self.error:
+            return False
+        outbox = self.app.outbox
+        loc = self.app.location
+        hashes = []
+        for path in self.photos:
+            data = Path(path).read_bytes()
+            key, method, url = api_mod.photo_request(data)
+            outbox.add_request(
+                kind="photo",
+                key=key,
+                method=method,
+                path=url,
+                body=data,
+                content_type=api_mod.photo_type(data),
+                summary=Path(path).name,
+            )
+            hashes.append(key)
+        registration_id = api_mod.new_registration_id()
+        method, url, body = api_mod.registration_request(
+            registration_id=registration_id,
+            kind=self.kind,
+            at=datetime.now(UTC),
+            lon=loc.lon,
+            lat=loc.lat,
+            accuracy_m=loc.accuracy_m if loc.accuracy_m >= 0 else None,
+            fields=self._fields(),
+            photos=hashes,
+        )
+        outbox.add_request(
+            kind="registration",
+            key=registration_id,
+            method=method,
+            path=url,
+            body=body,
+            summary=f"{t('reg.' + self.kind)}: {self._summary()}",
+        )
+        if self.feitcode:
+            self.recent = tuple(dict.fromkeys((self.feitcode, *self.recent)))[:RECENT_MAX]
+        self.clear()
+        self.saved = t("reg.saved")
+        return True
+
+    def clear(self) -> None:
+        for name in (
+            "text",
+            "query",
+            "feitcode",
+            "feitcode_label",
+            "offender_name",
+            "offender_birth",
+            "id_number",
+            "street",
+            "house_number",
+            "postcode",
+            "city",
+            "statement",
+            "category",
+            "error",
+            "saved",
+        ):
+            setattr(self, name, "")
+        self.id_type = "identiteitskaart"
+        self.severity = "middel"
+        self.aggression_types = []
+        self.photos = []
+        self._where_when()
+
+
+def _id_number(text: str) -> str:
+    return re.sub(r"[\s.\-]", "", text).upper()
+
+
+ROW_CHARS = 88  # two lines of a result row
+
+
+def _short_descriptions(descriptions: list[str]) -> list[str]:
+    """Descriptions that fit two lines and show what differs.
+
+    Feitcodes often share a long opening ("Als eigenaar of houder van een hond, deze laten ..."); the opening
+    a description shares with another result becomes "…", so the rows show what sets them apart.
+    """
+    words = [d.split() for d in descriptions]
+    out = []
+    for i, w in enumerate(words):
+        shared = 0
+        for j, other in enumerate(words):
+            if i != j:
+                n = 0
+                while n < min(len(w), len(other)) and w[n].lower() == other[n].lower():
+                    n += 1
+                shared = max(shared, n)
+        shared = min(shared, len(w) - 6)  # keep enough words to read
+        text = ("… " + " ".join(w[shared:])) if shared >= 4 else " ".join(w)
+        out.append(text if len(text) <= ROW_CHARS else text[: ROW_CHARS - 1].rsplit(" ", 1)[0] + " …")
+    return out
+
+
+def _birth_date(text: str) -> date | None:
+    match = re.fullmatch(r"\s*(\d{1,2})[-./](\d{1,2})[-./](\d{4})\s*", text)
+    if not match:
+        return None
+    day, month, year = (int(g) for g in match.groups())
+    try:
+        born = date(year, month, day)
+    except ValueError:
+        return None
+    return born if born <= date.today() else None

@@ -1,0 +1,225 @@
+"""Logging in on the registered tablet, and starting and ending a shift."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from kivy.event import EventDispatcher
+from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+
+from mobile.api import ApiError
+from mobile.i18n import t
+
+if TYPE_CHECKING:
+    from mobile.presenters.app import AppPresenter
+
+
+def _reason(exc: ApiError) -> str:
+    return t("login.no_network") if exc.status == 0 else exc.message
+
+
+class LoginPresenter(EventDispatcher):  # type: ignore[misc]
+    username = StringProperty("")
+    password = StringProperty("")
+    device_id = StringProperty("")
+    server = StringProperty("")
+    busy = BooleanProperty(False)
+    error = StringProperty("")
+
+    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        self.server = app.config.server
+        self.device_id = "" if app.config.device_id is None else str(app.config.device_id)
+
+    def submit(self) -> None:
+        if self.busy:
+            return
+        self.app.spawn(self.login())
+
+    async def login(self) -> bool:
+        device = self.device_id.strip()
+        if not self.username.strip() or not self.password or not device.isdigit():
+            self.error = t(
+                "login.failed",
+                reason=t("login.username") + ", " + t("login.password") + ", " + t("login.device"),
+            )
+            return False
+        self.busy, self.error = True, ""
+        try:
+            session = await self.app.api.login(self.username.strip(), self.password, int(device))
+        except ApiError as exc:
+            self.error = t("login.failed", reason=_reason(exc))
+            return False
+        finally:
+            self.busy = False
+        if session.role != "boa":
+            self.error = t("login.not_a_tablet")
+            return False
+        self.password = ""
+        await self.app.signed_in(session)
+        return True
+
+
+class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
+    """Choose the unit (duo), the partner and the beat; the unit's planned beats come preselected."""
+
+    units = ListProperty([])  # [{"id", "call_sign", "assigned_beat_ids"}]
+    unit_id = NumericProperty(0)
+    partners = ListProperty([])  # [{"id", "name"}]; empty when the server offers no colleague list
+    partner_id = NumericProperty(0)
+    beats = ListProperty([])  # [{"id", "name", "planned"}] of the chosen unit first
+    beat_ids = ListProperty([])
+    busy = BooleanProperty(False)
+    error = StringProperty("")
+    active = BooleanProperty(False)
+    shift_id = NumericProperty(0)
+    call_sign = StringProperty("")
+    summary = StringProperty("")
+    confirm_end = BooleanProperty(False)  # ending a shift takes two taps: it stops tracking and the status
+    end_label = StringProperty(t("shift.end"))
+    # ready for the view's lists: exactly the keys of the row widgets
+    unit_rows = ListProperty([])
+    partner_rows = ListProperty([])
+    beat_rows = ListProperty([])
+
+    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        self._all_beats: list[dict[str, Any]] = []
+        self.bind(
+            units=self._rows,
+            unit_id=self._rows,
+            partners=self._rows,
+            partner_id=self._rows,
+            beats=self._rows,
+            beat_ids=self._rows,
+        )
+
+    def _rows(self, *_: object) -> None:
+        self.unit_rows = [
+            {"text": u["call_sign"], "unit_id": u["id"], "chosen": u["id"] == self.unit_id}
+            for u in self.units
+        ]
+        self.partner_rows = [
+            {"text": t("shift.partner_none"), "account_id": 0, "chosen": not self.partner_id}
+        ] + [
+            {"text": p["name"], "account_id": p["id"], "chosen": p["id"] == self.partner_id}
+            for p in self.partners
+        ]
+        self.beat_rows = [
+            {
+                "text": b["name"] + (f"  ({t('shift.beat_planned')})" if b["planned"] else ""),
+                "beat_id": b["id"],
+                "chosen": b["id"] in self.beat_ids,
+            }
+            for b in self.beats
+        ]
+
+    async def load(self) -> None:
+        try:
+            units = await self.app.api.units()
+            collection = await self.app.api.beats()
+            partners = await self.app.api.colleagues()
+            categories = await self.app.api.observation_categories()
+        except ApiError as exc:
+            self.error = t("shift.failed", reason=_reason(exc))
+            return
+        self.app.map.set_beats(collection)
+        if categories:
+            self.app.register.use_categories(categories)
+        own = [u for u in units if u.get("org_id") == self.app.session_org()] or units
+        self.units = [
+            {"id": u["id"], "call_sign": u["call_sign"], "assigned_beat_ids": u["assigned_beat_ids"]}
+            for u in sorted(own, key=lambda u: u["call_sign"])
+        ]
+        me = self.app.session.account_id if self.app.session else 0
+        self.partners = [p for p in partners if p["id"] != me]
+        self._all_beats = [
+            {"id": f["id"], "name": f["properties"].get("name", str(f["id"]))}
+            for f in collection.get("features", [])
+        ]
+        if self.units and not self.unit_id:
+            self.choose_unit(self.units[0]["id"])
+        else:
+            self._order_beats()
+
+    def choose_unit(self, unit_id: int) -> None:
+        self.unit_id = unit_id
+        planned = self._planned()
+        self.beat_ids = list(planned)
+        self._order_beats()
+
+    def _planned(self) -> list[int]:
+        unit = next((u for u in self.units if u["id"] == self.unit_id), None)
+        return list(unit["assigned_beat_ids"]) if unit else []
+
+    def _order_beats(self) -> None:
+        planned = set(self._planned())
+        ordered = sorted(self._all_beats, key=lambda b: (b["id"] not in planned, b["name"]))
+        self.beats = [{**b, "planned": b["id"] in planned} for b in ordered]
+
+    def choose_partner(self, account_id: int) -> None:
+        self.partner_id = account_id
+
+    def toggle_beat(self, beat_id: int) -> None:
+        self.beat_ids = (
+            [b for b in self.beat_ids if b != beat_id]
+            if beat_id in self.beat_ids
+            else [*self.beat_ids, beat_id]
+        )
+
+    def start(self) -> None:
+        self.app.spawn(self.start_shift())
+
+    async def start_shift(self) -> bool:
+        if not self.unit_id:
+            self.error = t("shift.choose_unit")
+            return False
+        session = self.app.session
+        assert session is not None
+        accounts = [session.account_id] + ([self.partner_id] if self.partner_id else [])
+        self.busy, self.error = True, ""
+        try:
+            shift_id = await self.app.api.start_shift(
+                int(self.unit_id), accounts, [int(b) for b in self.beat_ids]
+            )
+        except ApiError as exc:
+            self.error = t("shift.failed", reason=_reason(exc))
+            return False
+        finally:
+            self.busy = False
+        unit = next(u for u in self.units if u["id"] == self.unit_id)
+        self.began(shift_id, unit["call_sign"], [int(b) for b in self.beat_ids])
+        self.app.on_shift_started()
+        return True
+
+    def began(self, shift_id: int, call_sign: str, beat_ids: list[int]) -> None:
+        self.shift_id, self.call_sign, self.beat_ids, self.active = shift_id, call_sign, beat_ids, True
+        names = [b["name"] for b in self._all_beats if b["id"] in beat_ids] or [
+            b["name"] for b in self.app.map.beats if b["id"] in beat_ids
+        ]
+        self.summary = t("shift.on_duty", call_sign=call_sign, beats=", ".join(names) or t("map.no_beat"))
+        self.app.map.select(beat_ids)
+
+    def end(self) -> None:
+        if not self.confirm_end:
+            self.confirm_end = True
+            self.end_label = t("shift.end_confirm")
+            return
+        self.app.spawn(self.end_shift())
+
+    async def end_shift(self) -> bool:
+        self.confirm_end, self.end_label = False, t("shift.end")
+        self.busy, self.error = True, ""
+        try:
+            await self.app.api.end_shift(int(self.shift_id))
+        except ApiError as exc:
+            self.error = t("shift.failed", reason=_reason(exc))
+            return False
+        finally:
+            self.busy = False
+        self.active = False
+        self.shift_id = 0
+        self.app.on_shift_ended()
+        return True

@@ -1,0 +1,120 @@
+"""Tasks and messages from the meldkamer: an alarm, then accept, aanrijdend, ter plaatse, afgerond."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from kivy.event import EventDispatcher
+from kivy.properties import ListProperty, NumericProperty, StringProperty
+
+from mobile.i18n import t
+from shared.protocol import AreaAlert, TaskAssigned, TaskCancelled, TaskState, TextMessage, UnitStatus
+
+if TYPE_CHECKING:
+    from mobile.presenters.app import AppPresenter
+
+# the next step the boa can report, and the unit status that goes with it
+NEXT_STEP = {
+    TaskState.ASSIGNED: TaskState.ACCEPTED,
+    TaskState.ACCEPTED: TaskState.EN_ROUTE,
+    TaskState.EN_ROUTE: TaskState.ON_SCENE,
+    TaskState.ON_SCENE: TaskState.DONE,
+}
+STEP_LABEL = {
+    TaskState.ACCEPTED: "tasks.accept",
+    TaskState.EN_ROUTE: "tasks.en_route",
+    TaskState.ON_SCENE: "tasks.on_scene",
+    TaskState.DONE: "tasks.done",
+}
+STEP_STATUS = {
+    TaskState.EN_ROUTE: UnitStatus.EN_ROUTE,
+    TaskState.ON_SCENE: UnitStatus.ON_SCENE,
+    TaskState.DONE: UnitStatus.AVAILABLE,
+}
+
+
+class TasksPresenter(EventDispatcher):  # type: ignore[misc]
+    __events__ = ("on_alarm",)
+
+    rows = ListProperty([])  # one dict per task, ready for the view
+    open_count = NumericProperty(0)
+    banner = StringProperty("")  # the latest message or area alert
+    messages = ListProperty([])
+
+    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.app = app
+        self.tasks: dict[int, dict[str, Any]] = {}
+
+    def on_alarm(self, *_: object) -> None:
+        """Default handler; the view plays a sound."""
+
+    def received(self, frame: msgspec.Struct) -> None:
+        if isinstance(frame, TaskAssigned):
+            if frame.task_id in self.tasks:
+                return  # sent again after a reconnect until accepted: one task, one alarm
+            self.tasks[frame.task_id] = {"task": frame, "state": TaskState.ASSIGNED}
+            self.banner = t("tasks.new", title=frame.title)
+            self.dispatch("on_alarm", frame.priority)
+        elif isinstance(frame, TaskCancelled):
+            entry = self.tasks.get(frame.task_id)
+            if entry is not None:
+                entry["state"] = TaskState.CANCELLED
+                self.banner = t("tasks.cancelled") + (f": {frame.reason}" if frame.reason else "")
+        elif isinstance(frame, TextMessage):
+            self.messages = [*self.messages, frame]
+            self.banner = t("tasks.message", sender=frame.sender, text=frame.text)
+            link = self.app.link
+            if link is not None:
+                link.client.message_read(frame.message_id, datetime.now(UTC))
+        elif isinstance(frame, AreaAlert):
+            self.banner = t("tasks.alert", headline=frame.headline)
+            self.dispatch("on_alarm", 1)
+        else:
+            return
+        self._rebuild()
+
+    def advance(self, task_id: int) -> None:
+        """Report the next step of a task (accept → aanrijdend → ter plaatse → afgerond)."""
+        entry = self.tasks.get(task_id)
+        link = self.app.link
+        if entry is None or link is None or entry["state"] not in NEXT_STEP:
+            return
+        step = NEXT_STEP[entry["state"]]
+        now = datetime.now(UTC)
+        link.client.task_update(task_id, step, now)
+        entry["state"] = step
+        if step in STEP_STATUS:
+            self.app.status.choose(STEP_STATUS[step].value)
+        self._rebuild()
+
+    def dismiss(self, task_id: int) -> None:
+        entry = self.tasks.get(task_id)
+        if entry is not None and entry["state"] in (TaskState.DONE, TaskState.CANCELLED):
+            del self.tasks[task_id]
+            self._rebuild()
+
+    def _rebuild(self) -> None:
+        rows = []
+        for task_id, entry in sorted(self.tasks.items(), key=lambda kv: (kv[1]["task"].priority, kv[0])):
+            task: TaskAssigned = entry["task"]
+            state: TaskState = entry["state"]
+            step = NEXT_STEP.get(state)
+            rows.append(
+                {
+                    "task_id": task_id,
+                    "title": task.title,
+                    "priority": t("tasks.priority", priority=task.priority),
+                    "urgent": task.priority == 1,
+                    "where": task.address
+                    or (f"{task.lat:.5f}, {task.lon:.5f}" if task.lat is not None else ""),
+                    "description": task.description,
+                    "state": t(f"tasks.state.{state.value}"),
+                    "action": t(STEP_LABEL[step]) if step else "",
+                    "closed": state in (TaskState.DONE, TaskState.CANCELLED),
+                }
+            )
+        self.rows = rows
+        self.open_count = sum(1 for r in rows if not r["closed"])

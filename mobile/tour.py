@@ -1,0 +1,117 @@
+"""`python -m mobile --tour DIR`: drive every screen against a demo server and save tablet-*.png screenshots.
+
+Used for the documentation (docs/screenshots/). It logs in as boa01 (the demo password), starts a shift, walks
+a little, fills each registration form, shows a task (injected locally: the server cannot dispatch yet),
+presses the noodknop and shows the outbox, then goes offline (noodknop and outbox without a network) and stops
+the app; the shift stays open in the demo (end it with the status screen or the API).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mobile.link import Link
+from shared.protocol import TaskAssigned
+
+DEMO_PASSWORD = "schakel-demo"
+
+
+async def _shot(app: Any, directory: Path, name: str, settle: float = 0.6) -> None:
+    await asyncio.sleep(settle)  # let Kivy lay out and draw
+    path = directory / f"tablet-{name}.png"
+    app.root.export_to_png(str(path))
+
+
+async def tour(app: Any, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    p = app.p
+    try:
+        await asyncio.sleep(1.0)
+        p.login.username = "boa01"
+        p.login.password = DEMO_PASSWORD
+        await _shot(app, directory, "1-login")
+        assert await p.login.login(), p.login.error
+        await asyncio.sleep(1.0)
+        p.shift.choose_unit(p.shift.units[-1]["id"])  # the simulator walks the first few units
+        p.shift.choose_partner(p.shift.partners[0]["id"] if p.shift.partners else 0)
+        await _shot(app, directory, "2-shift")
+        assert await p.shift.start_shift(), p.shift.error
+        await asyncio.sleep(6.0)  # connect and walk a bit
+        p.status.choose("en_route")
+        await _shot(app, directory, "3-status")
+        p.tab = "map"
+        await asyncio.sleep(4.0)
+        await _shot(app, directory, "4-map")
+        p.tab = "register"
+        p.register.choose_kind("waarneming")
+        p.register.category = "openbare_ruimte"
+        p.register.text = "Fietswrak tegen lantaarnpaal, al drie weken"
+        await _shot(app, directory, "5-waarneming")
+        p.register.choose_kind("fine")
+        p.register.query = "hond"
+        await asyncio.sleep(0.3)
+        if p.register.results:
+            p.register.choose_feitcode(p.register.results[0]["code"])
+        p.register.offender_name = "J. de Vries"
+        p.register.offender_birth = "12-04-1988"
+        p.register.id_type, p.register.id_number = "rijbewijs", "5612345678"
+        p.register.street, p.register.house_number = "Zeedijk", "12"
+        p.register.postcode, p.register.city = "1012 AZ", "Amsterdam"
+        await _shot(app, directory, "6-boete")
+        assert p.register.save(), p.register.error
+        p.register.choose_kind("aggression")
+        p.register.toggle_type("bedreiging")
+        p.register.toggle_type("verbaal")
+        p.register.text = "Scheldt en dreigt na aanspreken over hond"
+        await _shot(app, directory, "7-agressie")
+        p.tab = "tasks"
+        p.tasks.received(
+            TaskAssigned(
+                task_id=1,
+                incident_id=1,
+                title="Overlast jongeren bij speeltuin",
+                priority=1,
+                description="Melder ziet groep jongeren vernielen. Politie op afstand.",
+                address="Nieuwmarkt 4",
+                assigned_at=datetime.now(UTC),
+            )
+        )
+        p.tasks.received(
+            TaskAssigned(
+                task_id=2, incident_id=2, title="Fout geparkeerde bestelbus", priority=3, address="Zeedijk 30"
+            )
+        )
+        p.tasks.advance(2)
+        await _shot(app, directory, "8-taken")
+        p.tab = "status"
+        p.noodknop.press(0.0)
+        p.noodknop.hold(0.9)
+        await _shot(app, directory, "9-noodknop-vasthouden", 0.3)
+        p.noodknop.release(1.6)
+        await asyncio.sleep(0.05)
+        await _shot(app, directory, "10-noodknop-verzonden", 0.01)
+        async with asyncio.timeout(10):
+            while p.noodknop.state != "confirmed":
+                await asyncio.sleep(0.05)
+        await _shot(app, directory, "11-noodknop-bevestigd")
+        p.noodknop.reset()
+        p.tab = "outbox"
+        await asyncio.sleep(3.0)  # the registration meets the server
+        await _shot(app, directory, "12-verzenden")
+        # a dead zone: the link goes down; the noodknop still works and says it is not there yet
+        await p.stop_link()
+        p.link = Link(p.api, p.outbox, p.session)  # never started: offline
+        p.link.on_state = p._link_state
+        p._link_state("offline")
+        p.tab = "status"
+        p.status.choose("on_scene")
+        p.noodknop.press(0.0)
+        p.noodknop.release(1.6)
+        await _shot(app, directory, "13-offline")
+        p.tab = "outbox"
+        await _shot(app, directory, "14-offline-verzenden")
+    finally:
+        app.stop()

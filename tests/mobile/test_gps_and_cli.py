@@ -1,0 +1,45 @@
+"""The simulated route and the command line (neither needs kivy)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from mobile.__main__ import parse
+from mobile.gps import SimulatedRoute
+from mobile.presenters.duty import distance_m
+
+RING = [(4.89, 52.37), (4.90, 52.37), (4.90, 52.38), (4.89, 52.38), (4.89, 52.37)]
+
+
+async def test_simulated_route_walks_inside_the_beat_at_walking_pace() -> None:
+    fixes: list[tuple[float, float, dict[str, float]]] = []
+    enough = asyncio.Event()
+
+    def on_fix(lon: float, lat: float, **kw: float) -> None:
+        fixes.append((lon, lat, kw))
+        if len(fixes) == 20:
+            enough.set()
+
+    route = SimulatedRoute(lambda: RING, interval_s=0.001, seed=1)
+    route.start(on_fix)
+    try:
+        await asyncio.wait_for(enough.wait(), 5)
+    finally:
+        route.stop()
+    assert all(4.89 < lon < 4.90 and 52.37 < lat < 52.38 for lon, lat, _ in fixes)
+    steps = [distance_m(a[0], a[1], b[0], b[1]) for a, b in zip(fixes, fixes[1:], strict=False)]
+    assert max(steps) < 1.0  # 1.4 m/s for a millisecond, plus GPS noise
+    assert all(0 <= kw["heading_deg"] <= 360 and kw["accuracy_m"] > 0 for _, _, kw in fixes)
+
+
+def test_command_line_options() -> None:
+    args = parse(
+        ["--server", "https://schakel.example", "--device-id", "13", "--simulate", "--data-dir", "x"]
+    )
+    assert (args.server, args.device_id, args.simulate) == ("https://schakel.example", 13, True)
+    assert args.data_dir == Path("x")
+    with pytest.raises(SystemExit):
+        parse(["--device-id", "dertien"])

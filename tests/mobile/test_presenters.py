@@ -1,0 +1,522 @@
+"""Presenters without a window and without a server: what the boa taps becomes the right outbox items."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+import pytest
+
+from tests.mobile.conftest import KIVY_MISSING
+
+pytest.importorskip("kivy", reason=KIVY_MISSING)
+
+from mobile.api import Api, Session  # noqa: E402
+from mobile.link import Link  # noqa: E402
+from mobile.outbox import Outbox  # noqa: E402
+from mobile.presenters.app import AppConfig, AppPresenter  # noqa: E402
+from shared.protocol import Ack, Error, TaskAssigned, TaskCancelled  # noqa: E402
+
+BEAT = {
+    "type": "Polygon",
+    "coordinates": [[[4.89, 52.37], [4.90, 52.37], [4.90, 52.38], [4.89, 52.38], [4.89, 52.37]]],
+}
+SESSION = Session(
+    access_token="a",
+    refresh_token="r",
+    expires_in=900,
+    account_id=7,
+    org_id=1,
+    role="boa",
+    display_name="Boa 07",
+    device_id=3,
+    obtained_at=1e12,
+)
+
+
+def make_app(tmp_path: Path, handler: Any = None) -> AppPresenter:
+    transport = httpx.MockTransport(handler or (lambda request: httpx.Response(503)))
+    app = AppPresenter(
+        AppConfig(server="http://schakel.test", device_id=3, data_dir=tmp_path),
+        api=Api("http://schakel.test", transport=transport),
+    )
+    return app
+
+
+def on_shift(app: AppPresenter) -> Link:
+    """An unstarted link (offline) and an open shift on beat 11."""
+    app.session = SESSION
+    app.link = Link(app.api, app.outbox, SESSION)
+    app.map.set_beats({"features": [{"id": 11, "properties": {"name": "Burgwallen"}, "geometry": BEAT}]})
+    app.shift.began(5, "HH-01", [11])
+    app.on_shift_started()
+    return app.link
+
+
+def frames(app: AppPresenter) -> list[dict[str, Any]]:
+    return [json.loads(msgspec.json.encode(f)) for f in app.outbox.load().frames]
+
+
+def ack_all(link: Link) -> None:
+    link.client._handle(Ack(upto=link.client.next_seq - 1))
+
+
+def test_status_tap_queues_the_status_and_shows_it_unsent_until_acknowledged(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    link = on_shift(app)
+    assert app.status.status == "available"
+    app.status.choose("busy")
+    assert app.status.label == "Bezet" and app.status.unsent
+    assert [(f["kind"], f["status"]) for f in frames(app)] == [("status", "busy")]
+    ack_all(link)
+    assert not app.status.unsent and app.outbox.count() == 0
+
+
+def test_status_is_not_sent_off_shift(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    app.link = Link(app.api, app.outbox, SESSION)
+    app.status.choose("busy")
+    assert app.outbox.count() == 0
+
+
+def test_noodknop_needs_a_full_hold_and_shows_when_the_meldkamer_has_it(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    link = on_shift(app)
+    app.location.fix(4.895, 52.375, accuracy_m=5)
+    nood = app.noodknop
+    nood.press(100.0)
+    nood.hold(100.7)
+    assert nood.state == "holding" and nood.progress == pytest.approx(0.7 / 1.5)
+    nood.release(101.0)  # let go after one second: an accidental touch sends nothing
+    assert nood.state == "idle" and not app.outbox.has("noodknop")
+    nood.press(200.0)
+    nood.hold(201.5)
+    assert nood.state == "sending"
+    assert "geen verbinding" in nood.label  # offline: the boa sees it is not there yet
+    sent = [f for f in frames(app) if f["kind"] == "noodknop"]
+    assert len(sent) == 1 and sent[0]["lon"] == 4.895 and sent[0]["lat"] == 52.375
+    assert app.status.status == "emergency"
+    ack_all(link)
+    assert nood.state == "confirmed" and nood.label == "MELDKAMER HEEFT JE NOODMELDING"
+    nood.reset()
+    assert nood.state == "idle"
+
+
+def test_noodknop_refused_by_the_server_is_never_shown_as_confirmed(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    link = on_shift(app)
+    app.noodknop.press(0.0)
+    app.noodknop.release(2.0)
+    seq = link.client.next_seq - 1
+    link.client._handle(Error(code="bad_frame", message="kapot", seq=seq))
+    link.client._handle(Ack(upto=seq))
+    assert app.noodknop.state == "sending"
+
+
+def test_an_unconfirmed_noodknop_is_shown_again_after_a_restart(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.noodknop.press(0.0)
+    app.noodknop.release(1.6)
+    app.outbox.close()
+    again = make_app(tmp_path)
+    assert again.noodknop.state == "sending"
+
+
+def test_positions_only_on_shift_throttled_and_late_when_offline(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    app.location.fix(4.895, 52.375, at=datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
+    assert app.outbox.count() == 0  # no shift: not tracked
+    on_shift(app)
+    t0 = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+    app.location.fix(4.895, 52.375, at=t0)
+    app.location.fix(4.89501, 52.375, at=t0.replace(second=2))  # 1 m and 2 s later: skipped
+    app.location.fix(4.89501, 52.375, at=t0.replace(second=6))  # interval passed
+    app.location.fix(4.8960, 52.3755, at=t0.replace(second=7))  # 80 m moved
+    sent = [f for f in frames(app) if f["kind"] == "position"]
+    assert len(sent) == 3 and all(f["late"] for f in sent)
+
+
+def test_a_task_alarms_once_and_steps_through_with_the_status(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    alarms: list[int] = []
+    app.tasks.bind(on_alarm=lambda _, priority: alarms.append(priority))
+    task = TaskAssigned(task_id=9, incident_id=4, title="Overlast jongeren", priority=1, address="Dam 1")
+    app.tasks.received(task)
+    app.tasks.received(task)  # sent again after a reconnect
+    assert alarms == [1] and len(app.tasks.rows) == 1
+    assert app.tasks.rows[0]["action"] == "Accepteren" and app.tasks.rows[0]["urgent"]
+    for _ in range(4):
+        app.tasks.advance(9)
+    app.tasks.advance(9)  # done: nothing further
+    updates = [f["state"] for f in frames(app) if f["kind"] == "task_update"]
+    assert updates == ["accepted", "en_route", "on_scene", "done"]
+    statuses = [f["status"] for f in frames(app) if f["kind"] == "status"]
+    assert statuses == ["en_route", "on_scene", "available"]
+    assert app.tasks.rows[0]["closed"] and app.tasks.open_count == 0
+    app.tasks.received(TaskAssigned(task_id=10, incident_id=5, title="Fietsen", priority=3))
+    app.tasks.received(TaskCancelled(task_id=10, reason="opgelost"))
+    assert app.tasks.open_count == 0 and "Ingetrokken" in app.tasks.banner
+
+
+def test_fine_needs_feitcode_and_offender_then_queues_photo_before_registration(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    reg = app.register
+    reg.choose_kind("fine")
+    assert not reg.save() and reg.error.startswith("Nog geen GPS-positie")  # place is filled in, not typed
+    app.location.fix(4.895, 52.375, accuracy_m=6)
+    assert not reg.save() and reg.error == "Kies een feitcode"
+    reg.query = "hond"
+    assert reg.results
+    reg.choose_feitcode(reg.results[0]["code"])
+    reg.offender_name, reg.offender_birth = "J. Jansen", "31-02-1990"
+    assert not reg.save() and reg.error == "Geboortedatum als dd-mm-jjjj"
+    reg.offender_birth = "28-02-1990"
+    reg.id_type, reg.id_number = "rijbewijs", "56-12 34567"
+    reg.street, reg.house_number, reg.postcode, reg.city = "Dam", "1a", "1012 js", "Amsterdam"
+    photo = tmp_path / "bewijs.jpg"
+    photo.write_bytes(b"\xff\xd8jpeg")
+    reg.add_photo(str(photo))
+    code = reg.feitcode
+    assert reg.save() and reg.saved == "Opgeslagen — wordt verzonden"
+    items = [i for i in app.outbox.items() if i.channel == "http"]
+    assert [i.kind for i in items] == ["photo", "registration"]
+    item, _ = app.outbox.next_request()
+    assert (
+        item is not None and item.path == f"/api/photos/{items[0].key}" and item.content_type == "image/jpeg"
+    )
+    app.outbox.request_done(item.id)
+    item, _ = app.outbox.next_request()
+    assert item is not None and item.method == "POST" and item.path == "/api/registrations"
+    body = json.loads(item.body)
+    assert body["id"] == item.key and body["kind"] == "fine" and body["feitcode"] == code
+    assert body["offender"] == {
+        "name": "J. Jansen",
+        "birth_date": "1990-02-28",
+        "id_document_type": "rijbewijs",
+        "id_document_number": "561234567",
+        "address": {"street": "Dam", "house_number": "1a", "postcode": "1012 JS", "city": "Amsterdam"},
+    }
+    assert body["location"] == {"lon": 4.895, "lat": 52.375, "accuracy_m": 6.0} and body["photos"] == [
+        items[0].key
+    ]
+    assert reg.feitcode == "" and reg.recent[0] == code  # cleared for the next one; recent first next time
+    assert_server_accepts(item.body)
+
+
+def assert_server_accepts(body: bytes) -> None:
+    """Where the registration API is present (after the merge), its own decoder must accept what we send."""
+    try:
+        from backend.registrations.model import decode_submission
+    except ImportError:
+        return
+    decode_submission(body)
+
+
+def test_feitcodes_that_apply_here_come_first(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    reg = app.register
+    reg.here = frozenset({"alcohol"})
+    reg.search()
+    assert reg.results[0]["text"].startswith("● hier")
+    reg.query = "bf185"  # a code typed loosely finds that code first
+    assert reg.results[0]["code"] == "BF 185"
+
+
+def test_waarneming_needs_a_category_and_goes_out_with_it(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.location.fix(4.895, 52.375)
+    reg = app.register
+    reg.choose_kind("waarneming")
+    reg.use_categories(["afval", "honden", "eigen_code"])
+    assert [r["text"] for r in reg.category_rows] == ["Afval", "Honden", "Eigen code"]
+    assert not reg.save() and reg.error == "Kies de soort waarneming"
+    reg.category = "afval"
+    assert [r["chosen"] for r in reg.category_rows] == [True, False, False]
+    reg.text = "Bankstel naast container"
+    assert reg.save()
+    item, _ = app.outbox.next_request()
+    assert item is not None
+    body = json.loads(item.body)
+    assert (
+        body["kind"] == "waarneming"
+        and body["category"] == "afval"
+        and body["text"] == "Bankstel naast container"
+    )
+    assert_server_accepts(item.body)
+
+
+def test_aggression_incident_in_three_taps(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.location.fix(4.895, 52.375)
+    reg = app.register
+    reg.choose_kind("aggression")
+    assert not reg.save() and reg.error == "Kies de soort agressie"
+    reg.toggle_type("bedreiging")
+    reg.toggle_type("verbaal")
+    reg.toggle_type("verbaal")
+    assert reg.save()
+    item, _ = app.outbox.next_request()
+    assert item is not None
+    body = json.loads(item.body)
+    assert body["types"] == ["bedreiging"] and body["severity"] == "middel" and body["occurred_at"]
+    assert body["staff"] == [{"role": "boa", "account_id": 7}]
+    assert_server_accepts(item.body)
+
+
+def test_outbox_screen_shows_why_a_request_failed_and_allows_retry_and_discard(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    link = on_shift(app)
+    for i in range(3):
+        app.location.fix(4.895 + i * 0.001, 52.375, at=datetime(2026, 1, 1, 12, 0, i * 10, tzinfo=UTC))
+    app.register.choose_kind("waarneming")
+    app.register.category = "overig"
+    app.register.text = "Fietswrak bij brug"
+    assert app.register.save()
+    item, _ = app.outbox.next_request()
+    assert item is not None
+    app.outbox.request_failed(item.id, "422 feitcode onbekend")
+    app.tab = "outbox"
+    rows = app.outbox_view.rows
+    assert rows[0]["failed"] and rows[0]["reason"] == "Reden: 422 feitcode onbekend"
+    assert any(r["title"] == "3 posities wachten" for r in rows)
+    app.outbox_view.retry(rows[0]["item_id"])
+    assert app.outbox_view.failed == 0
+    item, _ = app.outbox.next_request()
+    assert item is not None
+    app.outbox.request_failed(item.id, "422 nee")
+    app.outbox_view.discard(item.id)
+    assert not app.outbox.has("registration", failed=True)
+    ack_all(link)
+    assert app.outbox_view.rows == [] and app.outbox_view.summary == "Alles is verzonden"
+
+
+def test_map_fits_the_beat_and_the_position_inside_the_widget(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.map.layout(800, 600)
+    (ring,) = app.map.lines
+    xs, ys = ring[0::2], ring[1::2]
+    assert 0 <= min(xs) < max(xs) <= 800 and 0 <= min(ys) < max(ys) <= 600
+    assert app.map.caption == "Burgwallen"
+    app.location.fix(4.895, 52.375)
+    x, y = app.map.marker
+    assert min(xs) < x < max(xs) and min(ys) < y < max(ys)
+
+
+async def test_login_shows_the_reason_in_dutch_and_refuses_non_boa_accounts(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body["password"] != "goed":
+            return httpx.Response(
+                401, json={"status_code": 401, "detail": "unknown username or wrong password"}
+            )
+        return httpx.Response(200, json={**msgspec.to_builtins(SESSION), "role": "operator"})
+
+    app = make_app(tmp_path, handler)
+    app.login.username, app.login.password, app.login.device_id = "boa01", "fout", "3"
+    assert not await app.login.login()
+    assert app.login.error == "Inloggen mislukt: unknown username or wrong password"
+    app.login.password = "goed"
+    assert not await app.login.login()
+    assert app.login.error == "Dit account is geen boa-account." and app.screen == "login"
+    await app.close()
+
+
+async def test_requests_wait_out_a_server_failure_and_keep_their_order(tmp_path: Path) -> None:
+    seen: list[str] = []
+    fail = {"n": 1}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.startswith("/api/registrations") and fail["n"]:
+            fail["n"] -= 1
+            return httpx.Response(503)
+        seen.append(f"{request.method} {request.url.path}")
+        if request.url.path == "/api/photos/dup":
+            return httpx.Response(200)  # the server has this photo already
+        if json.loads(request.content or b"{}").get("conflict"):
+            return httpx.Response(
+                409, json={"detail": "dit id hoort bij een andere registratie", "field": "text"}
+            )
+        if json.loads(request.content or b"{}").get("bad"):
+            return httpx.Response(422, json={"detail": "kind is unknown", "extra": {"field": "kind"}})
+        return httpx.Response(201)
+
+    ticks = itertools.count(0.0, 200.0)  # every look at the clock is 200 s later: backoffs pass at once
+    outbox = Outbox(tmp_path / "o.sqlite", clock=lambda: next(ticks))
+    api = Api("http://schakel.test", transport=httpx.MockTransport(handler))
+    outbox.add_request(kind="registration", key="r1", method="POST", path="/api/registrations", body=b"{}")
+    outbox.add_request(kind="photo", key="dup", method="PUT", path="/api/photos/dup", body=b"x")
+    outbox.add_request(
+        kind="registration", key="r2", method="POST", path="/api/registrations", body=b'{"bad": true}'
+    )
+    assert not outbox.add_request(kind="registration", key="r1", method="POST", path="/x", body=b"{}")
+    link = Link(api, outbox, SESSION)
+    changed = asyncio.Event()
+    outbox.listeners.append(changed.set)
+    link._tasks = [asyncio.create_task(link._request_loop())]
+    try:
+        async with asyncio.timeout(5):
+            while outbox.count(state="failed") == 0 or outbox.count(state="pending"):
+                changed.clear()
+                await changed.wait()
+    finally:
+        await link.stop()
+        await api.close()
+    assert seen == ["POST /api/registrations", "PUT /api/photos/dup", "POST /api/registrations"]
+    (failed,) = outbox.items()
+    assert failed.key == "r2" and failed.reason == "422 kind is unknown (kind)"
+
+
+async def test_a_conflicting_registration_id_is_shown_as_failed_not_as_sent(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            409, json={"detail": "dit id hoort bij een andere registratie", "field": "text"}
+        )
+
+    outbox = Outbox(tmp_path / "o.sqlite")
+    api = Api("http://schakel.test", transport=httpx.MockTransport(handler))
+    outbox.add_request(kind="registration", key="r1", method="POST", path="/api/registrations", body=b"{}")
+    link = Link(api, outbox, SESSION)
+    changed = asyncio.Event()
+    outbox.listeners.append(changed.set)
+    link._tasks = [asyncio.create_task(link._request_loop())]
+    try:
+        async with asyncio.timeout(5):
+            while not outbox.count(state="failed"):
+                changed.clear()
+                await changed.wait()
+    finally:
+        await link.stop()
+        await api.close()
+    assert outbox.items()[0].reason.startswith("409 dit id hoort bij een andere registratie")
+
+
+def test_ending_a_shift_takes_a_second_tap(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.shift.end()
+    assert app.shift.confirm_end and app.shift.active and app.shift.end_label.startswith("Nogmaals")
+
+
+def test_a_tap_on_the_confirmed_noodknop_closes_it_and_a_hold_sends_again(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    link = on_shift(app)
+    app.noodknop.press(0.0)
+    app.noodknop.release(1.5)
+    ack_all(link)
+    assert app.noodknop.state == "confirmed"
+    app.noodknop.press(10.0)
+    app.noodknop.release(10.2)
+    assert app.noodknop.state == "idle" and app.outbox.count() == 0
+    app.noodknop.press(20.0)
+    app.noodknop.release(21.6)
+    assert app.noodknop.state == "sending" and app.outbox.has("noodknop")
+
+
+async def test_a_refused_session_goes_back_to_login_and_keeps_the_outbox(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, json={"detail": "refresh token unknown, expired or revoked"})
+
+    app = make_app(tmp_path, handler)
+    on_shift(app)
+    app.status.choose("busy")
+    expired = msgspec.structs.replace(SESSION, obtained_at=1.0)  # long ago: the link must refresh first
+    await app.signed_in(expired, load=False)
+    changed = asyncio.Event()
+    app.bind(screen=lambda *_: changed.set())
+    async with asyncio.timeout(5):
+        while app.screen != "login":
+            changed.clear()
+            await changed.wait()
+    assert "refresh token unknown" in app.login.error
+    assert app.outbox.has("status") and app.shift.active
+    await app.close()
+
+
+def test_map_tiles_cover_the_widget_when_online_and_configured(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.map.tiles_url = "https://tiles.example/{z}/{x}/{y}.png"
+    app.map.layout(800, 600)
+    assert app.map.tiles == []  # offline: the polygons alone
+    app.online = True
+    tiles = app.map.tiles
+    assert tiles and all(url.startswith("https://tiles.example/") for *_, url in tiles)
+    left = min(x for x, *_ in tiles)
+    right = max(x + w for x, _, w, *_ in tiles)
+    bottom = min(y for _, y, *_ in tiles)
+    top = max(y + h for _, y, _, h, _ in tiles)
+    assert left <= 0 and right >= 800 and bottom <= 0 and top >= 600
+    assert all(128 < w <= 256 for _, _, w, _, _ in tiles)  # never blown up beyond their 256 px
+
+
+async def test_two_loops_wanting_a_fresh_token_refresh_it_once(tmp_path: Path) -> None:
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        token = json.loads(request.content)["refresh_token"]
+        calls.append(token)
+        if token != "r":  # rotated: the old refresh token is no longer valid
+            return httpx.Response(401, json={"detail": "refresh token unknown, expired or revoked"})
+        return httpx.Response(
+            200, json={**msgspec.to_builtins(SESSION), "access_token": "a2", "refresh_token": "r2"}
+        )
+
+    app = make_app(tmp_path, handler)
+    link = Link(app.api, app.outbox, msgspec.structs.replace(SESSION, obtained_at=1.0))
+    # both loops find it expired, and a request was just refused with it
+    await asyncio.gather(link._fresh_token(), link._fresh_token(), link._fresh_token(refused="a"))
+    assert calls == ["r"] and link.session.access_token == "a2" and link.session.refresh_token == "r2"
+    await app.close()
+
+
+def test_feitcode_rows_show_what_differs_in_two_lines(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    app.register.query = "hond"
+    texts = [r["text"] for r in app.register.results]
+    assert len(texts) > 1 and all(len(t.split("   ", 1)[1]) <= 88 for t in texts)
+    assert texts[0].endswith("… gelegen binnen de bebouwde kom zonder dat de hond is aangelijnd")
+    assert len(set(texts)) == len(texts)
+
+
+def test_a_refused_frame_is_kept_visible_and_retried_under_a_new_seq(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    link = on_shift(app)
+    app.status.choose("busy")
+    seq = link.client.next_seq - 1
+    link.client._handle(Error(code="bad_frame", message="status onbekend", seq=seq))
+    app.tab = "outbox"
+    (row,) = app.outbox_view.rows
+    assert row["failed"] and row["reason"] == "Reden: bad_frame: status onbekend"
+    assert not link.client.unacked  # not resent by itself
+    app.outbox_view.retry(row["item_id"])
+    (again,) = frames(app)
+    assert again["kind"] == "status" and again["status"] == "busy" and again["seq"] == seq + 1
+    assert app.outbox_view.failed == 0
+
+
+async def test_a_restart_mid_shift_comes_back_on_duty_with_its_outbox(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.status.choose("busy")
+    app._save()
+    app.outbox.close()
+    again = make_app(tmp_path)  # the server is unreachable (503): the app still comes back as it was
+    await again.resume()
+    try:
+        assert again.screen == "duty" and again.shift.active and again.shift.call_sign == "HH-01"
+        assert again.shift.shift_id == 5 and again.session is not None and again.session.account_id == 7
+        assert again.status.unsent and again.outbox.has("status") and again.status.label == "Bezet"
+    finally:
+        await again.close()
