@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 SendBytes = Callable[[bytes], Awaitable[None]]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class FieldLink:
     """One connected device."""
 
@@ -53,6 +53,28 @@ class FieldLink:
     send: SendBytes
     close: Callable[..., Awaitable[None]]  # close(code="revoked" | "replaced")
     received: int = 0  # highest seq accepted into the writer queue
+    # Acks go out from the link's own task, coalesced to the latest: a slow tablet never holds up the writer.
+    ack_upto: int = 0
+    ack_sent: int = 0
+    ack_wake: asyncio.Event = field(default_factory=asyncio.Event)
+    ack_task: asyncio.Task[None] | None = None
+
+    def post_ack(self, upto: int) -> None:
+        if upto > self.ack_upto:
+            self.ack_upto = upto
+            self.ack_wake.set()
+
+    async def send_acks(self) -> None:
+        while True:
+            await self.ack_wake.wait()
+            self.ack_wake.clear()
+            upto = self.ack_upto
+            if upto > self.ack_sent:
+                try:
+                    await self.send(encoder.encode(Ack(upto=upto)))
+                except Exception:  # the socket is gone; its handler detaches the link
+                    return
+                self.ack_sent = upto
 
 
 @dataclass(slots=True, eq=False)
@@ -158,6 +180,7 @@ class LiveHub:
         self.received[link.device_id] = max(self.received.get(link.device_id, 0), durable_seq)
         self.durable[link.device_id] = max(self.durable.get(link.device_id, 0), durable_seq)
         self.links[link.device_id] = link
+        link.ack_task = asyncio.create_task(link.send_acks(), name=f"acks-{link.device_id}")
         return old
 
     async def device_attached(self, link: FieldLink) -> None:
@@ -177,6 +200,8 @@ class LiveHub:
         return found
 
     def detach(self, link: FieldLink) -> None:
+        if link.ack_task is not None:
+            link.ack_task.cancel()
         if self.links.get(link.device_id) is link:
             del self.links[link.device_id]
 
@@ -215,8 +240,7 @@ class LiveHub:
                 self._waiters[device_id] = [(s, f) for s, f in waiting if s > upto and not f.done()]
             link = self.links.get(device_id)
             if link is not None:
-                with contextlib.suppress(Exception):
-                    await link.send(encoder.encode(Ack(upto=upto)))
+                link.post_ack(upto)
         for alert in result.alerts:
             view = self._alert_view(alert)
             if alert.unit_id is not None and AlertKind(alert.kind) == AlertKind.NOODKNOP:
