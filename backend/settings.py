@@ -24,6 +24,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     flush_max_rows: int = 500  # ... or when this many rows are waiting (bounds ack latency under load)
     operator_tick_s: float = 0.5  # coalesced operator deltas at most once per tick
     stale_after_s: float = 120.0  # a unit whose last position is older is "stale"
+    partners_apart_m: float = 250.0  # a duo whose devices are further apart raises "duo uit elkaar"
     max_frame_bytes: int = 64 * 1024
     # meldkamer console: background tiles (PDOK BRT achtergrondkaart); the console works when they fail
     tile_url: str = PDOK_TILES

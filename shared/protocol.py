@@ -226,6 +226,7 @@ class UnitView(msgspec.Struct, frozen=True, kw_only=True):
     assigned_beat_ids: tuple[int, ...] = ()
     outside_assigned: bool | None = None  # None: no assigned beat or no position yet
     stale: bool = False
+    partners_apart: bool = False  # the duo's devices (tablets, trackers) report positions far apart
 
 
 class AlertView(msgspec.Struct, frozen=True, kw_only=True):

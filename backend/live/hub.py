@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -218,7 +218,7 @@ class LiveHub:
         )
         if link.unit_id is not None:
             if isinstance(frame, PositionReported):
-                self.picture.apply_position(link.unit_id, frame)
+                self.picture.apply_position(link.unit_id, frame, link.device_id)
             elif isinstance(frame, StatusChanged):  # a late one only if it is still the newest
                 self.picture.apply_status(link.unit_id, frame.status, frame.at)
         return True
@@ -343,20 +343,24 @@ class LiveHub:
         """One tick: geofence the moved units, detect stale ones, send every operator one merged delta."""
         events = self.picture.run_geofence()
         stale = self.picture.mark_stale(now, self.settings.stale_after_s)
-        if events or stale:
-            await self._store_fence_events(events, stale, now)
+        apart = self.picture.find_partners_apart(now, self.settings.partners_apart_m, self.settings.stale_after_s)
+        if events or stale or apart:
+            await self._store_fence_events(events, stale, now, apart)
         views = [u.view() for u in self.picture.take_dirty()]
         for box in self.operators:
             box.units.update((v.unit_id, v) for v in views if v.org_id in box.org_ids)
             if box.has_news():
                 box.wake.set()
 
-    async def _store_fence_events(self, events: list[object], stale: list[UnitLive], now: datetime) -> None:
+    async def _store_fence_events(
+        self, events: list[object], stale: list[UnitLive], now: datetime, apart: Sequence[UnitLive] = ()
+    ) -> None:
         moves = [(e.unit_id, e.beat_id, "entered" if isinstance(e, BeatEntered) else "left", e.at)
                  for e in events if isinstance(e, BeatEntered | BeatLeft)]
         raised = [(e.unit_id, AlertKind.OUTSIDE_ASSIGNED_BEAT, e.at) for e in events
                   if isinstance(e, OutsideAssignedBeat)]
         raised += [(u.unit_id, AlertKind.POSITION_STALE, now) for u in stale]
+        raised += [(u.unit_id, AlertKind.PARTNERS_APART, now) for u in apart]
         async with self.pool.acquire() as conn, conn.transaction():
             if moves:
                 await conn.executemany(

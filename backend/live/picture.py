@@ -13,6 +13,7 @@ from backend.geofencing.logic import (
     PreparedBeats,
     UnitFence,
     containing_beats_many,
+    distance_m,
     evaluate,
 )
 from shared.protocol import PositionReported, UnitStatus, UnitView
@@ -36,6 +37,7 @@ class UnitLive:
     heading_deg: float | None = None
     fence: UnitFence = field(default_factory=lambda: UnitFence(beats=frozenset(), outside_assigned=None, at=None))
     stale: bool = False
+    partners_apart: bool = False  # the duo's devices report positions far apart
     fence_due: bool = False  # a live position arrived that the geofence has not yet seen
     live_at: datetime | None = None  # time of the last live (not buffered) position: staleness counts from it
 
@@ -49,7 +51,7 @@ class UnitLive:
             status_since=self.status_since, lon=self.lon, lat=self.lat, at=self.at, accuracy_m=self.accuracy_m,
             speed_mps=self.speed_mps, heading_deg=self.heading_deg, beat_ids=tuple(sorted(self.fence.beats)),
             assigned_beat_ids=tuple(sorted(self.assigned)), outside_assigned=self.fence.outside_assigned,
-            stale=self.stale,
+            stale=self.stale, partners_apart=self.partners_apart,
         )
 
 
@@ -58,6 +60,7 @@ class LivePicture:
         self.beats = beats
         self.units: dict[int, UnitLive] = {}
         self.dirty: set[int] = set()
+        self.device_fixes: dict[int, tuple[int, float, float, datetime]] = {}  # device -> (unit, lon, lat, at)
 
     def put_unit(self, unit: UnitLive) -> None:
         old = self.units.get(unit.unit_id)
@@ -70,8 +73,12 @@ class LivePicture:
         self.units[unit.unit_id] = unit
         self.dirty.add(unit.unit_id)
 
-    def apply_position(self, unit_id: int, frame: PositionReported) -> bool:
+    def apply_position(self, unit_id: int, frame: PositionReported, device_id: int | None = None) -> bool:
         """Take a position into the picture; a late one only if it is still the newest. True if it changed."""
+        if device_id is not None and not frame.late:
+            known = self.device_fixes.get(device_id)
+            if known is None or frame.at > known[3]:
+                self.device_fixes[device_id] = (unit_id, frame.lon, frame.lat, frame.at)
         unit = self.units.get(unit_id)
         if unit is None or (unit.at is not None and frame.at <= unit.at):
             return False
@@ -118,6 +125,29 @@ class LivePicture:
                 unit.stale = True
                 self.dirty.add(unit.unit_id)
                 newly.append(unit)
+        return newly
+
+    def find_partners_apart(self, now: datetime, threshold_m: float, max_age_s: float) -> list[UnitLive]:
+        """Units whose devices (each boa's tablet or tracker) report live fixes further apart than threshold_m.
+
+        Each unit is reported once when it becomes apart; its `partners_apart` state says whether it still is.
+        """
+        fixes: dict[int, list[tuple[float, float]]] = {}
+        for unit_id, lon, lat, at in self.device_fixes.values():
+            if (now - at).total_seconds() <= max_age_s:
+                fixes.setdefault(unit_id, []).append((lon, lat))
+        newly = []
+        for unit in self.units.values():
+            points = fixes.get(unit.unit_id, [])
+            apart = any(
+                distance_m(a[0], a[1], b[0], b[1]) > threshold_m
+                for i, a in enumerate(points) for b in points[i + 1:]
+            )
+            if apart != unit.partners_apart:
+                unit.partners_apart = apart
+                self.dirty.add(unit.unit_id)
+                if apart:
+                    newly.append(unit)
         return newly
 
     def take_dirty(self) -> list[UnitLive]:
