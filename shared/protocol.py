@@ -14,7 +14,8 @@ from typing import Annotated
 
 import msgspec
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+SUPPORTED_PROTOCOLS = frozenset({1, 2})  # 2 added `alert_ack` (server -> device)
 
 Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
@@ -205,6 +206,20 @@ class AreaAlert(Message, frozen=True, tag="area_alert"):
     sent_at: Timestamp | None = None
 
 
+class AlertAcknowledged(Message, frozen=True, tag="alert_ack"):
+    """Server -> device (protocol 2): an operator has seen the safety alert this unit raised.
+
+    `raised_at` is the `at` of the device's noodknop/assistance frame, so the device can tell which press it
+    answers. Sent only to devices that said hello with protocol 2 or later.
+    """
+
+    alert_id: int
+    alert_kind: AlertKind = AlertKind.NOODKNOP
+    raised_at: Timestamp | None = None
+    by: str = ""  # the operator's display name
+    at: Timestamp | None = None  # when it was acknowledged
+
+
 # --- server -> operator -----------------------------------------------------------------------------------
 
 
@@ -331,7 +346,7 @@ class AcknowledgeAlert(Message, frozen=True, tag="ack_alert"):
 OperatorFrame = Hello | AcknowledgeAlert | Ping
 ServerFrame = (
     Welcome | Ack | Error | Pong | Snapshot | Delta | AlertRaised | TaskAssigned | TaskCancelled | TextMessage
-    | AreaAlert
+    | AreaAlert | AlertAcknowledged
 )
 
 field_decoder = msgspec.json.Decoder(FieldFrame)

@@ -14,6 +14,7 @@ from shared.protocol import (
     PROTOCOL_VERSION,
     Ack,
     AcknowledgeAlert,
+    AlertAcknowledged,
     AlertKind,
     AlertRaised,
     AlertView,
@@ -109,6 +110,9 @@ EXAMPLES: dict[type[Message], Message] = {
     Delta: Delta(units=[UNIT], alerts=[], server_time=AT),
     AlertRaised: AlertRaised(alert=ALERT),
     AcknowledgeAlert: AcknowledgeAlert(alert_id=31),
+    AlertAcknowledged: AlertAcknowledged(
+        alert_id=31, alert_kind=AlertKind.NOODKNOP, raised_at=AT, by="M. de Vries", at=AT
+    ),
 }
 
 DECODERS = {"field": field_decoder, "operator": operator_decoder, "server": server_decoder}
