@@ -61,7 +61,8 @@ class Hello(Message, frozen=True, tag="hello"):
     """First frame on any socket: who is speaking, which protocol version."""
 
     token: Token
-    protocol: int = PROTOCOL_VERSION
+    # absent means 1 (older peers); clients of this code say PROTOCOL_VERSION explicitly
+    protocol: int = 1
 
 
 class PositionReported(Message, frozen=True, tag="position"):

@@ -160,3 +160,8 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
 
     def clear_banner(self) -> None:
         self.banner = ""
+
+    def open_from_banner(self) -> None:
+        """The boa tapped the notice: show the tasks and messages; the notice has done its job."""
+        self.clear_banner()
+        self.app.tab = "tasks"

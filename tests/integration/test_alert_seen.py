@@ -80,14 +80,16 @@ async def test_a_tablet_away_at_the_acknowledgement_hears_it_when_it_comes_back(
         async with socket_to(server.ws + "/ws/operator", op_session["access_token"]) as op:
             assert isinstance(await op.recv(), Snapshot)
             at = datetime.now(UTC)
-            async with socket_to(server.ws + "/ws/field", boa["access_token"]) as tablet:
+            async with socket_to(server.ws + "/ws/field", None) as tablet:
+                await tablet.send(Hello(token=boa["access_token"], protocol=2))
                 welcome = await tablet.recv()
                 await tablet.send(NoodknopPressed(seq=welcome.acked + 1, at=at))
                 await tablet.recv_until(lambda f: isinstance(f, Ack))
             raised = await op.recv_until(lambda f: isinstance(f, AlertRaised))
             await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))  # the tablet is in a dead zone
             await op.recv_until(lambda f: any(x.acknowledged_at for x in getattr(f, "alerts", [])))
-        async with socket_to(server.ws + "/ws/field", boa["access_token"]) as tablet:
+        async with socket_to(server.ws + "/ws/field", None) as tablet:
+            await tablet.send(Hello(token=boa["access_token"], protocol=2))
             assert isinstance(await tablet.recv(), Welcome)
             seen = await tablet.recv()
     assert isinstance(seen, AlertAcknowledged) and seen.raised_at == at

@@ -186,8 +186,8 @@ def test_a_message_sent_again_is_shown_and_answered_once(tmp_path: Path) -> None
     assert [r["text"] for r in app.tasks.message_rows] == ["Bel de meldkamer"]
     assert [f["message_id"] for f in frames(app) if f["kind"] == "message_read"] == [4]
     assert alarms == [3] and app.tasks.banner == "Bericht van Meldkamer: Bel de meldkamer"
-    app.tasks.clear_banner()
-    assert app.tasks.banner == "" and app.tasks.message_rows
+    app.tasks.open_from_banner()
+    assert app.tasks.banner == "" and app.tasks.message_rows and app.tab == "tasks"
 
 
 def test_tasks_and_messages_survive_a_restart_and_a_resend_does_not_bring_a_task_back(tmp_path: Path) -> None:
