@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 
 SendBytes = Callable[[bytes], Awaitable[None]]
 SEEN_RESEND = timedelta(hours=1)
+SEEN_SEND_TIMEOUT_S = 2.0
 
 
 @dataclass(slots=True)
@@ -420,8 +421,9 @@ class LiveHub:
         for link in list(self.links.values()):
             mine = (view.unit_id is not None and link.unit_id == view.unit_id) or link.device_id == device_id
             if mine and link.protocol >= 2:
-                with contextlib.suppress(Exception):  # gone: the operator still has it; nothing to retry
-                    await link.send(frame)
+                # a stuck tablet must not hold up the operator's socket; it hears it again when it reconnects
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(link.send(frame), SEEN_SEND_TIMEOUT_S)
 
     def kick_device(self, device_id: int) -> Awaitable[None] | None:
         link = self.links.get(device_id)
