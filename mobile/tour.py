@@ -1,20 +1,23 @@
 """`python -m mobile --tour DIR`: drive every screen against a demo server and save tablet-*.png screenshots.
 
 Used for the documentation (docs/screenshots/). It logs in as boa01 (the demo password), starts a shift, walks
-a little, fills each registration form, shows a task (injected locally: the server cannot dispatch yet),
-presses the noodknop and shows the outbox, then goes offline (noodknop and outbox without a network) and stops
+a little, fills each registration form, has the demo operator create two meldingen and task the unit (over
+the dispatch API) and send a message, presses the noodknop and has the operator acknowledge it (the
+"gezien" state), shows the outbox, then goes offline (noodknop and outbox without a network) and stops
 the app; the shift stays open in the demo (end it with the status screen or the API).
 """
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+import websockets
+
 from mobile.link import Link
-from shared.protocol import TaskAssigned
+from shared.protocol import AcknowledgeAlert, AlertKind, Hello, Snapshot, encoder, server_decoder
 
 DEMO_PASSWORD = "schakel-demo"
 
@@ -23,6 +26,28 @@ async def _shot(app: Any, directory: Path, name: str, settle: float = 0.6) -> No
     await asyncio.sleep(settle)  # let Kivy lay out and draw
     path = directory / f"tablet-{name}.png"
     app.root.export_to_png(str(path))
+
+
+async def _until(predicate: Any, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.05)
+
+
+async def _acknowledge_noodknop(server: str, unit_id: int) -> None:
+    """As the demo operator: acknowledge the open noodknop of this unit on the operator socket."""
+    async with httpx.AsyncClient(base_url=server) as http:
+        r = await http.post("/api/auth/login", json={"username": "operator", "password": DEMO_PASSWORD})
+        token = r.json()["access_token"]
+    url = server.replace("http", "ws", 1) + "/ws/operator"
+    async with websockets.connect(url, max_size=2**24) as ws:
+        await ws.send(encoder.encode(Hello(token=token)).decode())
+        snapshot = server_decoder.decode(await ws.recv())
+        assert isinstance(snapshot, Snapshot)
+        for alert in snapshot.alerts:
+            mine = alert.unit_id == unit_id and alert.kind == AlertKind.NOODKNOP
+            if mine and alert.acknowledged_at is None:
+                await ws.send(encoder.encode(AcknowledgeAlert(alert_id=alert.alert_id)).decode())
 
 
 async def tour(app: Any, directory: Path) -> None:
@@ -67,24 +92,25 @@ async def tour(app: Any, directory: Path) -> None:
         p.register.toggle_type("verbaal")
         p.register.text = "Scheldt en dreigt na aanspreken over hond"
         await _shot(app, directory, "7-agressie")
+        # a real task: the demo operator creates two meldingen at the boa's position and assigns his unit
+        async with httpx.AsyncClient(base_url=p.config.server) as http:
+            r = await http.post("/api/auth/login", json={"username": "operator", "password": DEMO_PASSWORD})
+            http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+            unit_id = int(p.shift.unit_id)
+            here = {"lon": p.location.lon, "lat": p.location.lat}
+            for body in (
+                {"category": "Overlast jongeren bij speeltuin", "priority": 1, "address": "Nieuwmarkt 4",
+                 "description": "Melder ziet groep jongeren vernielen. Politie op afstand.", **here},
+                {"category": "Fout geparkeerde bestelbus", "priority": 3, "address": "Zeedijk 30", **here},
+            ):
+                incident = (await http.post("/api/incidents", json=body)).json()
+                await http.post(f"/api/incidents/{incident['incident_id']}/tasks", json={"unit_id": unit_id})
+            await _until(lambda: len(p.tasks.rows) == 2)
+            p.tasks.advance(max(r["task_id"] for r in p.tasks.rows))  # accept the prio 3 one
+            text = "Politie is onderweg naar de Nieuwmarkt"
+            await http.post(f"/api/units/{unit_id}/messages", json={"text": text})
+            await _until(lambda: bool(p.tasks.message_rows))
         p.tab = "tasks"
-        p.tasks.received(
-            TaskAssigned(
-                task_id=1,
-                incident_id=1,
-                title="Overlast jongeren bij speeltuin",
-                priority=1,
-                description="Melder ziet groep jongeren vernielen. Politie op afstand.",
-                address="Nieuwmarkt 4",
-                assigned_at=datetime.now(UTC),
-            )
-        )
-        p.tasks.received(
-            TaskAssigned(
-                task_id=2, incident_id=2, title="Fout geparkeerde bestelbus", priority=3, address="Zeedijk 30"
-            )
-        )
-        p.tasks.advance(2)
         await _shot(app, directory, "8-taken")
         p.tab = "status"
         p.noodknop.press(0.0)
@@ -97,6 +123,9 @@ async def tour(app: Any, directory: Path) -> None:
             while p.noodknop.state != "confirmed":
                 await asyncio.sleep(0.05)
         await _shot(app, directory, "11-noodknop-bevestigd")
+        await _acknowledge_noodknop(p.config.server, int(p.shift.unit_id))
+        await _until(lambda: p.noodknop.state == "seen")
+        await _shot(app, directory, "15-noodknop-gezien")
         p.noodknop.reset()
         p.tab = "outbox"
         await asyncio.sleep(3.0)  # the registration meets the server

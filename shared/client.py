@@ -21,6 +21,7 @@ import msgspec
 import websockets
 
 from shared.protocol import (
+    PROTOCOL_VERSION,
     Ack,
     AssistanceRequested,
     Error,
@@ -152,7 +153,7 @@ class FieldClient:
         """One connection: hello, resend what is unacknowledged, then read until it closes."""
         token = self._token() if callable(self._token) else self._token
         async with websockets.connect(self.url, max_size=2**20, open_timeout=10) as ws:
-            await ws.send(encoder.encode(Hello(token=token)).decode())
+            await ws.send(encoder.encode(Hello(token=token, protocol=PROTOCOL_VERSION)).decode())
             first = server_decoder.decode(await ws.recv())
             if isinstance(first, Error):
                 self.errors.append(first)

@@ -14,7 +14,8 @@ from typing import Annotated
 
 import msgspec
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+SUPPORTED_PROTOCOLS = frozenset({1, 2})  # 2 added `alert_ack` (server -> device)
 
 Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
@@ -60,7 +61,8 @@ class Hello(Message, frozen=True, tag="hello"):
     """First frame on any socket: who is speaking, which protocol version."""
 
     token: Token
-    protocol: int = PROTOCOL_VERSION
+    # absent means 1 (older peers); clients of this code say PROTOCOL_VERSION explicitly
+    protocol: int = 1
 
 
 class PositionReported(Message, frozen=True, tag="position"):
@@ -205,6 +207,20 @@ class AreaAlert(Message, frozen=True, tag="area_alert"):
     sent_at: Timestamp | None = None
 
 
+class AlertAcknowledged(Message, frozen=True, tag="alert_ack"):
+    """Server -> device (protocol 2): an operator has seen the safety alert this unit raised.
+
+    `raised_at` is the `at` of the device's noodknop/assistance frame, so the device can tell which press it
+    answers. Sent only to devices that said hello with protocol 2 or later.
+    """
+
+    alert_id: int
+    alert_kind: AlertKind = AlertKind.NOODKNOP
+    raised_at: Timestamp | None = None
+    by: str = ""  # the operator's display name
+    at: Timestamp | None = None  # when it was acknowledged
+
+
 # --- server -> operator -----------------------------------------------------------------------------------
 
 
@@ -332,7 +348,7 @@ class AcknowledgeAlert(Message, frozen=True, tag="ack_alert"):
 OperatorFrame = Hello | AcknowledgeAlert | Ping
 ServerFrame = (
     Welcome | Ack | Error | Pong | Snapshot | Delta | AlertRaised | TaskAssigned | TaskCancelled | TextMessage
-    | AreaAlert
+    | AreaAlert | AlertAcknowledged
 )
 
 field_decoder = msgspec.json.Decoder(FieldFrame)

@@ -5,7 +5,8 @@
   transaction, so a task's state is durable when the tablet gets its ack;
 - after each durable batch, operators get the changed melding and timeline in their next delta, and the live
   picture takes the unit status the task state implies;
-- when a tablet connects, it gets again every task it has not yet accepted and every undelivered message.
+- when a tablet connects, it gets again every task it has not yet accepted and every undelivered message, and
+  the cancellations of the last 12 hours (it may have been offline when one went out).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from shared.protocol import (
     Message,
     MessageRead,
     MessageView,
+    TaskCancelled,
     TaskUpdated,
     TextMessage,
     TimelineEntry,
@@ -127,7 +129,12 @@ async def resend_owed(hub: LiveHub, link: FieldLink) -> None:
     async with hub.pool.acquire() as conn:
         tasks = await repo.tasks_to_send(conn, link.unit_id)
         messages = await repo.undelivered_messages(conn, link.unit_id)
-    frames: list[Message] = [*tasks, *(text_frame(m) for m in messages)]
+        cancelled = await repo.recently_cancelled(conn, link.unit_id)
+    frames: list[Message] = [
+        *tasks,
+        *(text_frame(m) for m in messages),
+        *(TaskCancelled(task_id=task_id) for task_id in cancelled),  # the tablet ignores ones it has closed
+    ]
     with contextlib.suppress(Exception):
         for frame in frames:
             await link.send(encoder.encode(frame))

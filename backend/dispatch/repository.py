@@ -298,6 +298,17 @@ async def cancel_task(conn: asyncpg.Connection, task_id: int, actor: str, reason
     return row
 
 
+async def recently_cancelled(conn: asyncpg.Connection, unit_id: int, hours: float = 12.0) -> list[int]:
+    """A unit's tasks cancelled in the last hours: a tablet that was offline then has not heard it."""
+    rows = await conn.fetch(
+        """SELECT id FROM tasks WHERE unit_id = $1 AND state = 'cancelled'
+           AND state_at > now() - make_interval(secs => $2) ORDER BY id""",
+        unit_id,
+        hours * 3600.0,
+    )
+    return [r["id"] for r in rows]
+
+
 async def tasks_to_send(
     conn: asyncpg.Connection, unit_id: int, task_ids: Sequence[int] | None = None
 ) -> list[TaskAssigned]:

@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
@@ -20,6 +20,7 @@ from backend.settings import Settings
 from shared.protocol import (
     SAFETY_ALERTS,
     Ack,
+    AlertAcknowledged,
     AlertKind,
     AlertRaised,
     AlertView,
@@ -41,6 +42,8 @@ from shared.protocol import (
 log = logging.getLogger(__name__)
 
 SendBytes = Callable[[bytes], Awaitable[None]]
+SEEN_RESEND = timedelta(hours=1)
+SEEN_SEND_TIMEOUT_S = 2.0
 
 
 @dataclass(slots=True, eq=False)
@@ -53,6 +56,7 @@ class FieldLink:
     send: SendBytes
     close: Callable[..., Awaitable[None]]  # close(code="revoked" | "replaced")
     received: int = 0  # highest seq accepted into the writer queue
+    protocol: int = 1  # the version the device said hello with: only frame kinds of that version go to it
     # Acks go out from the link's own task, coalesced to the latest: a slow tablet never holds up the writer.
     ack_upto: int = 0
     ack_sent: int = 0
@@ -118,6 +122,8 @@ class LiveHub:
         self.attach_listeners: list[Callable[[FieldLink], Awaitable[None]]] = []
         self.flush_listeners: list[Callable[[FlushResult], Awaitable[None]]] = []
         self.snapshot_providers: list[Callable[[frozenset[int]], Awaitable[dict[str, Any]]]] = []
+        # the latest `alert_ack` per ("unit" | "device", id), resent when a tablet (re)connects within the hour
+        self.seen_alerts: dict[tuple[str, int], tuple[datetime, bytes]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -185,11 +191,23 @@ class LiveHub:
 
     async def device_attached(self, link: FieldLink) -> None:
         """After the welcome: let listeners resend what the device is owed (open tasks, unread messages)."""
+        await self._resend_seen(link)
         for listener in self.attach_listeners:
             try:
                 await listener(link)
             except Exception:
                 log.exception("attach listener failed")
+
+    async def _resend_seen(self, link: FieldLink) -> None:
+        """A tablet that was away when its alert was acknowledged hears it now (for an hour; memory only)."""
+        if link.protocol < 2:
+            return
+        since = datetime.now(UTC) - SEEN_RESEND
+        keys = [("device", link.device_id)] + ([("unit", link.unit_id)] if link.unit_id is not None else [])
+        frames = {frame for at, frame in (self.seen_alerts.get(k, (since, b"")) for k in keys) if at > since}
+        with contextlib.suppress(Exception):
+            for frame in frames:
+                await link.send(frame)
 
     def link_for_unit(self, unit_id: int) -> FieldLink | None:
         """The connected tablet of a unit (the most recently attached one if there are several)."""
@@ -409,10 +427,31 @@ class LiveHub:
             return None
         view = _alert_from_row(row)
         self.push_alert(view)
+        await self._tell_device_seen(view, (row["payload"] or {}).get("device_id"))
         for box in self.operators:
             if view.org_id in box.org_ids:
                 box.wake.set()
         return view
+
+    async def _tell_device_seen(self, view: AlertView, device_id: int | None) -> None:
+        """A safety alert was acknowledged: the tablet(s) of its unit (and the device that raised it) see
+        that the meldkamer has it on screen. Only devices that speak protocol 2 know the frame."""
+        if view.kind not in SAFETY_ALERTS or view.acknowledged_at is None:
+            return
+        frame = encoder.encode(AlertAcknowledged(
+            alert_id=view.alert_id, alert_kind=view.kind, raised_at=view.at, by=view.acknowledged_by or "",
+            at=view.acknowledged_at,
+        ))
+        if view.unit_id is not None:
+            self.seen_alerts[("unit", view.unit_id)] = (view.acknowledged_at, frame)
+        if device_id is not None:
+            self.seen_alerts[("device", device_id)] = (view.acknowledged_at, frame)
+        for link in list(self.links.values()):
+            mine = (view.unit_id is not None and link.unit_id == view.unit_id) or link.device_id == device_id
+            if mine and link.protocol >= 2:
+                # a stuck tablet must not hold up the operator's socket; it hears it again when it reconnects
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(link.send(frame), SEEN_SEND_TIMEOUT_S)
 
     def kick_device(self, device_id: int) -> Awaitable[None] | None:
         link = self.links.get(device_id)

@@ -23,6 +23,7 @@ from backend.orgs import repository as orgs
 from backend.services import Services
 from shared.protocol import (
     PROTOCOL_VERSION,
+    SUPPORTED_PROTOCOLS,
     AcknowledgeAlert,
     Ack,
     Error,
@@ -57,8 +58,9 @@ async def _send(socket: WebSocket, frame: msgspec.Struct) -> None:  # type: igno
     await socket.send_text(encoder.encode(frame).decode())
 
 
-async def _hello(socket: WebSocket, services: Services, decoder: msgspec.json.Decoder) -> Principal | None:  # type: ignore[type-arg]
-    """Wait for the hello; on failure send a fatal error and close. Returns the principal or None."""
+async def _hello(socket: WebSocket, services: Services, decoder: msgspec.json.Decoder) -> tuple[Principal, int] | None:  # type: ignore[type-arg]
+    """Wait for the hello; on failure send a fatal error and close. Returns the principal and the client's
+    protocol version, or None."""
     try:
         raw = await asyncio.wait_for(_receive(socket), HELLO_TIMEOUT_S)
     except TimeoutError:
@@ -73,12 +75,12 @@ async def _hello(socket: WebSocket, services: Services, decoder: msgspec.json.De
     if not isinstance(frame, Hello):
         await _fatal(socket, "unauthorized", "the first frame must be hello", "kind")
         return None
-    if frame.protocol != PROTOCOL_VERSION:
+    if frame.protocol not in SUPPORTED_PROTOCOLS:
         await _fatal(socket, "protocol_version", f"protocol {frame.protocol} not supported; use {PROTOCOL_VERSION}",
                      "protocol")
         return None
     try:
-        return authenticate_token(frame.token, services)
+        return authenticate_token(frame.token, services), frame.protocol
     except Unauthorized as exc:
         await _fatal(socket, "unauthorized", exc.message, "token")
         return None
@@ -96,9 +98,10 @@ async def field_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
     hub = services.hub
     max_bytes = services.settings.max_frame_bytes
     await socket.accept()
-    principal = await _hello(socket, services, field_decoder)
-    if principal is None:
+    hello = await _hello(socket, services, field_decoder)
+    if hello is None:
         return
+    principal, protocol = hello
     if principal.device_id is None:
         await _fatal(socket, "unknown_device", "log in with a registered device to use the field socket", "token")
         return
@@ -117,11 +120,12 @@ async def field_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
             await _send(socket, Error(code=code, message=message, fatal=True))
             await socket.close(code=1008, reason=code)
 
-    link = FieldLink(device_id=device.id, org_id=device.org_id, unit_id=device.unit_id, send=send, close=close)
+    link = FieldLink(device_id=device.id, org_id=device.org_id, unit_id=device.unit_id, send=send, close=close,
+                     protocol=protocol)
     old = hub.attach(link, device.last_seq)
     if old is not None:
         await old.close("replaced")
-    await _send(socket, Welcome(protocol=PROTOCOL_VERSION, device_id=device.id, unit_id=device.unit_id,
+    await _send(socket, Welcome(protocol=protocol, device_id=device.id, unit_id=device.unit_id,
                                 acked=device.last_seq, server_time=datetime.now(UTC)))
     await hub.device_attached(link)  # open tasks and unread messages are sent again
     try:
@@ -166,9 +170,10 @@ async def operator_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
     services = services_of(socket)
     hub = services.hub
     await socket.accept()
-    principal = await _hello(socket, services, operator_decoder)
-    if principal is None:
+    hello = await _hello(socket, services, operator_decoder)
+    if hello is None:
         return
+    principal, protocol = hello
     if principal.role not in OPERATOR_ROLES:
         await _fatal(socket, "forbidden", f"role {principal.role!r} may not watch the live picture", "token")
         return
@@ -182,7 +187,7 @@ async def operator_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
         alerts = await hub.open_alerts(principal.visible_org_ids)
         extra = await hub.snapshot_extra(principal.visible_org_ids)
         await _send(socket, Snapshot(units=hub.visible_units(principal.visible_org_ids), alerts=alerts,
-                                     server_time=datetime.now(UTC), **extra))
+                                     server_time=datetime.now(UTC), protocol=protocol, **extra))
         hub.activate(box)
         while True:
             raw = await _receive(socket)

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from mobile.presenters.outbox import OutboxPresenter
 from mobile.presenters.register import RegisterPresenter
 from mobile.presenters.session import LoginPresenter, ShiftPresenter
 from mobile.presenters.tasks import TasksPresenter
-from shared.protocol import UnitStatus, Welcome
+from shared.protocol import AlertAcknowledged, TaskAssigned, TaskState, TextMessage, UnitStatus, Welcome
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,22 @@ class SavedShift(msgspec.Struct, kw_only=True):
     beat_ids: list[int]
 
 
+class SavedTask(msgspec.Struct, kw_only=True):
+    task: TaskAssigned
+    state: TaskState
+    reason: str = ""
+
+
 class SavedState(msgspec.Struct, kw_only=True):
     """What survives an app restart besides the outbox: the (device-bound) session and the open shift."""
 
     session: Session | None = None
     shift: SavedShift | None = None
     status: str = ""  # the status the boa last chose, shown again after a restart
+    # the server resends only tasks not yet accepted and messages not yet delivered: keep what we have
+    tasks: list[SavedTask] = []
+    messages: list[TextMessage] = []
+    noodknop_at: datetime | None = None  # the noodknop on screen (not yet closed by the boa)
 
 
 class AppPresenter(EventDispatcher):  # type: ignore[misc]
@@ -113,7 +124,17 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         )
         path = self._state_path
         tmp = path.with_suffix(".tmp")
-        state = SavedState(session=self.session, shift=shift, status=self.status.status if shift else "")
+        state = SavedState(
+            session=self.session,
+            shift=shift,
+            status=self.status.status if shift else "",
+            tasks=[
+                SavedTask(task=e["task"], state=e["state"], reason=e.get("reason", ""))
+                for e in self.tasks.tasks.values()
+            ],
+            messages=list(self.tasks.messages),
+            noodknop_at=self.noodknop.fired_at,
+        )
         tmp.write_bytes(msgspec.json.encode(state))
         tmp.replace(path)
         with contextlib.suppress(OSError):
@@ -124,17 +145,22 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
-    async def resume(self) -> None:
-        """At start: continue the saved session (and shift) if there is one, else show the login."""
+    def saved_state(self) -> SavedState | None:
         path = self._state_path
         if not path.exists():
-            return
+            return None
         try:
-            state = msgspec.json.decode(path.read_bytes(), type=SavedState)
+            return msgspec.json.decode(path.read_bytes(), type=SavedState)
         except msgspec.DecodeError:
+            return None
+
+    async def resume(self) -> None:
+        """At start: continue the saved session (and shift) if there is one, else show the login."""
+        state = self.saved_state()
+        if state is None or state.session is None:
             return
-        if state.session is None:
-            return
+        self.tasks.restore(state)
+        self.noodknop.restore(state.noodknop_at)
         await self.signed_in(state.session, load=state.shift is None)
         if state.shift is not None:
             self.shift.began(state.shift.shift_id, state.shift.call_sign, state.shift.beat_ids)
@@ -174,10 +200,15 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.screen = "duty"
         self._save()
 
+    def save(self) -> None:
+        """Keep what the presenters hold (tasks, messages, the noodknop on screen) across a restart."""
+        self._save()
+
     def status_chosen(self) -> None:
         self._save()  # a restart shows the status the boa chose, not "buiten dienst"
 
     def on_shift_ended(self) -> None:
+        self.tasks.shift_ended()
         self.status.show(UnitStatus.OFF_DUTY)
         self.location.shift_ended()
         self.map.select([])
@@ -230,6 +261,9 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
 
     def _frame(self, frame: msgspec.Struct) -> None:
         if isinstance(frame, Welcome):
+            return
+        if isinstance(frame, AlertAcknowledged):
+            self.noodknop.acknowledged(frame)
             return
         self.tasks.received(frame)
 

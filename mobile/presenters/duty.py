@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from kivy.event import EventDispatcher
@@ -17,10 +17,12 @@ from kivy.properties import (
 )
 
 from mobile.i18n import t
-from shared.protocol import UnitStatus
+from shared.protocol import AlertAcknowledged, AlertKind, UnitStatus
 
 if TYPE_CHECKING:
     from mobile.presenters.app import AppPresenter
+
+RESTORE_NOODKNOP = timedelta(hours=12)  # after a restart, an older noodknop view is not shown again
 
 # the statuses a boa sets himself, in the order of the buttons
 CHOICES = (UnitStatus.AVAILABLE, UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE, UnitStatus.BUSY, UnitStatus.BREAK)
@@ -58,19 +60,21 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
     """Press and hold for `hold_s`; then sent at once, retried until the server has it durably."""
 
     hold_s = NumericProperty(1.5)
-    state = OptionProperty("idle", options=["idle", "holding", "sending", "confirmed"])
+    state = OptionProperty("idle", options=["idle", "holding", "sending", "confirmed", "seen"])
     progress = NumericProperty(0.0)
     label = StringProperty(t("nood.idle"))
+    seen_by = StringProperty("")  # who at the meldkamer saw it, and when (state "seen")
     online = BooleanProperty(False)
 
     def __init__(self, app: AppPresenter, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.app = app
         self._pressed_at = 0.0
-        self.bind(state=self._relabel, online=self._relabel)
+        self.fired_at: datetime | None = None  # the `at` of the noodknop frame now on screen
+        self.bind(state=self._relabel, online=self._relabel, seen_by=self._relabel)
 
     def press(self, now: float) -> None:
-        if self.state == "confirmed":  # a tap closes the confirmation; holding on sends a new noodknop
+        if self.state in ("confirmed", "seen"):  # a tap closes the confirmation; holding on sends a new one
             self.reset()
         if self.state == "idle":
             self._pressed_at = now
@@ -97,8 +101,10 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
         if link is None:  # not logged in: there is no one to send it to (the button is not shown then)
             self.state, self.progress = "idle", 0.0
             return
+        self.fired_at = datetime.now(UTC)
+        self.seen_by = ""
         link.client.noodknop(
-            datetime.now(UTC),
+            self.fired_at,
             location.lon if location.has_fix else None,
             location.lat if location.has_fix else None,
         )
@@ -106,6 +112,7 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
         self.state = "sending"
         self.app.status.show(UnitStatus.EMERGENCY)
         self.refresh()
+        self.app.save()
 
     def refresh(self) -> None:
         self.online = self.app.link is not None and self.app.link.online
@@ -114,15 +121,39 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
         elif self.state == "sending":
             self.state = "confirmed"
 
+    def acknowledged(self, frame: AlertAcknowledged) -> None:
+        """An operator has seen the noodmelding on screen now (not only stored it)."""
+        if frame.alert_kind != AlertKind.NOODKNOP or self.state not in ("sending", "confirmed"):
+            return
+        if self.fired_at is not None and frame.raised_at is not None and frame.raised_at < self.fired_at:
+            return  # the acknowledgement of an earlier noodknop, not of the one on screen
+        when = (frame.at or datetime.now(UTC)).astimezone().strftime("%H:%M")
+        self.seen_by = t("nood.seen_by", by=frame.by, time=when) if frame.by else when
+        self.state = "seen"
+
+    def restore(self, fired_at: datetime | None) -> None:
+        """After a restart: the noodknop the boa had not closed is on screen again (and can still be seen)."""
+        if fired_at is None or datetime.now(UTC) - fired_at > RESTORE_NOODKNOP:
+            return
+        self.fired_at = fired_at
+        if self.state in ("idle", "sending"):
+            self.state = "sending"
+            self.refresh()  # "confirmed" unless it is still in the outbox
+
     def reset(self) -> None:
         """The boa closes the confirmed emergency view (the meldkamer handles the incident)."""
-        if self.state == "confirmed":
+        if self.state in ("confirmed", "seen"):
             self.state = "idle"
             self.progress = 0.0
+            self.seen_by = ""
+            self.fired_at = None
+            self.app.save()
 
     def _relabel(self, *_: object) -> None:
         if self.state == "sending" and not self.online:
             self.label = t("nood.offline")
+        elif self.state == "seen":
+            self.label = t("nood.seen") + (f"\n{self.seen_by}" if self.seen_by else "")
         else:
             self.label = t(
                 {
@@ -130,6 +161,7 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
                     "holding": "nood.holding",
                     "sending": "nood.sending",
                     "confirmed": "nood.confirmed",
+                    "seen": "nood.seen",
                 }[self.state]
             )
 

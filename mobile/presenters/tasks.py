@@ -13,7 +13,9 @@ from mobile.i18n import t
 from shared.protocol import AreaAlert, TaskAssigned, TaskCancelled, TaskState, TextMessage, UnitStatus
 
 if TYPE_CHECKING:
-    from mobile.presenters.app import AppPresenter
+    from mobile.presenters.app import AppPresenter, SavedState
+
+MAX_MESSAGES = 50  # the newest are kept (and shown)
 
 # the next step the boa can report, and the unit status that goes with it
 NEXT_STEP = {
@@ -41,7 +43,8 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
     rows = ListProperty([])  # one dict per task, ready for the view
     open_count = NumericProperty(0)
     banner = StringProperty("")  # the latest message or area alert
-    messages = ListProperty([])
+    messages = ListProperty([])  # TextMessage frames, newest first
+    message_rows = ListProperty([])  # one dict per message, ready for the view
 
     def __init__(self, app: AppPresenter, **kwargs: object) -> None:
         super().__init__(**kwargs)
@@ -60,20 +63,43 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
             self.dispatch("on_alarm", frame.priority)
         elif isinstance(frame, TaskCancelled):
             entry = self.tasks.get(frame.task_id)
-            if entry is not None:
-                entry["state"] = TaskState.CANCELLED
-                self.banner = t("tasks.cancelled") + (f": {frame.reason}" if frame.reason else "")
+            if entry is None or entry["state"] in (TaskState.DONE, TaskState.CANCELLED):
+                return
+            entry["state"] = TaskState.CANCELLED
+            entry["reason"] = frame.reason
+            self.banner = t("tasks.cancelled_banner", title=entry["task"].title) + (
+                "  —  " + t("tasks.reason", reason=frame.reason) if frame.reason else ""
+            )
         elif isinstance(frame, TextMessage):
-            self.messages = [*self.messages, frame]
+            if any(m.message_id == frame.message_id for m in self.messages):
+                return  # sent again after a reconnect before our message_read was durable
+            self.messages = [frame, *self.messages][:MAX_MESSAGES]
             self.banner = t("tasks.message", sender=frame.sender, text=frame.text)
             link = self.app.link
-            if link is not None:
+            if link is not None:  # "delivered" for the operator; goes through the outbox like every frame
                 link.client.message_read(frame.message_id, datetime.now(UTC))
+            self.dispatch("on_alarm", 3)
         elif isinstance(frame, AreaAlert):
             self.banner = t("tasks.alert", headline=frame.headline)
             self.dispatch("on_alarm", 1)
         else:
             return
+        self._rebuild()
+
+    def restore(self, state: SavedState) -> None:
+        """After a restart: the tasks and messages the app had (the server resends only part of them)."""
+        self.tasks = {
+            s.task.task_id: {"task": s.task, "state": s.state, "reason": s.reason} for s in state.tasks
+        }
+        self.messages = list(state.messages)
+        self._rebuild(save=False)
+
+    def shift_ended(self) -> None:
+        """Finished tasks and the messages go; a task still open stays (the server still has it)."""
+        closed = (TaskState.DONE, TaskState.CANCELLED)
+        self.tasks = {k: e for k, e in self.tasks.items() if e["state"] not in closed}
+        self.messages = []
+        self.banner = ""
         self._rebuild()
 
     def advance(self, task_id: int) -> None:
@@ -96,7 +122,7 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
             del self.tasks[task_id]
             self._rebuild()
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, *, save: bool = True) -> None:
         rows = []
         for task_id, entry in sorted(self.tasks.items(), key=lambda kv: (kv[1]["task"].priority, kv[0])):
             task: TaskAssigned = entry["task"]
@@ -105,16 +131,37 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
             rows.append(
                 {
                     "task_id": task_id,
-                    "title": task.title,
+                    # the server's title repeats priority and address, which the row shows apart
+                    "title": task.category or task.title,
                     "priority": t("tasks.priority", priority=task.priority),
                     "urgent": task.priority == 1,
                     "where": task.address
                     or (f"{task.lat:.5f}, {task.lon:.5f}" if task.lat is not None else ""),
                     "description": task.description,
-                    "state": t(f"tasks.state.{state.value}"),
+                    "state": t(f"tasks.state.{state.value}")
+                    + ("  —  " + t("tasks.reason", reason=entry["reason"]) if entry.get("reason") else ""),
                     "action": t(STEP_LABEL[step]) if step else "",
                     "closed": state in (TaskState.DONE, TaskState.CANCELLED),
                 }
             )
         self.rows = rows
         self.open_count = sum(1 for r in rows if not r["closed"])
+        self.message_rows = [
+            {
+                "text": m.text,
+                "meta": t(
+                    "tasks.message_meta", sender=m.sender, time=m.sent_at.astimezone().strftime("%H:%M")
+                ),
+            }
+            for m in self.messages
+        ]
+        if save:
+            self.app.save()  # kept in state.json: an accepted task survives a restart
+
+    def clear_banner(self) -> None:
+        self.banner = ""
+
+    def open_from_banner(self) -> None:
+        """The boa tapped the notice: show the tasks and messages; the notice has done its job."""
+        self.clear_banner()
+        self.app.tab = "tasks"

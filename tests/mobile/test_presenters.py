@@ -21,7 +21,15 @@ from mobile.api import Api, Session  # noqa: E402
 from mobile.link import Link  # noqa: E402
 from mobile.outbox import Outbox  # noqa: E402
 from mobile.presenters.app import AppConfig, AppPresenter  # noqa: E402
-from shared.protocol import Ack, Error, TaskAssigned, TaskCancelled  # noqa: E402
+from shared.protocol import (  # noqa: E402
+    Ack,
+    AlertAcknowledged,
+    AlertKind,
+    Error,
+    TaskAssigned,
+    TaskCancelled,
+    TextMessage,
+)
 
 BEAT = {
     "type": "Polygon",
@@ -164,6 +172,79 @@ def test_a_task_alarms_once_and_steps_through_with_the_status(tmp_path: Path) ->
     app.tasks.received(TaskAssigned(task_id=10, incident_id=5, title="Fietsen", priority=3))
     app.tasks.received(TaskCancelled(task_id=10, reason="opgelost"))
     assert app.tasks.open_count == 0 and "Ingetrokken" in app.tasks.banner
+
+
+def test_a_message_sent_again_is_shown_and_answered_once(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    alarms: list[int] = []
+    app.tasks.bind(on_alarm=lambda _, priority: alarms.append(priority))
+    now = datetime.now(UTC)
+    message = TextMessage(message_id=4, text="Bel de meldkamer", sender="Meldkamer", sent_at=now)
+    app._frame(message)
+    app._frame(message)  # sent again after a reconnect, before our message_read was durable
+    assert [r["text"] for r in app.tasks.message_rows] == ["Bel de meldkamer"]
+    assert [f["message_id"] for f in frames(app) if f["kind"] == "message_read"] == [4]
+    assert alarms == [3] and app.tasks.banner == "Bericht van Meldkamer: Bel de meldkamer"
+    app.tasks.open_from_banner()
+    assert app.tasks.banner == "" and app.tasks.message_rows and app.tab == "tasks"
+
+
+def test_tasks_and_messages_survive_a_restart_and_a_resend_does_not_bring_a_task_back(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.tasks.received(TaskAssigned(task_id=9, incident_id=4, title="Overlast", priority=2))
+    app.tasks.received(TaskAssigned(task_id=10, incident_id=5, title="Fietsen", priority=3))
+    app.tasks.received(TaskCancelled(task_id=10, reason="opgelost"))
+    app.tasks.advance(9)  # accepted: the server will not send it again
+    now = datetime.now(UTC)
+    app.tasks.received(TextMessage(message_id=4, text="Bel even", sender="Meldkamer", sent_at=now))
+    again = make_app(tmp_path)  # the app restarted (same data dir)
+    state = again.saved_state()
+    assert state is not None
+    again.tasks.restore(state)
+    assert [(r["task_id"], r["state"]) for r in again.tasks.rows] == [
+        (9, "Geaccepteerd"),
+        (10, "Ingetrokken  —  reden: opgelost"),
+    ]
+    assert [r["text"] for r in again.tasks.message_rows] == ["Bel even"] and again.tasks.open_count == 1
+    alarms: list[int] = []
+    again.tasks.bind(on_alarm=lambda _, priority: alarms.append(priority))
+    again.tasks.received(TaskAssigned(task_id=9, incident_id=4, title="Overlast", priority=2))
+    assert again.tasks.rows[0]["state"] == "Geaccepteerd" and alarms == []
+    on_shift(again)
+    again.on_shift_ended()  # finished tasks and the messages go; the open task stays
+    assert [r["task_id"] for r in again.tasks.rows] == [9] and again.tasks.message_rows == []
+
+
+def test_noodknop_seen_answers_only_the_press_on_screen(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    link = on_shift(app)
+    nood = app.noodknop
+    seen = AlertAcknowledged(alert_id=1, raised_at=datetime(2020, 1, 1, tzinfo=UTC), by="M. de Vries")
+    app._frame(seen)
+    assert nood.state == "idle"  # nothing pressed: nothing to answer
+    nood.press(0.0)
+    nood.release(1.6)
+    ack_all(link)
+    assert nood.state == "confirmed"
+    app._frame(seen)  # an earlier noodknop's acknowledgement
+    assert nood.state == "confirmed"
+    app._frame(AlertAcknowledged(alert_id=2, alert_kind=AlertKind.ASSISTANCE, raised_at=datetime.now(UTC)))
+    assert nood.state == "confirmed"
+    now = datetime.now(UTC)
+    app._frame(AlertAcknowledged(alert_id=3, raised_at=now, by="M. de Vries", at=now))
+    assert nood.state == "seen"
+    assert nood.label.startswith("Meldkamer heeft uw noodmelding gezien\nM. de Vries\n")
+    again = make_app(tmp_path)  # restarted before the boa closed it: it is on screen again
+    state = again.saved_state()
+    assert state is not None and state.noodknop_at is not None
+    again.noodknop.restore(state.noodknop_at)
+    assert again.noodknop.state == "confirmed"
+    nood.reset()
+    assert nood.state == "idle" and nood.label == "NOODKNOP\nvasthouden"
+    state = make_app(tmp_path).saved_state()
+    assert state is not None and state.noodknop_at is None
 
 
 def test_fine_needs_feitcode_and_offender_then_queues_photo_before_registration(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from shared.protocol import (
     PROTOCOL_VERSION,
     Ack,
     AcknowledgeAlert,
+    AlertAcknowledged,
     AlertKind,
     AlertRaised,
     AlertView,
@@ -75,7 +76,7 @@ ALERT = AlertView(
 
 # One example of every frame type; the docs' JSON examples are these, encoded by the real encoder.
 EXAMPLES: dict[type[Message], Message] = {
-    Hello: Hello(token="eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"),
+    Hello: Hello(token="eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl", protocol=PROTOCOL_VERSION),
     PositionReported: PositionReported(
         seq=42, lon=4.8970, lat=52.3745, at=AT, accuracy_m=5.0, speed_mps=1.4, heading_deg=90.0
     ),
@@ -109,6 +110,9 @@ EXAMPLES: dict[type[Message], Message] = {
     Delta: Delta(units=[UNIT], alerts=[], server_time=AT),
     AlertRaised: AlertRaised(alert=ALERT),
     AcknowledgeAlert: AcknowledgeAlert(alert_id=31),
+    AlertAcknowledged: AlertAcknowledged(
+        alert_id=31, alert_kind=AlertKind.NOODKNOP, raised_at=AT, by="M. de Vries", at=AT
+    ),
 }
 
 DECODERS = {"field": field_decoder, "operator": operator_decoder, "server": server_decoder}
@@ -251,7 +255,7 @@ def test_old_clients_and_newer_servers_understand_each_other() -> None:
     newer = server_decoder.decode(b'{"kind": "ack", "upto": 5, "instance": "b"}')
     assert newer == Ack(upto=5)
     hello = field_decoder.decode(b'{"kind": "hello", "token": "t"}')
-    assert hello == Hello(token="t", protocol=PROTOCOL_VERSION)
+    assert hello == Hello(token="t", protocol=1)  # a hello without a version is an old client
 
 
 def test_operator_socket_accepts_only_operator_frames() -> None:
