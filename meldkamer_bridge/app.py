@@ -10,15 +10,17 @@ The one place where bridge things are wired together.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 import msgspec
 import websockets
 
-from meldkamer_bridge import link, outbox
+from meldkamer_bridge import handover, link, outbox
 from meldkamer_bridge.adapters import cap, eido, status
 from meldkamer_bridge.adapters.base import CodecError
 from meldkamer_bridge.outbox import Envelope, InboxMessage, PgStore, backoff_delay
@@ -56,6 +58,7 @@ class BridgeConfig(msgspec.Struct, frozen=True, kw_only=True):
     password: str = ""
     avl_interval_s: float = 1.0
     sender: str = "schakel@handhaving.nl"  # CAP sender
+    agency: str = "handhaving.nl"  # our agency id in EIDO updates
     mapping: status.PartnerMapping = status.GMS_DEFAULT
 
 
@@ -97,8 +100,21 @@ class Bridge:
         self._units: dict[int, status.UnitEntry] = {}  # unit id -> roster entry, as last sent
         self._roster_sent: list[status.UnitEntry] | None = None
         self._orgs: dict[int, tuple[str, str]] = {}  # org id -> (code, name)
+        self._http: httpx.AsyncClient | None = None  # to the backend, when configured
+        self._token: str | None = None  # the service account's access token
+        self.timeline_changed = asyncio.Event()  # wakes the progress loop
 
     async def run(self) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            if self.config.backend_url:
+                self._http = await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=self.config.backend_url, timeout=10)
+                )
+                if self.incident_sink is None:
+                    self.incident_sink = self.create_melding
+            await self._run()
+
+    async def _run(self) -> None:
         async with asyncio.TaskGroup() as tasks:
             for partner in self.config.partners:
                 tasks.create_task(
@@ -116,6 +132,7 @@ class Bridge:
             if self.config.backend_url:
                 tasks.create_task(self._backend_feed())
                 tasks.create_task(self._avl_ticker())
+                tasks.create_task(self._progress_loop())
             tasks.create_task(self._inbox_loop())
 
     # --- partner -> Schakel -------------------------------------------------------------------------------
@@ -148,6 +165,64 @@ class Bridge:
                 log.exception("incident %s not handled yet", message.msg_id)
         return done
 
+    async def _service_token(self) -> str:
+        assert self._http is not None
+        if self._token is None:
+            self._token = await self._login(self._http)
+        return self._token
+
+    async def create_melding(
+        self, conn: asyncpg.Connection, message: InboxMessage, incident: eido.IncidentHandover
+    ) -> str:
+        """The incident sink with a backend: the melding is made (once) through POST /api/incidents."""
+        assert self._http is not None
+        body = handover.incident_request(message.partner, incident)
+        try:
+            melding = await handover.create_melding(self._http, await self._service_token(), body)
+        except handover.Refused as exc:
+            declined = eido.IncidentUpdate(
+                external_id=incident.external_id,
+                agency=self.config.agency,
+                progress=eido.Progress.DECLINED,
+                at=datetime.now(UTC),
+                note=f"Niet overgenomen door handhaving: {exc}"[:500],
+            )
+            await self.send_progress(conn, declined, msg_id=f"schakel:declined:{message.msg_id}")
+            return f"refused: {exc}"
+        except RuntimeError:
+            self._token = None  # perhaps expired: log in again on the next try
+            raise
+        return f"melding {melding['incident_id']}"
+
+    async def _progress_loop(self) -> None:
+        """Timeline lines of handed-over meldingen to the meldkamer, woken by the operator feed."""
+        while True:
+            try:
+                await self.send_pending_progress()
+            except Exception:  # the database is away: try again in a moment
+                log.exception("sending progress failed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await self.timeline_changed.wait()
+            self.timeline_changed.clear()
+
+    async def send_pending_progress(self) -> int:
+        """Queue an eido_update for each new timeline line of a handed-over melding; how many were queued."""
+        queued = 0
+        for partner in self.config.partners:
+            async with self.pool.acquire() as conn:
+                events = await handover.unsent_events(conn, partner.name)
+            for event in events:
+                update = handover.update_for(event, self.config.agency)
+                if update is None:
+                    continue
+                async with self.pool.acquire() as conn, conn.transaction():
+                    msg_id = handover.progress_msg_id(event.incident_id, event.event_id)
+                    queued += await self.send_progress(conn, update, msg_id=msg_id, partner=partner.name)
+            if events:
+                self.store.changed(partner.name).set()  # committed now: the link may send them
+        return queued
+
     # --- Schakel -> partners ------------------------------------------------------------------------------
 
     async def _org(self, org_id: int) -> tuple[str, str]:
@@ -157,15 +232,25 @@ class Bridge:
             self._orgs = {r["id"]: (r["code"], r["name"]) for r in rows}
         return self._orgs.get(org_id, (str(org_id), f"organisatie {org_id}"))
 
-    async def send_progress(self, conn: asyncpg.Connection, update: eido.IncidentUpdate) -> None:
-        """Queue our progress on a handed-over incident (accepted, unit assigned, en route, ...) for the meldkamer.
+    async def send_progress(
+        self,
+        conn: asyncpg.Connection,
+        update: eido.IncidentUpdate,
+        *,
+        msg_id: str | None = None,
+        partner: str | None = None,
+    ) -> bool:
+        """Queue our progress on a handed-over incident (accepted, unit assigned, en route, ...).
 
         Takes the caller's connection: call it in the transaction that records the progress in Schakel, so the
-        update is sent if and only if the change is stored.
+        update is sent if and only if the change is stored. A fixed `msg_id` is queued once (False when it was
+        queued before); `partner` defaults to the meldkamer.
         """
+        partner = partner or self.config.meldkamer
         body = eido.encode_update(update, self.config.mapping)
-        await outbox.enqueue(conn, self.config.meldkamer, "eido_update", body)
-        self.store.changed(self.config.meldkamer).set()
+        queued = await outbox.enqueue(conn, partner, "eido_update", body, msg_id)
+        self.store.changed(partner).set()
+        return queued is not None
 
     async def send_alert(self, alert: AlertView) -> bool:
         """A noodknop or assistance request as CAP to the police; True when newly queued."""
@@ -270,6 +355,8 @@ class Bridge:
                                 await self.send_alert(frame.alert)
                             elif isinstance(frame, Delta):
                                 await self._unit_changes(frame.units)
+                                if frame.timeline or frame.incidents:
+                                    self.timeline_changed.set()
                             elif isinstance(frame, Snapshot):
                                 await self._snapshot(frame)
                                 attempt = 0
