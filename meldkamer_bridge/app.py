@@ -103,6 +103,7 @@ class Bridge:
         self._http: httpx.AsyncClient | None = None  # to the backend, when configured
         self._token: str | None = None  # the service account's access token
         self.timeline_changed = asyncio.Event()  # wakes the progress loop
+        self.inbox_changed = asyncio.Event()  # wakes the inbox loop
 
     async def run(self) -> None:
         async with contextlib.AsyncExitStack() as stack:
@@ -139,16 +140,46 @@ class Bridge:
 
     async def _received(self, env: Envelope) -> None:
         log.info("from %s: %s #%d %s", env.partner, env.type, env.seq, env.msg_id)
+        self.inbox_changed.set()
 
     async def _inbox_loop(self) -> None:
-        """Hand stored incidents to the sink (when one is set); the inbox keeps them until it succeeds."""
+        """Hand stored incidents to the sink (when one is set) and police alerts to the backend (when there is
+        one); the inbox keeps them until that succeeds."""
         while True:
-            if self.incident_sink is not None:
-                try:
+            self.inbox_changed.clear()
+            try:
+                if self.incident_sink is not None:
                     await self.process_incidents()
-                except Exception:  # the database is away: try again in a moment
-                    log.exception("handing incidents over failed")
-            await asyncio.sleep(1.0)
+                if self._http is not None:
+                    await self.process_area_alerts()
+            except Exception:  # the database is away: try again in a moment
+                log.exception("handing the inbox over failed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self.inbox_changed.wait()
+
+    async def process_area_alerts(self) -> int:
+        """Police CAP alerts to the backend (POST /api/area-alerts), each marked processed once posted."""
+        assert self._http is not None
+        async with self.pool.acquire() as conn:
+            messages = await outbox.unprocessed(conn, types=["cap"])
+        done = 0
+        for message in messages:
+            alert = cap.decode_alert(message.body.encode("utf-8"))  # valid: checked on arrival
+            body = handover.area_alert_request(message.partner, alert)
+            try:
+                token = await self._service_token()
+                stored = await handover.post(self._http, token, "/api/area-alerts", body)
+                result = f"area alert {stored['alert_id']} to units {stored['unit_ids']}"
+            except handover.Refused as exc:
+                result = f"refused: {exc}"
+            except Exception:
+                self._token = None
+                log.exception("police alert %s not handed over yet", message.msg_id)
+                continue
+            async with self.pool.acquire() as conn:
+                done += await outbox.mark_processed(conn, message.id, result)
+        return done
 
     async def process_incidents(self) -> int:
         assert self.incident_sink is not None
@@ -178,7 +209,7 @@ class Bridge:
         assert self._http is not None
         body = handover.incident_request(message.partner, incident)
         try:
-            melding = await handover.create_melding(self._http, await self._service_token(), body)
+            melding = await handover.post(self._http, await self._service_token(), "/api/incidents", body)
         except handover.Refused as exc:
             declined = eido.IncidentUpdate(
                 external_id=incident.external_id,

@@ -1,4 +1,5 @@
 """Incidents handed over by the meldkamer become meldingen; their progress goes back as EIDO updates.
+Police area alerts (CAP) go to the backend, which pushes them to the tablets in the area.
 
 In: the bridge's incident sink posts each EIDO incident to the backend (POST /api/incidents with
 source=<partner>, external_id=<EIDO $id>); the backend returns the existing melding for a repeated pair, so a
@@ -20,7 +21,7 @@ import asyncpg
 import httpx
 import msgspec
 
-from meldkamer_bridge.adapters import eido
+from meldkamer_bridge.adapters import cap, eido
 from shared.protocol import TaskState
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,28 @@ def incident_request(partner: str, handover: eido.IncidentHandover) -> dict[str,
     return body
 
 
-async def create_melding(http: httpx.AsyncClient, token: str, body: dict[str, object]) -> dict[str, object]:
-    """The melding for a handover (new or made before); raises Refused for a 4xx, other errors to retry."""
-    r = await http.post("/api/incidents", json=body, headers={"Authorization": f"Bearer {token}"})
+def area_alert_request(partner: str, alert: cap.PartnerAlert) -> dict[str, object]:
+    """The POST /api/area-alerts body for a police CAP alert (coordinates as lon, lat)."""
+    return {
+        "source": partner[:40],
+        "identifier": alert.identifier[:300],
+        "event": alert.event[:300],
+        "headline": alert.headline[:300],
+        "description": alert.description[:2000],
+        "instruction": alert.instruction[:2000],
+        "severity": alert.severity[:40],
+        "urgency": alert.urgency[:40],
+        "area_desc": alert.area_desc[:300],
+        "polygons": [[list(xy) for xy in polygon.exterior.coords] for polygon in alert.polygons[:50]],
+        "circles": [{"lon": c.lon, "lat": c.lat, "radius_km": c.radius_km} for c in alert.circles[:50]],
+        "sent": alert.sent.isoformat(),
+        "expires": alert.expires.isoformat() if alert.expires else None,
+    }
+
+
+async def post(http: httpx.AsyncClient, token: str, path: str, body: dict[str, object]) -> dict[str, object]:
+    """POST to the backend; raises Refused for a 4xx that will not change, other errors to try again."""
+    r = await http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
     if r.status_code in (200, 201):
         return dict(r.json())
     if 400 <= r.status_code < 500 and r.status_code not in (401, 408, 409, 429):
