@@ -20,7 +20,7 @@ import httpx
 import msgspec
 import websockets
 
-from meldkamer_bridge import handover, link, outbox
+from meldkamer_bridge import handover, link, outbox, registers
 from meldkamer_bridge.adapters import cap, eido, status
 from meldkamer_bridge.adapters.base import CodecError
 from meldkamer_bridge.outbox import Envelope, InboxMessage, PgStore, backoff_delay
@@ -74,10 +74,14 @@ def validate_inbound(env: Envelope) -> str | None:
             eido.decode_incident(env.body.encode("utf-8"))
         elif env.type == "cap":
             cap.decode_alert(env.body.encode("utf-8"))
+        elif env.type == "register_answer":
+            registers.decode_answer(env.body.encode("utf-8"))
         else:
             return f"the bridge does not take {env.type!r} messages"
     except CodecError as exc:
         return f"{exc.field}: {exc.reason}"
+    except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
+        return str(exc)[:300]
     return None
 
 
@@ -134,6 +138,7 @@ class Bridge:
                 tasks.create_task(self._backend_feed())
                 tasks.create_task(self._avl_ticker())
                 tasks.create_task(self._progress_loop())
+                tasks.create_task(self._register_loop())
             tasks.create_task(self._inbox_loop())
 
     # --- partner -> Schakel -------------------------------------------------------------------------------
@@ -152,11 +157,34 @@ class Bridge:
                     await self.process_incidents()
                 if self._http is not None:
                     await self.process_area_alerts()
+                await self.process_register_answers()
             except Exception:  # the database is away: try again in a moment
                 log.exception("handing the inbox over failed")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
                     await self.inbox_changed.wait()
+
+    async def process_register_answers(self) -> int:
+        """Register answers from the police onto their queries; the inbox keeps no copy."""
+        async with self.pool.acquire() as conn:
+            messages = await outbox.unprocessed(conn, types=["register_answer"])
+        done = 0
+        for message in messages:
+            async with self.pool.acquire() as conn, conn.transaction():
+                done += await outbox.mark_processed(conn, message.id, await registers.take_in(conn, message))
+        return done
+
+    async def _register_loop(self) -> None:
+        """Boa's register queries (queued by the backend) to the police, within a fifth of a second."""
+        while True:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    sent = await registers.send_pending(conn, self.config.police)
+                if sent:
+                    self.store.changed(self.config.police).set()
+            except Exception:  # the database is away: try again in a moment
+                log.exception("sending register queries failed")
+            await asyncio.sleep(0.2)
 
     async def process_area_alerts(self) -> int:
         """Police CAP alerts to the backend (POST /api/area-alerts), each marked processed once posted."""

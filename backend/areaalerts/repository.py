@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -62,7 +61,7 @@ async def insert(conn: asyncpg.Connection, new: NewAreaAlert) -> AreaAlertView |
         new.severity,
         new.urgency,
         new.area_desc,
-        json.dumps(new.area),
+        new.area,  # the pool's codec encodes jsonb
         new.sent_at,
         new.expires_at,
         new.received_by,
