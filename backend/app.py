@@ -21,6 +21,8 @@ from backend.db.migrate import migrate
 from backend.db.pool import create_pool
 from backend.dispatch import live as dispatch_live
 from backend.dispatch import routes as dispatch_routes
+from backend.areaalerts import routes as area_alert_routes
+from backend.registerqueries import routes as register_query_routes
 from backend.errors import EXCEPTION_HANDLERS
 from backend.geofencing import routes as beat_routes
 from backend.live import osmand_routes
@@ -85,6 +87,8 @@ def create_app(settings: Settings) -> Litestar:
             *dispatch_routes.ROUTES,
             *console_routes.ROUTES,
             *bridge_routes.ROUTES,
+            *area_alert_routes.ROUTES,
+            *register_query_routes.ROUTES,
         ],
         dependencies={"principal": Provide(provide_principal)},
         guards=[authenticate_api],

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import msgspec
 from shapely.geometry import Point, shape
 
 from backend.demo.seed import DEMO_PASSWORD
 from shared.client import FieldClient
-from shared.protocol import UnitStatus
+from shared.protocol import TaskAssigned, TaskState, UnitStatus
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,30 @@ async def simulate(base_url: str, *, units: int = 12, org: str = "amsterdam", sp
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
+# How a simulated duo works a task from the meldkamer: (state, seconds after the previous one).
+TASK_STEPS = ((TaskState.ACCEPTED, 3.0), (TaskState.EN_ROUTE, 3.0), (TaskState.ON_SCENE, 20.0),
+              (TaskState.DONE, 25.0))
+
+
+async def _work_task(client: FieldClient, task_id: int, speed: float) -> None:
+    for state, after_s in TASK_STEPS:
+        await asyncio.sleep(after_s / speed)
+        note = "afgehandeld (demo)" if state == TaskState.DONE else ""
+        client.task_update(task_id, state, datetime.now(UTC), note=note)
+
+
 async def _walk(client: FieldClient, walker: Walker, interval_s: float, speed: float, rng: random.Random) -> None:
+    working: set[asyncio.Task[None]] = set()
+    seen: set[int] = set()  # a task comes again after a reconnect until it is accepted
+
+    def on_frame(frame: msgspec.Struct) -> None:  # a task from the meldkamer: accept it and work it off
+        if isinstance(frame, TaskAssigned) and frame.task_id not in seen:
+            seen.add(frame.task_id)
+            job = asyncio.get_running_loop().create_task(_work_task(client, frame.task_id, speed))
+            working.add(job)
+            job.add_done_callback(working.discard)
+
+    client.on_frame = on_frame
     runner = asyncio.create_task(client.run())
     try:
         await asyncio.wait_for(client.connected.wait(), 20)
@@ -118,3 +142,5 @@ async def _walk(client: FieldClient, walker: Walker, interval_s: float, speed: f
             await asyncio.sleep(interval_s)
     finally:
         runner.cancel()
+        for job in working:
+            job.cancel()

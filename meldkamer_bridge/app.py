@@ -10,15 +10,17 @@ The one place where bridge things are wired together.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
 import msgspec
 import websockets
 
-from meldkamer_bridge import link, outbox
+from meldkamer_bridge import handover, link, outbox, registers
 from meldkamer_bridge.adapters import cap, eido, status
 from meldkamer_bridge.adapters.base import CodecError
 from meldkamer_bridge.outbox import Envelope, InboxMessage, PgStore, backoff_delay
@@ -56,6 +58,7 @@ class BridgeConfig(msgspec.Struct, frozen=True, kw_only=True):
     password: str = ""
     avl_interval_s: float = 1.0
     sender: str = "schakel@handhaving.nl"  # CAP sender
+    agency: str = "handhaving.nl"  # our agency id in EIDO updates
     mapping: status.PartnerMapping = status.GMS_DEFAULT
 
 
@@ -71,10 +74,14 @@ def validate_inbound(env: Envelope) -> str | None:
             eido.decode_incident(env.body.encode("utf-8"))
         elif env.type == "cap":
             cap.decode_alert(env.body.encode("utf-8"))
+        elif env.type == "register_answer":
+            registers.decode_answer(env.body.encode("utf-8"))
         else:
             return f"the bridge does not take {env.type!r} messages"
     except CodecError as exc:
         return f"{exc.field}: {exc.reason}"
+    except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
+        return str(exc)[:300]
     return None
 
 
@@ -97,8 +104,22 @@ class Bridge:
         self._units: dict[int, status.UnitEntry] = {}  # unit id -> roster entry, as last sent
         self._roster_sent: list[status.UnitEntry] | None = None
         self._orgs: dict[int, tuple[str, str]] = {}  # org id -> (code, name)
+        self._http: httpx.AsyncClient | None = None  # to the backend, when configured
+        self._token: str | None = None  # the service account's access token
+        self.timeline_changed = asyncio.Event()  # wakes the progress loop
+        self.inbox_changed = asyncio.Event()  # wakes the inbox loop
 
     async def run(self) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            if self.config.backend_url:
+                self._http = await stack.enter_async_context(
+                    httpx.AsyncClient(base_url=self.config.backend_url, timeout=10)
+                )
+                if self.incident_sink is None:
+                    self.incident_sink = self.create_melding
+            await self._run()
+
+    async def _run(self) -> None:
         async with asyncio.TaskGroup() as tasks:
             for partner in self.config.partners:
                 tasks.create_task(
@@ -116,22 +137,77 @@ class Bridge:
             if self.config.backend_url:
                 tasks.create_task(self._backend_feed())
                 tasks.create_task(self._avl_ticker())
+                tasks.create_task(self._progress_loop())
+                tasks.create_task(self._register_loop())
             tasks.create_task(self._inbox_loop())
 
     # --- partner -> Schakel -------------------------------------------------------------------------------
 
     async def _received(self, env: Envelope) -> None:
         log.info("from %s: %s #%d %s", env.partner, env.type, env.seq, env.msg_id)
+        self.inbox_changed.set()
 
     async def _inbox_loop(self) -> None:
-        """Hand stored incidents to the sink (when one is set); the inbox keeps them until it succeeds."""
+        """Hand stored incidents to the sink (when one is set) and police alerts to the backend (when there is
+        one); the inbox keeps them until that succeeds."""
         while True:
-            if self.incident_sink is not None:
-                try:
+            self.inbox_changed.clear()
+            try:
+                if self.incident_sink is not None:
                     await self.process_incidents()
-                except Exception:  # the database is away: try again in a moment
-                    log.exception("handing incidents over failed")
-            await asyncio.sleep(1.0)
+                if self._http is not None:
+                    await self.process_area_alerts()
+                await self.process_register_answers()
+            except Exception:  # the database is away: try again in a moment
+                log.exception("handing the inbox over failed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self.inbox_changed.wait()
+
+    async def process_register_answers(self) -> int:
+        """Register answers from the police onto their queries; the inbox keeps no copy."""
+        async with self.pool.acquire() as conn:
+            messages = await outbox.unprocessed(conn, types=["register_answer"])
+        done = 0
+        for message in messages:
+            async with self.pool.acquire() as conn, conn.transaction():
+                done += await outbox.mark_processed(conn, message.id, await registers.take_in(conn, message))
+        return done
+
+    async def _register_loop(self) -> None:
+        """Boa's register queries (queued by the backend) to the police, within a fifth of a second."""
+        while True:
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    sent = await registers.send_pending(conn, self.config.police)
+                if sent:
+                    self.store.changed(self.config.police).set()
+            except Exception:  # the database is away: try again in a moment
+                log.exception("sending register queries failed")
+            await asyncio.sleep(0.2)
+
+    async def process_area_alerts(self) -> int:
+        """Police CAP alerts to the backend (POST /api/area-alerts), each marked processed once posted."""
+        assert self._http is not None
+        async with self.pool.acquire() as conn:
+            messages = await outbox.unprocessed(conn, types=["cap"])
+        done = 0
+        for message in messages:
+            alert = cap.decode_alert(message.body.encode("utf-8"))  # valid: checked on arrival
+            body = handover.area_alert_request(message.partner, alert)
+            try:
+                token = await self._service_token()
+                stored = await handover.post(self._http, token, "/api/area-alerts", body)
+                result = f"area alert {stored['alert_id']} to units {stored['unit_ids']}"
+            except handover.Refused as exc:
+                result = f"refused: {exc}"
+            except Exception:
+                self._token = None
+                log.exception("police alert %s not handed over yet", message.msg_id)
+                continue
+            async with self.pool.acquire() as conn:
+                done += await outbox.mark_processed(conn, message.id, result)
+        return done
 
     async def process_incidents(self) -> int:
         assert self.incident_sink is not None
@@ -148,6 +224,64 @@ class Bridge:
                 log.exception("incident %s not handled yet", message.msg_id)
         return done
 
+    async def _service_token(self) -> str:
+        assert self._http is not None
+        if self._token is None:
+            self._token = await self._login(self._http)
+        return self._token
+
+    async def create_melding(
+        self, conn: asyncpg.Connection, message: InboxMessage, incident: eido.IncidentHandover
+    ) -> str:
+        """The incident sink with a backend: the melding is made (once) through POST /api/incidents."""
+        assert self._http is not None
+        body = handover.incident_request(message.partner, incident)
+        try:
+            melding = await handover.post(self._http, await self._service_token(), "/api/incidents", body)
+        except handover.Refused as exc:
+            declined = eido.IncidentUpdate(
+                external_id=incident.external_id,
+                agency=self.config.agency,
+                progress=eido.Progress.DECLINED,
+                at=datetime.now(UTC),
+                note=f"Niet overgenomen door handhaving: {exc}"[:500],
+            )
+            await self.send_progress(conn, declined, msg_id=f"schakel:declined:{message.msg_id}")
+            return f"refused: {exc}"
+        except RuntimeError:
+            self._token = None  # perhaps expired: log in again on the next try
+            raise
+        return f"melding {melding['incident_id']}"
+
+    async def _progress_loop(self) -> None:
+        """Timeline lines of handed-over meldingen to the meldkamer, woken by the operator feed."""
+        while True:
+            try:
+                await self.send_pending_progress()
+            except Exception:  # the database is away: try again in a moment
+                log.exception("sending progress failed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await self.timeline_changed.wait()
+            self.timeline_changed.clear()
+
+    async def send_pending_progress(self) -> int:
+        """Queue an eido_update for each new timeline line of a handed-over melding; how many were queued."""
+        queued = 0
+        for partner in self.config.partners:
+            async with self.pool.acquire() as conn:
+                events = await handover.unsent_events(conn, partner.name)
+            for event in events:
+                update = handover.update_for(event, self.config.agency)
+                if update is None:
+                    continue
+                async with self.pool.acquire() as conn, conn.transaction():
+                    msg_id = handover.progress_msg_id(event.incident_id, event.event_id)
+                    queued += await self.send_progress(conn, update, msg_id=msg_id, partner=partner.name)
+            if events:
+                self.store.changed(partner.name).set()  # committed now: the link may send them
+        return queued
+
     # --- Schakel -> partners ------------------------------------------------------------------------------
 
     async def _org(self, org_id: int) -> tuple[str, str]:
@@ -157,15 +291,25 @@ class Bridge:
             self._orgs = {r["id"]: (r["code"], r["name"]) for r in rows}
         return self._orgs.get(org_id, (str(org_id), f"organisatie {org_id}"))
 
-    async def send_progress(self, conn: asyncpg.Connection, update: eido.IncidentUpdate) -> None:
-        """Queue our progress on a handed-over incident (accepted, unit assigned, en route, ...) for the meldkamer.
+    async def send_progress(
+        self,
+        conn: asyncpg.Connection,
+        update: eido.IncidentUpdate,
+        *,
+        msg_id: str | None = None,
+        partner: str | None = None,
+    ) -> bool:
+        """Queue our progress on a handed-over incident (accepted, unit assigned, en route, ...).
 
         Takes the caller's connection: call it in the transaction that records the progress in Schakel, so the
-        update is sent if and only if the change is stored.
+        update is sent if and only if the change is stored. A fixed `msg_id` is queued once (False when it was
+        queued before); `partner` defaults to the meldkamer.
         """
+        partner = partner or self.config.meldkamer
         body = eido.encode_update(update, self.config.mapping)
-        await outbox.enqueue(conn, self.config.meldkamer, "eido_update", body)
-        self.store.changed(self.config.meldkamer).set()
+        queued = await outbox.enqueue(conn, partner, "eido_update", body, msg_id)
+        self.store.changed(partner).set()
+        return queued is not None
 
     async def send_alert(self, alert: AlertView) -> bool:
         """A noodknop or assistance request as CAP to the police; True when newly queued."""
@@ -270,6 +414,8 @@ class Bridge:
                                 await self.send_alert(frame.alert)
                             elif isinstance(frame, Delta):
                                 await self._unit_changes(frame.units)
+                                if frame.timeline or frame.incidents:
+                                    self.timeline_changed.set()
                             elif isinstance(frame, Snapshot):
                                 await self._snapshot(frame)
                                 attempt = 0

@@ -322,6 +322,21 @@ class Snapshot(Message, frozen=True, tag="snapshot"):
     incidents: list[IncidentView] = []  # open meldingen (console); older clients ignore it
 
 
+class AreaAlertView(msgspec.Struct, frozen=True, kw_only=True):
+    """A partner's area alert (police CAP) as operators see it, with the units whose tablets got it."""
+
+    alert_id: int
+    source: str
+    event: str = ""
+    headline: str = ""
+    description: str = ""
+    severity: str = ""
+    area_desc: str = ""
+    sent_at: Timestamp | None = None
+    expires_at: Timestamp | None = None
+    unit_ids: list[int] = []
+
+
 class Delta(Message, frozen=True, tag="delta"):
     """Everything that changed since the previous tick, at most one frame per operator per tick."""
 
@@ -331,6 +346,7 @@ class Delta(Message, frozen=True, tag="delta"):
     incidents: list[IncidentView] = []  # meldingen that changed (state, tasks)
     timeline: list[TimelineEntry] = []  # new timeline lines
     messages: list[MessageView] = []  # messages sent or delivered
+    area_alerts: list[AreaAlertView] = []  # partner alerts for an area (police CAP)
 
 
 class AlertRaised(Message, frozen=True, tag="alert"):

@@ -60,31 +60,39 @@ class TrackPoint(msgspec.Struct, frozen=True, kw_only=True):
 # --- incidents ----------------------------------------------------------------------------------------------
 
 
-async def create_incident(conn: asyncpg.Connection, new: NewIncident, actor: str) -> int:
-    try:
-        incident_id: int = await conn.fetchval(
-            """INSERT INTO incidents (org_id, category, priority, description, lon, lat, address, beat_id,
-                                      required_domain, created_by, source, external_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id""",
-            new.org_id,
-            new.category,
-            new.priority,
-            new.description,
-            new.lon,
-            new.lat,
-            new.address,
-            new.beat_id,
-            new.required_domain,
-            new.created_by,
-            new.source,
-            new.external_id,
-        )
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict("this external incident is already known", field="external_id") from exc
-    await add_event(
-        conn, incident_id, "created", f"melding aangemaakt: P{new.priority} {new.category}", actor
+async def create_incident(conn: asyncpg.Connection, new: NewIncident, actor: str) -> int | None:
+    """The new melding's id; None when a melding with this (source, external_id) exists already."""
+    incident_id: int | None = await conn.fetchval(
+        """INSERT INTO incidents (org_id, category, priority, description, lon, lat, address, beat_id,
+                                  required_domain, created_by, source, external_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           ON CONFLICT (source, external_id) DO NOTHING RETURNING id""",
+        new.org_id,
+        new.category,
+        new.priority,
+        new.description,
+        new.lon,
+        new.lat,
+        new.address,
+        new.beat_id,
+        new.required_domain,
+        new.created_by,
+        new.source,
+        new.external_id,
     )
+    if incident_id is not None:
+        await add_event(
+            conn, incident_id, "created", f"melding aangemaakt: P{new.priority} {new.category}", actor
+        )
     return incident_id
+
+
+async def external_incident(conn: asyncpg.Connection, source: str, external_id: str) -> int | None:
+    """The melding made for a partner's incident, if any."""
+    found: int | None = await conn.fetchval(
+        "SELECT id FROM incidents WHERE source = $1 AND external_id = $2", source, external_id
+    )
+    return found
 
 
 _INCIDENT_SQL = """

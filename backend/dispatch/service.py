@@ -16,7 +16,7 @@ from backend.auth.tokens import Principal
 from backend.dispatch import live
 from backend.dispatch import repository as repo
 from backend.dispatch.logic import Candidate, IncidentSite, Proposal, propose_units
-from backend.errors import BadInput, Forbidden, NotFound
+from backend.errors import BadInput, Conflict, Forbidden, NotFound
 from backend.geofencing.logic import containing_beats
 from backend.registrations import audit
 from backend.services import Services
@@ -94,10 +94,20 @@ async def create_incident(services: Services, principal: Principal, data: Incide
             external_id=data.external_id,
         )
         incident_id = await repo.create_incident(conn, new, _actor(principal))
+        if incident_id is None:  # a partner's incident handed over again: the melding made the first time
+            return await _visible_incident(conn, principal, await _external(conn, data))
         view = await repo.require_incident(conn, incident_id)
         events = await repo.timeline(conn, incident_id)
     live.publish(services.hub, view, events)
     return view
+
+
+async def _external(conn: asyncpg.Connection, data: IncidentRequest) -> int:
+    assert data.source is not None and data.external_id is not None  # only these can conflict
+    found = await repo.external_incident(conn, data.source, data.external_id)
+    if found is None:
+        raise Conflict("this external incident is being created", field="external_id")
+    return found
 
 
 async def _locate(

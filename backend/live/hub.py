@@ -24,6 +24,7 @@ from shared.protocol import (
     AlertKind,
     AlertRaised,
     AlertView,
+    AreaAlertView,
     Delta,
     IncidentView,
     Message,
@@ -93,12 +94,14 @@ class OperatorMailbox:
     incidents: dict[int, IncidentView] = field(default_factory=dict)
     timeline: list[TimelineEntry] = field(default_factory=list)
     messages: dict[int, MessageView] = field(default_factory=dict)
+    area_alerts: list[AreaAlertView] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     frames_sent: int = 0
 
     def has_news(self) -> bool:
-        return bool(self.units or self.alerts or self.incidents or self.timeline or self.messages)
+        return bool(self.units or self.alerts or self.incidents or self.timeline or self.messages
+                    or self.area_alerts)
 
 
 class LiveHub:
@@ -317,6 +320,12 @@ class LiveHub:
                 if message is not None:
                     box.messages[message.message_id] = message
 
+    def push_area_alert(self, org_ids: frozenset[int], view: AreaAlertView) -> None:
+        """A partner's area alert rides with the next tick to operators who see any of org_ids."""
+        for box in self.operators:
+            if box.org_ids & org_ids:
+                box.area_alerts.append(view)
+
     def visible_units(self, org_ids: frozenset[int]) -> list[UnitView]:
         return [u.view() for u in self.picture.units.values() if u.org_id in org_ids]
 
@@ -339,8 +348,9 @@ class LiveHub:
             if box.has_news():
                 frames.append(Delta(units=list(box.units.values()), alerts=box.alerts,
                                     server_time=datetime.now(UTC), incidents=list(box.incidents.values()),
-                                    timeline=box.timeline, messages=list(box.messages.values())))
-                box.units, box.alerts = {}, []
+                                    timeline=box.timeline, messages=list(box.messages.values()),
+                                    area_alerts=box.area_alerts))
+                box.units, box.alerts, box.area_alerts = {}, [], []
                 box.incidents, box.timeline, box.messages = {}, [], {}
             for frame in frames:
                 try:

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 import websockets
 from shapely.geometry import box
@@ -72,6 +73,15 @@ def validate(env: Envelope) -> str | None:
             eido.decode_update(body)
         elif env.type == "eido":
             eido.decode_incident(body)
+        elif env.type == "register_query":
+            try:
+                query = json.loads(body)
+            except ValueError as exc:
+                return f"not JSON: {exc}"
+            if not isinstance(query, dict) or not str(query.get("query_id", "")).startswith("schakel:query:"):
+                return "a register query needs a query_id"
+            if not query.get("purpose") or not query.get("legal_basis"):
+                return "a register query needs a purpose and a legal basis"
         else:
             return f"unknown message type {env.type!r}"
     except CodecError as exc:
@@ -121,6 +131,24 @@ def sample_police_alert(n: int, *, at: datetime | None = None) -> tuple[str, str
     return f"sim:police-alert:{n}", body.decode("utf-8")
 
 
+def register_answer(query: dict[str, Any]) -> dict[str, Any]:
+    """A canned but realistic answer of the police registers (RDW vehicle data, driving licence validity)."""
+    subject = str(query.get("subject", ""))
+    answer: dict[str, Any] = {"type": "register_answer", "query_id": query["query_id"]}
+    answer["source"] = "politie-sim"
+    if subject.startswith("00"):
+        return {**answer, "status": "not_found"}
+    if query.get("kind") == "vehicle":
+        wanted = "gezocht: betrokken bij ramkraak" if subject == "12ABC1" else ""
+        result = {"kenteken": subject, "merk": "VOLKSWAGEN", "handelsbenaming": "TRANSPORTER",
+                  "kleur": "GRIJS", "voertuigsoort": "Bedrijfsauto", "apk_vervaldatum": "2027-03-14",
+                  "wok": False, "signalering": wanted}  # fmt: skip
+    else:
+        result = {"documentnummer": subject, "geldig": True, "categorieen": ["AM", "B"],
+                  "geldig_tot": "2031-05-02", "ongeldig_verklaard": False}  # fmt: skip
+    return {**answer, "status": "found", "result": result}
+
+
 class Simulator:
     """The partner server. `peers` maps the names it accepts to their tokens ("" accepts any token)."""
 
@@ -137,6 +165,10 @@ class Simulator:
     async def _received(self, env: Envelope) -> None:
         log.info("received %s #%d from %s (%s)", env.type, env.seq, env.partner, env.msg_id)
         self.received.put_nowait(env)
+        if env.type == "register_query":
+            query = json.loads(env.body)
+            answer = json.dumps(register_answer(query))
+            self.store.enqueue(env.partner, "register_answer", answer, f"sim:answer:{query['query_id']}")
         if self.on_received is not None:
             await self.on_received(env)
 

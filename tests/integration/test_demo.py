@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from pathlib import Path
 
 import httpx
@@ -62,3 +63,43 @@ async def test_simulated_unit_shows_up_on_the_operator_socket(database_url: str,
     assert unit.call_sign in ("HH-01", "HH-02")
     assert unit.status.value == "available"
     assert unit.assigned_beat_ids and unit.beat_ids  # on a shift in its beat, and geofenced
+
+
+@pytest.mark.usefixtures("cheap_password_hashes")
+async def test_demo_incident_from_the_meldkamer_is_tasked_and_its_status_flows_back(
+    database_url: str, tmp_path: Path
+) -> None:
+    """`make run` in small: the reference partner hands over incidents, the demo dispatcher tasks the nearest
+    duo, the simulated duo works it off, and the partner page shows the progress."""
+    from meldkamer_bridge.demo import run_partner_and_bridge
+    from tests.integration.harness import free_port
+
+    await seed_demo(database_url)
+    port = free_port()
+    async with running(make_settings(database_url, tmp_path)) as server:
+        walking = asyncio.create_task(simulate(server.base, units=2, speed=20, interval_s=0.2))
+        partner = asyncio.create_task(
+            run_partner_and_bridge(
+                database_url=database_url, backend_url=server.base, password=DEMO_PASSWORD,
+                data_dir=tmp_path, port=port, incident_every_s=2.0,
+            )
+        )  # fmt: skip
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                progress: list[str] = []
+                async with asyncio.timeout(60):
+                    while "done" not in progress:
+                        await asyncio.sleep(0.5)
+                        with contextlib.suppress(httpx.HTTPError):
+                            received = (await http.get("/received.json")).json()
+                            progress = [
+                                json.loads(r["body"])["incidentComponent"]["incidentStatusInternalText"][0]
+                                for r in sorted(received, key=lambda r: r["seq"])
+                                if r["type"] == "eido_update"
+                            ]
+        finally:
+            for task in (walking, partner):
+                task.cancel()
+            await asyncio.gather(walking, partner, return_exceptions=True)
+    assert progress[0] == "accepted"
+    assert {"assigned", "en_route", "on_scene", "done"} <= set(progress)

@@ -1,0 +1,112 @@
+"""A partner's alert for an area (police CAP, posted by the bridge): stored once, pushed at once to the
+tablets of the units whose last position lies in the area, and shown to operators in their next delta."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from shapely.geometry import Polygon
+
+from backend.areaalerts import repository as repo
+from backend.auth.guards import require_role
+from backend.auth.tokens import Principal
+from backend.dispatch import live
+from backend.errors import BadInput
+from backend.services import Services
+from meldkamer_bridge.adapters.cap import Circle, PartnerAlert, units_in_area
+from shared.protocol import AreaAlert, AreaAlertView, Latitude, Longitude, Timestamp
+
+Text = Annotated[str, msgspec.Meta(max_length=2000)]
+Short = Annotated[str, msgspec.Meta(max_length=300)]
+Word = Annotated[str, msgspec.Meta(max_length=40)]
+Ring = Annotated[list[tuple[Longitude, Latitude]], msgspec.Meta(min_length=4, max_length=5000)]
+
+
+class AreaCircle(msgspec.Struct, frozen=True, kw_only=True):
+    lon: Longitude
+    lat: Latitude
+    radius_km: Annotated[float, msgspec.Meta(gt=0, le=1000)]
+
+
+class AreaAlertRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """A decoded CAP alert (meldkamer_bridge.adapters.cap.PartnerAlert) as the bridge posts it."""
+
+    source: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]  # the partner
+    identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]  # the CAP identifier
+    event: Short = ""
+    headline: Short = ""
+    description: Text = ""
+    instruction: Text = ""
+    severity: Word = ""
+    urgency: Word = ""
+    area_desc: Short = ""
+    polygons: Annotated[list[Ring], msgspec.Meta(max_length=50)] = []  # rings of (lon, lat)
+    circles: Annotated[list[AreaCircle], msgspec.Meta(max_length=50)] = []
+    sent: Timestamp | None = None
+    expires: Timestamp | None = None
+
+
+def _area(data: AreaAlertRequest) -> PartnerAlert:
+    try:
+        polygons = tuple(Polygon(ring) for ring in data.polygons)
+    except (ValueError, TypeError) as exc:
+        raise BadInput(f"not a polygon: {exc}", field="polygons") from exc
+    return PartnerAlert(
+        identifier=data.identifier,
+        sender=data.source,
+        sent=data.sent or datetime.now().astimezone(),
+        status="Actual",
+        msg_type="Alert",
+        scope="Restricted",
+        polygons=polygons,
+        circles=tuple(Circle(c.lon, c.lat, c.radius_km) for c in data.circles),
+    )
+
+
+async def receive(services: Services, principal: Principal, data: AreaAlertRequest) -> AreaAlertView:
+    """Store the alert (once per source and identifier) and push it to the units inside its area."""
+    require_role(principal, ("service",))
+    area = _area(data)
+    new = repo.NewAreaAlert(
+        source=data.source,
+        external_id=data.identifier,
+        event=data.event,
+        headline=data.headline,
+        description=data.description,
+        instruction=data.instruction,
+        severity=data.severity,
+        urgency=data.urgency,
+        area_desc=data.area_desc,
+        area={"polygons": data.polygons, "circles": [msgspec.to_builtins(c) for c in data.circles]},
+        sent_at=data.sent,
+        expires_at=data.expires,
+        received_by=principal.account_id,
+    )
+    async with services.pool.acquire() as conn:
+        view = await repo.insert(conn, new)
+        if view is None:  # the bridge posts again after a crash: it was pushed the first time
+            again = await repo.by_external(conn, data.source, data.identifier)
+            assert again is not None
+            return again
+    positions = {
+        u.unit_id: (u.lon, u.lat)
+        for u in services.hub.picture.units.values()
+        if u.lon is not None and u.lat is not None and principal.can_see_org(u.org_id)
+    }
+    text = "\n".join(t for t in (data.description, data.instruction) if t)
+    frame = AreaAlert(
+        alert_id=view.alert_id,
+        headline=data.headline or data.event,
+        description=text,
+        severity=data.severity,
+        sent_at=data.sent,
+    )
+    reached = [
+        u for u in sorted(units_in_area(area, positions)) if await live.send_to_unit(services.hub, u, [frame])
+    ]
+    async with services.pool.acquire() as conn:
+        view = await repo.set_units(conn, view.alert_id, reached)
+    services.hub.push_area_alert(frozenset(principal.visible_org_ids), view)
+    return view
