@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.response import Response
 
+from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
 from backend.auth.guards import authenticate_api, provide_principal, services_of
 from backend.bridge import routes as bridge_routes
@@ -21,15 +22,13 @@ from backend.db.migrate import migrate
 from backend.db.pool import create_pool
 from backend.dispatch import live as dispatch_live
 from backend.dispatch import routes as dispatch_routes
-from backend.areaalerts import routes as area_alert_routes
-from backend.registerqueries import routes as register_query_routes
 from backend.errors import EXCEPTION_HANDLERS
 from backend.geofencing import routes as beat_routes
-from backend.live import osmand_routes
-from backend.live import sockets
+from backend.live import osmand_routes, sockets
 from backend.live.hub import LiveHub
 from backend.orgs import repository as orgs
 from backend.orgs import routes as org_routes
+from backend.registerqueries import routes as register_query_routes
 from backend.registrations import retention
 from backend.registrations import routes as registration_routes
 from backend.services import Services

@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 
@@ -25,12 +25,12 @@ from shared.protocol import (
     AlertRaised,
     AlertView,
     AreaAlertView,
+    AssistanceRequested,
     Delta,
     IncidentView,
     Message,
     MessageView,
     NoodknopPressed,
-    AssistanceRequested,
     PositionReported,
     SequencedFrame,
     StatusChanged,

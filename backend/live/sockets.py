@@ -24,8 +24,8 @@ from backend.services import Services
 from shared.protocol import (
     PROTOCOL_VERSION,
     SUPPORTED_PROTOCOLS,
-    AcknowledgeAlert,
     Ack,
+    AcknowledgeAlert,
     Error,
     Hello,
     Ping,

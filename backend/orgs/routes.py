@@ -7,7 +7,7 @@ from typing import Annotated
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from backend.auth.guards import require_org, require_role, services_of
 from backend.auth.tokens import Principal

@@ -20,7 +20,7 @@ from shared.protocol import (
     Welcome,
 )
 from tests.integration.harness import login, make_settings, running, socket_to
-from tests.integration.world import FAR_AWAY, NIEUWE_ZIJDE, OUDE_ZIJDE, build_world
+from tests.integration.world import FAR_AWAY, OUDE_ZIJDE, build_world
 
 
 def pos(seq: int, lonlat: tuple[float, float], at: datetime, late: bool = False) -> PositionReported:

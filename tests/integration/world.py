@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.db.pool import create_pool
+from backend.demo.seed import buurten_geojson
 from backend.geofencing.importer import parse_beats
 from backend.geofencing.repository import upsert_beats
-from backend.demo.seed import buurten_geojson
 from backend.orgs import repository as orgs
 from tests.integration.harness import PASSWORD
 
