@@ -15,7 +15,7 @@ from typing import Annotated
 import msgspec
 
 PROTOCOL_VERSION = 2
-SUPPORTED_PROTOCOLS = frozenset({1, 2})  # 2 added `alert_ack` (server -> device)
+SUPPORTED_PROTOCOLS = frozenset({1, 2})  # 2 added `alert_ack` and `partners` (server -> device)
 
 Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
@@ -221,6 +221,22 @@ class AlertAcknowledged(Message, frozen=True, tag="alert_ack"):
     at: Timestamp | None = None  # when it was acknowledged
 
 
+class PartnerFix(msgspec.Struct, frozen=True, kw_only=True):
+    device_id: int
+    lon: float
+    lat: float
+    at: Timestamp
+
+
+class PartnerPositions(Message, frozen=True, tag="partners"):
+    """Server -> device (protocol 2): where the unit's other devices (the duo partner's tablet or tracker) are.
+
+    Sent at most once per tick, only when they changed; an empty list means no partner fix is current.
+    """
+
+    fixes: list[PartnerFix] = []
+
+
 # --- server -> operator -----------------------------------------------------------------------------------
 
 
@@ -364,7 +380,7 @@ class AcknowledgeAlert(Message, frozen=True, tag="ack_alert"):
 OperatorFrame = Hello | AcknowledgeAlert | Ping
 ServerFrame = (
     Welcome | Ack | Error | Pong | Snapshot | Delta | AlertRaised | TaskAssigned | TaskCancelled | TextMessage
-    | AreaAlert | AlertAcknowledged
+    | AreaAlert | AlertAcknowledged | PartnerPositions
 )
 
 field_decoder = msgspec.json.Decoder(FieldFrame)

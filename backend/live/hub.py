@@ -31,6 +31,8 @@ from shared.protocol import (
     Message,
     MessageView,
     NoodknopPressed,
+    PartnerFix,
+    PartnerPositions,
     PositionReported,
     SequencedFrame,
     StatusChanged,
@@ -58,6 +60,8 @@ class FieldLink:
     close: Callable[..., Awaitable[None]]  # close(code="revoked" | "replaced")
     received: int = 0  # highest seq accepted into the writer queue
     protocol: int = 1  # the version the device said hello with: only frame kinds of that version go to it
+    partners_sent: tuple[PartnerFix, ...] = ()  # the partner fixes this device was last told
+    partners_task: asyncio.Task[None] | None = None
     # Acks go out from the link's own task, coalesced to the latest: a slow tablet never holds up the writer.
     ack_upto: int = 0
     ack_sent: int = 0
@@ -374,11 +378,31 @@ class LiveHub:
         apart = self.picture.find_partners_apart(now, self.settings.partners_apart_m, self.settings.stale_after_s)
         if events or stale or apart:
             await self._store_fence_events(events, stale, now, apart)
+        self._send_partner_positions(now)
         views = [u.view() for u in self.picture.take_dirty()]
         for box in self.operators:
             box.units.update((v.unit_id, v) for v in views if v.org_id in box.org_ids)
             if box.has_news():
                 box.wake.set()
+
+    def _send_partner_positions(self, now: datetime) -> None:
+        """Tell each tablet where the other devices of its unit are: once per tick at most, only on change."""
+        by_unit: dict[int, list[PartnerFix]] = {}
+        for device_id, (unit_id, lon, lat, at) in self.picture.device_fixes.items():
+            if (now - at).total_seconds() <= self.settings.stale_after_s:
+                by_unit.setdefault(unit_id, []).append(PartnerFix(device_id=device_id, lon=lon, lat=lat, at=at))
+        for link in self.links.values():
+            if link.protocol < 2 or link.unit_id is None:
+                continue
+            if link.partners_task is not None and not link.partners_task.done():
+                continue  # the previous one is still on its way: this tablet gets the news next tick
+            others = tuple(f for f in by_unit.get(link.unit_id, ()) if f.device_id != link.device_id)
+            if others == link.partners_sent:
+                continue
+            link.partners_sent = others
+            link.partners_task = asyncio.create_task(
+                _send_quietly(link.send, encoder.encode(PartnerPositions(fixes=list(others))))
+            )
 
     async def _store_fence_events(
         self, events: list[object], stale: list[UnitLive], now: datetime, apart: Sequence[UnitLive] = ()
@@ -466,6 +490,11 @@ class LiveHub:
     def kick_device(self, device_id: int) -> Awaitable[None] | None:
         link = self.links.get(device_id)
         return None if link is None else link.close()
+
+
+async def _send_quietly(send: SendBytes, data: bytes) -> None:
+    with contextlib.suppress(Exception):  # the socket is gone; its handler detaches the link
+        await send(data)
 
 
 def _unit_from_row(r: asyncpg.Record) -> UnitLive:

@@ -26,7 +26,15 @@ from mobile.presenters.outbox import OutboxPresenter
 from mobile.presenters.register import RegisterPresenter
 from mobile.presenters.session import LoginPresenter, ShiftPresenter
 from mobile.presenters.tasks import TasksPresenter
-from shared.protocol import AlertAcknowledged, TaskAssigned, TaskState, TextMessage, UnitStatus, Welcome
+from shared.protocol import (
+    AlertAcknowledged,
+    PartnerPositions,
+    TaskAssigned,
+    TaskState,
+    TextMessage,
+    UnitStatus,
+    Welcome,
+)
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +272,9 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             return
         if isinstance(frame, AlertAcknowledged):
             self.noodknop.acknowledged(frame)
+            return
+        if isinstance(frame, PartnerPositions):
+            self.map.set_partners([(f.lon, f.lat) for f in frame.fixes])
             return
         self.tasks.received(frame)
 

@@ -37,6 +37,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
     other_lines = ListProperty([])  # the neighbouring beats, drawn faint
     labels = ListProperty([])  # [(x, y, name)]
     marker = ListProperty([])  # [x, y] of the own position, [] without a fix
+    partner_markers = ListProperty([])  # [[x, y], ...] of the duo partner's devices (from the server)
     accuracy_px = NumericProperty(0.0)
     track = ListProperty([])  # flat pixels of the recent track
     caption = StringProperty(t("map.no_beat"))
@@ -63,6 +64,11 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
             }
             for f in collection.get("features", [])
         ]
+        self._relayout()
+
+    def set_partners(self, fixes: list[tuple[float, float]]) -> None:
+        """Where the duo partner's devices are (lon, lat), as the server last said."""
+        self._partners = list(fixes)
         self._relayout()
 
     def select(self, beat_ids: list[int]) -> None:
@@ -106,6 +112,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         frame = self._frame()
         if frame is None:
             self.lines, self.other_lines, self.labels, self.marker, self.track = [], [], [], [], []
+            self.partner_markers = []
             return
         clon, clat, scale = frame
         width, height = self._size
@@ -137,6 +144,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         self.lines, self.other_lines, self.labels = mine, others, labels
         loc = self.app.location
         self.marker = list(px(loc.lon, loc.lat)) if loc.has_fix else []
+        self.partner_markers = [list(px(lon, lat)) for lon, lat in getattr(self, "_partners", [])]
         self.accuracy_px = max(loc.accuracy_m, 0.0) / 111_320.0 * scale if loc.has_fix else 0.0
         self.track = [c for p in loc.track for c in px(*p)]
         self.tiles = self._tiles(clon, clat, scale) if self.tiles_url and self.app.online else []

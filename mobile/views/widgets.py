@@ -56,7 +56,8 @@ class BeatMap(StencilView):  # type: ignore[misc]
 
     def on_presenter(self, _: Any, presenter: Any) -> None:
         presenter.bind(
-            lines=self._draw, other_lines=self._draw, marker=self._draw, track=self._draw, tiles=self._draw
+            lines=self._draw, other_lines=self._draw, marker=self._draw, track=self._draw, tiles=self._draw,
+            partner_markers=self._draw
         )
         self.bind(size=self._resize, pos=self._draw)
         self._resize()
@@ -91,6 +92,11 @@ class BeatMap(StencilView):  # type: ignore[misc]
             if len(p.track) >= 4:
                 Color(0.85, 0.45, 0.05, 1)
                 Line(points=shift(p.track), width=dp(2))
+            for px_, py_ in p.partner_markers:  # the duo partner: blue, drawn under the own marker
+                Color(1, 1, 1, 1)
+                Ellipse(pos=(px_ + x0 - dp(11), py_ + y0 - dp(11)), size=(dp(22), dp(22)))
+                Color(0.05, 0.35, 0.75, 1)
+                Ellipse(pos=(px_ + x0 - dp(8), py_ + y0 - dp(8)), size=(dp(16), dp(16)))
             if p.marker:
                 mx, my = p.marker[0] + x0, p.marker[1] + y0
                 r = max(p.accuracy_px, dp(14))

@@ -601,3 +601,19 @@ async def test_a_restart_mid_shift_comes_back_on_duty_with_its_outbox(tmp_path: 
         assert again.status.unsent and again.outbox.has("status") and again.status.label == "Bezet"
     finally:
         await again.close()
+
+
+def test_the_duo_partner_shows_on_the_map_where_the_server_says(tmp_path: Path) -> None:
+    from shared.protocol import PartnerFix, PartnerPositions
+
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.map.layout(800, 600)
+    (ring,) = app.map.lines
+    xs, ys = ring[0::2], ring[1::2]
+    app._frame(PartnerPositions(fixes=[PartnerFix(device_id=9, lon=4.895, lat=52.375,
+                                                  at=datetime.now(UTC))]))
+    ((x, y),) = app.map.partner_markers
+    assert min(xs) < x < max(xs) and min(ys) < y < max(ys)
+    app._frame(PartnerPositions(fixes=[]))  # no current partner fix: the marker goes
+    assert app.map.partner_markers == []

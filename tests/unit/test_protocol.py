@@ -26,6 +26,8 @@ from shared.protocol import (
     Message,
     MessageRead,
     NoodknopPressed,
+    PartnerFix,
+    PartnerPositions,
     Ping,
     Pong,
     PositionReported,
@@ -113,6 +115,7 @@ EXAMPLES: dict[type[Message], Message] = {
     AlertAcknowledged: AlertAcknowledged(
         alert_id=31, alert_kind=AlertKind.NOODKNOP, raised_at=AT, by="M. de Vries", at=AT
     ),
+    PartnerPositions: PartnerPositions(fixes=[PartnerFix(device_id=12, lon=4.8972, lat=52.3749, at=AT)]),
 }
 
 DECODERS = {"field": field_decoder, "operator": operator_decoder, "server": server_decoder}
