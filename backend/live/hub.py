@@ -122,7 +122,6 @@ class LiveHub:
         self.operators: set[OperatorMailbox] = set()
         self.call_signs: dict[int, str] = {}
         self._tick_task: asyncio.Task[None] | None = None
-        self.listeners: list[Callable[[StoredAlert], Awaitable[None]]] = []
         self.tracker_last_at: dict[int, datetime] = {}
         self._waiters: dict[int, list[tuple[int, asyncio.Future[None]]]] = {}
         # hooks for other domains (dispatch): a device connected, a batch became durable, a snapshot is built
@@ -271,9 +270,6 @@ class LiveHub:
             if alert.unit_id is not None and AlertKind(alert.kind) == AlertKind.NOODKNOP:
                 self.picture.apply_status(alert.unit_id, UnitStatus.EMERGENCY, alert.at)
             self.push_alert(view)
-            for listener in self.listeners:
-                with contextlib.suppress(Exception):
-                    await listener(alert)
         for flushed in self.flush_listeners:
             try:
                 await flushed(result)
