@@ -12,7 +12,7 @@ from pathlib import Path
 
 import msgspec
 
-from backend.settings import Settings, load_settings
+from backend.settings import Settings, SettingsError, load_settings
 
 
 @contextlib.contextmanager
@@ -212,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -1,31 +1,48 @@
-"""Settings read from the environment, once, at the edge."""
+"""Settings read from the environment, once, at the edge.
+
+Every field of `Settings` is read from `SCHAKEL_<FIELD>` and decoded and validated in one place by msgspec, so
+a bad value stops the start with a message that names the variable instead of failing later, deep inside.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated, Any
 
 import msgspec
 
 PDOK_TILES = "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+PREFIX = "SCHAKEL_"
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+# asyncpg takes libpq URIs only; a plain "host=... dbname=..." string would fail later with a vaguer error
+DatabaseUrl = Annotated[str, msgspec.Meta(pattern=r"^postgres(ql)?://")]
+# an HS256 key shorter than its 256-bit hash is weak, and PyJWT warns about it
+SecretKey = Annotated[str, msgspec.Meta(min_length=32)]
+Host = Annotated[str, msgspec.Meta(min_length=1)]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    database_url: str | None = None  # None: start the embedded PostgreSQL in data_dir
+    database_url: DatabaseUrl | None = None  # None: start the embedded PostgreSQL in data_dir
     data_dir: Path = Path("data")
-    host: str = "127.0.0.1"
-    port: int = 8000
-    secret_key: str = ""
-    access_token_minutes: int = 15
-    refresh_token_days: int = 30
+    host: Host = "127.0.0.1"
+    port: Port = 8000
+    secret_key: SecretKey = ""  # load_settings always fills it; "" only in Settings() built by tests
+    access_token_minutes: PositiveInt = 15
+    refresh_token_days: PositiveInt = 30
     # live path
-    flush_interval_s: float = 0.1  # position history is written at least this often ...
-    flush_max_rows: int = 500  # ... or when this many rows are waiting (bounds ack latency under load)
-    operator_tick_s: float = 0.5  # coalesced operator deltas at most once per tick
-    stale_after_s: float = 120.0  # a unit whose last position is older is "stale"
-    partners_apart_m: float = 250.0  # a duo whose devices are further apart raises "duo uit elkaar"
-    max_frame_bytes: int = 64 * 1024
+    flush_interval_s: PositiveFloat = 0.1  # position history is written at least this often ...
+    flush_max_rows: PositiveInt = 500  # ... or when this many rows are waiting (bounds ack latency under load)
+    operator_tick_s: PositiveFloat = 0.5  # coalesced operator deltas at most once per tick
+    stale_after_s: PositiveFloat = 120.0  # a unit whose last position is older is "stale"
+    partners_apart_m: PositiveFloat = 250.0  # a duo whose devices are further apart raises "duo uit elkaar"
+    max_frame_bytes: PositiveInt = 64 * 1024
     # meldkamer console: background tiles (PDOK BRT achtergrondkaart); the console works when they fail
     tile_url: str = PDOK_TILES
     tile_attribution: str = "Kaartgegevens &copy; Kadaster (PDOK)"
@@ -35,19 +52,61 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.data_dir / "uploads"
 
 
-def load_settings(environ: dict[str, str] | None = None) -> Settings:
-    """Build Settings from SCHAKEL_* variables; generate and keep a secret key in the data dir when unset."""
+class SettingsError(ValueError):
+    """A SCHAKEL_* variable (or the stored secret) has a value the service cannot start with."""
+
+
+def variable(field: str) -> str:
+    """The environment variable that sets a Settings field."""
+    return PREFIX + field.upper()
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build Settings from SCHAKEL_* variables; generate and keep a secret key in the data dir when unset.
+
+    An empty variable counts as unset (as for SCHAKEL_DATABASE_URL: empty means the embedded database), except
+    SCHAKEL_SECRET_KEY: set but empty is almost always a missing secret in a deployment template, and quietly
+    generating one per instance would make tokens from one instance invalid on the next.
+    """
     env = os.environ if environ is None else environ
-    data_dir = Path(env.get("SCHAKEL_DATA_DIR", "data")).absolute()
-    secret = env.get("SCHAKEL_SECRET_KEY") or _stored_secret(data_dir)
-    return Settings(
-        database_url=env.get("SCHAKEL_DATABASE_URL") or None,
-        data_dir=data_dir,
-        host=env.get("SCHAKEL_HOST", "127.0.0.1"),
-        port=int(env.get("SCHAKEL_PORT", "8000")),
-        secret_key=secret,
-        tile_url=env.get("SCHAKEL_TILE_URL") or PDOK_TILES,
-    )
+    raw: dict[str, str] = {}
+    for field in msgspec.structs.fields(Settings):
+        value = env.get(variable(field.name))
+        if value is not None and (value != "" or field.name == "secret_key"):
+            raw[field.name] = value
+    sources = {name: variable(name) for name in raw}
+    settings = _convert(raw, sources)
+    if "secret_key" not in raw:
+        # validate the rest first, so a bad value does not leave a data directory behind
+        data_dir = settings.data_dir.absolute()
+        raw["secret_key"] = _stored_secret(data_dir)
+        sources["secret_key"] = f"{data_dir / 'secret_key'} (used because {variable('secret_key')} is unset)"
+        settings = _convert(raw, sources)
+    return msgspec.structs.replace(settings, data_dir=settings.data_dir.absolute())
+
+
+_ERROR_PATH = re.compile(r" - at `\$\.(\w+)`$")
+_SECRET_FIELDS = frozenset({"secret_key", "database_url"})  # a database URL may carry a password
+
+
+def _convert(raw: dict[str, str], sources: dict[str, str]) -> Settings:
+    try:
+        return msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        match = _ERROR_PATH.search(message)
+        if match is None:  # not expected: every error in a flat struct has a field path
+            raise SettingsError(f"invalid settings: {message}") from None
+        field = match.group(1)
+        problem = message[: match.start()]
+        shown = "" if field in _SECRET_FIELDS else f"={raw[field]!r}"
+        raise SettingsError(f"{sources[field]}{shown} is invalid: {problem}") from None
+
+
+def _decode_path(type_: type, value: Any) -> Any:
+    if type_ is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(type_)
 
 
 def _stored_secret(data_dir: Path) -> str:

@@ -1,0 +1,151 @@
+"""Settings from the environment: every field settable, bad values stop the start naming the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from backend.cli import main
+from backend.settings import PDOK_TILES, Settings, SettingsError, load_settings, variable
+
+SECRET = "a-secret-key-of-at-least-32-characters"
+DB_URL = "postgresql://schakel:pw@db.example:5432/schakel"
+
+
+def env(tmp_path: Path, **values: str) -> dict[str, str]:
+    base = {"SCHAKEL_DATA_DIR": str(tmp_path), "SCHAKEL_SECRET_KEY": SECRET}
+    base.update({variable(name): value for name, value in values.items()})
+    return base
+
+
+def test_defaults_with_only_a_data_dir(tmp_path: Path) -> None:
+    settings = load_settings({"SCHAKEL_DATA_DIR": str(tmp_path)})
+    assert settings.database_url is None
+    assert settings.data_dir == tmp_path.absolute()
+    assert (settings.host, settings.port) == ("127.0.0.1", 8000)
+    assert settings.tile_url == PDOK_TILES
+    assert settings.flush_interval_s == Settings().flush_interval_s
+
+
+def test_unset_secret_is_generated_once_and_kept_in_the_data_dir(tmp_path: Path) -> None:
+    first = load_settings({"SCHAKEL_DATA_DIR": str(tmp_path)})
+    second = load_settings({"SCHAKEL_DATA_DIR": str(tmp_path)})
+    assert len(first.secret_key) >= 32
+    assert first.secret_key == second.secret_key == (tmp_path / "secret_key").read_text()
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+VALUES: dict[str, tuple[str, object]] = {
+    "database_url": (DB_URL, DB_URL),
+    "host": ("0.0.0.0", "0.0.0.0"),
+    "port": ("9000", 9000),
+    "secret_key": ("x" * 40, "x" * 40),
+    "access_token_minutes": ("5", 5),
+    "refresh_token_days": ("7", 7),
+    "flush_interval_s": ("0.25", 0.25),
+    "flush_max_rows": ("1000", 1000),
+    "operator_tick_s": ("1", 1.0),
+    "stale_after_s": ("60.5", 60.5),
+    "partners_apart_m": ("100", 100.0),
+    "max_frame_bytes": ("131072", 131072),
+    "tile_url": ("https://tiles.example/{z}/{x}/{y}.png", "https://tiles.example/{z}/{x}/{y}.png"),
+    "tile_attribution": ("© example", "© example"),
+}
+
+
+def test_every_field_has_a_case_here() -> None:
+    fields = {f.name for f in msgspec.structs.fields(Settings)}
+    assert fields - {"data_dir"} == set(VALUES)
+
+
+@pytest.mark.parametrize("field", sorted(VALUES))
+def test_every_field_is_read_from_its_variable(tmp_path: Path, field: str) -> None:
+    text, expected = VALUES[field]
+    settings = load_settings(env(tmp_path, **{field: text}))
+    assert getattr(settings, field) == expected
+
+
+def test_a_relative_data_dir_becomes_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings({"SCHAKEL_DATA_DIR": "state", "SCHAKEL_SECRET_KEY": SECRET})
+    assert settings.data_dir == tmp_path / "state"
+    assert settings.uploads_dir == tmp_path / "state" / "uploads"
+
+
+@pytest.mark.parametrize("field", ["database_url", "host", "port", "flush_interval_s", "tile_url"])
+def test_an_empty_variable_counts_as_unset(tmp_path: Path, field: str) -> None:
+    settings = load_settings(env(tmp_path, **{field: ""}))
+    assert getattr(settings, field) == getattr(Settings(), field)
+
+
+BAD: list[tuple[str, str, str]] = [
+    ("port", "0", ">= 1"),
+    ("port", "65536", "<= 65535"),
+    ("port", "http", "Expected `int`"),
+    ("access_token_minutes", "0", ">= 1"),
+    ("refresh_token_days", "-3", ">= 1"),
+    ("flush_interval_s", "0", "> 0"),
+    ("flush_interval_s", "soon", "Expected `float`"),
+    ("flush_max_rows", "0", ">= 1"),
+    ("operator_tick_s", "-0.5", "> 0"),
+    ("stale_after_s", "nan", "> 0"),
+    ("partners_apart_m", "0", "> 0"),
+    ("max_frame_bytes", "1.5", "Expected `int`"),
+]
+
+
+@pytest.mark.parametrize(("field", "text", "problem"), BAD)
+def test_a_bad_value_names_the_variable_and_the_value(tmp_path: Path, field: str, text: str, problem: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env(tmp_path, **{field: text}))
+    message = str(caught.value)
+    assert message.startswith(f"{variable(field)}={text!r} is invalid")
+    assert problem in message
+
+
+def test_an_empty_secret_key_is_an_error_not_a_generated_one(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="^SCHAKEL_SECRET_KEY is invalid: .*length >= 32"):
+        load_settings(env(tmp_path, secret_key=""))
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_a_short_secret_key_is_refused_without_printing_it(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(env(tmp_path, secret_key="short-secret"))
+    assert "SCHAKEL_SECRET_KEY" in str(caught.value)
+    assert "short-secret" not in str(caught.value)
+
+
+def test_a_database_url_that_is_no_uri_is_refused_without_printing_it(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="^SCHAKEL_DATABASE_URL is invalid: .*postgres") as caught:
+        load_settings(env(tmp_path, database_url="host=db dbname=schakel password=hunter2"))
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_truncated_stored_secret_is_refused_naming_the_file(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("\n")
+    with pytest.raises(SettingsError, match="secret_key \\(used because SCHAKEL_SECRET_KEY is unset\\) is invalid"):
+        load_settings({"SCHAKEL_DATA_DIR": str(tmp_path)})
+
+
+def test_a_bad_value_does_not_create_the_data_dir(tmp_path: Path) -> None:
+    data_dir = tmp_path / "fresh"
+    with pytest.raises(SettingsError):
+        load_settings({"SCHAKEL_DATA_DIR": str(data_dir), "SCHAKEL_PORT": "0"})
+    assert not data_dir.exists()
+
+
+def test_unrelated_schakel_variables_are_left_alone(tmp_path: Path) -> None:
+    settings = load_settings(env(tmp_path) | {"SCHAKEL_BENCH": "1", "SCHAKEL_SERVER": "http://x"})
+    assert settings.port == 8000
+
+
+def test_the_command_line_reports_a_bad_value_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SCHAKEL_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SCHAKEL_PORT", "eighty")
+    assert main(["migrate"]) == 2
+    assert "error: SCHAKEL_PORT='eighty' is invalid" in capsys.readouterr().err
