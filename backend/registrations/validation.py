@@ -6,11 +6,12 @@ Messages a boa sees are Dutch.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import msgspec
+from holidays import country_holidays
 
 from backend.registrations.catalogue import FeitEntry
 from backend.registrations.model import Aggression, FieldError, Fine, Submission, Waarneming
@@ -129,7 +130,12 @@ def check_category(waarneming: Waarneming, allowed: Iterable[str]) -> None:
 # --- aggression: the aangifte deadline -----------------------------------------------------------------------
 
 
-def add_working_days(day: date, days: int, holidays: frozenset[date] = frozenset()) -> date:
+# Dutch public holidays (Nieuwjaarsdag, Goede Vrijdag, Pasen, Koningsdag, Bevrijdingsdag in lustrum years,
+# Hemelvaart, Pinksteren, Kerstmis) are no working days; the package computes each year on first look-up.
+NL_HOLIDAYS: Container[date] = country_holidays("NL")
+
+
+def add_working_days(day: date, days: int, holidays: Container[date] = frozenset()) -> date:
     """The date ``days`` working days after ``day`` (weekends and ``holidays`` skipped)."""
     current = day
     left = days
@@ -140,8 +146,9 @@ def add_working_days(day: date, days: int, holidays: frozenset[date] = frozenset
     return current
 
 
-def aangifte_deadline(occurred_at: datetime, holidays: frozenset[date] = frozenset()) -> datetime:
-    """End of the second working day after the incident (local time), as an aware datetime in UTC."""
+def aangifte_deadline(occurred_at: datetime, holidays: Container[date] = NL_HOLIDAYS) -> datetime:
+    """End of the second working day after the incident (local time; weekends and Dutch public holidays
+    skipped), as an aware datetime in UTC."""
     day = add_working_days(occurred_at.astimezone(LOCAL).date(), 2, holidays)
     return datetime.combine(day, time(23, 59, 59), LOCAL).astimezone(UTC)
 
