@@ -12,6 +12,7 @@ from pathlib import Path
 
 import msgspec
 
+from backend.db.migrate import MigrationError
 from backend.settings import Settings, SettingsError, load_settings
 
 
@@ -212,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except SettingsError as exc:
+    except (SettingsError, MigrationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
