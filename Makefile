@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit bench lint clean
+.PHONY: install run test test-unit bench check lint clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,mobile]'
+	$(BIN)/python -m pip install --quiet -e '.[test,mobile,dev]'
 	touch $(STAMP)
 
 run: install
@@ -26,8 +26,13 @@ test-unit: install
 bench: install
 	$(BIN)/schakel bench ingest
 
+# the quality gate: lint, formatting and strict typing; .ci/run runs it before the tests
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict backend shared meldkamer_bridge mobile
+
 lint: install
-	$(BIN)/python -m pip install --quiet ruff
 	$(BIN)/ruff check .
 
 clean:

@@ -51,8 +51,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     with database(load_settings()) as settings:
         app = create_app(settings)
-        uvicorn.run(app, host=args.host or settings.host, port=args.port or settings.port, log_level="info",
-                    ws_max_size=settings.max_frame_bytes * 4)
+        uvicorn.run(
+            app,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            log_level="info",
+            ws_max_size=settings.max_frame_bytes * 4,
+        )
     return 0
 
 
@@ -80,8 +85,12 @@ def cmd_import_beats(args: argparse.Namespace) -> int:
     from backend.orgs.repository import org_id_by_code
 
     try:
-        features = parse_beats(Path(args.file).read_bytes(), code_property=args.code_property,
-                               name_property=args.name_property, source_crs=args.crs)
+        features = parse_beats(
+            Path(args.file).read_bytes(),
+            code_property=args.code_property,
+            name_property=args.name_property,
+            source_crs=args.crs,
+        )
     except (OSError, BeatImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -99,14 +108,18 @@ def cmd_import_beats(args: argparse.Namespace) -> int:
     with database(load_settings()) as settings:
         count = asyncio.run(run(settings.database_url))  # type: ignore[arg-type]
     repaired = [f.code for f in features if f.repaired]
-    print(f"imported {count} beats into {args.org}" + (f"; repaired: {', '.join(repaired)}" if repaired else ""))
+    print(
+        f"imported {count} beats into {args.org}" + (f"; repaired: {', '.join(repaired)}" if repaired else "")
+    )
     return 0
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
     from backend.simulate import simulate
 
-    asyncio.run(simulate(args.url, units=args.units, org=args.org, speed=args.speed, duration_s=args.duration))
+    asyncio.run(
+        simulate(args.url, units=args.units, org=args.org, speed=args.speed, duration_s=args.duration)
+    )
     return 0
 
 

@@ -38,7 +38,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token_days: PositiveInt = 30
     # live path
     flush_interval_s: PositiveFloat = 0.1  # position history is written at least this often ...
-    flush_max_rows: PositiveInt = 500  # ... or when this many rows are waiting (bounds ack latency under load)
+    flush_max_rows: PositiveInt = 500  # ... or when this many rows wait (bounds ack latency under load)
     operator_tick_s: PositiveFloat = 0.5  # coalesced operator deltas at most once per tick
     stale_after_s: PositiveFloat = 120.0  # a unit whose last position is older is "stale"
     partners_apart_m: PositiveFloat = 250.0  # a duo whose devices are further apart raises "duo uit elkaar"

@@ -198,6 +198,7 @@ async def _stored(url: str, world: BenchWorld) -> dict[str, int]:
             "WHERE device_id = ANY($1)",
             [d.device_id for d in world.devices],
         )
+        assert row is not None  # an aggregate always answers one row
         return {"rows": int(row["rows"]), "distinct_frames": int(row["distinct_frames"])}
     finally:
         await conn.close()

@@ -15,6 +15,8 @@ from typing import NamedTuple
 
 import asyncpg
 
+from backend.db.pool import Conn
+
 _LOCK_KEY = 7_345_001  # arbitrary, constant: one migrator at a time across instances
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -48,7 +50,7 @@ def migration_files() -> list[Migration]:
     return found
 
 
-async def migrate(conn: asyncpg.Connection, migrations: Sequence[Migration] | None = None) -> list[str]:
+async def migrate(conn: Conn, migrations: Sequence[Migration] | None = None) -> list[str]:
     """Check the applied migrations are unchanged, apply pending ones; return the names applied now."""
     files = migration_files() if migrations is None else list(migrations)
     applied_now: list[str] = []
@@ -73,7 +75,7 @@ async def migrate(conn: asyncpg.Connection, migrations: Sequence[Migration] | No
     return applied_now
 
 
-async def _bookkeeping(conn: asyncpg.Connection, files: Sequence[Migration]) -> None:
+async def _bookkeeping(conn: Conn, files: Sequence[Migration]) -> None:
     """The schema_migrations table, with checksums also in databases migrated before they were recorded."""
     await conn.execute(
         """CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TypeAlias
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+# What a repository function takes: a connection of its own (migrations, tests, tools) or one acquired from
+# the pool, which is a proxy and no subclass of asyncpg.Connection; both offer the same query methods.
+Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

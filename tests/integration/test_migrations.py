@@ -39,12 +39,12 @@ async def recorded(conn: asyncpg.Connection) -> dict[str, str | None]:
     return {r["name"]: r["checksum"] for r in rows}
 
 
-async def test_the_shipped_migrations_are_recorded_with_their_sha256(pg_server: str, template_db: str) -> None:
+async def test_the_shipped_migrations_are_recorded_with_their_sha256(
+    pg_server: str, template_db: str
+) -> None:
     conn = await asyncpg.connect(await new_database(pg_server, template_db))
     try:
-        expected = {
-            m.name: hashlib.sha256(m.sql.encode()).hexdigest() for m in migration_files()
-        }
+        expected = {m.name: hashlib.sha256(m.sql.encode()).hexdigest() for m in migration_files()}
         assert await recorded(conn) == expected
         assert await migrate(conn) == []  # unchanged files: nothing to do, no complaint
     finally:

@@ -97,7 +97,9 @@ BAD: list[tuple[str, str, str]] = [
 
 
 @pytest.mark.parametrize(("field", "text", "problem"), BAD)
-def test_a_bad_value_names_the_variable_and_the_value(tmp_path: Path, field: str, text: str, problem: str) -> None:
+def test_a_bad_value_names_the_variable_and_the_value(
+    tmp_path: Path, field: str, text: str, problem: str
+) -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings(env(tmp_path, **{field: text}))
     message = str(caught.value)
@@ -126,7 +128,9 @@ def test_a_database_url_that_is_no_uri_is_refused_without_printing_it(tmp_path: 
 
 def test_a_truncated_stored_secret_is_refused_naming_the_file(tmp_path: Path) -> None:
     (tmp_path / "secret_key").write_text("\n")
-    with pytest.raises(SettingsError, match="secret_key \\(used because SCHAKEL_SECRET_KEY is unset\\) is invalid"):
+    with pytest.raises(
+        SettingsError, match="secret_key \\(used because SCHAKEL_SECRET_KEY is unset\\) is invalid"
+    ):
         load_settings({"SCHAKEL_DATA_DIR": str(tmp_path)})
 
 
