@@ -130,9 +130,24 @@ def check_category(waarneming: Waarneming, allowed: Iterable[str]) -> None:
 # --- aggression: the aangifte deadline -----------------------------------------------------------------------
 
 
-# Dutch public holidays (Nieuwjaarsdag, Goede Vrijdag, Pasen, Koningsdag, Bevrijdingsdag in lustrum years,
-# Hemelvaart, Pinksteren, Kerstmis) are no working days; the package computes each year on first look-up.
-NL_HOLIDAYS: Container[date] = country_holidays("NL")
+class _TermijnenwetHolidays:
+    """The "algemeen erkende feestdagen" of the Algemene termijnenwet (art. 3): Nieuwjaarsdag, Easter and Whit
+    Monday, Hemelvaartsdag, both Christmas days, Koningsdag and 5 May in every year. Good Friday is a public
+    holiday to the `holidays` package but not to the law, so it counts as a working day here."""
+
+    def __init__(self) -> None:
+        self._calendar = country_holidays("NL")
+
+    def __contains__(self, day: object) -> bool:
+        if not isinstance(day, date):
+            return False
+        if (day.month, day.day) == (5, 5):
+            return True
+        name = self._calendar.get(day)
+        return name is not None and "Goede Vrijdag" not in name and "Good Friday" not in name
+
+
+NL_HOLIDAYS: Container[date] = _TermijnenwetHolidays()
 
 
 def add_working_days(day: date, days: int, holidays: Container[date] = frozenset()) -> date:

@@ -15,11 +15,12 @@ from backend.registrations.model import Aggression
 @pytest.mark.parametrize(("occurred", "deadline_day"), [
     ("2026-04-24T15:00:00+02:00", date(2026, 4, 29)),   # Friday; Monday 27 April is Koningsdag
     ("2026-12-24T15:00:00+01:00", date(2026, 12, 29)),  # Christmas Eve; 25 Dec Friday, 26 Dec Saturday
-    ("2026-04-02T15:00:00+02:00", date(2026, 4, 8)),    # Thursday; Goede Vrijdag and Easter Monday
+    ("2026-04-02T15:00:00+02:00", date(2026, 4, 7)),    # Thursday; Goede Vrijdag counts, Easter Monday not
     ("2026-05-13T15:00:00+02:00", date(2026, 5, 18)),   # Wednesday; Thursday 14 May is Hemelvaartsdag
     ("2026-05-22T15:00:00+02:00", date(2026, 5, 27)),   # Friday; Monday 25 May is Pinkstermaandag
     ("2026-12-30T15:00:00+01:00", date(2027, 1, 4)),    # Wednesday; Nieuwjaarsdag 2027, a year not seen yet
     ("2025-05-02T15:00:00+02:00", date(2025, 5, 7)),    # Friday; Bevrijdingsdag 2025 (a lustrum year)
+    ("2026-05-01T15:00:00+02:00", date(2026, 5, 6)),    # Friday; 5 May is a feestdag in every year
     ("2026-04-26T23:30:00Z", date(2026, 4, 29)),        # Monday 01:30 local on Koningsdag itself
 ])  # fmt: skip
 def test_deadline_skips_dutch_public_holidays(occurred: str, deadline_day: date) -> None:
