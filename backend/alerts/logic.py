@@ -1,9 +1,9 @@
 """Alert rules without I/O: which field frames raise an alert, which alerts skip the tick, and what a tablet
 is told when an operator has seen its noodknop.
 
-Alerts are raised in two places: the writer stores the safety alerts a tablet sends (noodknop, assistance), and
-the operator tick raises the ones the live picture finds (outside the assigned beat, position stale, partners
-apart). Both end up as an `AlertView` for the operators.
+Alerts are raised in two places: the writer stores the safety alerts a tablet sends (noodknop, assistance),
+and the operator tick raises the ones the live picture finds (outside the assigned beat, position stale,
+partners apart). Both end up as an `AlertView` for the operators.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ class NewAlert(msgspec.Struct, frozen=True, kw_only=True):
 
     def view(self, alert_id: int) -> AlertView:
         return AlertView(
-            alert_id=alert_id, kind=self.kind, org_id=self.org_id, unit_id=self.unit_id, call_sign=self.call_sign,
-            at=self.at, lon=self.lon, lat=self.lat,
+            alert_id=alert_id, kind=self.kind, org_id=self.org_id, unit_id=self.unit_id,
+            call_sign=self.call_sign, at=self.at, lon=self.lon, lat=self.lat,
         )
 
 

@@ -51,7 +51,8 @@ async def acknowledge(
                            acknowledged_by = coalesce(acknowledged_by, $2)
                       WHERE id = $1 AND org_id = ANY($3) RETURNING *)
            SELECT {_VIEW_COLUMNS}
-           FROM a LEFT JOIN units u ON u.id = a.unit_id LEFT JOIN accounts acc ON acc.id = a.acknowledged_by""",
+           FROM a LEFT JOIN units u ON u.id = a.unit_id
+           LEFT JOIN accounts acc ON acc.id = a.acknowledged_by""",
         alert_id, account_id, list(org_ids),
     )
     if row is None:
@@ -65,5 +66,6 @@ def _view(r: asyncpg.Record) -> AlertView:
     return AlertView(
         alert_id=r["id"], kind=AlertKind(r["kind"]), org_id=r["org_id"], unit_id=r["unit_id"],
         call_sign=r["call_sign"], at=r["at"], lon=payload.get("lon"), lat=payload.get("lat"),
-        text=payload.get("text") or "", acknowledged_at=r["acknowledged_at"], acknowledged_by=r["acknowledged_by"],
+        text=payload.get("text") or "", acknowledged_at=r["acknowledged_at"],
+        acknowledged_by=r["acknowledged_by"],
     )

@@ -2,8 +2,8 @@
 together, and runs the operator tick.
 
 It keeps no rules of its own: the picture decides what a position or a tick changes (`picture.py`), the
-writer what of a batch is new (`writer.py`), the alerts module what an alert means for whom (`backend/alerts`),
-and the SQL lives in the repositories. The hub says in which order these happen.
+writer what of a batch is new (`writer.py`), `backend/alerts` what an alert means for whom, and the SQL
+lives in the repositories. The hub says in which order these happen.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ class LiveHub:
         self.settings = settings
         self.picture = LivePicture(PreparedBeats([]))
         self.writer = FieldWriter(
-            pool, self._on_durable, flush_interval_s=settings.flush_interval_s, max_rows=settings.flush_max_rows
+            pool, self._on_durable, flush_interval_s=settings.flush_interval_s,
+            max_rows=settings.flush_max_rows,
         )
         self.links = FieldLinks()
         self.sequences = DeviceSequences()
@@ -124,7 +125,8 @@ class LiveHub:
         return self.links.attach(link)
 
     async def device_attached(self, link: FieldLink) -> None:
-        """After the welcome: the device hears again what it is owed (seen alerts, open tasks, unread messages)."""
+        """After the welcome: the device hears again what it is owed (seen alerts, open tasks, unread
+        messages)."""
         if link.protocol >= 2:
             with contextlib.suppress(Exception):
                 for frame in self.seen.owed(link.device_id, link.unit_id, datetime.now(UTC)):
@@ -160,14 +162,17 @@ class LiveHub:
                 self.picture.apply_status(link.unit_id, frame.status, frame.at)
         return True
 
-    async def take_tracker_fix(self, device: Device, report: TrackerReport, now: datetime, timeout_s: float) -> None:
+    async def take_tracker_fix(
+        self, device: Device, report: TrackerReport, now: datetime, timeout_s: float
+    ) -> None:
         """A tracker's fix goes the way of a tablet's position; returns once it is durable (the tracker's HTTP
         answer waits for that). An exact repeat of the newest fix is dropped."""
         link = self.links.get(device.id) or FieldLink(
             device_id=device.id, org_id=device.org_id, unit_id=device.unit_id, send=_discard, close=_nothing
         )
         link.unit_id = device.unit_id
-        frame = self.trackers.position(device.id, self.sequences.next_seq(device.id, device.last_seq), report, now)
+        seq = self.sequences.next_seq(device.id, device.last_seq)
+        frame = self.trackers.position(device.id, seq, report, now)
         if frame is None:
             return
         self.accept(link, frame, now)
@@ -194,7 +199,8 @@ class LiveHub:
     # --- operator side ------------------------------------------------------------------------------------
 
     def add_operator(self, org_ids: frozenset[int], send: SendBytes) -> OperatorMailbox:
-        """Collect changes for a new operator at once; nothing is sent until `activate` (after the snapshot)."""
+        """Collect changes for a new operator at once; nothing is sent until `activate` (after the
+        snapshot)."""
         return self.mailboxes.add(org_ids, send)
 
     def activate(self, box: OperatorMailbox) -> None:
@@ -218,15 +224,17 @@ class LiveHub:
         return extra
 
     def push_dispatch(
-        self, org_id: int, *, incident: IncidentView | None = None, timeline: list[TimelineEntry] | None = None,
-        message: MessageView | None = None,
+        self, org_id: int, *, incident: IncidentView | None = None,
+        timeline: list[TimelineEntry] | None = None, message: MessageView | None = None,
     ) -> None:
         self.mailboxes.push_dispatch(org_id, incident=incident, timeline=timeline, message=message)
 
     def push_area_alert(self, org_ids: frozenset[int], view: AreaAlertView) -> None:
         self.mailboxes.push_area_alert(org_ids, view)
 
-    async def acknowledge_alert(self, alert_id: int, account_id: int, org_ids: frozenset[int]) -> AlertView | None:
+    async def acknowledge_alert(
+        self, alert_id: int, account_id: int, org_ids: frozenset[int]
+    ) -> AlertView | None:
         """An operator has seen an alert: every operator of its organisation hears it now, and so does the
         tablet that raised a safety alert (and its unit's other tablets)."""
         async with self.pool.acquire() as conn:
@@ -270,7 +278,8 @@ class LiveHub:
                 await repo.insert_beat_moves(conn, step.moves)
                 alert_ids = [
                     await alerts_repo.insert_alert(
-                        conn, org_id=a.org_id, unit_id=a.unit_id, kind=a.kind.value, at=a.at, payload=a.payload()
+                        conn, org_id=a.org_id, unit_id=a.unit_id, kind=a.kind.value, at=a.at,
+                        payload=a.payload(),
                     )
                     for a in step.raised
                 ]

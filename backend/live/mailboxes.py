@@ -71,7 +71,8 @@ class Mailboxes:
         return iter(list(self._boxes))
 
     def add(self, org_ids: frozenset[int], send: SendBytes) -> OperatorMailbox:
-        """Collect changes for a new operator at once; nothing is sent until `activate` (after the snapshot)."""
+        """Collect changes for a new operator at once; nothing is sent until `activate` (after the
+        snapshot)."""
         box = OperatorMailbox(org_ids=org_ids, send=send)
         self._boxes.add(box)
         return box
@@ -106,8 +107,8 @@ class Mailboxes:
                     box.alerts.append(view)
 
     def push_dispatch(
-        self, org_id: int, *, incident: IncidentView | None = None, timeline: list[TimelineEntry] | None = None,
-        message: MessageView | None = None,
+        self, org_id: int, *, incident: IncidentView | None = None,
+        timeline: list[TimelineEntry] | None = None, message: MessageView | None = None,
     ) -> None:
         """Incident, timeline and message changes ride with the next tick to operators who may see org_id."""
         for box in self._boxes:

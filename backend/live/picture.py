@@ -145,7 +145,8 @@ class LivePicture:
         by_unit: dict[int, list[PartnerFix]] = {}
         for device_id, (unit_id, lon, lat, at) in self.device_fixes.items():
             if (now - at).total_seconds() <= max_age_s:
-                by_unit.setdefault(unit_id, []).append(PartnerFix(device_id=device_id, lon=lon, lat=lat, at=at))
+                fix = PartnerFix(device_id=device_id, lon=lon, lat=lat, at=at)
+                by_unit.setdefault(unit_id, []).append(fix)
         return by_unit
 
     def run_geofence(self) -> list[AnyFenceEvent]:

@@ -60,15 +60,17 @@ async def insert_beat_moves(conn: asyncpg.Connection, moves: Sequence[BeatEntere
     if moves:
         await conn.executemany(
             "INSERT INTO geofence_events (unit_id, beat_id, kind, at) VALUES ($1, $2, $3, $4)",
-            [(m.unit_id, m.beat_id, "entered" if isinstance(m, BeatEntered) else "left", m.at) for m in moves],
+            [(m.unit_id, m.beat_id, "entered" if isinstance(m, BeatEntered) else "left", m.at)
+             for m in moves],
         )
 
 
 def _unit(r: asyncpg.Record) -> UnitLive:
     return UnitLive(
         unit_id=r["id"], org_id=r["org_id"], call_sign=r["call_sign"], status=UnitStatus(r["status"]),
-        status_since=r["status_since"], assigned=frozenset(r["assigned_beat_ids"]), lon=r["lon"], lat=r["lat"],
-        at=r["at"], accuracy_m=r["accuracy_m"], speed_mps=r["speed_mps"], heading_deg=r["heading_deg"],
+        status_since=r["status_since"], assigned=frozenset(r["assigned_beat_ids"]), lon=r["lon"],
+        lat=r["lat"], at=r["at"], accuracy_m=r["accuracy_m"], speed_mps=r["speed_mps"],
+        heading_deg=r["heading_deg"],
     )
 
 

@@ -43,8 +43,8 @@ class DeviceSequences:
                         future.set_result(None)
                 self._waiters[device_id] = [(s, f) for s, f in waiting if s > upto and not f.done()]
 
-    async def wait_durable(self, device_id: int, seq: int, timeout: float) -> None:
+    async def wait_durable(self, device_id: int, seq: int, timeout_s: float) -> None:
         """Wait until the frame with this seq of this device is durable (a tracker's HTTP reply waits)."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(device_id, []).append((seq, future))
-        await asyncio.wait_for(future, timeout)
+        await asyncio.wait_for(future, timeout_s)

@@ -21,12 +21,15 @@ class TrackerFixes:
     def __init__(self) -> None:
         self._last_at: dict[int, datetime] = {}
 
-    def position(self, device_id: int, seq: int, report: TrackerReport, now: datetime) -> PositionReported | None:
+    def position(
+        self, device_id: int, seq: int, report: TrackerReport, now: datetime
+    ) -> PositionReported | None:
         """The frame for this fix, numbered seq; None when it repeats the newest fix of this tracker."""
         last_at = self._last_at.get(device_id)
         if last_at is not None and report.at == last_at:
             return None
-        late = (last_at is not None and report.at < last_at) or (now - report.at).total_seconds() > LATE_AFTER_S
+        older = last_at is not None and report.at < last_at
+        late = older or (now - report.at).total_seconds() > LATE_AFTER_S
         self._last_at[device_id] = max(report.at, last_at or report.at)
         return PositionReported(
             seq=seq, lon=report.lon, lat=report.lat, at=report.at, accuracy_m=report.accuracy_m,

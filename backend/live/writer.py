@@ -134,8 +134,8 @@ async def _write_event(
     frame = item.frame
     payload = msgspec.to_builtins(frame)
     event_id = await repo.insert_field_event(
-        conn, device_id=item.device_id, unit_id=item.unit_id, seq=frame.seq, kind=payload["kind"], at=frame.at,
-        payload=payload, late=bool(getattr(frame, "late", False)), received_at=item.received_at,
+        conn, device_id=item.device_id, unit_id=item.unit_id, seq=frame.seq, kind=payload["kind"],
+        at=frame.at, payload=payload, late=bool(getattr(frame, "late", False)), received_at=item.received_at,
     )
     if event_id is None:
         return None, None
