@@ -25,7 +25,7 @@ from backend.live import repository as repo
 from backend.live.links import FieldLink, FieldLinks, SendBytes
 from backend.live.mailboxes import Mailboxes, OperatorMailbox
 from backend.live.osmand import TrackerReport
-from backend.live.picture import LivePicture
+from backend.live.picture import LivePicture, PictureTick
 from backend.live.sequences import DeviceSequences
 from backend.live.trackers import TrackerFixes
 from backend.live.writer import FieldWriter, FlushResult, Pending
@@ -273,17 +273,22 @@ class LiveHub:
         step = self.picture.tick(
             now, stale_after_s=self.settings.stale_after_s, partners_apart_m=self.settings.partners_apart_m
         )
-        if step.moves or step.raised:
-            async with self.pool.acquire() as conn, conn.transaction():
-                await repo.insert_beat_moves(conn, step.moves)
-                alert_ids = [
-                    await alerts_repo.insert_alert(
-                        conn, org_id=a.org_id, unit_id=a.unit_id, kind=a.kind.value, at=a.at,
-                        payload=a.payload(),
-                    )
-                    for a in step.raised
-                ]
-            for alert_id, raised in zip(alert_ids, step.raised, strict=True):
-                self.mailboxes.push_alert(raised.view(alert_id))
+        for view in await self._store_tick(step):
+            self.mailboxes.push_alert(view)
         self.links.tell_partners(self.picture.partner_fixes(now, self.settings.stale_after_s))
         self.mailboxes.push_units([u.view() for u in self.picture.take_dirty()])
+
+    async def _store_tick(self, step: PictureTick) -> list[AlertView]:
+        """The beats entered and left and the alerts raised, in one transaction; the alerts as operators see
+        them."""
+        if not (step.moves or step.raised):
+            return []
+        async with self.pool.acquire() as conn, conn.transaction():
+            await repo.insert_beat_moves(conn, step.moves)
+            alert_ids = [
+                await alerts_repo.insert_alert(
+                    conn, org_id=a.org_id, unit_id=a.unit_id, kind=a.kind.value, at=a.at, payload=a.payload()
+                )
+                for a in step.raised
+            ]
+        return [raised.view(alert_id) for alert_id, raised in zip(alert_ids, step.raised, strict=True)]
