@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from shared.protocol import Ack, PartnerFix, PartnerPositions, encoder
@@ -56,9 +56,6 @@ class FieldLinks:
 
     def __init__(self) -> None:
         self._by_device: dict[int, FieldLink] = {}
-
-    def __iter__(self) -> Iterator[FieldLink]:
-        return iter(list(self._by_device.values()))
 
     def get(self, device_id: int) -> FieldLink | None:
         return self._by_device.get(device_id)

@@ -8,7 +8,6 @@ alert wakes its mailboxes at once and goes out ahead of the delta.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -66,9 +65,6 @@ class Mailboxes:
 
     def __init__(self) -> None:
         self._boxes: set[OperatorMailbox] = set()
-
-    def __iter__(self) -> Iterator[OperatorMailbox]:
-        return iter(list(self._boxes))
 
     def add(self, org_ids: frozenset[int], send: SendBytes) -> OperatorMailbox:
         """Collect changes for a new operator at once; nothing is sent until `activate` (after the
