@@ -30,7 +30,7 @@ class Inbox:
 
 
 def _hub() -> LiveHub:
-    hub = LiveHub(pool=None, settings=Settings(database_url="postgresql://unused"))  # type: ignore[arg-type]
+    hub = LiveHub(pool=None, settings=Settings(database_url="postgresql://unused"))
     for unit_id, org_id in ((1, 1), (2, 2)):
         hub.picture.put_unit(UnitLive(unit_id=unit_id, org_id=org_id, call_sign=f"U-{unit_id}",
                                       status=UnitStatus.AVAILABLE, status_since=T0))
