@@ -20,7 +20,8 @@ import asyncpg
 
 from backend.dispatch import repository as repo
 from backend.dispatch.logic import IMPLIED_UNIT_STATUS
-from backend.live.hub import FieldLink, LiveHub
+from backend.live.hub import LiveHub
+from backend.live.links import FieldLink
 from backend.live.writer import FlushResult, Pending
 from shared.protocol import (
     IncidentView,

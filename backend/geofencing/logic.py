@@ -8,9 +8,8 @@ in WGS84; distances are in metres on a sphere, never in degrees.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Protocol
 
 import msgspec
 import numpy as np
@@ -150,17 +149,6 @@ def evaluate(
     return UnitFence(beats=now_beats, outside_assigned=outside, at=at), events
 
 
-def is_stale(last_at: datetime | None, now: datetime, stale_after_s: float) -> bool:
-    """True when nothing was heard for more than ``stale_after_s`` seconds (or never)."""
-    if last_at is None:
-        return True
-    return (now - last_at).total_seconds() > stale_after_s
-
-
-def stale_units(last_seen: Mapping[int, datetime], now: datetime, stale_after_s: float) -> set[int]:
-    return {unit for unit, last_at in last_seen.items() if is_stale(last_at, now, stale_after_s)}
-
-
 def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     """Great-circle (haversine) distance in metres."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
@@ -168,18 +156,3 @@ def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     dlambda = math.radians(lon2 - lon1)
     h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
-
-
-class Located(Protocol):
-    """Anything with a WGS84 position, such as a reported position Struct."""
-
-    @property
-    def lon(self) -> float: ...
-
-    @property
-    def lat(self) -> float: ...
-
-
-def partners_apart(a: Located, b: Located, threshold_m: float) -> bool:
-    """True when two partnered officers are more than ``threshold_m`` metres apart."""
-    return distance_m(a.lon, a.lat, b.lon, b.lat) > threshold_m

@@ -1,111 +1,62 @@
-"""The live hub: field connections, the live picture, the batched writer and the operator fan-out."""
+"""The live hub: wires the field links, the live picture, the batched writer and the operator mailboxes
+together, and runs the operator tick.
+
+It keeps no rules of its own: the picture decides what a position or a tick changes (`picture.py`), the
+writer what of a batch is new (`writer.py`), `backend/alerts` what an alert means for whom, and the SQL
+lives in the repositories. The hub says in which order these happen.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
-from backend.geofencing.logic import OutsideAssignedBeat, PreparedBeats
+from backend.alerts import repository as alerts_repo
+from backend.alerts.logic import SeenAlerts, seen_frame, sets_emergency, stored_view
+from backend.geofencing.logic import PreparedBeats
 from backend.geofencing.repository import load_prepared
-from backend.live.picture import BeatEntered, BeatLeft, LivePicture, UnitLive
-from backend.live.writer import FieldWriter, FlushResult, Pending, StoredAlert
+from backend.live import repository as repo
+from backend.live.links import FieldLink, FieldLinks, SendBytes
+from backend.live.mailboxes import Mailboxes, OperatorMailbox
+from backend.live.osmand import TrackerReport
+from backend.live.picture import LivePicture, PictureTick
+from backend.live.sequences import DeviceSequences
+from backend.live.trackers import TrackerFixes
+from backend.live.writer import FieldWriter, FlushResult, Pending
+from backend.orgs.repository import Device
 from backend.settings import Settings
 from shared.protocol import (
-    SAFETY_ALERTS,
-    Ack,
-    AlertAcknowledged,
-    AlertKind,
-    AlertRaised,
     AlertView,
     AreaAlertView,
     AssistanceRequested,
-    Delta,
     IncidentView,
-    Message,
     MessageView,
     NoodknopPressed,
-    PartnerFix,
-    PartnerPositions,
     PositionReported,
     SequencedFrame,
     StatusChanged,
     TimelineEntry,
     UnitStatus,
     UnitView,
-    encoder,
 )
 
 log = logging.getLogger(__name__)
 
-SendBytes = Callable[[bytes], Awaitable[None]]
-SEEN_RESEND = timedelta(hours=1)
 SEEN_SEND_TIMEOUT_S = 2.0
 
 
-@dataclass(slots=True, eq=False)
-class FieldLink:
-    """One connected device."""
-
-    device_id: int
-    org_id: int
-    unit_id: int | None
-    send: SendBytes
-    close: Callable[..., Awaitable[None]]  # close(code="revoked" | "replaced")
-    received: int = 0  # highest seq accepted into the writer queue
-    protocol: int = 1  # the version the device said hello with: only frame kinds of that version go to it
-    partners_sent: tuple[PartnerFix, ...] = ()  # the partner fixes this device was last told
-    partners_task: asyncio.Task[None] | None = None
-    # Acks go out from the link's own task, coalesced to the latest: a slow tablet never holds up the writer.
-    ack_upto: int = 0
-    ack_sent: int = 0
-    ack_wake: asyncio.Event = field(default_factory=asyncio.Event)
-    ack_task: asyncio.Task[None] | None = None
-
-    def post_ack(self, upto: int) -> None:
-        if upto > self.ack_upto:
-            self.ack_upto = upto
-            self.ack_wake.set()
-
-    async def send_acks(self) -> None:
-        while True:
-            await self.ack_wake.wait()
-            self.ack_wake.clear()
-            upto = self.ack_upto
-            if upto > self.ack_sent:
-                try:
-                    await self.send(encoder.encode(Ack(upto=upto)))
-                except Exception:  # the socket is gone; its handler detaches the link
-                    return
-                self.ack_sent = upto
+async def _discard(_: bytes) -> None:
+    return None
 
 
-@dataclass(slots=True, eq=False)
-class OperatorMailbox:
-    """What one operator has not yet been sent; a slow operator gets it merged, never queued up."""
-
-    org_ids: frozenset[int]
-    send: SendBytes
-    units: dict[int, UnitView] = field(default_factory=dict)
-    alerts: list[AlertView] = field(default_factory=list)
-    urgent: list[AlertView] = field(default_factory=list)
-    incidents: dict[int, IncidentView] = field(default_factory=dict)
-    timeline: list[TimelineEntry] = field(default_factory=list)
-    messages: dict[int, MessageView] = field(default_factory=dict)
-    area_alerts: list[AreaAlertView] = field(default_factory=list)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    task: asyncio.Task[None] | None = None
-    frames_sent: int = 0
-
-    def has_news(self) -> bool:
-        return bool(self.units or self.alerts or self.incidents or self.timeline or self.messages
-                    or self.area_alerts)
+async def _nothing(code: str = "revoked") -> None:
+    return None
 
 
 class LiveHub:
@@ -114,22 +65,19 @@ class LiveHub:
         self.settings = settings
         self.picture = LivePicture(PreparedBeats([]))
         self.writer = FieldWriter(
-            pool, self._on_durable, flush_interval_s=settings.flush_interval_s, max_rows=settings.flush_max_rows
+            pool, self._on_durable, flush_interval_s=settings.flush_interval_s,
+            max_rows=settings.flush_max_rows,
         )
-        self.links: dict[int, FieldLink] = {}
-        self.received: dict[int, int] = {}  # device -> highest seq queued (survives reconnects)
-        self.durable: dict[int, int] = {}  # device -> highest seq known durable
-        self.operators: set[OperatorMailbox] = set()
-        self.call_signs: dict[int, str] = {}
+        self.links = FieldLinks()
+        self.sequences = DeviceSequences()
+        self.mailboxes = Mailboxes()
+        self.seen = SeenAlerts()
+        self.trackers = TrackerFixes()
         self._tick_task: asyncio.Task[None] | None = None
-        self.tracker_last_at: dict[int, datetime] = {}
-        self._waiters: dict[int, list[tuple[int, asyncio.Future[None]]]] = {}
         # hooks for other domains (dispatch): a device connected, a batch became durable, a snapshot is built
         self.attach_listeners: list[Callable[[FieldLink], Awaitable[None]]] = []
         self.flush_listeners: list[Callable[[FlushResult], Awaitable[None]]] = []
         self.snapshot_providers: list[Callable[[frozenset[int]], Awaitable[dict[str, Any]]]] = []
-        # the latest `alert_ack` per ("unit" | "device", id), resent when a tablet (re)connects within the hour
-        self.seen_alerts: dict[tuple[str, int], tuple[datetime, bytes]] = {}
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -143,42 +91,27 @@ class LiveHub:
             self._tick_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tick_task
-        for box in list(self.operators):
-            self.remove_operator(box)
+        self.mailboxes.remove_all()
         await self.writer.stop()
 
     async def reload(self) -> None:
         """Load beats and units (with their last known positions) from the database."""
         async with self.pool.acquire() as conn:
             self.picture.beats = await load_prepared(conn)
-            rows = await conn.fetch(
-                """SELECT u.id, u.org_id, u.call_sign, u.status, u.status_since, u.assigned_beat_ids,
-                          l.lon, l.lat, l.at, l.accuracy_m, l.speed_mps, l.heading_deg
-                   FROM units u LEFT JOIN unit_live l ON l.unit_id = u.id WHERE u.active"""
-            )
-        for r in rows:
-            self.picture.put_unit(_unit_from_row(r))
-            unit = self.picture.units[r["id"]]
-            unit.fence_due = unit.lon is not None
-            self.call_signs[r["id"]] = r["call_sign"]
-        self.picture.run_geofence()
+            units = await repo.active_units(conn)
+        self.picture.load(units)
 
     async def refresh_unit(self, unit_id: int) -> None:
         """Re-read one unit after an HTTP change (new unit, shift started or ended, beats assigned)."""
         async with self.pool.acquire() as conn:
-            r = await conn.fetchrow(
-                """SELECT u.id, u.org_id, u.call_sign, u.status, u.status_since, u.assigned_beat_ids,
-                          NULL::float8 AS lon, NULL::float8 AS lat, NULL::timestamptz AS at,
-                          NULL::real AS accuracy_m, NULL::real AS speed_mps, NULL::real AS heading_deg
-                   FROM units u WHERE u.id = $1""",
-                unit_id,
-            )
-            devices = await conn.fetch("SELECT id, unit_id FROM devices WHERE id = ANY($1)", list(self.links))
-        if r is not None:
-            self.picture.put_unit(_unit_from_row(r))
-            self.call_signs[unit_id] = r["call_sign"]
-        for d in devices:
-            self.links[d["id"]].unit_id = d["unit_id"]
+            unit = await repo.unit_without_position(conn, unit_id)
+            on_unit = await repo.device_units(conn, self.links.device_ids())
+        if unit is not None:
+            self.picture.put_unit(unit)
+        for device_id, device_unit in on_unit.items():
+            link = self.links.get(device_id)
+            if link is not None:
+                link.unit_id = device_unit
 
     async def reload_beats(self) -> None:
         async with self.pool.acquire() as conn:
@@ -188,57 +121,39 @@ class LiveHub:
 
     def attach(self, link: FieldLink, durable_seq: int) -> FieldLink | None:
         """Register a device's socket; returns the link it replaces (to be closed)."""
-        old = self.links.get(link.device_id)
-        self.received[link.device_id] = max(self.received.get(link.device_id, 0), durable_seq)
-        self.durable[link.device_id] = max(self.durable.get(link.device_id, 0), durable_seq)
-        self.links[link.device_id] = link
-        link.ack_task = asyncio.create_task(link.send_acks(), name=f"acks-{link.device_id}")
-        return old
+        self.sequences.connected(link.device_id, durable_seq)
+        return self.links.attach(link)
 
     async def device_attached(self, link: FieldLink) -> None:
-        """After the welcome: let listeners resend what the device is owed (open tasks, unread messages)."""
-        await self._resend_seen(link)
+        """After the welcome: the device hears again what it is owed (seen alerts, open tasks, unread
+        messages)."""
+        if link.protocol >= 2:
+            with contextlib.suppress(Exception):
+                for frame in self.seen.owed(link.device_id, link.unit_id, datetime.now(UTC)):
+                    await link.send(frame)
         for listener in self.attach_listeners:
             try:
                 await listener(link)
             except Exception:
                 log.exception("attach listener failed")
 
-    async def _resend_seen(self, link: FieldLink) -> None:
-        """A tablet that was away when its alert was acknowledged hears it now (for an hour; memory only)."""
-        if link.protocol < 2:
-            return
-        since = datetime.now(UTC) - SEEN_RESEND
-        keys = [("device", link.device_id)] + ([("unit", link.unit_id)] if link.unit_id is not None else [])
-        frames = {frame for at, frame in (self.seen_alerts.get(k, (since, b"")) for k in keys) if at > since}
-        with contextlib.suppress(Exception):
-            for frame in frames:
-                await link.send(frame)
-
     def link_for_unit(self, unit_id: int) -> FieldLink | None:
-        """The connected tablet of a unit (the most recently attached one if there are several)."""
-        found = None
-        for link in self.links.values():
-            if link.unit_id == unit_id:
-                found = link
-        return found
+        return self.links.for_unit(unit_id)
 
     def detach(self, link: FieldLink) -> None:
-        if link.ack_task is not None:
-            link.ack_task.cancel()
-        if self.links.get(link.device_id) is link:
-            del self.links[link.device_id]
+        self.links.detach(link)
+
+    def durable_seq(self, device_id: int) -> int:
+        return self.sequences.durable(device_id)
 
     def accept(self, link: FieldLink, frame: SequencedFrame, now: datetime) -> bool:
         """Take a sequenced frame from a device. False if it was a resend of one already taken."""
-        if frame.seq <= self.received.get(link.device_id, 0):
+        if not self.sequences.take(link.device_id, frame.seq):
             return False
-        self.received[link.device_id] = frame.seq
-        urgent = isinstance(frame, NoodknopPressed | AssistanceRequested)
         self.writer.add(
             Pending(device_id=link.device_id, unit_id=link.unit_id, org_id=link.org_id, frame=frame,
                     received_at=now),
-            urgent=urgent,
+            urgent=isinstance(frame, NoodknopPressed | AssistanceRequested),
         )
         if link.unit_id is not None:
             if isinstance(frame, PositionReported):
@@ -247,57 +162,59 @@ class LiveHub:
                 self.picture.apply_status(link.unit_id, frame.status, frame.at)
         return True
 
-    async def wait_durable(self, device_id: int, seq: int, timeout: float) -> None:
-        """Wait until the frame with this seq of this device is durable (for trackers' HTTP reply)."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(device_id, []).append((seq, future))
-        await asyncio.wait_for(future, timeout)
+    async def take_tracker_fix(
+        self, device: Device, report: TrackerReport, now: datetime, timeout_s: float
+    ) -> None:
+        """A tracker's fix goes the way of a tablet's position; returns once it is durable (the tracker's HTTP
+        answer waits for that). An exact repeat of the newest fix is dropped."""
+        link = self.links.get(device.id) or FieldLink(
+            device_id=device.id, org_id=device.org_id, unit_id=device.unit_id, send=_discard, close=_nothing
+        )
+        link.unit_id = device.unit_id
+        seq = self.sequences.next_seq(device.id, device.last_seq)
+        frame = self.trackers.position(device.id, seq, report, now)
+        if frame is None:
+            return
+        self.accept(link, frame, now)
+        await self.sequences.wait_durable(device.id, frame.seq, timeout_s)
 
     async def _on_durable(self, result: FlushResult) -> None:
-        for device_id, upto in result.durable.items():
-            self.durable[device_id] = max(self.durable.get(device_id, 0), upto)
-            waiting = self._waiters.get(device_id)
-            if waiting:
-                for seq, future in waiting:
-                    if seq <= upto and not future.done():
-                        future.set_result(None)
-                self._waiters[device_id] = [(s, f) for s, f in waiting if s > upto and not f.done()]
-            link = self.links.get(device_id)
-            if link is not None:
-                link.post_ack(upto)
+        self.sequences.made_durable(result.durable)
+        self.links.post_acks(result.durable)
         for alert in result.alerts:
-            view = self._alert_view(alert)
-            if alert.unit_id is not None and AlertKind(alert.kind) == AlertKind.NOODKNOP:
+            if sets_emergency(alert):
+                assert alert.unit_id is not None
                 self.picture.apply_status(alert.unit_id, UnitStatus.EMERGENCY, alert.at)
-            self.push_alert(view)
+            self.mailboxes.push_alert(stored_view(alert, self.picture.call_sign(alert.unit_id)))
         for flushed in self.flush_listeners:
             try:
                 await flushed(result)
             except Exception:
                 log.exception("flush listener failed")
 
-    def _alert_view(self, alert: StoredAlert) -> AlertView:
-        return AlertView(
-            alert_id=alert.alert_id, kind=AlertKind(alert.kind), org_id=alert.org_id, unit_id=alert.unit_id,
-            call_sign=self.call_signs.get(alert.unit_id or -1), at=alert.at, lon=alert.lon, lat=alert.lat,
-            text=alert.text,
-        )
+    def kick_device(self, device_id: int) -> Awaitable[None] | None:
+        link = self.links.get(device_id)
+        return None if link is None else link.close()
 
     # --- operator side ------------------------------------------------------------------------------------
 
     def add_operator(self, org_ids: frozenset[int], send: SendBytes) -> OperatorMailbox:
-        """Collect changes for a new operator at once; nothing is sent until `activate` (after the snapshot)."""
-        box = OperatorMailbox(org_ids=org_ids, send=send)
-        self.operators.add(box)
-        return box
+        """Collect changes for a new operator at once; nothing is sent until `activate` (after the
+        snapshot)."""
+        return self.mailboxes.add(org_ids, send)
 
     def activate(self, box: OperatorMailbox) -> None:
-        box.task = asyncio.create_task(self._operator_sender(box), name="operator-sender")
+        self.mailboxes.activate(box)
 
     def remove_operator(self, box: OperatorMailbox) -> None:
-        self.operators.discard(box)
-        if box.task is not None:
-            box.task.cancel()
+        self.mailboxes.remove(box)
+
+    def visible_units(self, org_ids: frozenset[int]) -> list[UnitView]:
+        return [u.view() for u in self.picture.units.values() if u.org_id in org_ids]
+
+    async def open_alerts(self, org_ids: frozenset[int]) -> list[AlertView]:
+        async with self.pool.acquire() as conn:
+            return await alerts_repo.open_alerts(conn, org_ids)
 
     async def snapshot_extra(self, org_ids: frozenset[int]) -> dict[str, Any]:
         """Extra snapshot fields from other domains (e.g. open incidents)."""
@@ -307,57 +224,40 @@ class LiveHub:
         return extra
 
     def push_dispatch(
-        self, org_id: int, *, incident: IncidentView | None = None, timeline: list[TimelineEntry] | None = None,
-        message: MessageView | None = None,
+        self, org_id: int, *, incident: IncidentView | None = None,
+        timeline: list[TimelineEntry] | None = None, message: MessageView | None = None,
     ) -> None:
-        """Incident, timeline and message changes ride with the next tick to operators who may see org_id."""
-        for box in self.operators:
-            if org_id in box.org_ids:
-                if incident is not None:
-                    box.incidents[incident.incident_id] = incident
-                if timeline:
-                    box.timeline.extend(timeline)
-                if message is not None:
-                    box.messages[message.message_id] = message
+        self.mailboxes.push_dispatch(org_id, incident=incident, timeline=timeline, message=message)
 
     def push_area_alert(self, org_ids: frozenset[int], view: AreaAlertView) -> None:
-        """A partner's area alert rides with the next tick to operators who see any of org_ids."""
-        for box in self.operators:
-            if box.org_ids & org_ids:
-                box.area_alerts.append(view)
+        self.mailboxes.push_area_alert(org_ids, view)
 
-    def visible_units(self, org_ids: frozenset[int]) -> list[UnitView]:
-        return [u.view() for u in self.picture.units.values() if u.org_id in org_ids]
+    async def acknowledge_alert(
+        self, alert_id: int, account_id: int, org_ids: frozenset[int]
+    ) -> AlertView | None:
+        """An operator has seen an alert: every operator of its organisation hears it now, and so does the
+        tablet that raised a safety alert (and its unit's other tablets)."""
+        async with self.pool.acquire() as conn:
+            acknowledged = await alerts_repo.acknowledge(conn, alert_id, account_id, org_ids)
+        if acknowledged is None:
+            return None
+        view, device_id = acknowledged
+        self.mailboxes.push_alert(view)
+        await self._tell_seen(view, device_id)
+        self.mailboxes.wake(view.org_id)
+        return view
 
-    def push_alert(self, view: AlertView) -> None:
-        """Safety alerts go out at once; others ride with the next tick."""
-        for box in self.operators:
-            if view.org_id in box.org_ids:
-                if view.kind in SAFETY_ALERTS and view.acknowledged_at is None:
-                    box.urgent.append(view)
-                    box.wake.set()
-                else:
-                    box.alerts.append(view)
+    async def _tell_seen(self, view: AlertView, device_id: int | None) -> None:
+        frame = seen_frame(view)
+        if frame is None:
+            return
+        self.seen.remember(view, device_id, frame)
+        for link in self.links.of(view.unit_id, device_id, min_protocol=2):
+            # a stuck tablet must not hold up the operator's socket; it hears it again when it reconnects
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(link.send(frame), SEEN_SEND_TIMEOUT_S)
 
-    async def _operator_sender(self, box: OperatorMailbox) -> None:
-        while True:
-            await box.wake.wait()
-            box.wake.clear()
-            frames: list[Message] = [AlertRaised(alert=a) for a in box.urgent]
-            box.urgent = []
-            if box.has_news():
-                frames.append(Delta(units=list(box.units.values()), alerts=box.alerts,
-                                    server_time=datetime.now(UTC), incidents=list(box.incidents.values()),
-                                    timeline=box.timeline, messages=list(box.messages.values()),
-                                    area_alerts=box.area_alerts))
-                box.units, box.alerts, box.area_alerts = {}, [], []
-                box.incidents, box.timeline, box.messages = {}, [], {}
-            for frame in frames:
-                try:
-                    await box.send(encoder.encode(frame))
-                    box.frames_sent += 1
-                except Exception:  # the socket is gone; its handler removes the mailbox
-                    return
+    # --- the tick -----------------------------------------------------------------------------------------
 
     async def _tick_loop(self) -> None:
         while True:
@@ -368,143 +268,27 @@ class LiveHub:
                 log.exception("operator tick failed")
 
     async def tick(self, now: datetime) -> None:
-        """One tick: geofence the moved units, detect stale ones, send every operator one merged delta."""
-        events = self.picture.run_geofence()
-        stale = self.picture.mark_stale(now, self.settings.stale_after_s)
-        apart = self.picture.find_partners_apart(now, self.settings.partners_apart_m, self.settings.stale_after_s)
-        if events or stale or apart:
-            await self._store_fence_events(events, stale, now, apart)
-        self._send_partner_positions(now)
-        views = [u.view() for u in self.picture.take_dirty()]
-        for box in self.operators:
-            box.units.update((v.unit_id, v) for v in views if v.org_id in box.org_ids)
-            if box.has_news():
-                box.wake.set()
+        """One tick: geofence the moved units, detect stale and apart ones and store what that raises, tell
+        tablets where their partners are, send every operator one merged delta."""
+        step = self.picture.tick(
+            now, stale_after_s=self.settings.stale_after_s, partners_apart_m=self.settings.partners_apart_m
+        )
+        for view in await self._store_tick(step):
+            self.mailboxes.push_alert(view)
+        self.links.tell_partners(self.picture.partner_fixes(now, self.settings.stale_after_s))
+        self.mailboxes.push_units([u.view() for u in self.picture.take_dirty()])
 
-    def _send_partner_positions(self, now: datetime) -> None:
-        """Tell each tablet where the other devices of its unit are: once per tick at most, only on change."""
-        by_unit: dict[int, list[PartnerFix]] = {}
-        for device_id, (unit_id, lon, lat, at) in self.picture.device_fixes.items():
-            if (now - at).total_seconds() <= self.settings.stale_after_s:
-                by_unit.setdefault(unit_id, []).append(PartnerFix(device_id=device_id, lon=lon, lat=lat, at=at))
-        for link in self.links.values():
-            if link.protocol < 2 or link.unit_id is None:
-                continue
-            if link.partners_task is not None and not link.partners_task.done():
-                continue  # the previous one is still on its way: this tablet gets the news next tick
-            others = tuple(f for f in by_unit.get(link.unit_id, ()) if f.device_id != link.device_id)
-            if others == link.partners_sent:
-                continue
-            link.partners_sent = others
-            link.partners_task = asyncio.create_task(
-                _send_quietly(link.send, encoder.encode(PartnerPositions(fixes=list(others))))
-            )
-
-    async def _store_fence_events(
-        self, events: list[object], stale: list[UnitLive], now: datetime, apart: Sequence[UnitLive] = ()
-    ) -> None:
-        moves = [(e.unit_id, e.beat_id, "entered" if isinstance(e, BeatEntered) else "left", e.at)
-                 for e in events if isinstance(e, BeatEntered | BeatLeft)]
-        raised = [(e.unit_id, AlertKind.OUTSIDE_ASSIGNED_BEAT, e.at) for e in events
-                  if isinstance(e, OutsideAssignedBeat)]
-        raised += [(u.unit_id, AlertKind.POSITION_STALE, now) for u in stale]
-        raised += [(u.unit_id, AlertKind.PARTNERS_APART, now) for u in apart]
+    async def _store_tick(self, step: PictureTick) -> list[AlertView]:
+        """The beats entered and left and the alerts raised, in one transaction; the alerts as operators see
+        them."""
+        if not (step.moves or step.raised):
+            return []
         async with self.pool.acquire() as conn, conn.transaction():
-            if moves:
-                await conn.executemany(
-                    "INSERT INTO geofence_events (unit_id, beat_id, kind, at) VALUES ($1, $2, $3, $4)", moves
+            await repo.insert_beat_moves(conn, step.moves)
+            alert_ids = [
+                await alerts_repo.insert_alert(
+                    conn, org_id=a.org_id, unit_id=a.unit_id, kind=a.kind.value, at=a.at, payload=a.payload()
                 )
-            for unit_id, kind, at in raised:
-                unit = self.picture.units.get(unit_id)
-                if unit is None:
-                    continue
-                alert_id = await conn.fetchval(
-                    """INSERT INTO alerts (org_id, unit_id, kind, at, payload) VALUES ($1, $2, $3, $4, $5)
-                       RETURNING id""",
-                    unit.org_id, unit_id, kind.value, at, {"lon": unit.lon, "lat": unit.lat},
-                )
-                self.push_alert(AlertView(
-                    alert_id=alert_id, kind=kind, org_id=unit.org_id, unit_id=unit_id, call_sign=unit.call_sign,
-                    at=at, lon=unit.lon, lat=unit.lat,
-                ))
-
-    async def open_alerts(self, org_ids: frozenset[int]) -> list[AlertView]:
-        async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                """SELECT a.id, a.kind, a.org_id, a.unit_id, u.call_sign, a.at, a.payload, a.acknowledged_at,
-                          acc.display_name AS acknowledged_by
-                   FROM alerts a LEFT JOIN units u ON u.id = a.unit_id
-                   LEFT JOIN accounts acc ON acc.id = a.acknowledged_by
-                   WHERE a.org_id = ANY($1) AND a.resolved_at IS NULL
-                     AND (a.acknowledged_at IS NULL OR a.acknowledged_at > now() - interval '1 hour')
-                   ORDER BY a.at DESC LIMIT 500""",
-                list(org_ids),
-            )
-        return [_alert_from_row(r) for r in rows]
-
-    async def acknowledge_alert(self, alert_id: int, account_id: int, org_ids: frozenset[int]) -> AlertView | None:
-        async with self.pool.acquire() as conn:
-            row = await conn.fetchrow(
-                """WITH a AS (UPDATE alerts SET acknowledged_at = coalesce(acknowledged_at, now()),
-                                   acknowledged_by = coalesce(acknowledged_by, $2)
-                              WHERE id = $1 AND org_id = ANY($3) RETURNING *)
-                   SELECT a.id, a.kind, a.org_id, a.unit_id, u.call_sign, a.at, a.payload, a.acknowledged_at,
-                          acc.display_name AS acknowledged_by
-                   FROM a LEFT JOIN units u ON u.id = a.unit_id LEFT JOIN accounts acc ON acc.id = a.acknowledged_by""",
-                alert_id, account_id, list(org_ids),
-            )
-        if row is None:
-            return None
-        view = _alert_from_row(row)
-        self.push_alert(view)
-        await self._tell_device_seen(view, (row["payload"] or {}).get("device_id"))
-        for box in self.operators:
-            if view.org_id in box.org_ids:
-                box.wake.set()
-        return view
-
-    async def _tell_device_seen(self, view: AlertView, device_id: int | None) -> None:
-        """A safety alert was acknowledged: the tablet(s) of its unit (and the device that raised it) see
-        that the meldkamer has it on screen. Only devices that speak protocol 2 know the frame."""
-        if view.kind not in SAFETY_ALERTS or view.acknowledged_at is None:
-            return
-        frame = encoder.encode(AlertAcknowledged(
-            alert_id=view.alert_id, alert_kind=view.kind, raised_at=view.at, by=view.acknowledged_by or "",
-            at=view.acknowledged_at,
-        ))
-        if view.unit_id is not None:
-            self.seen_alerts[("unit", view.unit_id)] = (view.acknowledged_at, frame)
-        if device_id is not None:
-            self.seen_alerts[("device", device_id)] = (view.acknowledged_at, frame)
-        for link in list(self.links.values()):
-            mine = (view.unit_id is not None and link.unit_id == view.unit_id) or link.device_id == device_id
-            if mine and link.protocol >= 2:
-                # a stuck tablet must not hold up the operator's socket; it hears it again when it reconnects
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(link.send(frame), SEEN_SEND_TIMEOUT_S)
-
-    def kick_device(self, device_id: int) -> Awaitable[None] | None:
-        link = self.links.get(device_id)
-        return None if link is None else link.close()
-
-
-async def _send_quietly(send: SendBytes, data: bytes) -> None:
-    with contextlib.suppress(Exception):  # the socket is gone; its handler detaches the link
-        await send(data)
-
-
-def _unit_from_row(r: asyncpg.Record) -> UnitLive:
-    return UnitLive(
-        unit_id=r["id"], org_id=r["org_id"], call_sign=r["call_sign"], status=UnitStatus(r["status"]),
-        status_since=r["status_since"], assigned=frozenset(r["assigned_beat_ids"]), lon=r["lon"], lat=r["lat"],
-        at=r["at"], accuracy_m=r["accuracy_m"], speed_mps=r["speed_mps"], heading_deg=r["heading_deg"],
-    )
-
-
-def _alert_from_row(r: asyncpg.Record) -> AlertView:
-    payload = r["payload"] or {}
-    return AlertView(
-        alert_id=r["id"], kind=AlertKind(r["kind"]), org_id=r["org_id"], unit_id=r["unit_id"],
-        call_sign=r["call_sign"], at=r["at"], lon=payload.get("lon"), lat=payload.get("lat"),
-        text=payload.get("text") or "", acknowledged_at=r["acknowledged_at"], acknowledged_by=r["acknowledged_by"],
-    )
+                for a in step.raised
+            ]
+        return [raised.view(alert_id) for alert_id, raised in zip(alert_ids, step.raised, strict=True)]

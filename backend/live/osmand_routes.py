@@ -8,20 +8,10 @@ from litestar import Request, Response, route
 
 from backend.auth.guards import services_of
 from backend.errors import BadInput, TooLarge
-from backend.live.hub import FieldLink
 from backend.live.osmand import MAX_BODY_BYTES, OsmAndError, decode_osmand
 from backend.orgs import repository as orgs
-from shared.protocol import PositionReported
 
 DURABLE_TIMEOUT_S = 10.0
-
-
-async def _discard(_: bytes) -> None:
-    return None
-
-
-async def _nothing(code: str = "revoked") -> None:
-    return None
 
 
 @route(["/osmand", "/api/trackers/osmand"], http_method=["GET", "POST"], tags=["trackers"], opt={"public": True})
@@ -45,23 +35,7 @@ async def osmand(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
         device = await orgs.device_by_tracker_key(conn, report.device_key)
     if device is None or device.revoked:
         raise BadInput(f"unknown device {report.device_key!r}", field="id")
-    hub = services.hub
-    link = hub.links.get(device.id) or FieldLink(
-        device_id=device.id, org_id=device.org_id, unit_id=device.unit_id, send=_discard, close=_nothing
-    )
-    link.unit_id = device.unit_id
-    hub.received.setdefault(device.id, device.last_seq)
-    last_at = hub.tracker_last_at.get(device.id)
-    if last_at is not None and report.at == last_at:
-        return Response(b"", status_code=200)  # the same fix sent twice
-    frame = PositionReported(
-        seq=hub.received[device.id] + 1, lon=report.lon, lat=report.lat, at=report.at,
-        accuracy_m=report.accuracy_m, speed_mps=report.speed_mps, heading_deg=report.heading_deg,
-        late=last_at is not None and report.at < last_at or (now - report.at).total_seconds() > 300,
-    )
-    hub.accept(link, frame, now)
-    hub.tracker_last_at[device.id] = max(report.at, last_at or report.at)
-    await hub.wait_durable(device.id, frame.seq, DURABLE_TIMEOUT_S)
+    await services.hub.take_tracker_fix(device, report, now, DURABLE_TIMEOUT_S)
     return Response(b"", status_code=200)
 
 

@@ -1,12 +1,21 @@
-"""The live picture: per unit its latest status, position and geofence state. Pure: no I/O, no awaits."""
+"""The live picture: per unit its latest status, position and geofence state. Pure: no I/O, no awaits.
+
+The rules the operator tick runs live here (`LivePicture.tick`): the geofence pass over units that moved, a
+unit on duty going stale when no live position came for `stale_after_s`, and a duo's devices reporting fixes
+further apart than `partners_apart_m`. Late (buffered) positions are history: they move the unit on the map
+if they are its newest, but they never raise an alert and never end staleness.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import msgspec
+
+from backend.alerts.logic import NewAlert
 from backend.geofencing.logic import (
-    BackInAssignedBeat,
+    AnyFenceEvent,
     BeatEntered,
     BeatLeft,
     OutsideAssignedBeat,
@@ -16,9 +25,7 @@ from backend.geofencing.logic import (
     distance_m,
     evaluate,
 )
-from shared.protocol import PositionReported, UnitStatus, UnitView
-
-FenceEvent = BeatEntered | BeatLeft | OutsideAssignedBeat | BackInAssignedBeat
+from shared.protocol import AlertKind, PartnerFix, PositionReported, UnitStatus, UnitView
 
 
 @dataclass(slots=True)
@@ -54,6 +61,18 @@ class UnitLive:
             stale=self.stale, partners_apart=self.partners_apart,
         )
 
+    def alert(self, kind: AlertKind, at: datetime) -> NewAlert:
+        return NewAlert(org_id=self.org_id, unit_id=self.unit_id, call_sign=self.call_sign, kind=kind, at=at,
+                        lon=self.lon, lat=self.lat)
+
+
+class PictureTick(msgspec.Struct, frozen=True, kw_only=True):
+    """What one tick found: beats entered and left (history) and the alerts it raises, in that order:
+    outside the assigned beat, position stale, partners apart."""
+
+    moves: list[BeatEntered | BeatLeft]
+    raised: list[NewAlert]
+
 
 class LivePicture:
     def __init__(self, beats: PreparedBeats) -> None:
@@ -61,6 +80,17 @@ class LivePicture:
         self.units: dict[int, UnitLive] = {}
         self.dirty: set[int] = set()
         self.device_fixes: dict[int, tuple[int, float, float, datetime]] = {}  # device -> (unit, lon, lat, at)
+
+    def load(self, units: list[UnitLive]) -> None:
+        """Start from the units as stored; their geofence state is computed, but a restart is no news."""
+        for unit in units:
+            self.put_unit(unit)
+            self.units[unit.unit_id].fence_due = unit.lon is not None
+        self.run_geofence()
+
+    def call_sign(self, unit_id: int | None) -> str | None:
+        unit = None if unit_id is None else self.units.get(unit_id)
+        return None if unit is None else unit.call_sign
 
     def put_unit(self, unit: UnitLive) -> None:
         old = self.units.get(unit.unit_id)
@@ -99,13 +129,33 @@ class LivePicture:
         self.dirty.add(unit_id)
         return True
 
-    def run_geofence(self) -> list[FenceEvent]:
+    def tick(self, now: datetime, *, stale_after_s: float, partners_apart_m: float) -> PictureTick:
+        """One operator tick's rules: geofence the moved units, then find the stale and the apart ones."""
+        events = self.run_geofence()
+        stale = self.mark_stale(now, stale_after_s)
+        apart = self.find_partners_apart(now, partners_apart_m, stale_after_s)
+        raised = [self.units[e.unit_id].alert(AlertKind.OUTSIDE_ASSIGNED_BEAT, e.at)
+                  for e in events if isinstance(e, OutsideAssignedBeat)]
+        raised += [u.alert(AlertKind.POSITION_STALE, now) for u in stale]
+        raised += [u.alert(AlertKind.PARTNERS_APART, now) for u in apart]
+        return PictureTick(moves=[e for e in events if isinstance(e, BeatEntered | BeatLeft)], raised=raised)
+
+    def partner_fixes(self, now: datetime, max_age_s: float) -> dict[int, list[PartnerFix]]:
+        """Per unit the current live fix of each of its devices (what the duo partner's tablet is told)."""
+        by_unit: dict[int, list[PartnerFix]] = {}
+        for device_id, (unit_id, lon, lat, at) in self.device_fixes.items():
+            if (now - at).total_seconds() <= max_age_s:
+                fix = PartnerFix(device_id=device_id, lon=lon, lat=lat, at=at)
+                by_unit.setdefault(unit_id, []).append(fix)
+        return by_unit
+
+    def run_geofence(self) -> list[AnyFenceEvent]:
         """Evaluate, in one vectorised pass, every unit with a new live position."""
         due = [u for u in self.units.values() if u.fence_due and u.lon is not None and u.lat is not None]
         if not due:
             return []
         found = containing_beats_many([u.lon for u in due], [u.lat for u in due], self.beats)  # type: ignore[misc]
-        events: list[FenceEvent] = []
+        events: list[AnyFenceEvent] = []
         for unit, now_beats in zip(due, found, strict=True):
             unit.fence_due = False
             assert unit.at is not None

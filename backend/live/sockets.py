@@ -18,7 +18,7 @@ from litestar.exceptions import WebSocketDisconnect
 from backend.auth.guards import authenticate_token, services_of
 from backend.auth.tokens import Principal
 from backend.errors import Unauthorized
-from backend.live.hub import FieldLink
+from backend.live.links import FieldLink
 from backend.orgs import repository as orgs
 from backend.services import Services
 from shared.protocol import (
@@ -145,9 +145,9 @@ async def field_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
                 await _send(socket, Pong(nonce=frame.nonce))
             elif isinstance(frame, Hello):
                 await _send(socket, Error(code="bad_frame", message="already said hello", field="kind"))
-            elif not hub.accept(link, frame, datetime.now(UTC)) and frame.seq <= hub.durable.get(device.id, 0):
+            elif not hub.accept(link, frame, datetime.now(UTC)) and frame.seq <= hub.durable_seq(device.id):
                 # a resend of something already durable: acknowledge again, store nothing
-                await _send(socket, Ack(upto=hub.durable[device.id]))
+                await _send(socket, Ack(upto=hub.durable_seq(device.id)))
     except WebSocketDisconnect:
         pass
     finally:

@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import asyncpg
 import msgspec
 
+from backend.alerts import repository as alerts_repo
+from backend.alerts.logic import StoredAlert, field_alert
+from backend.live import repository as repo
 from shared.protocol import (
     AssistanceRequested,
     NoodknopPressed,
@@ -28,11 +31,6 @@ from shared.protocol import (
 
 log = logging.getLogger(__name__)
 
-POSITION_COLUMNS = (
-    "device_id", "unit_id", "seq", "at", "lon", "lat", "accuracy_m", "speed_mps", "heading_deg", "late",
-    "received_at",
-)
-
 
 class Pending(msgspec.Struct, kw_only=True):
     device_id: int
@@ -40,17 +38,6 @@ class Pending(msgspec.Struct, kw_only=True):
     org_id: int
     frame: SequencedFrame
     received_at: datetime
-
-
-class StoredAlert(msgspec.Struct, frozen=True, kw_only=True):
-    alert_id: int
-    org_id: int
-    unit_id: int | None
-    kind: str
-    at: datetime
-    lon: float | None
-    lat: float | None
-    text: str
 
 
 class FlushResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,77 +53,61 @@ FrameHandler = Callable[[asyncpg.Connection, Pending], Awaitable[Any]]
 """Handles one stored frame of a kind this module does not know, inside the batch's transaction."""
 
 
-def partition_name(day: date) -> str:
-    return f"positions_{day:%Y%m%d}"
+class NewFrames(msgspec.Struct, frozen=True, kw_only=True):
+    """What of a batch is to be stored, and the last seq per device once it is."""
+
+    positions: list[Pending]  # of units on shift, in arrival order
+    events: list[Pending]  # every other frame, in arrival order
+    last_seq: dict[int, int]  # device -> highest durable seq after the batch (every known device)
 
 
-async def ensure_partitions(conn: asyncpg.Connection, today: date, days_ahead: int = 2) -> None:
-    """Create the daily history partitions from yesterday to days_ahead ahead (idempotent)."""
-    for offset in range(-1, days_ahead + 1):
-        day = today + timedelta(days=offset)
-        name = partition_name(day)
-        exists = await conn.fetchval("SELECT to_regclass($1)", name)
-        if exists is None:
-            start, end = day.isoformat(), (day + timedelta(days=1)).isoformat()
-            try:
-                await conn.execute(
-                    f"CREATE TABLE {name} PARTITION OF positions FOR VALUES FROM ('{start}') TO ('{end}')"
-                )
-            except (asyncpg.DuplicateTableError, asyncpg.CheckViolationError) as exc:
-                # another instance made it, or the default partition already holds rows of that day
-                log.info("partition %s not created: %s", name, exc)
+def new_frames(batch: Sequence[Pending], last_seq: Mapping[int, int]) -> NewFrames:
+    """Pick the frames of a batch that are not yet durable, given each device's durable last seq.
+
+    A frame whose seq is not above its device's last seq (so far, in this batch included) is a resend and is
+    dropped, so it is stored once; frames of an unknown (deleted) device are dropped too. A position of a
+    device that is not on a shift is not stored (staff are tracked only on shift), but its seq still counts.
+    """
+    seqs = dict(last_seq)
+    positions: list[Pending] = []
+    events: list[Pending] = []
+    for item in batch:
+        last = seqs.get(item.device_id)
+        if last is None or item.frame.seq <= last:
+            continue
+        seqs[item.device_id] = item.frame.seq
+        if isinstance(item.frame, PositionReported):
+            if item.unit_id is not None:
+                positions.append(item)
+        else:
+            events.append(item)
+    return NewFrames(positions=positions, events=events, last_seq=seqs)
+
+
+def latest_live(positions: Sequence[Pending]) -> dict[int, PositionReported]:
+    """Per unit the newest live (not late) position of the batch: what `unit_live` shows."""
+    latest: dict[int, PositionReported] = {}
+    for item in positions:
+        frame = item.frame
+        assert isinstance(frame, PositionReported) and item.unit_id is not None
+        known = latest.get(item.unit_id)
+        if not frame.late and (known is None or frame.at >= known.at):
+            latest[item.unit_id] = frame
+    return latest
 
 
 async def write_batch(
     conn: asyncpg.Connection, batch: Sequence[Pending], handlers: Mapping[type, FrameHandler] | None = None
 ) -> FlushResult:
     """Write one batch durably (the caller commits); drop frames that are already durable."""
-    device_ids = sorted({p.device_id for p in batch})
-    rows = await conn.fetch(
-        "SELECT id, last_seq FROM devices WHERE id = ANY($1) ORDER BY id FOR UPDATE", device_ids
-    )
-    durable = {r["id"]: r["last_seq"] for r in rows}
-    positions: list[tuple[object, ...]] = []
-    events: list[Pending] = []
-    for item in batch:
-        last = durable.get(item.device_id)
-        if last is None or item.frame.seq <= last:
-            continue  # unknown device (deleted) or already durable: stored once
-        durable[item.device_id] = item.frame.seq
-        frame = item.frame
-        if isinstance(frame, PositionReported):
-            if item.unit_id is None:
-                continue  # not on shift: staff are tracked only on shift; the seq still advances
-            positions.append((
-                item.device_id, item.unit_id, frame.seq, frame.at, frame.lon, frame.lat, frame.accuracy_m,
-                frame.speed_mps, frame.heading_deg, frame.late, item.received_at,
-            ))
-        else:
-            events.append(item)
-    if positions:
-        await conn.copy_records_to_table("positions", records=positions, columns=POSITION_COLUMNS)
-        latest: dict[int, tuple[object, ...]] = {}
-        for p in positions:
-            unit_id = p[1]
-            if not p[9] and (unit_id not in latest or p[3] >= latest[unit_id][3]):  # type: ignore[operator]
-                latest[unit_id] = p  # type: ignore[index]
-        if latest:
-            # one set-based statement, not one per unit: a batch touches every connected unit
-            rows = list(latest.values())  # (device, unit, seq, at, lon, lat, accuracy, speed, heading, ...)
-            await conn.execute(
-                """INSERT INTO unit_live (unit_id, at, lon, lat, accuracy_m, speed_mps, heading_deg, updated_at)
-                   SELECT *, now() FROM unnest($1::integer[], $2::timestamptz[], $3::float8[], $4::float8[],
-                                               $5::real[], $6::real[], $7::real[])
-                   ON CONFLICT (unit_id) DO UPDATE SET at = EXCLUDED.at, lon = EXCLUDED.lon, lat = EXCLUDED.lat,
-                     accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps,
-                     heading_deg = EXCLUDED.heading_deg, updated_at = now()
-                   WHERE unit_live.at <= EXCLUDED.at""",
-                list(latest), *([p[i] for p in rows] for i in range(3, 9)),
-            )
+    new = new_frames(batch, await repo.lock_devices(conn, {p.device_id for p in batch}))
+    if new.positions:
+        await repo.copy_positions(conn, [_position(p) for p in new.positions])
+        await repo.upsert_unit_live(conn, latest_live(new.positions))
     alerts: list[StoredAlert] = []
     statuses: list[tuple[int, str, datetime]] = []
     outcomes: list[Any] = []
-    for item in events:
+    for item in new.events:
         alert, status = await _write_event(conn, item)
         if alert is not None:
             alerts.append(alert)
@@ -147,15 +118,14 @@ async def write_batch(
             outcome = await handler(conn, item)
             if outcome is not None:
                 outcomes.append(outcome)
-    changed = [(d, s) for d, s in durable.items() if s is not None]
-    if changed:
-        await conn.execute(
-            """UPDATE devices d SET last_seq = v.seq FROM unnest($1::integer[], $2::bigint[]) AS v(id, seq)
-               WHERE d.id = v.id AND d.last_seq < v.seq""",
-            [d for d, _ in changed], [s for _, s in changed],
-        )
-    return FlushResult(durable=dict(changed), alerts=alerts, statuses=statuses, positions=len(positions),
+    await repo.advance_last_seq(conn, new.last_seq)
+    return FlushResult(durable=new.last_seq, alerts=alerts, statuses=statuses, positions=len(new.positions),
                        outcomes=outcomes)
+
+
+def _position(item: Pending) -> tuple[int, int, PositionReported, datetime]:
+    assert isinstance(item.frame, PositionReported) and item.unit_id is not None
+    return item.device_id, item.unit_id, item.frame, item.received_at
 
 
 async def _write_event(
@@ -163,39 +133,31 @@ async def _write_event(
 ) -> tuple[StoredAlert | None, tuple[int, str, datetime] | None]:
     frame = item.frame
     payload = msgspec.to_builtins(frame)
-    late = bool(getattr(frame, "late", False))
-    event_id = await conn.fetchval(
-        """INSERT INTO field_events (device_id, unit_id, seq, kind, at, payload, late, received_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (device_id, seq) DO NOTHING RETURNING id""",
-        item.device_id, item.unit_id, frame.seq, payload["kind"], frame.at, payload, late, item.received_at,
+    event_id = await repo.insert_field_event(
+        conn, device_id=item.device_id, unit_id=item.unit_id, seq=frame.seq, kind=payload["kind"],
+        at=frame.at, payload=payload, late=bool(getattr(frame, "late", False)), received_at=item.received_at,
     )
     if event_id is None:
         return None, None
     if isinstance(frame, StatusChanged):
         if item.unit_id is None:
             return None, None
-        # a late status older than the current one is history, not the unit's status now
-        await conn.execute(
-            """UPDATE units SET status = $2, status_since = $3
-               WHERE id = $1 AND status_since <= $3 AND status IS DISTINCT FROM $2""",
-            item.unit_id, frame.status.value, frame.at,
-        )
+        await repo.set_unit_status(conn, item.unit_id, frame.status.value, frame.at)
         return None, (item.unit_id, frame.status.value, frame.at)
-    if isinstance(frame, NoodknopPressed | AssistanceRequested):
-        kind = "noodknop" if isinstance(frame, NoodknopPressed) else "assistance"
-        text = frame.text if isinstance(frame, AssistanceRequested) else ""
-        alert_id = await conn.fetchval(
-            """INSERT INTO alerts (org_id, unit_id, kind, at, payload, source_event_id)
-               VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
-            item.org_id, item.unit_id, kind, frame.at,
-            {"lon": frame.lon, "lat": frame.lat, "text": text, "device_id": item.device_id}, event_id,
-        )
-        alert = StoredAlert(
-            alert_id=alert_id, org_id=item.org_id, unit_id=item.unit_id, kind=kind, at=frame.at,
-            lon=frame.lon, lat=frame.lat, text=text,
-        )
-        return alert, None
-    return None, None
+    raised = field_alert(frame)
+    if raised is None:
+        return None, None
+    assert isinstance(frame, NoodknopPressed | AssistanceRequested)
+    alert_id = await alerts_repo.insert_alert(
+        conn, org_id=item.org_id, unit_id=item.unit_id, kind=raised.kind.value, at=frame.at,
+        payload={"lon": frame.lon, "lat": frame.lat, "text": raised.text, "device_id": item.device_id},
+        source_event_id=event_id,
+    )
+    alert = StoredAlert(
+        alert_id=alert_id, org_id=item.org_id, unit_id=item.unit_id, kind=raised.kind.value, at=frame.at,
+        lon=frame.lon, lat=frame.lat, text=raised.text,
+    )
+    return alert, None
 
 
 class FieldWriter:
@@ -272,7 +234,7 @@ class FieldWriter:
         today = datetime.now(UTC).date()
         async with self._pool.acquire() as conn:
             if self._partitions_day != today:
-                await ensure_partitions(conn, today)
+                await repo.ensure_partitions(conn, today)
                 self._partitions_day = today
             async with conn.transaction():
                 result = await write_batch(conn, batch, self.frame_handlers)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 from hypothesis import given, settings
@@ -25,9 +24,6 @@ from backend.geofencing.logic import (
     containing_beats_many,
     distance_m,
     evaluate,
-    is_stale,
-    partners_apart,
-    stale_units,
 )
 
 DEMO = Path(__file__).parents[2] / "backend/demo/data/amsterdam_cbs_buurten_2014_wgs84.geojson"
@@ -163,22 +159,6 @@ def test_fix_older_than_state_is_ignored() -> None:
     assert events == []
 
 
-@pytest.mark.parametrize(
-    ("age_s", "stale"), [(0, False), (119.9, False), (120, False), (120.1, True), (3600, True)]
-)
-def test_unit_is_stale_only_after_the_threshold(age_s: float, stale: bool) -> None:
-    assert is_stale(T0 - timedelta(seconds=age_s), T0, 120) is stale
-
-
-def test_unit_never_heard_is_stale() -> None:
-    assert is_stale(None, T0, 120)
-
-
-def test_stale_units_picks_the_silent_ones() -> None:
-    last_seen = {1: T0, 2: T0 - timedelta(minutes=5), 3: T0 - timedelta(seconds=30)}
-    assert stale_units(last_seen, T0, 60) == {2}
-
-
 CENTRAAL = (4.9003, 52.3791)
 DAM = (4.8932, 52.3731)
 
@@ -197,15 +177,3 @@ def test_one_degree_of_latitude_is_about_111_km() -> None:
 def test_distance_is_symmetric_and_zero_for_the_same_point() -> None:
     assert distance_m(*DAM, *CENTRAAL) == pytest.approx(distance_m(*CENTRAAL, *DAM))
     assert distance_m(*DAM, *DAM) == 0
-
-
-class Pos(NamedTuple):
-    lon: float
-    lat: float
-
-
-def test_partners_apart_only_beyond_the_threshold() -> None:
-    dam, centraal = Pos(*DAM), Pos(*CENTRAAL)
-    assert partners_apart(dam, centraal, 500)
-    assert not partners_apart(dam, centraal, 1000)
-    assert not partners_apart(dam, dam, 0)

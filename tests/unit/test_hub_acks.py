@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from backend.live.hub import FieldLink, LiveHub
+from backend.live.hub import LiveHub
+from backend.live.links import FieldLink
 from backend.live.writer import FlushResult
 from backend.settings import Settings
 from shared.protocol import Ack, server_decoder
