@@ -12,7 +12,7 @@ from datetime import datetime
 
 import msgspec
 
-from backend.geofencing.logic import distance_m
+from shared.geo import distance_m
 from shared.protocol import TaskState, UnitStatus
 
 OUTSIDE_BEAT_PENALTY_M = 400.0

@@ -13,9 +13,9 @@ from backend.geofencing.logic import (
     PreparedBeats,
     UnitFence,
     containing_beats_many,
-    distance_m,
     evaluate,
 )
+from shared.geo import distance_m
 from shared.protocol import PositionReported, UnitStatus, UnitView
 
 FenceEvent = BeatEntered | BeatLeft | OutsideAssignedBeat | BackInAssignedBeat

@@ -11,7 +11,7 @@ from backend.dispatch.logic import (
     propose_units,
     task_transition_allowed,
 )
-from backend.geofencing.logic import distance_m
+from shared.geo import distance_m
 from shared.protocol import TaskState, UnitStatus
 
 SITE = IncidentSite(lon=4.8970, lat=52.3745, beat_id=10, required_domain=1)
