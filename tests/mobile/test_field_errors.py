@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import httpx
@@ -22,11 +23,11 @@ from backend.errors import (  # noqa: E402
     validation_error_handler,
 )
 from mobile.api import Api, ApiError  # noqa: E402
-from mobile.i18n import field_label, field_text  # noqa: E402
+from mobile.i18n import field_label, field_text, t  # noqa: E402
 from mobile.link import Link  # noqa: E402
 from mobile.outbox import Outbox  # noqa: E402
 from mobile.presenters.app import AppConfig, AppPresenter  # noqa: E402
-from shared.registrations import FieldError  # noqa: E402
+from shared.registrations import AGGRESSION_TYPES, ID_DOCUMENT_TYPES, SEVERITIES, FieldError  # noqa: E402
 from tests.mobile.test_presenters import SESSION, make_app, on_shift  # noqa: E402
 
 
@@ -127,3 +128,17 @@ def test_a_fine_the_decoder_refuses_is_not_queued_and_says_why_in_dutch(
     assert not reg.save()
     assert reg.error == error
     assert app.outbox.count() == queued
+
+
+@pytest.mark.parametrize(("widget", "values"), [
+    ("IdType", ID_DOCUMENT_TYPES), ("AggressionType", AGGRESSION_TYPES), ("Severity", SEVERITIES),
+])  # fmt: skip
+def test_the_forms_choices_are_the_decoders_values_each_with_a_dutch_label(
+    widget: str, values: tuple[str, ...]
+) -> None:
+    """The layout lists its choice buttons itself: exactly the values the decoder takes."""
+    kv = (Path(__file__).parents[2] / "mobile/views/app.kv").read_text(encoding="utf-8")
+    chosen = re.findall(rf"^\s+{widget}:\n\s+value: '([a-z_]+)'", kv, flags=re.MULTILINE)
+    assert sorted(chosen) == sorted(values)
+    prefix = {"IdType": "reg.id.", "AggressionType": "reg.aggression.", "Severity": "reg.severity."}[widget]
+    assert all(t(prefix + value) != prefix + value for value in values)
