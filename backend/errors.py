@@ -6,9 +6,11 @@ import logging
 import re
 
 import asyncpg
-import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+
+from shared.http import ErrorBody
+from shared.registrations import FieldError
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +55,15 @@ class TooLarge(DomainError):
     code = "too_large"
 
 
-class ErrorBody(msgspec.Struct, frozen=True, kw_only=True):
-    status_code: int
-    code: str
-    detail: str
-    field: str | None = None
-    extra: list[dict[str, object]] | None = None
-
-
 def domain_error_handler(_: Request, exc: DomainError) -> Response[ErrorBody]:
     body = ErrorBody(status_code=exc.status_code, code=exc.code, detail=exc.message, field=exc.field)
     return Response(body, status_code=exc.status_code)
+
+
+def field_error_handler(_: Request, exc: FieldError) -> Response[ErrorBody]:
+    """A registration the shared decoder or the backend's checks refused: bad input naming its field."""
+    body = ErrorBody(status_code=400, code=BadInput.code, detail=exc.message, field=exc.field)
+    return Response(body, status_code=400)
 
 
 def validation_error_handler(_: Request, exc: ValidationException) -> Response[ErrorBody]:
@@ -123,6 +123,7 @@ def internal_error_handler(request: Request, exc: Exception) -> Response[ErrorBo
 
 EXCEPTION_HANDLERS = {
     DomainError: domain_error_handler,
+    FieldError: field_error_handler,
     ValidationException: validation_error_handler,
     HTTPException: http_error_handler,
     asyncpg.DataError: data_error_handler,

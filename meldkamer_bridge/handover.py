@@ -23,19 +23,15 @@ import msgspec
 
 from meldkamer_bridge.adapters import cap, eido
 from shared.protocol import TaskState
+from shared.tasks import DEVICE_TASK_STATES, TASK_STATE_LABELS
 
 log = logging.getLogger(__name__)
 
 # How long after closing a melding its timeline is still scanned for progress to send.
 RECENT = "1 day"
 
-_LABELS = {  # backend.dispatch.logic.TASK_STATE_LABELS, as the timeline writes them ("HH-03: aanrijdend")
-    "geaccepteerd": TaskState.ACCEPTED,
-    "aanrijdend": TaskState.EN_ROUTE,
-    "ter plaatse": TaskState.ON_SCENE,
-    "afgerond": TaskState.DONE,
-    "geweigerd": TaskState.DECLINED,
-}
+# the states a unit reports, by the label the timeline writes them with ("HH-03: aanrijdend")
+_LABELS = {TASK_STATE_LABELS[state]: state for state in sorted(DEVICE_TASK_STATES)}
 
 
 class Refused(Exception):

@@ -14,6 +14,9 @@ from typing import Any
 import httpx
 import msgspec
 
+from shared.feitcodes import FeitResult
+from shared.http import TokenPair, error_body_decoder
+
 TIMEOUT_S = 15.0
 
 
@@ -32,31 +35,26 @@ class ApiError(Exception):
         return self.status == 0 or self.status in (408, 425, 429) or self.status >= 500
 
 
-class Session(msgspec.Struct, kw_only=True):
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    account_id: int
-    org_id: int
-    role: str
-    display_name: str
-    device_id: int | None
+class Session(TokenPair, kw_only=True):
+    """The backend's token pair, plus when it arrived (to refresh before it expires)."""
+
     obtained_at: float = 0.0  # monotonic-ish wall clock when the pair arrived
 
 
 def _error_of(response: httpx.Response) -> ApiError:
-    message, field = response.reason_phrase, None
+    """The backend's error body (``shared.http.ErrorBody``) as an ApiError that keeps its ``field``.
+
+    A body that is not one (a proxy's HTML page, an empty 502) leaves the HTTP reason phrase and no field.
+    """
     try:
-        body = response.json()
-        message = str(body.get("detail") or body.get("message") or message)
-        extra = body.get("extra")
-        if isinstance(extra, dict):
-            field = extra.get("field")
-        elif isinstance(extra, list) and extra and isinstance(extra[0], dict):
-            field = extra[0].get("key") or extra[0].get("field")
-    except (ValueError, AttributeError):
-        pass
-    return ApiError(response.status_code, message, field)
+        body = error_body_decoder.decode(response.content)
+    except msgspec.DecodeError:
+        return ApiError(response.status_code, response.reason_phrase)
+    return ApiError(response.status_code, body.detail or response.reason_phrase, body.field)
+
+
+_session = msgspec.json.Decoder(Session)
+_feit_result = msgspec.json.Decoder(FeitResult)
 
 
 class Api:
@@ -92,11 +90,11 @@ class Api:
             "/api/auth/login",
             json={"username": username, "password": password, "device_id": device_id},
         )
-        return msgspec.convert(r.json(), Session)
+        return _session.decode(r.content)
 
     async def refresh(self, refresh_token: str) -> Session:
         r = await self._call("POST", "/api/auth/refresh", json={"refresh_token": refresh_token})
-        return msgspec.convert(r.json(), Session)
+        return _session.decode(r.content)
 
     async def logout(self, refresh_token: str) -> None:
         await self._call("POST", "/api/auth/logout", json={"refresh_token": refresh_token})
@@ -126,14 +124,12 @@ class Api:
     async def end_shift(self, shift_id: int) -> None:
         await self._call("POST", f"/api/shifts/{shift_id}/end")
 
-    async def feitcodes(
-        self, q: str, lon: float | None, lat: float | None, limit: int = 20
-    ) -> dict[str, Any]:
+    async def feitcodes(self, q: str, lon: float | None, lat: float | None, limit: int = 20) -> FeitResult:
         """The server's feitcode search: the organisation's track, the boa's domains, APV zones here first."""
         params: dict[str, Any] = {"q": q, "limit": limit}
         if lon is not None and lat is not None:
             params.update(lon=lon, lat=lat)
-        return dict((await self._call("GET", "/api/feitcodes", params=params)).json())
+        return _feit_result.decode((await self._call("GET", "/api/feitcodes", params=params)).content)
 
     async def observation_categories(self) -> list[str]:
         """The waarneming categories of the organisation ([] when the server has no registration API yet)."""

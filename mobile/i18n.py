@@ -112,13 +112,47 @@ NL: dict[str, str] = {
     "reg.save": "Opslaan en verzenden",
     "reg.saved": "Opgeslagen — wordt verzonden",
     "reg.need_fix": "Nog geen GPS-positie — wacht even (of ga onder de overkapping vandaan)",
-    "reg.need_category": "Kies de soort waarneming",
-    "reg.bad_id_number": "Nummer identiteitsbewijs: 6 tot 20 letters en cijfers",
-    "reg.need_address": "Vul straat, huisnummer en woonplaats van de overtreder in",
-    "reg.need_feitcode": "Kies een feitcode",
-    "reg.need_offender": "Vul naam en geboortedatum van de overtreder in",
-    "reg.need_type": "Kies de soort agressie",
-    "reg.bad_birth": "Geboortedatum als dd-mm-jjjj",
+    # what the form says when the registration decoder refuses a field ("reg.error." + the field's path; a
+    # key for "offender.address" covers all of the address)
+    "reg.error.category": "Kies de soort waarneming",
+    "reg.error.feitcode": "Kies een feitcode",
+    "reg.error.offender.name": "Vul naam en geboortedatum van de overtreder in",
+    "reg.error.offender.birth_date": "Geboortedatum als dd-mm-jjjj",
+    "reg.error.offender.id_document_number": "Nummer identiteitsbewijs: 6 tot 20 letters en cijfers",
+    "reg.error.offender.address": "Vul straat, huisnummer en woonplaats van de overtreder in",
+    "reg.error.types": "Kies de soort agressie",
+    # the Dutch names of fields an error from the server or the decoder can name ("field." + its path)
+    "field.body": "verzoek",
+    "field.username": "gebruikersnaam",
+    "field.password": "wachtwoord",
+    "field.device_id": "tablet-nummer",
+    "field.refresh_token": "sessie",
+    "field.unit_id": "eenheid",
+    "field.account_ids": "duo-partner",
+    "field.beat_ids": "gebied",
+    "field.kind": "soort registratie",
+    "field.occurred_at": "tijdstip",
+    "field.location": "locatie",
+    "field.location.accuracy_m": "nauwkeurigheid GPS",
+    "field.photos": "foto's",
+    "field.category": "soort waarneming",
+    "field.text": "omschrijving",
+    "field.feitcode": "feitcode",
+    "field.offender": "overtreder",
+    "field.offender.name": "naam overtreder",
+    "field.offender.birth_date": "geboortedatum overtreder",
+    "field.offender.id_document_type": "soort identiteitsbewijs",
+    "field.offender.id_document_number": "nummer identiteitsbewijs",
+    "field.offender.address": "adres overtreder",
+    "field.offender.address.street": "straat",
+    "field.offender.address.house_number": "huisnummer",
+    "field.offender.address.postcode": "postcode",
+    "field.offender.address.city": "woonplaats",
+    "field.statement": "verklaring overtreder",
+    "field.types": "soort agressie",
+    "field.severity": "ernst",
+    "field.description": "omschrijving",
+    "field.staff": "betrokken collega's",
     # waarneming categories (the server's codes; an organisation's own codes show as they are)
     "cat.afval": "Afval",
     "cat.overlast": "Overlast",
@@ -185,3 +219,24 @@ def t(key: str, **values: object) -> str:
     if text is None:
         return key
     return text.format(**values) if values else text
+
+
+def field_text(prefix: str, path: str) -> str | None:
+    """The text under ``prefix`` for a field's dotted path, or for the nearest field around it.
+
+    ``field_text("reg.error", "offender.address.city")`` tries ``reg.error.offender.address.city``, then
+    ``reg.error.offender.address``, then ``reg.error.offender``; list positions (``witnesses.0.name``) are
+    skipped. None when no key fits.
+    """
+    parts = [part for part in path.split(".") if part and not part.isdigit()]
+    while parts:
+        text = _table.get(f"{prefix}.{'.'.join(parts)}")
+        if text is not None:
+            return text
+        parts.pop()
+    return None
+
+
+def field_label(path: str) -> str:
+    """The Dutch name of the field an error names; the path itself for a field without one."""
+    return field_text("field", path) or path

@@ -16,6 +16,7 @@ from backend.auth.tokens import Principal, hash_refresh_token, issue_access_toke
 from backend.errors import NotFound, Unauthorized
 from backend.orgs import repository as orgs
 from backend.services import Services
+from shared.http import TokenPair
 
 # PostgreSQL text holds no NUL and its ids are int4: reject such values here, naming the field
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
@@ -31,17 +32,6 @@ class LoginRequest(msgspec.Struct, frozen=True, kw_only=True):
 
 class RefreshRequest(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-
-
-class TokenPair(msgspec.Struct, frozen=True, kw_only=True):
-    access_token: str
-    refresh_token: str
-    expires_in: int
-    account_id: int
-    org_id: int
-    role: str
-    display_name: str
-    device_id: int | None
 
 
 async def _issue(services: Services, account_id: int, device_id: int | None) -> TokenPair:

@@ -19,7 +19,6 @@ from typing import Any
 import asyncpg
 
 from backend.dispatch import repository as repo
-from backend.dispatch.logic import IMPLIED_UNIT_STATUS
 from backend.live.hub import LiveHub
 from backend.live.links import FieldLink
 from backend.live.writer import FlushResult, Pending
@@ -34,6 +33,7 @@ from shared.protocol import (
     TimelineEntry,
     encoder,
 )
+from shared.tasks import IMPLIED_UNIT_STATUS
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ from datetime import datetime
 
 import msgspec
 
-from backend.geofencing.logic import distance_m
+from shared.geo import distance_m
 from shared.protocol import TaskState, UnitStatus
+from shared.tasks import IMPLIED_UNIT_STATUS
 
 OUTSIDE_BEAT_PENALTY_M = 400.0
 """A unit outside the incident's beat ranks as if it were this much farther away: it knows its own beat,
@@ -21,32 +22,6 @@ but a unit just across the border still beats one on the far side of the beat.""
 
 STALE_PENALTY_M = 1000.0
 """A stale position is uncertain: the unit may have walked on since."""
-
-ACTIVE_TASK_STATES = frozenset(
-    {TaskState.ASSIGNED, TaskState.ACCEPTED, TaskState.EN_ROUTE, TaskState.ON_SCENE}
-)
-FINAL_TASK_STATES = frozenset({TaskState.DONE, TaskState.DECLINED, TaskState.CANCELLED})
-DEVICE_TASK_STATES = frozenset(
-    {TaskState.ACCEPTED, TaskState.EN_ROUTE, TaskState.ON_SCENE, TaskState.DONE, TaskState.DECLINED}
-)
-
-TASK_STATE_LABELS = {
-    TaskState.ASSIGNED: "opdracht verstrekt",
-    TaskState.ACCEPTED: "geaccepteerd",
-    TaskState.EN_ROUTE: "aanrijdend",
-    TaskState.ON_SCENE: "ter plaatse",
-    TaskState.DONE: "afgerond",
-    TaskState.DECLINED: "geweigerd",
-    TaskState.CANCELLED: "geannuleerd",
-}
-
-# The unit status a task state implies; states not listed leave the status alone.
-IMPLIED_UNIT_STATUS = {
-    TaskState.EN_ROUTE: UnitStatus.EN_ROUTE,
-    TaskState.ON_SCENE: UnitStatus.ON_SCENE,
-    TaskState.DONE: UnitStatus.AVAILABLE,
-}
-
 
 class IncidentSite(msgspec.Struct, frozen=True, kw_only=True):
     lon: float
@@ -125,13 +100,6 @@ def propose_units(site: IncidentSite, units: Iterable[Candidate], limit: int = 5
 
 def _km(metres: float) -> str:
     return f"{metres:.0f} m" if metres < 1000 else f"{metres / 1000:.1f} km".replace(".", ",")
-
-
-def task_transition_allowed(current: TaskState, new: TaskState) -> bool:
-    """A finished task stays finished; a device may not put a task back to 'assigned' or cancel it."""
-    if current in FINAL_TASK_STATES or current == new:
-        return False
-    return new in DEVICE_TASK_STATES
 
 
 def task_title(category: str, address: str, priority: int) -> str:

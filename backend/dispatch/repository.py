@@ -11,11 +11,12 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from backend.dispatch.logic import IMPLIED_UNIT_STATUS, TASK_STATE_LABELS, task_title, task_transition_allowed
+from backend.dispatch.logic import task_title
 from backend.errors import Conflict, NotFound
 from shared.protocol import IncidentView, MessageView, TaskAssigned, TaskState, TaskView, TimelineEntry
+from shared.tasks import ACTIVE_TASK_STATES, IMPLIED_UNIT_STATUS, TASK_STATE_LABELS, task_transition_allowed
 
-ACTIVE = ("assigned", "accepted", "en_route", "on_scene")
+ACTIVE = tuple(sorted(state.value for state in ACTIVE_TASK_STATES))  # as the tasks table stores them
 
 
 class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
@@ -393,8 +394,8 @@ async def apply_task_update(
             events.append(
                 await add_event(conn, row["incident_id"], "closed", "melding afgerond", actor, at=at)
             )
-    if state in (TaskState.EN_ROUTE, TaskState.ON_SCENE, TaskState.DONE):
-        status = IMPLIED_UNIT_STATUS[state]
+    status = IMPLIED_UNIT_STATUS.get(state)
+    if status is not None:
         await conn.execute(
             """UPDATE units SET status = $2, status_since = $3
                WHERE id = $1 AND status_since <= $3 AND status IS DISTINCT FROM $2""",

@@ -7,7 +7,6 @@ in WGS84; distances are in metres on a sphere, never in degrees.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
@@ -15,9 +14,6 @@ import msgspec
 import numpy as np
 import shapely
 from shapely import MultiPolygon, Polygon
-
-EARTH_RADIUS_M = 6_371_008.8
-"""Mean Earth radius (IUGG); haversine with it is within ~0.5 % of the WGS84 geodesic."""
 
 
 class PreparedBeats:
@@ -149,10 +145,3 @@ def evaluate(
     return UnitFence(beats=now_beats, outside_assigned=outside, at=at), events
 
 
-def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle (haversine) distance in metres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlambda = math.radians(lon2 - lon1)
-    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))

@@ -22,9 +22,9 @@ from backend.geofencing.logic import (
     PreparedBeats,
     UnitFence,
     containing_beats_many,
-    distance_m,
     evaluate,
 )
+from shared.geo import distance_m
 from shared.protocol import AlertKind, PartnerFix, PositionReported, UnitStatus, UnitView
 
 

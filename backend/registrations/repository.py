@@ -27,7 +27,8 @@ from backend.auth.tokens import Principal
 from backend.errors import BadInput, Forbidden
 from backend.geofencing.importer import BeatFeature
 from backend.geofencing.logic import PreparedBeats, containing_beats
-from backend.registrations.catalogue import CATALOGUE_PATH, Catalogue, load_catalogue
+from backend.registrations.catalogue import CATALOGUE_PATH, load_catalogue
+from shared.feitcodes import Catalogue
 
 READERS_OF_ORG = ("teamlead", "admin", "privacy_officer")
 

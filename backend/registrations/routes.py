@@ -25,8 +25,9 @@ from backend.errors import BadInput, DomainError, NotFound, TooLarge
 from backend.geofencing.importer import BeatImportError, parse_beats
 from backend.registrations import audit, documents, service, validation
 from backend.registrations import repository as repo
-from backend.registrations.catalogue import CatalogueError, load_catalogue, search
-from backend.registrations.model import Aggression, Sha256, decode_correction, decode_submission, decode_void
+from backend.registrations.catalogue import load_catalogue
+from shared.feitcodes import CatalogueError, FeitHit, FeitResult, search
+from shared.registrations import Aggression, Sha256, decode_correction, decode_submission, decode_void
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_CATALOGUE_BYTES = 16 * 1024 * 1024
@@ -67,25 +68,6 @@ class Hashes(msgspec.Struct, frozen=True, kw_only=True):
 
 class Missing(msgspec.Struct, frozen=True, kw_only=True):
     missing: list[str]
-
-
-class FeitHit(msgspec.Struct, frozen=True, kw_only=True):
-    code: str
-    description: str
-    track: str
-    category: str
-    amounts_eur: dict[str, int]
-    amount_scheme: str
-    tags: tuple[str, ...]
-    applies_here: bool  # tagged with an APV zone at the given point
-
-
-class FeitResult(msgspec.Struct, frozen=True, kw_only=True):
-    catalogue_version_id: int
-    catalogue_version: str
-    track: str
-    zone_tags: list[str]
-    hits: list[FeitHit]
 
 
 class ZoneImport(msgspec.Struct, frozen=True, kw_only=True):
@@ -309,16 +291,12 @@ async def feitcodes(
         domains = await repo.account_domains(conn, principal.account_id)
         tags = await repo.zone_tags_at(conn, principal.org_id, *point) if point else frozenset()
     size = max(1, min(limit, 200))
-    hits = [
-        h
-        for domain in domains
-        for h in search(catalogue, q[:100], track=track, domain=domain, zone_tags=tags, limit=size)
-    ]
-    hits.sort(key=lambda e: (not tags.intersection(e.tags), e.code))
+    hits = search(catalogue, q[:100], track=track, domains=domains, zone_tags=tags, limit=size)
     return FeitResult(
         catalogue_version_id=version_id,
         catalogue_version=catalogue.version,
         track=track,
+        domains=sorted(domains),
         zone_tags=sorted(tags),
         hits=[
             FeitHit(
@@ -331,7 +309,7 @@ async def feitcodes(
                 tags=e.tags,
                 applies_here=bool(tags.intersection(e.tags)),
             )
-            for e in hits[:size]
+            for e in hits
         ],
     )
 

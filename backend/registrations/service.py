@@ -17,8 +17,8 @@ from backend.errors import Forbidden
 from backend.geofencing.logic import PreparedBeats, containing_beats
 from backend.registrations import repository as repo
 from backend.registrations import validation
-from backend.registrations.catalogue import FeitEntry
-from backend.registrations.model import Aggression, FieldError, Fine, Submission, Waarneming, canonical
+from shared.feitcodes import FeitEntry
+from shared.registrations import Aggression, FieldError, Fine, Submission, Waarneming, canonical
 
 WRITERS = ("boa", "teamlead")
 

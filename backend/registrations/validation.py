@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import msgspec
 from holidays import country_holidays
 
-from backend.registrations.catalogue import FeitEntry
-from backend.registrations.model import Aggression, FieldError, Fine, Submission, Waarneming
+from shared.feitcodes import FeitEntry
+from shared.registrations import Aggression, FieldError, Fine, Submission, Waarneming
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
 CLOCK_SKEW = timedelta(minutes=5)

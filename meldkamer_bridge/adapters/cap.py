@@ -19,6 +19,7 @@ from lxml import etree
 from shapely.geometry import Polygon
 
 from meldkamer_bridge.adapters.base import SCHEMAS, CodecError, load_xsd, parse_xml, xsd_errors
+from shared.geo import distance_m
 from shared.protocol import SAFETY_ALERTS, AlertKind
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
@@ -363,17 +364,6 @@ def decode_alert(data: bytes) -> PartnerAlert:
 
 
 # --- which units does a police alert concern ---------------------------------------------------------------
-
-EARTH_RADIUS_M = 6_371_008.8
-
-
-def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Great-circle (haversine) distance in metres: never degrees."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
-
 
 def units_in_area(alert: PartnerAlert, positions: dict[K, tuple[float, float]]) -> set[K]:
     """The keys (e.g. unit ids) whose (lon, lat) lies in any polygon or circle of the alert's area.

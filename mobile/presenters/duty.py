@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from kivy.properties import (
 )
 
 from mobile.i18n import t
+from shared.geo import distance_m
 from shared.protocol import AlertAcknowledged, AlertKind, UnitStatus
 
 if TYPE_CHECKING:
@@ -164,15 +164,6 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
                     "seen": "nood.seen",
                 }[self.state]
             )
-
-
-def distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    """Haversine distance in metres."""
-    r = 6_371_000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(a))
 
 
 class LocationPresenter(EventDispatcher):  # type: ignore[misc]

@@ -18,20 +18,16 @@ from kivy.properties import ListProperty, OptionProperty, StringProperty
 from mobile import api as api_mod
 from mobile import feitcodes
 from mobile.api import ApiError
-from mobile.i18n import t
+from mobile.i18n import field_label, field_text, t
+from shared.feitcodes import search as search_feitcodes
+from shared.registrations import DEFAULT_CATEGORIES, KINDS, FieldError, decode_submission
 
 if TYPE_CHECKING:
     from mobile.presenters.app import AppPresenter
 
-KINDS = ("waarneming", "fine", "aggression")  # the registration API's `kind`
-AGGRESSION_TYPES = ("verbaal", "bedreiging", "fysiek", "discriminatie", "vernieling")
-SEVERITIES = ("licht", "middel", "ernstig")
-ID_TYPES = ("identiteitskaart", "rijbewijs", "paspoort", "verblijfsdocument", "overig")
-DEFAULT_CATEGORIES = ("afval", "overlast", "parkeren", "jeugd", "honden", "openbare_ruimte", "overig")
 RECENT_MAX = 10
+RESULTS_MAX = 8  # rows of the feitcode picker, offline and from the server alike
 SEARCH_DELAY_S = 0.3
-ID_NUMBER = re.compile(r"^[A-Z0-9]{6,20}$")
-HOUSE_NUMBER = re.compile(r"^[0-9]{1,5}( ?[A-Za-z0-9\-]{1,6})?$")
 
 
 def category_label(code: str) -> str:
@@ -72,7 +68,11 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
     def __init__(self, app: AppPresenter, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.app = app
-        self.catalogue_version, self.entries = feitcodes.load()
+        self.catalogue = feitcodes.load()
+        # the scope of the server's search (its gemeente's track, the boa's domains), learnt from its first
+        # answer so the offline search gives the same codes; until then every track, domain I
+        self.track: str | None = None
+        self.domains: tuple[int, ...] = (1,)
         self.here: frozenset[str] = (
             frozenset()
         )  # tags of the APV zones at this spot (server search knows them)
@@ -91,7 +91,7 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         self.search()
 
     def use_catalogue(self, data: bytes) -> None:
-        self.catalogue_version, self.entries = feitcodes.load(data)
+        self.catalogue = feitcodes.load(data)
         self.search()
 
     def use_categories(self, codes: list[str]) -> None:
@@ -121,7 +121,10 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
 
     def search(self) -> None:
         """Search the local catalogue at once; online, the server's answer (its track, APV zones) follows."""
-        found = feitcodes.search(self.entries, self.query, here=self.here, recent=self.recent)
+        found = search_feitcodes(
+            self.catalogue, self.query, track=self.track, domains=self.domains, zone_tags=self.here,
+            recent=self.recent, limit=RESULTS_MAX,
+        )  # fmt: skip
         self._show([(f.code, f.description, bool(self.here & set(f.tags))) for f in found])
         link = self.app.link
         if link is not None and link.online:
@@ -134,13 +137,13 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         loc = self.app.location
         try:
             answer = await self.app.api.feitcodes(
-                query, loc.lon if loc.has_fix else None, loc.lat if loc.has_fix else None, limit=8
+                query, loc.lon if loc.has_fix else None, loc.lat if loc.has_fix else None, limit=RESULTS_MAX
             )
         except ApiError:
             return  # the local results stay
+        self.track, self.domains = answer.track, tuple(answer.domains) or self.domains
         if query == self.query:
-            hits = answer.get("hits", [])
-            self._show([(h["code"], h["description"], bool(h.get("applies_here"))) for h in hits])
+            self._show([(h.code, h.description, h.applies_here) for h in answer.hits])
 
     def _show(self, found: list[tuple[str, str, bool]]) -> None:
         short = _short_descriptions([description for _, description, _ in found])
@@ -163,29 +166,13 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
     def add_photo(self, path: str) -> None:
         self.photos = [*self.photos, path]
 
-    def _validate(self) -> str:
-        if not self.app.location.has_fix:
-            return t("reg.need_fix")
-        if self.kind == "waarneming" and not self.category:
-            return t("reg.need_category")
-        if self.kind == "fine":
-            if not self.feitcode:
-                return t("reg.need_feitcode")
-            if not self.offender_name.strip() or not self.offender_birth.strip():
-                return t("reg.need_offender")
-            if _birth_date(self.offender_birth) is None:
-                return t("reg.bad_birth")
-            if not ID_NUMBER.match(_id_number(self.id_number)):
-                return t("reg.bad_id_number")
-            if (
-                not self.street.strip()
-                or not self.city.strip()
-                or not HOUSE_NUMBER.match(self.house_number.strip())
-            ):
-                return t("reg.need_address")
-        if self.kind == "aggression" and not self.aggression_types:
-            return t("reg.need_type")
-        return ""
+    def _refusal(self, error: FieldError) -> str:
+        """What the boa reads when the registration decoder refuses a field: the tablet's own Dutch words for
+        the fields of the form, else the decoder's message under the field's Dutch name."""
+        field = error.field
+        if field == "offender.birth_date" and not self.offender_birth.strip():
+            field = "offender.name"  # nothing typed: ask for name and birth date together
+        return field_text("reg.error", field) or f"{field_label(field)}: {error.message}"
 
     def _fields(self) -> dict[str, Any]:
         if self.kind == "waarneming":
@@ -225,25 +212,17 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         return category_label(self.category)
 
     def save(self) -> bool:
-        self.error = self._validate()
-        if self.error:
-            return False
-        outbox = self.app.outbox
+        """Check the registration with the server's own decoder, then queue its photos and itself."""
+        self.error = ""
         loc = self.app.location
-        hashes = []
+        if not loc.has_fix:
+            self.error = t("reg.need_fix")
+            return False
+        photos = []  # (file name, bytes, (key, method, path) of the upload)
         for path in self.photos:
             data = Path(path).read_bytes()
-            key, method, url = api_mod.photo_request(data)
-            outbox.add_request(
-                kind="photo",
-                key=key,
-                method=method,
-                path=url,
-                body=data,
-                content_type=api_mod.photo_type(data),
-                summary=Path(path).name,
-            )
-            hashes.append(key)
+            photos.append((Path(path).name, data, api_mod.photo_request(data)))
+        hashes = [key for _, _, (key, _, _) in photos]
         registration_id = api_mod.new_registration_id()
         method, url, body = api_mod.registration_request(
             registration_id=registration_id,
@@ -255,6 +234,22 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
             fields=self._fields(),
             photos=hashes,
         )
+        try:
+            decode_submission(body)
+        except FieldError as error:
+            self.error = self._refusal(error)
+            return False
+        outbox = self.app.outbox
+        for name, data, (key, photo_method, photo_url) in photos:
+            outbox.add_request(
+                kind="photo",
+                key=key,
+                method=photo_method,
+                path=photo_url,
+                body=data,
+                content_type=api_mod.photo_type(data),
+                summary=name,
+            )
         outbox.add_request(
             kind="registration",
             key=registration_id,

@@ -8,14 +8,17 @@ from kivy.event import EventDispatcher
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
 from mobile.api import ApiError
-from mobile.i18n import t
+from mobile.i18n import field_label, t
 
 if TYPE_CHECKING:
     from mobile.presenters.app import AppPresenter
 
 
 def _reason(exc: ApiError) -> str:
-    return t("login.no_network") if exc.status == 0 else exc.message
+    """The server's words, and the field they are about (by its Dutch name) when it named one."""
+    if exc.status == 0:
+        return t("login.no_network")
+    return exc.message + (f" ({field_label(exc.field)})" if exc.field else "")
 
 
 class LoginPresenter(EventDispatcher):  # type: ignore[misc]

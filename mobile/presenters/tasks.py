@@ -10,30 +10,20 @@ from kivy.event import EventDispatcher
 from kivy.properties import ListProperty, NumericProperty, StringProperty
 
 from mobile.i18n import t
-from shared.protocol import AreaAlert, TaskAssigned, TaskCancelled, TaskState, TextMessage, UnitStatus
+from shared.protocol import AreaAlert, TaskAssigned, TaskCancelled, TaskState, TextMessage
+from shared.tasks import FINAL_TASK_STATES, IMPLIED_UNIT_STATUS, NEXT_STEP
 
 if TYPE_CHECKING:
     from mobile.presenters.app import AppPresenter, SavedState
 
 MAX_MESSAGES = 50  # the newest are kept (and shown)
 
-# the next step the boa can report, and the unit status that goes with it
-NEXT_STEP = {
-    TaskState.ASSIGNED: TaskState.ACCEPTED,
-    TaskState.ACCEPTED: TaskState.EN_ROUTE,
-    TaskState.EN_ROUTE: TaskState.ON_SCENE,
-    TaskState.ON_SCENE: TaskState.DONE,
-}
+# the button for the next step (shared.tasks.NEXT_STEP says which step that is)
 STEP_LABEL = {
     TaskState.ACCEPTED: "tasks.accept",
     TaskState.EN_ROUTE: "tasks.en_route",
     TaskState.ON_SCENE: "tasks.on_scene",
     TaskState.DONE: "tasks.done",
-}
-STEP_STATUS = {
-    TaskState.EN_ROUTE: UnitStatus.EN_ROUTE,
-    TaskState.ON_SCENE: UnitStatus.ON_SCENE,
-    TaskState.DONE: UnitStatus.AVAILABLE,
 }
 
 
@@ -63,7 +53,7 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
             self.dispatch("on_alarm", frame.priority)
         elif isinstance(frame, TaskCancelled):
             entry = self.tasks.get(frame.task_id)
-            if entry is None or entry["state"] in (TaskState.DONE, TaskState.CANCELLED):
+            if entry is None or entry["state"] in FINAL_TASK_STATES:
                 return
             entry["state"] = TaskState.CANCELLED
             entry["reason"] = frame.reason
@@ -96,8 +86,7 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
 
     def shift_ended(self) -> None:
         """Finished tasks and the messages go; a task still open stays (the server still has it)."""
-        closed = (TaskState.DONE, TaskState.CANCELLED)
-        self.tasks = {k: e for k, e in self.tasks.items() if e["state"] not in closed}
+        self.tasks = {k: e for k, e in self.tasks.items() if e["state"] not in FINAL_TASK_STATES}
         self.messages = []
         self.banner = ""
         self._rebuild()
@@ -112,13 +101,13 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
         now = datetime.now(UTC)
         link.client.task_update(task_id, step, now)
         entry["state"] = step
-        if step in STEP_STATUS:
-            self.app.status.choose(STEP_STATUS[step].value)
+        if step in IMPLIED_UNIT_STATUS:
+            self.app.status.choose(IMPLIED_UNIT_STATUS[step].value)
         self._rebuild()
 
     def dismiss(self, task_id: int) -> None:
         entry = self.tasks.get(task_id)
-        if entry is not None and entry["state"] in (TaskState.DONE, TaskState.CANCELLED):
+        if entry is not None and entry["state"] in FINAL_TASK_STATES:
             del self.tasks[task_id]
             self._rebuild()
 
@@ -141,7 +130,7 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
                     "state": t(f"tasks.state.{state.value}")
                     + ("  —  " + t("tasks.reason", reason=entry["reason"]) if entry.get("reason") else ""),
                     "action": t(STEP_LABEL[step]) if step else "",
-                    "closed": state in (TaskState.DONE, TaskState.CANCELLED),
+                    "closed": state in FINAL_TASK_STATES,
                 }
             )
         self.rows = rows

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backend.registrations.model import canonical, decode_submission
 from backend.registrations.validation import normalise
+from shared.registrations import canonical, decode_submission
 from tests.conftest import new_database
 from tests.integration.registrations_kit import (
     Env,

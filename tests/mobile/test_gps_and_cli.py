@@ -9,7 +9,7 @@ import pytest
 
 from mobile.__main__ import parse
 from mobile.gps import SimulatedRoute
-from mobile.presenters.duty import distance_m
+from shared.geo import distance_m
 
 RING = [(4.89, 52.37), (4.90, 52.37), (4.90, 52.38), (4.89, 52.38), (4.89, 52.37)]
 

@@ -21,6 +21,7 @@ from mobile.api import Api, Session  # noqa: E402
 from mobile.link import Link  # noqa: E402
 from mobile.outbox import Outbox  # noqa: E402
 from mobile.presenters.app import AppConfig, AppPresenter  # noqa: E402
+from shared.http import ErrorBody  # noqa: E402
 from shared.protocol import (  # noqa: E402
     Ack,
     AlertAcknowledged,
@@ -30,6 +31,7 @@ from shared.protocol import (  # noqa: E402
     TaskCancelled,
     TextMessage,
 )
+from shared.registrations import decode_submission  # noqa: E402
 
 BEAT = {
     "type": "Polygon",
@@ -46,6 +48,12 @@ SESSION = Session(
     device_id=3,
     obtained_at=1e12,
 )
+
+
+def refusal(status: int, code: str, detail: str, field: str | None = None) -> httpx.Response:
+    """An error answer as the backend sends it (``shared.http.ErrorBody``)."""
+    body = ErrorBody(status_code=status, code=code, detail=detail, field=field)
+    return httpx.Response(status, content=msgspec.json.encode(body))
 
 
 def make_app(tmp_path: Path, handler: Any = None) -> AppPresenter:
@@ -294,11 +302,7 @@ def test_fine_needs_feitcode_and_offender_then_queues_photo_before_registration(
 
 
 def assert_server_accepts(body: bytes) -> None:
-    """Where the registration API is present (after the merge), its own decoder must accept what we send."""
-    try:
-        from backend.registrations.model import decode_submission
-    except ImportError:
-        return
+    """The server's own decoder (shared with the tablet) must accept what we send."""
     decode_submission(body)
 
 
@@ -399,9 +403,7 @@ async def test_login_shows_the_reason_in_dutch_and_refuses_non_boa_accounts(tmp_
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         if body["password"] != "goed":
-            return httpx.Response(
-                401, json={"status_code": 401, "detail": "unknown username or wrong password"}
-            )
+            return refusal(401, "unauthorized", "unknown username or wrong password")
         return httpx.Response(200, json={**msgspec.to_builtins(SESSION), "role": "operator"})
 
     app = make_app(tmp_path, handler)
@@ -426,11 +428,9 @@ async def test_requests_wait_out_a_server_failure_and_keep_their_order(tmp_path:
         if request.url.path == "/api/photos/dup":
             return httpx.Response(200)  # the server has this photo already
         if json.loads(request.content or b"{}").get("conflict"):
-            return httpx.Response(
-                409, json={"detail": "dit id hoort bij een andere registratie", "field": "text"}
-            )
+            return refusal(409, "conflict", "dit id hoort bij een andere registratie", "text")
         if json.loads(request.content or b"{}").get("bad"):
-            return httpx.Response(422, json={"detail": "kind is unknown", "extra": {"field": "kind"}})
+            return refusal(422, "bad_input", "kind is unknown", "kind")
         return httpx.Response(201)
 
     ticks = itertools.count(0.0, 200.0)  # every look at the clock is 200 s later: backoffs pass at once
@@ -461,9 +461,7 @@ async def test_requests_wait_out_a_server_failure_and_keep_their_order(tmp_path:
 
 async def test_a_conflicting_registration_id_is_shown_as_failed_not_as_sent(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(
-            409, json={"detail": "dit id hoort bij een andere registratie", "field": "text"}
-        )
+        return refusal(409, "conflict", "dit id hoort bij een andere registratie", "text")
 
     outbox = Outbox(tmp_path / "o.sqlite")
     api = Api("http://schakel.test", transport=httpx.MockTransport(handler))
@@ -507,7 +505,7 @@ def test_a_tap_on_the_confirmed_noodknop_closes_it_and_a_hold_sends_again(tmp_pa
 
 async def test_a_refused_session_goes_back_to_login_and_keeps_the_outbox(tmp_path: Path) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(401, json={"detail": "refresh token unknown, expired or revoked"})
+        return refusal(401, "unauthorized", "refresh token unknown, expired or revoked", "refresh_token")
 
     app = make_app(tmp_path, handler)
     on_shift(app)
@@ -549,7 +547,7 @@ async def test_two_loops_wanting_a_fresh_token_refresh_it_once(tmp_path: Path) -
         token = json.loads(request.content)["refresh_token"]
         calls.append(token)
         if token != "r":  # rotated: the old refresh token is no longer valid
-            return httpx.Response(401, json={"detail": "refresh token unknown, expired or revoked"})
+            return refusal(401, "unauthorized", "refresh token unknown, expired or revoked", "refresh_token")
         return httpx.Response(
             200, json={**msgspec.to_builtins(SESSION), "access_token": "a2", "refresh_token": "r2"}
         )

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from backend.registrations import validation
-from backend.registrations.model import Aggression
+from shared.registrations import Aggression
 
 
 @pytest.mark.parametrize(("occurred", "deadline_day"), [

@@ -231,7 +231,8 @@ T_SENT = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)
 def test_units_in_the_area_of_a_police_alert() -> None:
     from shapely.geometry import box
 
-    from meldkamer_bridge.adapters.cap import distance_m, encode_area_alert, units_in_area
+    from meldkamer_bridge.adapters.cap import encode_area_alert, units_in_area
+    from shared.geo import distance_m
 
     alert = decode_alert(encode_area_alert(
         identifier="p-1", sender="politie@example.nl", sent=T_SENT, event="Vermiste persoon",

@@ -9,10 +9,10 @@ from backend.dispatch.logic import (
     Candidate,
     IncidentSite,
     propose_units,
-    task_transition_allowed,
 )
-from backend.geofencing.logic import distance_m
+from shared.geo import distance_m
 from shared.protocol import TaskState, UnitStatus
+from shared.tasks import task_transition_allowed
 
 SITE = IncidentSite(lon=4.8970, lat=52.3745, beat_id=10, required_domain=1)
 M_PER_DEG_LAT = 111_195.0

@@ -10,14 +10,11 @@ import pytest
 from backend.registrations.catalogue import (
     CATALOGUE_PATH,
     DATA_DIR,
-    Catalogue,
-    CatalogueError,
-    FeitEntry,
     build_catalogue,
     load_catalogue,
     normalise_code,
-    search,
 )
+from shared.feitcodes import Catalogue, CatalogueError, FeitEntry, search
 
 FEITCODES = DATA_DIR / "feitcodes"
 
@@ -132,9 +129,9 @@ def test_code_normalisation_rejects_non_codes(raw: str) -> None:
 
 
 def test_search_puts_entries_for_the_zone_first_then_by_code(catalogue: Catalogue) -> None:
-    plain = search(catalogue, "op de weg", track="bestuurlijke_boete", domain=1, limit=200)
+    plain = search(catalogue, "op de weg", track="bestuurlijke_boete", domains={1}, limit=200)
     in_zone = search(
-        catalogue, "op de weg", track="bestuurlijke_boete", domain=1, zone_tags=frozenset({"hond"}), limit=200
+        catalogue, "op de weg", track="bestuurlijke_boete", domains={1}, zone_tags=frozenset({"hond"}), limit=200
     )
     assert sorted(e.code for e in plain) == sorted(e.code for e in in_zone)
     assert [e.code for e in plain] == sorted(e.code for e in plain)
@@ -146,36 +143,36 @@ def test_search_puts_entries_for_the_zone_first_then_by_code(catalogue: Catalogu
 
 def test_search_alcohol_zone_offers_alcohol_offences_first(catalogue: Catalogue) -> None:
     hits = search(
-        catalogue, "", track="om_strafbeschikking", domain=1, zone_tags=frozenset({"alcohol"}), limit=3
+        catalogue, "", track="om_strafbeschikking", domains={1}, zone_tags=frozenset({"alcohol"}), limit=3
     )
     assert [e.code for e in hits[:2]] == ["BF 121a", "BF 121b"]
 
 
 def test_search_respects_track_and_domain(catalogue: Catalogue) -> None:
-    om = search(catalogue, "BF 185", track="om_strafbeschikking", domain=1)
+    om = search(catalogue, "BF 185", track="om_strafbeschikking", domains={1})
     assert [(e.track, e.code) for e in om] == [("om_strafbeschikking", "BF 185")]
-    boete = search(catalogue, "f185", track="bestuurlijke_boete", domain=1)  # the B was optional in the lists
+    boete = search(catalogue, "f185", track="bestuurlijke_boete", domains={1})  # the B was optional in the lists
     assert [(e.track, e.amounts_eur) for e in boete] == [("bestuurlijke_boete", {"adult": 90})]
     # Mulder is always allowed, whatever the overlast track.
-    assert [e.code for e in search(catalogue, "R 397a", track="om_strafbeschikking", domain=1)] == ["R 397a"]
+    assert [e.code for e in search(catalogue, "R 397a", track="om_strafbeschikking", domains={1})] == ["R 397a"]
     # Speeding is no boa work: domain 0.
-    assert search(catalogue, "VA 004", track="bestuurlijke_boete", domain=1) == []
-    assert [e.code for e in search(catalogue, "VA 004", track="bestuurlijke_boete", domain=0)] == ["VA 004"]
+    assert search(catalogue, "VA 004", track="bestuurlijke_boete", domains={1}) == []
+    assert [e.code for e in search(catalogue, "VA 004", track="bestuurlijke_boete", domains={0})] == ["VA 004"]
 
 
 def test_search_by_words_is_case_insensitive_and_matches_word_starts(catalogue: Catalogue) -> None:
-    codes = [e.code for e in search(catalogue, "Hond AANGELIJND", track="om_strafbeschikking", domain=1)]
+    codes = [e.code for e in search(catalogue, "Hond AANGELIJND", track="om_strafbeschikking", domains={1})]
     assert codes == ["BF 145a", "BF 150a", "BF 150b"]
-    assert [e.code for e in search(catalogue, "alcohol", track="om_strafbeschikking", domain=1)] == [
+    assert [e.code for e in search(catalogue, "alcohol", track="om_strafbeschikking", domains={1})] == [
         "BF 121a",
         "BF 121b",
     ]
-    assert len(search(catalogue, "parkeren", track="om_strafbeschikking", domain=1, limit=5)) == 5
+    assert len(search(catalogue, "parkeren", track="om_strafbeschikking", domains={1}, limit=5)) == 5
 
 
 def test_search_rejects_unknown_track(catalogue: Catalogue) -> None:
     with pytest.raises(ValueError):
-        search(catalogue, "x", track="boete", domain=1)
+        search(catalogue, "x", track="boete", domains={1})
 
 
 def _shipped() -> dict[str, object]:

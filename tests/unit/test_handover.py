@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from backend.dispatch.logic import TASK_STATE_LABELS
 from meldkamer_bridge import handover
 from meldkamer_bridge.adapters import eido
 from shared.protocol import TaskState
+from shared.tasks import TASK_STATE_LABELS
 
 AT = datetime(2026, 11, 22, 19, 3, 4, tzinfo=UTC)
 

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from shapely import box
 
-from backend.geofencing.logic import BeatEntered, BeatLeft, PreparedBeats, distance_m
+from backend.geofencing.logic import BeatEntered, BeatLeft, PreparedBeats
 from backend.live.picture import LivePicture, PictureTick, UnitLive
+from shared.geo import distance_m
 from shared.protocol import AlertKind, PartnerFix, PositionReported, UnitStatus
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -9,8 +9,8 @@ import msgspec
 import pytest
 
 from backend.registrations import documents, validation
-from backend.registrations.catalogue import FeitEntry
-from backend.registrations.model import Aggression, FieldError, Fine, decode_submission
+from shared.feitcodes import FeitEntry
+from shared.registrations import Aggression, FieldError, Fine, decode_submission
 
 NOW = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)  # a Wednesday
 

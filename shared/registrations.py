@@ -3,6 +3,10 @@
 A submission is a tagged union on ``kind``: ``waarneming``, ``fine`` or ``aggression``. The client generates
 ``id`` (a UUID) once per registration, so a retry after a lost answer is recognisable. New fields get
 defaults, so older tablets keep working.
+
+The backend decodes what arrives with these decoders, and the tablet checks a registration with the very same
+decoder before it queues it, so both accept and refuse the same things. Checks that need the database or the
+clock of the server (the gemeente's catalogue and categories, the time window) stay in the backend.
 """
 
 from __future__ import annotations
@@ -10,11 +14,11 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 
-from backend.errors import BadInput
+from shared.feitcodes import Code
 
 Sha256 = Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
 Longitude = Annotated[float, msgspec.Meta(ge=-180, le=180)]
@@ -24,9 +28,22 @@ LongText = Annotated[str, msgspec.Meta(max_length=4000)]
 Reason = Annotated[str, msgspec.Meta(min_length=3, max_length=1000)]
 Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]  # a database serial
 AccountIds = Annotated[list[Id], msgspec.Meta(max_length=10)]
-Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{1,2} [0-9]{3}[a-z]{0,2}$")]
 Regime = Literal["avg", "wpg8", "wpg9"]
 AggressionType = Literal["verbaal", "bedreiging", "fysiek", "discriminatie", "vernieling"]
+IdDocumentType = Literal["paspoort", "identiteitskaart", "rijbewijs", "verblijfsdocument", "overig"]
+Severity = Literal["licht", "middel", "ernstig"]
+Report = Literal["geen", "melding", "aangifte"]
+
+# the value lists, for pickers: the same Literals the decoder checks
+AGGRESSION_TYPES: tuple[str, ...] = get_args(AggressionType)
+ID_DOCUMENT_TYPES: tuple[str, ...] = get_args(IdDocumentType)
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+REPORTS: tuple[str, ...] = get_args(Report)
+DEFAULT_CATEGORIES: tuple[str, ...] = (
+    "afval", "overlast", "parkeren", "jeugd", "verward_gedrag", "ondermijning", "honden", "openbare_ruimte",
+    "overig",
+)  # fmt: skip
+"""The waarneming categories every gemeente has (the database's global rows; a gemeente adds its own)."""
 
 
 class Location(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -49,7 +66,7 @@ class Offender(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     name: ShortText
     birth_date: date
-    id_document_type: Literal["paspoort", "identiteitskaart", "rijbewijs", "verblijfsdocument", "overig"]
+    id_document_type: IdDocumentType
     id_document_number: Annotated[str, msgspec.Meta(pattern=r"^[A-Z0-9]{6,20}$")]
     address: Address
 
@@ -97,20 +114,21 @@ class Fine(Base, frozen=True, kw_only=True, tag="fine"):
 
 class Aggression(Base, frozen=True, kw_only=True, tag="aggression"):
     types: Annotated[list[AggressionType], msgspec.Meta(min_length=1, max_length=5)]
-    severity: Literal["licht", "middel", "ernstig"]
+    severity: Severity
     impact: LongText = ""
     description: LongText = ""
     staff: Annotated[list[StaffInvolved], msgspec.Meta(min_length=1, max_length=10)]
     offender: PersonLite | None = None
     witnesses: Annotated[list[PersonLite], msgspec.Meta(max_length=10)] = []
     bodycam_refs: Annotated[list[ShortText], msgspec.Meta(max_length=10)] = []
-    report: Literal["geen", "melding", "aangifte"] = "geen"
+    report: Report = "geen"
     reported_at: datetime | None = None
     vpt_code_used: bool = False  # the police report carries the VPT code (Veilige Publieke Taak)
     follow_up_care: LongText = ""
 
 
 Submission = Waarneming | Fine | Aggression
+KINDS: tuple[str, ...] = tuple(str(kind.__struct_config__.tag) for kind in (Waarneming, Fine, Aggression))
 
 
 class Correction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -122,12 +140,16 @@ class Void(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     reason: Reason
 
 
-class FieldError(BadInput):
-    """Bad input with the dotted path of the field (``offender.birth_date``) and a message (400)."""
+class FieldError(ValueError):
+    """Bad input with the dotted path of the field (``offender.birth_date``) and a Dutch message.
+
+    The backend answers it with a 400 naming the field (``backend.errors``); the tablet shows it.
+    """
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(message, field=field)
-        self.field: str = field
+        super().__init__(message)
+        self.field = field
+        self.message = message
 
 
 _submission: msgspec.json.Decoder[Submission] = msgspec.json.Decoder(Submission)
