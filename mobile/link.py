@@ -1,8 +1,8 @@
 """The tablet's connection to the backend: fresh tokens, the field socket, and the outbox's requests.
 
-Plain asyncio and no Kivy: presenters observe the link through its callbacks. Socket frames go through
-`shared.client.FieldClient` with the outbox as its durable store; registrations and photos are sent by
-`_request_loop` from the same outbox, in order, with backoff.
+Plain asyncio and no Kivy: the app observes the link through its callbacks; presenters send frames through
+`LinkSender`. Socket frames go through `shared.client.FieldClient` with the outbox as its durable store;
+registrations and photos are sent by `_request_loop` from the same outbox, in order, with backoff.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import msgspec
 
 from mobile.api import Api, ApiError, Session
 from mobile.outbox import Outbox
 from shared.client import FieldClient, FieldClientError
+from shared.protocol import SequencedFrame, TaskState, UnitStatus
 
 log = logging.getLogger(__name__)
 
@@ -207,3 +209,58 @@ class Link:
                     self.outbox.request_failed(item.id, reason + (f" ({exc.field})" if exc.field else ""))
             else:
                 self.outbox.request_done(item.id)
+
+
+class LinkSender:
+    """The presenters' `FrameSender`: the link of the current session, or none while logged out."""
+
+    def __init__(self) -> None:
+        self.link: Link | None = None
+
+    @property
+    def linked(self) -> bool:
+        return self.link is not None
+
+    @property
+    def online(self) -> bool:
+        return self.link is not None and self.link.online
+
+    def status(self, status: UnitStatus, at: datetime) -> None:
+        if self.link is not None:
+            self.link.client.status(status, at)
+
+    def noodknop(self, at: datetime, lon: float | None, lat: float | None) -> None:
+        if self.link is not None:
+            self.link.client.noodknop(at, lon, lat)
+
+    def position(
+        self,
+        lon: float,
+        lat: float,
+        at: datetime,
+        *,
+        late: bool,
+        accuracy_m: float | None,
+        speed_mps: float | None,
+        heading_deg: float | None,
+    ) -> None:
+        if self.link is not None:
+            self.link.client.position(
+                lon, lat, at, late=late, accuracy_m=accuracy_m, speed_mps=speed_mps, heading_deg=heading_deg
+            )
+
+    def task_update(self, task_id: int, state: TaskState, at: datetime) -> None:
+        if self.link is not None:
+            self.link.client.task_update(task_id, state, at)
+
+    def message_read(self, message_id: int, at: datetime) -> None:
+        if self.link is not None:
+            self.link.client.message_read(message_id, at)
+
+    def requeue(self, frame: SequencedFrame) -> None:
+        if self.link is not None:
+            self.link.client.requeue(frame)
+
+    def kick(self) -> None:
+        if self.link is not None:
+            self.link.kick()
