@@ -77,24 +77,25 @@ async def simulate(base_url: str, *, units: int = 12, org: str = "amsterdam", sp
         unit_rows = (await http.get("/api/units", headers=auth)).json()
         device_rows = {d["name"]: d for d in (await http.get("/api/devices", headers=auth)).json()}
         beats = {f["id"]: shape(f["geometry"]) for f in (await http.get("/api/beats", headers=auth)).json()["features"]}
-        tasks = []
-        for i, unit in enumerate(sorted(unit_rows, key=lambda u: u["call_sign"])[:units], start=1):
-            device = device_rows.get(f"demo-tablet-{i:02d}")
-            if device is None:
-                log.warning("no demo tablet for unit %s", unit["call_sign"])
-                continue
-            beat_ids = unit["assigned_beat_ids"] or [rng.choice(sorted(beats))]
-            session = await _login(http, f"boa{2 * i - 1:02d}", device["id"])
-            headers = {"Authorization": f"Bearer {session['access_token']}"}
-            r = await http.post("/api/shifts", headers=headers, json={"unit_id": unit["id"], "beat_ids": beat_ids})
-            r.raise_for_status()
-            polygon = beats[beat_ids[0]]
-            start = polygon.representative_point()
-            walker = Walker(polygon=polygon, lon=start.x, lat=start.y, rng=random.Random(rng.random()))
-            client = FieldClient(ws_url, str(session["access_token"]))
-            tasks.append(asyncio.create_task(_walk(client, walker, interval_s, speed, rng)))
-        log.info("simulating %d units", len(tasks))
-        try:
+        tasks: list[asyncio.Task[None]] = []
+        try:  # from the first walker on: cancelled while the others still log in, none may be left behind
+            for i, unit in enumerate(sorted(unit_rows, key=lambda u: u["call_sign"])[:units], start=1):
+                device = device_rows.get(f"demo-tablet-{i:02d}")
+                if device is None:
+                    log.warning("no demo tablet for unit %s", unit["call_sign"])
+                    continue
+                beat_ids = unit["assigned_beat_ids"] or [rng.choice(sorted(beats))]
+                session = await _login(http, f"boa{2 * i - 1:02d}", device["id"])
+                headers = {"Authorization": f"Bearer {session['access_token']}"}
+                body = {"unit_id": unit["id"], "beat_ids": beat_ids}
+                r = await http.post("/api/shifts", headers=headers, json=body)
+                r.raise_for_status()
+                polygon = beats[beat_ids[0]]
+                start = polygon.representative_point()
+                walker = Walker(polygon=polygon, lon=start.x, lat=start.y, rng=random.Random(rng.random()))
+                client = FieldClient(ws_url, str(session["access_token"]))
+                tasks.append(asyncio.create_task(_walk(client, walker, interval_s, speed, rng)))
+            log.info("simulating %d units", len(tasks))
             if duration_s is None:
                 await asyncio.gather(*tasks)
             else:

@@ -1,7 +1,7 @@
 """The Kivy app: loads the views, runs on the asyncio loop beside the link, plays the task sound,
 takes photos.
 
-All state lives in `AppPresenter` (`app.p` in the .kv file); this module only wires Kivy to it.
+All state lives in `AppPresenter` (`app.p` in the .kv files); this module only wires Kivy to it.
 """
 
 from __future__ import annotations
@@ -20,12 +20,13 @@ from kivy.lang import Builder
 from kivy.utils import platform
 
 from mobile.gps import NoGps, PlyerGps, SimulatedRoute
-from mobile.i18n import t
 from mobile.presenters.app import AppConfig, AppPresenter
 from mobile.views import widgets  # noqa: F401  (registers NoodknopButton and BeatMap with the Factory)
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
+# One .kv file per screen under views/; common first: its colours and shared widgets serve the others.
+VIEWS = ("common", "login", "shift", "status", "map", "register", "tasks", "outbox", "duty", "root")
 
 
 class SchakelApp(App):  # type: ignore[misc]
@@ -39,7 +40,8 @@ class SchakelApp(App):  # type: ignore[misc]
         presenter.tasks.bind(on_alarm=self._alarm)
 
     def build(self) -> Any:
-        Builder.load_file(str(HERE / "views" / "app.kv"))
+        for name in VIEWS:
+            Builder.load_file(str(HERE / "views" / f"{name}.kv"))
         return Builder.load_string("Root:")
 
     def _alarm(self, *_: Any) -> None:
@@ -53,7 +55,7 @@ class SchakelApp(App):  # type: ignore[misc]
     def take_photo(self) -> None:
         """The camera on Android (plyer); a desktop has none, so there the button says so."""
         if platform != "android":
-            self.p.register.error = t("reg.no_camera")
+            self.p.register.no_camera()
             return
         from plyer import camera
 
@@ -73,13 +75,6 @@ class SchakelApp(App):  # type: ignore[misc]
         self.gps.stop()
 
 
-def _beat_ring(presenter: AppPresenter) -> list[tuple[float, float]]:
-    for beat in presenter.map.beats:
-        if beat["id"] in presenter.map.selected and beat["rings"]:
-            return list(beat["rings"][0])
-    return []
-
-
 async def _main(args: argparse.Namespace) -> int:
     config = AppConfig(
         server=args.server,
@@ -91,7 +86,7 @@ async def _main(args: argparse.Namespace) -> int:
     presenter = AppPresenter(config)
     gps: Any
     if config.simulate:
-        gps = SimulatedRoute(lambda: _beat_ring(presenter), speed=args.speed)
+        gps = SimulatedRoute(presenter.map.selected_ring, speed=args.speed)
     elif platform == "android":
         gps = PlyerGps()
     else:

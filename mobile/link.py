@@ -1,8 +1,8 @@
 """The tablet's connection to the backend: fresh tokens, the field socket, and the outbox's requests.
 
-Plain asyncio and no Kivy: presenters observe the link through its callbacks. Socket frames go through
-`shared.client.FieldClient` with the outbox as its durable store; registrations and photos are sent by
-`_request_loop` from the same outbox, in order, with backoff.
+Plain asyncio and no Kivy: the app observes the link through its callbacks; presenters send frames through
+`LinkSender`. Socket frames go through `shared.client.FieldClient` with the outbox as its durable store;
+registrations and photos are sent by `_request_loop` from the same outbox, in order, with backoff.
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 
 import msgspec
-import websockets
 
 from mobile.api import Api, ApiError, Session
 from mobile.outbox import Outbox
 from shared.client import FieldClient, FieldClientError
+from shared.protocol import SequencedFrame, TaskState, UnitStatus
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,18 @@ class Link:
         if session.device_id is not None:
             outbox.bind_device(session.device_id)
         api.token = session.access_token
-        self.client = FieldClient(api.ws_url, lambda: self.session.access_token, store=outbox)
+        self.client = FieldClient(api.ws_url, self._hello_token, store=outbox)
         self.client.on_frame = self._frame
+        self.client.on_connected = self._connected
         self.state = OFFLINE
         self.refusal = ""  # why the server refused us for good (revoked device, session ended)
         self.on_state: Callable[[str], None] | None = None
         self.on_frame: Callable[[msgspec.Struct], None] | None = None
         self.on_session: Callable[[Session], None] | None = None  # a refreshed token pair to keep
-        self._kick = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None  # the client's run() while the socket loop is on
+        self._hello_refused: str | None = None  # the access token the server just refused at hello
+        self._hello_retried = False  # the token of the last hello was a refresh after such a refusal
+        self._hello_used = ""
         self._requests_wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._refresh_lock = asyncio.Lock()
@@ -74,7 +79,8 @@ class Link:
 
     def kick(self) -> None:
         """Reconnect now rather than after the backoff (the noodknop was pressed)."""
-        self._kick.set()
+        if self._runner is not None and not self.client.connected.is_set():
+            self._runner.cancel()  # ends the wait between attempts; the socket loop starts it over
         self.outbox.wake_requests()
         self._requests_wake.set()
 
@@ -125,48 +131,55 @@ class Link:
     # --- the socket ---------------------------------------------------------------------------------------
 
     async def _socket_loop(self) -> None:
-        backoff = 0.2
-        refused: str | None = None  # the access token the socket just refused
+        """The client keeps the socket up (websockets reconnects it, with backoff); this loop only starts it
+        again after a kick, or once after the server refused the access token; other refusals end it."""
+        try:
+            await self._fresh_token()
+        except ApiError as exc:
+            if not exc.transient:
+                self._refused(exc.message)
+                return  # offline otherwise: the hello token tries again once a connection is up
         while True:
-            watcher = asyncio.create_task(self._when_connected())
+            runner = self._runner = asyncio.create_task(self.client.run(backoff_max=SOCKET_BACKOFF_MAX_S))
             try:
-                await self._fresh_token(refused)
-                retried, refused = refused is not None, None
-                used = self.session.access_token
-                await self.client.connect_once()
-                backoff = 0.2
-            except ApiError as exc:
-                if not exc.transient:
-                    self._refused(exc.message)
-                    return
-            except FieldClientError as exc:
-                code = self.client.errors[-1].code if self.client.errors else ""
-                if code == "unauthorized" and not retried:
-                    refused = used  # the access token expired: refresh it and try again at once
-                    backoff = 0.0
-                else:
-                    self._refused(str(exc))
-                    return
-            except (OSError, websockets.WebSocketException, TimeoutError, msgspec.DecodeError) as exc:
-                log.info("field link down (%s); retrying in %.1fs", exc, backoff)
+                await asyncio.wait({runner})
             finally:
-                watcher.cancel()
-                if self.state != REFUSED:
-                    self._set_state(OFFLINE)
-            if self.client.refused is not None:  # revoked or replaced while connected: do not come back
-                self._refused(f"{self.client.refused.code}: {self.client.refused.message}")
+                self._runner = None
+                runner.cancel()
+                await asyncio.gather(runner, return_exceptions=True)  # its connection is closed when we stop
+            if runner.cancelled():
+                continue  # kicked while offline: connect again now, not after the backoff
+            failure = runner.exception()
+            if isinstance(failure, ApiError):  # the session is over (the refresh token was refused)
+                self._refused(failure.message)
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._kick.wait(), backoff)
-            if self._kick.is_set():
-                self._kick.clear()
-                backoff = 0.2
-            else:
-                backoff = min(max(backoff, 0.2) * 2, SOCKET_BACKOFF_MAX_S)
+            if not isinstance(failure, FieldClientError):
+                raise failure or RuntimeError("the field client stopped")
+            code = self.client.errors[-1].code if self.client.errors else ""
+            if self.client.refused is None and code == "unauthorized" and not self._hello_retried:
+                self._hello_refused = self._hello_used  # expired: refresh it and try again at once
+                continue
+            self._refused(str(failure))
+            return
 
-    async def _when_connected(self) -> None:
-        await self.client.connected.wait()
-        self._set_state(ONLINE)
+    async def _hello_token(self) -> str:
+        """The access token for the next hello: refreshed first when it is about to expire, or when the
+        server has just refused it. Without a network for the refresh, the connection counts as failed."""
+        refused, self._hello_refused = self._hello_refused, None
+        try:
+            await self._fresh_token(refused)
+        except ApiError as exc:
+            if not exc.transient:
+                raise
+            self._hello_refused = refused
+            raise ConnectionError(f"token refresh: {exc.message}") from exc
+        self._hello_retried = refused is not None
+        self._hello_used = self.session.access_token
+        return self._hello_used
+
+    def _connected(self, up: bool) -> None:
+        if self.state != REFUSED:
+            self._set_state(ONLINE if up else OFFLINE)
 
     # --- the outbox's requests ----------------------------------------------------------------------------
 
@@ -196,3 +209,58 @@ class Link:
                     self.outbox.request_failed(item.id, reason + (f" ({exc.field})" if exc.field else ""))
             else:
                 self.outbox.request_done(item.id)
+
+
+class LinkSender:
+    """The presenters' `FrameSender`: the link of the current session, or none while logged out."""
+
+    def __init__(self) -> None:
+        self.link: Link | None = None
+
+    @property
+    def linked(self) -> bool:
+        return self.link is not None
+
+    @property
+    def online(self) -> bool:
+        return self.link is not None and self.link.online
+
+    def status(self, status: UnitStatus, at: datetime) -> None:
+        if self.link is not None:
+            self.link.client.status(status, at)
+
+    def noodknop(self, at: datetime, lon: float | None, lat: float | None) -> None:
+        if self.link is not None:
+            self.link.client.noodknop(at, lon, lat)
+
+    def position(
+        self,
+        lon: float,
+        lat: float,
+        at: datetime,
+        *,
+        late: bool,
+        accuracy_m: float | None,
+        speed_mps: float | None,
+        heading_deg: float | None,
+    ) -> None:
+        if self.link is not None:
+            self.link.client.position(
+                lon, lat, at, late=late, accuracy_m=accuracy_m, speed_mps=speed_mps, heading_deg=heading_deg
+            )
+
+    def task_update(self, task_id: int, state: TaskState, at: datetime) -> None:
+        if self.link is not None:
+            self.link.client.task_update(task_id, state, at)
+
+    def message_read(self, message_id: int, at: datetime) -> None:
+        if self.link is not None:
+            self.link.client.message_read(message_id, at)
+
+    def requeue(self, frame: SequencedFrame) -> None:
+        if self.link is not None:
+            self.link.client.requeue(frame)
+
+    def kick(self) -> None:
+        if self.link is not None:
+            self.link.kick()

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 import msgspec
 import websockets
@@ -42,8 +43,43 @@ from shared.protocol import (
 log = logging.getLogger(__name__)
 
 
+BACKOFF_MIN_S = 0.2
+BACKOFF_MAX_S = 10.0
+
+class Socket(Protocol):
+    """What `serve` needs of a connection: websockets' ClientConnection, or a scripted stand-in in tests."""
+
+    async def send(self, message: str, /) -> None: ...
+
+    async def recv(self) -> str | bytes: ...
+
+    def __aiter__(self) -> AsyncIterator[str | bytes]: ...
+
+    async def close(self) -> None: ...
+
+
 class FieldClientError(Exception):
     """The server refused us for good (bad token, revoked device): reconnecting will not help."""
+
+
+def backoff(*, minimum: float = BACKOFF_MIN_S, maximum: float = BACKOFF_MAX_S) -> Generator[float]:
+    """Delays between reconnection attempts: doubling from `minimum` up to `maximum`.
+
+    Shorter than websockets' default (a few seconds, up to 90): a tablet in a dead zone should be back
+    within seconds of the network returning, and one server serves a few hundred devices at most.
+    """
+    delay = minimum
+    while True:
+        yield delay
+        delay = min(delay * 2, maximum)
+
+
+def _retry_when_connecting(exc: Exception) -> Exception | None:
+    """websockets asks this when opening a connection failed: None retries (after a backoff), an exception
+    ends `run`. Whatever the network or a proxy does is worth retrying; anything else is a bug to see."""
+    if isinstance(exc, OSError | TimeoutError | websockets.WebSocketException):
+        return None
+    return exc
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,10 +107,18 @@ class FrameStore(Protocol):
 
 
 class FieldClient:
-    """A device's link: `send_*` queue a frame; `run()` keeps the socket up and the queue flowing."""
+    """A device's link: `send_*` queue a frame; `run()` keeps the socket up and the queue flowing.
+
+    `token` is asked before every hello; a coroutine function may refresh it first (the tablet's does).
+    """
 
     def __init__(
-        self, url: str, token: str | Callable[[], str], *, next_seq: int = 1, store: FrameStore | None = None
+        self,
+        url: str,
+        token: str | Callable[[], str | Awaitable[str]],
+        *,
+        next_seq: int = 1,
+        store: FrameStore | None = None,
     ) -> None:
         self.url = url
         self._token = token
@@ -93,9 +137,10 @@ class FieldClient:
         self.connected = asyncio.Event()
         self.welcome: Welcome | None = None
         self.errors: list[Error] = []
-        self.refused: Error | None = None  # a fatal error mid-connection (revoked, replaced): do not reconnect
+        self.refused: Error | None = None  # fatal mid-connection (revoked, replaced): do not reconnect
         self.on_frame: Callable[[msgspec.Struct], None] | None = None
-        self._ws: websockets.ClientConnection | None = None
+        self.on_connected: Callable[[bool], None] | None = None  # True after welcome and resend, False after
+        self._ws: Socket | None = None
         self._acked_event = asyncio.Event()
 
     # --- queueing -----------------------------------------------------------------------------------------
@@ -115,8 +160,11 @@ class FieldClient:
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
         return frame
 
-    def position(self, lon: float, lat: float, at: datetime, *, late: bool = False, **extra: float | None) -> SequencedFrame:
-        return self._queue(PositionReported(seq=self._take_seq(), lon=lon, lat=lat, at=at, late=late, **extra))  # type: ignore[arg-type]
+    def position(
+        self, lon: float, lat: float, at: datetime, *, late: bool = False, **extra: float | None
+    ) -> SequencedFrame:
+        frame = PositionReported(seq=self._take_seq(), lon=lon, lat=lat, at=at, late=late, **extra)
+        return self._queue(frame)
 
     def status(self, status: UnitStatus, at: datetime) -> SequencedFrame:
         return self._queue(StatusChanged(seq=self._take_seq(), status=status, at=at))
@@ -124,7 +172,9 @@ class FieldClient:
     def noodknop(self, at: datetime, lon: float | None = None, lat: float | None = None) -> SequencedFrame:
         return self._queue(NoodknopPressed(seq=self._take_seq(), at=at, lon=lon, lat=lat))
 
-    def assistance(self, at: datetime, text: str = "", lon: float | None = None, lat: float | None = None) -> SequencedFrame:
+    def assistance(
+        self, at: datetime, text: str = "", lon: float | None = None, lat: float | None = None
+    ) -> SequencedFrame:
         return self._queue(AssistanceRequested(seq=self._take_seq(), at=at, text=text, lon=lon, lat=lat))
 
     def task_update(self, task_id: int, state: TaskState, at: datetime, note: str = "") -> SequencedFrame:
@@ -145,41 +195,80 @@ class FieldClient:
 
     # --- the connection -----------------------------------------------------------------------------------
 
-    async def _send_one(self, ws: websockets.ClientConnection, frame: SequencedFrame) -> None:
+    async def _send_one(self, ws: Socket, frame: SequencedFrame) -> None:
         with contextlib.suppress(websockets.ConnectionClosed):
             await ws.send(encoder.encode(frame).decode())
 
-    async def connect_once(self) -> None:
-        """One connection: hello, resend what is unacknowledged, then read until it closes."""
+    async def _hello_token(self) -> str:
         token = self._token() if callable(self._token) else self._token
-        async with websockets.connect(self.url, max_size=2**20, open_timeout=10) as ws:
-            await ws.send(encoder.encode(Hello(token=token, protocol=PROTOCOL_VERSION)).decode())
-            first = server_decoder.decode(await ws.recv())
-            if isinstance(first, Error):
-                self.errors.append(first)
-                raise FieldClientError(f"{first.code}: {first.message}")
-            if not isinstance(first, Welcome):
-                raise FieldClientError(f"expected welcome, got {first!r}")
-            self.welcome = first
-            if not self.synced:
-                self._rebase(first.acked)
-            self._on_ack(first.acked)
-            self.next_seq = max(self.next_seq, first.acked + 1)
-            try:
-                # Resend in order; frames queued meanwhile are sent by this loop too, so no newer frame can
-                # overtake an older one (the server takes a lower seq after a higher one for a resend).
-                sent = first.acked
-                while pending := [f for f in self.unacked if f.seq > sent]:
-                    for frame in pending:
-                        await ws.send(encoder.encode(frame).decode())
-                        sent = frame.seq
-                self._ws = ws
-                self.connected.set()
-                async for raw in ws:
-                    self._handle(server_decoder.decode(raw))
-            finally:
-                self.connected.clear()
-                self._ws = None
+        return await token if inspect.isawaitable(token) else token
+
+    async def serve(self, ws: Socket) -> None:
+        """One connection: hello, resend what is unacknowledged, then read until it closes."""
+        hello = Hello(token=await self._hello_token(), protocol=PROTOCOL_VERSION)
+        await ws.send(encoder.encode(hello).decode())
+        first = server_decoder.decode(await ws.recv())
+        if isinstance(first, Error):
+            self.errors.append(first)
+            raise FieldClientError(f"{first.code}: {first.message}")
+        if not isinstance(first, Welcome):
+            raise FieldClientError(f"expected welcome, got {first!r}")
+        self.welcome = first
+        if not self.synced:
+            self._rebase(first.acked)
+        self._on_ack(first.acked)
+        self.next_seq = max(self.next_seq, first.acked + 1)
+        try:
+            # Resend in order; frames queued meanwhile are sent by this loop too, so no newer frame can
+            # overtake an older one (the server takes a lower seq after a higher one for a resend).
+            sent = first.acked
+            while pending := [f for f in self.unacked if f.seq > sent]:
+                for frame in pending:
+                    await ws.send(encoder.encode(frame).decode())
+                    sent = frame.seq
+            self._ws = ws
+            self.connected.set()
+            if self.on_connected is not None:
+                self.on_connected(True)
+            async for raw in ws:
+                self._handle(server_decoder.decode(raw))
+        finally:
+            was_up = self.connected.is_set()
+            self.connected.clear()
+            self._ws = None
+            if was_up and self.on_connected is not None:
+                self.on_connected(False)
+
+    async def run(self, *, backoff_max: float = BACKOFF_MAX_S) -> None:
+        """Stay connected until cancelled. Stops on a refusal (FieldClientError).
+
+        websockets' reconnecting iterator opens the connections and waits out the backoff when opening one
+        fails. A connection that opened but ended before a welcome (the server is up but does not let us in
+        yet, or sent garbage) waits out the same backoff before the next one, so a server in that state is not
+        hammered; a welcome starts the backoff over.
+        """
+        connections = websockets.connect(
+            self.url,
+            max_size=2**20,
+            open_timeout=10,
+            process_exception=_retry_when_connecting,
+            reconnect_delays=lambda: backoff(maximum=backoff_max),
+        )
+        after_failed_session = backoff(maximum=backoff_max)
+        # aclosing: leaving the loop (a refusal, cancellation) closes the open connection now, not at GC
+        async with contextlib.aclosing(cast(AsyncGenerator[Socket, None], aiter(connections))) as sockets:
+            async for ws in sockets:
+                welcome = self.welcome
+                try:
+                    await self.serve(ws)
+                except (websockets.ConnectionClosed, OSError, TimeoutError, msgspec.DecodeError) as exc:
+                    log.info("field link down (%s); reconnecting", exc)
+                if self.refused is not None:  # revoked or replaced while connected: do not come back
+                    raise FieldClientError(f"{self.refused.code}: {self.refused.message}")
+                if self.welcome is not welcome:
+                    after_failed_session = backoff(maximum=backoff_max)
+                else:
+                    await asyncio.sleep(next(after_failed_session))
 
     def _rebase(self, acked: int) -> None:
         if self.unacked and self.unacked[0].seq <= acked:
@@ -215,22 +304,6 @@ class FieldClient:
         if self.store is not None:
             self.store.acked(self.acked)
         self._acked_event.set()
-
-    async def run(self, *, backoff_max: float = 10.0) -> None:
-        """Stay connected until cancelled; reconnect with backoff. Stops on a refusal (FieldClientError)."""
-        backoff = 0.2
-        while True:
-            try:
-                await self.connect_once()
-                backoff = 0.2
-                if self.refused is not None:
-                    raise FieldClientError(f"{self.refused.code}: {self.refused.message}")
-            except FieldClientError:
-                raise
-            except (OSError, websockets.WebSocketException, TimeoutError, msgspec.DecodeError) as exc:
-                log.info("field link down (%s); retrying in %.1fs", exc, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, backoff_max)
 
     async def close(self) -> None:
         if self._ws is not None:

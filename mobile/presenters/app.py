@@ -1,4 +1,8 @@
-"""The root presenter: holds the session, the link and the outbox, and wires the screen presenters."""
+"""The composition root: holds the session, the link and the outbox, and wires the screen presenters.
+
+Each screen presenter gets only what it uses (the API client, the outbox, a frame sender, the location,
+callbacks for what it must tell the others); this module is the one place that knows them all.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import logging
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,7 @@ from kivy.properties import BooleanProperty, NumericProperty, OptionProperty, St
 
 from mobile.api import Api, ApiError, Session
 from mobile.i18n import t
-from mobile.link import ONLINE, REFUSED, Link
+from mobile.link import ONLINE, REFUSED, Link, LinkSender
 from mobile.outbox import Outbox
 from mobile.presenters.duty import LocationPresenter, NoodknopPresenter, StatusPresenter
 from mobile.presenters.map import MapPresenter
@@ -26,15 +29,8 @@ from mobile.presenters.outbox import OutboxPresenter
 from mobile.presenters.register import RegisterPresenter
 from mobile.presenters.session import LoginPresenter, ShiftPresenter
 from mobile.presenters.tasks import TasksPresenter
-from shared.protocol import (
-    AlertAcknowledged,
-    PartnerPositions,
-    TaskAssigned,
-    TaskState,
-    TextMessage,
-    UnitStatus,
-    Welcome,
-)
+from mobile.state import SavedShift, SavedState, SavedTask, StateFile
+from shared.protocol import AlertAcknowledged, PartnerPositions, UnitStatus, Welcome
 
 log = logging.getLogger(__name__)
 
@@ -48,30 +44,6 @@ class AppConfig:
     simulate: bool = False
 
 
-class SavedShift(msgspec.Struct, kw_only=True):
-    shift_id: int
-    call_sign: str
-    beat_ids: list[int]
-
-
-class SavedTask(msgspec.Struct, kw_only=True):
-    task: TaskAssigned
-    state: TaskState
-    reason: str = ""
-
-
-class SavedState(msgspec.Struct, kw_only=True):
-    """What survives an app restart besides the outbox: the (device-bound) session and the open shift."""
-
-    session: Session | None = None
-    shift: SavedShift | None = None
-    status: str = ""  # the status the boa last chose, shown again after a restart
-    # the server resends only tasks not yet accepted and messages not yet delivered: keep what we have
-    tasks: list[SavedTask] = []
-    messages: list[TextMessage] = []
-    noodknop_at: datetime | None = None  # the noodknop on screen (not yet closed by the boa)
-
-
 class AppPresenter(EventDispatcher):  # type: ignore[misc]
     screen = OptionProperty("login", options=["login", "shift", "duty"])
     tab = OptionProperty("status", options=["status", "map", "register", "tasks", "outbox"])
@@ -79,6 +51,9 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
     link_text = StringProperty(t("link.offline"))
     waiting = NumericProperty(0)
     user = StringProperty("")
+    title = StringProperty(t("app.title"))  # the top bar: the app, and the shift when on one
+    tasks_tab = StringProperty(t("nav.tasks"))  # the tab buttons, with how many are open or waiting
+    outbox_tab = StringProperty(t("nav.outbox"))
 
     def __init__(self, config: AppConfig, *, api: Api | None = None, **kwargs: object) -> None:
         super().__init__(**kwargs)
@@ -86,21 +61,61 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.api = api or Api(config.server)
         self.outbox = Outbox(config.data_dir / "outbox.sqlite")
+        self.state_file = StateFile(config.data_dir / "state.json")
+        self.frames = LinkSender()
         self.session: Session | None = None
-        self.link: Link | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self.location = LocationPresenter(self)
-        self.login = LoginPresenter(self)
-        self.shift = ShiftPresenter(self)
-        self.status = StatusPresenter(self)
-        self.noodknop = NoodknopPresenter(self)
-        self.map = MapPresenter(self)
-        self.tasks = TasksPresenter(self)
-        self.register = RegisterPresenter(self)
-        self.outbox_view = OutboxPresenter(self)
+        frames, outbox, save = self.frames, self.outbox, self._save
+        self.location = LocationPresenter(frames, on_shift=self._on_shift)
+        self.login = LoginPresenter(
+            self.api,
+            server=config.server,
+            device_id=config.device_id,
+            spawn=self.spawn,
+            signed_in=self.signed_in,
+        )
+        self.map = MapPresenter(self.location, tiles_url=config.tiles_url)
+        self.shift = ShiftPresenter(
+            self.api, session=lambda: self.session, spawn=self.spawn, beat_names=self.map.names, events=self
+        )
+        self.status = StatusPresenter(frames, outbox, on_shift=self._on_shift, save=save)
+        self.noodknop = NoodknopPresenter(
+            frames,
+            outbox,
+            self.location,
+            save=save,
+            fired=lambda: self.status.show(UnitStatus.EMERGENCY),
+        )
+        self.tasks = TasksPresenter(
+            frames, save=save, choose_status=self.status.choose, show=lambda: setattr(self, "tab", "tasks")
+        )
+        self.register = RegisterPresenter(
+            self.api,
+            outbox,
+            frames,
+            self.location,
+            spawn=self.spawn,
+            beat_caption=lambda: str(self.map.caption),
+            account_id=lambda: self.session.account_id if self.session else None,
+        )
+        self.outbox_view = OutboxPresenter(outbox, frames)
         self.outbox.listeners.append(self._outbox_changed)
-        self.bind(tab=lambda *_: self.outbox_view.refresh())
+        self.bind(
+            tab=lambda *_: self.outbox_view.refresh(),
+            online=self.map.setter("online"),
+            waiting=self._tab_labels,
+        )
+        self.tasks.bind(open_count=self._tab_labels)
+        self.shift.bind(active=self._title, summary=self._title)
         self._outbox_changed()
+
+    @property
+    def link(self) -> Link | None:
+        return self.frames.link
+
+    @link.setter
+    def link(self, link: Link | None) -> None:
+        self.frames.link = link
 
     # --- plumbing -----------------------------------------------------------------------------------------
 
@@ -116,11 +131,11 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         if not task.cancelled() and task.exception() is not None:
             log.error("presenter task failed", exc_info=task.exception())
 
-    @property
-    def _state_path(self) -> Path:
-        return self.config.data_dir / "state.json"
+    def _on_shift(self) -> bool:
+        return bool(self.shift.active)
 
     def _save(self) -> None:
+        """Keep what the presenters hold (tasks, messages, the noodknop on screen) across a restart."""
         shift = (
             SavedShift(
                 shift_id=int(self.shift.shift_id),
@@ -130,37 +145,32 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             if self.shift.active
             else None
         )
-        path = self._state_path
-        tmp = path.with_suffix(".tmp")
-        state = SavedState(
-            session=self.session,
-            shift=shift,
-            status=self.status.status if shift else "",
-            tasks=[
-                SavedTask(task=e["task"], state=e["state"], reason=e.get("reason", ""))
-                for e in self.tasks.tasks.values()
-            ],
-            messages=list(self.tasks.messages),
-            noodknop_at=self.noodknop.fired_at,
+        self.state_file.save(
+            SavedState(
+                session=self.session,
+                shift=shift,
+                status=self.status.status if shift else "",  # a restart shows the status the boa chose
+                tasks=[
+                    SavedTask(task=e["task"], state=e["state"], reason=e.get("reason", ""))
+                    for e in self.tasks.tasks.values()
+                ],
+                messages=list(self.tasks.messages),
+                noodknop_at=self.noodknop.fired_at,
+            )
         )
-        tmp.write_bytes(msgspec.json.encode(state))
-        tmp.replace(path)
-        with contextlib.suppress(OSError):
-            path.chmod(0o600)
 
-    def session_org(self) -> int | None:
-        return self.session.org_id if self.session else None
+    def _title(self, *_: object) -> None:
+        self.title = t("app.title") + (f"  ·  {self.shift.summary}" if self.shift.active else "")
+
+    def _tab_labels(self, *_: object) -> None:
+        open_count = self.tasks.open_count
+        self.tasks_tab = t("nav.tasks") + (f"  ({open_count})" if open_count else "")
+        self.outbox_tab = t("nav.outbox") + (f"  ({self.waiting})" if self.waiting else "")
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
     def saved_state(self) -> SavedState | None:
-        path = self._state_path
-        if not path.exists():
-            return None
-        try:
-            return msgspec.json.decode(path.read_bytes(), type=SavedState)
-        except msgspec.DecodeError:
-            return None
+        return self.state_file.load()
 
     async def resume(self) -> None:
         """At start: continue the saved session (and shift) if there is one, else show the login."""
@@ -191,11 +201,11 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.session = session
         self.user = session.display_name
         self.api.token = session.access_token
-        self.link = Link(self.api, self.outbox, session)
-        self.link.on_state = self._link_state
-        self.link.on_frame = self._frame
-        self.link.on_session = self._session_refreshed
-        self.link.start()
+        link = self.link = Link(self.api, self.outbox, session)
+        link.on_state = self._link_state
+        link.on_frame = self._frame
+        link.on_session = self._session_refreshed
+        link.start()
         self._save()
         self.screen = "duty" if self.shift.active else "shift"
         if load and not self.shift.active:
@@ -207,13 +217,6 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.tab = "status"
         self.screen = "duty"
         self._save()
-
-    def save(self) -> None:
-        """Keep what the presenters hold (tasks, messages, the noodknop on screen) across a restart."""
-        self._save()
-
-    def status_chosen(self) -> None:
-        self._save()  # a restart shows the status the boa chose, not "buiten dienst"
 
     def on_shift_ended(self) -> None:
         self.tasks.shift_ended()
@@ -249,6 +252,22 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             task.cancel()
         await self.api.close()
         self.outbox.close()
+
+    # --- what the shift presenter tells (ShiftEvents) -----------------------------------------------------
+
+    def beats_loaded(self, collection: dict[str, Any], categories: list[str]) -> None:
+        self.map.set_beats(collection)
+        if categories:
+            self.register.use_categories(categories)
+
+    def shift_began(self, beat_ids: list[int]) -> None:
+        self.map.select(beat_ids)
+
+    def shift_started(self) -> None:
+        self.on_shift_started()
+
+    def shift_ended(self) -> None:
+        self.on_shift_ended()
 
     # --- events from the link and the outbox --------------------------------------------------------------
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from kivy.event import EventDispatcher
 from kivy.properties import (
@@ -16,11 +16,10 @@ from kivy.properties import (
 )
 
 from mobile.i18n import t
+from mobile.outbox import Outbox
+from mobile.presenters.ports import FrameSender, LocationSource, Save
 from shared.geo import distance_m
 from shared.protocol import AlertAcknowledged, AlertKind, UnitStatus
-
-if TYPE_CHECKING:
-    from mobile.presenters.app import AppPresenter
 
 RESTORE_NOODKNOP = timedelta(hours=12)  # after a restart, an older noodknop view is not shown again
 
@@ -32,28 +31,43 @@ class StatusPresenter(EventDispatcher):  # type: ignore[misc]
     status = StringProperty(UnitStatus.OFF_DUTY.value)
     label = StringProperty(t("status.off_duty"))
     unsent = BooleanProperty(False)  # the meldkamer does not have the latest status yet
+    headline = StringProperty(t("status.off_duty"))  # the label, and whether the meldkamer has it yet
     choices = ListProperty([(s.value, t(f"status.{s.value}")) for s in CHOICES])
 
-    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+    def __init__(
+        self,
+        frames: FrameSender,
+        outbox: Outbox,
+        *,
+        on_shift: Callable[[], bool],
+        save: Save,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
-        self.app = app
+        self._frames = frames
+        self._outbox = outbox
+        self._on_shift = on_shift
+        self._save = save  # a restart shows the status the boa chose, not "buiten dienst"
+        self.bind(label=self._headline, unsent=self._headline)
 
     def choose(self, status: str) -> None:
         value = UnitStatus(status)
-        link = self.app.link
-        if link is None or not self.app.shift.active:
+        if not self._frames.linked or not self._on_shift():
             return
-        link.client.status(value, datetime.now(UTC))
+        self._frames.status(value, datetime.now(UTC))
         self.show(value)
         self.refresh()
-        self.app.status_chosen()
+        self._save()
 
     def show(self, value: UnitStatus) -> None:
         self.status = value.value
         self.label = t(f"status.{value.value}")
 
     def refresh(self) -> None:
-        self.unsent = self.app.outbox.has("status")
+        self.unsent = self._outbox.has("status")
+
+    def _headline(self, *_: object) -> None:
+        self.headline = self.label + ("  —  " + t("status.unsent") if self.unsent else "")
 
 
 class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
@@ -66,9 +80,22 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
     seen_by = StringProperty("")  # who at the meldkamer saw it, and when (state "seen")
     online = BooleanProperty(False)
 
-    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+    def __init__(
+        self,
+        frames: FrameSender,
+        outbox: Outbox,
+        location: LocationSource,
+        *,
+        save: Save,
+        fired: Callable[[], None],
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
-        self.app = app
+        self._frames = frames
+        self._outbox = outbox
+        self._location = location
+        self._save = save
+        self._fired = fired  # the status shows the emergency
         self._pressed_at = 0.0
         self.fired_at: datetime | None = None  # the `at` of the noodknop frame now on screen
         self.bind(state=self._relabel, online=self._relabel, seen_by=self._relabel)
@@ -96,27 +123,26 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
             self.progress = 0.0
 
     def _fire(self) -> None:
-        link = self.app.link
-        location = self.app.location
-        if link is None:  # not logged in: there is no one to send it to (the button is not shown then)
+        location = self._location
+        if not self._frames.linked:  # not logged in: there is no one to send it to (the button is not shown)
             self.state, self.progress = "idle", 0.0
             return
         self.fired_at = datetime.now(UTC)
         self.seen_by = ""
-        link.client.noodknop(
+        self._frames.noodknop(
             self.fired_at,
             location.lon if location.has_fix else None,
             location.lat if location.has_fix else None,
         )
-        link.kick()
+        self._frames.kick()
         self.state = "sending"
-        self.app.status.show(UnitStatus.EMERGENCY)
+        self._fired()
         self.refresh()
-        self.app.save()
+        self._save()
 
     def refresh(self) -> None:
-        self.online = self.app.link is not None and self.app.link.online
-        if self.state in ("idle", "sending") and self.app.outbox.has("noodknop", failed=True):
+        self.online = self._frames.online
+        if self.state in ("idle", "sending") and self._outbox.has("noodknop", failed=True):
             self.state = "sending"  # also after a restart with an unconfirmed noodknop in the outbox
         elif self.state == "sending":
             self.state = "confirmed"
@@ -147,7 +173,7 @@ class NoodknopPresenter(EventDispatcher):  # type: ignore[misc]
             self.progress = 0.0
             self.seen_by = ""
             self.fired_at = None
-            self.app.save()
+            self._save()
 
     def _relabel(self, *_: object) -> None:
         if self.state == "sending" and not self.online:
@@ -178,9 +204,10 @@ class LocationPresenter(EventDispatcher):  # type: ignore[misc]
     interval_s = NumericProperty(5.0)
     min_move_m = NumericProperty(25.0)
 
-    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+    def __init__(self, frames: FrameSender, *, on_shift: Callable[[], bool], **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.app = app
+        self._frames = frames
+        self._on_shift = on_shift
         self._sent: tuple[float, float, float] | None = None  # (when, lon, lat) of the last report
 
     def fix(
@@ -198,8 +225,7 @@ class LocationPresenter(EventDispatcher):  # type: ignore[misc]
         self.accuracy_m = -1.0 if accuracy_m is None else accuracy_m
         self.has_fix = True
         self.fix_at = at
-        link = self.app.link
-        if link is None or not self.app.shift.active:
+        if not self._frames.linked or not self._on_shift():
             return  # staff are tracked only on shift
         now = at.timestamp()
         if self._sent is not None:
@@ -208,11 +234,11 @@ class LocationPresenter(EventDispatcher):  # type: ignore[misc]
                 return
         self._sent = (now, lon, lat)
         self.track = [*self.track[-199:], (lon, lat)]
-        link.client.position(
+        self._frames.position(
             lon,
             lat,
             at,
-            late=not link.online,
+            late=not self._frames.online,
             accuracy_m=accuracy_m,
             speed_mps=speed_mps,
             heading_deg=heading_deg,

@@ -8,15 +8,13 @@ BRT-Achtergrondkaart) adds background tiles when online; the polygons alone are 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kivy.event import EventDispatcher
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
 from mobile.i18n import t
-
-if TYPE_CHECKING:
-    from mobile.presenters.app import AppPresenter
+from mobile.presenters.ports import LocationSource
 
 PDOK_TILES = "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
 
@@ -44,16 +42,23 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
     tiles_url = StringProperty("")
     tiles = ListProperty([])  # [(x, y, width, height, url)] background tiles, only when online and configured
     has_beat = BooleanProperty(False)
+    online = BooleanProperty(False)  # tiles are fetched only online
+    fix_label = StringProperty(t("map.no_fix"))  # how good the own position is
 
-    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+    def __init__(self, location: LocationSource, *, tiles_url: str = "", **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.app = app
+        self._location = location
         self.beats: list[dict[str, Any]] = []  # [{"id", "name", "rings"}]
+        self._partners: list[tuple[float, float]] = []
         self._size = (0.0, 0.0)
-        self.tiles_url = app.config.tiles_url
-        loc = app.location
-        loc.bind(lon=self._relayout, lat=self._relayout, track=self._relayout)
-        app.bind(online=self._relayout)
+        self.tiles_url = tiles_url
+        location.bind(lon=self._relayout, lat=self._relayout, track=self._relayout)
+        location.bind(has_fix=self._fix_label, accuracy_m=self._fix_label)
+        self.bind(online=self._relayout)
+
+    def _fix_label(self, *_: object) -> None:
+        loc = self._location
+        self.fix_label = t("map.accuracy", metres=int(loc.accuracy_m)) if loc.has_fix else t("map.no_fix")
 
     def set_beats(self, collection: dict[str, Any]) -> None:
         self.beats = [
@@ -71,9 +76,19 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         self._partners = list(fixes)
         self._relayout()
 
+    def names(self, beat_ids: list[int]) -> list[str]:
+        return [b["name"] for b in self.beats if b["id"] in beat_ids]
+
+    def selected_ring(self) -> list[tuple[float, float]]:
+        """The outline of the first chosen beat (the simulated GPS walks along it)."""
+        for beat in self.beats:
+            if beat["id"] in self.selected and beat["rings"]:
+                return list(beat["rings"][0])
+        return []
+
     def select(self, beat_ids: list[int]) -> None:
         self.selected = list(beat_ids)
-        names = [b["name"] for b in self.beats if b["id"] in beat_ids]
+        names = self.names(beat_ids)
         self.caption = ", ".join(names) or t("map.no_beat")
         self.has_beat = bool(names)
         self._relayout()
@@ -86,7 +101,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         """(centre lon, centre lat, pixels per degree of latitude) to fit the selected beats (or the fix)."""
         width, height = self._size
         points = [p for b in self.beats if b["id"] in self.selected for ring in b["rings"] for p in ring]
-        loc = self.app.location
+        loc = self._location
         if loc.has_fix:
             points.append((loc.lon, loc.lat))
         if not points or width <= 0 or height <= 0:
@@ -142,12 +157,12 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
                 ]
                 others += visible
         self.lines, self.other_lines, self.labels = mine, others, labels
-        loc = self.app.location
+        loc = self._location
         self.marker = list(px(loc.lon, loc.lat)) if loc.has_fix else []
-        self.partner_markers = [list(px(lon, lat)) for lon, lat in getattr(self, "_partners", [])]
+        self.partner_markers = [list(px(lon, lat)) for lon, lat in self._partners]
         self.accuracy_px = max(loc.accuracy_m, 0.0) / 111_320.0 * scale if loc.has_fix else 0.0
         self.track = [c for p in loc.track for c in px(*p)]
-        self.tiles = self._tiles(clon, clat, scale) if self.tiles_url and self.app.online else []
+        self.tiles = self._tiles(clon, clat, scale) if self.tiles_url and self.online else []
 
     def _tiles(self, clon: float, clat: float, scale: float) -> list[tuple[float, float, float, float, str]]:
         """Web-Mercator tiles covering the widget, placed with the same projection as the polygons."""

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kivy.event import EventDispatcher
 from kivy.properties import ListProperty, NumericProperty, StringProperty
 
 from mobile.i18n import t
-from mobile.outbox import FAILED
-
-if TYPE_CHECKING:
-    from mobile.presenters.app import AppPresenter
+from mobile.outbox import FAILED, Outbox
+from mobile.presenters.ports import FrameSender
 
 
 class OutboxPresenter(EventDispatcher):  # type: ignore[misc]
@@ -21,12 +19,13 @@ class OutboxPresenter(EventDispatcher):  # type: ignore[misc]
     failed = NumericProperty(0)
     summary = StringProperty(t("outbox.empty"))
 
-    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+    def __init__(self, outbox: Outbox, frames: FrameSender, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.app = app
+        self._outbox = outbox
+        self._frames = frames  # a refused frame is retried over the link
 
     def refresh(self) -> None:
-        items = self.app.outbox.items()
+        items = self._outbox.items()
         rows: list[dict[str, Any]] = []
         positions = [i for i in items if i.kind == "position" and i.state != FAILED]
         for item in items:
@@ -57,6 +56,9 @@ class OutboxPresenter(EventDispatcher):  # type: ignore[misc]
                     "urgent": False,
                 }
             )
+        for row in rows:
+            row["heading"] = f"{row['when']}   {row['title']}"
+            row["detail"] = row["state"] + (f"   {row['reason']}" if row["reason"] else "")
         rows.sort(key=lambda r: (not r["urgent"], not r["failed"]))
         self.rows = rows
         self.waiting = len(items)
@@ -71,14 +73,14 @@ class OutboxPresenter(EventDispatcher):  # type: ignore[misc]
         return summary
 
     def retry(self, item_id: int) -> None:
-        outbox = self.app.outbox
+        outbox = self._outbox
         kind = next((i.channel for i in outbox.items() if i.id == item_id), None)
         if kind == "http":
             outbox.retry_request(item_id)
-        elif kind == "frame" and self.app.link is not None:
-            self.app.link.client.requeue(outbox.take_failed_frame(item_id))
+        elif kind == "frame" and self._frames.linked:
+            self._frames.requeue(outbox.take_failed_frame(item_id))
         self.refresh()
 
     def discard(self, item_id: int) -> None:
-        self.app.outbox.discard(item_id)
+        self._outbox.discard(item_id)
         self.refresh()

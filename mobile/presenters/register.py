@@ -8,22 +8,22 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kivy.event import EventDispatcher
 from kivy.properties import ListProperty, OptionProperty, StringProperty
 
 from mobile import api as api_mod
 from mobile import feitcodes
-from mobile.api import ApiError
+from mobile.api import Api, ApiError
 from mobile.i18n import field_label, field_text, t
+from mobile.outbox import Outbox
+from mobile.presenters.ports import FrameSender, LocationSource, Spawn
 from shared.feitcodes import search as search_feitcodes
 from shared.registrations import DEFAULT_CATEGORIES, KINDS, FieldError, decode_submission
-
-if TYPE_CHECKING:
-    from mobile.presenters.app import AppPresenter
 
 RECENT_MAX = 10
 RESULTS_MAX = 8  # rows of the feitcode picker, offline and from the server alike
@@ -62,12 +62,31 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
     # all
     photos = ListProperty([])  # file paths
     photos_label = StringProperty("")
+    photo_button = StringProperty(t("reg.photo"))  # the camera button, with the photos taken so far
     error = StringProperty("")
     saved = StringProperty("")
+    notice = StringProperty("")  # what went wrong, else that it was saved
 
-    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+    def __init__(
+        self,
+        api: Api,
+        outbox: Outbox,
+        frames: FrameSender,
+        location: LocationSource,
+        *,
+        spawn: Spawn,
+        beat_caption: Callable[[], str],
+        account_id: Callable[[], int | None],
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
-        self.app = app
+        self._api = api
+        self._outbox = outbox
+        self._frames = frames  # online, the server's feitcode search is asked too
+        self._location = location
+        self._spawn = spawn
+        self._beat_caption = beat_caption
+        self._account_id = account_id
         self.catalogue = feitcodes.load()
         # the scope of the server's search (its gemeente's track, the boa's domains), learnt from its first
         # answer so the offline search gives the same codes; until then every track, domain I
@@ -85,10 +104,21 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
                 self, "photos_label", t("reg.photos", count=len(self.photos)) if self.photos else ""
             )
         )
-        app.location.bind(has_fix=self._where_when, lon=self._where_when)
+        self.bind(photos_label=self._photo_button, error=self._notice, saved=self._notice)
+        location.bind(has_fix=self._where_when, lon=self._where_when)
         self.use_categories(list(DEFAULT_CATEGORIES))
         self._where_when()
         self.search()
+
+    def _photo_button(self, *_: object) -> None:
+        self.photo_button = t("reg.photo") + (f"  ·  {self.photos_label}" if self.photos_label else "")
+
+    def _notice(self, *_: object) -> None:
+        self.notice = self.error or self.saved
+
+    def no_camera(self) -> None:
+        """This device has no camera the app can use (a desktop)."""
+        self.error = t("reg.no_camera")
 
     def use_catalogue(self, data: bytes) -> None:
         self.catalogue = feitcodes.load(data)
@@ -113,10 +143,10 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         self.aggression_types = [v for v in types if v != value] if value in types else [*types, value]
 
     def _where_when(self, *_: object) -> None:
-        loc = self.app.location
+        loc = self._location
         place = f"{loc.lat:.5f}, {loc.lon:.5f}" if loc.has_fix else t("reg.no_place")
         self.where_when = t(
-            "reg.where_when", time=datetime.now().strftime("%H:%M"), beat=self.app.map.caption, place=place
+            "reg.where_when", time=datetime.now().strftime("%H:%M"), beat=self._beat_caption(), place=place
         )
 
     def search(self) -> None:
@@ -126,17 +156,16 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
             recent=self.recent, limit=RESULTS_MAX,
         )  # fmt: skip
         self._show([(f.code, f.description, bool(self.here & set(f.tags))) for f in found])
-        link = self.app.link
-        if link is not None and link.online:
-            self.app.spawn(self._server_search(self.query))
+        if self._frames.online:
+            self._spawn(self._server_search(self.query))
 
     async def _server_search(self, query: str) -> None:
         await asyncio.sleep(SEARCH_DELAY_S)  # typing on: only the last query goes out
         if query != self.query:
             return
-        loc = self.app.location
+        loc = self._location
         try:
-            answer = await self.app.api.feitcodes(
+            answer = await self._api.feitcodes(
                 query, loc.lon if loc.has_fix else None, loc.lat if loc.has_fix else None, limit=RESULTS_MAX
             )
         except ApiError:
@@ -195,13 +224,12 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
                 },
                 "statement": self.statement.strip() or None,
             }
-        session = self.app.session
         return {
             "types": list(self.aggression_types),
             "severity": self.severity,
             "description": self.text.strip(),
             # staff by role only; the employer's address is the domicile
-            "staff": [{"role": "boa", "account_id": session.account_id if session else None}],
+            "staff": [{"role": "boa", "account_id": self._account_id()}],
         }
 
     def _summary(self) -> str:
@@ -214,7 +242,7 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
     def save(self) -> bool:
         """Check the registration with the server's own decoder, then queue its photos and itself."""
         self.error = ""
-        loc = self.app.location
+        loc = self._location
         if not loc.has_fix:
             self.error = t("reg.need_fix")
             return False
@@ -239,7 +267,7 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         except FieldError as error:
             self.error = self._refusal(error)
             return False
-        outbox = self.app.outbox
+        outbox = self._outbox
         for name, data, (key, photo_method, photo_url) in photos:
             outbox.add_request(
                 kind="photo",

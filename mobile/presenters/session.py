@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 from kivy.event import EventDispatcher
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
 
-from mobile.api import ApiError
+from mobile.api import Api, ApiError, Session
 from mobile.i18n import field_label, t
-
-if TYPE_CHECKING:
-    from mobile.presenters.app import AppPresenter
+from mobile.presenters.ports import Spawn
 
 
 def _reason(exc: ApiError) -> str:
@@ -28,17 +27,34 @@ class LoginPresenter(EventDispatcher):  # type: ignore[misc]
     server = StringProperty("")
     busy = BooleanProperty(False)
     error = StringProperty("")
+    server_label = StringProperty("")
+    submit_label = StringProperty(t("login.submit"))
 
-    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+    def __init__(
+        self,
+        api: Api,
+        *,
+        server: str,
+        device_id: int | None,
+        spawn: Spawn,
+        signed_in: Callable[[Session], Awaitable[None]],
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
-        self.app = app
-        self.server = app.config.server
-        self.device_id = "" if app.config.device_id is None else str(app.config.device_id)
+        self._api = api
+        self._spawn = spawn
+        self._signed_in = signed_in
+        self.bind(
+            server=lambda *_: setattr(self, "server_label", t("login.server") + ": " + self.server),
+            busy=lambda *_: setattr(self, "submit_label", t("login.busy" if self.busy else "login.submit")),
+        )
+        self.server = server
+        self.device_id = "" if device_id is None else str(device_id)
 
     def submit(self) -> None:
         if self.busy:
             return
-        self.app.spawn(self.login())
+        self._spawn(self.login())
 
     async def login(self) -> bool:
         device = self.device_id.strip()
@@ -50,7 +66,7 @@ class LoginPresenter(EventDispatcher):  # type: ignore[misc]
             return False
         self.busy, self.error = True, ""
         try:
-            session = await self.app.api.login(self.username.strip(), self.password, int(device))
+            session = await self._api.login(self.username.strip(), self.password, int(device))
         except ApiError as exc:
             self.error = t("login.failed", reason=_reason(exc))
             return False
@@ -60,8 +76,23 @@ class LoginPresenter(EventDispatcher):  # type: ignore[misc]
             self.error = t("login.not_a_tablet")
             return False
         self.password = ""
-        await self.app.signed_in(session)
+        await self._signed_in(session)
         return True
+
+
+class ShiftEvents(Protocol):
+    """What the shift presenter tells the rest of the app (the composition root passes them on)."""
+
+    def beats_loaded(self, collection: dict[str, Any], categories: list[str]) -> None:
+        """The organisation's beats (GeoJSON) and observation categories arrived."""
+
+    def shift_began(self, beat_ids: list[int]) -> None:
+        """A shift is open on these beats (started now, or resumed after a restart)."""
+
+    def shift_started(self) -> None:
+        """The boa started a shift just now."""
+
+    def shift_ended(self) -> None: ...
 
 
 class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
@@ -86,9 +117,22 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
     partner_rows = ListProperty([])
     beat_rows = ListProperty([])
 
-    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+    def __init__(
+        self,
+        api: Api,
+        *,
+        session: Callable[[], Session | None],
+        spawn: Spawn,
+        beat_names: Callable[[list[int]], list[str]],
+        events: ShiftEvents,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
-        self.app = app
+        self._api = api
+        self._session = session
+        self._spawn = spawn
+        self._beat_names = beat_names  # of the beats the map knows (after a restart, before `load`)
+        self._events = events
         self._all_beats: list[dict[str, Any]] = []
         self.bind(
             units=self._rows,
@@ -121,22 +165,22 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
 
     async def load(self) -> None:
         try:
-            units = await self.app.api.units()
-            collection = await self.app.api.beats()
-            partners = await self.app.api.colleagues()
-            categories = await self.app.api.observation_categories()
+            units = await self._api.units()
+            collection = await self._api.beats()
+            partners = await self._api.colleagues()
+            categories = await self._api.observation_categories()
         except ApiError as exc:
             self.error = t("shift.failed", reason=_reason(exc))
             return
-        self.app.map.set_beats(collection)
-        if categories:
-            self.app.register.use_categories(categories)
-        own = [u for u in units if u.get("org_id") == self.app.session_org()] or units
+        self._events.beats_loaded(collection, categories)
+        session = self._session()
+        org = session.org_id if session else None
+        own = [u for u in units if u.get("org_id") == org] or units
         self.units = [
             {"id": u["id"], "call_sign": u["call_sign"], "assigned_beat_ids": u["assigned_beat_ids"]}
             for u in sorted(own, key=lambda u: u["call_sign"])
         ]
-        me = self.app.session.account_id if self.app.session else 0
+        me = session.account_id if session else 0
         self.partners = [p for p in partners if p["id"] != me]
         self._all_beats = [
             {"id": f["id"], "name": f["properties"].get("name", str(f["id"]))}
@@ -173,18 +217,18 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
         )
 
     def start(self) -> None:
-        self.app.spawn(self.start_shift())
+        self._spawn(self.start_shift())
 
     async def start_shift(self) -> bool:
         if not self.unit_id:
             self.error = t("shift.choose_unit")
             return False
-        session = self.app.session
+        session = self._session()
         assert session is not None
         accounts = [session.account_id] + ([self.partner_id] if self.partner_id else [])
         self.busy, self.error = True, ""
         try:
-            shift_id = await self.app.api.start_shift(
+            shift_id = await self._api.start_shift(
                 int(self.unit_id), accounts, [int(b) for b in self.beat_ids]
             )
         except ApiError as exc:
@@ -194,29 +238,27 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
             self.busy = False
         unit = next(u for u in self.units if u["id"] == self.unit_id)
         self.began(shift_id, unit["call_sign"], [int(b) for b in self.beat_ids])
-        self.app.on_shift_started()
+        self._events.shift_started()
         return True
 
     def began(self, shift_id: int, call_sign: str, beat_ids: list[int]) -> None:
         self.shift_id, self.call_sign, self.beat_ids, self.active = shift_id, call_sign, beat_ids, True
-        names = [b["name"] for b in self._all_beats if b["id"] in beat_ids] or [
-            b["name"] for b in self.app.map.beats if b["id"] in beat_ids
-        ]
+        names = [b["name"] for b in self._all_beats if b["id"] in beat_ids] or self._beat_names(beat_ids)
         self.summary = t("shift.on_duty", call_sign=call_sign, beats=", ".join(names) or t("map.no_beat"))
-        self.app.map.select(beat_ids)
+        self._events.shift_began(beat_ids)
 
     def end(self) -> None:
         if not self.confirm_end:
             self.confirm_end = True
             self.end_label = t("shift.end_confirm")
             return
-        self.app.spawn(self.end_shift())
+        self._spawn(self.end_shift())
 
     async def end_shift(self) -> bool:
         self.confirm_end, self.end_label = False, t("shift.end")
         self.busy, self.error = True, ""
         try:
-            await self.app.api.end_shift(int(self.shift_id))
+            await self._api.end_shift(int(self.shift_id))
         except ApiError as exc:
             self.error = t("shift.failed", reason=_reason(exc))
             return False
@@ -224,5 +266,5 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
             self.busy = False
         self.active = False
         self.shift_id = 0
-        self.app.on_shift_ended()
+        self._events.shift_ended()
         return True

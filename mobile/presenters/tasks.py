@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 from kivy.event import EventDispatcher
 from kivy.properties import ListProperty, NumericProperty, StringProperty
 
 from mobile.i18n import t
+from mobile.presenters.ports import FrameSender, Save
+from mobile.state import SavedState
 from shared.protocol import AreaAlert, TaskAssigned, TaskCancelled, TaskState, TextMessage
 from shared.tasks import FINAL_TASK_STATES, IMPLIED_UNIT_STATUS, NEXT_STEP
-
-if TYPE_CHECKING:
-    from mobile.presenters.app import AppPresenter, SavedState
 
 MAX_MESSAGES = 50  # the newest are kept (and shown)
 
@@ -35,10 +35,23 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
     banner = StringProperty("")  # the latest message or area alert
     messages = ListProperty([])  # TextMessage frames, newest first
     message_rows = ListProperty([])  # one dict per message, ready for the view
+    title = StringProperty(t("tasks.none"))
+    messages_caption = StringProperty("")
 
-    def __init__(self, app: AppPresenter, **kwargs: object) -> None:
+    def __init__(
+        self,
+        frames: FrameSender,
+        *,
+        save: Save,
+        choose_status: Callable[[str], None],
+        show: Callable[[], None],
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)
-        self.app = app
+        self._frames = frames
+        self._save = save  # kept in state.json: an accepted task survives a restart
+        self._choose_status = choose_status  # a step of a task is also the unit's status
+        self._show = show  # bring the tasks screen up
         self.tasks: dict[int, dict[str, Any]] = {}
 
     def on_alarm(self, *_: object) -> None:
@@ -65,9 +78,8 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
                 return  # sent again after a reconnect before our message_read was durable
             self.messages = [frame, *self.messages][:MAX_MESSAGES]
             self.banner = t("tasks.message", sender=frame.sender, text=frame.text)
-            link = self.app.link
-            if link is not None:  # "delivered" for the operator; goes through the outbox like every frame
-                link.client.message_read(frame.message_id, datetime.now(UTC))
+            # "delivered" for the operator; goes through the outbox like every frame
+            self._frames.message_read(frame.message_id, datetime.now(UTC))
             self.dispatch("on_alarm", 3)
         elif isinstance(frame, AreaAlert):
             self.banner = t("tasks.alert", headline=frame.headline)
@@ -94,15 +106,14 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
     def advance(self, task_id: int) -> None:
         """Report the next step of a task (accept → aanrijdend → ter plaatse → afgerond)."""
         entry = self.tasks.get(task_id)
-        link = self.app.link
-        if entry is None or link is None or entry["state"] not in NEXT_STEP:
+        if entry is None or not self._frames.linked or entry["state"] not in NEXT_STEP:
             return
         step = NEXT_STEP[entry["state"]]
         now = datetime.now(UTC)
-        link.client.task_update(task_id, step, now)
+        self._frames.task_update(task_id, step, now)
         entry["state"] = step
         if step in IMPLIED_UNIT_STATUS:
-            self.app.status.choose(IMPLIED_UNIT_STATUS[step].value)
+            self._choose_status(IMPLIED_UNIT_STATUS[step].value)
         self._rebuild()
 
     def dismiss(self, task_id: int) -> None:
@@ -117,12 +128,15 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
             task: TaskAssigned = entry["task"]
             state: TaskState = entry["state"]
             step = NEXT_STEP.get(state)
+            # the server's title repeats priority and address, which the row shows apart
+            title = task.category or task.title
+            priority = t("tasks.priority", priority=task.priority)
             rows.append(
                 {
                     "task_id": task_id,
-                    # the server's title repeats priority and address, which the row shows apart
-                    "title": task.category or task.title,
-                    "priority": t("tasks.priority", priority=task.priority),
+                    "title": title,
+                    "priority": priority,
+                    "heading": f"{priority}  ·  {title}",
                     "urgent": task.priority == 1,
                     "where": task.address
                     or (f"{task.lat:.5f}, {task.lon:.5f}" if task.lat is not None else ""),
@@ -134,6 +148,7 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
                 }
             )
         self.rows = rows
+        self.title = t("tasks.title") if rows else t("tasks.none")
         self.open_count = sum(1 for r in rows if not r["closed"])
         self.message_rows = [
             {
@@ -144,8 +159,9 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
             }
             for m in self.messages
         ]
+        self.messages_caption = t("tasks.messages") if self.message_rows else ""
         if save:
-            self.app.save()  # kept in state.json: an accepted task survives a restart
+            self._save()
 
     def clear_banner(self) -> None:
         self.banner = ""
@@ -153,4 +169,4 @@ class TasksPresenter(EventDispatcher):  # type: ignore[misc]
     def open_from_banner(self) -> None:
         """The boa tapped the notice: show the tasks and messages; the notice has done its job."""
         self.clear_banner()
-        self.app.tab = "tasks"
+        self._show()

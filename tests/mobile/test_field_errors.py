@@ -137,7 +137,7 @@ def test_the_forms_choices_are_the_decoders_values_each_with_a_dutch_label(
     widget: str, values: tuple[str, ...]
 ) -> None:
     """The layout lists its choice buttons itself: exactly the values the decoder takes."""
-    kv = (Path(__file__).parents[2] / "mobile/views/app.kv").read_text(encoding="utf-8")
+    kv = (Path(__file__).parents[2] / "mobile/views/register.kv").read_text(encoding="utf-8")
     chosen = re.findall(rf"^\s+{widget}:\n\s+value: '([a-z_]+)'", kv, flags=re.MULTILINE)
     assert sorted(chosen) == sorted(values)
     prefix = {"IdType": "reg.id.", "AggressionType": "reg.aggression.", "Severity": "reg.severity."}[widget]

@@ -615,3 +615,66 @@ def test_the_duo_partner_shows_on_the_map_where_the_server_says(tmp_path: Path) 
     assert min(xs) < x < max(xs) and min(ys) < y < max(ys)
     app._frame(PartnerPositions(fixes=[]))  # no current partner fix: the marker goes
     assert app.map.partner_markers == []
+
+
+class RecordingSender:
+    """A FrameSender that keeps what the presenters send, for a presenter built on its own."""
+
+    def __init__(self, *, linked: bool = True) -> None:
+        self.linked, self.online = linked, False
+        self.sent: list[tuple[str, Any]] = []
+
+    def status(self, status: Any, at: datetime) -> None:
+        self.sent.append(("status", status))
+
+    def noodknop(self, at: datetime, lon: float | None, lat: float | None) -> None:
+        self.sent.append(("noodknop", (lon, lat)))
+
+    def position(self, lon: float, lat: float, at: datetime, **_: Any) -> None:
+        self.sent.append(("position", (lon, lat)))
+
+    def task_update(self, task_id: int, state: Any, at: datetime) -> None:
+        self.sent.append(("task_update", state))
+
+    def message_read(self, message_id: int, at: datetime) -> None:
+        self.sent.append(("message_read", message_id))
+
+    def requeue(self, frame: Any) -> None:
+        self.sent.append(("requeue", frame))
+
+    def kick(self) -> None:
+        self.sent.append(("kick", None))
+
+
+def test_a_presenter_is_built_from_its_collaborators_alone() -> None:
+    """No AppPresenter: the tasks presenter with a recording sender and callbacks for what it tells others."""
+    from mobile.presenters.tasks import TasksPresenter
+
+    sender = RecordingSender()
+    statuses: list[str] = []
+    saves: list[int] = []
+    shown: list[int] = []
+    tasks = TasksPresenter(
+        sender, save=lambda: saves.append(1), choose_status=statuses.append, show=lambda: shown.append(1)
+    )
+    tasks.received(TaskAssigned(task_id=9, incident_id=4, title="Overlast", priority=2))
+    assert tasks.title == "Taken van de meldkamer" and tasks.rows[0]["heading"].endswith("·  Overlast")
+    tasks.advance(9)
+    tasks.advance(9)
+    assert [s for kind, s in sender.sent if kind == "task_update"] == ["accepted", "en_route"]
+    assert statuses == ["en_route"] and len(saves) == 3
+    tasks.open_from_banner()
+    assert shown == [1]
+
+
+def test_no_presenter_imports_the_composition_root() -> None:
+    import ast
+
+    folder = Path(__file__).parents[2] / "mobile" / "presenters"
+    for path in folder.glob("*.py"):
+        if path.name == "app.py":
+            continue
+        tree = ast.parse(path.read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert "mobile.presenters.app" not in imported, path.name

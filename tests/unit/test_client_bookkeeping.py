@@ -1,18 +1,16 @@
 """FieldClient bookkeeping: what it keeps until acknowledged, what it resends, how it numbers. No network:
-the websocket is a scripted stand-in."""
+the websocket is a scripted stand-in, except for `run`, which reconnects to a server on the loopback."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import websockets
+from websockets.asyncio.server import ServerConnection, serve
 
-from shared.client import FieldClient, FieldClientError
+from shared.client import FieldClient, FieldClientError, backoff
 from shared.protocol import (
     PROTOCOL_VERSION,
     Ack,
@@ -71,19 +69,6 @@ class ScriptedSocket:
         return None
 
 
-@pytest.fixture
-def sockets(monkeypatch: pytest.MonkeyPatch) -> list[ScriptedSocket]:
-    """Each `connect_once` takes the next scripted socket from this list."""
-    script: list[ScriptedSocket] = []
-
-    @asynccontextmanager
-    async def connect(url: str, **_: Any) -> AsyncIterator[ScriptedSocket]:
-        yield script.pop(0)
-
-    monkeypatch.setattr(websockets, "connect", connect)
-    return script
-
-
 def test_frames_are_numbered_in_order_from_next_seq() -> None:
     client = offline_client(next_seq=10)
     queue_positions(client, 2)
@@ -126,49 +111,39 @@ async def test_wait_acked_times_out_when_no_ack_comes() -> None:
         await client.wait_acked(1, timeout=0.01)
 
 
-async def test_after_reconnect_the_unacknowledged_frames_are_resent_in_order(
-    sockets: list[ScriptedSocket],
-) -> None:
+async def test_after_reconnect_the_unacknowledged_frames_are_resent_in_order() -> None:
     client = offline_client()
     queue_positions(client, 5)  # buffered while offline
     queued = list(client.unacked)
     # first connection: the server acknowledges up to 3 of the five, then the connection drops
     first = ScriptedSocket([welcome(acked=0), Ack(upto=3)])
-    sockets.append(first)
-    await client.connect_once()
+    await client.serve(first)
     assert isinstance(first.sent[0], Hello) and first.sent[0].token == "token"
     assert first.sent[1:] == queued  # 1..5: the very same frames (same seq, same time), in order
     assert seqs(client) == [4, 5]
     # second connection: 4 became durable before the drop (its ack was lost); only 5 is resent
     second = ScriptedSocket([welcome(acked=4), Ack(upto=5)])
-    sockets.append(second)
-    await client.connect_once()
+    await client.serve(second)
     assert second.sent[1:] == [queued[4]]
     assert seqs(client) == [] and client.acked == 5
 
 
-async def test_frames_queued_before_the_first_welcome_are_numbered_after_the_durable_ones(
-    sockets: list[ScriptedSocket],
-) -> None:
+async def test_frames_queued_before_the_first_welcome_are_numbered_after_the_durable_ones() -> None:
     """A new client (a restarted simulator, a reinstalled tablet) on a device that already sent 50 frames:
     what it queued before it knew that must not be taken for frames 1..5 of an earlier life and dropped."""
     client = offline_client()
     queue_positions(client, 5)
     queued = list(client.unacked)
     first = ScriptedSocket([welcome(acked=50), Ack(upto=55)])
-    sockets.append(first)
-    await client.connect_once()
+    await client.serve(first)
     assert [f.seq for f in first.sent[1:]] == [51, 52, 53, 54, 55]
     assert [f.at for f in first.sent[1:]] == [f.at for f in queued]  # the same positions, renumbered
     assert seqs(client) == [] and client.next_seq == 56
 
 
-async def test_frame_queued_while_connected_is_sent_at_once_and_kept_until_acked(
-    sockets: list[ScriptedSocket],
-) -> None:
+async def test_frame_queued_while_connected_is_sent_at_once_and_kept_until_acked() -> None:
     client = offline_client()
     socket = ScriptedSocket([welcome(acked=0), Ack(upto=0)])
-    sockets.append(socket)
     queued: list[Any] = []
 
     def on_frame(frame: Any) -> None:  # runs while connected, as the app would on a button press
@@ -176,36 +151,79 @@ async def test_frame_queued_while_connected_is_sent_at_once_and_kept_until_acked
             queued.append(client.status(UnitStatus.BUSY, T0))
 
     client.on_frame = on_frame
-    await client.connect_once()
+    await client.serve(socket)
     await asyncio.sleep(0)  # let the send task run
     assert socket.sent[1:] == queued
     assert seqs(client) == [1]  # not acknowledged: resent on the next connection
     again = ScriptedSocket([welcome(acked=0)])
-    sockets.append(again)
-    await client.connect_once()
+    await client.serve(again)
     assert again.sent[1:] == queued
 
 
-async def test_welcome_with_a_higher_acked_moves_next_seq_past_it(sockets: list[ScriptedSocket]) -> None:
+async def test_welcome_with_a_higher_acked_moves_next_seq_past_it() -> None:
     """A client that starts from 1 (state lost) must not reuse numbers the server already holds."""
     client = offline_client(next_seq=1)
-    sockets.append(ScriptedSocket([welcome(acked=41)]))
-    await client.connect_once()
+    await client.serve(ScriptedSocket([welcome(acked=41)]))
     assert client.next_seq == 42 and client.acked == 41
     frame = client.position(4.9, 52.37, T0)
     assert isinstance(frame, PositionReported) and frame.seq == 42
     # a lower acked (another, older server state) never moves the numbering back
-    sockets.append(ScriptedSocket([welcome(acked=3)]))
-    await client.connect_once()
+    await client.serve(ScriptedSocket([welcome(acked=3)]))
     assert client.next_seq == 43 and seqs(client) == [42]
 
 
-async def test_a_fatal_error_instead_of_welcome_is_a_refusal(sockets: list[ScriptedSocket]) -> None:
+async def test_a_fatal_error_instead_of_welcome_is_a_refusal() -> None:
     client = offline_client()
     queue_positions(client, 2)
     refusal = Error(code="revoked", message="this device was revoked", fatal=True)
-    sockets.append(ScriptedSocket([refusal]))
     with pytest.raises(FieldClientError, match="revoked"):
-        await client.connect_once()
+        await client.serve(ScriptedSocket([refusal]))
     assert client.errors == [refusal]
     assert seqs(client) == [1, 2]  # kept: nothing was acknowledged
+
+
+def test_backoff_doubles_up_to_its_maximum() -> None:
+    delays = backoff(minimum=0.2, maximum=1.0)
+    assert [next(delays) for _ in range(6)] == [0.2, 0.4, 0.8, 1.0, 1.0, 1.0]
+
+
+async def test_run_reconnects_after_a_drop_and_resends_what_was_not_acknowledged() -> None:
+    """`run` on websockets' reconnecting iterator: the server drops the first connection after acknowledging
+    two of three frames; on the next one it says (welcome) it has three durable, and only the fourth,
+    queued while offline, comes again. A fatal error frame then ends `run` with a refusal."""
+    received: list[list[Any]] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        frames = [field_decoder.decode(await ws.recv())]  # the hello
+        if not received:
+            await ws.send(encoder.encode(welcome(acked=0)).decode())
+            while len(frames) < 4:
+                frames.append(field_decoder.decode(await ws.recv()))
+            received.append(frames)
+            await ws.send(encoder.encode(Ack(upto=2)).decode())
+            return  # the connection drops: the ack of 3 never goes out
+        await ws.send(encoder.encode(welcome(acked=3)).decode())
+        frames.append(field_decoder.decode(await ws.recv()))
+        received.append(frames)
+        await ws.send(encoder.encode(Ack(upto=4)).decode())
+        await ws.send(encoder.encode(Error(code="revoked", message="weg", fatal=True)).decode())
+        await ws.close()  # as the server does after a fatal error
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        client = FieldClient(f"ws://127.0.0.1:{port}/ws/field", "token")
+        queue_positions(client, 3)
+        ups: list[bool] = []
+        client.on_connected = ups.append
+
+        def on_frame(frame: Any) -> None:
+            if isinstance(frame, Ack) and frame.upto == 2:
+                client.position(4.9, 52.37, T0 + timedelta(seconds=9))  # queued as the link goes down
+
+        client.on_frame = on_frame
+        with pytest.raises(FieldClientError, match="revoked"):
+            await asyncio.wait_for(client.run(), 10)
+    first, second = received
+    assert isinstance(first[0], Hello) and [f.seq for f in first[1:]] == [1, 2, 3]
+    assert isinstance(second[0], Hello) and [f.seq for f in second[1:]] == [4]
+    assert client.acked == 4 and seqs(client) == [] and ups == [True, False, True, False]
