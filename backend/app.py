@@ -17,22 +17,28 @@ from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
 from backend.auth.guards import authenticate_api, provide_principal, services_of
 from backend.bridge import routes as bridge_routes
-from backend.console import routes as console_routes
 from backend.db.migrate import migrate
 from backend.db.pool import create_pool
 from backend.dispatch import live as dispatch_live
 from backend.dispatch import routes as dispatch_routes
 from backend.errors import EXCEPTION_HANDLERS
+from backend.feitcodes import routes as feitcode_routes
 from backend.geofencing import routes as beat_routes
 from backend.live import osmand_routes, sockets
 from backend.live.hub import LiveHub
 from backend.orgs import repository as orgs
 from backend.orgs import routes as org_routes
+from backend.photos import routes as photo_routes
+from backend.privacy import retention
+from backend.privacy import routes as privacy_routes
 from backend.registerqueries import routes as register_query_routes
-from backend.registrations import retention
 from backend.registrations import routes as registration_routes
+from backend.reports import routes as report_routes
 from backend.services import Services
 from backend.settings import Settings
+from backend.shifts import routes as shift_routes
+from backend.web import routes as web_routes
+from backend.web.console import routes as console_routes
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +85,17 @@ def create_app(settings: Settings) -> Litestar:
             health,
             *auth_routes.ROUTES,
             *org_routes.ROUTES,
+            *shift_routes.ROUTES,
             *beat_routes.ROUTES,
             *osmand_routes.ROUTES,
             *sockets.ROUTES,
             *registration_routes.ROUTES,
+            *photo_routes.ROUTES,
+            *feitcode_routes.ROUTES,
+            *report_routes.ROUTES,
+            *privacy_routes.ROUTES,
             *dispatch_routes.ROUTES,
+            *web_routes.ROUTES,
             *console_routes.ROUTES,
             *bridge_routes.ROUTES,
             *area_alert_routes.ROUTES,

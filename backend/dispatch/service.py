@@ -18,7 +18,7 @@ from backend.dispatch import repository as repo
 from backend.dispatch.logic import Candidate, IncidentSite, Proposal, propose_units
 from backend.errors import BadInput, Conflict, Forbidden, NotFound
 from backend.geofencing.logic import containing_beats
-from backend.registrations import audit
+from backend.privacy import audit
 from backend.services import Services
 from shared.protocol import IncidentView, MessageView, TaskCancelled, TimelineEntry
 

@@ -1,4 +1,4 @@
-"""Units, devices and shifts over HTTP."""
+"""Units, accounts and devices over HTTP."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Annotated
 import msgspec
 from litestar import Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody
 
 from backend.auth.guards import require_org, require_role, services_of
 from backend.auth.tokens import Principal
 from backend.errors import BadInput, NotFound
+from backend.geofencing import repository as beats
 from backend.orgs import repository as orgs
 
 CallSign = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9 .\-]+$")]
@@ -36,13 +37,6 @@ class NewDevice(msgspec.Struct, frozen=True, kw_only=True):
     unit_id: Id | None = None
 
 
-class NewShift(msgspec.Struct, frozen=True, kw_only=True):
-    unit_id: Id
-    device_id: Id | None = None
-    account_ids: ManyIds = []
-    beat_ids: ManyIds = []
-
-
 class Created(msgspec.Struct, frozen=True, kw_only=True):
     id: int
 
@@ -62,7 +56,7 @@ async def create_unit(
     require_org(principal, org_id, "organisation")
     services = services_of(request)
     async with services.pool.acquire() as conn:
-        await _check_beats(conn, org_id, data.assigned_beat_ids)
+        await beats.check_org_beats(conn, org_id, data.assigned_beat_ids)
         unit_id = await orgs.create_unit(
             conn, org_id=org_id, call_sign=data.call_sign, kind=data.kind, assigned_beat_ids=data.assigned_beat_ids
         )
@@ -116,56 +110,4 @@ async def register_device(
     return Created(id=device_id)
 
 
-@post("/api/shifts", tags=["shifts"])
-async def start_shift(
-    request: Request, data: JSONBody[NewShift], principal: NamedDependency[Principal]  # type: ignore[type-arg]
-) -> Created:
-    """Start a shift: a boa on his own tablet, or a team lead for a unit."""
-    require_role(principal, ("boa", "teamlead", "admin"))
-    services = services_of(request)
-    async with services.pool.acquire() as conn, conn.transaction():
-        unit = await orgs.get_unit(conn, data.unit_id)
-        if unit is None or unit.org_id != principal.org_id:
-            raise NotFound("unit not found", field="unit_id")
-        device_id = data.device_id if data.device_id is not None else principal.device_id
-        if device_id is not None:
-            device = await orgs.get_device(conn, device_id)
-            if device is None or device.org_id != principal.org_id or device.revoked:
-                raise NotFound("device not found", field="device_id")
-        await _check_beats(conn, unit.org_id, data.beat_ids)
-        accounts = data.account_ids or ([principal.account_id] if principal.role == "boa" else [])
-        shift_id = await orgs.start_shift(
-            conn, unit_id=unit.id, device_id=device_id, account_ids=accounts, beat_ids=data.beat_ids
-        )
-    await services.hub.refresh_unit(unit.id)
-    return Created(id=shift_id)
-
-
-@post("/api/shifts/{shift_id:int}/end", status_code=204, tags=["shifts"])
-async def end_shift(
-    request: Request, shift_id: FromPath[int], principal: NamedDependency[Principal]  # type: ignore[type-arg]
-) -> None:
-    require_role(principal, ("boa", "teamlead", "admin"))
-    services = services_of(request)
-    async with services.pool.acquire() as conn, conn.transaction():
-        org_id = await conn.fetchval(
-            "SELECT u.org_id FROM shifts s JOIN units u ON u.id = s.unit_id WHERE s.id = $1", shift_id
-        )
-        if org_id is None or org_id != principal.org_id:
-            raise NotFound("shift not found")
-        unit_id = await orgs.end_shift(conn, shift_id)
-    if unit_id is not None:
-        await services.hub.refresh_unit(unit_id)
-
-
-async def _check_beats(conn: object, org_id: int, beat_ids: list[int]) -> None:
-    if not beat_ids:
-        return
-    found = await conn.fetchval(  # type: ignore[attr-defined]
-        "SELECT count(*) FROM beats WHERE id = ANY($1) AND org_id = $2", beat_ids, org_id
-    )
-    if found != len(set(beat_ids)):
-        raise BadInput("one or more beats do not exist in this organisation", field="beat_ids")
-
-
-ROUTES = [list_units, create_unit, list_accounts, list_devices, register_device, start_shift, end_shift]
+ROUTES = [list_units, create_unit, list_accounts, list_devices, register_device]

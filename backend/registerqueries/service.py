@@ -18,8 +18,8 @@ import msgspec
 from backend.auth.guards import require_role
 from backend.auth.tokens import Principal
 from backend.errors import BadInput, DomainError
+from backend.privacy import audit
 from backend.registerqueries import repository as repo
-from backend.registrations import audit
 from backend.services import Services
 
 ANSWER_TIMEOUT_S = 15.0

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from backend.registrations.catalogue import FeitEntry
+from backend.feitcodes.catalogue import FeitEntry
 from backend.registrations.model import Aggression, FieldError, Fine, Submission, Waarneming
 
 LOCAL = ZoneInfo("Europe/Amsterdam")

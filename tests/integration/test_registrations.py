@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from backend.db.pool import create_pool
-from backend.registrations import retention
+from backend.privacy import retention
 from tests.conftest import new_database
 from tests.integration.registrations_kit import (
     aggression,
@@ -308,7 +308,7 @@ async def test_admin_replaces_catalogue_and_old_fines_keep_their_version(
 ) -> None:
     import msgspec
 
-    from backend.registrations.catalogue import load_catalogue
+    from backend.feitcodes.catalogue import load_catalogue
 
     async with environment(db, tmp_path) as env:
         first = fine()

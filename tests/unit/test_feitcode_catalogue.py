@@ -7,7 +7,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from backend.registrations.catalogue import (
+from backend.feitcodes.catalogue import (
     CATALOGUE_PATH,
     DATA_DIR,
     Catalogue,

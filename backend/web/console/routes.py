@@ -1,4 +1,4 @@
-"""The meldkamer console: one HTML page, its ES modules and the vendored Leaflet, served by the backend."""
+"""The meldkamer console: one HTML page and its ES modules (shared ones and Leaflet come from backend/web)."""
 
 from __future__ import annotations
 
