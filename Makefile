@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit bench lint clean
+.PHONY: install run test test-unit bench catalogue lint clean
 
 install: $(STAMP)
 
@@ -25,6 +25,9 @@ test-unit: install
 
 bench: install
 	$(BIN)/schakel bench ingest
+
+catalogue: install
+	$(BIN)/python -m backend.feitcodes.build
 
 lint: install
 	$(BIN)/python -m pip install --quiet ruff

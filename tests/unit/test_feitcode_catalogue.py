@@ -7,15 +7,14 @@ from pathlib import Path
 import msgspec
 import pytest
 
+from backend.feitcodes.build import build_catalogue, normalise_code
 from backend.feitcodes.catalogue import (
     CATALOGUE_PATH,
     DATA_DIR,
     Catalogue,
     CatalogueError,
     FeitEntry,
-    build_catalogue,
     load_catalogue,
-    normalise_code,
     search,
 )
 
