@@ -6,12 +6,15 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from pathlib import Path
 
 from litestar import Litestar, Request, get
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
+from litestar.template.config import TemplateConfig
 
 from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
@@ -41,6 +44,12 @@ from backend.web import routes as web_routes
 from backend.web.console import routes as console_routes
 
 log = logging.getLogger(__name__)
+
+# Server-rendered documents (receipt, monthly overview); Litestar's Jinja engine escapes every value.
+TEMPLATE_DIRS = [
+    Path(__file__).parent / "registrations" / "templates",
+    Path(__file__).parent / "reports" / "templates",
+]
 
 
 @get("/health", tags=["meta"])
@@ -108,5 +117,6 @@ def create_app(settings: Settings) -> Litestar:
         openapi_config=OpenAPIConfig(
             title="Schakel", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
+        template_config=TemplateConfig(directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine),
         request_max_body_size=20 * 1024 * 1024,
     )

@@ -1,9 +1,12 @@
-"""The printable receipt of a fine (the aankondiging a boa hands over). A pure function of the registration."""
+"""The printable receipt of a fine (the aankondiging a boa hands over): what ``templates/receipt.html`` shows.
+
+The template escapes every value (autoescape), so what a boa or offender typed is text, never markup.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape
+from typing import Any
 
 from backend.registrations.repository import Registration
 from backend.registrations.validation import LOCAL
@@ -17,7 +20,10 @@ def _euro(amount: int | None) -> str:
     return "tarief volgt uit de beschikking" if amount is None else f"€ {amount},00"
 
 
-def receipt_html(r: Registration, organisation: str) -> str:
+TEMPLATE = "receipt.html"
+
+
+def receipt_context(r: Registration, organisation: str) -> dict[str, Any]:
     """The "aankondiging van strafbeschikking" a boa hands over (or a receipt for a bestuurlijke boete)."""
     d, derived = r.details, r.derived
     offender = d["offender"]
@@ -42,15 +48,11 @@ def receipt_html(r: Registration, organisation: str) -> str:
     ]  # fmt: skip
     if d.get("licence_plate"):
         rows.insert(5, ("Kenteken", d["licence_plate"]))
-    body = "\n".join(f"<tr><th>{escape(k)}</th><td>{escape(str(v))}</td></tr>" for k, v in rows)
-    state = "" if r.state == "active" else f"<p class='void'>Deze registratie is {escape(r.state)}.</p>"
-    return f"""<!doctype html>
-<html lang="nl"><head><meta charset="utf-8"><title>{escape(title)}</title>
-<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}th{{text-align:left;padding-right:1em;
-vertical-align:top}}.void{{color:#b00;font-weight:bold}}@media print{{body{{margin:0}}}}</style></head>
-<body><h1>{escape(title)}</h1><p>{escape(organisation)} — handhaving</p>{state}
-<table>{body}</table>
-<p>U ontvangt de beschikking later per post. Bewaar dit bewijs. Tegen de beschikking kunt u bezwaar of
-beroep instellen zoals daarin vermeld staat. Uw gegevens worden verwerkt volgens de Wet politiegegevens.</p>
-<p>Versie {r.version}, catalogus {escape(str(derived.get("catalogue_version_id", "")))}</p>
-</body></html>"""
+    return {
+        "title": title,
+        "organisation": organisation,
+        "state": r.state,
+        "rows": [(label, str(value)) for label, value in rows],
+        "version": r.version,
+        "catalogue_version_id": str(derived.get("catalogue_version_id", "")),
+    }

@@ -14,6 +14,7 @@ import msgspec
 from litestar import MediaType, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.response import Template
 
 from backend import request_input as req
 from backend.auth.guards import require_role, services_of
@@ -162,14 +163,14 @@ async def registration_versions(
 @get("/api/registrations/{registration_id:uuid}/receipt", tags=["registrations"], media_type=MediaType.HTML)
 async def receipt(
     request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]
-) -> str:
+) -> Template:
     """The printable aankondiging for a fine (HTML, Dutch)."""
     found = await _read(request, principal, registration_id, "print_receipt")
     if found.kind != "fine":
         raise BadInput("alleen een boete heeft een aankondiging", field="registration_id")
     async with services_of(request).pool.acquire() as conn:
         name = await conn.fetchval("SELECT name FROM organisations WHERE id = $1", found.org_id)
-    return receipts.receipt_html(found, str(name))
+    return Template(template_name=receipts.TEMPLATE, context=receipts.receipt_context(found, str(name)))
 
 
 @post("/api/registrations/{registration_id:uuid}/correct", tags=["review"], status_code=200)

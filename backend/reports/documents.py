@@ -1,11 +1,13 @@
-"""What leaves Schakel as a report: CSV exports (review/CJIB, GIR) and the monthly overview page. Pure functions."""
+"""What leaves Schakel as a report: CSV exports (review/CJIB, GIR) and the monthly overview's content.
+
+Pure functions; the overview page itself is ``templates/overview.html`` (autoescaped).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Sequence
-from html import escape
 from typing import Any
 
 from backend.registrations.repository import Registration
@@ -81,32 +83,19 @@ def gir_csv(incidents: Sequence[Registration]) -> str:
     return _csv(GIR_HEADER, rows)
 
 
-def overview_html(month: str, rows: Sequence[OverviewRow]) -> str:
-    """Counts per beat and category as a table and an inline SVG bar chart (no scripts, prints well)."""
+OVERVIEW_TEMPLATE = "overview.html"
+
+
+def overview_context(month: str, rows: Sequence[OverviewRow]) -> dict[str, Any]:
+    """Counts per beat and category for ``templates/overview.html``: a table and an inline SVG bar chart."""
     totals: dict[str, int] = {}
     for row in rows:
         totals[row.beat_name] = totals.get(row.beat_name, 0) + row.count
     top = max(totals.values(), default=1)
     bar_h, width = 22, 420
-    bars = []
-    for index, (name, total) in enumerate(sorted(totals.items(), key=lambda kv: -kv[1])):
-        y = index * (bar_h + 6)
-        w = max(1, round(width * total / top))
-        bars.append(
-            f'<text x="0" y="{y + 15}" font-size="12">{escape(name)}</text>'
-            f'<rect x="220" y="{y}" width="{w}" height="{bar_h}" fill="#2a6ebb"/>'
-            f'<text x="{225 + w}" y="{y + 15}" font-size="12">{total}</text>'
-        )
+    bars = [
+        {"name": name, "total": total, "y": index * (bar_h + 6), "w": max(1, round(width * total / top))}
+        for index, (name, total) in enumerate(sorted(totals.items(), key=lambda kv: -kv[1]))
+    ]
     height = max(1, len(totals)) * (bar_h + 6)
-    table = "\n".join(
-        f"<tr><td>{escape(r.beat_name)}</td><td>{escape(r.category)}</td><td>{r.count}</td></tr>"
-        for r in rows
-    )
-    return f"""<!doctype html>
-<html lang="nl"><head><meta charset="utf-8"><title>Overzicht {escape(month)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:2px 12px;text-align:left}}</style></head>
-<body><h1>Registraties per gebied en categorie — {escape(month)}</h1>
-<svg xmlns="http://www.w3.org/2000/svg" width="{width + 300}" height="{height}" role="img"
- aria-label="registraties per gebied">{"".join(bars)}</svg>
-<table><tr><th>Gebied</th><th>Categorie</th><th>Aantal</th></tr>
-{table}</table></body></html>"""
+    return {"month": month, "rows": rows, "bars": bars, "bar_h": bar_h, "width": width, "height": height}

@@ -8,6 +8,7 @@ import msgspec
 from litestar import MediaType, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
+from litestar.response import Template
 
 from backend import request_input as req
 from backend.auth.guards import require_role, services_of
@@ -116,9 +117,10 @@ async def monthly_overview(
 @get("/api/reports/overview.html", tags=["review"], media_type=MediaType.HTML)
 async def monthly_overview_html(
     request: AnyRequest, principal: NamedDependency[Principal], month: FromQuery[str]
-) -> str:
+) -> Template:
     """The same as a page with an inline SVG bar chart."""
-    return documents.overview_html(month, (await _overview(request, principal, month)).rows)
+    rows = (await _overview(request, principal, month)).rows
+    return Template(template_name=documents.OVERVIEW_TEMPLATE, context=documents.overview_context(month, rows))
 
 
 ROUTES = [export_registrations, export_gir, monthly_overview, monthly_overview_html]
