@@ -39,11 +39,5 @@ def texts(**values: str | None) -> None:
             raise BadInput("ongeldige tekst", field=field)
 
 
-def ids(**values: int | None) -> None:
-    for field, value in values.items():
-        if value is not None and not 0 < value < 2**31:
-            raise BadInput("onbekend id", field=field)
-
-
 def now() -> datetime:
     return datetime.now(UTC)

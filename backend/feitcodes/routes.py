@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import msgspec
-from litestar import get, post
+from litestar import Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 
 from backend import request_input as req
-from backend.auth.guards import require_role, services_of
+from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.errors import BadInput
 from backend.feitcodes import repository as repo
@@ -47,10 +48,10 @@ class ZoneImport(msgspec.Struct, frozen=True, kw_only=True):
     zone_ids: list[int]
 
 
-@get("/api/feitcodes", tags=["feitcodes"])
+@get("/feitcodes")
 async def feitcodes(
-    request: AnyRequest,
     principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     q: FromQuery[str] = "",
     lon: FromQuery[float | None] = None,
     lat: FromQuery[float | None] = None,
@@ -61,7 +62,7 @@ async def feitcodes(
     point = None if lon is None or lat is None else (lon, lat)
     if (lon is None) != (lat is None) or (point and not (-180 <= point[0] <= 180 and -90 <= point[1] <= 90)):
         raise BadInput("geef lon en lat samen, in WGS84", field="lon")
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         version_id, catalogue = await repo.active_catalogue(conn, principal.org_id, req.now().date())
         track = await repo.org_track(conn, principal.org_id)
         domains = await repo.account_domains(conn, principal.account_id)
@@ -94,20 +95,19 @@ async def feitcodes(
     )
 
 
-@get("/api/catalogues", tags=["feitcodes"])
+@get("/catalogues")
 async def list_catalogues(
-    request: AnyRequest, principal: NamedDependency[Principal]
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
 ) -> list[repo.CatalogueVersion]:
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         return await repo.list_catalogues(conn, principal.org_id)
 
 
-@post("/api/catalogues", tags=["feitcodes"], status_code=201)
+@post("/catalogues", status_code=201, guards=[requires("admin")])
 async def upload_catalogue(
-    request: AnyRequest, principal: NamedDependency[Principal]
+    request: AnyRequest, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
 ) -> repo.CatalogueVersion:
     """Replace the gemeente's feitcode catalogue by a newer file; earlier registrations keep their version."""
-    require_role(principal, ("admin",))
     raw = await req.body(request, MAX_CATALOGUE_BYTES)
     if b"\\u0000" in raw:  # PostgreSQL jsonb cannot hold NUL
         raise BadInput("het bestand bevat een NUL-teken", field="file")
@@ -116,7 +116,7 @@ async def upload_catalogue(
     except CatalogueError as exc:
         field = exc.field if exc.index is None else f"entries.{exc.index}.{exc.field}"
         raise BadInput(str(exc), field=field) from None
-    async with services_of(request).pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         new_id = await repo.store_catalogue(conn, principal.org_id, catalogue, principal.account_id)
         await audit.record(
             conn,
@@ -131,17 +131,17 @@ async def upload_catalogue(
     return next(v for v in versions if v.id == new_id)
 
 
-@post("/api/apv-zones/import", tags=["feitcodes"])
+@post("/apv-zones/import", guards=[requires(*LEADS)])
 async def import_zones(
     request: AnyRequest,
     principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     tags_property: FromQuery[str] = "tags",
     code_property: FromQuery[str | None] = None,
     name_property: FromQuery[str | None] = None,
     crs: FromQuery[str | None] = None,
 ) -> ZoneImport:
-    """APV zones (alcoholverbod, hondenlosloopgebied, …) from GeoJSON; each feature lists its feitcode tags."""
-    require_role(principal, LEADS)
+    """APV zones (alcoholverbod, hondenlosloopgebied, …) from GeoJSON; each feature lists its tags."""
     try:
         features = parse_beats(
             await req.body(request, 20 * 1024 * 1024),
@@ -154,7 +154,7 @@ async def import_zones(
     tags = [_zone_tags(index, f.properties.get(tags_property)) for index, f in enumerate(features)]
     req.texts(**{f"features.{i}.code": f.code for i, f in enumerate(features)})
     req.texts(**{f"features.{i}.name": f.name for i, f in enumerate(features)})
-    async with services_of(request).pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         ids = await repo.upsert_zones(conn, principal.org_id, features, tags)
     return ZoneImport(imported=len(ids), zone_ids=ids)
 
@@ -169,4 +169,8 @@ def _zone_tags(index: int, raw: Any) -> tuple[str, ...]:
     return tags
 
 
-ROUTES = [feitcodes, list_catalogues, upload_catalogue, import_zones]
+router = Router(
+    path="/api",
+    tags=["feitcodes"],
+    route_handlers=[feitcodes, list_catalogues, upload_catalogue, import_zones],
+)

@@ -6,13 +6,14 @@ import asyncio
 import hashlib
 from typing import Annotated
 
+import asyncpg
 import msgspec
-from litestar import Response, get, post, put
+from litestar import Response, Router, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from backend import request_input as req
-from backend.auth.guards import require_role, services_of
+from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.errors import BadInput, DomainError, NotFound, TooLarge
 from backend.photos import repository as repo
@@ -21,6 +22,7 @@ from backend.privacy import audit
 from backend.registrations import service
 from backend.registrations.model import Sha256
 from backend.request_input import AnyRequest
+from backend.settings import Settings
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 PHOTO_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
@@ -53,12 +55,12 @@ def _check_sha(sha256: str) -> str:
         raise BadInput("geen geldige sha256 (64 kleine hexadecimale tekens)", field="sha256") from None
 
 
-@put("/api/photos/{sha256:str}", tags=["photos"])
+@put("/{sha256:str}", guards=[requires(*service.WRITERS)])
 async def put_photo(
-    request: AnyRequest, sha256: FromPath[str], principal: NamedDependency[Principal]
+    request: AnyRequest, sha256: FromPath[str], principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool], settings: NamedDependency[Settings],
 ) -> Response[PhotoStatus]:
     """Upload a photo by the sha256 of its bytes; uploading a known hash again stores nothing new."""
-    require_role(principal, service.WRITERS)
     sha256 = _check_sha(sha256)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in PHOTO_TYPES:
@@ -66,8 +68,7 @@ async def put_photo(
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_PHOTO_BYTES:
         raise TooLarge(f"foto groter dan {MAX_PHOTO_BYTES // (1024 * 1024)} MB", field="body")
-    services = services_of(request)
-    async with services.pool.acquire() as conn:
+    async with pool.acquire() as conn:
         if await repo.photo_known(conn, principal.org_id, sha256):
             return Response(PhotoStatus(sha256=sha256, stored=True, created=False), status_code=200)
     data = await req.body(request, MAX_PHOTO_BYTES)
@@ -75,8 +76,8 @@ async def put_photo(
         raise BadInput("de inhoud past niet bij de sha256 in het adres", field="sha256")
     if not data.startswith(PHOTO_TYPES[content_type]):
         raise UnsupportedType(f"de inhoud is geen {content_type}", field="body")
-    await asyncio.to_thread(write_durably, photo_path(services.settings.uploads_dir, sha256), data)
-    async with services.pool.acquire() as conn:
+    await asyncio.to_thread(write_durably, photo_path(settings.uploads_dir, sha256), data)
+    async with pool.acquire() as conn:
         created = await repo.insert_photo(
             conn, principal.org_id, sha256, len(data), content_type, principal.account_id
         )
@@ -85,22 +86,22 @@ async def put_photo(
     )
 
 
-@post("/api/photos/missing", tags=["photos"], status_code=200)
+@post("/missing", status_code=200)
 async def missing_photos(
-    request: AnyRequest, data: JSONBody[Hashes], principal: NamedDependency[Principal]
+    data: JSONBody[Hashes], principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
 ) -> Missing:
     """Which of these photos the server does not have yet (to resume an interrupted upload)."""
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         return Missing(missing=await repo.missing_photos(conn, principal.org_id, data.hashes))
 
 
-@get("/api/photos/{sha256:str}", tags=["photos"], media_type="application/octet-stream")
+@get("/{sha256:str}", media_type="application/octet-stream")
 async def get_photo(
-    request: AnyRequest, sha256: FromPath[str], principal: NamedDependency[Principal]
+    request: AnyRequest, sha256: FromPath[str], principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool], settings: NamedDependency[Settings],
 ) -> Response[bytes]:
     sha256 = _check_sha(sha256)
-    services = services_of(request)
-    async with services.pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         content_type = await repo.photo_content_type(conn, principal, sha256)
         await audit.record(
             conn,
@@ -114,8 +115,8 @@ async def get_photo(
         )
     if content_type is None:
         raise NotFound("foto niet gevonden")
-    data = await asyncio.to_thread(photo_path(services.settings.uploads_dir, sha256).read_bytes)
+    data = await asyncio.to_thread(photo_path(settings.uploads_dir, sha256).read_bytes)
     return Response(data, media_type=content_type)
 
 
-ROUTES = [put_photo, missing_photos, get_photo]
+router = Router(path="/api/photos", tags=["photos"], route_handlers=[put_photo, missing_photos, get_photo])

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
+import asyncpg
 import msgspec
-from litestar import get, post
+from litestar import Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 
 from backend import request_input as req
-from backend.auth.guards import require_role, services_of
+from backend.auth.guards import requires
 from backend.auth.tokens import Principal
+from backend.params import QueryId
 from backend.privacy import audit
 from backend.registrations import repository as reg_repo
 from backend.request_input import AnyRequest
@@ -31,11 +33,11 @@ class AccessAnswer(msgspec.Struct, frozen=True, kw_only=True):
     disclosures: list[audit.Entry]
 
 
-@get("/api/audit", tags=["privacy"])
+@get("/audit")
 async def search_audit(
-    request: AnyRequest,
     principal: NamedDependency[Principal],
-    actor_id: FromQuery[int | None] = None,
+    pool: NamedDependency[asyncpg.Pool],
+    actor_id: QueryId = None,
     action: FromQuery[str | None] = None,
     object_type: FromQuery[str | None] = None,
     object_id: FromQuery[str | None] = None,
@@ -43,10 +45,8 @@ async def search_audit(
     until: FromQuery[datetime | None] = None,
     limit: FromQuery[int] = 200,
 ) -> list[audit.Entry]:
-    require_role(principal, PRIVACY)
     req.texts(action=action, object_type=object_type, object_id=object_id)
-    req.ids(actor_id=actor_id)
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         return await audit.search(
             conn,
             org_ids=[principal.org_id],
@@ -60,13 +60,13 @@ async def search_audit(
         )
 
 
-@post("/api/inzage", tags=["privacy"], status_code=200)
+@post("/inzage", status_code=200)
 async def access_request(
-    request: AnyRequest, data: JSONBody[AccessRequest], principal: NamedDependency[Principal]
+    request: AnyRequest, data: JSONBody[AccessRequest], principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
 ) -> AccessAnswer:
     """Answer an inzageverzoek: the person's registrations and their disclosures of the past 4 years."""
-    require_role(principal, PRIVACY)
-    async with services_of(request).pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         found = await reg_repo.of_person(conn, principal.org_id, data.name, data.birth_date)
         since = req.now() - timedelta(days=4 * 366)
         disclosures = await audit.disclosures_of(conn, [str(r.id) for r in found], since)
@@ -83,4 +83,9 @@ async def access_request(
     return AccessAnswer(registrations=found, disclosures=disclosures)
 
 
-ROUTES = [search_audit, access_request]
+router = Router(
+    path="/api",
+    tags=["privacy"],
+    guards=[requires(*PRIVACY)],  # the audit log and a person's file: administrators and the privacy officer
+    route_handlers=[search_audit, access_request],
+)

@@ -10,22 +10,27 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
+import asyncpg
 import msgspec
-from litestar import MediaType, Response, get, post
+from litestar import MediaType, Response, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Template
 
 from backend import request_input as req
-from backend.auth.guards import require_role, services_of
+from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.errors import BadInput, NotFound
+from backend.live.hub import LiveHub
+from backend.params import QueryId
 from backend.privacy import audit
 from backend.registrations import receipt as receipts
 from backend.registrations import repository as repo
 from backend.registrations import service, validation
 from backend.registrations.model import Aggression, decode_correction, decode_submission, decode_void
 from backend.request_input import AnyRequest
+
+TEAMLEAD = requires("teamlead")  # review is the team lead's, not the admin's
 
 
 class ConflictBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -41,13 +46,15 @@ class RegistrationView(msgspec.Struct, frozen=True, kw_only=True):
     deadline: validation.DeadlineStatus | None = None
 
 
-@post("/api/registrations", tags=["registrations"])
-async def submit_registration(request: AnyRequest, principal: NamedDependency[Principal]) -> Response[Any]:
+@post("/registrations")
+async def submit_registration(
+    request: AnyRequest, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool],
+    hub: NamedDependency[LiveHub],
+) -> Response[Any]:
     """Register a waarneming, fine or aggression incident. 201 new, 200 a retry, 409 same id other content."""
     submission = decode_submission(await req.body(request))
-    services = services_of(request)
-    async with services.pool.acquire() as conn, conn.transaction():
-        outcome = await service.submit(conn, principal, submission, services.hub.picture.beats, req.now())
+    async with pool.acquire() as conn, conn.transaction():
+        outcome = await service.submit(conn, principal, submission, hub.picture.beats, req.now())
         if outcome.registration is not None:
             await audit.record(
                 conn,
@@ -64,9 +71,11 @@ async def submit_registration(request: AnyRequest, principal: NamedDependency[Pr
     return Response(outcome.registration, status_code=201 if outcome.created else 200)
 
 
-@get("/api/observation-categories", tags=["registrations"])
-async def observation_categories(request: AnyRequest, principal: NamedDependency[Principal]) -> list[str]:
-    async with services_of(request).pool.acquire() as conn:
+@get("/observation-categories")
+async def observation_categories(
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
+) -> list[str]:
+    async with pool.acquire() as conn:
         return await repo.categories(conn, principal.org_id)
 
 
@@ -75,34 +84,32 @@ class NewCategory(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     label: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 
 
-@post("/api/observation-categories", tags=["registrations"], status_code=201)
+@post("/observation-categories", status_code=201, guards=[requires("admin")])
 async def add_observation_category(
-    request: AnyRequest, data: JSONBody[NewCategory], principal: NamedDependency[Principal]
+    data: JSONBody[NewCategory], principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
 ) -> list[str]:
     """A gemeente's own waarneming category next to the default list."""
-    require_role(principal, ("admin",))
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         await repo.add_category(conn, principal.org_id, data.code, data.label)
         return await repo.categories(conn, principal.org_id)
 
 
-@get("/api/registrations", tags=["registrations"])
+@get("/registrations")
 async def list_registrations(
-    request: AnyRequest,
     principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     since: FromQuery[datetime | None] = None,
     until: FromQuery[datetime | None] = None,
-    beat_id: FromQuery[int | None] = None,
+    beat_id: QueryId = None,
     category: FromQuery[str | None] = None,
     feitcode: FromQuery[str | None] = None,
-    boa_id: FromQuery[int | None] = None,
+    boa_id: QueryId = None,
     kind: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
     limit: FromQuery[int] = 200,
 ) -> list[repo.Summary]:
     """Summaries (no personal data) of what the caller may see, newest first."""
     req.texts(category=category, feitcode=feitcode, kind=kind, status=status)
-    req.ids(beat_id=beat_id, boa_id=boa_id)
     filters = repo.Filters(
         since=since,
         until=until,
@@ -114,15 +121,15 @@ async def list_registrations(
         state=status,
         limit=max(1, min(limit, 1000)),
     )
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         return [repo.summary(r) for r in await repo.list_visible(conn, principal, filters)]
 
 
 async def _read(
-    request: AnyRequest, principal: Principal, registration_id: uuid.UUID, action: str
+    pool: asyncpg.Pool, request: AnyRequest, principal: Principal, registration_id: uuid.UUID, action: str
 ) -> repo.Registration:
     """One registration the caller may see, with the read logged (also a refused one)."""
-    async with services_of(request).pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         found = await repo.get_visible(conn, principal, registration_id)
         await audit.record(
             conn,
@@ -140,48 +147,50 @@ async def _read(
     return found
 
 
-@get("/api/registrations/{registration_id:uuid}", tags=["registrations"])
+@get("/registrations/{registration_id:uuid}")
 async def get_registration(
-    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]
+    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
 ) -> RegistrationView:
-    found = await _read(request, principal, registration_id, "read")
+    found = await _read(pool, request, principal, registration_id, "read")
     deadline = None
     if found.kind == "aggression":
         deadline = validation.deadline_status(msgspec.convert(found.details, Aggression), req.now())
     return RegistrationView(registration=found, deadline=deadline)
 
 
-@get("/api/registrations/{registration_id:uuid}/versions", tags=["registrations"])
+@get("/registrations/{registration_id:uuid}/versions")
 async def registration_versions(
-    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]
+    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
 ) -> list[repo.Version]:
-    await _read(request, principal, registration_id, "read_versions")
-    async with services_of(request).pool.acquire() as conn:
+    await _read(pool, request, principal, registration_id, "read_versions")
+    async with pool.acquire() as conn:
         return await repo.versions(conn, registration_id)
 
 
-@get("/api/registrations/{registration_id:uuid}/receipt", tags=["registrations"], media_type=MediaType.HTML)
+@get("/registrations/{registration_id:uuid}/receipt", media_type=MediaType.HTML)
 async def receipt(
-    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]
+    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
 ) -> Template:
     """The printable aankondiging for a fine (HTML, Dutch)."""
-    found = await _read(request, principal, registration_id, "print_receipt")
+    found = await _read(pool, request, principal, registration_id, "print_receipt")
     if found.kind != "fine":
         raise BadInput("alleen een boete heeft een aankondiging", field="registration_id")
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         name = await conn.fetchval("SELECT name FROM organisations WHERE id = $1", found.org_id)
     return Template(template_name=receipts.TEMPLATE, context=receipts.receipt_context(found, str(name)))
 
 
-@post("/api/registrations/{registration_id:uuid}/correct", tags=["review"], status_code=200)
+@post("/registrations/{registration_id:uuid}/correct", tags=["review"], status_code=200, guards=[TEAMLEAD])
 async def correct_registration(
-    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]
+    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool], hub: NamedDependency[LiveHub],
 ) -> repo.Registration:
     """A team lead corrects a registration (full new content + reason); the previous version is kept."""
-    require_role(principal, ("teamlead",))
     correction = decode_correction(await req.body(request))
-    services = services_of(request)
-    async with services.pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         current = await repo.get_visible(conn, principal, registration_id, for_update=True)
         if current is None:
             raise NotFound("registratie niet gevonden")
@@ -191,7 +200,7 @@ async def correct_registration(
             current,
             correction.registration,
             correction.reason,
-            services.hub.picture.beats,
+            hub.picture.beats,
             req.now(),
         )
         await audit.record(
@@ -206,13 +215,13 @@ async def correct_registration(
         return await repo.get_raw(conn, registration_id)  # type: ignore[return-value]
 
 
-@post("/api/registrations/{registration_id:uuid}/void", tags=["review"], status_code=200)
+@post("/registrations/{registration_id:uuid}/void", tags=["review"], status_code=200, guards=[TEAMLEAD])
 async def void_registration(
-    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal]
+    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
 ) -> repo.Registration:
-    require_role(principal, ("teamlead",))
     void = decode_void(await req.body(request))
-    async with services_of(request).pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         current = await repo.get_visible(conn, principal, registration_id, for_update=True)
         if current is None:
             raise NotFound("registratie niet gevonden")
@@ -231,14 +240,18 @@ async def void_registration(
         return await repo.get_raw(conn, registration_id)  # type: ignore[return-value]
 
 
-ROUTES = [
-    submit_registration,
-    observation_categories,
-    add_observation_category,
-    list_registrations,
-    get_registration,
-    registration_versions,
-    receipt,
-    correct_registration,
-    void_registration,
-]
+router = Router(
+    path="/api",
+    tags=["registrations"],
+    route_handlers=[
+        submit_registration,
+        observation_categories,
+        add_observation_category,
+        list_registrations,
+        get_registration,
+        registration_versions,
+        receipt,
+        correct_registration,
+        void_registration,
+    ],
+)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import msgspec
-from litestar import MediaType, get
+from litestar import MediaType, Router, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Template
 
 from backend import request_input as req
-from backend.auth.guards import require_role, services_of
+from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.errors import BadInput
+from backend.params import QueryId
 from backend.privacy import audit
 from backend.registrations import repository as reg_repo
 from backend.registrations import validation
@@ -30,10 +32,9 @@ class Overview(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def _export(
-    request: AnyRequest, principal: Principal, filters: reg_repo.Filters, what: str
+    pool: asyncpg.Pool, request: AnyRequest, principal: Principal, filters: reg_repo.Filters, what: str
 ) -> list[reg_repo.Registration]:
-    require_role(principal, LEADS)
-    async with services_of(request).pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         found = await reg_repo.list_visible(conn, principal, filters)
         await audit.record_many(
             conn,
@@ -48,21 +49,21 @@ async def _export(
     return found
 
 
-@get("/api/reports/registrations.csv", tags=["review"], media_type="text/csv")
+@get("/registrations.csv", media_type="text/csv")
 async def export_registrations(
     request: AnyRequest,
     principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     since: FromQuery[datetime | None] = None,
     until: FromQuery[datetime | None] = None,
-    beat_id: FromQuery[int | None] = None,
+    beat_id: QueryId = None,
     category: FromQuery[str | None] = None,
     feitcode: FromQuery[str | None] = None,
-    boa_id: FromQuery[int | None] = None,
+    boa_id: QueryId = None,
     kind: FromQuery[str | None] = None,
 ) -> str:
     """CSV for review; fines carry what the CJIB delivery needs. Every exported registration is logged."""
     req.texts(category=category, feitcode=feitcode, kind=kind)
-    req.ids(beat_id=beat_id, boa_id=boa_id)
     filters = reg_repo.Filters(
         since=since,
         until=until,
@@ -73,19 +74,20 @@ async def export_registrations(
         kind=kind,
         limit=100_000,
     )
-    return documents.review_csv(await _export(request, principal, filters, "csv"))
+    return documents.review_csv(await _export(pool, request, principal, filters, "csv"))
 
 
-@get("/api/reports/gir.csv", tags=["review"], media_type="text/csv")
+@get("/gir.csv", media_type="text/csv")
 async def export_gir(
     request: AnyRequest,
     principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     since: FromQuery[datetime | None] = None,
     until: FromQuery[datetime | None] = None,
 ) -> str:
     """Aggression incidents for the gemeente's GIR registration."""
     filters = reg_repo.Filters(since=since, until=until, kind="aggression", limit=100_000)
-    return documents.gir_csv(await _export(request, principal, filters, "gir"))
+    return documents.gir_csv(await _export(pool, request, principal, filters, "gir"))
 
 
 def _month(month: str) -> tuple[datetime, datetime]:
@@ -99,28 +101,32 @@ def _month(month: str) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-async def _overview(request: AnyRequest, principal: Principal, month: str) -> Overview:
-    require_role(principal, LEADS)
+async def _overview(pool: asyncpg.Pool, principal: Principal, month: str) -> Overview:
     since, until = _month(month)
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         return Overview(month=month, rows=await repo.overview(conn, principal.org_id, since, until))
 
 
-@get("/api/reports/overview", tags=["review"])
+@get("/overview")
 async def monthly_overview(
-    request: AnyRequest, principal: NamedDependency[Principal], month: FromQuery[str]
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool], month: FromQuery[str]
 ) -> Overview:
     """Counts per beat and category for one month (active registrations), for the gemeente's policy."""
-    return await _overview(request, principal, month)
+    return await _overview(pool, principal, month)
 
 
-@get("/api/reports/overview.html", tags=["review"], media_type=MediaType.HTML)
+@get("/overview.html", media_type=MediaType.HTML)
 async def monthly_overview_html(
-    request: AnyRequest, principal: NamedDependency[Principal], month: FromQuery[str]
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool], month: FromQuery[str]
 ) -> Template:
     """The same as a page with an inline SVG bar chart."""
-    rows = (await _overview(request, principal, month)).rows
-    return Template(template_name=documents.OVERVIEW_TEMPLATE, context=documents.overview_context(month, rows))
+    context = documents.overview_context(month, (await _overview(pool, principal, month)).rows)
+    return Template(template_name=documents.OVERVIEW_TEMPLATE, context=context)
 
 
-ROUTES = [export_registrations, export_gir, monthly_overview, monthly_overview_html]
+router = Router(
+    path="/api/reports",
+    tags=["review"],
+    guards=[requires(*LEADS)],  # exports hold personal data: team leads and admins only
+    route_handlers=[export_registrations, export_gir, monthly_overview, monthly_overview_html],
+)

@@ -1,19 +1,23 @@
-"""Shifts over HTTP: a boa starts one on his tablet or a team lead for a unit; ending one takes the unit off duty."""
+"""Shifts over HTTP: a boa starts one on his tablet or a team lead one for a unit; ending takes it off duty."""
 
 from __future__ import annotations
 
+import asyncpg
 import msgspec
-from litestar import Request, post
+from litestar import Router, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
-from backend.auth.guards import require_role, services_of
+from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.errors import NotFound
 from backend.geofencing import repository as beats
+from backend.live.hub import LiveHub
 from backend.orgs import repository as orgs
-from backend.orgs.routes import Created, Id, ManyIds
+from backend.orgs.routes import Created, ManyIds
+from backend.params import PathId
 from backend.shifts import repository as shifts
+from shared.ids import Id
 
 
 class NewShift(msgspec.Struct, frozen=True, kw_only=True):
@@ -23,14 +27,13 @@ class NewShift(msgspec.Struct, frozen=True, kw_only=True):
     beat_ids: ManyIds = []
 
 
-@post("/api/shifts", tags=["shifts"])
+@post("/")
 async def start_shift(
-    request: Request, data: JSONBody[NewShift], principal: NamedDependency[Principal]  # type: ignore[type-arg]
+    data: JSONBody[NewShift], principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool],
+    hub: NamedDependency[LiveHub],
 ) -> Created:
     """Start a shift: a boa on his own tablet, or a team lead for a unit."""
-    require_role(principal, ("boa", "teamlead", "admin"))
-    services = services_of(request)
-    async with services.pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         unit = await orgs.get_unit(conn, data.unit_id)
         if unit is None or unit.org_id != principal.org_id:
             raise NotFound("unit not found", field="unit_id")
@@ -44,23 +47,27 @@ async def start_shift(
         shift_id = await shifts.start_shift(
             conn, unit_id=unit.id, device_id=device_id, account_ids=accounts, beat_ids=data.beat_ids
         )
-    await services.hub.refresh_unit(unit.id)
+    await hub.refresh_unit(unit.id)
     return Created(id=shift_id)
 
 
-@post("/api/shifts/{shift_id:int}/end", status_code=204, tags=["shifts"])
+@post("/{shift_id:int}/end", status_code=204)
 async def end_shift(
-    request: Request, shift_id: FromPath[int], principal: NamedDependency[Principal]  # type: ignore[type-arg]
+    shift_id: PathId, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool],
+    hub: NamedDependency[LiveHub],
 ) -> None:
-    require_role(principal, ("boa", "teamlead", "admin"))
-    services = services_of(request)
-    async with services.pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         org_id = await shifts.shift_org(conn, shift_id)
         if org_id is None or org_id != principal.org_id:
             raise NotFound("shift not found")
         unit_id = await shifts.end_shift(conn, shift_id)
     if unit_id is not None:
-        await services.hub.refresh_unit(unit_id)
+        await hub.refresh_unit(unit_id)
 
 
-ROUTES = [start_shift, end_shift]
+router = Router(
+    path="/api/shifts",
+    tags=["shifts"],
+    guards=[requires("boa", "teamlead", "admin")],
+    route_handlers=[start_shift, end_shift],
+)

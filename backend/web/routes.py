@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from litestar import Router
 from litestar.static_files import create_static_files_router
+
+from backend.web.console import routes as console
 
 STATIC = Path(__file__).parent / "static"
 
@@ -16,4 +19,5 @@ shared_static = create_static_files_router(
     path="/web/static", directories=[STATIC], include_in_schema=False, cache_control=None
 )
 
-ROUTES = [shared_static]
+# Every page: the shared files, then one router per page folder (each keeps its own URL, e.g. /meldkamer).
+router = Router(path="/", route_handlers=[shared_static, console.router])
