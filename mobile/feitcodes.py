@@ -13,7 +13,7 @@ from pathlib import Path
 import msgspec
 
 BUNDLED = (
-    Path(__file__).resolve().parents[1] / "backend" / "registrations" / "data" / "feitcode_catalogue.json"
+    Path(__file__).resolve().parents[1] / "backend" / "feitcodes" / "data" / "feitcode_catalogue.json"
 )
 
 
