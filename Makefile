@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-unit bench check lint clean
+.PHONY: install run test test-unit bench catalogue check lint clean
 
 install: $(STAMP)
 
@@ -31,6 +31,9 @@ check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict backend shared meldkamer_bridge mobile
+
+catalogue: install
+	$(BIN)/python -m backend.feitcodes.build
 
 lint: install
 	$(BIN)/ruff check .

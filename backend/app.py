@@ -6,42 +6,58 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from os import PathLike
+from pathlib import Path
 
-from litestar import Litestar, Request, get
-from litestar.di import Provide
+import asyncpg
+from litestar import Litestar, get
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
+from litestar.template.config import TemplateConfig
 
 from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
-from backend.auth.guards import authenticate_api, provide_principal, services_of
+from backend.auth.guards import authenticate_api, provide_principal
 from backend.bridge import routes as bridge_routes
-from backend.console import routes as console_routes
 from backend.db.migrate import migrate
 from backend.db.pool import create_pool
 from backend.dispatch import live as dispatch_live
 from backend.dispatch import routes as dispatch_routes
 from backend.errors import EXCEPTION_HANDLERS
+from backend.feitcodes import routes as feitcode_routes
 from backend.geofencing import routes as beat_routes
 from backend.live import osmand_routes, sockets
 from backend.live.hub import LiveHub
 from backend.orgs import repository as orgs
 from backend.orgs import routes as org_routes
+from backend.photos import routes as photo_routes
+from backend.privacy import retention
+from backend.privacy import routes as privacy_routes
 from backend.registerqueries import routes as register_query_routes
-from backend.registrations import retention
 from backend.registrations import routes as registration_routes
-from backend.services import Services
+from backend.reports import routes as report_routes
+from backend.services import DEPENDENCIES, Services
 from backend.settings import Settings
+from backend.shifts import routes as shift_routes
+from backend.web import routes as web_routes
 
 log = logging.getLogger(__name__)
 
+# Server-rendered documents (receipt, monthly overview); Litestar's Jinja engine escapes every value.
+TEMPLATE_DIRS: list[Path | PathLike[str] | str] = [
+    Path(__file__).parent / "registrations" / "templates",
+    Path(__file__).parent / "reports" / "templates",
+]
+
 
 @get("/health", tags=["meta"])
-async def health(request: Request) -> Response[dict[str, str]]:  # type: ignore[type-arg]
+async def health(pool: NamedDependency[asyncpg.Pool]) -> Response[dict[str, str]]:
     """Answers 200 when the service and its database are up."""
     try:
-        async with services_of(request).pool.acquire(timeout=2) as conn:
+        async with pool.acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1")
     except Exception as exc:  # the database is down: say so, do not crash
         return Response({"status": "unavailable", "database": str(exc)}, status_code=503)
@@ -77,24 +93,30 @@ def create_app(settings: Settings) -> Litestar:
     return Litestar(
         route_handlers=[
             health,
-            *auth_routes.ROUTES,
-            *org_routes.ROUTES,
-            *beat_routes.ROUTES,
+            auth_routes.router,
+            org_routes.router,
+            shift_routes.router,
+            beat_routes.router,
             *osmand_routes.ROUTES,
             *sockets.ROUTES,
-            *registration_routes.ROUTES,
-            *dispatch_routes.ROUTES,
-            *console_routes.ROUTES,
-            *bridge_routes.ROUTES,
-            *area_alert_routes.ROUTES,
-            *register_query_routes.ROUTES,
+            registration_routes.router,
+            photo_routes.router,
+            feitcode_routes.router,
+            report_routes.router,
+            privacy_routes.router,
+            dispatch_routes.router,
+            web_routes.router,
+            bridge_routes.router,
+            area_alert_routes.router,
+            register_query_routes.router,
         ],
-        dependencies={"principal": Provide(provide_principal)},
-        guards=[authenticate_api],
+        dependencies={"principal": Provide(provide_principal), **DEPENDENCIES},
+        guards=[authenticate_api],  # app-wide: a valid token before anything is parsed (401, never a 400)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Schakel", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
         ),
+        template_config=TemplateConfig(directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine),
         request_max_body_size=20 * 1024 * 1024,
     )

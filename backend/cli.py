@@ -132,7 +132,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_retention(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from backend.registrations.retention import run_with_url
+    from backend.privacy.retention import run_with_url
 
     try:
         now = datetime.fromisoformat(args.now) if args.now else None
@@ -146,7 +146,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
             result: object = asyncio.run(run_with_url(settings.database_url, settings.uploads_dir, now))  # type: ignore[arg-type]
         else:
             from backend.errors import DomainError
-            from backend.registrations.retention import periods_with_url
+            from backend.privacy.retention import periods_with_url
 
             change = None
             if args.action == "set":

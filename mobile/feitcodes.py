@@ -12,7 +12,7 @@ from pathlib import Path
 from shared.feitcodes import Catalogue, decode_catalogue
 
 BUNDLED = (
-    Path(__file__).resolve().parents[1] / "backend" / "registrations" / "data" / "feitcode_catalogue.json"
+    Path(__file__).resolve().parents[1] / "backend" / "feitcodes" / "data" / "feitcode_catalogue.json"
 )
 EMPTY = Catalogue(version="", valid_from=date.min, source="", entries=())
 

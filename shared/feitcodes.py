@@ -4,7 +4,8 @@ The backend answers ``GET /api/feitcodes`` with :func:`search`; the tablet runs 
 its bundled copy of the catalogue when it is offline, so a boa gets the same codes in the same order with or
 without a network. Building the catalogue from the legal tables and tagging APV zones stay in the backend.
 
-The catalogue file (``backend/registrations/catalogue.py`` says how it is built and what its amounts mean) is
+The catalogue file (``backend/feitcodes/build.py`` builds it; ``backend/feitcodes/catalogue.py`` says what
+its amounts mean) is
 decoded and checked by :func:`decode_catalogue`; a file that fails raises :class:`CatalogueError` naming the
 entry and the field.
 """

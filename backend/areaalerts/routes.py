@@ -2,26 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Request, post
+from litestar import Router, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from backend.areaalerts import service
-from backend.auth.guards import services_of
+from backend.auth.guards import requires
 from backend.auth.tokens import Principal
+from backend.services import Services
 from shared.protocol import AreaAlertView
 
 
-@post("/api/area-alerts", tags=["bridge"])
+@post("/")
 async def receive_area_alert(
-    request: Request[Any, Any, Any],
     data: JSONBody[service.AreaAlertRequest],
     principal: NamedDependency[Principal],
+    services: NamedDependency[Services],
 ) -> AreaAlertView:
     """A partner's alert for an area: stored, pushed to tablets of units inside it, shown to operators."""
-    return await service.receive(services_of(request), principal, data)
+    return await service.receive(services, principal, data)
 
 
-ROUTES = [receive_area_alert]
+router = Router(
+    path="/api/area-alerts",
+    tags=["bridge"],
+    guards=[requires("service")],  # the meldkamer bridge's account
+    route_handlers=[receive_area_alert],
+)

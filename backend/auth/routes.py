@@ -5,38 +5,42 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
+import asyncpg
 import msgspec
-from litestar import Request, get, post
+from litestar import Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
-from backend.auth.guards import require_org, require_role, services_of
+from backend.auth.guards import require_org, requires
 from backend.auth.passwords import verify_password
 from backend.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
 from backend.errors import NotFound, Unauthorized
 from backend.orgs import repository as orgs
+from backend.params import PathId
 from backend.services import Services
+from backend.settings import Settings
 from shared.http import TokenPair
+from shared.ids import Id
 
 # PostgreSQL text holds no NUL and its ids are int4: reject such values here, naming the field
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
 Password = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-DeviceId = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+
+LEADS = requires("admin", "teamlead")
 
 
 class LoginRequest(msgspec.Struct, frozen=True, kw_only=True):
     username: Username
     password: Password
-    device_id: DeviceId | None = None  # a tablet logs in bound to its registered device
+    device_id: Id | None = None  # a tablet logs in bound to its registered device
 
 
 class RefreshRequest(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-async def _issue(services: Services, account_id: int, device_id: int | None) -> TokenPair:
-    settings = services.settings
-    async with services.pool.acquire() as conn:
+async def _issue(pool: asyncpg.Pool, settings: Settings, account_id: int, device_id: int | None) -> TokenPair:
+    async with pool.acquire() as conn:
         account = await orgs.get_account(conn, account_id)
         if account is None or not account.active:
             raise Unauthorized("account is disabled")
@@ -57,10 +61,11 @@ async def _issue(services: Services, account_id: int, device_id: int | None) -> 
     )
 
 
-@post("/api/auth/login", status_code=200, tags=["auth"], opt={"public": True})
-async def login(request: Request, data: JSONBody[LoginRequest]) -> TokenPair:  # type: ignore[type-arg]
-    services = services_of(request)
-    async with services.pool.acquire() as conn:
+@post("/auth/login", status_code=200, opt={"public": True})
+async def login(
+    data: JSONBody[LoginRequest], pool: NamedDependency[asyncpg.Pool], settings: NamedDependency[Settings]
+) -> TokenPair:
+    async with pool.acquire() as conn:
         row = await orgs.account_for_login(conn, data.username)
         ok = verify_password(row["password_hash"] if row else None, data.password)
         if row is None or not ok or not row["active"]:
@@ -71,13 +76,14 @@ async def login(request: Request, data: JSONBody[LoginRequest]) -> TokenPair:  #
                 raise Unauthorized("this device is not registered for your organisation", field="device_id")
             if device.revoked:
                 raise Unauthorized("this device has been revoked", field="device_id")
-    return await _issue(services, row["id"], data.device_id)
+    return await _issue(pool, settings, row["id"], data.device_id)
 
 
-@post("/api/auth/refresh", status_code=200, tags=["auth"], opt={"public": True})
-async def refresh(request: Request, data: JSONBody[RefreshRequest]) -> TokenPair:  # type: ignore[type-arg]
-    services = services_of(request)
-    async with services.pool.acquire() as conn:
+@post("/auth/refresh", status_code=200, opt={"public": True})
+async def refresh(
+    data: JSONBody[RefreshRequest], pool: NamedDependency[asyncpg.Pool], settings: NamedDependency[Settings]
+) -> TokenPair:
+    async with pool.acquire() as conn:
         row = await conn.fetchrow(
             """UPDATE refresh_tokens SET revoked_at = now()
                WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
@@ -90,26 +96,25 @@ async def refresh(request: Request, data: JSONBody[RefreshRequest]) -> TokenPair
             device = await orgs.get_device(conn, row["device_id"])
             if device is None or device.revoked:
                 raise Unauthorized("this device has been revoked", field="refresh_token")
-    return await _issue(services, row["account_id"], row["device_id"])
+    return await _issue(pool, settings, row["account_id"], row["device_id"])
 
 
-@post("/api/auth/logout", status_code=204, tags=["auth"], opt={"public": True})
-async def logout(request: Request, data: JSONBody[RefreshRequest]) -> None:  # type: ignore[type-arg]
-    async with services_of(request).pool.acquire() as conn:
+@post("/auth/logout", status_code=204, opt={"public": True})
+async def logout(data: JSONBody[RefreshRequest], pool: NamedDependency[asyncpg.Pool]) -> None:
+    async with pool.acquire() as conn:
         await conn.execute(
             "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
             hash_refresh_token(data.refresh_token),
         )
 
 
-@post("/api/devices/{device_id:int}/revoke", status_code=204, tags=["devices"])
+@post("/devices/{device_id:int}/revoke", status_code=204, tags=["devices"], guards=[LEADS])
 async def revoke_device(
-    request: Request, device_id: FromPath[int], principal: NamedDependency[Principal]  # type: ignore[type-arg]
+    device_id: PathId, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool],
+    services: NamedDependency[Services],
 ) -> None:
     """A lost tablet is cut off at once: tokens revoked, its socket closed."""
-    require_role(principal, ("admin", "teamlead"))
-    services = services_of(request)
-    async with services.pool.acquire() as conn:
+    async with pool.acquire() as conn:
         device = await orgs.get_device(conn, device_id)
         if device is None:
             raise NotFound("device not found")
@@ -130,7 +135,7 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
     device_id: int | None
 
 
-@get("/api/me", tags=["auth"])
+@get("/me")
 async def me(principal: NamedDependency[Principal]) -> Me:
     return Me(
         account_id=principal.account_id, username=principal.username, role=principal.role,
@@ -138,4 +143,4 @@ async def me(principal: NamedDependency[Principal]) -> Me:
     )
 
 
-ROUTES = [login, refresh, logout, revoke_device, me]
+router = Router(path="/api", tags=["auth"], route_handlers=[login, refresh, logout, revoke_device, me])

@@ -16,6 +16,7 @@ from backend.demo.seed import buurten_geojson
 from backend.geofencing.importer import parse_beats
 from backend.geofencing.repository import upsert_beats
 from backend.orgs import repository as orgs
+from backend.shifts import repository as shifts
 
 PASSWORD = "schakel-bench-password"
 OPERATOR_ACCOUNTS_MAX = 5  # operator sockets share these accounts: a login costs an Argon2 hash
@@ -85,7 +86,7 @@ async def build_world(url: str, *, devices: int, operators: int, suffix: str) ->
                     device_id = await orgs.create_device(
                         conn, org_id=org_id, name=f"bench-tablet-{suffix}-{i:04d}"
                     )
-                    await orgs.start_shift(
+                    await shifts.start_shift(
                         conn,
                         unit_id=unit_id,
                         device_id=device_id,

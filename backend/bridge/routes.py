@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import asyncpg
 import msgspec
-from litestar import Request, get
+from litestar import Router, get
 from litestar.di import NamedDependency
 
-from backend.auth.guards import require_role, services_of
-from backend.auth.tokens import Principal
+from backend.auth.guards import requires
 from meldkamer_bridge import outbox
 
 
@@ -16,15 +16,13 @@ class BridgeStatus(msgspec.Struct, frozen=True, kw_only=True):
     dead_letters: list[outbox.DeadLetter]
 
 
-@get("/api/bridge/status", tags=["bridge"])
-async def bridge_status(
-    request: Request,  # type: ignore[type-arg]
-    principal: NamedDependency[Principal],
-) -> BridgeStatus:
+@get("/status")
+async def bridge_status(pool: NamedDependency[asyncpg.Pool]) -> BridgeStatus:
     """Queue depth, oldest message age, deliveries and failures per partner; refused messages and why."""
-    require_role(principal, ("admin",))
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         return BridgeStatus(partners=await outbox.metrics(conn), dead_letters=await outbox.dead_letters(conn))
 
 
-ROUTES = [bridge_status]
+router = Router(
+    path="/api/bridge", tags=["bridge"], guards=[requires("admin")], route_handlers=[bridge_status]
+)

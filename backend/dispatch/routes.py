@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from backend.auth.guards import services_of
+from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.dispatch import service
 from backend.dispatch.logic import Proposal
 from backend.dispatch.service import IncidentDetail, TaskCreated, Track
 from backend.errors import BadInput
+from backend.services import Services
 from shared.protocol import IncidentView, Latitude, Longitude, MessageView
 
 Category = Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
@@ -22,6 +23,9 @@ Priority = Annotated[int, msgspec.Meta(ge=1, le=3)]
 Domain = Annotated[int, msgspec.Meta(ge=1, le=6)]
 Reason = Annotated[str, msgspec.Meta(max_length=300)]
 AnyRequest = Request[Any, Any, Any]
+# Who may dispatch. The track replay is not behind it: a refused read of personal data is logged, so the
+# service checks (and audits) that one itself.
+DISPATCHERS = requires(*service.DISPATCH_ROLES)
 
 
 class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,98 +53,101 @@ class NewMessage(msgspec.Struct, frozen=True, kw_only=True):
     text: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
 
 
-@post("/api/incidents", tags=["dispatch"])
+@post("/incidents", guards=[DISPATCHERS])
 async def create_incident(
-    request: AnyRequest,
     data: JSONBody[NewIncident],
     principal: NamedDependency[Principal],
+    services: NamedDependency[Services],
 ) -> IncidentView:
     """Create a melding at lon/lat, or at the buurt named in `address`."""
     body = service.IncidentRequest(**msgspec.structs.asdict(data))
-    return await service.create_incident(services_of(request), principal, body)
+    return await service.create_incident(services, principal, body)
 
 
-@get("/api/incidents", tags=["dispatch"])
-async def list_incidents(request: AnyRequest, principal: NamedDependency[Principal]) -> list[IncidentView]:
-    return await service.open_incidents(services_of(request), principal)
+@get("/incidents", guards=[DISPATCHERS])
+async def list_incidents(
+    principal: NamedDependency[Principal], services: NamedDependency[Services]
+) -> list[IncidentView]:
+    return await service.open_incidents(services, principal)
 
 
-@get("/api/incidents/{incident_id:int}", tags=["dispatch"])
+@get("/incidents/{incident_id:int}", guards=[DISPATCHERS])
 async def get_incident(
-    request: AnyRequest,
     incident_id: FromPath[int],
     principal: NamedDependency[Principal],
+    services: NamedDependency[Services],
 ) -> IncidentDetail:
-    return await service.incident_detail(services_of(request), principal, incident_id)
+    return await service.incident_detail(services, principal, incident_id)
 
 
-@get("/api/incidents/{incident_id:int}/proposals", tags=["dispatch"])
+@get("/incidents/{incident_id:int}/proposals", guards=[DISPATCHERS])
 async def get_proposals(
-    request: AnyRequest,
     incident_id: FromPath[int],
     principal: NamedDependency[Principal],
+    services: NamedDependency[Services],
     limit: FromQuery[int] = 5,
 ) -> list[Proposal]:
     """Available units, best first (straight-line distance; in the beat and with the domain preferred)."""
     if not 1 <= limit <= 50:
         raise BadInput("limit must be 1..50", field="limit")
-    return await service.proposals(services_of(request), principal, incident_id, limit)
+    return await service.proposals(services, principal, incident_id, limit)
 
 
-@post("/api/incidents/{incident_id:int}/tasks", tags=["dispatch"])
+@post("/incidents/{incident_id:int}/tasks", guards=[DISPATCHERS])
 async def assign_unit(
-    request: AnyRequest,
     incident_id: FromPath[int],
     data: JSONBody[NewTask],
     principal: NamedDependency[Principal],
+    services: NamedDependency[Services],
 ) -> TaskCreated:
-    return await service.assign(services_of(request), principal, incident_id, data.unit_id)
+    return await service.assign(services, principal, incident_id, data.unit_id)
 
 
-@post("/api/incidents/{incident_id:int}/close", status_code=200, tags=["dispatch"])
+@post("/incidents/{incident_id:int}/close", status_code=200, guards=[DISPATCHERS])
 async def close_incident(
-    request: AnyRequest,
     incident_id: FromPath[int],
     data: JSONBody[ReasonBody],
     principal: NamedDependency[Principal],
+    services: NamedDependency[Services],
 ) -> IncidentView:
-    return await service.close_incident(services_of(request), principal, incident_id, data.reason)
+    return await service.close_incident(services, principal, incident_id, data.reason)
 
 
-@post("/api/tasks/{task_id:int}/cancel", status_code=200, tags=["dispatch"])
+@post("/tasks/{task_id:int}/cancel", status_code=200, guards=[DISPATCHERS])
 async def cancel_task(
-    request: AnyRequest,
     task_id: FromPath[int],
     data: JSONBody[ReasonBody],
     principal: NamedDependency[Principal],
+    services: NamedDependency[Services],
 ) -> IncidentView:
-    return await service.cancel_task(services_of(request), principal, task_id, data.reason)
+    return await service.cancel_task(services, principal, task_id, data.reason)
 
 
-@post("/api/units/{unit_id:int}/messages", tags=["dispatch"])
+@post("/units/{unit_id:int}/messages", guards=[DISPATCHERS])
 async def send_message(
-    request: AnyRequest,
     unit_id: FromPath[int],
     data: JSONBody[NewMessage],
     principal: NamedDependency[Principal],
+    services: NamedDependency[Services],
 ) -> MessageView:
-    return await service.send_message(services_of(request), principal, unit_id, data.text)
+    return await service.send_message(services, principal, unit_id, data.text)
 
 
-@get("/api/units/{unit_id:int}/messages", tags=["dispatch"])
+@get("/units/{unit_id:int}/messages", guards=[DISPATCHERS])
 async def list_messages(
-    request: AnyRequest,
     unit_id: FromPath[int],
     principal: NamedDependency[Principal],
+    services: NamedDependency[Services],
 ) -> list[MessageView]:
-    return await service.messages(services_of(request), principal, unit_id)
+    return await service.messages(services, principal, unit_id)
 
 
-@get("/api/units/{unit_id:int}/track", tags=["dispatch"])
+@get("/units/{unit_id:int}/track")
 async def unit_track(
     request: AnyRequest,
     unit_id: FromPath[int],
     principal: NamedDependency[Principal],
+    services: NamedDependency[Services],
     hours: FromQuery[float] = 4.0,
     reason: FromQuery[str] = "",
 ) -> Track:
@@ -151,18 +158,22 @@ async def unit_track(
             field="hours" if len(reason) <= 300 else "reason",
         )
     origin = request.client.host if request.client else ""
-    return await service.track(services_of(request), principal, unit_id, hours, reason, origin)
+    return await service.track(services, principal, unit_id, hours, reason, origin)
 
 
-ROUTES = [
-    create_incident,
-    list_incidents,
-    get_incident,
-    get_proposals,
-    assign_unit,
-    close_incident,
-    cancel_task,
-    send_message,
-    list_messages,
-    unit_track,
-]
+router = Router(
+    path="/api",
+    tags=["dispatch"],
+    route_handlers=[
+        create_incident,
+        list_incidents,
+        get_incident,
+        get_proposals,
+        assign_unit,
+        close_incident,
+        cancel_task,
+        send_message,
+        list_messages,
+        unit_track,
+    ],
+)

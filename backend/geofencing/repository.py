@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 from shapely.geometry import shape
 
+from backend.errors import BadInput
 from backend.geofencing.importer import BeatFeature
 from backend.geofencing.logic import PreparedBeats
 
@@ -118,3 +119,14 @@ def beats_feature_collection(rows: Sequence[BeatRow]) -> dict[str, Any]:
             for row in rows
         ],
     }
+
+
+async def check_org_beats(conn: asyncpg.Connection, org_id: int, beat_ids: Sequence[int]) -> None:
+    """Every beat id names a beat of this organisation, else a 400 on ``beat_ids``."""
+    if not beat_ids:
+        return
+    found = await conn.fetchval(
+        "SELECT count(*) FROM beats WHERE id = ANY($1) AND org_id = $2", list(beat_ids), org_id
+    )
+    if found != len(set(beat_ids)):
+        raise BadInput("one or more beats do not exist in this organisation", field="beat_ids")

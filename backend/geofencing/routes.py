@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import msgspec
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 
-from backend.auth.guards import require_org, require_role, services_of
+from backend.auth.guards import require_org, requires
 from backend.auth.tokens import Principal
 from backend.errors import BadInput, NotFound, TooLarge
 from backend.geofencing import repository
 from backend.geofencing.importer import BeatImportError, parse_beats
+from backend.live.hub import LiveHub
+from backend.params import PathId, QueryId
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 
@@ -24,17 +27,18 @@ class ImportResult(msgspec.Struct, frozen=True, kw_only=True):
     beat_ids: list[int]
 
 
-@post("/api/beats/import", tags=["beats"])
+@post("/import", guards=[requires("admin", "teamlead")])
 async def import_beats(
     request: Request,  # type: ignore[type-arg]
     principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    hub: NamedDependency[LiveHub],
     code_property: FromQuery[str | None] = None,
     name_property: FromQuery[str | None] = None,
     crs: FromQuery[str | None] = None,
-    org_id: FromQuery[int | None] = None,
+    org_id: QueryId = None,
 ) -> ImportResult:
     """Import (insert or update by code) the beats of a GeoJSON FeatureCollection, WGS84 or RD New."""
-    require_role(principal, ("admin", "teamlead"))
     target = org_id or principal.org_id
     require_org(principal, target, "organisation")
     raw = await request.body()
@@ -44,24 +48,27 @@ async def import_beats(
         features = parse_beats(raw, code_property=code_property, name_property=name_property, source_crs=crs)
     except BeatImportError as exc:
         raise BadInput(str(exc), field=exc.field or "body") from exc
-    services = services_of(request)
-    async with services.pool.acquire() as conn, conn.transaction():
+    async with pool.acquire() as conn, conn.transaction():
         ids = await repository.upsert_beats(conn, target, features)
-    await services.hub.reload_beats()
+    await hub.reload_beats()
     return ImportResult(imported=len(ids), repaired=[f.code for f in features if f.repaired], beat_ids=ids)
 
 
-@get("/api/beats", tags=["beats"])
-async def list_beats(request: Request, principal: NamedDependency[Principal]) -> dict[str, Any]:  # type: ignore[type-arg]
+@get("/")
+async def list_beats(
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
+) -> dict[str, Any]:
     """All beats the caller may see, as a GeoJSON FeatureCollection."""
-    async with services_of(request).pool.acquire() as conn:
+    async with pool.acquire() as conn:
         rows = await repository.list_beats(conn, sorted(principal.visible_org_ids))
     return repository.beats_feature_collection(rows)
 
 
-@get("/api/beats/{beat_id:int}", tags=["beats"])
-async def get_beat(request: Request, beat_id: FromPath[int], principal: NamedDependency[Principal]) -> dict[str, Any]:  # type: ignore[type-arg]
-    async with services_of(request).pool.acquire() as conn:
+@get("/{beat_id:int}")
+async def get_beat(
+    beat_id: PathId, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
+) -> dict[str, Any]:
+    async with pool.acquire() as conn:
         row = await repository.get_beat(conn, beat_id)
     if row is None:
         raise NotFound("beat not found")
@@ -69,4 +76,7 @@ async def get_beat(request: Request, beat_id: FromPath[int], principal: NamedDep
     return repository.beats_feature_collection([row])["features"][0]  # type: ignore[no-any-return]
 
 
-ROUTES = [import_beats, list_beats, get_beat]
+router = Router(
+    path="/api/beats", tags=["beats"],
+    route_handlers=[import_beats, list_beats, get_beat],
+)

@@ -1,4 +1,4 @@
-"""Organisations, accounts, units, devices and shifts (SQL; the caller owns the transaction)."""
+"""Organisations, accounts, units and devices (SQL; the caller owns the transaction)."""
 
 from __future__ import annotations
 
@@ -203,48 +203,3 @@ async def revoke_device(conn: asyncpg.Connection, device_id: int) -> None:
 
 async def revoked_device_ids(conn: asyncpg.Connection) -> set[int]:
     return {r["id"] for r in await conn.fetch("SELECT id FROM devices WHERE revoked_at IS NOT NULL")}
-
-
-async def start_shift(
-    conn: asyncpg.Connection, *, unit_id: int, device_id: int | None, account_ids: Sequence[int],
-    beat_ids: Sequence[int],
-) -> int:
-    """Open a shift: ends any open shift of the unit or device, links the device to the unit."""
-    await conn.execute(
-        "UPDATE shifts SET ended_at = now() WHERE ended_at IS NULL AND (unit_id = $1 OR device_id = $2)",
-        unit_id, device_id,
-    )
-    shift_id: int = await conn.fetchval(
-        """INSERT INTO shifts (unit_id, device_id, account_ids, beat_ids) VALUES ($1, $2, $3, $4) RETURNING id""",
-        unit_id, device_id, list(account_ids), list(beat_ids),
-    )
-    if device_id is not None:
-        await conn.execute("UPDATE devices SET unit_id = NULL WHERE unit_id = $1 AND kind = 'tablet'", unit_id)
-        await conn.execute("UPDATE devices SET unit_id = $2 WHERE id = $1", device_id, unit_id)
-    await conn.execute(
-        "UPDATE units SET assigned_beat_ids = $2, status = 'available', status_since = now() WHERE id = $1",
-        unit_id, list(beat_ids),
-    )
-    return shift_id
-
-
-async def end_shift(conn: asyncpg.Connection, shift_id: int) -> int | None:
-    """Close a shift; the unit goes off duty and its tablet stops tracking. Returns the unit id."""
-    row = await conn.fetchrow(
-        "UPDATE shifts SET ended_at = now() WHERE id = $1 AND ended_at IS NULL RETURNING unit_id, device_id",
-        shift_id,
-    )
-    if row is None:
-        return None
-    await conn.execute("UPDATE units SET status = 'off_duty', status_since = now() WHERE id = $1", row["unit_id"])
-    if row["device_id"] is not None:
-        await conn.execute("UPDATE devices SET unit_id = NULL WHERE id = $1", row["device_id"])
-    return int(row["unit_id"])
-
-
-async def open_shift(conn: asyncpg.Connection, unit_id: int) -> asyncpg.Record | None:
-    return await conn.fetchrow(
-        "SELECT id, unit_id, device_id, account_ids, beat_ids, started_at FROM shifts "
-        "WHERE unit_id = $1 AND ended_at IS NULL",
-        unit_id,
-    )

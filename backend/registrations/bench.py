@@ -61,6 +61,7 @@ async def _prepare(url: str) -> tuple[int, int, int]:
     from backend.geofencing.importer import parse_beats
     from backend.geofencing.repository import upsert_beats
     from backend.orgs import repository as orgs
+    from backend.shifts import repository as shifts
 
     pool = await create_pool(url, min_size=1, max_size=1)
     try:
@@ -78,7 +79,7 @@ async def _prepare(url: str) -> tuple[int, int, int]:
                 )
                 unit = await orgs.create_unit(conn, org_id=org, call_sign="BENCH-1")
                 device = await orgs.create_device(conn, org_id=org, name="bench-tablet")
-                await orgs.start_shift(
+                await shifts.start_shift(
                     conn, unit_id=unit, device_id=device, account_ids=[account], beat_ids=[]
                 )
         return org, account, device

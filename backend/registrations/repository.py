@@ -1,4 +1,4 @@
-"""Registrations, photos, catalogues, APV zones and retention in PostgreSQL.
+"""Registrations in PostgreSQL.
 
 Functions take a connection; the caller owns the transaction. Visibility (who may read what) is decided
 here, in SQL, so no route can forget it:
@@ -12,7 +12,6 @@ here, in SQL, so no route can forget it:
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 from collections.abc import Sequence
@@ -21,14 +20,9 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from shapely.geometry import shape
 
 from backend.auth.tokens import Principal
 from backend.errors import BadInput, Forbidden
-from backend.geofencing.importer import BeatFeature
-from backend.geofencing.logic import PreparedBeats, containing_beats
-from backend.registrations.catalogue import CATALOGUE_PATH, load_catalogue
-from shared.feitcodes import Catalogue
 
 READERS_OF_ORG = ("teamlead", "admin", "privacy_officer")
 
@@ -60,103 +54,6 @@ def visibility(principal: Principal, first: int) -> tuple[str, list[Any]]:
     raise Forbidden(f"role {principal.role!r} does not read registrations")
 
 
-# --- catalogue ---------------------------------------------------------------------------------------------
-
-# (version id, upload time) -> decoded catalogue. A stored version never changes; the upload time keeps two
-# databases served by one process (tests, a restored copy) from sharing an entry by id alone.
-_catalogues: dict[tuple[int, datetime], Catalogue] = {}
-
-
-@functools.cache
-def _shipped() -> Catalogue:
-    return load_catalogue(CATALOGUE_PATH)
-
-
-async def _builtin_catalogue_id(conn: asyncpg.Connection) -> int:
-    catalogue = _shipped()
-    found = await conn.fetchval(
-        "SELECT id FROM catalogue_versions WHERE org_id IS NULL AND version = $1", catalogue.version
-    )
-    if found is not None:
-        return int(found)
-    new_id = await conn.fetchval(
-        """INSERT INTO catalogue_versions (org_id, version, valid_from, content) VALUES (NULL, $1, $2, $3::text::jsonb)
-           ON CONFLICT (version) WHERE org_id IS NULL DO UPDATE SET version = EXCLUDED.version RETURNING id""",
-        catalogue.version,
-        catalogue.valid_from,
-        _dumps(catalogue),
-    )
-    return int(new_id)
-
-
-async def active_catalogue(
-    conn: asyncpg.Connection, org_id: int, on: date | None = None
-) -> tuple[int, Catalogue]:
-    """The organisation's newest uploaded catalogue valid on ``on`` (default: any), else the shipped one."""
-    version_id = await conn.fetchval(
-        """SELECT id FROM catalogue_versions WHERE org_id = $1 AND ($2::date IS NULL OR valid_from <= $2)
-           ORDER BY valid_from DESC, id DESC LIMIT 1""",
-        org_id,
-        on,
-    )
-    if version_id is None:
-        version_id = await _builtin_catalogue_id(conn)
-    return int(version_id), await catalogue_by_id(conn, int(version_id))
-
-
-async def catalogue_by_id(conn: asyncpg.Connection, version_id: int) -> Catalogue:
-    uploaded_at = await conn.fetchval("SELECT uploaded_at FROM catalogue_versions WHERE id = $1", version_id)
-    key = (version_id, uploaded_at)
-    if key not in _catalogues:
-        raw = await conn.fetchval("SELECT content::text FROM catalogue_versions WHERE id = $1", version_id)
-        _catalogues[key] = load_catalogue(raw.encode())
-    return _catalogues[key]
-
-
-async def store_catalogue(
-    conn: asyncpg.Connection, org_id: int, catalogue: Catalogue, account_id: int
-) -> int:
-    new_id = await conn.fetchval(
-        """INSERT INTO catalogue_versions (org_id, version, valid_from, content, uploaded_by)
-           VALUES ($1, $2, $3, $4::text::jsonb, $5) RETURNING id""",
-        org_id,
-        catalogue.version,
-        catalogue.valid_from,
-        _dumps(catalogue),
-        account_id,
-    )
-    return int(new_id)
-
-
-class CatalogueVersion(msgspec.Struct, frozen=True, kw_only=True):
-    id: int
-    version: str
-    valid_from: date
-    uploaded_at: datetime
-    uploaded_by: int | None
-    builtin: bool
-    entries: int
-
-
-async def list_catalogues(conn: asyncpg.Connection, org_id: int) -> list[CatalogueVersion]:
-    await _builtin_catalogue_id(conn)
-    rows = await conn.fetch(
-        """SELECT id, version, valid_from, uploaded_at, uploaded_by, org_id IS NULL AS builtin,
-                  jsonb_array_length(content->'entries') AS entries
-           FROM catalogue_versions WHERE org_id = $1 OR org_id IS NULL ORDER BY valid_from DESC, id DESC""",
-        org_id,
-    )
-    return [CatalogueVersion(**dict(r)) for r in rows]
-
-
-async def org_track(conn: asyncpg.Connection, org_id: int) -> str:
-    return str(await conn.fetchval("SELECT fine_track FROM organisations WHERE id = $1", org_id))
-
-
-async def account_domains(conn: asyncpg.Connection, account_id: int) -> tuple[int, ...]:
-    domains = await conn.fetchval("SELECT domains FROM accounts WHERE id = $1", account_id)
-    return tuple(domains or (1,))
-
 
 async def categories(conn: asyncpg.Connection, org_id: int) -> list[str]:
     rows = await conn.fetch(
@@ -173,81 +70,6 @@ async def add_category(conn: asyncpg.Connection, org_id: int, code: str, label: 
         code,
         label,
     )
-
-
-class RetentionPeriod(msgspec.Struct, frozen=True, kw_only=True):
-    regime: str
-    listed_for: str | None
-    archive_after: str
-    delete_after: str
-
-
-async def retention_periods(conn: asyncpg.Connection) -> list[RetentionPeriod]:
-    rows = await conn.fetch(
-        """SELECT regime, listed_for::text, archive_after::text, delete_after::text FROM retention_periods
-           ORDER BY regime"""
-    )
-    return [RetentionPeriod(**dict(r)) for r in rows]
-
-
-async def set_retention_period(
-    conn: asyncpg.Connection, regime: str, *, listed_for: str | None, archive_after: str, delete_after: str
-) -> None:
-    """Periods as PostgreSQL intervals ('5 years'); listed_for 'none' removes the listing limit."""
-    try:
-        await conn.execute(
-            """UPDATE retention_periods SET listed_for = CASE WHEN $2 = 'none' THEN NULL ELSE $2::text::interval END,
-                   archive_after = $3::text::interval, delete_after = $4::text::interval WHERE regime = $1""",
-            regime,
-            listed_for or "none",
-            archive_after,
-            delete_after,
-        )
-    except (asyncpg.DataError, asyncpg.InvalidTextRepresentationError) as exc:
-        raise BadInput(f"not a period: {exc}", field="period") from None
-
-
-# --- APV zones ---------------------------------------------------------------------------------------------
-
-_zones: dict[int, tuple[Any, PreparedBeats, dict[int, tuple[str, ...]]]] = {}
-
-
-async def upsert_zones(
-    conn: asyncpg.Connection, org_id: int, features: Sequence[BeatFeature], tags: Sequence[tuple[str, ...]]
-) -> list[int]:
-    rows = await conn.fetch(
-        """INSERT INTO apv_zones (org_id, code, name, tags, geometry)
-           SELECT $1, u.code, u.name, string_to_array(u.tags, ','), u.geometry::jsonb
-           FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS u(code, name, tags, geometry)
-           ON CONFLICT (org_id, code) DO UPDATE SET name = EXCLUDED.name, tags = EXCLUDED.tags,
-              geometry = EXCLUDED.geometry, imported_at = clock_timestamp()
-           RETURNING id, code""",
-        org_id,
-        [f.code for f in features],
-        [f.name for f in features],
-        [",".join(t) for t in tags],
-        [json.dumps(f.geometry) for f in features],
-    )
-    ids = {r["code"]: r["id"] for r in rows}
-    return [ids[f.code] for f in features]
-
-
-async def zone_tags_at(conn: asyncpg.Connection, org_id: int, lon: float, lat: float) -> frozenset[str]:
-    """Tags of the organisation's APV zones containing the point (the prepared index is cached per change)."""
-    stamp = await conn.fetchrow(
-        "SELECT count(*) AS n, max(imported_at) AS at FROM apv_zones WHERE org_id = $1", org_id
-    )
-    key = (stamp["n"], stamp["at"])
-    cached = _zones.get(org_id)
-    if cached is None or cached[0] != key:
-        rows = await conn.fetch("SELECT id, tags, geometry FROM apv_zones WHERE org_id = $1", org_id)
-        prepared = PreparedBeats((r["id"], shape(_json(r["geometry"]))) for r in rows)
-        cached = (key, prepared, {r["id"]: tuple(r["tags"]) for r in rows})
-        _zones[org_id] = cached
-    _, prepared, tags = cached
-    if len(prepared) == 0:
-        return frozenset()
-    return frozenset(tag for zone in containing_beats(lon, lat, prepared) for tag in tags[zone])
 
 
 # --- registrations -----------------------------------------------------------------------------------------
@@ -569,112 +391,7 @@ async def org_beats(conn: asyncpg.Connection, org_id: int, beat_ids: frozenset[i
     return [r["id"] for r in rows]
 
 
-# --- photos ------------------------------------------------------------------------------------------------
-
-
-async def photo_known(conn: asyncpg.Connection, org_id: int, sha256: str) -> bool:
-    return bool(
-        await conn.fetchval("SELECT true FROM photos WHERE org_id = $1 AND sha256 = $2", org_id, sha256)
-    )
-
-
-async def insert_photo(
-    conn: asyncpg.Connection, org_id: int, sha256: str, size: int, content_type: str, account_id: int
-) -> bool:
-    inserted = await conn.fetchval(
-        """INSERT INTO photos (org_id, sha256, size_bytes, content_type, uploaded_by) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (org_id, sha256) DO NOTHING RETURNING true""",
-        org_id,
-        sha256,
-        size,
-        content_type,
-        account_id,
-    )
-    return bool(inserted)
-
-
-async def missing_photos(conn: asyncpg.Connection, org_id: int, hashes: Sequence[str]) -> list[str]:
-    rows = await conn.fetch(
-        """SELECT h FROM unnest($2::text[]) AS h
-           WHERE NOT EXISTS (SELECT 1 FROM photos p WHERE p.org_id = $1 AND p.sha256 = h) ORDER BY h""",
-        org_id,
-        list(hashes),
-    )
-    return [r["h"] for r in rows]
-
-
-async def photo_content_type(conn: asyncpg.Connection, principal: Principal, sha256: str) -> str | None:
-    """The photo's type if the caller may see it: it belongs to a registration he can read, or he sent it."""
-    condition, params = visibility(principal, 4)
-    return await conn.fetchval(  # type: ignore[no-any-return]
-        f"""SELECT p.content_type FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2
-              AND ((p.uploaded_by = $3 AND p.state = 'stored')
-                   OR EXISTS (SELECT 1 FROM registrations r WHERE p.sha256 = ANY(r.photo_hashes) AND {condition}))""",
-        principal.org_id,
-        sha256,
-        principal.account_id,
-        *params,
-    )
-
-
-# --- retention ---------------------------------------------------------------------------------------------
-
-
-class RetentionResult(msgspec.Struct, frozen=True, kw_only=True):
-    archived: list[uuid.UUID]
-    deleted: list[uuid.UUID]
-    photos_deleted: list[str]  # hashes no longer referenced by any registration (files may be removed)
-
-
-async def run_retention(conn: asyncpg.Connection, now: datetime) -> RetentionResult:
-    """Archive what is past its regime's period, delete archived rows past theirs, drop orphaned photos."""
-    archived = await conn.fetch(
-        """UPDATE registrations r SET state = 'archived', archived_at = $1
-           FROM retention_periods p
-           WHERE p.regime = r.regime AND r.state <> 'archived' AND r.received_at + p.archive_after <= $1
-           RETURNING r.id""",
-        now,
-    )
-    deleted = await conn.fetch(
-        """DELETE FROM registrations r USING retention_periods p
-           WHERE p.regime = r.regime AND r.state = 'archived' AND r.archived_at + p.delete_after <= $1
-           RETURNING r.id, r.org_id, r.photo_hashes""",
-        now,
-    )
-    candidates = {(row["org_id"], h) for row in deleted for h in row["photo_hashes"]}
-    gone: list[str] = []
-    for org_id, sha in sorted(candidates):
-        removed = await conn.fetchval(
-            """DELETE FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2
-                 AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = $1 AND $2 = ANY(r.photo_hashes))
-               RETURNING sha256""",
-            org_id,
-            sha,
-        )
-        if removed:
-            gone.append(removed)
-    # A photo is archived with the last registration using it, and back in use when a new one refers to it.
-    await conn.execute(
-        """UPDATE photos p SET state = 'stored' WHERE p.state = 'archived'
-             AND EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
-                         AND r.state <> 'archived')"""
-    )
-    await conn.execute(
-        """UPDATE photos p SET state = 'archived' WHERE p.state = 'stored'
-             AND EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes))
-             AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
-                             AND r.state <> 'archived')"""
-    )
-    return RetentionResult(
-        archived=[r["id"] for r in archived], deleted=[r["id"] for r in deleted], photos_deleted=gone
-    )
-
-
-async def photo_in_use_anywhere(conn: asyncpg.Connection, sha256: str) -> bool:
-    return bool(await conn.fetchval("SELECT true FROM photos WHERE sha256 = $1 LIMIT 1", sha256))
-
-
-# --- access requests, overview ------------------------------------------------------------------------------
+# --- access requests --------------------------------------------------------------------------------------
 
 
 async def of_person(conn: asyncpg.Connection, org_id: int, name: str, birth_date: date) -> list[Registration]:
@@ -691,28 +408,3 @@ async def of_person(conn: asyncpg.Connection, org_id: int, name: str, birth_date
 
 def person_key(name: str) -> str:
     return " ".join(name.lower().split())
-
-
-class OverviewRow(msgspec.Struct, frozen=True, kw_only=True):
-    beat_id: int | None
-    beat_name: str
-    category: str
-    count: int
-
-
-async def overview(
-    conn: asyncpg.Connection, org_id: int, since: datetime, until: datetime
-) -> list[OverviewRow]:
-    rows = await conn.fetch(
-        """SELECT b.id AS beat_id, coalesce(b.name, 'buiten de gebieden') AS beat_name, r.category, count(*) AS count
-           FROM registrations r
-           LEFT JOIN LATERAL unnest(CASE WHEN r.beat_ids = '{}' THEN ARRAY[NULL::int] ELSE r.beat_ids END) AS rb(id)
-                ON true
-           LEFT JOIN beats b ON b.id = rb.id
-           WHERE r.org_id = $1 AND r.state = 'active' AND r.occurred_at >= $2 AND r.occurred_at < $3
-           GROUP BY b.id, b.name, r.category ORDER BY beat_name, r.category""",
-        org_id,
-        since,
-        until,
-    )
-    return [OverviewRow(**dict(r)) for r in rows]

@@ -14,6 +14,7 @@ import msgspec
 
 from backend.auth.tokens import Principal
 from backend.errors import Forbidden
+from backend.feitcodes import repository as feitcodes
 from backend.geofencing.logic import PreparedBeats, containing_beats
 from backend.registrations import repository as repo
 from backend.registrations import validation
@@ -125,12 +126,12 @@ def _kind(submission: Submission) -> str:
 async def _feit(conn: asyncpg.Connection, principal: Principal, fine: Fine) -> tuple[int, FeitEntry]:
     """The catalogue entry for the fine's feitcode: the gemeente's track (or Mulder), the boa's domain."""
     on = fine.occurred_at.astimezone(validation.LOCAL).date()
-    version_id, catalogue = await repo.active_catalogue(conn, principal.org_id, on)
-    track = await repo.org_track(conn, principal.org_id)
+    version_id, catalogue = await feitcodes.active_catalogue(conn, principal.org_id, on)
+    track = await feitcodes.org_track(conn, principal.org_id)
     matches = [e for e in catalogue.entries if e.code == fine.feitcode and e.track in (track, "mulder")]
     if not matches:
         raise FieldError("feitcode", f"feitcode {fine.feitcode} staat niet in de catalogus van deze gemeente")
-    domains = await repo.account_domains(conn, principal.account_id)
+    domains = await feitcodes.account_domains(conn, principal.account_id)
     allowed = [e for e in matches if e.domain in domains]
     if not allowed:
         raise FieldError("feitcode", f"feitcode {fine.feitcode} hoort niet bij uw domein")

@@ -138,6 +138,29 @@ async def test_out_of_range_ids_in_the_path_get_a_4xx(
     assert r.json()["detail"]
 
 
+@pytest.mark.parametrize("bad", [0, 2**63])
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    [
+        ("GET", "/api/beats/{}", "beat_id"),
+        ("POST", "/api/shifts/{}/end", "shift_id"),
+        ("POST", "/api/devices/{}/revoke", "device_id"),
+        ("GET", "/api/registrations?beat_id={}", "beat_id"),
+        ("GET", "/api/registrations?boa_id={}", "boa_id"),
+        ("GET", "/api/reports/registrations.csv?beat_id={}", "beat_id"),
+        ("POST", "/api/beats/import?org_id={}", "org_id"),
+    ],
+)
+async def test_ids_outside_their_range_get_a_400_naming_the_parameter(
+    app: tuple[Server, World, dict[str, str]], method: str, path: str, name: str, bad: int
+) -> None:
+    server, _, auth = app
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        r = await http.request(method, path.format(bad), headers=auth)
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == name, r.text
+
+
 async def test_nothing_was_stored(app: tuple[Server, World, dict[str, str]]) -> None:
     """Runs after the table cases: the world still has exactly its own units and devices."""
     server, _, auth = app

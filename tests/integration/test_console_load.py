@@ -20,6 +20,7 @@ import pytest
 
 from backend.db.pool import create_pool
 from backend.orgs import repository as orgs
+from backend.shifts import repository as shifts
 from shared.protocol import PositionReported
 from tests.integration.browser import chromium, device_token, log_in, screenshot, skip_without_chromium
 from tests.integration.harness import PASSWORD, make_settings, running, socket_to
@@ -46,7 +47,7 @@ async def add_units(url: str, org_id: int, count: int) -> list[tuple[int, int]]:
             for i in range(count):
                 unit_id = await orgs.create_unit(conn, org_id=org_id, call_sign=f"S-{i:03d}")
                 device_id = await orgs.create_device(conn, org_id=org_id, name=f"sim-tablet-{i:03d}")
-                await orgs.start_shift(
+                await shifts.start_shift(
                     conn, unit_id=unit_id, device_id=device_id, account_ids=[], beat_ids=[]
                 )
                 pairs.append((unit_id, device_id))

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from backend.db.pool import create_pool
-from backend.registrations import retention
+from backend.privacy import retention
 from tests.conftest import new_database
 from tests.integration.registrations_kit import (
     aggression,
@@ -25,7 +25,7 @@ from tests.integration.registrations_kit import (
     waarneming,
     world_template,
 )
-from tests.integration.world import World
+from tests.integration.world import OUDE_ZIJDE, World
 
 
 @pytest.fixture(scope="module")
@@ -277,6 +277,18 @@ async def test_fine_gets_tariff_receipt_and_export(db: tuple[str, World], tmp_pa
         assert csv_text.count("\r\n") == 3 and "IX12345678" in csv_text
 
 
+async def test_receipt_escapes_what_the_boa_and_offender_typed(db: tuple[str, World], tmp_path: Path) -> None:
+    async with environment(db, tmp_path) as env:
+        body = fine(statement="<script>alert('x')</script> & meer", location={
+            "lon": OUDE_ZIJDE[0], "lat": OUDE_ZIJDE[1], "address": '<img src=x onerror="alert(1)">'})
+        assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
+        receipt = await env["boa_a"].get(f"/api/registrations/{body['id']}/receipt")
+        assert receipt.status_code == 200 and receipt.headers["content-type"].startswith("text/html")
+        assert "<script>" not in receipt.text and "<img" not in receipt.text
+        assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; meer" in receipt.text
+        assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in receipt.text
+
+
 async def test_aggression_deadline_and_gir_export(db: tuple[str, World], tmp_path: Path) -> None:
     async with environment(db, tmp_path) as env:
         body = aggression()
@@ -308,7 +320,7 @@ async def test_admin_replaces_catalogue_and_old_fines_keep_their_version(
 ) -> None:
     import msgspec
 
-    from backend.registrations.catalogue import load_catalogue
+    from backend.feitcodes.catalogue import load_catalogue
 
     async with environment(db, tmp_path) as env:
         first = fine()

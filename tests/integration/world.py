@@ -9,6 +9,7 @@ from backend.demo.seed import buurten_geojson
 from backend.geofencing.importer import parse_beats
 from backend.geofencing.repository import upsert_beats
 from backend.orgs import repository as orgs
+from backend.shifts import repository as shifts
 from tests.integration.harness import PASSWORD
 
 # Two real Amsterdam buurten (CBS 2014): Burgwallen-Oude Zijde and Burgwallen-Nieuwe Zijde.
@@ -53,8 +54,8 @@ async def build_world(url: str) -> World:
             tablet_b = await orgs.create_device(conn, org_id=b, name="tablet-b")
             tracker_a = await orgs.create_device(conn, org_id=a, name="tracker-a", kind="tracker",
                                                  tracker_key="123456", unit_id=unit_a)
-            await orgs.start_shift(conn, unit_id=unit_a, device_id=tablet_a, account_ids=[], beat_ids=[oude])
-            await orgs.start_shift(conn, unit_id=unit_b, device_id=tablet_b, account_ids=[], beat_ids=[])
+            await shifts.start_shift(conn, unit_id=unit_a, device_id=tablet_a, account_ids=[], beat_ids=[oude])
+            await shifts.start_shift(conn, unit_id=unit_b, device_id=tablet_b, account_ids=[], beat_ids=[])
             # the tracker reports for unit A too (start_shift unlinked other tablets, not trackers)
         return World(org_a=a, org_b=b, meldkamer=mk, beats_a=beats_a, unit_a=unit_a, unit_b=unit_b,
                      tablet_a=tablet_a, tablet_b=tablet_b, tracker_a=tracker_a)

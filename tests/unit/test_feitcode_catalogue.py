@@ -7,12 +7,11 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from backend.registrations.catalogue import (
+from backend.feitcodes.build import build_catalogue, normalise_code
+from backend.feitcodes.catalogue import (
     CATALOGUE_PATH,
     DATA_DIR,
-    build_catalogue,
     load_catalogue,
-    normalise_code,
 )
 from shared.feitcodes import Catalogue, CatalogueError, FeitEntry, search
 

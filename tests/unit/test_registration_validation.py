@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import msgspec
 import pytest
 
-from backend.registrations import documents, validation
+from backend.registrations import validation
+from backend.reports import documents
 from shared.feitcodes import FeitEntry
 from shared.registrations import Aggression, FieldError, Fine, decode_submission
 
@@ -182,6 +183,6 @@ def test_csv_cells_cannot_start_a_formula() -> None:
     (datetime(2026, 11, 18, 23, 30, tzinfo=UTC), 10800.0),
 ])  # fmt: skip
 def test_daily_retention_waits_for_the_next_half_past_two(now: datetime, expected: float) -> None:
-    from backend.registrations.retention import DAILY_AT, seconds_until
+    from backend.privacy.retention import DAILY_AT, seconds_until
 
     assert seconds_until(now, DAILY_AT) == expected

@@ -1,25 +1,8 @@
-"""The feitcode catalogue: which offence codes a boa may write, with their (historic) tariffs, per track.
+"""Build the shipped feitcode catalogue from the legal tables in ``data/feitcodes/`` (a tool, not run time).
 
-Three tracks exist (DOMAIN.md, "Fines"): ``om_strafbeschikking`` and ``bestuurlijke_boete`` for APV overlast
-(a gemeente uses one of the two) and ``mulder`` (WAHV, parking and traffic). The catalogue is one dated,
-versioned JSON file built from the legal tables in ``data/feitcodes/`` (see its NOTICE.md) and replaceable
-by an administrator's upload, which :func:`load_catalogue` validates. Amounts are never hard-coded elsewhere.
-The data model, the checks of a file and the picker's search are shared with the tablet
-(``shared.feitcodes``); this module builds the file and reads it from disk.
-
-Amounts are whole euros (``amounts_eur``): every statutory tariff in these tables, and in the yearly indexed
-ones, is a whole number of euros. Keys depend on ``amount_scheme``:
-
-* ``person``: ``adult`` (natural person) and ``minor`` when the source states it (none of ours does);
-* ``road_user``: WAHV categorie-indeling B, ``1`` motor vehicle > 2 wheels, ``2`` motor vehicle on 2 wheels,
-  ``3`` brom-/snorfiets, ``4`` fiets, ``5`` pedestrian, ``6`` other road users, ``7`` skipper, ``8`` anyone.
-  Bestuurlijke-boete items with per-road-user amounts (a. … g.) use the same numbers, as the
-  vergoedingsregeling does for the same offences;
-* ``speed``: WAHV categorie-indeling C (speeding codes S/V…), ``1`` … ``4``;
-* ``none``: the data carries no amount (OM tariffs are not in these tables; see :func:`build_catalogue`).
-
-``domain`` is the boa domain (1 = I openbare ruimte … 6 = VI); 0 means "no boa domain in the source data"
-(e.g. speeding, which is police work). Run ``python -m backend.registrations.catalogue build`` to regenerate.
+``python -m backend.feitcodes.build`` reads the three CSV tables (see their NOTICE.md), maps them to the
+catalogue's tracks and writes ``data/feitcode_catalogue.json``, which the server loads. The output must pass
+the same checks as an administrator's upload (:func:`backend.feitcodes.catalogue.load_catalogue`).
 """
 
 from __future__ import annotations
@@ -32,20 +15,8 @@ from pathlib import Path
 
 import msgspec
 
-from shared.feitcodes import (
-    TRACKS,
-    AmountScheme,
-    Catalogue,
-    CatalogueError,
-    FeitEntry,
-    UnmappedAmount,
-    decode_catalogue,
-    words,
-)
-
-DATA_DIR = Path(__file__).parent / "data"
-CATALOGUE_PATH = DATA_DIR / "feitcode_catalogue.json"
-MAX_FILE_BYTES = 16 * 1024 * 1024
+from backend.feitcodes.catalogue import CATALOGUE_PATH, DATA_DIR, load_catalogue
+from shared.feitcodes import TRACKS, AmountScheme, Catalogue, FeitEntry, UnmappedAmount, words
 
 
 def normalise_code(raw: str) -> str:
@@ -262,26 +233,8 @@ def write_catalogue(catalogue: Catalogue, path: Path = CATALOGUE_PATH) -> None:
     path.write_bytes(msgspec.json.format(msgspec.json.encode(catalogue), indent=1) + b"\n")
 
 
-# --- loading (and validating) a catalogue file --------------------------------------------------------------
-
-
-def load_catalogue(path_or_bytes: Path | str | bytes = CATALOGUE_PATH) -> Catalogue:
-    """Decode and validate a catalogue file; raise :class:`CatalogueError` naming the entry and field."""
-    if isinstance(path_or_bytes, bytes):
-        data = path_or_bytes
-    else:
-        try:
-            data = Path(path_or_bytes).read_bytes()
-        except OSError as exc:
-            raise CatalogueError(None, "file", f"cannot read: {exc}") from exc
-    if len(data) > MAX_FILE_BYTES:
-        raise CatalogueError(None, "file", f"larger than {MAX_FILE_BYTES} bytes")
-    return decode_catalogue(data)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m backend.registrations.catalogue")
-    parser.add_argument("command", choices=["build"])
+    parser = argparse.ArgumentParser(prog="python -m backend.feitcodes.build")
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
     parser.add_argument("--out", type=Path, default=CATALOGUE_PATH)
     args = parser.parse_args(argv)

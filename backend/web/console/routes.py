@@ -1,16 +1,16 @@
-"""The meldkamer console: one HTML page, its ES modules and the vendored Leaflet, served by the backend."""
+"""The meldkamer console: one HTML page and its ES modules (shared ones and Leaflet come from backend/web)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import msgspec
-from litestar import Request, get
+from litestar import Router, get
+from litestar.di import NamedDependency
 from litestar.response import Response
 from litestar.static_files import create_static_files_router
 
-from backend.auth.guards import services_of
+from backend.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
 
@@ -21,15 +21,14 @@ class ConsoleConfig(msgspec.Struct, frozen=True, kw_only=True):
     stale_after_s: float
 
 
-@get("/meldkamer", include_in_schema=False)
+@get("/", include_in_schema=False)
 async def console_page() -> Response[bytes]:
     html = (STATIC / "index.html").read_bytes()
     return Response(html, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
 
-@get("/meldkamer/config.json", tags=["console"])
-async def console_config(request: Request[Any, Any, Any]) -> ConsoleConfig:
-    settings = services_of(request).settings
+@get("/config.json")
+async def console_config(settings: NamedDependency[Settings]) -> ConsoleConfig:
     return ConsoleConfig(
         tile_url=settings.tile_url,
         tile_attribution=settings.tile_attribution,
@@ -38,7 +37,7 @@ async def console_config(request: Request[Any, Any, Any]) -> ConsoleConfig:
 
 
 static = create_static_files_router(
-    path="/meldkamer/static", directories=[STATIC], include_in_schema=False, cache_control=None
+    path="/static", directories=[STATIC], include_in_schema=False, cache_control=None
 )
 
-ROUTES = [console_page, console_config, static]
+router = Router(path="/meldkamer", tags=["console"], route_handlers=[console_page, console_config, static])

@@ -1,6 +1,6 @@
 // Meldingen: the open list, the create form, and the detail with proposals, one-click assign and the timeline.
-import { api } from "./api.js";
-import { ACTIVE_TASK, TASK, clock, esc, metres } from "./format.js";
+import { api } from "/web/static/js/api.js";
+import { ACTIVE_TASK, TASK, clock, esc, metres } from "/web/static/js/format.js";
 
 export class Incidents {
   constructor({ list, count, detail, form, formError, picked, map, showTab, beatNames }) {

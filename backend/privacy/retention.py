@@ -15,8 +15,9 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
-from backend.registrations import audit
-from backend.registrations import repository as repo
+from backend.photos import repository as photos
+from backend.privacy import audit
+from backend.privacy import repository as repo
 
 log = logging.getLogger(__name__)
 DAILY_AT = time(2, 30)  # UTC: a quiet hour
@@ -32,7 +33,7 @@ async def run(conn: asyncpg.Connection, uploads_dir: Path, now: datetime) -> rep
                                "archived": len(result.archived), "deleted": len(result.deleted),
                                "photos_deleted": len(result.photos_deleted)})  # fmt: skip
     for sha256 in result.photos_deleted:
-        if not await repo.photo_in_use_anywhere(
+        if not await photos.photo_in_use_anywhere(
             conn, sha256
         ):  # the same bytes may belong to another gemeente
             (uploads_dir / sha256[:2] / sha256).unlink(missing_ok=True)

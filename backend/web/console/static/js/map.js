@@ -1,5 +1,5 @@
 // The live map: beats, units (coloured by status, with call sign, heading and age), meldingen, replay.
-import { STATUS, age, esc, clock } from "./format.js";
+import { STATUS, age, esc, clock } from "/web/static/js/format.js";
 
 export class LiveMap {
   constructor(element, config, { onUnitClick, onIncidentClick, onMapClick }) {

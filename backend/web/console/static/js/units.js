@@ -1,5 +1,5 @@
 // The unit list: status, time in status, current beat, assigned beat, task; sortable and filterable.
-import { STATUS, TASK, age, esc } from "./format.js";
+import { STATUS, TASK, age, esc } from "/web/static/js/format.js";
 
 export class UnitList {
   constructor({ rows, filter, statusFilter, head, onSelect, beatNames, taskOf }) {

@@ -1,5 +1,5 @@
 // The operator websocket: hello, snapshot, then deltas and alerts. Reconnects by itself.
-import { token, refresh } from "./api.js";
+import { token, refresh } from "/web/static/js/api.js";
 
 export const frameTimes = [];  // ms spent handling each snapshot/delta frame (for the benchmark)
 window.__schakel = { frameTimes };

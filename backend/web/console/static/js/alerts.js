@@ -1,5 +1,5 @@
 // One alert queue: unacknowledged first, most urgent first, newest first. Noodknop: banner and sound until acked.
-import { ALERT, ALERT_RANK, clock, esc } from "./format.js";
+import { ALERT, ALERT_RANK, clock, esc } from "/web/static/js/format.js";
 
 const SAFETY = new Set(["noodknop", "assistance"]);
 

@@ -1,11 +1,12 @@
 // The meldkamer console: login, then the live picture over the operator socket and the dispatch API.
-import { api, current, login, logout, resume, setLoggedOutHandler } from "./api.js";
+import { api, current, logout, resume, setLoggedOutHandler } from "/web/static/js/api.js";
+import { bindLogin } from "/web/static/js/login.js";
 import { Live } from "./live.js";
 import { LiveMap } from "./map.js";
 import { Alerts } from "./alerts.js";
 import { UnitList } from "./units.js";
 import { Incidents } from "./incidents.js";
-import { STATUS, TASK, age, clock, esc } from "./format.js";
+import { STATUS, TASK, age, clock, esc } from "/web/static/js/format.js";
 
 const $ = (id) => document.getElementById(id);
 let app = null;
@@ -18,22 +19,12 @@ function showLogin() {
 
 setLoggedOutHandler(() => location.reload());
 
-$("login-form").addEventListener("submit", async (e) => {
-  e.preventDefault();
-  const f = new FormData(e.target);
-  $("login-error").textContent = "";
-  try {
-    const s = await login(f.get("username"), f.get("password"));
-    if (!["operator", "teamlead", "admin"].includes(s.role)) {
-      $("login-error").textContent = "Dit account heeft geen toegang tot de meldkamer.";
-      logout();
-      return;
-    }
-    await start(true);
-  } catch (err) {
-    $("login-error").textContent = err.status === 401 ? "Onbekende gebruikersnaam of verkeerd wachtwoord."
-      : `Inloggen mislukt: ${err.message}`;
-  }
+bindLogin({
+  form: $("login-form"),
+  error: $("login-error"),
+  roles: ["operator", "teamlead", "admin"],
+  denied: "Dit account heeft geen toegang tot de meldkamer.",
+  onLoggedIn: () => start(true),
 });
 
 async function start(gesture) {

@@ -1,0 +1,132 @@
+"""Reports over HTTP: the review and GIR CSV exports and the monthly overview (every export is logged)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import msgspec
+from litestar import MediaType, Router, get
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
+from litestar.response import Template
+
+from backend import request_input as req
+from backend.auth.guards import requires
+from backend.auth.tokens import Principal
+from backend.errors import BadInput
+from backend.params import QueryId
+from backend.privacy import audit
+from backend.registrations import repository as reg_repo
+from backend.registrations import validation
+from backend.reports import documents
+from backend.reports import repository as repo
+from backend.request_input import AnyRequest
+
+LEADS = ("teamlead", "admin")
+
+
+class Overview(msgspec.Struct, frozen=True, kw_only=True):
+    month: str
+    rows: list[repo.OverviewRow]
+
+
+async def _export(
+    pool: asyncpg.Pool, request: AnyRequest, principal: Principal, filters: reg_repo.Filters, what: str
+) -> list[reg_repo.Registration]:
+    async with pool.acquire() as conn, conn.transaction():
+        found = await reg_repo.list_visible(conn, principal, filters)
+        await audit.record_many(
+            conn,
+            principal=principal,
+            action=f"export_{what}",
+            object_type="registration",
+            object_ids=[str(r.id) for r in found],
+            origin=req.origin(request, principal),
+            reason=req.reason(request),
+            org_id=principal.org_id,
+        )
+    return found
+
+
+@get("/registrations.csv", media_type="text/csv")
+async def export_registrations(
+    request: AnyRequest,
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
+    beat_id: QueryId = None,
+    category: FromQuery[str | None] = None,
+    feitcode: FromQuery[str | None] = None,
+    boa_id: QueryId = None,
+    kind: FromQuery[str | None] = None,
+) -> str:
+    """CSV for review; fines carry what the CJIB delivery needs. Every exported registration is logged."""
+    req.texts(category=category, feitcode=feitcode, kind=kind)
+    filters = reg_repo.Filters(
+        since=since,
+        until=until,
+        beat_id=beat_id,
+        category=category,
+        feitcode=feitcode,
+        boa_id=boa_id,
+        kind=kind,
+        limit=100_000,
+    )
+    return documents.review_csv(await _export(pool, request, principal, filters, "csv"))
+
+
+@get("/gir.csv", media_type="text/csv")
+async def export_gir(
+    request: AnyRequest,
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    since: FromQuery[datetime | None] = None,
+    until: FromQuery[datetime | None] = None,
+) -> str:
+    """Aggression incidents for the gemeente's GIR registration."""
+    filters = reg_repo.Filters(since=since, until=until, kind="aggression", limit=100_000)
+    return documents.gir_csv(await _export(pool, request, principal, filters, "gir"))
+
+
+def _month(month: str) -> tuple[datetime, datetime]:
+    try:
+        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=validation.LOCAL)
+    except ValueError:
+        raise BadInput("maand als JJJJ-MM", field="month") from None
+    if not 2000 <= start.year <= 2200:
+        raise BadInput("maand buiten 2000–2200", field="month")
+    end = (start + timedelta(days=32)).replace(day=1)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+async def _overview(pool: asyncpg.Pool, principal: Principal, month: str) -> Overview:
+    since, until = _month(month)
+    async with pool.acquire() as conn:
+        return Overview(month=month, rows=await repo.overview(conn, principal.org_id, since, until))
+
+
+@get("/overview")
+async def monthly_overview(
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool], month: FromQuery[str]
+) -> Overview:
+    """Counts per beat and category for one month (active registrations), for the gemeente's policy."""
+    return await _overview(pool, principal, month)
+
+
+@get("/overview.html", media_type=MediaType.HTML)
+async def monthly_overview_html(
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool], month: FromQuery[str]
+) -> Template:
+    """The same as a page with an inline SVG bar chart."""
+    context = documents.overview_context(month, (await _overview(pool, principal, month)).rows)
+    return Template(template_name=documents.OVERVIEW_TEMPLATE, context=context)
+
+
+router = Router(
+    path="/api/reports",
+    tags=["review"],
+    guards=[requires(*LEADS)],  # exports hold personal data: team leads and admins only
+    route_handlers=[export_registrations, export_gir, monthly_overview, monthly_overview_html],
+)

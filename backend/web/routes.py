@@ -1,0 +1,23 @@
+"""The web pages' shared files: the API client with its login, the login form, Dutch labels, vendored Leaflet.
+
+Each page lives in its own folder beside this module (``console/`` is the meldkamer) and imports these from
+``/web/static/...``, so a second page reuses the same session handling and wording.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from litestar import Router
+from litestar.static_files import create_static_files_router
+
+from backend.web.console import routes as console
+
+STATIC = Path(__file__).parent / "static"
+
+shared_static = create_static_files_router(
+    path="/web/static", directories=[STATIC], include_in_schema=False, cache_control=None
+)
+
+# Every page: the shared files, then one router per page folder (each keeps its own URL, e.g. /meldkamer).
+router = Router(path="/", route_handlers=[shared_static, console.router])
