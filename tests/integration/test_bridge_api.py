@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -16,7 +17,7 @@ from tests.integration.harness import bearer, login, make_settings, running
 from tests.integration.test_bridge_link import world_with_bridge_account
 from tests.integration.world import OUDE_ZIJDE
 
-PATHS = [
+PATHS: list[tuple[str, str, Any]] = [
     ("GET", "/api/bridge/organisations", None),
     ("GET", "/api/bridge/timeline?source=gms-sim", None),
     ("GET", "/api/bridge/register-queries", None),
@@ -80,7 +81,7 @@ async def test_the_bridge_api_serves_the_service_account_within_its_organisation
             again = await http.post(f"/api/bridge/register-queries/{ours}/answer", json=answer)
             assert again.json()["taken"] is False  # answered once; the boa takes it
 
-            for method, path, body, field in [
+            refused: list[tuple[str, str, Any, str]] = [
                 ("GET", "/api/bridge/timeline", None, "source"),
                 ("GET", "/api/bridge/timeline?source=", None, "source"),
                 ("GET", "/api/bridge/timeline?source=gms-sim&limit=0", None, "limit"),
@@ -92,7 +93,8 @@ async def test_the_bridge_api_serves_the_service_account_within_its_organisation
                 ("POST", f"/api/bridge/register-queries/{ours}/answer", {"result": {}}, "status"),
                 ("POST", "/api/bridge/register-queries/0/answer", {"status": "found"}, "query_id"),
                 ("POST", f"/api/bridge/register-queries/{2**63}/answer", {"status": "found"}, "query_id"),
-            ]:
+            ]
+            for method, path, body, field in refused:
                 r = await http.request(method, path, json=body)
                 assert r.status_code == 400, (path, body, r.status_code, r.text)
                 assert field in r.text, (path, body, r.text)
