@@ -317,7 +317,7 @@ class PartnerLink:
                     ).run()
                 except Exception as exc:  # link down, protocol error, or our store failing: again, later
                     attempt += 1
-                    self._log_down(exc, attempt)
+                    self._log_down(exc, f"down; retry {attempt}")
                     with contextlib.suppress(Exception):
                         await self.store.record_failure(self.peer, f"{type(exc).__name__}: {exc}")
                 finally:
@@ -335,20 +335,14 @@ class PartnerLink:
             raise LinkError(f"connected to {answer.welcome.name!r}, expected {self.peer!r}")
         return answer.welcome.acked
 
-    def _log_down(self, exc: Exception, attempt: int) -> None:
+    def _log_down(self, exc: Exception, what: str) -> None:
         quiet = isinstance(exc, OSError | TimeoutError | websockets.WebSocketException | LinkError)
-        log.log(
-            logging.INFO if quiet else logging.ERROR,
-            "link to %s down (%s); retry %d",
-            self.peer,
-            exc,
-            attempt,
-            exc_info=not quiet,
-        )
+        level = logging.INFO if quiet else logging.ERROR
+        log.log(level, "link to %s %s (%s)", self.peer, what, exc, exc_info=not quiet)
 
     def _connect_failed(self, exc: Exception) -> None:
         """websockets could not connect (it retries by itself): count the failed attempt for the metrics."""
-        self._log_down(exc, 0)
+        self._log_down(exc, "cannot connect; retrying")
         task = asyncio.get_running_loop().create_task(self._record(exc))
         self._recording.add(task)
         task.add_done_callback(self._recording.discard)
