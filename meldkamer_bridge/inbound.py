@@ -3,8 +3,8 @@
 The link stores what a partner sends in the bridge's inbox once it validates (`validate`: the type's
 decoder accepts the body); the inbox loop then hands each stored message to its type's handler, inside the
 transaction that marks it processed, so each is handled once: a handler returns what it did (kept as the
-inbox row's result), returns None when it cannot act yet (no backend configured: the message waits), or
-raises to roll back and be called again later.
+inbox row's result) or raises to roll back and be called again later. A type whose handler is not ready (no
+backend configured, no incident sink) waits in the inbox.
 """
 
 from __future__ import annotations
@@ -43,6 +43,13 @@ class Inbound:
         self.api: BackendApi | None = None  # set by the wiring when a backend is configured
         self.incident_sink: IncidentSink | None = None
         self.changed = asyncio.Event()  # wakes the inbox loop
+        self._busy = {type_: asyncio.Lock() for type_ in ROUTES}  # one hand-over at a time per type
+
+    def has_backend(self) -> bool:
+        return self.api is not None
+
+    def has_sink(self) -> bool:
+        return self.incident_sink is not None
 
     def use_backend(self, api: BackendApi) -> None:
         self.api = api
@@ -86,27 +93,29 @@ class Inbound:
     async def process(self, type_: str) -> int:
         """Hand the unprocessed messages of one type to its handler, oldest first; how many were handled."""
         route = ROUTES[type_]
-        async with self.pool.acquire() as conn:
-            messages = await outbox.unprocessed(conn, types=[type_])
-        done = 0
-        for message in messages:
-            decoded = route.decode(message.body.encode("utf-8"))  # valid: checked on arrival
-            try:
-                async with self.pool.acquire() as conn, conn.transaction():
-                    result = await route.handle(self, conn, message, decoded)
-                    if result is None:
-                        return done  # nobody to hand it to yet
-                    done += await outbox.mark_processed(conn, message.id, result)
-            except Exception:
-                log.exception("%s %s not handled yet", type_, message.msg_id)
-        return done
+        async with self._busy[type_]:
+            if not route.ready(self):
+                return 0  # nobody to hand them to yet
+            async with self.pool.acquire() as conn:
+                messages = await outbox.unprocessed(conn, types=[type_])
+            done = 0
+            for message in messages:
+                decoded = route.decode(message.body.encode("utf-8"))  # valid: checked on arrival
+                try:
+                    async with self.pool.acquire() as conn, conn.transaction():
+                        result = await route.handle(self, conn, message, decoded)
+                        done += await outbox.mark_processed(conn, message.id, result)
+                except Exception:
+                    log.exception("%s %s not handled yet", type_, message.msg_id)
+            return done
 
     # --- the handlers -------------------------------------------------------------------------------------
 
     async def incident(
         self, conn: asyncpg.Connection, message: InboxMessage, incident: eido.IncidentHandover
-    ) -> str | None:
-        return None if self.incident_sink is None else await self.incident_sink(conn, message, incident)
+    ) -> str:
+        assert self.incident_sink is not None  # ready
+        return await self.incident_sink(conn, message, incident)
 
     async def create_melding(
         self, conn: asyncpg.Connection, message: InboxMessage, incident: eido.IncidentHandover
@@ -130,10 +139,9 @@ class Inbound:
 
     async def area_alert(
         self, conn: asyncpg.Connection, message: InboxMessage, alert: cap.PartnerAlert
-    ) -> str | None:
+    ) -> str:
         """A police CAP alert to the backend (POST /api/area-alerts), which pushes it to the units inside."""
-        if self.api is None:
-            return None
+        assert self.api is not None  # ready
         body = handover.area_alert_request(message.partner, alert)
         try:
             stored = await self.api.post("/api/area-alerts", body)
@@ -143,10 +151,9 @@ class Inbound:
 
     async def register_answer(
         self, conn: asyncpg.Connection, message: InboxMessage, answer: registers.RegisterAnswer
-    ) -> str | None:
+    ) -> str:
         """A police register answer onto its query at the backend; the inbox keeps no copy."""
-        if self.api is None:
-            return None
+        assert self.api is not None  # ready
         query_id, body = registers.answer_for(answer, message.partner)
         try:
             taken = await self.api.answer_query(query_id, body)
@@ -160,13 +167,14 @@ class Inbound:
 
 
 class Route(NamedTuple):
-    decode: Callable[[bytes], Any]
-    handle: Callable[[Inbound, asyncpg.Connection, InboxMessage, Any], Awaitable[str | None]]
+    decode: Callable[[bytes], Any]  # validates on arrival (a failure is refused with a nack)
+    handle: Callable[[Inbound, asyncpg.Connection, InboxMessage, Any], Awaitable[str]]
+    ready: Callable[[Inbound], bool]  # whether there is anyone to hand it to now
 
 
 # What partners may send, and what becomes of it (docs/bridge.md, section 5).
 ROUTES: dict[str, Route] = {
-    "eido": Route(eido.decode_incident, Inbound.incident),
-    "cap": Route(cap.decode_alert, Inbound.area_alert),
-    "register_answer": Route(registers.decode_answer, Inbound.register_answer),
+    "eido": Route(eido.decode_incident, Inbound.incident, Inbound.has_sink),
+    "cap": Route(cap.decode_alert, Inbound.area_alert, Inbound.has_backend),
+    "register_answer": Route(registers.decode_answer, Inbound.register_answer, Inbound.has_backend),
 }
