@@ -21,7 +21,8 @@ from pathlib import Path
 
 from meldkamer_bridge.adapters.base import CodecError
 from meldkamer_bridge.adapters.status import GMS_DEFAULT, load_mapping
-from meldkamer_bridge.app import Bridge, BridgeConfig, Partner
+from meldkamer_bridge.app import TRANSPORTS, Bridge
+from meldkamer_bridge.config import BridgeConfig, Partner
 
 
 def parse_partners(text: str) -> tuple[Partner, ...]:
@@ -31,6 +32,8 @@ def parse_partners(text: str) -> tuple[Partner, ...]:
         url, _, token = rest.partition("#")
         if not name or not url:
             raise SystemExit(f"bad partner {item!r}: expected NAME=URL[#TOKEN]")
+        if url.partition("://")[0].lower() not in TRANSPORTS:
+            raise SystemExit(f"bad partner {item!r}: the URL must start with one of {', '.join(TRANSPORTS)}://")
         partners.append(Partner(name=name, url=url, token=token))
     return tuple(partners)
 

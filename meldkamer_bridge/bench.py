@@ -23,7 +23,8 @@ import asyncpg
 
 from meldkamer_bridge import outbox
 from meldkamer_bridge.adapters import cap, status
-from meldkamer_bridge.app import Bridge, BridgeConfig, Partner
+from meldkamer_bridge.app import Bridge
+from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.simulator import Simulator
 from shared.protocol import AlertKind, UnitStatus
 

@@ -1,17 +1,21 @@
-"""The bridge in the demo (`make run`): the reference partner and the bridge, in the demo's process."""
+"""The bridge in the demo (`make run`): the reference partner and the bridge, in a process of their own
+(`python -m meldkamer_bridge.demo`, started by the demo beside the backend)."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import logging
+import sys
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 from backend.db.pool import create_pool
-from meldkamer_bridge.app import Bridge, BridgeConfig, Partner
+from meldkamer_bridge.api import BackendApi, Refused, Unavailable
+from meldkamer_bridge.app import Bridge
+from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.simulator import Simulator
 
 log = logging.getLogger(__name__)
@@ -32,8 +36,7 @@ async def run_partner_and_bridge(
     """Serve the reference partner and run the bridge (service account `bridge`) until cancelled.
 
     The partner hands an incident to handhaving now and then, and one police area alert at the start; the
-    bridge
-    mirrors unit status and positions to it and sends noodknop/assistance alerts as CAP.
+    bridge mirrors unit status and positions to it and sends noodknop/assistance alerts as CAP.
     """
     sim = Simulator(data_dir / "partner-sim.sqlite3", name=PARTNER)
     pool = await create_pool(database_url, min_size=1, max_size=4)
@@ -57,7 +60,7 @@ async def run_partner_and_bridge(
             password=password,
         )
         bridge = asyncio.create_task(Bridge(config, pool).run())
-        dispatcher = asyncio.create_task(auto_assign(pool, backend_url, password))
+        dispatcher = asyncio.create_task(auto_assign(backend_url, password))
         try:
             n = sim.incidents_queued()
             while True:
@@ -70,27 +73,27 @@ async def run_partner_and_bridge(
             await asyncio.gather(bridge, dispatcher, return_exceptions=True)
 
 
-async def auto_assign(pool: asyncpg.Pool, backend_url: str, password: str) -> None:
+async def auto_assign(backend_url: str, password: str) -> None:
     """Demo only: a melding from the meldkamer goes to the first proposed unit, through the normal API, as the
-    operator would do it in the console."""
+    operator would do it in the console. The partner's meldingen are the ones whose timeline the bridge reads
+    (as the service account); the tasking is the operator's."""
     done: set[int] = set()
-    async with httpx.AsyncClient(base_url=backend_url, timeout=10) as http:
+    api = BackendApi(backend_url, "bridge", password)
+    try:
         while True:
             await asyncio.sleep(2.0)
             try:
-                async with pool.acquire() as conn:
-                    ids = await conn.fetch(
-                        "SELECT id FROM incidents WHERE source = $1 AND state = 'open' ORDER BY id", PARTNER
-                    )
-                todo = [r["id"] for r in ids if r["id"] not in done]
+                lines = await api.timeline(PARTNER)
+                todo = sorted({line.incident_id for line in lines if line.kind == "created"} - done)
                 if not todo:
                     continue
+                http = api.http
                 r = await http.post("/api/auth/login", json={"username": "operator", "password": password})
                 auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
                 for incident_id in todo:
                     done.add(incident_id)
                     detail = (await http.get(f"/api/incidents/{incident_id}", headers=auth)).json()
-                    if detail["incident"]["tasks"]:
+                    if detail["incident"]["state"] != "open" or detail["incident"]["tasks"]:
                         continue
                     url = f"/api/incidents/{incident_id}/proposals"
                     proposals = (await http.get(url, headers=auth)).json()
@@ -98,5 +101,31 @@ async def auto_assign(pool: asyncpg.Pool, backend_url: str, password: str) -> No
                         await http.post(f"/api/incidents/{incident_id}/tasks", headers=auth,
                                         json={"unit_id": proposals[0]["unit_id"]})  # fmt: skip
                         log.info("demo: melding %d to %s", incident_id, proposals[0]["call_sign"])
-            except (httpx.HTTPError, KeyError, ValueError, asyncpg.PostgresError, OSError) as exc:
+            except (httpx.HTTPError, KeyError, ValueError, Refused, Unavailable, OSError) as exc:
                 log.info("demo dispatcher: %s", exc)
+    finally:
+        await api.aclose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m meldkamer_bridge.demo`: what `make run` starts beside the backend, as its own process."""
+    p = argparse.ArgumentParser(prog="python -m meldkamer_bridge.demo", description=main.__doc__)
+    p.add_argument("--database-url", required=True)
+    p.add_argument("--backend-url", required=True)
+    p.add_argument("--password", required=True)
+    p.add_argument("--data-dir", type=Path, required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # every message the partner receives is on its own page; the console keeps the terminal readable
+    logging.getLogger("meldkamer_bridge.simulator").setLevel(logging.WARNING)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_partner_and_bridge(
+            database_url=args.database_url, backend_url=args.backend_url, password=args.password,
+            data_dir=args.data_dir, host=args.host, port=args.port))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

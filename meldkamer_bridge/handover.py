@@ -6,36 +6,27 @@ source=<partner>, external_id=<EIDO $id>); the backend returns the existing meld
 retry after a crash never makes a second one. A handover the backend refuses for good (no usable location, a
 4xx) is consumed with the reason and answered with `declined`.
 
-Out: the melding's timeline is the source of truth. Each timeline line of a melding made for a partner becomes
-at most one `eido_update`, queued with the fixed message id `schakel:progress:<melding>:<event>`: the outbox
-refuses a message id it already has, so scanning the timeline again (after a restart, on every tick) never
-sends anything twice.
+Out: the melding's timeline is the source of truth (GET /api/bridge/timeline). Each timeline line of a melding
+made for a partner becomes at most one `eido_update`, queued with the fixed message id
+`schakel:progress:<melding>:<event>`: the outbox refuses a message id it already has, so reading the timeline
+again (after a restart, on every tick) never sends anything twice.
+
+Pure: these functions build request bodies and read timeline lines; the I/O is in meldkamer_bridge.api.
 """
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 
-import asyncpg
-import httpx
 import msgspec
 
 from meldkamer_bridge.adapters import cap, eido
+from shared.bridge_api import TimelineLine
 from shared.protocol import TaskState
 from shared.tasks import DEVICE_TASK_STATES, TASK_STATE_LABELS
 
-log = logging.getLogger(__name__)
-
-# How long after closing a melding its timeline is still scanned for progress to send.
-RECENT = "1 day"
-
 # the states a unit reports, by the label the timeline writes them with ("HH-03: aanrijdend")
 _LABELS = {TASK_STATE_LABELS[state]: state for state in sorted(DEVICE_TASK_STATES)}
-
-
-class Refused(Exception):
-    """The backend will never take this handover (a 4xx): consume it with the reason."""
 
 
 def incident_request(partner: str, handover: eido.IncidentHandover) -> dict[str, object]:
@@ -76,16 +67,6 @@ def area_alert_request(partner: str, alert: cap.PartnerAlert) -> dict[str, objec
     }
 
 
-async def post(http: httpx.AsyncClient, token: str, path: str, body: dict[str, object]) -> dict[str, object]:
-    """POST to the backend; raises Refused for a 4xx that will not change, other errors to try again."""
-    r = await http.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
-    if r.status_code in (200, 201):
-        return dict(r.json())
-    if 400 <= r.status_code < 500 and r.status_code not in (401, 408, 409, 429):
-        raise Refused(f"{r.status_code} {r.text[:300]}")
-    raise RuntimeError(f"backend answered {r.status_code}: {r.text[:200]}")
-
-
 # --- progress -----------------------------------------------------------------------------------------------
 
 
@@ -104,34 +85,17 @@ def progress_msg_id(incident_id: int, event_id: int) -> str:
     return f"schakel:progress:{incident_id}:{event_id}"
 
 
-async def unsent_events(conn: asyncpg.Connection, partner: str) -> list[Event]:
-    """Timeline lines of the partner's meldingen (open or closed recently) not yet queued, oldest first."""
-    rows = await conn.fetch(
-        f"""SELECT e.id, e.incident_id, i.external_id, e.kind, e.text, e.at, u.call_sign,
-                   array(SELECT u2.call_sign FROM tasks t JOIN units u2 ON u2.id = t.unit_id
-                         WHERE t.incident_id = i.id ORDER BY t.id) AS units
-            FROM incidents i JOIN incident_events e ON e.incident_id = i.id
-            LEFT JOIN units u ON u.id = e.unit_id
-            WHERE i.source = $1 AND (i.closed_at IS NULL OR i.closed_at > now() - interval '{RECENT}')
-              AND e.kind IN ('created', 'assigned', 'task_state', 'closed')
-              AND NOT EXISTS (SELECT 1 FROM bridge_outbox o
-                              WHERE o.msg_id = 'schakel:progress:' || e.incident_id || ':' || e.id)
-            ORDER BY e.id""",
-        partner,
+def event_from(line: TimelineLine) -> Event:
+    return Event(
+        event_id=line.event_id,
+        incident_id=line.incident_id,
+        external_id=line.external_id,
+        kind=line.kind,
+        text=line.text,
+        at=line.at,
+        call_sign=line.call_sign,
+        units=tuple(line.units),
     )
-    return [
-        Event(
-            event_id=r["id"],
-            incident_id=r["incident_id"],
-            external_id=r["external_id"],
-            kind=r["kind"],
-            text=r["text"],
-            at=r["at"],
-            call_sign=r["call_sign"],
-            units=tuple(dict.fromkeys(r["units"])),
-        )
-        for r in rows
-    ]
 
 
 def task_state(event: Event) -> TaskState | None:

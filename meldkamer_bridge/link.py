@@ -8,7 +8,8 @@ Frames are JSON text (docs/bridge.md):
     {"nack": n, "reason": ...}       n is consumed but refused (it goes to the sender's dead-letter list)
     {"error": ..., "expected": n}    protocol error; the sender closes, reconnects and resends from its ack
 `acked` in hello/welcome is what the speaker has stored of the other side's messages: each side resends
-everything after it, in order. Both sides run the same `Session`; only who connects differs.
+everything after it, in order. Both sides run the same `Session`; only who connects differs: the bridge's
+`PartnerLink` (a Transport, meldkamer_bridge.adapters.base) connects, the partner's `Acceptor` answers.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import msgspec
 import websockets
 
-from meldkamer_bridge.outbox import AckError, Envelope, OutboxMessage, SendWindow, Verdict, backoff_delay
+from meldkamer_bridge.adapters.base import OnReceived, Store, Validator
+from meldkamer_bridge.outbox import AckError, Envelope, SendWindow, Verdict, backoff_delay, backoff_delays
 
 log = logging.getLogger(__name__)
 
@@ -78,28 +80,6 @@ def encode_frame(frame: Frame | Envelope) -> str:
 
 class LinkError(Exception):
     """The peer broke the protocol or refused us; the connection is closed."""
-
-
-class Store(Protocol):
-    """What a side of the link persists. PostgreSQL for the bridge, SQLite for the reference partner."""
-
-    def changed(self, peer: str) -> asyncio.Event: ...  # set when something is enqueued for `peer`
-
-    async def outbound_state(self, peer: str) -> tuple[int, int]: ...  # (acked, highest queued)
-    async def pending(self, peer: str, after: int, upto: int) -> list[OutboxMessage]: ...
-    async def acknowledge(self, peer: str, upto: int) -> int: ...
-    async def reject(self, peer: str, seq: int, reason: str) -> None: ...
-    async def inbound_seq(self, peer: str) -> int: ...
-    async def receive(
-        self, peer: str, envelopes: Sequence[Envelope], rejections: dict[int, str]
-    ) -> tuple[list[Verdict], int]: ...
-    async def record_failure(self, peer: str, error: str) -> None: ...
-
-
-# Checks an inbound body: None when fine, else the reason to refuse it.
-Validator = Callable[[Envelope], str | None]
-# Told about every newly stored inbound message (after it is durable).
-OnReceived = Callable[[Envelope], Awaitable[None]]
 
 
 class Session:
@@ -243,63 +223,133 @@ class Session:
             await self.ws.send(encode_frame(Frame(ack=last)))
 
 
-async def connect(
+@contextlib.asynccontextmanager
+async def reconnecting(
     url: str,
-    store: Store,
     *,
-    me: str,
-    peer: str,
-    token: str = "",
-    validate: Validator | None = None,
-    on_received: OnReceived | None = None,
-    connected: asyncio.Event | None = None,
-) -> None:
-    """The client side: stay connected to the partner until cancelled, reconnecting with backoff."""
-    attempt = 0
-    while True:
-        try:
-            async with websockets.connect(
-                url, max_size=MAX_FRAME_BYTES, open_timeout=5, ping_interval=10, ping_timeout=10
-            ) as ws:
-                hello = Hello(name=me, token=token, acked=await store.inbound_seq(peer))
-                await ws.send(encode_frame(Frame(hello=hello)))
-                answer = _decoder.decode(await asyncio.wait_for(ws.recv(), 10))
-                if answer.welcome is None:
-                    raise LinkError(f"partner refused the hello: {answer.error} {answer.reason}")
-                if answer.welcome.name != peer:
-                    raise LinkError(f"connected to {answer.welcome.name!r}, expected {peer!r}")
-                attempt = 0
-                if connected is not None:
-                    connected.set()
-                log.info("link to %s up (it has our messages up to %d)", peer, answer.welcome.acked)
-                await Session(
-                    ws,
-                    store,
-                    me=me,
-                    peer=peer,
-                    peer_acked=answer.welcome.acked,
-                    validate=validate,
-                    on_received=on_received,
-                ).run()
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # link down, protocol error, or our store failing: retry with backoff
-            attempt += 1
-            quiet = isinstance(exc, OSError | TimeoutError | websockets.WebSocketException | LinkError)
-            log.log(
-                logging.INFO if quiet else logging.ERROR,
-                "link to %s down (%s); retry %d",
-                peer,
-                exc,
-                attempt,
-                exc_info=not quiet,
-            )
-            with contextlib.suppress(Exception):
-                await store.record_failure(peer, f"{type(exc).__name__}: {exc}")
-        finally:
-            if connected is not None:
-                connected.clear()
-        await asyncio.sleep(backoff_delay(max(attempt, 1), base=0.1, cap=10.0))
+    base: float,
+    cap: float,
+    on_failure: Callable[[Exception], None] | None = None,
+    **options: Any,
+) -> AsyncIterator[AsyncIterator[websockets.ClientConnection]]:
+    """websockets' reconnecting `connect()` iterator with our backoff (`base` doubling to `cap`, with jitter)
+    and every failure to connect retried: a partner or the backend may be away for long, never for good.
+
+    The iterator is closed on the way out, so a cancelled task leaves no connection behind. Errors after a
+    connection is open are the caller's to catch inside the loop (websockets' rule); the caller then waits
+    before the next attempt.
+    """
+
+    def retry(exc: Exception) -> Exception | None:
+        if on_failure is not None:
+            on_failure(exc)
+        return None  # None: retry
+
+    connections = websockets.connect(
+        url,
+        reconnect_delays=lambda: backoff_delays(base=base, cap=cap),
+        process_exception=retry,
+        **options,
+    ).__aiter__()
+    try:
+        yield connections
+    finally:
+        await connections.aclose()  # type: ignore[attr-defined]  # an async generator
+
+
+class PartnerLink:
+    """The bridge's side of one partner over a websocket (a Transport): connect, hello, then a Session until
+    the connection drops; again and again until cancelled, with backoff (0.1 s doubling to 10 s)."""
+
+    BASE_S = 0.1
+    CAP_S = 10.0
+
+    def __init__(
+        self,
+        url: str,
+        store: Store,
+        *,
+        me: str,
+        peer: str,
+        token: str = "",
+        validate: Validator | None = None,
+        on_received: OnReceived | None = None,
+    ) -> None:
+        self.url = url
+        self.store = store
+        self.me = me
+        self.peer = peer
+        self.token = token
+        self.validate = validate
+        self.on_received = on_received
+        self._connected = asyncio.Event()
+        self._recording: set[asyncio.Task[None]] = set()
+
+    @property
+    def name(self) -> str:
+        return self.peer
+
+    @property
+    def connected(self) -> asyncio.Event:
+        return self._connected
+
+    async def run(self) -> None:
+        """Stay connected to the partner until cancelled."""
+        attempt = 0
+        options = {"max_size": MAX_FRAME_BYTES, "open_timeout": 5, "ping_interval": 10, "ping_timeout": 10}
+        async with reconnecting(
+            self.url, base=self.BASE_S, cap=self.CAP_S, on_failure=self._connect_failed, **options
+        ) as connections:
+            async for ws in connections:
+                try:
+                    peer_acked = await self._handshake(ws)
+                    attempt = 0
+                    self._connected.set()
+                    log.info("link to %s up (it has our messages up to %d)", self.peer, peer_acked)
+                    await Session(
+                        ws,
+                        self.store,
+                        me=self.me,
+                        peer=self.peer,
+                        peer_acked=peer_acked,
+                        validate=self.validate,
+                        on_received=self.on_received,
+                    ).run()
+                except Exception as exc:  # link down, protocol error, or our store failing: again, later
+                    attempt += 1
+                    self._log_down(exc, f"down; retry {attempt}")
+                    with contextlib.suppress(Exception):
+                        await self.store.record_failure(self.peer, f"{type(exc).__name__}: {exc}")
+                finally:
+                    self._connected.clear()
+                await asyncio.sleep(backoff_delay(max(attempt, 1), base=self.BASE_S, cap=self.CAP_S))
+
+    async def _handshake(self, ws: websockets.ClientConnection) -> int:
+        """Our hello, the partner's welcome; returns what the partner has of ours."""
+        hello = Hello(name=self.me, token=self.token, acked=await self.store.inbound_seq(self.peer))
+        await ws.send(encode_frame(Frame(hello=hello)))
+        answer = _decoder.decode(await asyncio.wait_for(ws.recv(), 10))
+        if answer.welcome is None:
+            raise LinkError(f"partner refused the hello: {answer.error} {answer.reason}")
+        if answer.welcome.name != self.peer:
+            raise LinkError(f"connected to {answer.welcome.name!r}, expected {self.peer!r}")
+        return answer.welcome.acked
+
+    def _log_down(self, exc: Exception, what: str) -> None:
+        quiet = isinstance(exc, OSError | TimeoutError | websockets.WebSocketException | LinkError)
+        level = logging.INFO if quiet else logging.ERROR
+        log.log(level, "link to %s %s (%s)", self.peer, what, exc, exc_info=not quiet)
+
+    def _connect_failed(self, exc: Exception) -> None:
+        """websockets could not connect (it retries by itself): count the failed attempt for the metrics."""
+        self._log_down(exc, "cannot connect; retrying")
+        task = asyncio.get_running_loop().create_task(self._record(exc))
+        self._recording.add(task)
+        task.add_done_callback(self._recording.discard)
+
+    async def _record(self, exc: Exception) -> None:
+        with contextlib.suppress(Exception):
+            await self.store.record_failure(self.peer, f"{type(exc).__name__}: {exc}")
 
 
 class Acceptor:

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import itertools
 import random
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from datetime import datetime
 
 import asyncpg
@@ -55,6 +56,12 @@ def backoff_delay(
     spread = delay * jitter
     offset: float = (rng or random).uniform(-spread, spread)
     return max(0.0, delay + offset)
+
+
+def backoff_delays(*, base: float, cap: float) -> Generator[float, None, None]:
+    """The delays before reconnection attempts 1, 2, ... (for websockets' reconnecting `connect`)."""
+    for attempt in itertools.count(1):
+        yield backoff_delay(attempt, base=base, cap=cap)
 
 
 class AckError(ValueError):
@@ -194,6 +201,12 @@ async def enqueue(
     return OutboxMessage(
         partner=partner, seq=row["seq"], msg_id=msg_id, type=type_, body=text, created_at=row["created_at"]
     )
+
+
+async def queued(conn: asyncpg.Connection, msg_ids: Sequence[str]) -> set[str]:
+    """Which of these message ids are in the outbox already (queued once, whatever their state)."""
+    rows = await conn.fetch("SELECT msg_id FROM bridge_outbox WHERE msg_id = ANY($1::text[])", list(msg_ids))
+    return {r["msg_id"] for r in rows}
 
 
 async def outbound_state(conn: asyncpg.Connection, partner: str) -> tuple[int, int]:
@@ -394,6 +407,11 @@ async def mark_processed(conn: asyncpg.Connection, inbox_id: int, result: str = 
         result[:2000],
     )
     return bool(status.endswith(" 1"))
+
+
+async def blank_body(conn: asyncpg.Connection, inbox_id: int) -> None:
+    """Keep no copy of an inbound message's body (a register answer is held by the backend only)."""
+    await conn.execute("UPDATE bridge_inbox SET body = '' WHERE id = $1", inbox_id)
 
 
 # --- the bridge's side of the link ------------------------------------------------------------------------

@@ -1,10 +1,11 @@
 """Register queries (vehicle plate, driving licence) between the backend and the police.
 
-The backend queues a boa's query in `register_queries` (pending); the bridge sends it to the police as a
-`register_query` message (message id `schakel:query:<id>`, so never twice) and marks it sent in the same
-transaction. The partner answers with a `register_answer` naming the query; the bridge puts the answer on the
-query row for the boa's request to take and blanks the inbox copy: the register's data is kept nowhere else.
-An answer for a query that is no longer waiting (the boa gave up) is dropped.
+The backend queues a boa's query (pending) and offers it to the bridge (GET /api/bridge/register-queries);
+the bridge queues it for the police as a `register_query` message (message id `schakel:query:<id>`, so
+never twice, even when it is offered again after a crash) and then tells the backend it is sent. The partner
+answers with a `register_answer` naming the query; the bridge posts the answer onto the query for the boa's
+request to take and blanks its inbox copy: the register's data is kept nowhere else. An answer for a query
+that is no longer waiting (the boa gave up) is dropped.
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import asyncpg
 import msgspec
 
-from meldkamer_bridge import outbox
+from shared.bridge_api import PendingQuery, QueryAnswer
 
 PREFIX = "schakel:query:"
 
@@ -37,29 +37,20 @@ def decode_answer(body: bytes) -> RegisterAnswer:
     return answer
 
 
-async def send_pending(conn: asyncpg.Connection, partner: str) -> int:
-    """Queue pending queries for the police partner (call in a transaction); how many."""
-    rows = await conn.fetch(
-        """SELECT id, request FROM register_queries WHERE state = 'pending' ORDER BY id
-           FOR UPDATE SKIP LOCKED LIMIT 50"""
-    )
-    for r in rows:
-        body = {"type": "register_query", "query_id": f"{PREFIX}{r['id']}", **r["request"]}
-        await outbox.enqueue(conn, partner, "register_query", json.dumps(body), f"{PREFIX}{r['id']}")
-        await conn.execute("UPDATE register_queries SET state = 'sent' WHERE id = $1", r["id"])
-    return len(rows)
+def query_msg_id(query_id: int) -> str:
+    return f"{PREFIX}{query_id}"
 
 
-async def take_in(conn: asyncpg.Connection, message: outbox.InboxMessage) -> str:
-    """Put an answer on its query (if still waiting) and blank the inbox copy; returns the inbox result."""
-    answer = decode_answer(message.body.encode("utf-8"))
+def query_body(query: PendingQuery) -> str:
+    """The `register_query` message for the police."""
+    return json.dumps({"type": "register_query", "query_id": query_msg_id(query.query_id), **query.request})
+
+
+def answer_for(answer: RegisterAnswer, partner: str) -> tuple[int, QueryAnswer]:
+    """The query an answer belongs to and what the backend keeps of it until the boa takes it."""
     query_id = int(answer.query_id[len(PREFIX) :])
-    stored = {"status": answer.status, "result": answer.result, "source": answer.source or message.partner}
-    done = await conn.fetchval(
-        """UPDATE register_queries SET answer = $2::jsonb, state = 'answered'
-           WHERE id = $1 AND state = 'sent' RETURNING id""",
-        query_id,
-        stored,  # the pool's codec encodes jsonb
+    return query_id, QueryAnswer(
+        status=answer.status,  # type: ignore[arg-type]  # checked in decode_answer
+        result=answer.result,
+        source=answer.source or partner,
     )
-    await conn.execute("UPDATE bridge_inbox SET body = '' WHERE id = $1", message.id)
-    return f"answer for query {query_id}" + ("" if done else " dropped: nobody waits for it")

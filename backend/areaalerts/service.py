@@ -3,18 +3,17 @@ tablets of the units whose last position lies in the area, and shown to operator
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
 from shapely.geometry import Polygon
 
 from backend.areaalerts import repository as repo
+from backend.areaalerts.area import Circle, units_in_area
 from backend.auth.tokens import Principal
 from backend.dispatch import live
 from backend.errors import BadInput
 from backend.services import Services
-from meldkamer_bridge.adapters.cap import Circle, PartnerAlert, units_in_area
 from shared.protocol import AreaAlert, AreaAlertView, Latitude, Longitude, Timestamp
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
@@ -30,7 +29,7 @@ class AreaCircle(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AreaAlertRequest(msgspec.Struct, frozen=True, kw_only=True):
-    """A decoded CAP alert (meldkamer_bridge.adapters.cap.PartnerAlert) as the bridge posts it."""
+    """A partner's alert for an area (the bridge posts each police CAP alert this way)."""
 
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]  # the partner
     identifier: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]  # the CAP identifier
@@ -47,21 +46,12 @@ class AreaAlertRequest(msgspec.Struct, frozen=True, kw_only=True):
     expires: Timestamp | None = None
 
 
-def _area(data: AreaAlertRequest) -> PartnerAlert:
+def _area(data: AreaAlertRequest) -> tuple[tuple[Polygon, ...], tuple[Circle, ...]]:
     try:
         polygons = tuple(Polygon(ring) for ring in data.polygons)
     except (ValueError, TypeError) as exc:
         raise BadInput(f"not a polygon: {exc}", field="polygons") from exc
-    return PartnerAlert(
-        identifier=data.identifier,
-        sender=data.source,
-        sent=data.sent or datetime.now().astimezone(),
-        status="Actual",
-        msg_type="Alert",
-        scope="Restricted",
-        polygons=polygons,
-        circles=tuple(Circle(c.lon, c.lat, c.radius_km) for c in data.circles),
-    )
+    return polygons, tuple(Circle(c.lon, c.lat, c.radius_km) for c in data.circles)
 
 
 async def receive(services: Services, principal: Principal, data: AreaAlertRequest) -> AreaAlertView:
@@ -69,7 +59,7 @@ async def receive(services: Services, principal: Principal, data: AreaAlertReque
 
     Only the bridge (role service) reaches this: the route's guard says so.
     """
-    area = _area(data)
+    polygons, circles = _area(data)
     new = repo.NewAreaAlert(
         source=data.source,
         external_id=data.identifier,
@@ -104,9 +94,8 @@ async def receive(services: Services, principal: Principal, data: AreaAlertReque
         severity=data.severity,
         sent_at=data.sent,
     )
-    reached = [
-        u for u in sorted(units_in_area(area, positions)) if await live.send_to_unit(services.hub, u, [frame])
-    ]
+    inside = sorted(units_in_area(polygons, circles, positions))
+    reached = [u for u in inside if await live.send_to_unit(services.hub, u, [frame])]
     async with services.pool.acquire() as conn:
         view = await repo.set_units(conn, view.alert_id, reached)
     services.hub.push_area_alert(frozenset(principal.visible_org_ids), view)

@@ -1,28 +1,111 @@
-"""What administrators see of the meldkamer bridge: delivery metrics per partner and the dead-letter list."""
+"""The meldkamer bridge's API (role service) and what administrators see of it.
+
+The bridge is a separate process, perhaps on another machine: it reaches Schakel's data only through these
+routes, the incident and area-alert routes and the operator websocket, as its service account, and only for
+the organisations that account may see (shared/bridge_api.py has the bodies).
+"""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import asyncpg
 import msgspec
-from litestar import Router, get
+from litestar import Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import JSONBody, Parameter
 
 from backend.auth.guards import requires
-from meldkamer_bridge import outbox
+from backend.auth.tokens import Principal
+from backend.bridge import repository as repo
+from backend.params import PathBigId
+from shared.bridge_api import (
+    AnswerTaken,
+    Count,
+    Organisation,
+    PendingQuery,
+    QueriesSent,
+    QueryAnswer,
+    TimelineLine,
+)
+from shared.ids import INT8_MAX
+
+SERVICE = requires("service")
+Source = Annotated[str, Parameter(min_length=1, max_length=40, description="the partner's name")]
+EventId = Annotated[int, Parameter(ge=0, le=INT8_MAX, description="an event id (0 or more)")]
+Limit = Annotated[int, Parameter(ge=1, le=1000)]
 
 
 class BridgeStatus(msgspec.Struct, frozen=True, kw_only=True):
-    partners: list[outbox.PartnerMetrics]
-    dead_letters: list[outbox.DeadLetter]
+    partners: list[repo.PartnerMetrics]
+    dead_letters: list[repo.DeadLetter]
 
 
-@get("/status")
+@get("/status", guards=[requires("admin")])
 async def bridge_status(pool: NamedDependency[asyncpg.Pool]) -> BridgeStatus:
     """Queue depth, oldest message age, deliveries and failures per partner; refused messages and why."""
     async with pool.acquire() as conn:
-        return BridgeStatus(partners=await outbox.metrics(conn), dead_letters=await outbox.dead_letters(conn))
+        partners = await repo.partner_metrics(conn)
+        return BridgeStatus(partners=partners, dead_letters=await repo.dead_letters(conn))
+
+
+@get("/organisations", guards=[SERVICE])
+async def organisations(
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
+) -> list[Organisation]:
+    """The organisations the service account serves: codes for the status feed, names for CAP alerts."""
+    async with pool.acquire() as conn:
+        return await repo.organisations(conn, sorted(principal.visible_org_ids))
+
+
+@get("/timeline", guards=[SERVICE])
+async def timeline(
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    source: Source,
+    after: EventId = 0,
+    limit: Limit = 500,
+) -> list[TimelineLine]:
+    """Timeline lines of the meldingen a partner handed over (open or closed within a day), after event
+    `after`, oldest first: the bridge sends each as progress to the partner, once."""
+    async with pool.acquire() as conn:
+        return await repo.timeline(conn, sorted(principal.visible_org_ids), source, after, limit)
+
+
+@get("/register-queries", guards=[SERVICE])
+async def pending_queries(
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
+) -> list[PendingQuery]:
+    """Boa's register queries waiting to go to the police (offered again until marked sent)."""
+    async with pool.acquire() as conn:
+        return await repo.pending_queries(conn, sorted(principal.visible_org_ids), limit=50)
+
+
+@post("/register-queries/sent", status_code=200, guards=[SERVICE])
+async def queries_sent(
+    data: JSONBody[QueriesSent], principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
+) -> Count:
+    """The bridge has these queries in its outbox (committed): they are no longer offered."""
+    async with pool.acquire() as conn:
+        count = await repo.mark_sent(conn, sorted(principal.visible_org_ids), data.query_ids)
+    return Count(count=count)
+
+
+@post("/register-queries/{query_id:int}/answer", status_code=200, guards=[SERVICE])
+async def answer_query(
+    query_id: PathBigId,
+    data: JSONBody[QueryAnswer],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+) -> AnswerTaken:
+    """The police answer to a query, held for the boa's request to take; dropped when nobody waits."""
+    async with pool.acquire() as conn:
+        taken = await repo.put_answer(conn, sorted(principal.visible_org_ids), query_id, data)
+    return AnswerTaken(query_id=query_id, taken=taken)
 
 
 router = Router(
-    path="/api/bridge", tags=["bridge"], guards=[requires("admin")], route_handlers=[bridge_status]
+    path="/api/bridge",
+    tags=["bridge"],
+    route_handlers=[bridge_status, organisations, timeline, pending_queries, queries_sent, answer_query],
 )

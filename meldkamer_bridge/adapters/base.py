@@ -1,14 +1,80 @@
-"""What every adapter shares: the one codec error and a hardened XML parser."""
+"""What every adapter shares: the transport seam, the one codec error and a hardened XML parser.
+
+A partner is reached over a `Transport` (today: meldkamer_bridge.link.PartnerLink, a websocket). Delivery
+rules (sequence numbers, cumulative acks, de-duplication, dead letters) are the outbox's and the `Store`'s, so
+a partner on another transport (a message queue, an HTTP push API) is one new module with a class that only
+moves envelopes, and one line in the wiring's table of transports (meldkamer_bridge.app.TRANSPORTS).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from lxml import etree
 
+from meldkamer_bridge.outbox import Envelope, OutboxMessage, Verdict
+
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 MAX_MESSAGE_BYTES = 1 << 20  # 1 MiB: no legitimate CAP or EIDO message comes near it
+
+
+class Store(Protocol):
+    """What a side of a link persists. PostgreSQL for the bridge, SQLite for the reference partner."""
+
+    def changed(self, peer: str) -> asyncio.Event: ...  # set when something is enqueued for `peer`
+
+    async def outbound_state(self, peer: str) -> tuple[int, int]: ...  # (acked, highest queued)
+    async def pending(self, peer: str, after: int, upto: int) -> list[OutboxMessage]: ...
+    async def acknowledge(self, peer: str, upto: int) -> int: ...
+    async def reject(self, peer: str, seq: int, reason: str) -> None: ...
+    async def inbound_seq(self, peer: str) -> int: ...
+    async def receive(
+        self, peer: str, envelopes: Sequence[Envelope], rejections: dict[int, str]
+    ) -> tuple[list[Verdict], int]: ...
+    async def record_failure(self, peer: str, error: str) -> None: ...
+
+
+# Checks an inbound body: None when fine, else the reason to refuse it.
+Validator = Callable[[Envelope], str | None]
+# Told about every newly stored inbound message (after it is durable).
+OnReceived = Callable[[Envelope], Awaitable[None]]
+
+
+class Transport(Protocol):
+    """The bridge's connection to one partner, kept up until cancelled.
+
+    While up, it sends the store's outbox for the partner in order (from what the partner says it has) and
+    stores what the partner sends (validated, in order, once) before acknowledging it. It reconnects by
+    itself, with backoff; `connected` is set while the link is up.
+    """
+
+    @property
+    def name(self) -> str: ...  # the partner's name on the link
+
+    @property
+    def connected(self) -> asyncio.Event: ...
+
+    async def run(self) -> None: ...
+
+
+class TransportFactory(Protocol):
+    """How the wiring makes a transport for a partner's URL (one per URL scheme)."""
+
+    def __call__(
+        self,
+        url: str,
+        store: Store,
+        *,
+        me: str,
+        peer: str,
+        token: str = "",
+        validate: Validator | None = None,
+        on_received: OnReceived | None = None,
+    ) -> Transport: ...
 
 
 class CodecError(ValueError):

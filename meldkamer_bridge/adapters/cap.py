@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Literal, TypeVar
+from typing import Literal
 
 import msgspec
-import numpy as np
-import shapely
 from lxml import etree
 from shapely.geometry import Polygon
 
 from meldkamer_bridge.adapters.base import SCHEMAS, CodecError, load_xsd, parse_xml, xsd_errors
-from shared.geo import distance_m
 from shared.protocol import SAFETY_ALERTS, AlertKind
 
 NS = "urn:oasis:names:tc:emergency:cap:1.2"
 _Q = "{" + NS + "}"
 _SCHEMA = load_xsd(SCHEMAS / "cap" / "CAP-v1.2.xsd")
 
-K = TypeVar("K")
 MsgType = Literal["Alert", "Update", "Cancel"]
 Scope = Literal["Restricted", "Private"]
 
@@ -361,25 +357,3 @@ def decode_alert(data: bytes) -> PartnerAlert:
         parameters=parameters,
         **fields,  # type: ignore[arg-type]
     )
-
-
-# --- which units does a police alert concern ---------------------------------------------------------------
-
-def units_in_area(alert: PartnerAlert, positions: dict[K, tuple[float, float]]) -> set[K]:
-    """The keys (e.g. unit ids) whose (lon, lat) lies in any polygon or circle of the alert's area.
-
-    An alert without polygons or circles concerns nobody here (it has no area we can place units in).
-    """
-    if not positions or not (alert.polygons or alert.circles):
-        return set()
-    keys = list(positions)
-    lons = np.array([positions[k][0] for k in keys])
-    lats = np.array([positions[k][1] for k in keys])
-    inside = np.zeros(len(keys), dtype=bool)
-    for polygon in alert.polygons:
-        inside |= shapely.contains_xy(polygon, lons, lats) | shapely.intersects_xy(polygon.boundary, lons, lats)
-    for circle in alert.circles:
-        for i in range(len(keys)):
-            if not inside[i]:
-                inside[i] = distance_m(circle.lon, circle.lat, lons[i], lats[i]) <= circle.radius_km * 1000
-    return {k for k, hit in zip(keys, inside, strict=True) if hit}

@@ -96,10 +96,10 @@ async def test_an_eido_incident_becomes_a_melding_and_its_tasking_flows_back_in_
 
             await until(all_six)
             # the bridge goes again over everything; a second bridge on the same database too
-            assert await b.send_pending_progress() == 0
+            assert await b.outbound.send_pending_progress() == 0
         async with bridge(database_url, pool, port, backend=server) as again:
-            assert await again.send_pending_progress() == 0
-            assert await again.process_incidents() == 0
+            assert await again.outbound.send_pending_progress() == 0
+            assert await again.inbound.process("eido") == 0
             # the same incident handed over again (a new message id): the same melding
             created = await http_post_again(server.base, operator, incident)
             assert created == incident["incident_id"]

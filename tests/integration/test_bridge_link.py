@@ -19,7 +19,8 @@ from backend.db.pool import create_pool
 from backend.orgs import repository as orgs
 from meldkamer_bridge import outbox
 from meldkamer_bridge.adapters import cap, eido, status
-from meldkamer_bridge.app import Bridge, BridgeConfig, Partner
+from meldkamer_bridge.app import Bridge
+from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.outbox import Envelope
 from meldkamer_bridge.simulator import Simulator
 from shared.protocol import Ack, NoodknopPressed, PositionReported, StatusChanged, UnitStatus, Welcome
@@ -170,10 +171,10 @@ async def test_an_incident_sink_gets_each_incident_once(
                     if await outbox.inbound_seq(conn, "gms-sim") == 3:
                         break
                 await asyncio.sleep(0.05)
-        b.incident_sink = sink
-        assert await b.process_incidents() == 2
-        assert await b.process_incidents() == 1
-        assert await b.process_incidents() == 0
+        b.inbound.incident_sink = sink
+        assert await b.inbound.process("eido") == 2
+        assert await b.inbound.process("eido") == 1
+        assert await b.inbound.process("eido") == 0
         async with pool.acquire() as conn:
             results = [r["result"] for r in await conn.fetch("SELECT result FROM bridge_inbox ORDER BY seq")]
     assert results == ["melding for GMS-000001", "melding for GMS-000002", "melding for GMS-000003"]
@@ -308,7 +309,7 @@ async def test_progress_on_a_handed_over_incident_reaches_the_meldkamer_as_a_val
         handover = eido.decode_incident(inbox[0].body.encode())
         for progress, units in ((eido.Progress.ACCEPTED, ()), (eido.Progress.EN_ROUTE, ("HH-03",))):
             async with pool.acquire() as conn, conn.transaction():
-                await b.send_progress(
+                await b.outbound.send_progress(
                     conn,
                     eido.IncidentUpdate(
                         external_id=handover.external_id,

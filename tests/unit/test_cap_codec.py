@@ -226,26 +226,3 @@ def test_a_police_area_alert_round_trips_with_its_polygon_in_lon_lat() -> None:
 
 
 T_SENT = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)
-
-
-def test_units_in_the_area_of_a_police_alert() -> None:
-    from shapely.geometry import box
-
-    from meldkamer_bridge.adapters.cap import encode_area_alert, units_in_area
-    from shared.geo import distance_m
-
-    alert = decode_alert(encode_area_alert(
-        identifier="p-1", sender="politie@example.nl", sent=T_SENT, event="Vermiste persoon",
-        headline="Vermist: jongen (8)", description="Blauwe jas", area_desc="Burgwallen",
-        polygon=box(4.888, 52.369, 4.902, 52.379)))
-    positions = {1: (4.8970, 52.3745), 2: (4.9600, 52.3300), 3: (4.902, 52.375)}  # inside, far, on the edge
-    assert units_in_area(alert, positions) == {1, 3}
-    assert units_in_area(alert, {}) == set()
-    # a circle: 100 m around the Oude Kerk, measured in metres on the earth
-    circle = decode_alert(encode_alert(noodknop(lon=4.8980, lat=52.3744, radius_km=0.1)))
-    near = (4.8980 + 0.0012, 52.3744)  # ~82 m east at this latitude
-    far = (4.8980 + 0.0018, 52.3744)  # ~123 m east
-    assert 75 < distance_m(4.8980, 52.3744, *near) < 90
-    assert units_in_area(circle, {"near": near, "far": far}) == {"near"}
-    # an alert without an area concerns nobody
-    assert units_in_area(decode_alert(encode_alert(noodknop(lon=None, lat=None))), positions) == set()

@@ -1,0 +1,28 @@
+"""What a bridge is configured with: its partners, which partner gets what, and the backend it serves."""
+
+from __future__ import annotations
+
+import msgspec
+
+from meldkamer_bridge.adapters import status
+
+
+class Partner(msgspec.Struct, frozen=True, kw_only=True):
+    name: str  # its name on the link (the simulator's default: gms-sim)
+    url: str  # ws://host:port/ (the scheme picks the transport)
+    token: str = ""
+
+
+class BridgeConfig(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str  # where the bridge's own tables (outbox, inbox) live
+    partners: tuple[Partner, ...]
+    meldkamer: str  # which partner gets unit status, AVL and incident updates
+    police: str  # which partner gets CAP alerts
+    me: str = "schakel"  # our name on the links
+    backend_url: str | None = None  # e.g. http://127.0.0.1:8000; None: links only
+    username: str = "bridge"  # the service account
+    password: str = ""
+    avl_interval_s: float = 1.0
+    sender: str = "schakel@handhaving.nl"  # CAP sender
+    agency: str = "handhaving.nl"  # our agency id in EIDO updates
+    mapping: status.PartnerMapping = status.GMS_DEFAULT

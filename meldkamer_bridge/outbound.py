@@ -1,0 +1,264 @@
+"""Schakel -> partners: what the backend shows becomes messages in the outbox.
+
+From the operator websocket (as the service account): unit statuses go to the meldkamer as the unit-status
+feed (after the roster that registers the units), positions as coalesced AVL, noodknop and assistance alerts
+to the police as CAP. From the API: the timeline of handed-over meldingen as EIDO progress, and boa's
+register queries to the police. Each message is queued in the bridge's own outbox, which delivers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import asyncpg
+
+from meldkamer_bridge import handover, outbox, registers
+from meldkamer_bridge.adapters import cap, eido, status
+from meldkamer_bridge.api import BackendApi, Unavailable
+from meldkamer_bridge.config import BridgeConfig
+from meldkamer_bridge.link import reconnecting
+from meldkamer_bridge.outbox import PgStore, backoff_delay
+from shared.protocol import (
+    SAFETY_ALERTS,
+    AlertRaised,
+    AlertView,
+    Delta,
+    Error,
+    Hello,
+    Snapshot,
+    UnitStatus,
+    UnitView,
+    encoder,
+    server_decoder,
+)
+
+log = logging.getLogger(__name__)
+
+FEED_BASE_S = 0.2  # reconnecting to the backend: 0.2 s doubling to 10 s
+FEED_CAP_S = 10.0
+MAX_FEED_FRAME = 16 * 1024 * 1024
+
+
+def cap_msg_id(alert_id: int) -> str:
+    """The CAP message id of a Schakel alert: fixed, so a restart or a snapshot never sends it twice."""
+    return f"schakel:alert:{alert_id}"
+
+
+class Outbound:
+    def __init__(self, config: BridgeConfig, pool: asyncpg.Pool, store: PgStore) -> None:
+        self.config = config
+        self.pool = pool
+        self.store = store
+        self.api: BackendApi | None = None  # set by the wiring when a backend is configured
+        self.avl = status.AvlCoalescer()
+        self.backend_connected = asyncio.Event()
+        self.timeline_changed = asyncio.Event()  # wakes the progress loop
+        self._statuses: dict[int, UnitStatus] = {}  # unit id -> last status sent
+        self._units: dict[int, status.UnitEntry] = {}  # unit id -> roster entry, as last sent
+        self._roster_sent: list[status.UnitEntry] | None = None
+        self._orgs: dict[int, tuple[str, str]] = {}  # org id -> (code, name)
+
+    async def run(self, api: BackendApi) -> None:
+        """Follow the backend until cancelled."""
+        self.api = api
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(self._feed(api))
+            tasks.create_task(self._avl_ticker())
+            tasks.create_task(self._progress_loop())
+            tasks.create_task(self._register_loop())
+
+    # --- progress on handed-over incidents ----------------------------------------------------------------
+
+    async def send_progress(
+        self,
+        conn: asyncpg.Connection,
+        update: eido.IncidentUpdate,
+        *,
+        msg_id: str | None = None,
+        partner: str | None = None,
+    ) -> bool:
+        """Queue our progress on a handed-over incident (accepted, unit assigned, en route, ...).
+
+        Takes the caller's connection: call it in the transaction that records the progress, so the update
+        is sent if and only if that is stored. A fixed `msg_id` is queued once (False when it was queued
+        before); `partner` defaults to the meldkamer.
+        """
+        partner = partner or self.config.meldkamer
+        body = eido.encode_update(update, self.config.mapping)
+        queued = await outbox.enqueue(conn, partner, "eido_update", body, msg_id)
+        self.store.changed(partner).set()
+        return queued is not None
+
+    async def send_pending_progress(self) -> int:
+        """Queue an eido_update for each timeline line of a handed-over melding not queued yet; how many."""
+        assert self.api is not None
+        queued = 0
+        for partner in self.config.partners:
+            events = [handover.event_from(line) for line in await self.api.timeline(partner.name)]
+            msg_ids = {handover.progress_msg_id(e.incident_id, e.event_id): e for e in events}
+            async with self.pool.acquire() as conn:
+                done = await outbox.queued(conn, list(msg_ids))
+            for msg_id, event in msg_ids.items():
+                update = handover.update_for(event, self.config.agency)
+                if msg_id in done or update is None:
+                    continue
+                async with self.pool.acquire() as conn, conn.transaction():
+                    queued += await self.send_progress(conn, update, msg_id=msg_id, partner=partner.name)
+        return queued
+
+    async def _progress_loop(self) -> None:
+        """Timeline lines of handed-over meldingen to the meldkamer, woken by the operator feed."""
+        while True:
+            try:
+                await self.send_pending_progress()
+            except Exception:  # the backend or the database is away: try again in a moment
+                log.exception("sending progress failed")
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(2.0):
+                    await self.timeline_changed.wait()
+            self.timeline_changed.clear()
+
+    # --- register queries ---------------------------------------------------------------------------------
+
+    async def send_register_queries(self) -> int:
+        """Boa's pending register queries to the police: queued (once, by message id), then marked sent."""
+        assert self.api is not None
+        pending = await self.api.pending_queries()
+        if not pending:
+            return 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            for query in pending:
+                body, msg_id = registers.query_body(query), registers.query_msg_id(query.query_id)
+                await outbox.enqueue(conn, self.config.police, "register_query", body, msg_id)
+        self.store.changed(self.config.police).set()
+        await self.api.queries_sent([q.query_id for q in pending])  # committed: offered again if this fails
+        return len(pending)
+
+    async def _register_loop(self) -> None:
+        """Within a fifth of a second: a boa waits for the answer."""
+        while True:
+            try:
+                await self.send_register_queries()
+            except Exception:  # the backend or the database is away: try again in a moment
+                log.exception("sending register queries failed")
+            await asyncio.sleep(0.2)
+
+    # --- the operator feed: statuses, positions, alerts -----------------------------------------------------
+
+    async def _org(self, org_id: int) -> tuple[str, str]:
+        if org_id not in self._orgs and self.api is not None:
+            self._orgs = {o.org_id: (o.code, o.name) for o in await self.api.organisations()}
+        return self._orgs.get(org_id, (str(org_id), f"organisatie {org_id}"))
+
+    async def send_alert(self, alert: AlertView) -> bool:
+        """A noodknop or assistance request as CAP to the police; True when newly queued."""
+        if alert.kind not in SAFETY_ALERTS or alert.acknowledged_at is not None:
+            return False
+        code, name = await self._org(alert.org_id)
+        out = cap.OutgoingAlert(
+            message_id=cap_msg_id(alert.alert_id),
+            sender=self.config.sender,
+            sent=alert.at,
+            kind=alert.kind,
+            call_sign=alert.call_sign or "onbekend",
+            organisation=name,
+            lon=alert.lon,
+            lat=alert.lat,
+            text=alert.text,
+        )
+        queued = await self.store.enqueue(self.config.police, "cap", cap.encode_alert(out), out.message_id)
+        if queued is not None:
+            police = self.config.police
+            log.warning("%s of %s (%s) queued for %s as CAP", alert.kind.value, alert.call_sign, code, police)
+        return queued is not None
+
+    async def _unit_changes(self, units: list[UnitView]) -> None:
+        for unit in units:
+            code, _ = await self._org(unit.org_id)
+            self._units[unit.unit_id] = status.UnitEntry(unit=unit.call_sign, organisation=code)
+        await self._send_roster_if_changed()  # a new unit is registered before its first status
+        for unit in units:
+            if self._statuses.get(unit.unit_id) != unit.status:
+                body = status.encode_status(
+                    unit.status,
+                    unit=unit.call_sign,
+                    organisation=self._units[unit.unit_id].organisation,
+                    since=unit.status_since,
+                    mapping=self.config.mapping,
+                )
+                await self.store.enqueue(self.config.meldkamer, "unit_status", body)
+                self._statuses[unit.unit_id] = unit.status
+            if unit.lon is not None and unit.lat is not None and unit.at is not None:
+                self.avl.offer(
+                    status.AvlPosition(
+                        unit=unit.call_sign,
+                        lon=unit.lon,
+                        lat=unit.lat,
+                        at=unit.at,
+                        accuracy_m=unit.accuracy_m,
+                        speed_mps=unit.speed_mps,
+                        heading_deg=unit.heading_deg,
+                    )
+                )
+
+    async def _send_roster_if_changed(self) -> None:
+        """The roster goes first (the snapshot's units, then every new or renamed unit a delta shows)."""
+        roster = sorted(self._units.values(), key=lambda e: (e.organisation, e.unit))
+        if roster != self._roster_sent:
+            await self.store.enqueue(
+                self.config.meldkamer, "unit_roster", status.encode_feed(status.UnitRoster(units=roster))
+            )
+            self._roster_sent = roster
+
+    async def _snapshot(self, snapshot: Snapshot) -> None:
+        self._units = {}  # the snapshot is the whole roster; _unit_changes sends it if it differs
+        for alert in snapshot.alerts:  # raised while we were away: idempotent by message id
+            await self.send_alert(alert)
+        await self._unit_changes(snapshot.units)
+
+    async def _avl_ticker(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.avl_interval_s)
+            batch = self.avl.drain()
+            if batch is not None:
+                await self.store.enqueue(self.config.meldkamer, "avl", status.encode_feed(batch))
+
+    async def _frame(self, raw: str | bytes) -> bool:
+        """Act on one frame of the operator feed; True for a snapshot (the feed is up)."""
+        frame = server_decoder.decode(raw)
+        if isinstance(frame, AlertRaised):
+            await self.send_alert(frame.alert)
+        elif isinstance(frame, Delta):
+            await self._unit_changes(frame.units)
+            if frame.timeline or frame.incidents:
+                self.timeline_changed.set()
+        elif isinstance(frame, Snapshot):
+            await self._snapshot(frame)
+            self.backend_connected.set()
+            return True
+        elif isinstance(frame, Error):
+            raise Unavailable(f"backend: {frame.code} {frame.message}")
+        return False
+
+    async def _feed(self, api: BackendApi) -> None:
+        """The operator socket, for as long as the bridge runs; the outbox keeps what was queued meanwhile."""
+        attempt = 0
+        async with reconnecting(
+            api.feed_url, base=FEED_BASE_S, cap=FEED_CAP_S, max_size=MAX_FEED_FRAME, open_timeout=10
+        ) as connections:
+            async for ws in connections:
+                try:
+                    await ws.send(encoder.encode(Hello(token=await api.token())).decode())
+                    async for raw in ws:
+                        if await self._frame(raw):
+                            attempt = 0
+                except Exception as exc:  # backend down or restarting, or our database away
+                    api.forget_token()
+                    attempt += 1
+                    log.info("backend feed down (%s); retry %d", exc, attempt)
+                finally:
+                    self.backend_connected.clear()
+                await asyncio.sleep(backoff_delay(max(attempt, 1), base=FEED_BASE_S, cap=FEED_CAP_S))
+

@@ -1,0 +1,73 @@
+"""The backend's HTTP API for the meldkamer bridge (role `service`): the bodies both sides speak.
+
+The bridge reaches Schakel's data only through these calls (and the operator websocket); it keeps its own
+outbox and inbox in tables of its own. Paths, all under /api/bridge/ (docs/bridge.md, "The boundary"):
+
+    GET  organisations                      -> list[Organisation]
+    GET  timeline?source=&after=&limit=     -> list[TimelineLine]
+    GET  register-queries                   -> list[PendingQuery]
+    POST register-queries/sent   QueriesSent -> Count
+    POST register-queries/{id}/answer  QueryAnswer -> AnswerTaken
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+QueryId = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
+
+
+class Organisation(msgspec.Struct, frozen=True, kw_only=True):
+    """An organisation the service account may see: its code goes in the status feed, its name in CAP."""
+
+    org_id: int
+    code: str
+    name: str
+
+
+class TimelineLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of the timeline of a melding a partner handed over (kinds the meldkamer hears of)."""
+
+    event_id: int
+    incident_id: int
+    external_id: str
+    kind: str  # created | assigned | task_state | closed
+    text: str
+    at: datetime
+    call_sign: str | None = None
+    units: list[str] = []  # call signs of all tasks of the melding, in task order (for `closed`)
+
+
+class PendingQuery(msgspec.Struct, frozen=True, kw_only=True):
+    """A boa's register query waiting to go to the police; `request` is what the police get."""
+
+    query_id: int
+    request: dict[str, Any]
+
+
+class QueriesSent(msgspec.Struct, frozen=True, kw_only=True):
+    """These queries are in the bridge's outbox now (committed): the backend stops offering them."""
+
+    query_ids: Annotated[list[QueryId], msgspec.Meta(min_length=1, max_length=500)]
+
+
+class Count(msgspec.Struct, frozen=True, kw_only=True):
+    count: int
+
+
+class QueryAnswer(msgspec.Struct, frozen=True, kw_only=True):
+    """The police register's answer to one query, held by the backend only until the boa takes it."""
+
+    status: Literal["found", "not_found", "refused"]
+    result: Annotated[dict[str, Any], msgspec.Meta(max_length=200)] = {}
+    source: Annotated[str, msgspec.Meta(max_length=100)] = ""
+
+
+class AnswerTaken(msgspec.Struct, frozen=True, kw_only=True):
+    """`taken` is False when nobody waits for the answer any more (the boa gave up): it is dropped."""
+
+    query_id: int
+    taken: bool
