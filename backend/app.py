@@ -39,13 +39,18 @@ log = logging.getLogger(__name__)
 
 @get("/health", tags=["meta"])
 async def health(request: Request) -> Response[dict[str, str]]:  # type: ignore[type-arg]
-    """Answers 200 when the service and its database are up."""
+    """Answers 200 when the service and its database are up and the field writer runs (it says whether it had
+    to be restarted)."""
+    services = services_of(request)
+    writer = services.hub.writer.status
     try:
-        async with services_of(request).pool.acquire(timeout=2) as conn:
+        async with services.pool.acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1")
     except Exception as exc:  # the database is down: say so, do not crash
-        return Response({"status": "unavailable", "database": str(exc)}, status_code=503)
-    return Response({"status": "ok"})
+        return Response({"status": "unavailable", "database": str(exc), "writer": writer}, status_code=503)
+    if writer == "stopped":
+        return Response({"status": "unavailable", "writer": writer}, status_code=503)
+    return Response({"status": "ok", "writer": writer})
 
 
 def create_app(settings: Settings) -> Litestar:
