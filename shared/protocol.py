@@ -27,7 +27,7 @@ MAX_MEASURE = 1e6
 """Accuracy and speed limit: far above anything real, far inside the float32 (`real`) columns they go to."""
 NonNegative = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_MEASURE)]
 Heading = Annotated[float, msgspec.Meta(ge=0.0, le=360.0)]
-Id64 = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]  # a bigserial id (tasks, messages, alerts)
+Id64 = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]  # a bigserial id (alerts)
 
 NO_NUL = r"^[^\x00]*$"
 """PostgreSQL text cannot hold a NUL character, so no text on the wire may carry one."""
@@ -152,7 +152,7 @@ class TaskUpdated(Message, frozen=True, tag="task_update"):
     """The unit reports progress on a task the meldkamer gave it."""
 
     seq: Seq
-    task_id: Id64
+    task_id: int  # an unknown one (even beyond bigint) is stored as history; the task is left alone
     state: TaskState
     at: Timestamp
     note: SafeText = ""
@@ -160,7 +160,7 @@ class TaskUpdated(Message, frozen=True, tag="task_update"):
 
 class MessageRead(Message, frozen=True, tag="message_read"):
     seq: Seq
-    message_id: Id64
+    message_id: int
     at: Timestamp
 
 
