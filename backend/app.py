@@ -54,14 +54,18 @@ TEMPLATE_DIRS: list[Path | PathLike[str] | str] = [
 
 
 @get("/health", tags=["meta"])
-async def health(pool: NamedDependency[asyncpg.Pool]) -> Response[dict[str, str]]:
-    """Answers 200 when the service and its database are up."""
+async def health(pool: NamedDependency[asyncpg.Pool], hub: NamedDependency[LiveHub]) -> Response[dict[str, str]]:
+    """Answers 200 when the service and its database are up and the field writer runs (it says whether it had
+    to be restarted)."""
+    writer = hub.writer.status
     try:
         async with pool.acquire(timeout=2) as conn:
             await conn.fetchval("SELECT 1")
     except Exception as exc:  # the database is down: say so, do not crash
-        return Response({"status": "unavailable", "database": str(exc)}, status_code=503)
-    return Response({"status": "ok"})
+        return Response({"status": "unavailable", "database": str(exc), "writer": writer}, status_code=503)
+    if writer == "stopped":
+        return Response({"status": "unavailable", "writer": writer}, status_code=503)
+    return Response({"status": "ok", "writer": writer})
 
 
 def create_app(settings: Settings) -> Litestar:

@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 
 import msgspec
 
@@ -24,12 +26,22 @@ def database(settings: Settings) -> Iterator[Settings]:
         return
     from backend.db.embedded import start_embedded
 
-    server, url = start_embedded(settings.data_dir)
+    # SIGTERM's default action ends the process on the spot (uvicorn re-raises it after its graceful shutdown),
+    # which would leave the embedded PostgreSQL running: exit through the cleanup below instead, as SIGINT does
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        yield msgspec.structs.replace(settings, database_url=url)
+        server, url = start_embedded(settings.data_dir)
+        try:
+            yield msgspec.structs.replace(settings, database_url=url)
+        finally:
+            with contextlib.suppress(Exception):
+                server.cleanup()
     finally:
-        with contextlib.suppress(Exception):
-            server.cleanup()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_signal(signum: int, _: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 async def _migrate(url: str) -> list[str]:

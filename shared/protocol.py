@@ -9,7 +9,7 @@ New fields always get defaults, so older tablets keep working.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import msgspec
@@ -20,11 +20,51 @@ SUPPORTED_PROTOCOLS = frozenset({1, 2})  # 2 added `alert_ack` and `partners` (s
 Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
 Seq = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
-NonNegative = Annotated[float, msgspec.Meta(ge=0.0, le=1e6)]
+MAX_SEQ_JUMP = 1_000_000
+"""How far above the highest seq a device has sent a frame's seq may be: one frame must not use up the space."""
+
+MAX_MEASURE = 1e6
+"""Accuracy and speed limit: far above anything real, far inside the float32 (`real`) columns they go to."""
+NonNegative = Annotated[float, msgspec.Meta(ge=0.0, le=MAX_MEASURE)]
 Heading = Annotated[float, msgspec.Meta(ge=0.0, le=360.0)]
-ShortText = Annotated[str, msgspec.Meta(max_length=500)]
+Id64 = Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]  # a bigserial id (alerts)
+
+NO_NUL = r"^[^\x00]*$"
+"""PostgreSQL text cannot hold a NUL character, so no text on the wire may carry one."""
+SafeText = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
 Timestamp = Annotated[datetime, msgspec.Meta(tz=True)]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of the server clock a device's time may be (a fix from the future would freeze its unit)."""
+MAX_AGE = timedelta(days=60)
+"""How old a frame may be: a tablet offline for weeks still gets its history in."""
+
+
+def check_time_window(
+    at: datetime, now: datetime, *, past: timedelta = MAX_AGE, future: timedelta = CLOCK_SKEW
+) -> str | None:
+    """Why `at` is not a time the server takes (None when it is): not more than `future` ahead of `now` and
+    not more than `past` behind it.
+
+    msgspec checks the form of a time but cannot know the server clock, so every edge (the field socket, the
+    tracker decoder, HTTP handlers) calls this with its own `now`; it also keeps out times that PostgreSQL
+    or Python cannot convert to UTC (year 1 or 9999 with an offset).
+    """
+    if at > now + future:
+        return f"more than {_span(future)} ahead of the server clock"
+    if at < now - past:
+        return f"more than {_span(past)} in the past"
+    return None
+
+
+def _span(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} days"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} minutes"
+    return f"{seconds} seconds"
 
 
 class UnitStatus(str, enum.Enum):
@@ -95,7 +135,7 @@ class AssistanceRequested(Message, frozen=True, tag="assistance"):
     at: Timestamp
     lon: Longitude | None = None
     lat: Latitude | None = None
-    text: ShortText = ""
+    text: SafeText = ""
 
 
 class TaskState(str, enum.Enum):
@@ -112,10 +152,10 @@ class TaskUpdated(Message, frozen=True, tag="task_update"):
     """The unit reports progress on a task the meldkamer gave it."""
 
     seq: Seq
-    task_id: int
+    task_id: int  # an unknown one (even beyond bigint) is stored as history; the task is left alone
     state: TaskState
     at: Timestamp
-    note: ShortText = ""
+    note: SafeText = ""
 
 
 class MessageRead(Message, frozen=True, tag="message_read"):
@@ -374,7 +414,7 @@ class AlertRaised(Message, frozen=True, tag="alert"):
 class AcknowledgeAlert(Message, frozen=True, tag="ack_alert"):
     """Operator -> server: I have seen this alert."""
 
-    alert_id: int
+    alert_id: Id64
 
 
 OperatorFrame = Hello | AcknowledgeAlert | Ping
@@ -393,6 +433,8 @@ def describe_decode_error(exc: msgspec.DecodeError) -> tuple[str, str | None]:
     """A human message and the field path (e.g. `$.lat`) from a msgspec error."""
     text = str(exc)
     field = None
+    if f"matching regex {NO_NUL!r}" in text:  # msgspec names the regex; a person wants to read why
+        text = text.replace(f"Expected `str` matching regex {NO_NUL!r}", "Text must not contain a NUL character")
     if " - at `" in text:
         text, _, path = text.partition(" - at `")
         field = path.rstrip("`")

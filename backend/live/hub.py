@@ -35,6 +35,7 @@ from shared.protocol import (
     AlertView,
     AreaAlertView,
     AssistanceRequested,
+    Error,
     IncidentView,
     MessageView,
     NoodknopPressed,
@@ -44,6 +45,7 @@ from shared.protocol import (
     TimelineEntry,
     UnitStatus,
     UnitView,
+    encoder,
 )
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ class LiveHub:
         self.settings = settings
         self.picture = LivePicture(PreparedBeats([]))
         self.writer = FieldWriter(
-            pool, self._on_durable, flush_interval_s=settings.flush_interval_s,
+            pool, self._on_durable, on_refused=self._on_refused, flush_interval_s=settings.flush_interval_s,
             max_rows=settings.flush_max_rows,
         )
         self.links = FieldLinks()
@@ -191,6 +193,12 @@ class LiveHub:
                 await flushed(result)
             except Exception:
                 log.exception("flush listener failed")
+
+    async def _on_refused(self, item: Pending, reason: str) -> None:
+        """The writer could not store one frame: its device hears so (the rest of its batch is stored)."""
+        self.sequences.refused(item.device_id, item.frame.seq, reason)
+        self.links.tell(item.device_id, encoder.encode(Error(code="not_stored", message=reason,
+                                                             seq=item.frame.seq)))
 
     def kick_device(self, device_id: int) -> Awaitable[None] | None:
         link = self.links.get(device_id)

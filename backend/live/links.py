@@ -56,6 +56,7 @@ class FieldLinks:
 
     def __init__(self) -> None:
         self._by_device: dict[int, FieldLink] = {}
+        self._telling: set[asyncio.Task[None]] = set()
 
     def get(self, device_id: int) -> FieldLink | None:
         return self._by_device.get(device_id)
@@ -98,6 +99,16 @@ class FieldLinks:
             link = self._by_device.get(device_id)
             if link is not None:
                 link.post_ack(upto)
+
+    def tell(self, device_id: int, data: bytes) -> None:
+        """Send one frame to a device if it is connected, from a task of its own: the caller (the writer)
+        never waits for a slow tablet."""
+        link = self._by_device.get(device_id)
+        if link is None:
+            return
+        task = asyncio.create_task(send_quietly(link.send, data))
+        self._telling.add(task)
+        task.add_done_callback(self._telling.discard)
 
     def tell_partners(self, by_unit: Mapping[int, list[PartnerFix]]) -> None:
         """Tell each protocol-2 tablet where the other devices of its unit are: only on change, and never

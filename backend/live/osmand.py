@@ -11,7 +11,9 @@ Two variants exist:
 * JSON (``application/json``), the format of Traccar Client 9 (transistorsoft background-geolocation):
   ``{"device_id": ..., "location": {"timestamp", "coords": {...}, "battery": {...}, ...}}``. Speed is in m/s.
 
-Phones send -1 for "unknown" speed, heading, accuracy and battery level; those become ``None``.
+Phones send -1 for "unknown" speed, heading, accuracy and battery level; those become ``None``. What the
+database could not hold is refused here by the wire contract's rules (`shared/protocol.py`): speed and
+accuracy up to ``MAX_MEASURE``, a timestamp inside ``check_time_window`` around the server's clock.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import msgspec
+
+from shared.protocol import MAX_MEASURE, check_time_window
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_DEVICE_KEY_LENGTH = 128
@@ -67,18 +71,43 @@ class OsmAndError(Exception):
 def decode_osmand(
     *, query: Mapping[str, str], body: bytes, content_type: str | None, now: datetime
 ) -> TrackerReport:
-    """Decode one OsmAnd request; ``now`` is used when the request carries no timestamp."""
+    """Decode one OsmAnd request; ``now`` is used when the request carries no timestamp.
+
+    Any representable time is taken here, so captured messages of any date decode; the HTTP edge then holds
+    the fix's time against the server clock with `check_fix_time`.
+    """
     if len(body) > MAX_BODY_BYTES:
         raise OsmAndError("body", f"larger than {MAX_BODY_BYTES} bytes")
-    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type == "application/json":
+    now = _utc(now)
+    if _is_json(content_type):
         return _decode_json(body, now)
     params = dict(query)
     # Traccar also reads a body without a Content-Type as a form, so a bare POST from a simple client works.
-    if media_type == "application/x-www-form-urlencoded" or (not media_type and body.strip()):
+    if _media_type(content_type) == "application/x-www-form-urlencoded" or (
+        not _media_type(content_type) and body.strip()
+    ):
         params.update(_parse_form(body))
     return _decode_params(params, now)
+
+
+def check_fix_time(report: TrackerReport, *, content_type: str | None, clock: datetime) -> None:
+    """Refuse a fix whose time is outside `check_time_window` around the server's clock, naming the field the
+    time came in (as `decode_osmand` read the same request)."""
+    reason = check_time_window(report.at, _utc(clock))
+    if reason is not None:
+        raise OsmAndError("location.timestamp" if _is_json(content_type) else "timestamp", f"timestamp {reason}")
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def _is_json(content_type: str | None) -> bool:
+    return _media_type(content_type) == "application/json"
+
+
+def _utc(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 # --- key/value variant --------------------------------------------------------------------------------------
@@ -115,10 +144,10 @@ def _decode_params(params: dict[str, str], now: datetime) -> TrackerReport:
         lon=lon,
         lat=lat,
         at=_parse_timestamp("timestamp", raw_time) if raw_time else now,
-        speed_mps=None if speed_kn is None or speed_kn < 0 else speed_kn * KNOT_MPS,
+        speed_mps=_measure("speed", None if speed_kn is None or speed_kn < 0 else speed_kn * KNOT_MPS),
         heading_deg=_heading(_optional_number(heading_key, params.get(heading_key))),
         altitude_m=_optional_number("altitude", params.get("altitude")),
-        accuracy_m=_non_negative(_optional_number("accuracy", params.get("accuracy"))),
+        accuracy_m=_measure("accuracy", _non_negative(_optional_number("accuracy", params.get("accuracy")))),
         battery_pct=_non_negative(_optional_number("batt", params.get("batt"))),
         charging=_optional_bool("charge", params.get("charge")),
         valid=_optional_bool("valid", params.get("valid")) is not False,
@@ -200,6 +229,13 @@ def _device_key(field: str, raw: object) -> str:
     return key
 
 
+def _measure(field: str, value: float | None) -> float | None:
+    """A speed (m/s) or accuracy (m) the position columns can hold."""
+    if value is not None and value > MAX_MEASURE:
+        raise OsmAndError(field, f"larger than {MAX_MEASURE:g}: {value:g}")
+    return value
+
+
 def _heading(value: float | None) -> float | None:
     return None if value is None or value < 0 else value % 360.0
 
@@ -264,10 +300,12 @@ def _decode_json(body: bytes, now: datetime) -> TrackerReport:
         lon=lon,
         lat=lat,
         at=at,
-        speed_mps=None if speed is None or speed < 0 else speed,
+        speed_mps=_measure("location.coords.speed", None if speed is None or speed < 0 else speed),
         heading_deg=_heading(_json_number(coords, "heading", "location.coords.heading")),
         altitude_m=_json_number(coords, "altitude", "location.coords.altitude"),
-        accuracy_m=_non_negative(_json_number(coords, "accuracy", "location.coords.accuracy")),
+        accuracy_m=_measure(
+            "location.coords.accuracy", _non_negative(_json_number(coords, "accuracy", "location.coords.accuracy"))
+        ),
         battery_pct=None if level is None or not 0 <= level <= 1 else level * 100.0,
         charging=charging,
         valid=True,

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import asyncpg
+import msgspec
 from litestar import Request, Response, route
+from litestar.di import NamedDependency
 
-from backend.auth.guards import services_of
 from backend.errors import BadInput, TooLarge
-from backend.live.osmand import MAX_BODY_BYTES, OsmAndError, decode_osmand
+from backend.live.hub import LiveHub
+from backend.live.osmand import MAX_BODY_BYTES, OsmAndError, check_fix_time, decode_osmand
+from backend.live.sequences import FrameRefused
 from backend.orgs import repository as orgs
+from backend.shifts import repository as shifts
 
 DURABLE_TIMEOUT_S = 10.0
 
 
 @route(["/osmand", "/api/trackers/osmand"], http_method=["GET", "POST"], tags=["trackers"], opt={"public": True})
-async def osmand(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
+async def osmand(
+    request: Request,  # type: ignore[type-arg]
+    pool: NamedDependency[asyncpg.Pool],
+    hub: NamedDependency[LiveHub],
+) -> Response[bytes]:
     """One position from a registered tracker; 200 with an empty body once it is durable.
 
-    The device id in the request is its credential (that is the protocol); unknown ids get 400.
+    The device id in the request is its credential (that is the protocol); unknown ids get 400. A tracker
+    whose unit has no open shift is answered 200 but its fix is not stored.
     """
-    services = services_of(request)
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise TooLarge("request body too large", field="body")
@@ -31,11 +40,23 @@ async def osmand(request: Request) -> Response[bytes]:  # type: ignore[type-arg]
         )
     except OsmAndError as exc:
         raise BadInput(str(exc), field=exc.field) from exc
-    async with services.pool.acquire() as conn:
+    async with pool.acquire() as conn:
         device = await orgs.device_by_tracker_key(conn, report.device_key)
+        off_shift = device is not None and device.unit_id is not None and (
+            await shifts.open_shift(conn, device.unit_id) is None
+        )
     if device is None or device.revoked:
         raise BadInput(f"unknown device {report.device_key!r}", field="id")
-    await services.hub.take_tracker_fix(device, report, now, DURABLE_TIMEOUT_S)
+    try:
+        check_fix_time(report, content_type=request.headers.get("content-type"), clock=now)
+    except OsmAndError as exc:
+        raise BadInput(str(exc), field=exc.field) from exc
+    if off_shift:  # staff are tracked only on shift: the fix is answered (and numbered) but not stored
+        device = msgspec.structs.replace(device, unit_id=None)
+    try:
+        await hub.take_tracker_fix(device, report, now, DURABLE_TIMEOUT_S)
+    except FrameRefused as exc:  # the database would not take it: the tracker must not repeat it for ever
+        raise BadInput(f"position not stored: {exc}") from exc
     return Response(b"", status_code=200)
 
 

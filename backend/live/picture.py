@@ -3,7 +3,8 @@
 The rules the operator tick runs live here (`LivePicture.tick`): the geofence pass over units that moved, a
 unit on duty going stale when no live position came for `stale_after_s`, and a duo's devices reporting fixes
 further apart than `partners_apart_m`. Late (buffered) positions are history: they move the unit on the map
-if they are its newest, but they never raise an alert and never end staleness.
+if they are its newest, but they never raise an alert and never end staleness. The geofence therefore runs
+on a unit's newest *live* position, never on the shown one, whatever order live and late fixes arrive in.
 """
 
 from __future__ import annotations
@@ -47,10 +48,12 @@ class UnitLive:
     partners_apart: bool = False  # the duo's devices report positions far apart
     fence_due: bool = False  # a live position arrived that the geofence has not yet seen
     live_at: datetime | None = None  # time of the last live (not buffered) position: staleness counts from it
+    live_lon: float | None = None  # where that live position was: the geofence looks only at it
+    live_lat: float | None = None
 
     def __post_init__(self) -> None:
-        if self.live_at is None:
-            self.live_at = self.at  # a position loaded from the database (unit_live) was a live one
+        if self.live_at is None:  # a position loaded from the database (unit_live) was a live one
+            self.live_at, self.live_lon, self.live_lat = self.at, self.lon, self.lat
 
     def view(self) -> UnitView:
         return UnitView(
@@ -61,9 +64,11 @@ class UnitLive:
             stale=self.stale, partners_apart=self.partners_apart,
         )
 
-    def alert(self, kind: AlertKind, at: datetime) -> NewAlert:
+    def alert(self, kind: AlertKind, at: datetime, *, live: bool = False) -> NewAlert:
+        """An alert at the shown position, or (live) at the newest live one."""
+        lon, lat = (self.live_lon, self.live_lat) if live else (self.lon, self.lat)
         return NewAlert(org_id=self.org_id, unit_id=self.unit_id, call_sign=self.call_sign, kind=kind, at=at,
-                        lon=self.lon, lat=self.lat)
+                        lon=lon, lat=lat)
 
 
 class PictureTick(msgspec.Struct, frozen=True, kw_only=True):
@@ -96,6 +101,7 @@ class LivePicture:
         old = self.units.get(unit.unit_id)
         if old is not None and unit.lon is None:
             unit.lon, unit.lat, unit.at, unit.live_at = old.lon, old.lat, old.at, old.live_at
+            unit.live_lon, unit.live_lat = old.live_lon, old.live_lat
             unit.accuracy_m, unit.speed_mps, unit.heading_deg = old.accuracy_m, old.speed_mps, old.heading_deg
             unit.fence = old.fence
         if old is not None and unit.assigned != old.assigned:
@@ -110,14 +116,18 @@ class LivePicture:
             if known is None or frame.at > known[3]:
                 self.device_fixes[device_id] = (unit_id, frame.lon, frame.lat, frame.at)
         unit = self.units.get(unit_id)
-        if unit is None or (unit.at is not None and frame.at <= unit.at):
+        if unit is None:
+            return False
+        # a buffered position is history: never geofenced, and it does not end staleness
+        if not frame.late and (unit.live_at is None or frame.at > unit.live_at):
+            unit.live_lon, unit.live_lat, unit.live_at = frame.lon, frame.lat, frame.at
+            unit.fence_due = True
+            unit.stale = False
+            self.dirty.add(unit_id)
+        if unit.at is not None and frame.at <= unit.at:
             return False
         unit.lon, unit.lat, unit.at = frame.lon, frame.lat, frame.at
         unit.accuracy_m, unit.speed_mps, unit.heading_deg = frame.accuracy_m, frame.speed_mps, frame.heading_deg
-        if not frame.late:  # a buffered position is history: no geofence alerts, and it does not end staleness
-            unit.fence_due = True
-            unit.live_at = frame.at
-            unit.stale = False
         self.dirty.add(unit_id)
         return True
 
@@ -134,7 +144,7 @@ class LivePicture:
         events = self.run_geofence()
         stale = self.mark_stale(now, stale_after_s)
         apart = self.find_partners_apart(now, partners_apart_m, stale_after_s)
-        raised = [self.units[e.unit_id].alert(AlertKind.OUTSIDE_ASSIGNED_BEAT, e.at)
+        raised = [self.units[e.unit_id].alert(AlertKind.OUTSIDE_ASSIGNED_BEAT, e.at, live=True)
                   for e in events if isinstance(e, OutsideAssignedBeat)]
         raised += [u.alert(AlertKind.POSITION_STALE, now) for u in stale]
         raised += [u.alert(AlertKind.PARTNERS_APART, now) for u in apart]
@@ -150,16 +160,18 @@ class LivePicture:
         return by_unit
 
     def run_geofence(self) -> list[AnyFenceEvent]:
-        """Evaluate, in one vectorised pass, every unit with a new live position."""
-        due = [u for u in self.units.values() if u.fence_due and u.lon is not None and u.lat is not None]
+        """Evaluate, in one vectorised pass, every unit with a new live position (at that live position)."""
+        due = [u for u in self.units.values() if u.fence_due and u.live_lon is not None and u.live_lat is not None]
         if not due:
             return []
-        found = containing_beats_many([u.lon for u in due], [u.lat for u in due], self.beats)  # type: ignore[misc]
+        found = containing_beats_many(
+            [u.live_lon for u in due], [u.live_lat for u in due], self.beats  # type: ignore[misc]
+        )
         events: list[AnyFenceEvent] = []
         for unit, now_beats in zip(due, found, strict=True):
             unit.fence_due = False
-            assert unit.at is not None
-            unit.fence, changes = evaluate(unit.unit_id, unit.fence, now_beats, unit.assigned, unit.at)
+            assert unit.live_at is not None
+            unit.fence, changes = evaluate(unit.unit_id, unit.fence, now_beats, unit.assigned, unit.live_at)
             events.extend(changes)
             if changes:
                 self.dirty.add(unit.unit_id)

@@ -6,6 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
+from shared.protocol import MAX_SEQ_JUMP
+
+
+class FrameRefused(Exception):
+    """The writer could not store a frame (its device was told); a tracker's HTTP answer says so."""
+
 
 class DeviceSequences:
     def __init__(self) -> None:
@@ -21,6 +27,11 @@ class DeviceSequences:
     def next_seq(self, device_id: int, durable_seq: int) -> int:
         """The seq for a frame the server numbers itself (a tracker's fix): one above the last one taken."""
         return self._received.setdefault(device_id, durable_seq) + 1
+
+    def plausible(self, device_id: int, seq: int) -> bool:
+        """False for a seq so far above the highest one taken that it would turn every later frame of the
+        device into a "resend" (a client bug, not a backlog)."""
+        return seq <= self._received.get(device_id, 0) + MAX_SEQ_JUMP
 
     def take(self, device_id: int, seq: int) -> bool:
         """True if seq is new for this device (and is now taken); False for a resend of one already taken."""
@@ -42,6 +53,14 @@ class DeviceSequences:
                     if seq <= upto and not future.done():
                         future.set_result(None)
                 self._waiters[device_id] = [(s, f) for s, f in waiting if s > upto and not f.done()]
+
+    def refused(self, device_id: int, seq: int, reason: str) -> None:
+        """The writer refused this frame: whoever waits for it hears why."""
+        waiting = self._waiters.get(device_id, [])
+        for waited, future in waiting:
+            if waited == seq and not future.done():
+                future.set_exception(FrameRefused(reason))
+        self._waiters[device_id] = [(s, f) for s, f in waiting if not f.done()]
 
     async def wait_durable(self, device_id: int, seq: int, timeout_s: float) -> None:
         """Wait until the frame with this seq of this device is durable (a tracker's HTTP reply waits)."""

@@ -13,15 +13,17 @@ from datetime import UTC, datetime
 
 import msgspec
 from litestar import WebSocket, websocket
+from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
-from backend.auth.guards import authenticate_token, services_of
+from backend.auth.guards import authenticate_token
 from backend.auth.tokens import Principal
 from backend.errors import Unauthorized
 from backend.live.links import FieldLink
 from backend.orgs import repository as orgs
 from backend.services import Services
 from shared.protocol import (
+    MAX_SEQ_JUMP,
     PROTOCOL_VERSION,
     SUPPORTED_PROTOCOLS,
     Ack,
@@ -30,8 +32,10 @@ from shared.protocol import (
     Hello,
     Ping,
     Pong,
+    SequencedFrame,
     Snapshot,
     Welcome,
+    check_time_window,
     describe_decode_error,
     encoder,
     field_decoder,
@@ -93,8 +97,7 @@ async def _fatal(socket: WebSocket, code: str, message: str, field: str | None =
 
 
 @websocket("/ws/field")
-async def field_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
-    services = services_of(socket)
+async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -> None:  # type: ignore[type-arg]
     hub = services.hub
     max_bytes = services.settings.max_frame_bytes
     await socket.accept()
@@ -141,17 +144,32 @@ async def field_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
                 await _send(socket, Error(code="bad_frame", message=message, field=field,
                                           seq=_seq_of(raw)))
                 continue
+            now = datetime.now(UTC)
             if isinstance(frame, Ping):
                 await _send(socket, Pong(nonce=frame.nonce))
             elif isinstance(frame, Hello):
                 await _send(socket, Error(code="bad_frame", message="already said hello", field="kind"))
-            elif not hub.accept(link, frame, datetime.now(UTC)) and frame.seq <= hub.durable_seq(device.id):
+            elif (refusal := _refusal(frame, now, hub.sequences.plausible(device.id, frame.seq))) is not None:
+                await _send(socket, refusal)
+            elif not hub.accept(link, frame, now) and frame.seq <= hub.durable_seq(device.id):
                 # a resend of something already durable: acknowledge again, store nothing
                 await _send(socket, Ack(upto=hub.durable_seq(device.id)))
     except WebSocketDisconnect:
         pass
     finally:
         hub.detach(link)
+
+
+def _refusal(frame: SequencedFrame, now: datetime, plausible_seq: bool) -> Error | None:
+    """The error for a well-formed frame the database must not get: a time outside the window around the
+    server clock, or a seq that jumps implausibly far ahead."""
+    reason = check_time_window(frame.at, now)
+    if reason is not None:
+        return Error(code="bad_frame", message=f"`at` is {reason}", field="$.at", seq=frame.seq)
+    if not plausible_seq:
+        return Error(code="bad_frame", message=f"`seq` jumps more than {MAX_SEQ_JUMP} ahead of this device's "
+                     "frames", field="$.seq", seq=frame.seq)
+    return None
 
 
 def _seq_of(raw: bytes) -> int | None:
@@ -166,9 +184,9 @@ def _seq_of(raw: bytes) -> int | None:
 
 
 @websocket("/ws/operator")
-async def operator_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
-    services = services_of(socket)
+async def operator_socket(socket: WebSocket, services: NamedDependency[Services]) -> None:  # type: ignore[type-arg]
     hub = services.hub
+    max_bytes = services.settings.max_frame_bytes
     await socket.accept()
     hello = await _hello(socket, services, operator_decoder)
     if hello is None:
@@ -191,6 +209,9 @@ async def operator_socket(socket: WebSocket) -> None:  # type: ignore[type-arg]
         hub.activate(box)
         while True:
             raw = await _receive(socket)
+            if len(raw) > max_bytes:
+                await _send(socket, Error(code="too_large", message=f"frame larger than {max_bytes} bytes"))
+                continue
             try:
                 frame = operator_decoder.decode(raw)
             except msgspec.DecodeError as exc:

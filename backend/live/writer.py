@@ -5,6 +5,12 @@ the partitioned history, other frames into field_events (plus status changes and
 highest durable sequence number. Inside the transaction the devices' rows are locked and every frame whose seq
 is already durable is dropped, so a frame resent after a reconnect (even to another instance) is stored once.
 Only after the commit are the devices acknowledged.
+
+One bad frame must never stop storage for everyone. A batch whose transaction fails for a reason that is not
+the database being away (see `is_transient`) is split in halves and each half retried, down to the one frame
+at fault: that frame is refused (its device is told, a tracker's request answered with a 4xx) and every other
+frame commits and is acknowledged. The writer's task is supervised: if it dies anyway it is restarted, and
+the log and `/health` say so.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ class FlushResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 DurableCallback = Callable[[FlushResult], Awaitable[None]]
+RefusedCallback = Callable[[Pending, str], Awaitable[None]]
+"""A frame the database would not take, and why (in words fit for its device)."""
 FrameHandler = Callable[[asyncpg.Connection, Pending], Awaitable[Any]]
 """Handles one stored frame of a kind this module does not know, inside the batch's transaction."""
 
@@ -160,24 +168,40 @@ async def _write_event(
     return alert, None
 
 
+def is_transient(exc: BaseException) -> bool:
+    """True when a failed write says the database is away or busy (retry the same batch later), False when
+    something in the batch is at fault (split it to find the frame)."""
+    if isinstance(exc, asyncpg.InterfaceError):
+        return not isinstance(exc, ValueError)  # asyncpg's client-side data errors are ValueErrors
+    return isinstance(exc, OSError | asyncpg.PostgresConnectionError | asyncpg.OperatorInterventionError
+                      | asyncpg.InsufficientResourcesError | asyncpg.TransactionRollbackError)
+
+
+async def _refuse_nothing(_: Pending, __: str) -> None:
+    return None
+
+
 class FieldWriter:
     """Queues field frames and flushes them in batches (every flush_interval_s or max_rows)."""
 
     def __init__(
-        self, pool: asyncpg.Pool, on_durable: DurableCallback, *, flush_interval_s: float = 0.25,
-        max_rows: int = 1000,
+        self, pool: asyncpg.Pool, on_durable: DurableCallback, *, on_refused: RefusedCallback = _refuse_nothing,
+        flush_interval_s: float = 0.25, max_rows: int = 1000,
     ) -> None:
         self._pool = pool
         self._on_durable = on_durable
+        self._on_refused = on_refused
         self._interval = flush_interval_s
         self._max_rows = max_rows
         self._queue: list[Pending] = []
         self._wake = asyncio.Event()
         self._urgent = False
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None  # the supervisor
         self._stopping = False
         self._partitions_day: date | None = None
         self.flushes = 0
+        self.restarts = 0
+        self.refused = 0
         self.frame_handlers: dict[type, FrameHandler] = {}
 
     def add(self, item: Pending, *, urgent: bool = False) -> None:
@@ -192,8 +216,15 @@ class FieldWriter:
     def queued(self) -> int:
         return len(self._queue)
 
+    @property
+    def status(self) -> str:
+        """For `/health`: "running", "restarted N times" or "stopped"."""
+        if self._task is None or self._task.done():
+            return "stopped"
+        return "running" if self.restarts == 0 else f"restarted {self.restarts} times"
+
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="field-writer")
+        self._task = asyncio.create_task(self._supervise(), name="field-writer-supervisor")
 
     async def stop(self) -> None:
         """Flush what is queued, then stop."""
@@ -201,6 +232,27 @@ class FieldWriter:
         self._wake.set()
         if self._task is not None:
             await self._task
+
+    async def _supervise(self) -> None:
+        """Run the writer; when its task dies (an error nobody foresaw, or it was cancelled by someone else)
+        start it again, so the field's frames keep being stored. What was queued stays queued."""
+        while True:
+            run = asyncio.create_task(self._run(), name="field-writer")
+            try:
+                await asyncio.wait({run})
+            except asyncio.CancelledError:
+                run.cancel()
+                raise
+            if not run.cancelled() and run.exception() is None:
+                return  # stopped as asked
+            if self._stopping and not self._queue:
+                return
+            self.restarts += 1
+            error = None if run.cancelled() else run.exception()
+            log.error("field writer died (%s); restarting it (restart %d)",
+                      "cancelled" if error is None else f"{type(error).__name__}: {error}", self.restarts,
+                      exc_info=error)
+            await asyncio.sleep(min(0.05 * self.restarts, 1.0))
 
     async def _run(self) -> None:
         backoff = 0.1
@@ -236,8 +288,30 @@ class FieldWriter:
             if self._partitions_day != today:
                 await repo.ensure_partitions(conn, today)
                 self._partitions_day = today
+            await self._write(conn, batch)
+        del self._queue[: len(batch)]
+
+    async def _write(self, conn: asyncpg.Connection, batch: Sequence[Pending]) -> None:
+        """Write a batch in one transaction; if something in it is at fault, write each half in turn (in
+        order, so every device's frames stay in seq order) until the one frame at fault is refused."""
+        try:
             async with conn.transaction():
                 result = await write_batch(conn, batch, self.frame_handlers)
-        del self._queue[: len(batch)]
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            if len(batch) > 1:
+                half = len(batch) // 2
+                await self._write(conn, batch[:half])
+                await self._write(conn, batch[half:])
+                return
+            await self._refuse(batch[0], exc)
+            return
         self.flushes += 1
         await self._on_durable(result)
+
+    async def _refuse(self, item: Pending, exc: Exception) -> None:
+        self.refused += 1
+        log.warning("refused frame seq %d of device %d: %s: %s", item.frame.seq, item.device_id,
+                    type(exc).__name__, exc)
+        await self._on_refused(item, f"the server could not store this frame ({type(exc).__name__})")

@@ -14,11 +14,11 @@ import msgspec
 from holidays import country_holidays
 
 from shared.feitcodes import FeitEntry
+from shared.protocol import CLOCK_SKEW, MAX_AGE, check_time_window
 from shared.registrations import Aggression, FieldError, Fine, Submission, Waarneming
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
-CLOCK_SKEW = timedelta(minutes=5)
-MAX_AGE_OF_SUBMISSION = timedelta(days=60)  # a tablet offline for weeks still gets its work in
+MAX_AGE_OF_SUBMISSION = MAX_AGE  # a tablet offline for weeks still gets its work in
 MIN_AGE_FOR_FINE = 12  # strafrechtelijke minderjarigheid: under 12 no punitive sanction
 ADULT_AGE = 18
 MAX_PERSON_AGE = 120
@@ -30,19 +30,26 @@ def normalise(submission: Submission) -> Submission:
         raise FieldError(
             "occurred_at", "tijdstip zonder tijdzone; stuur bijvoorbeeld 2026-11-22T10:15:00+01:00"
         )
-    changes: dict[str, object] = {"occurred_at": submission.occurred_at.astimezone(UTC)}
+    changes: dict[str, object] = {"occurred_at": _utc(submission.occurred_at, "occurred_at")}
     if isinstance(submission, Aggression) and submission.reported_at is not None:
         if submission.reported_at.tzinfo is None:
             raise FieldError("reported_at", "tijdstip zonder tijdzone")
-        changes["reported_at"] = submission.reported_at.astimezone(UTC)
+        changes["reported_at"] = _utc(submission.reported_at, "reported_at")
     return msgspec.structs.replace(submission, **changes)
+
+
+def _utc(at: datetime, field: str) -> datetime:
+    try:
+        return at.astimezone(UTC)
+    except OverflowError as exc:  # year 1 or 9999 with an offset: no such instant can be stored
+        raise FieldError(field, "tijdstip buiten bereik") from exc
 
 
 def check_common(submission: Submission, now: datetime) -> None:
     """Checks every kind shares: the time lies in an acceptable window, photos are listed once."""
-    if submission.occurred_at > now + CLOCK_SKEW:
-        raise FieldError("occurred_at", "tijdstip ligt in de toekomst")
-    if submission.occurred_at < now - MAX_AGE_OF_SUBMISSION:
+    if check_time_window(submission.occurred_at, now, past=MAX_AGE_OF_SUBMISSION, future=CLOCK_SKEW) is not None:
+        if submission.occurred_at > now:
+            raise FieldError("occurred_at", "tijdstip ligt in de toekomst")
         raise FieldError("occurred_at", "tijdstip ligt te ver in het verleden (meer dan 60 dagen)")
     if len(set(submission.photos)) != len(submission.photos):
         raise FieldError("photos", "dezelfde foto staat er twee keer in")

@@ -17,6 +17,7 @@ from tests.integration.harness import Server, login, make_settings, running, soc
 from tests.integration.world import NIEUWE_ZIJDE, World, build_world
 
 TRACKER = "123456"  # the tracker_key of the world's tracker, linked to unit A
+_DAY_AHEAD = int(datetime.now(UTC).timestamp()) + 86_400
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +143,26 @@ async def test_tracker_position_is_stored_in_si_units(
             "location.coords.latitude",
         ),
         ({"content": b"{not json", "headers": {"content-type": "application/json"}}, "body"),
+        # what the database could not hold, or a time far from the server's clock
+        ({"params": {"id": TRACKER, "lat": "52.37", "lon": "4.89", "speed": "1e300"}}, "speed"),
+        ({"params": {"id": TRACKER, "lat": "52.37", "lon": "4.89", "accuracy": "1e39"}}, "accuracy"),
+        (
+            {"json": {"device_id": TRACKER,
+                      "location": {"coords": {"latitude": 52.37, "longitude": 4.89, "accuracy": 1e39}}}},
+            "location.coords.accuracy",
+        ),
+        ({"params": {"id": TRACKER, "lat": "52.37", "lon": "4.89", "timestamp": str(_DAY_AHEAD)}}, "timestamp"),
+        ({"params": {"id": TRACKER, "lat": "52.37", "lon": "4.89", "timestamp": "1700000000"}}, "timestamp"),
+        (
+            {"json": {"device_id": TRACKER, "location": {"timestamp": "9999-12-31T23:59:59-14:00",
+                                                         "coords": {"latitude": 52.37, "longitude": 4.89}}}},
+            "location.timestamp",
+        ),
+        (
+            {"json": {"device_id": TRACKER, "location": {"timestamp": "0001-01-01T00:00:00+14:00",
+                                                         "coords": {"latitude": 52.37, "longitude": 4.89}}}},
+            "location.timestamp",
+        ),
     ],
     ids=[
         "unknown-id",
@@ -153,6 +174,13 @@ async def test_tracker_position_is_stored_in_si_units(
         "bad-timestamp",
         "json-lat-out-of-range",
         "json-garbage",
+        "speed-beyond-float32",
+        "accuracy-beyond-float32",
+        "json-accuracy-beyond-float32",
+        "a-day-ahead",
+        "months-old",
+        "json-year-9999",
+        "json-year-1",
     ],
 )
 async def test_bad_tracker_request_gets_400_naming_the_field_and_stores_nothing(

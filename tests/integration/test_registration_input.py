@@ -60,6 +60,8 @@ CASES = [
     (waarneming(), "occurred_at", when(-120), "occurred_at"),  # two hours in the future
     (waarneming(), "occurred_at", "2026-11-22T10:00:00", "occurred_at"),  # no time zone
     (waarneming(), "occurred_at", "gisteren", "occurred_at"),
+    (waarneming(), "occurred_at", "0001-01-01T00:00:00+14:00", "occurred_at"),  # not representable in UTC
+    (waarneming(), "occurred_at", "9999-12-31T23:59:59-14:00", "occurred_at"),
     (waarneming(), "location.lon", 200, "location.lon"),
     (waarneming(), "location.lat", "52", "location.lat"),
     (waarneming(), "location", _DROP, "location"),
@@ -85,6 +87,7 @@ CASES = [
     (aggression(), "types", ["gezellig"], "types.0"),
     (aggression(), "staff", [], "staff"),
     (aggression(), "reported_at", when(5), "reported_at"),
+    (aggression(), "reported_at", "9999-12-31T23:59:59-14:00", "reported_at"),
     (aggression(), "severity", 3, "severity"),
 ]
 

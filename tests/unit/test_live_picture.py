@@ -133,6 +133,40 @@ def test_a_late_position_is_no_partner_fix() -> None:
     }
 
 
+def test_late_fixes_outside_after_a_live_fix_inside_in_the_same_tick_raise_nothing() -> None:
+    picture = _picture()
+    picture.apply_position(1, _fix(1, T0), TABLET)  # live, inside the assigned beat
+    for seq in (2, 3):  # then buffered fixes outside, newer than the live one, before the tick
+        picture.apply_position(1, _fix(seq, T0 + timedelta(seconds=seq), OUTSIDE, late=True), TABLET)
+    step = _tick(picture, T0 + timedelta(seconds=4))
+    assert step.raised == []
+    assert step.moves == [BeatEntered(unit_id=1, beat_id=BEAT, at=T0)]
+    assert picture.units[1].view().outside_assigned is False
+    assert (picture.units[1].lon, picture.units[1].lat) == OUTSIDE  # the map still shows the newest fix
+
+
+def test_a_live_fix_outside_followed_by_late_fixes_inside_in_the_same_tick_still_raises() -> None:
+    picture = _picture()
+    picture.apply_position(1, _fix(1, T0), TABLET)
+    _tick(picture, T0)
+    picture.apply_position(1, _fix(2, T0 + timedelta(seconds=5), OUTSIDE), TABLET)  # live, outside
+    picture.apply_position(1, _fix(3, T0 + timedelta(seconds=6), DAM, late=True), TABLET)
+    step = _tick(picture, T0 + timedelta(seconds=7))
+    assert _kinds(step) == [AlertKind.OUTSIDE_ASSIGNED_BEAT]
+    alert = step.raised[0]
+    assert alert.at == T0 + timedelta(seconds=5) and (alert.lon, alert.lat) == OUTSIDE  # the live fix's
+    assert picture.units[1].view().outside_assigned is True
+
+
+def test_a_live_fix_older_than_a_shown_late_one_is_still_geofenced() -> None:
+    picture = _picture()
+    picture.apply_position(1, _fix(1, T0), TABLET)
+    _tick(picture, T0)
+    picture.apply_position(1, _fix(1, T0 + timedelta(seconds=9), DAM, late=True), TRACKER)
+    picture.apply_position(1, _fix(2, T0 + timedelta(seconds=5), OUTSIDE), TABLET)
+    assert _kinds(_tick(picture, T0 + timedelta(seconds=10))) == [AlertKind.OUTSIDE_ASSIGNED_BEAT]
+
+
 # --- the assigned beat --------------------------------------------------------------------------------------
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import msgspec
@@ -41,6 +41,7 @@ from shared.protocol import (
     UnitStatus,
     UnitView,
     Welcome,
+    check_time_window,
     describe_decode_error,
     encoder,
     field_decoder,
@@ -188,6 +189,9 @@ NOW = "2026-03-14T09:26:53Z"
         ({"kind": "position", "seq": 1, "lon": 4.9, "lat": 52.0, "at": "yesterday"}, "$.at", "datetime"),
         ({"kind": "status", "seq": 1, "status": "dancing", "at": NOW}, "$.status", "Invalid enum value"),
         ({"kind": "assistance", "seq": 1, "at": NOW, "text": "x" * 501}, "$.text", "<= 500"),
+        ({"kind": "assistance", "seq": 1, "at": NOW, "text": "help\u0000"}, "$.text", "NUL character"),
+        ({"kind": "task_update", "seq": 1, "task_id": 1, "state": "done", "at": NOW, "note": "\u0000"}, "$.note",
+         "NUL character"),
         ({"kind": "noodknop", "seq": 1, "at": NOW, "lat": -91}, "$.lat", ">= -90.0"),
         ({"kind": "task_update", "seq": 1, "task_id": 1, "state": "maybe", "at": NOW}, "$.state", "enum"),
         ({"kind": "hello", "token": ""}, "$.token", ">= 1"),
@@ -266,3 +270,39 @@ def test_operator_socket_accepts_only_operator_frames() -> None:
         operator_decoder.decode(encoder.encode(EXAMPLES[PositionReported]))
     with pytest.raises(msgspec.DecodeError):
         field_decoder.decode(encoder.encode(EXAMPLES[AcknowledgeAlert]))
+
+
+def test_an_alert_id_beyond_bigint_is_refused_naming_the_field() -> None:
+    with pytest.raises(msgspec.DecodeError) as caught:
+        operator_decoder.decode(b'{"kind": "ack_alert", "alert_id": 9223372036854775808}')
+    assert describe_decode_error(caught.value) == ("Expected `int` <= 9223372036854775807", "$.alert_id")
+
+
+_CLOCK = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("at", "reason"),
+    [
+        (_CLOCK, None),
+        (_CLOCK + timedelta(minutes=5), None),  # a tablet's clock a little ahead
+        (_CLOCK - timedelta(days=60), None),  # a tablet offline for weeks
+        (_CLOCK + timedelta(minutes=5, seconds=1), "more than 5 minutes ahead of the server clock"),
+        (_CLOCK + timedelta(days=1), "more than 5 minutes ahead of the server clock"),
+        (_CLOCK - timedelta(days=60, seconds=1), "more than 60 days in the past"),
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))), "more than 60 days in the past"),
+        (datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))),
+         "more than 5 minutes ahead of the server clock"),
+    ],
+)
+def test_check_time_window(at: datetime, reason: str | None) -> None:
+    assert check_time_window(at, _CLOCK) == reason
+
+
+def test_check_time_window_takes_other_bounds() -> None:
+    assert check_time_window(_CLOCK - timedelta(hours=2), _CLOCK, past=timedelta(hours=1)) == (
+        "more than 60 minutes in the past"
+    )
+    assert check_time_window(_CLOCK + timedelta(seconds=30), _CLOCK, future=timedelta(seconds=10)) == (
+        "more than 10 seconds ahead of the server clock"
+    )
