@@ -26,8 +26,9 @@ def database(settings: Settings) -> Iterator[Settings]:
         return
     from backend.db.embedded import start_embedded
 
-    # SIGTERM's default action ends the process on the spot (uvicorn re-raises it after its graceful shutdown),
-    # which would leave the embedded PostgreSQL running: exit through the cleanup below instead, as SIGINT does
+    # SIGTERM's default action ends the process on the spot (uvicorn re-raises it after its graceful
+    # shutdown), which would leave the embedded PostgreSQL running: exit through the cleanup below instead,
+    # as SIGINT does
     previous = signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         server, url = start_embedded(settings.data_dir)

@@ -21,7 +21,7 @@ Longitude = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
 Latitude = Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
 Seq = Annotated[int, msgspec.Meta(ge=1, le=2**62)]
 MAX_SEQ_JUMP = 1_000_000
-"""How far above the highest seq a device has sent a frame's seq may be: one frame must not use up the space."""
+"""How far above the highest seq a device sent a frame's seq may be: one frame must not use up the space."""
 
 MAX_MEASURE = 1e6
 """Accuracy and speed limit: far above anything real, far inside the float32 (`real`) columns they go to."""
@@ -434,7 +434,8 @@ def describe_decode_error(exc: msgspec.DecodeError) -> tuple[str, str | None]:
     text = str(exc)
     field = None
     if f"matching regex {NO_NUL!r}" in text:  # msgspec names the regex; a person wants to read why
-        text = text.replace(f"Expected `str` matching regex {NO_NUL!r}", "Text must not contain a NUL character")
+        text = text.replace(f"Expected `str` matching regex {NO_NUL!r}",
+                            "Text must not contain a NUL character")
     if " - at `" in text:
         text, _, path = text.partition(" - at `")
         field = path.rstrip("`")

@@ -95,7 +95,8 @@ def check_fix_time(report: TrackerReport, *, content_type: str | None, clock: da
     time came in (as `decode_osmand` read the same request)."""
     reason = check_time_window(report.at, _utc(clock))
     if reason is not None:
-        raise OsmAndError("location.timestamp" if _is_json(content_type) else "timestamp", f"timestamp {reason}")
+        field = "location.timestamp" if _is_json(content_type) else "timestamp"
+        raise OsmAndError(field, f"timestamp {reason}")
 
 
 def _media_type(content_type: str | None) -> str:
@@ -303,9 +304,9 @@ def _decode_json(body: bytes, now: datetime) -> TrackerReport:
         speed_mps=_measure("location.coords.speed", None if speed is None or speed < 0 else speed),
         heading_deg=_heading(_json_number(coords, "heading", "location.coords.heading")),
         altitude_m=_json_number(coords, "altitude", "location.coords.altitude"),
-        accuracy_m=_measure(
-            "location.coords.accuracy", _non_negative(_json_number(coords, "accuracy", "location.coords.accuracy"))
-        ),
+        accuracy_m=_measure("location.coords.accuracy", _non_negative(
+            _json_number(coords, "accuracy", "location.coords.accuracy")
+        )),
         battery_pct=None if level is None or not 0 <= level <= 1 else level * 100.0,
         charging=charging,
         valid=True,

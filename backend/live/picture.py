@@ -161,7 +161,8 @@ class LivePicture:
 
     def run_geofence(self) -> list[AnyFenceEvent]:
         """Evaluate, in one vectorised pass, every unit with a new live position (at that live position)."""
-        due = [u for u in self.units.values() if u.fence_due and u.live_lon is not None and u.live_lat is not None]
+        due = [u for u in self.units.values()
+               if u.fence_due and u.live_lon is not None and u.live_lat is not None]
         if not due:
             return []
         found = containing_beats_many(

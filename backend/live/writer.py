@@ -185,8 +185,8 @@ class FieldWriter:
     """Queues field frames and flushes them in batches (every flush_interval_s or max_rows)."""
 
     def __init__(
-        self, pool: asyncpg.Pool, on_durable: DurableCallback, *, on_refused: RefusedCallback = _refuse_nothing,
-        flush_interval_s: float = 0.25, max_rows: int = 1000,
+        self, pool: asyncpg.Pool, on_durable: DurableCallback, *,
+        on_refused: RefusedCallback = _refuse_nothing, flush_interval_s: float = 0.25, max_rows: int = 1000,
     ) -> None:
         self._pool = pool
         self._on_durable = on_durable

@@ -47,7 +47,8 @@ def _utc(at: datetime, field: str) -> datetime:
 
 def check_common(submission: Submission, now: datetime) -> None:
     """Checks every kind shares: the time lies in an acceptable window, photos are listed once."""
-    if check_time_window(submission.occurred_at, now, past=MAX_AGE_OF_SUBMISSION, future=CLOCK_SKEW) is not None:
+    window = check_time_window(submission.occurred_at, now, past=MAX_AGE_OF_SUBMISSION, future=CLOCK_SKEW)
+    if window is not None:
         if submission.occurred_at > now:
             raise FieldError("occurred_at", "tijdstip ligt in de toekomst")
         raise FieldError("occurred_at", "tijdstip ligt te ver in het verleden (meer dan 60 dagen)")

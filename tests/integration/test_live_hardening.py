@@ -104,7 +104,7 @@ async def test_a_failing_row_costs_only_itself_and_another_tablets_noodknop_gets
             await b.recv()
             now = datetime.now(UTC)
             await b.send(StatusChanged(seq=1, status=UnitStatus.BUSY, at=now))
-            await b.send(StatusChanged(seq=2, status=UnitStatus.BREAK, at=now))  # the database refuses this one
+            await b.send(StatusChanged(seq=2, status=UnitStatus.BREAK, at=now))  # the database refuses it
             await b.send(_pos(3, now))
             await asyncio.sleep(0.2)  # let B's frames reach the queue first (they wait there for 30 s)
             await _noodknop_gets_through(op, a, 1)
@@ -195,7 +195,8 @@ async def test_a_writer_that_dies_is_restarted_and_health_says_so(database_url: 
                     while server.services.hub.writer.restarts == 0:
                         await asyncio.sleep(0.01)
                 after = await http.get("/health")
-            assert after.status_code == 200 and after.json() == {"status": "ok", "writer": "restarted 1 times"}
+            assert after.status_code == 200
+            assert after.json() == {"status": "ok", "writer": "restarted 1 times"}
             assert any("field writer died" in line and "restart 1" in line for line in records.lines)
             token_a, _, token_op = await _tablets(server, world)
             async with socket_to(server.ws + "/ws/operator", token_op) as op, \

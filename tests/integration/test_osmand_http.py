@@ -151,7 +151,10 @@ async def test_tracker_position_is_stored_in_si_units(
                       "location": {"coords": {"latitude": 52.37, "longitude": 4.89, "accuracy": 1e39}}}},
             "location.coords.accuracy",
         ),
-        ({"params": {"id": TRACKER, "lat": "52.37", "lon": "4.89", "timestamp": str(_DAY_AHEAD)}}, "timestamp"),
+        (
+            {"params": {"id": TRACKER, "lat": "52.37", "lon": "4.89", "timestamp": str(_DAY_AHEAD)}},
+            "timestamp",
+        ),
         ({"params": {"id": TRACKER, "lat": "52.37", "lon": "4.89", "timestamp": "1700000000"}}, "timestamp"),
         (
             {"json": {"device_id": TRACKER, "location": {"timestamp": "9999-12-31T23:59:59-14:00",

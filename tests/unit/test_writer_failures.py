@@ -22,8 +22,7 @@ from backend.live.writer import is_transient
         (asyncpg.DeadlockDetectedError("deadlock detected"), True),
         (asyncpg.DiskFullError("could not extend file"), True),
         # the frame's fault
-        (asyncpg.exceptions._base.DataError("invalid input for query argument $5: value out of float32 range"),
-         False),
+        (asyncpg.exceptions._base.DataError("invalid input for $5: value out of float32 range"), False),
         (asyncpg.CharacterNotInRepertoireError("invalid byte sequence for encoding UTF8: 0x00"), False),
         (asyncpg.NumericValueOutOfRangeError("value out of range"), False),
         (asyncpg.RaiseError("injected failure"), False),
