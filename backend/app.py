@@ -54,7 +54,9 @@ TEMPLATE_DIRS: list[Path | PathLike[str] | str] = [
 
 
 @get("/health", tags=["meta"])
-async def health(pool: NamedDependency[asyncpg.Pool], hub: NamedDependency[LiveHub]) -> Response[dict[str, str]]:
+async def health(
+    pool: NamedDependency[asyncpg.Pool], hub: NamedDependency[LiveHub]
+) -> Response[dict[str, str]]:
     """Answers 200 when the service and its database are up and the field writer runs (it says whether it had
     to be restarted)."""
     writer = hub.writer.status

@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from backend.db.pool import Conn
 from backend.errors import BadInput
 
 
@@ -18,7 +19,7 @@ class RetentionPeriod(msgspec.Struct, frozen=True, kw_only=True):
     delete_after: str
 
 
-async def retention_periods(conn: asyncpg.Connection) -> list[RetentionPeriod]:
+async def retention_periods(conn: Conn) -> list[RetentionPeriod]:
     rows = await conn.fetch(
         """SELECT regime, listed_for::text, archive_after::text, delete_after::text FROM retention_periods
            ORDER BY regime"""
@@ -27,7 +28,7 @@ async def retention_periods(conn: asyncpg.Connection) -> list[RetentionPeriod]:
 
 
 async def set_retention_period(
-    conn: asyncpg.Connection, regime: str, *, listed_for: str | None, archive_after: str, delete_after: str
+    conn: Conn, regime: str, *, listed_for: str | None, archive_after: str, delete_after: str
 ) -> None:
     """Periods as PostgreSQL intervals ('5 years'); listed_for 'none' removes the listing limit."""
     try:
@@ -49,7 +50,7 @@ class RetentionResult(msgspec.Struct, frozen=True, kw_only=True):
     photos_deleted: list[str]  # hashes no longer referenced by any registration (files may be removed)
 
 
-async def run_retention(conn: asyncpg.Connection, now: datetime) -> RetentionResult:
+async def run_retention(conn: Conn, now: datetime) -> RetentionResult:
     """Archive what is past its regime's period, delete archived rows past theirs, drop orphaned photos."""
     archived = await conn.fetch(
         """UPDATE registrations r SET state = 'archived', archived_at = $1

@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
+from backend.db.pool import Conn
 from backend.photos import repository as photos
 from backend.privacy import audit
 from backend.privacy import repository as repo
@@ -24,7 +25,7 @@ DAILY_AT = time(2, 30)  # UTC: a quiet hour
 _LOCK_KEY = 7_345_002  # one instance runs the daily pass; the others skip it
 
 
-async def run(conn: asyncpg.Connection, uploads_dir: Path, now: datetime) -> repo.RetentionResult:
+async def run(conn: Conn, uploads_dir: Path, now: datetime) -> repo.RetentionResult:
     """One retention pass in one transaction; photo files are removed only after it committed."""
     async with conn.transaction():
         result = await repo.run_retention(conn, now)

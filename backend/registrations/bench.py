@@ -199,6 +199,7 @@ async def _integrity(url: str, org: int, expected: int) -> dict[str, Any]:
         )
     finally:
         await conn.close()
+    assert row is not None  # an aggregate always answers one row
     stored, complete, photos = row["stored"], row["complete"], row["photos"]
     ok = stored == complete == photos == expected
     return {"expected": expected, "stored": stored, "complete": complete, "photos": photos, "ok": ok}

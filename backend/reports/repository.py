@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
 import msgspec
+
+from backend.db.pool import Conn
 
 
 class OverviewRow(msgspec.Struct, frozen=True, kw_only=True):
@@ -15,9 +16,7 @@ class OverviewRow(msgspec.Struct, frozen=True, kw_only=True):
     count: int
 
 
-async def overview(
-    conn: asyncpg.Connection, org_id: int, since: datetime, until: datetime
-) -> list[OverviewRow]:
+async def overview(conn: Conn, org_id: int, since: datetime, until: datetime) -> list[OverviewRow]:
     rows = await conn.fetch(
         """SELECT b.id AS beat_id, coalesce(b.name, 'buiten de gebieden') AS beat_name, r.category, count(*) AS count
            FROM registrations r

@@ -29,7 +29,9 @@ class NewShift(msgspec.Struct, frozen=True, kw_only=True):
 
 @post("/")
 async def start_shift(
-    data: JSONBody[NewShift], principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool],
+    data: JSONBody[NewShift],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     hub: NamedDependency[LiveHub],
 ) -> Created:
     """Start a shift: a boa on his own tablet, or a team lead for a unit."""
@@ -53,7 +55,9 @@ async def start_shift(
 
 @post("/{shift_id:int}/end", status_code=204)
 async def end_shift(
-    shift_id: PathId, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool],
+    shift_id: PathId,
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     hub: NamedDependency[LiveHub],
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():

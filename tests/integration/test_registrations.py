@@ -279,8 +279,14 @@ async def test_fine_gets_tariff_receipt_and_export(db: tuple[str, World], tmp_pa
 
 async def test_receipt_escapes_what_the_boa_and_offender_typed(db: tuple[str, World], tmp_path: Path) -> None:
     async with environment(db, tmp_path) as env:
-        body = fine(statement="<script>alert('x')</script> & meer", location={
-            "lon": OUDE_ZIJDE[0], "lat": OUDE_ZIJDE[1], "address": '<img src=x onerror="alert(1)">'})
+        body = fine(
+            statement="<script>alert('x')</script> & meer",
+            location={
+                "lon": OUDE_ZIJDE[0],
+                "lat": OUDE_ZIJDE[1],
+                "address": '<img src=x onerror="alert(1)">',
+            },
+        )
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
         receipt = await env["boa_a"].get(f"/api/registrations/{body['id']}/receipt")
         assert receipt.status_code == 200 and receipt.headers["content-type"].startswith("text/html")
