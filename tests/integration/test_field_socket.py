@@ -170,20 +170,20 @@ async def test_bad_frames_get_an_error_frame_and_nothing_is_stored(database_url:
             cases = [
                 (b"\xff\x00 not json", None),
                 (
-                    '{{"kind": "position", "seq": 1, "lon": 4.9, "lat": 95.0, "at": "{}"}}'.format(now),
+                    f'{{"kind": "position", "seq": 1, "lon": 4.9, "lat": 95.0, "at": "{now}"}}',
                     "$.lat",
                 ),
                 ('{"kind": "position", "seq": 1, "lon": 4.9, "lat": 52.0}', None),
                 ('{"kind": "teleport", "seq": 1}', "$.kind"),
                 (
-                    '{{"kind": "position", "seq": 0, "lon": 4.9, "lat": 52.0, "at": "{}"}}'.format(now),
+                    f'{{"kind": "position", "seq": 0, "lon": 4.9, "lat": 52.0, "at": "{now}"}}',
                     "$.seq",
                 ),
                 (
                     '{"kind": "position", "seq": 1, "lon": 4.9, "lat": 52.0, "at": "2026-01-01T10:00:00"}',
                     "$.at",
                 ),
-                ('{{"kind": "status", "seq": 1, "status": "dancing", "at": "{}"}}'.format(now), "$.status"),
+                (f'{{"kind": "status", "seq": 1, "status": "dancing", "at": "{now}"}}', "$.status"),
                 ("x" * 70_000, None),
             ]
             for raw, field in cases:
