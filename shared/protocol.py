@@ -275,7 +275,7 @@ class PartnerFix(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PartnerPositions(Message, frozen=True, tag="partners"):
-    """Server -> device (protocol 2): where the unit's other devices (the duo partner's tablet or tracker) are.
+    """Server -> device (protocol 2): where the unit's other devices (duo partner's tablet or tracker) are.
 
     Sent at most once per tick, only when they changed; an empty list means no partner fix is current.
     """

@@ -47,7 +47,8 @@ async def _issue(pool: asyncpg.Pool, settings: Settings, account_id: int, device
         visible = await orgs.visible_org_ids(conn, account.org_id)
         token, token_hash = new_refresh_token()
         await conn.execute(
-            "INSERT INTO refresh_tokens (token_hash, account_id, device_id, expires_at) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO refresh_tokens (token_hash, account_id, device_id, expires_at) "
+            "VALUES ($1, $2, $3, $4)",
             token_hash,
             account_id,
             device_id,

@@ -46,8 +46,10 @@ async def _builtin_catalogue_id(conn: Conn) -> int:
     if found is not None:
         return int(found)
     new_id = await conn.fetchval(
-        """INSERT INTO catalogue_versions (org_id, version, valid_from, content) VALUES (NULL, $1, $2, $3::text::jsonb)
-           ON CONFLICT (version) WHERE org_id IS NULL DO UPDATE SET version = EXCLUDED.version RETURNING id""",
+        """INSERT INTO catalogue_versions (org_id, version, valid_from, content)
+           VALUES (NULL, $1, $2, $3::text::jsonb)
+           ON CONFLICT (version) WHERE org_id IS NULL
+           DO UPDATE SET version = EXCLUDED.version RETURNING id""",
         catalogue.version,
         catalogue.valid_from,
         _dumps(catalogue),

@@ -225,7 +225,7 @@ class LivePicture:
         return newly
 
     def find_partners_apart(self, now: datetime, threshold_m: float, max_age_s: float) -> list[UnitLive]:
-        """Units whose devices (each boa's tablet or tracker) report live fixes further apart than threshold_m.
+        """Units whose devices (each boa's tablet or tracker) report live fixes more than threshold_m apart.
 
         Each unit is reported once when it becomes apart; its `partners_apart` state says whether it still is.
         """

@@ -144,7 +144,8 @@ async def list_accounts(conn: Conn, org_id: int, role: str | None = None) -> lis
     """Active accounts of one organisation (to choose a duo partner), by display name."""
     rows = await conn.fetch(
         """SELECT id, org_id, username, display_name, role, domains, active FROM accounts
-           WHERE org_id = $1 AND active AND ($2::text IS NULL OR role = $2) ORDER BY display_name, username""",
+           WHERE org_id = $1 AND active AND ($2::text IS NULL OR role = $2)
+           ORDER BY display_name, username""",
         org_id,
         role,
     )

@@ -1,4 +1,5 @@
-"""Photos in PostgreSQL: which hashes an organisation holds and who may read them (the caller owns the transaction)."""
+"""Photos in PostgreSQL: which hashes an organisation holds and who may read them (the caller owns the
+transaction)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ async def insert_photo(
     conn: Conn, org_id: int, sha256: str, size: int, content_type: str, account_id: int
 ) -> bool:
     inserted = await conn.fetchval(
-        """INSERT INTO photos (org_id, sha256, size_bytes, content_type, uploaded_by) VALUES ($1, $2, $3, $4, $5)
+        """INSERT INTO photos (org_id, sha256, size_bytes, content_type, uploaded_by)
+           VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (org_id, sha256) DO NOTHING RETURNING true""",
         org_id,
         sha256,
@@ -46,7 +48,8 @@ async def photo_content_type(conn: Conn, principal: Principal, sha256: str) -> s
     return await conn.fetchval(  # type: ignore[no-any-return]
         f"""SELECT p.content_type FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2
               AND ((p.uploaded_by = $3 AND p.state = 'stored')
-                   OR EXISTS (SELECT 1 FROM registrations r WHERE p.sha256 = ANY(r.photo_hashes) AND {condition}))""",
+                   OR EXISTS (SELECT 1 FROM registrations r WHERE p.sha256 = ANY(r.photo_hashes)
+                              AND {condition}))""",
         principal.org_id,
         sha256,
         principal.account_id,

@@ -48,8 +48,8 @@ async def record(
     org_id: int | None = None, details: dict[str, Any] | None = None, at: datetime | None = None,
 ) -> None:  # fmt: skip
     await conn.execute(
-        """INSERT INTO audit_log (at, org_id, actor_id, action, object_type, object_id, result, origin, reason,
-                                  details)
+        """INSERT INTO audit_log (at, org_id, actor_id, action, object_type, object_id, result, origin,
+                                  reason, details)
            VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb)""",
         at,
         org_id if org_id is not None else (principal.org_id if principal else None),

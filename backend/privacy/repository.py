@@ -1,4 +1,5 @@
-"""Retention in PostgreSQL: the periods per regime and the pass that archives and deletes (caller owns the transaction)."""
+"""Retention in PostgreSQL: the periods per regime and the pass that archives and deletes (caller owns the
+transaction)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ async def set_retention_period(
     """Periods as PostgreSQL intervals ('5 years'); listed_for 'none' removes the listing limit."""
     try:
         await conn.execute(
-            """UPDATE retention_periods SET listed_for = CASE WHEN $2 = 'none' THEN NULL ELSE $2::text::interval END,
+            """UPDATE retention_periods
+               SET listed_for = CASE WHEN $2 = 'none' THEN NULL ELSE $2::text::interval END,
                    archive_after = $3::text::interval, delete_after = $4::text::interval WHERE regime = $1""",
             regime,
             listed_for or "none",
@@ -70,7 +72,8 @@ async def run_retention(conn: Conn, now: datetime) -> RetentionResult:
     for org_id, sha in sorted(candidates):
         removed = await conn.fetchval(
             """DELETE FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2
-                 AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = $1 AND $2 = ANY(r.photo_hashes))
+                 AND NOT EXISTS (SELECT 1 FROM registrations r
+                                 WHERE r.org_id = $1 AND $2 = ANY(r.photo_hashes))
                RETURNING sha256""",
             org_id,
             sha,
@@ -80,13 +83,16 @@ async def run_retention(conn: Conn, now: datetime) -> RetentionResult:
     # A photo is archived with the last registration using it, and back in use when a new one refers to it.
     await conn.execute(
         """UPDATE photos p SET state = 'stored' WHERE p.state = 'archived'
-             AND EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
+             AND EXISTS (SELECT 1 FROM registrations r
+                         WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
                          AND r.state <> 'archived')"""
     )
     await conn.execute(
         """UPDATE photos p SET state = 'archived' WHERE p.state = 'stored'
-             AND EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes))
-             AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
+             AND EXISTS (SELECT 1 FROM registrations r
+                         WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes))
+             AND NOT EXISTS (SELECT 1 FROM registrations r
+                             WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
                              AND r.state <> 'archived')"""
     )
     return RetentionResult(

@@ -29,10 +29,10 @@ async def run(conn: Conn, uploads_dir: Path, now: datetime) -> repo.RetentionRes
     """One retention pass in one transaction; photo files are removed only after it committed."""
     async with conn.transaction():
         result = await repo.run_retention(conn, now)
-        await audit.record(conn, principal=None, action="retention", object_type="registration", object_id=None,
-                           origin=audit.Origin(address="schakel retention"), at=now, details={
-                               "archived": len(result.archived), "deleted": len(result.deleted),
-                               "photos_deleted": len(result.photos_deleted)})  # fmt: skip
+        await audit.record(conn, principal=None, action="retention", object_type="registration",
+                           object_id=None, origin=audit.Origin(address="schakel retention"), at=now,
+                           details={"archived": len(result.archived), "deleted": len(result.deleted),
+                                    "photos_deleted": len(result.photos_deleted)})  # fmt: skip
     for sha256 in result.photos_deleted:
         if not await photos.photo_in_use_anywhere(
             conn, sha256
@@ -76,8 +76,9 @@ async def periods_with_url(
                         archive_after=archive_after,
                         delete_after=delete_after,
                     )
-                    await audit.record(conn, principal=None, action="retention_config", object_type="retention",
-                                       object_id=regime, origin=audit.Origin(address="schakel retention set"),
+                    await audit.record(conn, principal=None, action="retention_config",
+                                       object_type="retention", object_id=regime,
+                                       origin=audit.Origin(address="schakel retention set"),
                                        details={"listed_for": listed_for, "archive_after": archive_after,
                                                 "delete_after": delete_after})  # fmt: skip
             return [msgspec.to_builtins(p) for p in await repo.retention_periods(conn)]

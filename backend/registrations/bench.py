@@ -191,8 +191,9 @@ async def _integrity(url: str, org: int, expected: int) -> dict[str, Any]:
     try:
         row = await conn.fetchrow(
             """SELECT count(*) AS stored,
-                      count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM unnest(r.photo_hashes) h WHERE NOT EXISTS
-                          (SELECT 1 FROM photos p WHERE p.org_id = r.org_id AND p.sha256 = h))) AS complete,
+                      count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM unnest(r.photo_hashes) h
+                          WHERE NOT EXISTS (SELECT 1 FROM photos p
+                                            WHERE p.org_id = r.org_id AND p.sha256 = h))) AS complete,
                       (SELECT count(*) FROM photos WHERE org_id = $1) AS photos
                FROM registrations r WHERE r.org_id = $1""",
             org,

@@ -169,9 +169,9 @@ class NewRow(msgspec.Struct, frozen=True, kw_only=True):
 async def insert(conn: Conn, row: NewRow) -> bool:
     """Store a new registration; False when its id exists already (the caller compares contents)."""
     inserted = await conn.fetchval(
-        """INSERT INTO registrations (id, org_id, kind, regime, purpose, author_id, boa_ids, unit_id, occurred_at,
-               lon, lat, accuracy_m, beat_ids, category, feitcode, catalogue_version_id, photo_hashes,
-               person_name, person_birth_date, submitted, details, derived)
+        """INSERT INTO registrations (id, org_id, kind, regime, purpose, author_id, boa_ids, unit_id,
+               occurred_at, lon, lat, accuracy_m, beat_ids, category, feitcode, catalogue_version_id,
+               photo_hashes, person_name, person_birth_date, submitted, details, derived)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
                    $20::text::jsonb, $20::text::jsonb, $21::text::jsonb)
            ON CONFLICT (id) DO NOTHING RETURNING true""",
@@ -244,7 +244,8 @@ async def list_visible(
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM registrations r
             LEFT JOIN retention_periods rp ON rp.regime = r.regime
-            WHERE ($1::timestamptz IS NULL OR r.occurred_at >= $1) AND ($2::timestamptz IS NULL OR r.occurred_at < $2)
+            WHERE ($1::timestamptz IS NULL OR r.occurred_at >= $1)
+              AND ($2::timestamptz IS NULL OR r.occurred_at < $2)
               AND ($3::bigint IS NULL OR $3 = ANY(r.beat_ids)) AND ($4::text IS NULL OR r.category = $4)
               AND ($5::text IS NULL OR r.feitcode = $5) AND ($6::bigint IS NULL OR $6 = ANY(r.boa_ids))
               AND ($7::text IS NULL OR r.kind = $7) AND ($8::text IS NULL OR r.state = $8)
@@ -306,17 +307,18 @@ async def replace(
     )
     if action == "void":
         await conn.execute(
-            "UPDATE registrations SET state = 'voided', void_reason = $2, version = version + 1 WHERE id = $1",
+            "UPDATE registrations SET state = 'voided', void_reason = $2, version = version + 1 "
+            "WHERE id = $1",
             current.id,
             reason,
         )
         return
     cols = columns or {}
     await conn.execute(
-        """UPDATE registrations SET details = $2::text::jsonb, derived = $3::text::jsonb, version = version + 1,
-               category = $4, feitcode = $5, occurred_at = $6, lon = $7, lat = $8, beat_ids = $9,
-               photo_hashes = $10, person_name = $11, person_birth_date = $12, regime = $13, purpose = $14,
-               boa_ids = $15, unit_id = $16, catalogue_version_id = $17
+        """UPDATE registrations SET details = $2::text::jsonb, derived = $3::text::jsonb,
+               version = version + 1, category = $4, feitcode = $5, occurred_at = $6, lon = $7, lat = $8,
+               beat_ids = $9, photo_hashes = $10, person_name = $11, person_birth_date = $12, regime = $13,
+               purpose = $14, boa_ids = $15, unit_id = $16, catalogue_version_id = $17
            WHERE id = $1""",
         current.id,
         _dumps(new_details),

@@ -1,4 +1,4 @@
-"""Shifts (SQL; the caller owns the transaction): who is on duty in which unit, with which tablet and beats."""
+"""Shifts (SQL; caller owns the transaction): who is on duty in which unit, with which tablet and beats."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ async def start_shift(
         device_id,
     )
     shift_id: int = await conn.fetchval(
-        """INSERT INTO shifts (unit_id, device_id, account_ids, beat_ids) VALUES ($1, $2, $3, $4) RETURNING id""",
+        """INSERT INTO shifts (unit_id, device_id, account_ids, beat_ids) VALUES ($1, $2, $3, $4)
+           RETURNING id""",
         unit_id,
         device_id,
         list(account_ids),

@@ -1,4 +1,4 @@
-"""Shifts over HTTP: a boa starts one on his tablet or a team lead one for a unit; ending takes it off duty."""
+"""Shifts over HTTP: a boa starts one on his tablet, a team lead one for a unit; ending takes it off duty."""
 
 from __future__ import annotations
 

@@ -58,7 +58,7 @@ async def test_a_protocol_1_tablet_is_not_sent_frames_it_does_not_know(
                 lambda f: not isinstance(f, PartnerPositions) and getattr(f, "upto", 0) == 1
             )
             assert ack.upto == 1
-            # ticks pass (forced here, besides the server's own every 0.1 s): no frame of kind `partners` comes
+            # ticks pass (forced here, besides the server's own every 0.1 s): no `partners` frame comes
             for _ in range(3):
                 await server.services.hub.tick(datetime.now(UTC))
             try:
