@@ -4,12 +4,16 @@ organisations it may see; and a read-only look at the bridge's own delivery tabl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-
-import msgspec
 
 from backend.db.pool import Conn
-from shared.bridge_api import Organisation, PendingQuery, QueryAnswer, TimelineLine
+from shared.bridge_api import (
+    DeadLetter,
+    Organisation,
+    PartnerMetrics,
+    PendingQuery,
+    QueryAnswer,
+    TimelineLine,
+)
 
 # How long after closing a melding its timeline is still offered to the bridge.
 RECENT = "1 day"
@@ -98,31 +102,6 @@ async def put_answer(conn: Conn, org_ids: Sequence[int], query_id: int, answer: 
 
 
 # --- the bridge's own tables, read for the administrators' status page -------------------------------------
-
-
-class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
-    partner: str
-    seq: int
-    msg_id: str
-    type: str
-    reason: str
-    attempts: int
-    created_at: datetime
-    dead_at: datetime
-
-
-class PartnerMetrics(msgspec.Struct, frozen=True, kw_only=True):
-    partner: str
-    queue_depth: int  # outbound messages not yet acknowledged
-    oldest_age_s: float  # age of the oldest of them (0 when the queue is empty)
-    delivered: int
-    failed: int  # failed delivery attempts
-    rejected: int  # dead letters
-    acked_seq: int
-    next_seq: int
-    inbound_seq: int
-    inbox_unprocessed: int
-    last_error: str | None = None
 
 
 async def partner_metrics(conn: Conn) -> list[PartnerMetrics]:

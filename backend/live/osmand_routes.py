@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
-from litestar import Request, Response, route
+from litestar import Request, Response, Router, route
 from litestar.di import NamedDependency
 
 from backend.errors import BadInput, TooLarge
@@ -19,9 +19,7 @@ from backend.shifts import repository as shifts
 DURABLE_TIMEOUT_S = 10.0
 
 
-@route(
-    ["/osmand", "/api/trackers/osmand"], http_method=["GET", "POST"], tags=["trackers"], opt={"public": True}
-)
+@route(["/osmand", "/api/trackers/osmand"], http_method=["GET", "POST"], opt={"public": True})
 async def osmand(
     request: Request,  # type: ignore[type-arg]
     pool: NamedDependency[asyncpg.Pool],
@@ -67,4 +65,4 @@ async def osmand(
     return Response(b"", status_code=200)
 
 
-ROUTES = [osmand]
+router = Router(path="/", tags=["trackers"], route_handlers=[osmand])

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from litestar import WebSocket, websocket
+from litestar import Router, WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
@@ -104,7 +104,7 @@ async def _fatal(socket: WebSocket, code: str, message: str, field: str | None =
         await socket.close(code=1008, reason=code)
 
 
-@websocket("/ws/field")
+@websocket("/field")
 async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -> None:  # type: ignore[type-arg]
     hub = services.hub
     max_bytes = services.settings.max_frame_bytes
@@ -211,7 +211,7 @@ def _seq_of(raw: bytes) -> int | None:
         return None
 
 
-@websocket("/ws/operator")
+@websocket("/operator")
 async def operator_socket(socket: WebSocket, services: NamedDependency[Services]) -> None:  # type: ignore[type-arg]
     hub = services.hub
     max_bytes = services.settings.max_frame_bytes
@@ -273,4 +273,4 @@ async def operator_socket(socket: WebSocket, services: NamedDependency[Services]
         hub.remove_operator(box)
 
 
-ROUTES = [field_socket, operator_socket]
+router = Router(path="/ws", tags=["live"], route_handlers=[field_socket, operator_socket])
