@@ -54,7 +54,9 @@ TEMPLATE_DIRS: list[Path | PathLike[str] | str] = [
 
 
 @get("/health", tags=["meta"])
-async def health(pool: NamedDependency[asyncpg.Pool], hub: NamedDependency[LiveHub]) -> Response[dict[str, str]]:
+async def health(
+    pool: NamedDependency[asyncpg.Pool], hub: NamedDependency[LiveHub]
+) -> Response[dict[str, str]]:
     """Answers 200 when the service and its database are up and the field writer runs (it says whether it had
     to be restarted)."""
     writer = hub.writer.status
@@ -101,8 +103,8 @@ def create_app(settings: Settings) -> Litestar:
             org_routes.router,
             shift_routes.router,
             beat_routes.router,
-            *osmand_routes.ROUTES,
-            *sockets.ROUTES,
+            osmand_routes.router,
+            sockets.router,
             registration_routes.router,
             photo_routes.router,
             feitcode_routes.router,

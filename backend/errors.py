@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import Any
 
 import asyncpg
 from litestar import Request, Response
@@ -55,23 +56,25 @@ class TooLarge(DomainError):
     code = "too_large"
 
 
-def domain_error_handler(_: Request, exc: DomainError) -> Response[ErrorBody]:
+def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[ErrorBody]:
     body = ErrorBody(status_code=exc.status_code, code=exc.code, detail=exc.message, field=exc.field)
     return Response(body, status_code=exc.status_code)
 
 
-def field_error_handler(_: Request, exc: FieldError) -> Response[ErrorBody]:
+def field_error_handler(_: Request[Any, Any, Any], exc: FieldError) -> Response[ErrorBody]:
     """A registration the shared decoder or the backend's checks refused: bad input naming its field."""
     body = ErrorBody(status_code=400, code=BadInput.code, detail=exc.message, field=exc.field)
     return Response(body, status_code=400)
 
 
-def validation_error_handler(_: Request, exc: ValidationException) -> Response[ErrorBody]:
+def validation_error_handler(_: Request[Any, Any, Any], exc: ValidationException) -> Response[ErrorBody]:
     extra = exc.extra if isinstance(exc.extra, list) else None
     field = None
     if extra and isinstance(extra[0], dict):
         field = str(extra[0].get("key") or "") or None
-        if field == "data":  # Litestar's name for the whole body: name the field the message names, or the body
+        if (
+            field == "data"
+        ):  # Litestar's name for the whole body: name the field the message names, or the body
             field = _field_in(str(extra[0].get("message") or "")) or "body"
     detail = exc.detail
     if extra and isinstance(extra[0], dict) and extra[0].get("message"):
@@ -91,17 +94,18 @@ def _field_in(message: str) -> str | None:
     return match.group(1) if match else None
 
 
-def http_error_handler(_: Request, exc: HTTPException) -> Response[ErrorBody]:
+def http_error_handler(_: Request[Any, Any, Any], exc: HTTPException) -> Response[ErrorBody]:
     if isinstance(exc.__cause__, SerializationException):  # Litestar's wrapper around a malformed JSON body
         return Response(
             ErrorBody(status_code=400, code="bad_input", detail=exc.detail, field="body"), status_code=400
         )
     return Response(
-        ErrorBody(status_code=exc.status_code, code="http_error", detail=exc.detail), status_code=exc.status_code
+        ErrorBody(status_code=exc.status_code, code="http_error", detail=exc.detail),
+        status_code=exc.status_code,
     )
 
 
-def data_error_handler(request: Request, exc: asyncpg.DataError) -> Response[ErrorBody]:
+def data_error_handler(request: Request[Any, Any, Any], exc: asyncpg.DataError) -> Response[ErrorBody]:
     """A value PostgreSQL cannot take (an id beyond its int4 range, a NUL character): bad input, not a crash.
 
     The edges should reject such values with a field-level message; this is the net under the ones they miss.
@@ -113,7 +117,7 @@ def data_error_handler(request: Request, exc: asyncpg.DataError) -> Response[Err
     )
 
 
-def internal_error_handler(request: Request, exc: Exception) -> Response[ErrorBody]:
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorBody]:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return Response(
         ErrorBody(status_code=500, code="internal_error", detail="internal error; it has been logged"),

@@ -60,14 +60,23 @@ class Walker:
 
 
 async def _login(http: httpx.AsyncClient, username: str, device_id: int | None = None) -> dict[str, object]:
-    r = await http.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORD,
-                                                  "device_id": device_id})
+    r = await http.post(
+        "/api/auth/login", json={"username": username, "password": DEMO_PASSWORD, "device_id": device_id}
+    )
     r.raise_for_status()
     return r.json()  # type: ignore[no-any-return]
 
 
-async def simulate(base_url: str, *, units: int = 12, org: str = "amsterdam", speed: float = 1.0,
-                   duration_s: float | None = None, interval_s: float = 1.0, seed: int = 7) -> None:
+async def simulate(
+    base_url: str,
+    *,
+    units: int = 12,
+    org: str = "amsterdam",
+    speed: float = 1.0,
+    duration_s: float | None = None,
+    interval_s: float = 1.0,
+    seed: int = 7,
+) -> None:
     """Start a shift on each demo tablet and walk its unit through its assigned beat."""
     rng = random.Random(seed)
     ws_url = base_url.replace("http", "ws", 1) + "/ws/field"
@@ -76,7 +85,10 @@ async def simulate(base_url: str, *, units: int = 12, org: str = "amsterdam", sp
         auth = {"Authorization": f"Bearer {lead['access_token']}"}
         unit_rows = (await http.get("/api/units", headers=auth)).json()
         device_rows = {d["name"]: d for d in (await http.get("/api/devices", headers=auth)).json()}
-        beats = {f["id"]: shape(f["geometry"]) for f in (await http.get("/api/beats", headers=auth)).json()["features"]}
+        beats = {
+            f["id"]: shape(f["geometry"])
+            for f in (await http.get("/api/beats", headers=auth)).json()["features"]
+        }
         tasks: list[asyncio.Task[None]] = []
         try:  # from the first walker on: cancelled while the others still log in, none may be left behind
             for i, unit in enumerate(sorted(unit_rows, key=lambda u: u["call_sign"])[:units], start=1):
@@ -107,8 +119,12 @@ async def simulate(base_url: str, *, units: int = 12, org: str = "amsterdam", sp
 
 
 # How a simulated duo works a task from the meldkamer: (state, seconds after the previous one).
-TASK_STEPS = ((TaskState.ACCEPTED, 3.0), (TaskState.EN_ROUTE, 3.0), (TaskState.ON_SCENE, 20.0),
-              (TaskState.DONE, 25.0))
+TASK_STEPS = (
+    (TaskState.ACCEPTED, 3.0),
+    (TaskState.EN_ROUTE, 3.0),
+    (TaskState.ON_SCENE, 20.0),
+    (TaskState.DONE, 25.0),
+)
 
 
 async def _work_task(client: FieldClient, task_id: int, speed: float) -> None:
@@ -118,7 +134,9 @@ async def _work_task(client: FieldClient, task_id: int, speed: float) -> None:
         client.task_update(task_id, state, datetime.now(UTC), note=note)
 
 
-async def _walk(client: FieldClient, walker: Walker, interval_s: float, speed: float, rng: random.Random) -> None:
+async def _walk(
+    client: FieldClient, walker: Walker, interval_s: float, speed: float, rng: random.Random
+) -> None:
     working: set[asyncio.Task[None]] = set()
     seen: set[int] = set()  # a task comes again after a reconnect until it is accepted
 
@@ -136,10 +154,14 @@ async def _walk(client: FieldClient, walker: Walker, interval_s: float, speed: f
         client.status(UnitStatus.AVAILABLE, datetime.now(UTC))
         while True:
             lon, lat, heading = walker.step(interval_s * speed)
-            client.position(lon, lat, datetime.now(UTC), accuracy_m=5.0, speed_mps=WALK_MPS, heading_deg=heading)
+            client.position(
+                lon, lat, datetime.now(UTC), accuracy_m=5.0, speed_mps=WALK_MPS, heading_deg=heading
+            )
             if rng.random() < 0.002:  # now and then a duo gets busy, and free again
-                client.status(rng.choice([UnitStatus.BUSY, UnitStatus.AVAILABLE, UnitStatus.ON_SCENE]),
-                              datetime.now(UTC) + timedelta(milliseconds=1))
+                client.status(
+                    rng.choice([UnitStatus.BUSY, UnitStatus.AVAILABLE, UnitStatus.ON_SCENE]),
+                    datetime.now(UTC) + timedelta(milliseconds=1),
+                )
             await asyncio.sleep(interval_s)
     finally:
         runner.cancel()

@@ -33,7 +33,9 @@ def parse_partners(text: str) -> tuple[Partner, ...]:
         if not name or not url:
             raise SystemExit(f"bad partner {item!r}: expected NAME=URL[#TOKEN]")
         if url.partition("://")[0].lower() not in TRANSPORTS:
-            raise SystemExit(f"bad partner {item!r}: the URL must start with one of {', '.join(TRANSPORTS)}://")
+            raise SystemExit(
+                f"bad partner {item!r}: the URL must start with one of {', '.join(TRANSPORTS)}://"
+            )
         partners.append(Partner(name=name, url=url, token=token))
     return tuple(partners)
 

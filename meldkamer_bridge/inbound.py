@@ -25,14 +25,14 @@ from meldkamer_bridge.adapters.base import CodecError
 from meldkamer_bridge.api import BackendApi, Refused
 from meldkamer_bridge.config import BridgeConfig
 from meldkamer_bridge.outbound import Outbound
-from meldkamer_bridge.outbox import Envelope, InboxMessage
+from meldkamer_bridge.outbox import Conn, Envelope, InboxMessage
 
 log = logging.getLogger(__name__)
 
 # Where handed-over incidents go (with a backend: "make a melding"). It runs in the transaction that marks
 # the inbox message processed (so each incident becomes a melding exactly once), returns what it did (the
 # inbox row's result), or raises to roll back and leave the message for a later try.
-IncidentSink = Callable[[asyncpg.Connection, InboxMessage, eido.IncidentHandover], Awaitable[str]]
+IncidentSink = Callable[[Conn, InboxMessage, eido.IncidentHandover], Awaitable[str]]
 
 
 class Inbound:
@@ -111,15 +111,11 @@ class Inbound:
 
     # --- the handlers -------------------------------------------------------------------------------------
 
-    async def incident(
-        self, conn: asyncpg.Connection, message: InboxMessage, incident: eido.IncidentHandover
-    ) -> str:
+    async def incident(self, conn: Conn, message: InboxMessage, incident: eido.IncidentHandover) -> str:
         assert self.incident_sink is not None  # ready
         return await self.incident_sink(conn, message, incident)
 
-    async def create_melding(
-        self, conn: asyncpg.Connection, message: InboxMessage, incident: eido.IncidentHandover
-    ) -> str:
+    async def create_melding(self, conn: Conn, message: InboxMessage, incident: eido.IncidentHandover) -> str:
         """The incident sink with a backend: the melding is made (once) through POST /api/incidents."""
         assert self.api is not None
         body = handover.incident_request(message.partner, incident)
@@ -137,9 +133,7 @@ class Inbound:
             return f"refused: {exc}"
         return f"melding {melding['incident_id']}"
 
-    async def area_alert(
-        self, conn: asyncpg.Connection, message: InboxMessage, alert: cap.PartnerAlert
-    ) -> str:
+    async def area_alert(self, conn: Conn, message: InboxMessage, alert: cap.PartnerAlert) -> str:
         """A police CAP alert to the backend (POST /api/area-alerts), which pushes it to the units inside."""
         assert self.api is not None  # ready
         body = handover.area_alert_request(message.partner, alert)
@@ -150,7 +144,7 @@ class Inbound:
         return f"area alert {stored['alert_id']} to units {stored['unit_ids']}"
 
     async def register_answer(
-        self, conn: asyncpg.Connection, message: InboxMessage, answer: registers.RegisterAnswer
+        self, conn: Conn, message: InboxMessage, answer: registers.RegisterAnswer
     ) -> str:
         """A police register answer onto its query at the backend; the inbox keeps no copy."""
         assert self.api is not None  # ready
@@ -168,7 +162,7 @@ class Inbound:
 
 class Route(NamedTuple):
     decode: Callable[[bytes], Any]  # validates on arrival (a failure is refused with a nack)
-    handle: Callable[[Inbound, asyncpg.Connection, InboxMessage, Any], Awaitable[str]]
+    handle: Callable[[Inbound, Conn, InboxMessage, Any], Awaitable[str]]
     ready: Callable[[Inbound], bool]  # whether there is anyone to hand it to now
 
 

@@ -19,7 +19,7 @@ from meldkamer_bridge.adapters import cap, eido, status
 from meldkamer_bridge.api import BackendApi, Unavailable
 from meldkamer_bridge.config import BridgeConfig
 from meldkamer_bridge.link import reconnecting
-from meldkamer_bridge.outbox import PgStore, backoff_delay
+from meldkamer_bridge.outbox import Conn, PgStore, backoff_delay
 from shared.protocol import (
     SAFETY_ALERTS,
     AlertRaised,
@@ -73,7 +73,7 @@ class Outbound:
 
     async def send_progress(
         self,
-        conn: asyncpg.Connection,
+        conn: Conn,
         update: eido.IncidentUpdate,
         *,
         msg_id: str | None = None,
@@ -261,4 +261,3 @@ class Outbound:
                 finally:
                     self.backend_connected.clear()
                 await asyncio.sleep(backoff_delay(max(attempt, 1), base=FEED_BASE_S, cap=FEED_CAP_S))
-

@@ -20,11 +20,19 @@ import random
 import uuid
 from collections.abc import Generator, Mapping, Sequence
 from datetime import datetime
+from typing import TypeAlias
 
 import asyncpg
 import msgspec
+from asyncpg.pool import PoolConnectionProxy
+
+from shared.bridge_api import DeadLetter, PartnerMetrics
 
 # --- the pure core ----------------------------------------------------------------------------------------
+
+
+# a connection of its own or one from the pool (a proxy, no subclass of asyncpg.Connection)
+Conn: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 
 class Verdict(str, enum.Enum):
@@ -135,31 +143,6 @@ class InboxMessage(msgspec.Struct, frozen=True, kw_only=True):
     received_at: datetime
 
 
-class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
-    partner: str
-    seq: int
-    msg_id: str
-    type: str
-    reason: str
-    attempts: int
-    created_at: datetime
-    dead_at: datetime
-
-
-class PartnerMetrics(msgspec.Struct, frozen=True, kw_only=True):
-    partner: str
-    queue_depth: int  # outbound messages not yet acknowledged
-    oldest_age_s: float  # age of the oldest of them (0 when the queue is empty)
-    delivered: int
-    failed: int  # failed delivery attempts
-    rejected: int  # dead letters
-    acked_seq: int
-    next_seq: int
-    inbound_seq: int
-    inbox_unprocessed: int
-    last_error: str | None = None
-
-
 def new_msg_id() -> str:
     return f"urn:uuid:{uuid.uuid4()}"
 
@@ -167,7 +150,7 @@ def new_msg_id() -> str:
 # --- outbound ---------------------------------------------------------------------------------------------
 
 
-async def ensure_partner(conn: asyncpg.Connection, partner: str) -> None:
+async def ensure_partner(conn: Conn, partner: str) -> None:
     await conn.execute("INSERT INTO bridge_partners (partner) VALUES ($1) ON CONFLICT DO NOTHING", partner)
 
 
@@ -182,7 +165,7 @@ _ENQUEUE = """
 
 
 async def enqueue(
-    conn: asyncpg.Connection, partner: str, type_: str, body: str | bytes, msg_id: str | None = None
+    conn: Conn, partner: str, type_: str, body: str | bytes, msg_id: str | None = None
 ) -> OutboxMessage | None:
     """Queue one message; returns it with its seq, or None when `msg_id` is already queued (idempotent).
 
@@ -198,27 +181,30 @@ async def enqueue(
             return None
         await ensure_partner(conn, partner)  # the first message for this partner
         row = await conn.fetchrow(_ENQUEUE, partner, msg_id, type_, text)
+        assert row is not None  # INSERT … RETURNING always answers
     return OutboxMessage(
         partner=partner, seq=row["seq"], msg_id=msg_id, type=type_, body=text, created_at=row["created_at"]
     )
 
 
-async def queued(conn: asyncpg.Connection, msg_ids: Sequence[str]) -> set[str]:
+async def queued(conn: Conn, msg_ids: Sequence[str]) -> set[str]:
     """Which of these message ids are in the outbox already (queued once, whatever their state)."""
     rows = await conn.fetch("SELECT msg_id FROM bridge_outbox WHERE msg_id = ANY($1::text[])", list(msg_ids))
     return {r["msg_id"] for r in rows}
 
 
-async def outbound_state(conn: asyncpg.Connection, partner: str) -> tuple[int, int]:
+async def outbound_state(conn: Conn, partner: str) -> tuple[int, int]:
     """(acked_seq, highest queued seq) of a partner."""
     await ensure_partner(conn, partner)
     row = await conn.fetchrow(
         "SELECT acked_seq, next_seq - 1 AS last FROM bridge_partners WHERE partner = $1", partner
     )
+    if row is None:  # the partner has no row yet: nothing sent, nothing acknowledged
+        return 0, 0
     return int(row["acked_seq"]), int(row["last"])
 
 
-async def pending(conn: asyncpg.Connection, partner: str, after: int, upto: int) -> list[OutboxMessage]:
+async def pending(conn: Conn, partner: str, after: int, upto: int) -> list[OutboxMessage]:
     """Messages after seq `after` up to `upto`, in order, counting the attempt on each. Delivered ones are
     included: a peer that lost its state asks for them again (rows are kept until retention prunes them)."""
     rows = await conn.fetch(
@@ -232,7 +218,7 @@ async def pending(conn: asyncpg.Connection, partner: str, after: int, upto: int)
     return sorted((OutboxMessage(**dict(r)) for r in rows), key=lambda m: m.seq)
 
 
-async def acknowledge(conn: asyncpg.Connection, partner: str, upto: int) -> int:
+async def acknowledge(conn: Conn, partner: str, upto: int) -> int:
     """The partner has everything up to `upto`; returns how many messages that newly delivers."""
     delivered = await conn.fetchval(
         """WITH done AS (
@@ -252,7 +238,7 @@ async def acknowledge(conn: asyncpg.Connection, partner: str, upto: int) -> int:
     return int(delivered)
 
 
-async def reject(conn: asyncpg.Connection, partner: str, seq: int, reason: str) -> None:
+async def reject(conn: Conn, partner: str, seq: int, reason: str) -> None:
     """The partner refused message `seq` for good: it goes to the dead letters (and counts as consumed)."""
     row = await conn.fetchrow(
         "UPDATE bridge_outbox SET delivered_at = now() WHERE partner = $1 AND seq = $2 "
@@ -282,7 +268,7 @@ async def reject(conn: asyncpg.Connection, partner: str, seq: int, reason: str) 
     )
 
 
-async def record_failure(conn: asyncpg.Connection, partner: str, error: str) -> None:
+async def record_failure(conn: Conn, partner: str, error: str) -> None:
     """A delivery attempt failed (link down, timeout, refused connection)."""
     await ensure_partner(conn, partner)
     await conn.execute(
@@ -293,7 +279,7 @@ async def record_failure(conn: asyncpg.Connection, partner: str, error: str) -> 
     )
 
 
-async def dead_letters(conn: asyncpg.Connection, partner: str | None = None) -> list[DeadLetter]:
+async def dead_letters(conn: Conn, partner: str | None = None) -> list[DeadLetter]:
     rows = await conn.fetch(
         "SELECT partner, seq, msg_id, type, reason, attempts, created_at, dead_at FROM bridge_dead_letters "
         "WHERE $1::text IS NULL OR partner = $1 ORDER BY dead_at, partner, seq",
@@ -302,7 +288,7 @@ async def dead_letters(conn: asyncpg.Connection, partner: str | None = None) -> 
     return [DeadLetter(**dict(r)) for r in rows]
 
 
-async def metrics(conn: asyncpg.Connection, partner: str | None = None) -> list[PartnerMetrics]:
+async def metrics(conn: Conn, partner: str | None = None) -> list[PartnerMetrics]:
     rows = await conn.fetch(
         """SELECT p.partner, p.delivered, p.failed, p.rejected, p.acked_seq, p.next_seq, p.inbound_seq,
                   p.last_error,
@@ -332,13 +318,13 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     body: str
 
 
-async def inbound_seq(conn: asyncpg.Connection, partner: str) -> int:
+async def inbound_seq(conn: Conn, partner: str) -> int:
     await ensure_partner(conn, partner)
     return int(await conn.fetchval("SELECT inbound_seq FROM bridge_partners WHERE partner = $1", partner))
 
 
 async def receive(
-    conn: asyncpg.Connection,
+    conn: Conn,
     partner: str,
     envelopes: Sequence[Envelope],
     rejections: Mapping[int, str] | None = None,
@@ -381,7 +367,7 @@ async def receive(
 
 
 async def unprocessed(
-    conn: asyncpg.Connection,
+    conn: Conn,
     partner: str | None = None,
     *,
     types: Sequence[str] | None = None,
@@ -400,7 +386,7 @@ async def unprocessed(
     return [InboxMessage(**dict(r)) for r in rows]
 
 
-async def mark_processed(conn: asyncpg.Connection, inbox_id: int, result: str = "ok") -> bool:
+async def mark_processed(conn: Conn, inbox_id: int, result: str = "ok") -> bool:
     status = await conn.execute(
         "UPDATE bridge_inbox SET processed_at = now(), result = $2 WHERE id = $1 AND processed_at IS NULL",
         inbox_id,
@@ -409,7 +395,7 @@ async def mark_processed(conn: asyncpg.Connection, inbox_id: int, result: str = 
     return bool(status.endswith(" 1"))
 
 
-async def blank_body(conn: asyncpg.Connection, inbox_id: int) -> None:
+async def blank_body(conn: Conn, inbox_id: int) -> None:
     """Keep no copy of an inbound message's body (a register answer is held by the backend only)."""
     await conn.execute("UPDATE bridge_inbox SET body = '' WHERE id = $1", inbox_id)
 

@@ -11,9 +11,7 @@ from pathlib import Path
 
 from shared.feitcodes import Catalogue, decode_catalogue
 
-BUNDLED = (
-    Path(__file__).resolve().parents[1] / "backend" / "feitcodes" / "data" / "feitcode_catalogue.json"
-)
+BUNDLED = Path(__file__).resolve().parents[1] / "backend" / "feitcodes" / "data" / "feitcode_catalogue.json"
 EMPTY = Catalogue(version="", valid_from=date.min, source="", entries=())
 
 

@@ -99,8 +99,13 @@ async def tour(app: Any, directory: Path) -> None:
             unit_id = int(p.shift.unit_id)
             here = {"lon": p.location.lon, "lat": p.location.lat}
             for body in (
-                {"category": "Overlast jongeren bij speeltuin", "priority": 1, "address": "Nieuwmarkt 4",
-                 "description": "Melder ziet groep jongeren vernielen. Politie op afstand.", **here},
+                {
+                    "category": "Overlast jongeren bij speeltuin",
+                    "priority": 1,
+                    "address": "Nieuwmarkt 4",
+                    "description": "Melder ziet groep jongeren vernielen. Politie op afstand.",
+                    **here,
+                },
                 {"category": "Fout geparkeerde bestelbus", "priority": 3, "address": "Zeedijk 30", **here},
             ):
                 incident = (await http.post("/api/incidents", json=body)).json()

@@ -71,3 +71,31 @@ class AnswerTaken(msgspec.Struct, frozen=True, kw_only=True):
 
     query_id: int
     taken: bool
+
+
+# --- what the bridge's own tables hold, for the administrators' status page (GET /api/bridge/status) --
+
+
+class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
+    partner: str
+    seq: int
+    msg_id: str
+    type: str
+    reason: str
+    attempts: int
+    created_at: datetime
+    dead_at: datetime
+
+
+class PartnerMetrics(msgspec.Struct, frozen=True, kw_only=True):
+    partner: str
+    queue_depth: int  # outbound messages not yet acknowledged
+    oldest_age_s: float  # age of the oldest of them (0 when the queue is empty)
+    delivered: int
+    failed: int  # failed delivery attempts
+    rejected: int  # dead letters
+    acked_seq: int
+    next_seq: int
+    inbound_seq: int
+    inbox_unprocessed: int
+    last_error: str | None = None

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 BACKOFF_MIN_S = 0.2
 BACKOFF_MAX_S = 10.0
 
+
 class Socket(Protocol):
     """What `serve` needs of a connection: websockets' ClientConnection, or a scripted stand-in in tests."""
 

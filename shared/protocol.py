@@ -169,7 +169,13 @@ class Ping(Message, frozen=True, tag="ping"):
 
 
 FieldFrame = (
-    Hello | PositionReported | StatusChanged | NoodknopPressed | AssistanceRequested | TaskUpdated | MessageRead
+    Hello
+    | PositionReported
+    | StatusChanged
+    | NoodknopPressed
+    | AssistanceRequested
+    | TaskUpdated
+    | MessageRead
     | Ping
 )
 SequencedFrame = (
@@ -269,7 +275,7 @@ class PartnerFix(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class PartnerPositions(Message, frozen=True, tag="partners"):
-    """Server -> device (protocol 2): where the unit's other devices (the duo partner's tablet or tracker) are.
+    """Server -> device (protocol 2): where the unit's other devices (duo partner's tablet or tracker) are.
 
     Sent at most once per tick, only when they changed; an empty list means no partner fix is current.
     """
@@ -419,8 +425,19 @@ class AcknowledgeAlert(Message, frozen=True, tag="ack_alert"):
 
 OperatorFrame = Hello | AcknowledgeAlert | Ping
 ServerFrame = (
-    Welcome | Ack | Error | Pong | Snapshot | Delta | AlertRaised | TaskAssigned | TaskCancelled | TextMessage
-    | AreaAlert | AlertAcknowledged | PartnerPositions
+    Welcome
+    | Ack
+    | Error
+    | Pong
+    | Snapshot
+    | Delta
+    | AlertRaised
+    | TaskAssigned
+    | TaskCancelled
+    | TextMessage
+    | AreaAlert
+    | AlertAcknowledged
+    | PartnerPositions
 )
 
 field_decoder = msgspec.json.Decoder(FieldFrame)
@@ -434,8 +451,9 @@ def describe_decode_error(exc: msgspec.DecodeError) -> tuple[str, str | None]:
     text = str(exc)
     field = None
     if f"matching regex {NO_NUL!r}" in text:  # msgspec names the regex; a person wants to read why
-        text = text.replace(f"Expected `str` matching regex {NO_NUL!r}",
-                            "Text must not contain a NUL character")
+        text = text.replace(
+            f"Expected `str` matching regex {NO_NUL!r}", "Text must not contain a NUL character"
+        )
     if " - at `" in text:
         text, _, path = text.partition(" - at `")
         field = path.rstrip("`")

@@ -65,8 +65,14 @@ class NewAlert(msgspec.Struct, frozen=True, kw_only=True):
 
     def view(self, alert_id: int) -> AlertView:
         return AlertView(
-            alert_id=alert_id, kind=self.kind, org_id=self.org_id, unit_id=self.unit_id,
-            call_sign=self.call_sign, at=self.at, lon=self.lon, lat=self.lat,
+            alert_id=alert_id,
+            kind=self.kind,
+            org_id=self.org_id,
+            unit_id=self.unit_id,
+            call_sign=self.call_sign,
+            at=self.at,
+            lon=self.lon,
+            lat=self.lat,
         )
 
 
@@ -81,8 +87,15 @@ def field_alert(frame: SequencedFrame) -> FieldAlert | None:
 
 def stored_view(alert: StoredAlert, call_sign: str | None) -> AlertView:
     return AlertView(
-        alert_id=alert.alert_id, kind=AlertKind(alert.kind), org_id=alert.org_id, unit_id=alert.unit_id,
-        call_sign=call_sign, at=alert.at, lon=alert.lon, lat=alert.lat, text=alert.text,
+        alert_id=alert.alert_id,
+        kind=AlertKind(alert.kind),
+        org_id=alert.org_id,
+        unit_id=alert.unit_id,
+        call_sign=call_sign,
+        at=alert.at,
+        lon=alert.lon,
+        lat=alert.lat,
+        text=alert.text,
     )
 
 
@@ -101,10 +114,15 @@ def seen_frame(view: AlertView) -> bytes | None:
     when there is nothing to tell (not a safety alert, or not acknowledged)."""
     if view.kind not in SAFETY_ALERTS or view.acknowledged_at is None:
         return None
-    return encoder.encode(AlertAcknowledged(
-        alert_id=view.alert_id, alert_kind=view.kind, raised_at=view.at, by=view.acknowledged_by or "",
-        at=view.acknowledged_at,
-    ))
+    return encoder.encode(
+        AlertAcknowledged(
+            alert_id=view.alert_id,
+            alert_kind=view.kind,
+            raised_at=view.at,
+            by=view.acknowledged_by or "",
+            at=view.acknowledged_at,
+        )
+    )
 
 
 SeenKey = tuple[str, int]  # ("unit" | "device", id)

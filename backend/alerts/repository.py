@@ -8,6 +8,7 @@ from typing import Any
 
 import asyncpg
 
+from backend.db.pool import Conn
 from shared.protocol import AlertKind, AlertView
 
 _VIEW_COLUMNS = """a.id, a.kind, a.org_id, a.unit_id, u.call_sign, a.at, a.payload, a.acknowledged_at,
@@ -15,19 +16,30 @@ _VIEW_COLUMNS = """a.id, a.kind, a.org_id, a.unit_id, u.call_sign, a.at, a.paylo
 
 
 async def insert_alert(
-    conn: asyncpg.Connection, *, org_id: int, unit_id: int | None, kind: str, at: datetime,
-    payload: dict[str, Any], source_event_id: int | None = None,
+    conn: Conn,
+    *,
+    org_id: int,
+    unit_id: int | None,
+    kind: str,
+    at: datetime,
+    payload: dict[str, Any],
+    source_event_id: int | None = None,
 ) -> int:
     """Store one alert; returns its id. The caller owns the transaction."""
     alert_id: int = await conn.fetchval(
         """INSERT INTO alerts (org_id, unit_id, kind, at, payload, source_event_id)
            VALUES ($1, $2, $3, $4, $5, $6) RETURNING id""",
-        org_id, unit_id, kind, at, payload, source_event_id,
+        org_id,
+        unit_id,
+        kind,
+        at,
+        payload,
+        source_event_id,
     )
     return alert_id
 
 
-async def open_alerts(conn: asyncpg.Connection, org_ids: Collection[int]) -> list[AlertView]:
+async def open_alerts(conn: Conn, org_ids: Collection[int]) -> list[AlertView]:
     """Unresolved alerts of these organisations, newest first; acknowledged ones for an hour after."""
     rows = await conn.fetch(
         f"""SELECT {_VIEW_COLUMNS}
@@ -42,7 +54,7 @@ async def open_alerts(conn: asyncpg.Connection, org_ids: Collection[int]) -> lis
 
 
 async def acknowledge(
-    conn: asyncpg.Connection, alert_id: int, account_id: int, org_ids: Collection[int]
+    conn: Conn, alert_id: int, account_id: int, org_ids: Collection[int]
 ) -> tuple[AlertView, int | None] | None:
     """Mark the alert seen by this account (the first acknowledgement stays); returns it and the device that
     raised it, or None when these organisations have no such alert."""
@@ -53,7 +65,9 @@ async def acknowledge(
            SELECT {_VIEW_COLUMNS}
            FROM a LEFT JOIN units u ON u.id = a.unit_id
            LEFT JOIN accounts acc ON acc.id = a.acknowledged_by""",
-        alert_id, account_id, list(org_ids),
+        alert_id,
+        account_id,
+        list(org_ids),
     )
     if row is None:
         return None
@@ -64,8 +78,15 @@ async def acknowledge(
 def _view(r: asyncpg.Record) -> AlertView:
     payload = r["payload"] or {}
     return AlertView(
-        alert_id=r["id"], kind=AlertKind(r["kind"]), org_id=r["org_id"], unit_id=r["unit_id"],
-        call_sign=r["call_sign"], at=r["at"], lon=payload.get("lon"), lat=payload.get("lat"),
-        text=payload.get("text") or "", acknowledged_at=r["acknowledged_at"],
+        alert_id=r["id"],
+        kind=AlertKind(r["kind"]),
+        org_id=r["org_id"],
+        unit_id=r["unit_id"],
+        call_sign=r["call_sign"],
+        at=r["at"],
+        lon=payload.get("lon"),
+        lat=payload.get("lat"),
+        text=payload.get("text") or "",
+        acknowledged_at=r["acknowledged_at"],
         acknowledged_by=r["acknowledged_by"],
     )

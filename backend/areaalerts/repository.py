@@ -8,6 +8,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from backend.db.pool import Conn
 from shared.protocol import AreaAlertView
 
 
@@ -45,7 +46,7 @@ def _view(r: asyncpg.Record) -> AreaAlertView:
     )
 
 
-async def insert(conn: asyncpg.Connection, new: NewAreaAlert) -> AreaAlertView | None:
+async def insert(conn: Conn, new: NewAreaAlert) -> AreaAlertView | None:
     """The stored alert; None when this (source, external_id) is stored already."""
     row = await conn.fetchrow(
         f"""INSERT INTO area_alerts (source, external_id, event, headline, description, instruction, severity,
@@ -69,15 +70,16 @@ async def insert(conn: asyncpg.Connection, new: NewAreaAlert) -> AreaAlertView |
     return _view(row) if row is not None else None
 
 
-async def by_external(conn: asyncpg.Connection, source: str, external_id: str) -> AreaAlertView | None:
+async def by_external(conn: Conn, source: str, external_id: str) -> AreaAlertView | None:
     row = await conn.fetchrow(
         f"SELECT {_VIEW} FROM area_alerts WHERE source = $1 AND external_id = $2", source, external_id
     )
     return _view(row) if row is not None else None
 
 
-async def set_units(conn: asyncpg.Connection, alert_id: int, unit_ids: list[int]) -> AreaAlertView:
+async def set_units(conn: Conn, alert_id: int, unit_ids: list[int]) -> AreaAlertView:
     row = await conn.fetchrow(
         f"UPDATE area_alerts SET unit_ids = $2 WHERE id = $1 RETURNING {_VIEW}", alert_id, unit_ids
     )
+    assert row is not None  # the caller has just stored this alert
     return _view(row)

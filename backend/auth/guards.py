@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.handlers.base import BaseRouteHandler
 
 from backend.auth.tokens import Principal, TokenInvalid, decode_access_token
@@ -41,7 +42,7 @@ def authenticate_api(connection: ASGIConnection, handler: BaseRouteHandler) -> N
     Guards run before Litestar parses parameters and bodies, so a caller without a token gets 401, never a
     400 that tells him about the route's parameters.
     """
-    if connection.scope["type"] != "http" or handler.opt.get("public"):
+    if connection.scope["type"] != ScopeType.HTTP or handler.opt.get("public"):
         return
     if connection.url.path.startswith("/api/"):
         connection.state.principal = _principal_from_header(connection)

@@ -47,17 +47,30 @@ async def _issue(pool: asyncpg.Pool, settings: Settings, account_id: int, device
         visible = await orgs.visible_org_ids(conn, account.org_id)
         token, token_hash = new_refresh_token()
         await conn.execute(
-            "INSERT INTO refresh_tokens (token_hash, account_id, device_id, expires_at) VALUES ($1, $2, $3, $4)",
-            token_hash, account_id, device_id, datetime.now(UTC) + timedelta(days=settings.refresh_token_days),
+            "INSERT INTO refresh_tokens (token_hash, account_id, device_id, expires_at) "
+            "VALUES ($1, $2, $3, $4)",
+            token_hash,
+            account_id,
+            device_id,
+            datetime.now(UTC) + timedelta(days=settings.refresh_token_days),
         )
     principal = Principal(
-        account_id=account.id, org_id=account.org_id, role=account.role, visible_org_ids=visible,
-        device_id=device_id, username=account.username,
+        account_id=account.id,
+        org_id=account.org_id,
+        role=account.role,
+        visible_org_ids=visible,
+        device_id=device_id,
+        username=account.username,
     )
     return TokenPair(
         access_token=issue_access_token(principal, settings.secret_key, settings.access_token_minutes),
-        refresh_token=token, expires_in=settings.access_token_minutes * 60, account_id=account.id,
-        org_id=account.org_id, role=account.role, display_name=account.display_name, device_id=device_id,
+        refresh_token=token,
+        expires_in=settings.access_token_minutes * 60,
+        account_id=account.id,
+        org_id=account.org_id,
+        role=account.role,
+        display_name=account.display_name,
+        device_id=device_id,
     )
 
 
@@ -110,7 +123,9 @@ async def logout(data: JSONBody[RefreshRequest], pool: NamedDependency[asyncpg.P
 
 @post("/devices/{device_id:int}/revoke", status_code=204, tags=["devices"], guards=[LEADS])
 async def revoke_device(
-    device_id: PathId, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool],
+    device_id: PathId,
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     services: NamedDependency[Services],
 ) -> None:
     """A lost tablet is cut off at once: tokens revoked, its socket closed."""
@@ -138,8 +153,12 @@ class Me(msgspec.Struct, frozen=True, kw_only=True):
 @get("/me")
 async def me(principal: NamedDependency[Principal]) -> Me:
     return Me(
-        account_id=principal.account_id, username=principal.username, role=principal.role,
-        org_id=principal.org_id, visible_org_ids=sorted(principal.visible_org_ids), device_id=principal.device_id,
+        account_id=principal.account_id,
+        username=principal.username,
+        role=principal.role,
+        org_id=principal.org_id,
+        visible_org_ids=sorted(principal.visible_org_ids),
+        device_id=principal.device_id,
     )
 
 

@@ -4,12 +4,16 @@ organisations it may see; and a read-only look at the bridge's own delivery tabl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
-import asyncpg
-import msgspec
-
-from shared.bridge_api import Organisation, PendingQuery, QueryAnswer, TimelineLine
+from backend.db.pool import Conn
+from shared.bridge_api import (
+    DeadLetter,
+    Organisation,
+    PartnerMetrics,
+    PendingQuery,
+    QueryAnswer,
+    TimelineLine,
+)
 
 # How long after closing a melding its timeline is still offered to the bridge.
 RECENT = "1 day"
@@ -17,7 +21,7 @@ RECENT = "1 day"
 PROGRESS_KINDS = ("created", "assigned", "task_state", "closed")
 
 
-async def organisations(conn: asyncpg.Connection, org_ids: Sequence[int]) -> list[Organisation]:
+async def organisations(conn: Conn, org_ids: Sequence[int]) -> list[Organisation]:
     rows = await conn.fetch(
         "SELECT id, code, name FROM organisations WHERE id = ANY($1::int[]) ORDER BY id", list(org_ids)
     )
@@ -25,7 +29,7 @@ async def organisations(conn: asyncpg.Connection, org_ids: Sequence[int]) -> lis
 
 
 async def timeline(
-    conn: asyncpg.Connection, org_ids: Sequence[int], source: str, after: int, limit: int
+    conn: Conn, org_ids: Sequence[int], source: str, after: int, limit: int
 ) -> list[TimelineLine]:
     """Lines of the meldingen made for `source` (open, or closed lately) after event `after`, oldest first."""
     rows = await conn.fetch(
@@ -59,7 +63,7 @@ async def timeline(
     ]
 
 
-async def pending_queries(conn: asyncpg.Connection, org_ids: Sequence[int], limit: int) -> list[PendingQuery]:
+async def pending_queries(conn: Conn, org_ids: Sequence[int], limit: int) -> list[PendingQuery]:
     """Register queries of boa's in these organisations that wait to be sent to the police, oldest first."""
     rows = await conn.fetch(
         """SELECT q.id, q.request FROM register_queries q JOIN accounts a ON a.id = q.account_id
@@ -70,7 +74,7 @@ async def pending_queries(conn: asyncpg.Connection, org_ids: Sequence[int], limi
     return [PendingQuery(query_id=r["id"], request=dict(r["request"])) for r in rows]
 
 
-async def mark_sent(conn: asyncpg.Connection, org_ids: Sequence[int], query_ids: Sequence[int]) -> int:
+async def mark_sent(conn: Conn, org_ids: Sequence[int], query_ids: Sequence[int]) -> int:
     """Pending queries are with the police now; an answer that came first is left as it is."""
     status = await conn.execute(
         """UPDATE register_queries q SET state = 'sent' FROM accounts a
@@ -82,9 +86,7 @@ async def mark_sent(conn: asyncpg.Connection, org_ids: Sequence[int], query_ids:
     return int(status.split()[-1])
 
 
-async def put_answer(
-    conn: asyncpg.Connection, org_ids: Sequence[int], query_id: int, answer: QueryAnswer
-) -> bool:
+async def put_answer(conn: Conn, org_ids: Sequence[int], query_id: int, answer: QueryAnswer) -> bool:
     """Put the answer on a query that still waits (pending or sent); False when nobody waits for it."""
     stored = {"status": answer.status, "result": answer.result, "source": answer.source}
     done = await conn.fetchval(
@@ -102,32 +104,7 @@ async def put_answer(
 # --- the bridge's own tables, read for the administrators' status page -------------------------------------
 
 
-class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
-    partner: str
-    seq: int
-    msg_id: str
-    type: str
-    reason: str
-    attempts: int
-    created_at: datetime
-    dead_at: datetime
-
-
-class PartnerMetrics(msgspec.Struct, frozen=True, kw_only=True):
-    partner: str
-    queue_depth: int  # outbound messages not yet acknowledged
-    oldest_age_s: float  # age of the oldest of them (0 when the queue is empty)
-    delivered: int
-    failed: int  # failed delivery attempts
-    rejected: int  # dead letters
-    acked_seq: int
-    next_seq: int
-    inbound_seq: int
-    inbox_unprocessed: int
-    last_error: str | None = None
-
-
-async def partner_metrics(conn: asyncpg.Connection) -> list[PartnerMetrics]:
+async def partner_metrics(conn: Conn) -> list[PartnerMetrics]:
     rows = await conn.fetch(
         """SELECT p.partner, p.delivered, p.failed, p.rejected, p.acked_seq, p.next_seq, p.inbound_seq,
                   p.last_error,
@@ -142,7 +119,7 @@ async def partner_metrics(conn: asyncpg.Connection) -> list[PartnerMetrics]:
     return [PartnerMetrics(**{**dict(r), "oldest_age_s": float(r["oldest_age_s"])}) for r in rows]
 
 
-async def dead_letters(conn: asyncpg.Connection) -> list[DeadLetter]:
+async def dead_letters(conn: Conn) -> list[DeadLetter]:
     rows = await conn.fetch(
         "SELECT partner, seq, msg_id, type, reason, attempts, created_at, dead_at FROM bridge_dead_letters "
         "ORDER BY dead_at, partner, seq"

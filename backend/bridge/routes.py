@@ -22,7 +22,9 @@ from backend.params import PathBigId
 from shared.bridge_api import (
     AnswerTaken,
     Count,
+    DeadLetter,
     Organisation,
+    PartnerMetrics,
     PendingQuery,
     QueriesSent,
     QueryAnswer,
@@ -37,8 +39,8 @@ Limit = Annotated[int, Parameter(ge=1, le=1000)]
 
 
 class BridgeStatus(msgspec.Struct, frozen=True, kw_only=True):
-    partners: list[repo.PartnerMetrics]
-    dead_letters: list[repo.DeadLetter]
+    partners: list[PartnerMetrics]
+    dead_letters: list[DeadLetter]
 
 
 @get("/status", guards=[requires("admin")])

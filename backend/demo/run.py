@@ -29,8 +29,13 @@ def run_demo(settings: Settings, *, units: int = 12) -> int:
 async def _serve_demo(settings: Settings, units: int) -> None:
     await _migrate(settings.database_url)  # type: ignore[arg-type]
     demo = await seed_demo(settings.database_url)  # type: ignore[arg-type]
-    config = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                            ws_max_size=settings.max_frame_bytes * 4)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        ws_max_size=settings.max_frame_bytes * 4,
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:

@@ -26,8 +26,10 @@ class Demo(msgspec.Struct, frozen=True, kw_only=True):
     logins: dict[str, str]  # username -> role
 
     def describe(self) -> str:
-        lines = [f"demo: gemeente {DEMO_ORG} with {self.beats} beats and {self.units} units; logins "
-                 f"(password {DEMO_PASSWORD!r}):"]
+        lines = [
+            f"demo: gemeente {DEMO_ORG} with {self.beats} beats and {self.units} units; logins "
+            f"(password {DEMO_PASSWORD!r}):"
+        ]
         lines += [f"  {name:<10} {role}" for name, role in self.logins.items()]
         return "\n".join(lines)
 
@@ -45,35 +47,64 @@ async def seed_demo(url: str) -> Demo:
             mk_id = await orgs.create_org(conn, DEMO_MELDKAMER, "Meldkamer Amsterdam-Amstelland", "meldkamer")
             await orgs.link_meldkamer(conn, mk_id, org_id)
             beat_ids = await upsert_beats(conn, org_id, parse_beats(buurten_geojson()))
-            logins = {"boa": ("boa", org_id), "teamlead": ("teamlead", org_id), "admin": ("admin", org_id),
-                      "operator": ("operator", mk_id), "bridge": ("service", mk_id)}
+            logins = {
+                "boa": ("boa", org_id),
+                "teamlead": ("teamlead", org_id),
+                "admin": ("admin", org_id),
+                "operator": ("operator", mk_id),
+                "bridge": ("service", mk_id),
+            }
             existing = {r["username"] for r in await conn.fetch("SELECT username FROM accounts")}
             for username, (role, account_org) in logins.items():
                 if username not in existing:
-                    await orgs.create_account(conn, org_id=account_org, username=username, password=DEMO_PASSWORD,
-                                              role=role, display_name=f"Demo {role}")
+                    await orgs.create_account(
+                        conn,
+                        org_id=account_org,
+                        username=username,
+                        password=DEMO_PASSWORD,
+                        role=role,
+                        display_name=f"Demo {role}",
+                    )
             units = {u.call_sign: u.id for u in await orgs.list_units(conn, [org_id])}
             devices = {d.name for d in await orgs.list_devices(conn, [org_id])}
             for i in range(1, DEMO_UNITS + 1):
                 call_sign = f"HH-{i:02d}"
                 if call_sign not in units:
                     beat = beat_ids[(i * 7) % len(beat_ids)]
-                    units[call_sign] = await orgs.create_unit(conn, org_id=org_id, call_sign=call_sign,
-                                                              assigned_beat_ids=[beat])
+                    units[call_sign] = await orgs.create_unit(
+                        conn, org_id=org_id, call_sign=call_sign, assigned_beat_ids=[beat]
+                    )
                 for member in (2 * i - 1, 2 * i):
                     username = f"boa{member:02d}"
                     if username not in existing:
-                        await orgs.create_account(conn, org_id=org_id, username=username, password=DEMO_PASSWORD,
-                                                  role="boa", display_name=f"Boa {member:02d}")
+                        await orgs.create_account(
+                            conn,
+                            org_id=org_id,
+                            username=username,
+                            password=DEMO_PASSWORD,
+                            role="boa",
+                            display_name=f"Boa {member:02d}",
+                        )
                 name = f"demo-tablet-{i:02d}"
                 if name not in devices:
                     await orgs.create_device(conn, org_id=org_id, name=name)
             if "demo-tablet" not in devices:
                 await orgs.create_device(conn, org_id=org_id, name="demo-tablet")
             if "demo-tracker" not in devices:
-                await orgs.create_device(conn, org_id=org_id, name="demo-tracker", kind="tracker",
-                                         tracker_key="demo-traccar", unit_id=units["HH-01"])
-        return Demo(org_id=org_id, meldkamer_id=mk_id, beats=len(beat_ids), units=len(units),
-                    logins={k: v[0] for k, v in logins.items()})
+                await orgs.create_device(
+                    conn,
+                    org_id=org_id,
+                    name="demo-tracker",
+                    kind="tracker",
+                    tracker_key="demo-traccar",
+                    unit_id=units["HH-01"],
+                )
+        return Demo(
+            org_id=org_id,
+            meldkamer_id=mk_id,
+            beats=len(beat_ids),
+            units=len(units),
+            logins={k: v[0] for k, v in logins.items()},
+        )
     finally:
         await pool.close()

@@ -16,8 +16,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import asyncpg
-
+from backend.db.pool import Conn
 from backend.dispatch import repository as repo
 from backend.live.hub import LiveHub
 from backend.live.links import FieldLink
@@ -60,7 +59,7 @@ def install(hub: LiveHub) -> None:
     hub.snapshot_providers.append(snapshot)
 
 
-async def _store_task_update(conn: asyncpg.Connection, item: Pending) -> repo.TaskProgress | None:
+async def _store_task_update(conn: Conn, item: Pending) -> repo.TaskProgress | None:
     frame = item.frame
     assert isinstance(frame, TaskUpdated)
     if not 1 <= frame.task_id <= MAX_ID:  # no such task; never let one frame fail the whole batch
@@ -70,7 +69,7 @@ async def _store_task_update(conn: asyncpg.Connection, item: Pending) -> repo.Ta
     )
 
 
-async def _store_message_read(conn: asyncpg.Connection, item: Pending) -> repo.MessageDelivered | None:
+async def _store_message_read(conn: Conn, item: Pending) -> repo.MessageDelivered | None:
     frame = item.frame
     assert isinstance(frame, MessageRead)
     if not 1 <= frame.message_id <= MAX_ID:

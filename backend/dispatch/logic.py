@@ -23,6 +23,7 @@ but a unit just across the border still beats one on the far side of the beat.""
 STALE_PENALTY_M = 1000.0
 """A stale position is uncertain: the unit may have walked on since."""
 
+
 class IncidentSite(msgspec.Struct, frozen=True, kw_only=True):
     lon: float
     lat: float

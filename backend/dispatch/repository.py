@@ -11,6 +11,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from backend.db.pool import Conn
 from backend.dispatch.logic import task_title
 from backend.errors import Conflict, NotFound
 from shared.protocol import IncidentView, MessageView, TaskAssigned, TaskState, TaskView, TimelineEntry
@@ -61,7 +62,7 @@ class TrackPoint(msgspec.Struct, frozen=True, kw_only=True):
 # --- incidents ----------------------------------------------------------------------------------------------
 
 
-async def create_incident(conn: asyncpg.Connection, new: NewIncident, actor: str) -> int | None:
+async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | None:
     """The new melding's id; None when a melding with this (source, external_id) exists already."""
     incident_id: int | None = await conn.fetchval(
         """INSERT INTO incidents (org_id, category, priority, description, lon, lat, address, beat_id,
@@ -88,7 +89,7 @@ async def create_incident(conn: asyncpg.Connection, new: NewIncident, actor: str
     return incident_id
 
 
-async def external_incident(conn: asyncpg.Connection, source: str, external_id: str) -> int | None:
+async def external_incident(conn: Conn, source: str, external_id: str) -> int | None:
     """The melding made for a partner's incident, if any."""
     found: int | None = await conn.fetchval(
         "SELECT id FROM incidents WHERE source = $1 AND external_id = $2", source, external_id
@@ -107,7 +108,7 @@ _TASK_SQL = """
 """
 
 
-async def _views(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> list[IncidentView]:
+async def _views(conn: Conn, rows: Sequence[asyncpg.Record]) -> list[IncidentView]:
     tasks: dict[int, list[TaskView]] = {}
     for t in await conn.fetch(_TASK_SQL, [r["id"] for r in rows]):
         tasks.setdefault(t["incident_id"], []).append(
@@ -142,13 +143,13 @@ async def _views(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record]) -> li
     ]
 
 
-async def get_incident(conn: asyncpg.Connection, incident_id: int) -> IncidentView | None:
+async def get_incident(conn: Conn, incident_id: int) -> IncidentView | None:
     rows = await conn.fetch(_INCIDENT_SQL + " WHERE i.id = $1", incident_id)
     views = await _views(conn, rows)
     return views[0] if views else None
 
 
-async def open_incidents(conn: asyncpg.Connection, org_ids: Sequence[int]) -> list[IncidentView]:
+async def open_incidents(conn: Conn, org_ids: Sequence[int]) -> list[IncidentView]:
     rows = await conn.fetch(
         _INCIDENT_SQL
         + " WHERE i.org_id = ANY($1) AND i.state = 'open' ORDER BY i.priority, i.created_at LIMIT 500",
@@ -157,7 +158,7 @@ async def open_incidents(conn: asyncpg.Connection, org_ids: Sequence[int]) -> li
     return await _views(conn, rows)
 
 
-async def close_incident(conn: asyncpg.Connection, incident_id: int, actor: str, reason: str) -> list[int]:
+async def close_incident(conn: Conn, incident_id: int, actor: str, reason: str) -> list[int]:
     """Close a melding; its active tasks are cancelled. Returns the ids of the cancelled tasks."""
     closed = await conn.fetchval(
         """UPDATE incidents SET state = 'closed', closed_at = now() WHERE id = $1 AND state = 'open'
@@ -182,7 +183,7 @@ async def close_incident(conn: asyncpg.Connection, incident_id: int, actor: str,
 
 
 async def add_event(
-    conn: asyncpg.Connection,
+    conn: Conn,
     incident_id: int,
     kind: str,
     text: str,
@@ -203,6 +204,7 @@ async def add_event(
         actor,
         at,
     )
+    assert row is not None  # INSERT … RETURNING always answers
     return TimelineEntry(
         event_id=row["id"],
         incident_id=incident_id,
@@ -215,7 +217,7 @@ async def add_event(
     )
 
 
-async def timeline(conn: asyncpg.Connection, incident_id: int) -> list[TimelineEntry]:
+async def timeline(conn: Conn, incident_id: int) -> list[TimelineEntry]:
     rows = await conn.fetch(
         """SELECT id, incident_id, kind, text, at, task_id, unit_id, actor FROM incident_events
            WHERE incident_id = $1 ORDER BY at, id""",
@@ -236,14 +238,14 @@ async def timeline(conn: asyncpg.Connection, incident_id: int) -> list[TimelineE
     ]
 
 
-async def events_since(conn: asyncpg.Connection, incident_id: int, after_id: int) -> list[TimelineEntry]:
+async def events_since(conn: Conn, incident_id: int, after_id: int) -> list[TimelineEntry]:
     return [e for e in await timeline(conn, incident_id) if e.event_id > after_id]
 
 
 # --- tasks --------------------------------------------------------------------------------------------------
 
 
-async def units_with_active_task(conn: asyncpg.Connection, unit_ids: Sequence[int]) -> set[int]:
+async def units_with_active_task(conn: Conn, unit_ids: Sequence[int]) -> set[int]:
     rows = await conn.fetch(
         "SELECT DISTINCT unit_id FROM tasks WHERE unit_id = ANY($1) AND state = ANY($2)",
         list(unit_ids),
@@ -252,13 +254,13 @@ async def units_with_active_task(conn: asyncpg.Connection, unit_ids: Sequence[in
     return {r["unit_id"] for r in rows}
 
 
-async def unit_domains(conn: asyncpg.Connection, unit_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+async def unit_domains(conn: Conn, unit_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
     rows = await conn.fetch("SELECT id, domains FROM units WHERE id = ANY($1)", list(unit_ids))
     return {r["id"]: tuple(r["domains"]) for r in rows}
 
 
 async def create_task(
-    conn: asyncpg.Connection, incident_id: int, unit_id: int, assigned_by: int, actor: str, call_sign: str
+    conn: Conn, incident_id: int, unit_id: int, assigned_by: int, actor: str, call_sign: str
 ) -> int:
     try:
         task_id: int = await conn.fetchval(
@@ -281,7 +283,7 @@ async def create_task(
     return task_id
 
 
-async def get_task(conn: asyncpg.Connection, task_id: int) -> asyncpg.Record | None:
+async def get_task(conn: Conn, task_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
         """SELECT t.id, t.incident_id, t.unit_id, t.state, u.call_sign, i.org_id
            FROM tasks t JOIN units u ON u.id = t.unit_id JOIN incidents i ON i.id = t.incident_id
@@ -290,7 +292,7 @@ async def get_task(conn: asyncpg.Connection, task_id: int) -> asyncpg.Record | N
     )
 
 
-async def cancel_task(conn: asyncpg.Connection, task_id: int, actor: str, reason: str) -> asyncpg.Record:
+async def cancel_task(conn: Conn, task_id: int, actor: str, reason: str) -> asyncpg.Record:
     row = await conn.fetchrow(
         """UPDATE tasks t SET state = 'cancelled', state_at = now() FROM units u
            WHERE t.id = $1 AND u.id = t.unit_id AND t.state = ANY($2)
@@ -307,7 +309,7 @@ async def cancel_task(conn: asyncpg.Connection, task_id: int, actor: str, reason
     return row
 
 
-async def recently_cancelled(conn: asyncpg.Connection, unit_id: int, hours: float = 12.0) -> list[int]:
+async def recently_cancelled(conn: Conn, unit_id: int, hours: float = 12.0) -> list[int]:
     """A unit's tasks cancelled in the last hours: a tablet that was offline then has not heard it."""
     rows = await conn.fetch(
         """SELECT id FROM tasks WHERE unit_id = $1 AND state = 'cancelled'
@@ -319,7 +321,7 @@ async def recently_cancelled(conn: asyncpg.Connection, unit_id: int, hours: floa
 
 
 async def tasks_to_send(
-    conn: asyncpg.Connection, unit_id: int, task_ids: Sequence[int] | None = None
+    conn: Conn, unit_id: int, task_ids: Sequence[int] | None = None
 ) -> list[TaskAssigned]:
     """Task frames for a unit's tablet: the given tasks, or every task it has not yet accepted."""
     rows = await conn.fetch(
@@ -351,7 +353,7 @@ async def tasks_to_send(
 
 
 async def apply_task_update(
-    conn: asyncpg.Connection,
+    conn: Conn,
     unit_id: int | None,
     task_id: int,
     state: TaskState,
@@ -422,9 +424,7 @@ def _message(r: asyncpg.Record) -> MessageView:
     )
 
 
-async def create_message(
-    conn: asyncpg.Connection, unit_id: int, text: str, sender_id: int, sender: str
-) -> MessageView:
+async def create_message(conn: Conn, unit_id: int, text: str, sender_id: int, sender: str) -> MessageView:
     row = await conn.fetchrow(
         """INSERT INTO unit_messages (unit_id, text, sender_id, sender) VALUES ($1, $2, $3, $4)
            RETURNING id, unit_id, text, sender, sent_at, delivered_at""",
@@ -433,10 +433,11 @@ async def create_message(
         sender_id,
         sender,
     )
+    assert row is not None  # INSERT … RETURNING always answers
     return _message(row)
 
 
-async def undelivered_messages(conn: asyncpg.Connection, unit_id: int) -> list[MessageView]:
+async def undelivered_messages(conn: Conn, unit_id: int) -> list[MessageView]:
     rows = await conn.fetch(
         """SELECT id, unit_id, text, sender, sent_at, delivered_at FROM unit_messages
            WHERE unit_id = $1 AND delivered_at IS NULL AND sent_at > now() - interval '1 day' ORDER BY id""",
@@ -445,7 +446,7 @@ async def undelivered_messages(conn: asyncpg.Connection, unit_id: int) -> list[M
     return [_message(r) for r in rows]
 
 
-async def unit_messages(conn: asyncpg.Connection, unit_id: int, limit: int = 50) -> list[MessageView]:
+async def unit_messages(conn: Conn, unit_id: int, limit: int = 50) -> list[MessageView]:
     rows = await conn.fetch(
         """SELECT id, unit_id, text, sender, sent_at, delivered_at FROM unit_messages WHERE unit_id = $1
            ORDER BY id DESC LIMIT $2""",
@@ -456,7 +457,7 @@ async def unit_messages(conn: asyncpg.Connection, unit_id: int, limit: int = 50)
 
 
 async def mark_delivered(
-    conn: asyncpg.Connection, unit_id: int | None, message_id: int, at: datetime
+    conn: Conn, unit_id: int | None, message_id: int, at: datetime
 ) -> MessageDelivered | None:
     """The tablet has the message. Only the addressed unit's device can confirm it; the first time counts."""
     row = await conn.fetchrow(
@@ -473,9 +474,7 @@ async def mark_delivered(
 # --- track replay ---------------------------------------------------------------------------------
 
 
-async def track(
-    conn: asyncpg.Connection, unit_id: int, since: datetime, limit: int = 20_000
-) -> list[TrackPoint]:
+async def track(conn: Conn, unit_id: int, since: datetime, limit: int = 20_000) -> list[TrackPoint]:
     rows = await conn.fetch(
         """SELECT at, lon, lat, heading_deg, speed_mps, late FROM positions
            WHERE unit_id = $1 AND at >= $2 ORDER BY at LIMIT $3""",
@@ -499,12 +498,12 @@ async def track(
 # --- places -------------------------------------------------------------------------------------------------
 
 
-async def beat_orgs(conn: asyncpg.Connection, beat_ids: Sequence[int]) -> dict[int, int]:
+async def beat_orgs(conn: Conn, beat_ids: Sequence[int]) -> dict[int, int]:
     rows = await conn.fetch("SELECT id, org_id FROM beats WHERE id = ANY($1)", list(beat_ids))
     return {r["id"]: r["org_id"] for r in rows}
 
 
-async def beats_named_in(conn: asyncpg.Connection, org_ids: Sequence[int], text: str) -> list[asyncpg.Record]:
+async def beats_named_in(conn: Conn, org_ids: Sequence[int], text: str) -> list[asyncpg.Record]:
     """Beats whose name or code occurs in the text, longest name first (the most specific match)."""
     rows: list[asyncpg.Record] = await conn.fetch(
         """SELECT id, org_id, name, geometry FROM beats
@@ -516,7 +515,7 @@ async def beats_named_in(conn: asyncpg.Connection, org_ids: Sequence[int], text:
     return rows
 
 
-async def require_incident(conn: asyncpg.Connection, incident_id: int) -> IncidentView:
+async def require_incident(conn: Conn, incident_id: int) -> IncidentView:
     view = await get_incident(conn, incident_id)
     if view is None:
         raise NotFound("melding not found", field="incident_id")

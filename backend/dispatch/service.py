@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 import msgspec
 from shapely.geometry import shape
 
 from backend.auth.guards import require_org
 from backend.auth.tokens import Principal
+from backend.db.pool import Conn
 from backend.dispatch import live
 from backend.dispatch import repository as repo
 from backend.dispatch.logic import Candidate, IncidentSite, Proposal, propose_units
@@ -104,7 +104,7 @@ async def create_incident(services: Services, principal: Principal, data: Incide
     return view
 
 
-async def _external(conn: asyncpg.Connection, data: IncidentRequest) -> int:
+async def _external(conn: Conn, data: IncidentRequest) -> int:
     assert data.source is not None and data.external_id is not None  # only these can conflict
     found = await repo.external_incident(conn, data.source, data.external_id)
     if found is None:
@@ -133,7 +133,7 @@ async def _locate(
 async def _place(
     services: Services,
     principal: Principal,
-    conn: asyncpg.Connection,
+    conn: Conn,
     lon: float,
     lat: float,
     org_id: int | None,
@@ -166,7 +166,7 @@ async def incident_detail(services: Services, principal: Principal, incident_id:
         return IncidentDetail(incident=view, timeline=await repo.timeline(conn, incident_id))
 
 
-async def _visible_incident(conn: asyncpg.Connection, principal: Principal, incident_id: int) -> IncidentView:
+async def _visible_incident(conn: Conn, principal: Principal, incident_id: int) -> IncidentView:
     _known_id(incident_id, "incident_id", "melding")
     view = await repo.get_incident(conn, incident_id)
     if view is None or not principal.can_see_org(view.org_id):

@@ -1,4 +1,4 @@
-"""The feitcode catalogue on disk: which offence codes a boa may write, with their (historic) tariffs, per track.
+"""The feitcode catalogue on disk: which offence codes a boa may write, with (historic) tariffs, per track.
 
 Three tracks exist (DOMAIN.md, "Fines"): ``om_strafbeschikking`` and ``bestuurlijke_boete`` for APV overlast
 (a gemeente uses one of the two) and ``mulder`` (WAHV, parking and traffic). The catalogue is one dated,

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-import asyncpg
 import msgspec
 from shapely.geometry import shape
 
+from backend.db.pool import Conn
 from backend.feitcodes.catalogue import CATALOGUE_PATH, load_catalogue
 from backend.geofencing.importer import BeatFeature
 from backend.geofencing.logic import PreparedBeats, containing_beats
@@ -38,7 +38,7 @@ def _shipped() -> Catalogue:
     return load_catalogue(CATALOGUE_PATH)
 
 
-async def _builtin_catalogue_id(conn: asyncpg.Connection) -> int:
+async def _builtin_catalogue_id(conn: Conn) -> int:
     catalogue = _shipped()
     found = await conn.fetchval(
         "SELECT id FROM catalogue_versions WHERE org_id IS NULL AND version = $1", catalogue.version
@@ -46,8 +46,10 @@ async def _builtin_catalogue_id(conn: asyncpg.Connection) -> int:
     if found is not None:
         return int(found)
     new_id = await conn.fetchval(
-        """INSERT INTO catalogue_versions (org_id, version, valid_from, content) VALUES (NULL, $1, $2, $3::text::jsonb)
-           ON CONFLICT (version) WHERE org_id IS NULL DO UPDATE SET version = EXCLUDED.version RETURNING id""",
+        """INSERT INTO catalogue_versions (org_id, version, valid_from, content)
+           VALUES (NULL, $1, $2, $3::text::jsonb)
+           ON CONFLICT (version) WHERE org_id IS NULL
+           DO UPDATE SET version = EXCLUDED.version RETURNING id""",
         catalogue.version,
         catalogue.valid_from,
         _dumps(catalogue),
@@ -55,9 +57,7 @@ async def _builtin_catalogue_id(conn: asyncpg.Connection) -> int:
     return int(new_id)
 
 
-async def active_catalogue(
-    conn: asyncpg.Connection, org_id: int, on: date | None = None
-) -> tuple[int, Catalogue]:
+async def active_catalogue(conn: Conn, org_id: int, on: date | None = None) -> tuple[int, Catalogue]:
     """The organisation's newest uploaded catalogue valid on ``on`` (default: any), else the shipped one."""
     version_id = await conn.fetchval(
         """SELECT id FROM catalogue_versions WHERE org_id = $1 AND ($2::date IS NULL OR valid_from <= $2)
@@ -70,7 +70,7 @@ async def active_catalogue(
     return int(version_id), await catalogue_by_id(conn, int(version_id))
 
 
-async def catalogue_by_id(conn: asyncpg.Connection, version_id: int) -> Catalogue:
+async def catalogue_by_id(conn: Conn, version_id: int) -> Catalogue:
     uploaded_at = await conn.fetchval("SELECT uploaded_at FROM catalogue_versions WHERE id = $1", version_id)
     key = (version_id, uploaded_at)
     if key not in _catalogues:
@@ -79,9 +79,7 @@ async def catalogue_by_id(conn: asyncpg.Connection, version_id: int) -> Catalogu
     return _catalogues[key]
 
 
-async def store_catalogue(
-    conn: asyncpg.Connection, org_id: int, catalogue: Catalogue, account_id: int
-) -> int:
+async def store_catalogue(conn: Conn, org_id: int, catalogue: Catalogue, account_id: int) -> int:
     new_id = await conn.fetchval(
         """INSERT INTO catalogue_versions (org_id, version, valid_from, content, uploaded_by)
            VALUES ($1, $2, $3, $4::text::jsonb, $5) RETURNING id""",
@@ -104,7 +102,7 @@ class CatalogueVersion(msgspec.Struct, frozen=True, kw_only=True):
     entries: int
 
 
-async def list_catalogues(conn: asyncpg.Connection, org_id: int) -> list[CatalogueVersion]:
+async def list_catalogues(conn: Conn, org_id: int) -> list[CatalogueVersion]:
     await _builtin_catalogue_id(conn)
     rows = await conn.fetch(
         """SELECT id, version, valid_from, uploaded_at, uploaded_by, org_id IS NULL AS builtin,
@@ -115,11 +113,11 @@ async def list_catalogues(conn: asyncpg.Connection, org_id: int) -> list[Catalog
     return [CatalogueVersion(**dict(r)) for r in rows]
 
 
-async def org_track(conn: asyncpg.Connection, org_id: int) -> str:
+async def org_track(conn: Conn, org_id: int) -> str:
     return str(await conn.fetchval("SELECT fine_track FROM organisations WHERE id = $1", org_id))
 
 
-async def account_domains(conn: asyncpg.Connection, account_id: int) -> tuple[int, ...]:
+async def account_domains(conn: Conn, account_id: int) -> tuple[int, ...]:
     domains = await conn.fetchval("SELECT domains FROM accounts WHERE id = $1", account_id)
     return tuple(domains or (1,))
 
@@ -130,7 +128,7 @@ _zones: dict[int, tuple[Any, PreparedBeats, dict[int, tuple[str, ...]]]] = {}
 
 
 async def upsert_zones(
-    conn: asyncpg.Connection, org_id: int, features: Sequence[BeatFeature], tags: Sequence[tuple[str, ...]]
+    conn: Conn, org_id: int, features: Sequence[BeatFeature], tags: Sequence[tuple[str, ...]]
 ) -> list[int]:
     rows = await conn.fetch(
         """INSERT INTO apv_zones (org_id, code, name, tags, geometry)
@@ -149,11 +147,12 @@ async def upsert_zones(
     return [ids[f.code] for f in features]
 
 
-async def zone_tags_at(conn: asyncpg.Connection, org_id: int, lon: float, lat: float) -> frozenset[str]:
+async def zone_tags_at(conn: Conn, org_id: int, lon: float, lat: float) -> frozenset[str]:
     """Tags of the organisation's APV zones containing the point (the prepared index is cached per change)."""
     stamp = await conn.fetchrow(
         "SELECT count(*) AS n, max(imported_at) AS at FROM apv_zones WHERE org_id = $1", org_id
     )
+    assert stamp is not None  # an aggregate always answers one row
     key = (stamp["n"], stamp["at"])
     cached = _zones.get(org_id)
     if cached is None or cached[0] != key:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, cast
 
 import msgspec
 import numpy as np
 import shapely
-from shapely import MultiPolygon, Polygon
+from shapely.geometry.base import BaseGeometry
 
 
 class PreparedBeats:
@@ -25,7 +26,8 @@ class PreparedBeats:
 
     __slots__ = ("_geometries", "_ids", "_tree")
 
-    def __init__(self, beats: Iterable[tuple[int, Polygon | MultiPolygon]]) -> None:
+    def __init__(self, beats: Iterable[tuple[int, BaseGeometry]]) -> None:
+        """Beat id and (multi)polygon pairs, e.g. shapely.geometry.shape() of stored GeoJSON."""
         pairs = list(beats)
         self._ids: np.ndarray = np.array([beat_id for beat_id, _ in pairs], dtype=np.int64)
         self._geometries: np.ndarray = np.array([geometry for _, geometry in pairs], dtype=object)
@@ -64,7 +66,10 @@ def containing_beats_many(
     """
     if len(lons) != len(lats):
         raise ValueError("lons and lats must have the same length")
-    points = shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+    points = cast(
+        "np.ndarray[Any, np.dtype[np.object_]]",
+        shapely.points(np.asarray(lons, dtype=float), np.asarray(lats, dtype=float)),
+    )
     point_idx, beat_idx = beats._tree.query(points)
     hits = shapely.covers(beats._geometries[beat_idx], points[point_idx])
     found: list[set[int]] = [set() for _ in range(len(points))]
@@ -143,5 +148,3 @@ def evaluate(
     elif outside is False and state.outside_assigned:
         events.append(BackInAssignedBeat(unit_id=unit_id, at=at))
     return UnitFence(beats=now_beats, outside_assigned=outside, at=at), events
-
-

@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 from shapely.geometry import shape
 
+from backend.db.pool import Conn
 from backend.errors import BadInput
 from backend.geofencing.importer import BeatFeature
 from backend.geofencing.logic import PreparedBeats
@@ -48,7 +49,7 @@ def _row(record: asyncpg.Record) -> BeatRow:
     )
 
 
-async def upsert_beats(conn: asyncpg.Connection, org_id: int, features: Sequence[BeatFeature]) -> list[int]:
+async def upsert_beats(conn: Conn, org_id: int, features: Sequence[BeatFeature]) -> list[int]:
     """Insert beats or update them by (org_id, code); their ids in the order of ``features``."""
     if not features:
         return []
@@ -81,7 +82,7 @@ async def upsert_beats(conn: asyncpg.Connection, org_id: int, features: Sequence
     return [ids[code] for code in codes]
 
 
-async def list_beats(conn: asyncpg.Connection, org_ids: Sequence[int]) -> list[BeatRow]:
+async def list_beats(conn: Conn, org_ids: Sequence[int]) -> list[BeatRow]:
     records = await conn.fetch(
         """
         SELECT id, org_id, code, name, geometry, properties FROM beats
@@ -92,14 +93,14 @@ async def list_beats(conn: asyncpg.Connection, org_ids: Sequence[int]) -> list[B
     return [_row(r) for r in records]
 
 
-async def get_beat(conn: asyncpg.Connection, beat_id: int) -> BeatRow | None:
+async def get_beat(conn: Conn, beat_id: int) -> BeatRow | None:
     record = await conn.fetchrow(
         "SELECT id, org_id, code, name, geometry, properties FROM beats WHERE id = $1", beat_id
     )
     return None if record is None else _row(record)
 
 
-async def load_prepared(conn: asyncpg.Connection) -> PreparedBeats:
+async def load_prepared(conn: Conn) -> PreparedBeats:
     """Every beat of every organisation, indexed for point lookups (beat ids are global)."""
     records = await conn.fetch("SELECT id, geometry FROM beats ORDER BY id")
     return PreparedBeats((r["id"], shape(_json(r["geometry"]))) for r in records)
@@ -121,7 +122,7 @@ def beats_feature_collection(rows: Sequence[BeatRow]) -> dict[str, Any]:
     }
 
 
-async def check_org_beats(conn: asyncpg.Connection, org_id: int, beat_ids: Sequence[int]) -> None:
+async def check_org_beats(conn: Conn, org_id: int, beat_ids: Sequence[int]) -> None:
     """Every beat id names a beat of this organisation, else a 400 on ``beat_ids``."""
     if not beat_ids:
         return

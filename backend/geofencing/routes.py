@@ -77,6 +77,7 @@ async def get_beat(
 
 
 router = Router(
-    path="/api/beats", tags=["beats"],
+    path="/api/beats",
+    tags=["beats"],
     route_handlers=[import_beats, list_beats, get_beat],
 )

@@ -67,7 +67,10 @@ class LiveHub:
         self.settings = settings
         self.picture = LivePicture(PreparedBeats([]))
         self.writer = FieldWriter(
-            pool, self._on_durable, on_refused=self._on_refused, flush_interval_s=settings.flush_interval_s,
+            pool,
+            self._on_durable,
+            on_refused=self._on_refused,
+            flush_interval_s=settings.flush_interval_s,
             max_rows=settings.flush_max_rows,
         )
         self.links = FieldLinks()
@@ -153,8 +156,13 @@ class LiveHub:
         if not self.sequences.take(link.device_id, frame.seq):
             return False
         self.writer.add(
-            Pending(device_id=link.device_id, unit_id=link.unit_id, org_id=link.org_id, frame=frame,
-                    received_at=now),
+            Pending(
+                device_id=link.device_id,
+                unit_id=link.unit_id,
+                org_id=link.org_id,
+                frame=frame,
+                received_at=now,
+            ),
             urgent=isinstance(frame, NoodknopPressed | AssistanceRequested),
         )
         if link.unit_id is not None:
@@ -197,8 +205,9 @@ class LiveHub:
     async def _on_refused(self, item: Pending, reason: str) -> None:
         """The writer could not store one frame: its device hears so (the rest of its batch is stored)."""
         self.sequences.refused(item.device_id, item.frame.seq, reason)
-        self.links.tell(item.device_id, encoder.encode(Error(code="not_stored", message=reason,
-                                                             seq=item.frame.seq)))
+        self.links.tell(
+            item.device_id, encoder.encode(Error(code="not_stored", message=reason, seq=item.frame.seq))
+        )
 
     def kick_device(self, device_id: int) -> Awaitable[None] | None:
         link = self.links.get(device_id)
@@ -232,8 +241,12 @@ class LiveHub:
         return extra
 
     def push_dispatch(
-        self, org_id: int, *, incident: IncidentView | None = None,
-        timeline: list[TimelineEntry] | None = None, message: MessageView | None = None,
+        self,
+        org_id: int,
+        *,
+        incident: IncidentView | None = None,
+        timeline: list[TimelineEntry] | None = None,
+        message: MessageView | None = None,
     ) -> None:
         self.mailboxes.push_dispatch(org_id, incident=incident, timeline=timeline, message=message)
 

@@ -88,7 +88,8 @@ class FieldLinks:
     def of(self, unit_id: int | None, device_id: int | None, min_protocol: int) -> list[FieldLink]:
         """The links of a unit's devices and of one device, that speak at least min_protocol."""
         return [
-            link for link in self._by_device.values()
+            link
+            for link in self._by_device.values()
             if ((unit_id is not None and link.unit_id == unit_id) or link.device_id == device_id)
             and link.protocol >= min_protocol
         ]

@@ -44,17 +44,26 @@ class OperatorMailbox:
     task: asyncio.Task[None] | None = None
 
     def has_news(self) -> bool:
-        return bool(self.units or self.alerts or self.incidents or self.timeline or self.messages
-                    or self.area_alerts)
+        return bool(
+            self.units or self.alerts or self.incidents or self.timeline or self.messages or self.area_alerts
+        )
 
     def take_frames(self, now: datetime) -> list[Message]:
         """Empty the mailbox into the frames to send: each urgent alert, then one delta with the rest."""
         frames: list[Message] = [AlertRaised(alert=a) for a in self.urgent]
         self.urgent = []
         if self.has_news():
-            frames.append(Delta(units=list(self.units.values()), alerts=self.alerts, server_time=now,
-                                incidents=list(self.incidents.values()), timeline=self.timeline,
-                                messages=list(self.messages.values()), area_alerts=self.area_alerts))
+            frames.append(
+                Delta(
+                    units=list(self.units.values()),
+                    alerts=self.alerts,
+                    server_time=now,
+                    incidents=list(self.incidents.values()),
+                    timeline=self.timeline,
+                    messages=list(self.messages.values()),
+                    area_alerts=self.area_alerts,
+                )
+            )
             self.units, self.alerts, self.area_alerts = {}, [], []
             self.incidents, self.timeline, self.messages = {}, [], {}
         return frames
@@ -103,8 +112,12 @@ class Mailboxes:
                     box.alerts.append(view)
 
     def push_dispatch(
-        self, org_id: int, *, incident: IncidentView | None = None,
-        timeline: list[TimelineEntry] | None = None, message: MessageView | None = None,
+        self,
+        org_id: int,
+        *,
+        incident: IncidentView | None = None,
+        timeline: list[TimelineEntry] | None = None,
+        message: MessageView | None = None,
     ) -> None:
         """Incident, timeline and message changes ride with the next tick to operators who may see org_id."""
         for box in self._boxes:

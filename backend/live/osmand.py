@@ -304,9 +304,10 @@ def _decode_json(body: bytes, now: datetime) -> TrackerReport:
         speed_mps=_measure("location.coords.speed", None if speed is None or speed < 0 else speed),
         heading_deg=_heading(_json_number(coords, "heading", "location.coords.heading")),
         altitude_m=_json_number(coords, "altitude", "location.coords.altitude"),
-        accuracy_m=_measure("location.coords.accuracy", _non_negative(
-            _json_number(coords, "accuracy", "location.coords.accuracy")
-        )),
+        accuracy_m=_measure(
+            "location.coords.accuracy",
+            _non_negative(_json_number(coords, "accuracy", "location.coords.accuracy")),
+        ),
         battery_pct=None if level is None or not 0 <= level <= 1 else level * 100.0,
         charging=charging,
         valid=True,

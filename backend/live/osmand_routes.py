@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
-from litestar import Request, Response, route
+from litestar import Request, Response, Router, route
 from litestar.di import NamedDependency
 
 from backend.errors import BadInput, TooLarge
@@ -19,7 +19,7 @@ from backend.shifts import repository as shifts
 DURABLE_TIMEOUT_S = 10.0
 
 
-@route(["/osmand", "/api/trackers/osmand"], http_method=["GET", "POST"], tags=["trackers"], opt={"public": True})
+@route(["/osmand", "/api/trackers/osmand"], http_method=["GET", "POST"], opt={"public": True})
 async def osmand(
     request: Request,  # type: ignore[type-arg]
     pool: NamedDependency[asyncpg.Pool],
@@ -36,14 +36,19 @@ async def osmand(
     now = datetime.now(UTC)
     try:
         report = decode_osmand(
-            query=dict(request.query_params), body=body, content_type=request.headers.get("content-type"), now=now
+            query=dict(request.query_params),
+            body=body,
+            content_type=request.headers.get("content-type"),
+            now=now,
         )
     except OsmAndError as exc:
         raise BadInput(str(exc), field=exc.field) from exc
     async with pool.acquire() as conn:
         device = await orgs.device_by_tracker_key(conn, report.device_key)
-        off_shift = device is not None and device.unit_id is not None and (
-            await shifts.open_shift(conn, device.unit_id) is None
+        off_shift = (
+            device is not None
+            and device.unit_id is not None
+            and (await shifts.open_shift(conn, device.unit_id) is None)
         )
     if device is None or device.revoked:
         raise BadInput(f"unknown device {report.device_key!r}", field="id")
@@ -60,4 +65,4 @@ async def osmand(
     return Response(b"", status_code=200)
 
 
-ROUTES = [osmand]
+router = Router(path="/", tags=["trackers"], route_handlers=[osmand])

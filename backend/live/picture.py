@@ -43,7 +43,9 @@ class UnitLive:
     accuracy_m: float | None = None
     speed_mps: float | None = None
     heading_deg: float | None = None
-    fence: UnitFence = field(default_factory=lambda: UnitFence(beats=frozenset(), outside_assigned=None, at=None))
+    fence: UnitFence = field(
+        default_factory=lambda: UnitFence(beats=frozenset(), outside_assigned=None, at=None)
+    )
     stale: bool = False
     partners_apart: bool = False  # the duo's devices report positions far apart
     fence_due: bool = False  # a live position arrived that the geofence has not yet seen
@@ -57,18 +59,36 @@ class UnitLive:
 
     def view(self) -> UnitView:
         return UnitView(
-            unit_id=self.unit_id, org_id=self.org_id, call_sign=self.call_sign, status=self.status,
-            status_since=self.status_since, lon=self.lon, lat=self.lat, at=self.at, accuracy_m=self.accuracy_m,
-            speed_mps=self.speed_mps, heading_deg=self.heading_deg, beat_ids=tuple(sorted(self.fence.beats)),
-            assigned_beat_ids=tuple(sorted(self.assigned)), outside_assigned=self.fence.outside_assigned,
-            stale=self.stale, partners_apart=self.partners_apart,
+            unit_id=self.unit_id,
+            org_id=self.org_id,
+            call_sign=self.call_sign,
+            status=self.status,
+            status_since=self.status_since,
+            lon=self.lon,
+            lat=self.lat,
+            at=self.at,
+            accuracy_m=self.accuracy_m,
+            speed_mps=self.speed_mps,
+            heading_deg=self.heading_deg,
+            beat_ids=tuple(sorted(self.fence.beats)),
+            assigned_beat_ids=tuple(sorted(self.assigned)),
+            outside_assigned=self.fence.outside_assigned,
+            stale=self.stale,
+            partners_apart=self.partners_apart,
         )
 
     def alert(self, kind: AlertKind, at: datetime, *, live: bool = False) -> NewAlert:
         """An alert at the shown position, or (live) at the newest live one."""
         lon, lat = (self.live_lon, self.live_lat) if live else (self.lon, self.lat)
-        return NewAlert(org_id=self.org_id, unit_id=self.unit_id, call_sign=self.call_sign, kind=kind, at=at,
-                        lon=lon, lat=lat)
+        return NewAlert(
+            org_id=self.org_id,
+            unit_id=self.unit_id,
+            call_sign=self.call_sign,
+            kind=kind,
+            at=at,
+            lon=lon,
+            lat=lat,
+        )
 
 
 class PictureTick(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,7 +104,9 @@ class LivePicture:
         self.beats = beats
         self.units: dict[int, UnitLive] = {}
         self.dirty: set[int] = set()
-        self.device_fixes: dict[int, tuple[int, float, float, datetime]] = {}  # device -> (unit, lon, lat, at)
+        self.device_fixes: dict[
+            int, tuple[int, float, float, datetime]
+        ] = {}  # device -> (unit, lon, lat, at)
 
     def load(self, units: list[UnitLive]) -> None:
         """Start from the units as stored; their geofence state is computed, but a restart is no news."""
@@ -127,7 +149,11 @@ class LivePicture:
         if unit.at is not None and frame.at <= unit.at:
             return False
         unit.lon, unit.lat, unit.at = frame.lon, frame.lat, frame.at
-        unit.accuracy_m, unit.speed_mps, unit.heading_deg = frame.accuracy_m, frame.speed_mps, frame.heading_deg
+        unit.accuracy_m, unit.speed_mps, unit.heading_deg = (
+            frame.accuracy_m,
+            frame.speed_mps,
+            frame.heading_deg,
+        )
         self.dirty.add(unit_id)
         return True
 
@@ -144,8 +170,11 @@ class LivePicture:
         events = self.run_geofence()
         stale = self.mark_stale(now, stale_after_s)
         apart = self.find_partners_apart(now, partners_apart_m, stale_after_s)
-        raised = [self.units[e.unit_id].alert(AlertKind.OUTSIDE_ASSIGNED_BEAT, e.at, live=True)
-                  for e in events if isinstance(e, OutsideAssignedBeat)]
+        raised = [
+            self.units[e.unit_id].alert(AlertKind.OUTSIDE_ASSIGNED_BEAT, e.at, live=True)
+            for e in events
+            if isinstance(e, OutsideAssignedBeat)
+        ]
         raised += [u.alert(AlertKind.POSITION_STALE, now) for u in stale]
         raised += [u.alert(AlertKind.PARTNERS_APART, now) for u in apart]
         return PictureTick(moves=[e for e in events if isinstance(e, BeatEntered | BeatLeft)], raised=raised)
@@ -161,12 +190,17 @@ class LivePicture:
 
     def run_geofence(self) -> list[AnyFenceEvent]:
         """Evaluate, in one vectorised pass, every unit with a new live position (at that live position)."""
-        due = [u for u in self.units.values()
-               if u.fence_due and u.live_lon is not None and u.live_lat is not None]
+        due = [
+            u
+            for u in self.units.values()
+            if u.fence_due and u.live_lon is not None and u.live_lat is not None
+        ]
         if not due:
             return []
         found = containing_beats_many(
-            [u.live_lon for u in due], [u.live_lat for u in due], self.beats  # type: ignore[misc]
+            [u.live_lon for u in due if u.live_lon is not None],
+            [u.live_lat for u in due if u.live_lat is not None],
+            self.beats,
         )
         events: list[AnyFenceEvent] = []
         for unit, now_beats in zip(due, found, strict=True):
@@ -191,7 +225,7 @@ class LivePicture:
         return newly
 
     def find_partners_apart(self, now: datetime, threshold_m: float, max_age_s: float) -> list[UnitLive]:
-        """Units whose devices (each boa's tablet or tracker) report live fixes further apart than threshold_m.
+        """Units whose devices (each boa's tablet or tracker) report live fixes more than threshold_m apart.
 
         Each unit is reported once when it becomes apart; its `partners_apart` state says whether it still is.
         """
@@ -204,7 +238,8 @@ class LivePicture:
             points = fixes.get(unit.unit_id, [])
             apart = any(
                 distance_m(a[0], a[1], b[0], b[1]) > threshold_m
-                for i, a in enumerate(points) for b in points[i + 1:]
+                for i, a in enumerate(points)
+                for b in points[i + 1 :]
             )
             if apart != unit.partners_apart:
                 unit.partners_apart = apart

@@ -12,6 +12,7 @@ from typing import Any
 
 import asyncpg
 
+from backend.db.pool import Conn
 from backend.geofencing.logic import BeatEntered, BeatLeft
 from backend.live.picture import UnitLive
 from shared.protocol import PositionReported, UnitStatus
@@ -19,7 +20,16 @@ from shared.protocol import PositionReported, UnitStatus
 log = logging.getLogger(__name__)
 
 POSITION_COLUMNS = (
-    "device_id", "unit_id", "seq", "at", "lon", "lat", "accuracy_m", "speed_mps", "heading_deg", "late",
+    "device_id",
+    "unit_id",
+    "seq",
+    "at",
+    "lon",
+    "lat",
+    "accuracy_m",
+    "speed_mps",
+    "heading_deg",
+    "late",
     "received_at",
 )
 
@@ -27,7 +37,7 @@ POSITION_COLUMNS = (
 # --- the live picture ---------------------------------------------------------------------------------------
 
 
-async def active_units(conn: asyncpg.Connection) -> list[UnitLive]:
+async def active_units(conn: Conn) -> list[UnitLive]:
     """Every active unit with its last known position (if any)."""
     rows = await conn.fetch(
         """SELECT u.id, u.org_id, u.call_sign, u.status, u.status_since, u.assigned_beat_ids,
@@ -37,7 +47,7 @@ async def active_units(conn: asyncpg.Connection) -> list[UnitLive]:
     return [_unit(r) for r in rows]
 
 
-async def unit_without_position(conn: asyncpg.Connection, unit_id: int) -> UnitLive | None:
+async def unit_without_position(conn: Conn, unit_id: int) -> UnitLive | None:
     """One unit as the database has it now; its position is left to the picture."""
     r = await conn.fetchrow(
         """SELECT u.id, u.org_id, u.call_sign, u.status, u.status_since, u.assigned_beat_ids,
@@ -49,27 +59,37 @@ async def unit_without_position(conn: asyncpg.Connection, unit_id: int) -> UnitL
     return None if r is None else _unit(r)
 
 
-async def device_units(conn: asyncpg.Connection, device_ids: Collection[int]) -> dict[int, int | None]:
+async def device_units(conn: Conn, device_ids: Collection[int]) -> dict[int, int | None]:
     """The unit each of these devices is on now (None: not on a shift)."""
     rows = await conn.fetch("SELECT id, unit_id FROM devices WHERE id = ANY($1)", list(device_ids))
     return {r["id"]: r["unit_id"] for r in rows}
 
 
-async def insert_beat_moves(conn: asyncpg.Connection, moves: Sequence[BeatEntered | BeatLeft]) -> None:
+async def insert_beat_moves(conn: Conn, moves: Sequence[BeatEntered | BeatLeft]) -> None:
     """Geofence history: which unit entered or left which beat when."""
     if moves:
         await conn.executemany(
             "INSERT INTO geofence_events (unit_id, beat_id, kind, at) VALUES ($1, $2, $3, $4)",
-            [(m.unit_id, m.beat_id, "entered" if isinstance(m, BeatEntered) else "left", m.at)
-             for m in moves],
+            [
+                (m.unit_id, m.beat_id, "entered" if isinstance(m, BeatEntered) else "left", m.at)
+                for m in moves
+            ],
         )
 
 
 def _unit(r: asyncpg.Record) -> UnitLive:
     return UnitLive(
-        unit_id=r["id"], org_id=r["org_id"], call_sign=r["call_sign"], status=UnitStatus(r["status"]),
-        status_since=r["status_since"], assigned=frozenset(r["assigned_beat_ids"]), lon=r["lon"],
-        lat=r["lat"], at=r["at"], accuracy_m=r["accuracy_m"], speed_mps=r["speed_mps"],
+        unit_id=r["id"],
+        org_id=r["org_id"],
+        call_sign=r["call_sign"],
+        status=UnitStatus(r["status"]),
+        status_since=r["status_since"],
+        assigned=frozenset(r["assigned_beat_ids"]),
+        lon=r["lon"],
+        lat=r["lat"],
+        at=r["at"],
+        accuracy_m=r["accuracy_m"],
+        speed_mps=r["speed_mps"],
         heading_deg=r["heading_deg"],
     )
 
@@ -81,7 +101,7 @@ def partition_name(day: date) -> str:
     return f"positions_{day:%Y%m%d}"
 
 
-async def ensure_partitions(conn: asyncpg.Connection, today: date, days_ahead: int = 2) -> None:
+async def ensure_partitions(conn: Conn, today: date, days_ahead: int = 2) -> None:
     """Create the daily history partitions from yesterday to days_ahead ahead (idempotent)."""
     for offset in range(-1, days_ahead + 1):
         day = today + timedelta(days=offset)
@@ -98,7 +118,7 @@ async def ensure_partitions(conn: asyncpg.Connection, today: date, days_ahead: i
                 log.info("partition %s not created: %s", name, exc)
 
 
-async def lock_devices(conn: asyncpg.Connection, device_ids: Collection[int]) -> dict[int, int]:
+async def lock_devices(conn: Conn, device_ids: Collection[int]) -> dict[int, int]:
     """Lock the devices' rows for the batch and return their durable last seq (deleted devices are absent).
 
     Locked in id order, so two instances flushing the same devices never deadlock.
@@ -109,19 +129,28 @@ async def lock_devices(conn: asyncpg.Connection, device_ids: Collection[int]) ->
     return {r["id"]: r["last_seq"] for r in rows}
 
 
-async def copy_positions(
-    conn: asyncpg.Connection, items: Sequence[tuple[int, int, PositionReported, datetime]]
-) -> None:
+async def copy_positions(conn: Conn, items: Sequence[tuple[int, int, PositionReported, datetime]]) -> None:
     """Append positions (device, unit, frame, received_at) to the partitioned history by COPY."""
     records = [
-        (device_id, unit_id, f.seq, f.at, f.lon, f.lat, f.accuracy_m, f.speed_mps, f.heading_deg, f.late,
-         received_at)
+        (
+            device_id,
+            unit_id,
+            f.seq,
+            f.at,
+            f.lon,
+            f.lat,
+            f.accuracy_m,
+            f.speed_mps,
+            f.heading_deg,
+            f.late,
+            received_at,
+        )
         for device_id, unit_id, f, received_at in items
     ]
     await conn.copy_records_to_table("positions", records=records, columns=POSITION_COLUMNS)
 
 
-async def upsert_unit_live(conn: asyncpg.Connection, latest: Mapping[int, PositionReported]) -> None:
+async def upsert_unit_live(conn: Conn, latest: Mapping[int, PositionReported]) -> None:
     """Per unit its newest live position; an older one never overwrites a newer one."""
     if not latest:
         return
@@ -135,38 +164,61 @@ async def upsert_unit_live(conn: asyncpg.Connection, latest: Mapping[int, Positi
              accuracy_m = EXCLUDED.accuracy_m, speed_mps = EXCLUDED.speed_mps,
              heading_deg = EXCLUDED.heading_deg, updated_at = now()
            WHERE unit_live.at <= EXCLUDED.at""",
-        list(latest), [f.at for f in frames], [f.lon for f in frames], [f.lat for f in frames],
-        [f.accuracy_m for f in frames], [f.speed_mps for f in frames], [f.heading_deg for f in frames],
+        list(latest),
+        [f.at for f in frames],
+        [f.lon for f in frames],
+        [f.lat for f in frames],
+        [f.accuracy_m for f in frames],
+        [f.speed_mps for f in frames],
+        [f.heading_deg for f in frames],
     )
 
 
 async def insert_field_event(
-    conn: asyncpg.Connection, *, device_id: int, unit_id: int | None, seq: int, kind: str, at: datetime,
-    payload: dict[str, Any], late: bool, received_at: datetime,
+    conn: Conn,
+    *,
+    device_id: int,
+    unit_id: int | None,
+    seq: int,
+    kind: str,
+    at: datetime,
+    payload: dict[str, Any],
+    late: bool,
+    received_at: datetime,
 ) -> int | None:
     """Store one non-position frame; None when (device, seq) is already stored."""
     event_id: int | None = await conn.fetchval(
         """INSERT INTO field_events (device_id, unit_id, seq, kind, at, payload, late, received_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (device_id, seq) DO NOTHING RETURNING id""",
-        device_id, unit_id, seq, kind, at, payload, late, received_at,
+        device_id,
+        unit_id,
+        seq,
+        kind,
+        at,
+        payload,
+        late,
+        received_at,
     )
     return event_id
 
 
-async def set_unit_status(conn: asyncpg.Connection, unit_id: int, status: str, at: datetime) -> None:
+async def set_unit_status(conn: Conn, unit_id: int, status: str, at: datetime) -> None:
     # a late status older than the current one is history, not the unit's status now
     await conn.execute(
         """UPDATE units SET status = $2, status_since = $3
            WHERE id = $1 AND status_since <= $3 AND status IS DISTINCT FROM $2""",
-        unit_id, status, at,
+        unit_id,
+        status,
+        at,
     )
 
 
-async def advance_last_seq(conn: asyncpg.Connection, last_seq: Mapping[int, int]) -> None:
+async def advance_last_seq(conn: Conn, last_seq: Mapping[int, int]) -> None:
     """Record per device the highest durable seq (never moving it back)."""
     if last_seq:
         await conn.execute(
             """UPDATE devices d SET last_seq = v.seq FROM unnest($1::integer[], $2::bigint[]) AS v(id, seq)
                WHERE d.id = v.id AND d.last_seq < v.seq""",
-            list(last_seq), list(last_seq.values()),
+            list(last_seq),
+            list(last_seq.values()),
         )

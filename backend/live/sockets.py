@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
-from litestar import WebSocket, websocket
+from litestar import Router, WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
@@ -53,16 +54,19 @@ async def _receive(socket: WebSocket) -> bytes:  # type: ignore[type-arg]
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(detail="disconnected", code=message.get("code", 1000))
     data = message.get("bytes")
-    if data is None:
-        data = (message.get("text") or "").encode()
-    return data
+    if isinstance(data, bytes):
+        return data
+    text = message.get("text")
+    return text.encode() if isinstance(text, str) else b""
 
 
 async def _send(socket: WebSocket, frame: msgspec.Struct) -> None:  # type: ignore[type-arg]
     await socket.send_text(encoder.encode(frame).decode())
 
 
-async def _hello(socket: WebSocket, services: Services, decoder: msgspec.json.Decoder) -> tuple[Principal, int] | None:  # type: ignore[type-arg]
+async def _hello(
+    socket: WebSocket[Any, Any, Any], services: Services, decoder: msgspec.json.Decoder[Any]
+) -> tuple[Principal, int] | None:
     """Wait for the hello; on failure send a fatal error and close. Returns the principal and the client's
     protocol version, or None."""
     try:
@@ -80,8 +84,12 @@ async def _hello(socket: WebSocket, services: Services, decoder: msgspec.json.De
         await _fatal(socket, "unauthorized", "the first frame must be hello", "kind")
         return None
     if frame.protocol not in SUPPORTED_PROTOCOLS:
-        await _fatal(socket, "protocol_version", f"protocol {frame.protocol} not supported; use {PROTOCOL_VERSION}",
-                     "protocol")
+        await _fatal(
+            socket,
+            "protocol_version",
+            f"protocol {frame.protocol} not supported; use {PROTOCOL_VERSION}",
+            "protocol",
+        )
         return None
     try:
         return authenticate_token(frame.token, services), frame.protocol
@@ -96,7 +104,7 @@ async def _fatal(socket: WebSocket, code: str, message: str, field: str | None =
         await socket.close(code=1008, reason=code)
 
 
-@websocket("/ws/field")
+@websocket("/field")
 async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -> None:  # type: ignore[type-arg]
     hub = services.hub
     max_bytes = services.settings.max_frame_bytes
@@ -106,7 +114,9 @@ async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -
         return
     principal, protocol = hello
     if principal.device_id is None:
-        await _fatal(socket, "unknown_device", "log in with a registered device to use the field socket", "token")
+        await _fatal(
+            socket, "unknown_device", "log in with a registered device to use the field socket", "token"
+        )
         return
     async with services.pool.acquire() as conn:
         device = await orgs.get_device(conn, principal.device_id)
@@ -123,13 +133,27 @@ async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -
             await _send(socket, Error(code=code, message=message, fatal=True))
             await socket.close(code=1008, reason=code)
 
-    link = FieldLink(device_id=device.id, org_id=device.org_id, unit_id=device.unit_id, send=send, close=close,
-                     protocol=protocol)
+    link = FieldLink(
+        device_id=device.id,
+        org_id=device.org_id,
+        unit_id=device.unit_id,
+        send=send,
+        close=close,
+        protocol=protocol,
+    )
     old = hub.attach(link, device.last_seq)
     if old is not None:
         await old.close("replaced")
-    await _send(socket, Welcome(protocol=protocol, device_id=device.id, unit_id=device.unit_id,
-                                acked=device.last_seq, server_time=datetime.now(UTC)))
+    await _send(
+        socket,
+        Welcome(
+            protocol=protocol,
+            device_id=device.id,
+            unit_id=device.unit_id,
+            acked=device.last_seq,
+            server_time=datetime.now(UTC),
+        ),
+    )
     await hub.device_attached(link)  # open tasks and unread messages are sent again
     try:
         while True:
@@ -141,8 +165,7 @@ async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -
                 frame = field_decoder.decode(raw)
             except msgspec.DecodeError as exc:
                 message, field = describe_decode_error(exc)
-                await _send(socket, Error(code="bad_frame", message=message, field=field,
-                                          seq=_seq_of(raw)))
+                await _send(socket, Error(code="bad_frame", message=message, field=field, seq=_seq_of(raw)))
                 continue
             now = datetime.now(UTC)
             if isinstance(frame, Ping):
@@ -167,13 +190,18 @@ def _refusal(frame: SequencedFrame, now: datetime, plausible_seq: bool) -> Error
     if reason is not None:
         return Error(code="bad_frame", message=f"`at` is {reason}", field="$.at", seq=frame.seq)
     if not plausible_seq:
-        return Error(code="bad_frame", message=f"`seq` jumps more than {MAX_SEQ_JUMP} ahead of this device's "
-                     "frames", field="$.seq", seq=frame.seq)
+        return Error(
+            code="bad_frame",
+            message=f"`seq` jumps more than {MAX_SEQ_JUMP} ahead of this device's frames",
+            field="$.seq",
+            seq=frame.seq,
+        )
     return None
 
 
 def _seq_of(raw: bytes) -> int | None:
     """The seq of a rejected frame, when it can be read, so the client knows which one failed."""
+
     class _Seq(msgspec.Struct):
         seq: int | None = None
 
@@ -183,7 +211,7 @@ def _seq_of(raw: bytes) -> int | None:
         return None
 
 
-@websocket("/ws/operator")
+@websocket("/operator")
 async def operator_socket(socket: WebSocket, services: NamedDependency[Services]) -> None:  # type: ignore[type-arg]
     hub = services.hub
     max_bytes = services.settings.max_frame_bytes
@@ -204,8 +232,16 @@ async def operator_socket(socket: WebSocket, services: NamedDependency[Services]
     try:
         alerts = await hub.open_alerts(principal.visible_org_ids)
         extra = await hub.snapshot_extra(principal.visible_org_ids)
-        await _send(socket, Snapshot(units=hub.visible_units(principal.visible_org_ids), alerts=alerts,
-                                     server_time=datetime.now(UTC), protocol=protocol, **extra))
+        await _send(
+            socket,
+            Snapshot(
+                units=hub.visible_units(principal.visible_org_ids),
+                alerts=alerts,
+                server_time=datetime.now(UTC),
+                protocol=protocol,
+                **extra,
+            ),
+        )
         hub.activate(box)
         while True:
             raw = await _receive(socket)
@@ -221,7 +257,9 @@ async def operator_socket(socket: WebSocket, services: NamedDependency[Services]
             if isinstance(frame, Ping):
                 await _send(socket, Pong(nonce=frame.nonce))
             elif isinstance(frame, AcknowledgeAlert):
-                view = await hub.acknowledge_alert(frame.alert_id, principal.account_id, principal.visible_org_ids)
+                view = await hub.acknowledge_alert(
+                    frame.alert_id, principal.account_id, principal.visible_org_ids
+                )
                 if view is None:
                     await _send(socket, Error(code="not_found", message="no such alert", field="alert_id"))
             else:
@@ -235,4 +273,4 @@ async def operator_socket(socket: WebSocket, services: NamedDependency[Services]
         hub.remove_operator(box)
 
 
-ROUTES = [field_socket, operator_socket]
+router = Router(path="/ws", tags=["live"], route_handlers=[field_socket, operator_socket])

@@ -32,6 +32,12 @@ class TrackerFixes:
         late = older or (now - report.at).total_seconds() > LATE_AFTER_S
         self._last_at[device_id] = max(report.at, last_at or report.at)
         return PositionReported(
-            seq=seq, lon=report.lon, lat=report.lat, at=report.at, accuracy_m=report.accuracy_m,
-            speed_mps=report.speed_mps, heading_deg=report.heading_deg, late=late,
+            seq=seq,
+            lon=report.lon,
+            lat=report.lat,
+            at=report.at,
+            accuracy_m=report.accuracy_m,
+            speed_mps=report.speed_mps,
+            heading_deg=report.heading_deg,
+            late=late,
         )

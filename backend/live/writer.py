@@ -26,6 +26,7 @@ import msgspec
 
 from backend.alerts import repository as alerts_repo
 from backend.alerts.logic import StoredAlert, field_alert
+from backend.db.pool import Conn
 from backend.live import repository as repo
 from shared.protocol import (
     AssistanceRequested,
@@ -57,7 +58,7 @@ class FlushResult(msgspec.Struct, frozen=True, kw_only=True):
 DurableCallback = Callable[[FlushResult], Awaitable[None]]
 RefusedCallback = Callable[[Pending, str], Awaitable[None]]
 """A frame the database would not take, and why (in words fit for its device)."""
-FrameHandler = Callable[[asyncpg.Connection, Pending], Awaitable[Any]]
+FrameHandler = Callable[[Conn, Pending], Awaitable[Any]]
 """Handles one stored frame of a kind this module does not know, inside the batch's transaction."""
 
 
@@ -105,7 +106,7 @@ def latest_live(positions: Sequence[Pending]) -> dict[int, PositionReported]:
 
 
 async def write_batch(
-    conn: asyncpg.Connection, batch: Sequence[Pending], handlers: Mapping[type, FrameHandler] | None = None
+    conn: Conn, batch: Sequence[Pending], handlers: Mapping[type, FrameHandler] | None = None
 ) -> FlushResult:
     """Write one batch durably (the caller commits); drop frames that are already durable."""
     new = new_frames(batch, await repo.lock_devices(conn, {p.device_id for p in batch}))
@@ -127,8 +128,13 @@ async def write_batch(
             if outcome is not None:
                 outcomes.append(outcome)
     await repo.advance_last_seq(conn, new.last_seq)
-    return FlushResult(durable=new.last_seq, alerts=alerts, statuses=statuses, positions=len(new.positions),
-                       outcomes=outcomes)
+    return FlushResult(
+        durable=new.last_seq,
+        alerts=alerts,
+        statuses=statuses,
+        positions=len(new.positions),
+        outcomes=outcomes,
+    )
 
 
 def _position(item: Pending) -> tuple[int, int, PositionReported, datetime]:
@@ -137,13 +143,20 @@ def _position(item: Pending) -> tuple[int, int, PositionReported, datetime]:
 
 
 async def _write_event(
-    conn: asyncpg.Connection, item: Pending
+    conn: Conn, item: Pending
 ) -> tuple[StoredAlert | None, tuple[int, str, datetime] | None]:
     frame = item.frame
     payload = msgspec.to_builtins(frame)
     event_id = await repo.insert_field_event(
-        conn, device_id=item.device_id, unit_id=item.unit_id, seq=frame.seq, kind=payload["kind"],
-        at=frame.at, payload=payload, late=bool(getattr(frame, "late", False)), received_at=item.received_at,
+        conn,
+        device_id=item.device_id,
+        unit_id=item.unit_id,
+        seq=frame.seq,
+        kind=payload["kind"],
+        at=frame.at,
+        payload=payload,
+        late=bool(getattr(frame, "late", False)),
+        received_at=item.received_at,
     )
     if event_id is None:
         return None, None
@@ -157,13 +170,23 @@ async def _write_event(
         return None, None
     assert isinstance(frame, NoodknopPressed | AssistanceRequested)
     alert_id = await alerts_repo.insert_alert(
-        conn, org_id=item.org_id, unit_id=item.unit_id, kind=raised.kind.value, at=frame.at,
+        conn,
+        org_id=item.org_id,
+        unit_id=item.unit_id,
+        kind=raised.kind.value,
+        at=frame.at,
         payload={"lon": frame.lon, "lat": frame.lat, "text": raised.text, "device_id": item.device_id},
         source_event_id=event_id,
     )
     alert = StoredAlert(
-        alert_id=alert_id, org_id=item.org_id, unit_id=item.unit_id, kind=raised.kind.value, at=frame.at,
-        lon=frame.lon, lat=frame.lat, text=raised.text,
+        alert_id=alert_id,
+        org_id=item.org_id,
+        unit_id=item.unit_id,
+        kind=raised.kind.value,
+        at=frame.at,
+        lon=frame.lon,
+        lat=frame.lat,
+        text=raised.text,
     )
     return alert, None
 
@@ -173,8 +196,14 @@ def is_transient(exc: BaseException) -> bool:
     something in the batch is at fault (split it to find the frame)."""
     if isinstance(exc, asyncpg.InterfaceError):
         return not isinstance(exc, ValueError)  # asyncpg's client-side data errors are ValueErrors
-    return isinstance(exc, OSError | asyncpg.PostgresConnectionError | asyncpg.OperatorInterventionError
-                      | asyncpg.InsufficientResourcesError | asyncpg.TransactionRollbackError)
+    return isinstance(
+        exc,
+        OSError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.OperatorInterventionError
+        | asyncpg.InsufficientResourcesError
+        | asyncpg.TransactionRollbackError,
+    )
 
 
 async def _refuse_nothing(_: Pending, __: str) -> None:
@@ -185,8 +214,13 @@ class FieldWriter:
     """Queues field frames and flushes them in batches (every flush_interval_s or max_rows)."""
 
     def __init__(
-        self, pool: asyncpg.Pool, on_durable: DurableCallback, *,
-        on_refused: RefusedCallback = _refuse_nothing, flush_interval_s: float = 0.25, max_rows: int = 1000,
+        self,
+        pool: asyncpg.Pool,
+        on_durable: DurableCallback,
+        *,
+        on_refused: RefusedCallback = _refuse_nothing,
+        flush_interval_s: float = 0.25,
+        max_rows: int = 1000,
     ) -> None:
         self._pool = pool
         self._on_durable = on_durable
@@ -249,9 +283,12 @@ class FieldWriter:
                 return
             self.restarts += 1
             error = None if run.cancelled() else run.exception()
-            log.error("field writer died (%s); restarting it (restart %d)",
-                      "cancelled" if error is None else f"{type(error).__name__}: {error}", self.restarts,
-                      exc_info=error)
+            log.error(
+                "field writer died (%s); restarting it (restart %d)",
+                "cancelled" if error is None else f"{type(error).__name__}: {error}",
+                self.restarts,
+                exc_info=error,
+            )
             await asyncio.sleep(min(0.05 * self.restarts, 1.0))
 
     async def _run(self) -> None:
@@ -291,7 +328,7 @@ class FieldWriter:
             await self._write(conn, batch)
         del self._queue[: len(batch)]
 
-    async def _write(self, conn: asyncpg.Connection, batch: Sequence[Pending]) -> None:
+    async def _write(self, conn: Conn, batch: Sequence[Pending]) -> None:
         """Write a batch in one transaction; if something in it is at fault, write each half in turn (in
         order, so every device's frames stay in seq order) until the one frame at fault is refused."""
         try:
@@ -312,6 +349,11 @@ class FieldWriter:
 
     async def _refuse(self, item: Pending, exc: Exception) -> None:
         self.refused += 1
-        log.warning("refused frame seq %d of device %d: %s: %s", item.frame.seq, item.device_id,
-                    type(exc).__name__, exc)
+        log.warning(
+            "refused frame seq %d of device %d: %s: %s",
+            item.frame.seq,
+            item.device_id,
+            type(exc).__name__,
+            exc,
+        )
         await self._on_refused(item, f"the server could not store this frame ({type(exc).__name__})")

@@ -55,7 +55,9 @@ async def list_units(
 
 @post("/units", guards=[LEADS])
 async def create_unit(
-    data: JSONBody[NewUnit], principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool],
+    data: JSONBody[NewUnit],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     hub: NamedDependency[LiveHub],
 ) -> Created:
     org_id = data.org_id or principal.org_id
@@ -63,7 +65,11 @@ async def create_unit(
     async with pool.acquire() as conn:
         await beats.check_org_beats(conn, org_id, data.assigned_beat_ids)
         unit_id = await orgs.create_unit(
-            conn, org_id=org_id, call_sign=data.call_sign, kind=data.kind, assigned_beat_ids=data.assigned_beat_ids
+            conn,
+            org_id=org_id,
+            call_sign=data.call_sign,
+            kind=data.kind,
+            assigned_beat_ids=data.assigned_beat_ids,
         )
     await hub.refresh_unit(unit_id)
     return Created(id=unit_id)
@@ -85,8 +91,9 @@ async def list_accounts(
     """The active accounts of the caller's own organisation (a boa picks his duo partner from them)."""
     async with pool.acquire() as conn:
         accounts = await orgs.list_accounts(conn, principal.org_id, role)
-    return [Colleague(id=a.id, username=a.username, display_name=a.display_name, role=a.role)
-            for a in accounts]
+    return [
+        Colleague(id=a.id, username=a.username, display_name=a.display_name, role=a.role) for a in accounts
+    ]
 
 
 @get("/devices", guards=[LEADS])
@@ -109,7 +116,11 @@ async def register_device(
             if unit is None or unit.org_id != principal.org_id:
                 raise NotFound("unit not found", field="unit_id")
         device_id = await orgs.create_device(
-            conn, org_id=principal.org_id, name=data.name, kind=data.kind, tracker_key=data.tracker_key,
+            conn,
+            org_id=principal.org_id,
+            name=data.name,
+            kind=data.kind,
+            tracker_key=data.tracker_key,
             unit_id=data.unit_id,
         )
     return Created(id=device_id)

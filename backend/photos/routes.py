@@ -57,8 +57,11 @@ def _check_sha(sha256: str) -> str:
 
 @put("/{sha256:str}", guards=[requires(*service.WRITERS)])
 async def put_photo(
-    request: AnyRequest, sha256: FromPath[str], principal: NamedDependency[Principal],
-    pool: NamedDependency[asyncpg.Pool], settings: NamedDependency[Settings],
+    request: AnyRequest,
+    sha256: FromPath[str],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    settings: NamedDependency[Settings],
 ) -> Response[PhotoStatus]:
     """Upload a photo by the sha256 of its bytes; uploading a known hash again stores nothing new."""
     sha256 = _check_sha(sha256)
@@ -97,8 +100,11 @@ async def missing_photos(
 
 @get("/{sha256:str}", media_type="application/octet-stream")
 async def get_photo(
-    request: AnyRequest, sha256: FromPath[str], principal: NamedDependency[Principal],
-    pool: NamedDependency[asyncpg.Pool], settings: NamedDependency[Settings],
+    request: AnyRequest,
+    sha256: FromPath[str],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    settings: NamedDependency[Settings],
 ) -> Response[bytes]:
     sha256 = _check_sha(sha256)
     async with pool.acquire() as conn, conn.transaction():

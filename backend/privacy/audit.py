@@ -15,6 +15,7 @@ import asyncpg
 import msgspec
 
 from backend.auth.tokens import Principal
+from backend.db.pool import Conn
 
 
 class Entry(msgspec.Struct, frozen=True, kw_only=True):
@@ -42,13 +43,13 @@ class Origin(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def record(
-    conn: asyncpg.Connection, *, principal: Principal | None, action: str, object_type: str,
+    conn: Conn, *, principal: Principal | None, action: str, object_type: str,
     object_id: str | None, result: str = "ok", origin: Origin | None = None, reason: str | None = None,
     org_id: int | None = None, details: dict[str, Any] | None = None, at: datetime | None = None,
 ) -> None:  # fmt: skip
     await conn.execute(
-        """INSERT INTO audit_log (at, org_id, actor_id, action, object_type, object_id, result, origin, reason,
-                                  details)
+        """INSERT INTO audit_log (at, org_id, actor_id, action, object_type, object_id, result, origin,
+                                  reason, details)
            VALUES (coalesce($1, now()), $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb)""",
         at,
         org_id if org_id is not None else (principal.org_id if principal else None),
@@ -64,7 +65,7 @@ async def record(
 
 
 async def record_many(
-    conn: asyncpg.Connection, *, principal: Principal, action: str, object_type: str, object_ids: Sequence[str],
+    conn: Conn, *, principal: Principal, action: str, object_type: str, object_ids: Sequence[str],
     origin: Origin | None, reason: str | None, org_id: int,
 ) -> None:  # fmt: skip
     if not object_ids:
@@ -83,7 +84,7 @@ async def record_many(
 
 
 async def search(
-    conn: asyncpg.Connection, *, org_ids: Sequence[int], actor_id: int | None = None, action: str | None = None,
+    conn: Conn, *, org_ids: Sequence[int], actor_id: int | None = None, action: str | None = None,
     object_type: str | None = None, object_id: str | None = None, since: datetime | None = None,
     until: datetime | None = None, limit: int = 200,
 ) -> list[Entry]:  # fmt: skip
@@ -107,7 +108,7 @@ async def search(
     return [_entry(r) for r in rows]
 
 
-async def disclosures_of(conn: asyncpg.Connection, object_ids: Sequence[str], since: datetime) -> list[Entry]:
+async def disclosures_of(conn: Conn, object_ids: Sequence[str], since: datetime) -> list[Entry]:
     """Reads and exports of these registrations since ``since`` (an access request covers 4 years)."""
     rows = await conn.fetch(
         """SELECT id, at, org_id, actor_id, action, object_type, object_id, result, origin, reason, details

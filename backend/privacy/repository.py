@@ -1,4 +1,5 @@
-"""Retention in PostgreSQL: the periods per regime and the pass that archives and deletes (caller owns the transaction)."""
+"""Retention in PostgreSQL: the periods per regime and the pass that archives and deletes (caller owns the
+transaction)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from backend.db.pool import Conn
 from backend.errors import BadInput
 
 
@@ -18,7 +20,7 @@ class RetentionPeriod(msgspec.Struct, frozen=True, kw_only=True):
     delete_after: str
 
 
-async def retention_periods(conn: asyncpg.Connection) -> list[RetentionPeriod]:
+async def retention_periods(conn: Conn) -> list[RetentionPeriod]:
     rows = await conn.fetch(
         """SELECT regime, listed_for::text, archive_after::text, delete_after::text FROM retention_periods
            ORDER BY regime"""
@@ -27,12 +29,13 @@ async def retention_periods(conn: asyncpg.Connection) -> list[RetentionPeriod]:
 
 
 async def set_retention_period(
-    conn: asyncpg.Connection, regime: str, *, listed_for: str | None, archive_after: str, delete_after: str
+    conn: Conn, regime: str, *, listed_for: str | None, archive_after: str, delete_after: str
 ) -> None:
     """Periods as PostgreSQL intervals ('5 years'); listed_for 'none' removes the listing limit."""
     try:
         await conn.execute(
-            """UPDATE retention_periods SET listed_for = CASE WHEN $2 = 'none' THEN NULL ELSE $2::text::interval END,
+            """UPDATE retention_periods
+               SET listed_for = CASE WHEN $2 = 'none' THEN NULL ELSE $2::text::interval END,
                    archive_after = $3::text::interval, delete_after = $4::text::interval WHERE regime = $1""",
             regime,
             listed_for or "none",
@@ -49,7 +52,7 @@ class RetentionResult(msgspec.Struct, frozen=True, kw_only=True):
     photos_deleted: list[str]  # hashes no longer referenced by any registration (files may be removed)
 
 
-async def run_retention(conn: asyncpg.Connection, now: datetime) -> RetentionResult:
+async def run_retention(conn: Conn, now: datetime) -> RetentionResult:
     """Archive what is past its regime's period, delete archived rows past theirs, drop orphaned photos."""
     archived = await conn.fetch(
         """UPDATE registrations r SET state = 'archived', archived_at = $1
@@ -69,7 +72,8 @@ async def run_retention(conn: asyncpg.Connection, now: datetime) -> RetentionRes
     for org_id, sha in sorted(candidates):
         removed = await conn.fetchval(
             """DELETE FROM photos p WHERE p.org_id = $1 AND p.sha256 = $2
-                 AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = $1 AND $2 = ANY(r.photo_hashes))
+                 AND NOT EXISTS (SELECT 1 FROM registrations r
+                                 WHERE r.org_id = $1 AND $2 = ANY(r.photo_hashes))
                RETURNING sha256""",
             org_id,
             sha,
@@ -79,13 +83,16 @@ async def run_retention(conn: asyncpg.Connection, now: datetime) -> RetentionRes
     # A photo is archived with the last registration using it, and back in use when a new one refers to it.
     await conn.execute(
         """UPDATE photos p SET state = 'stored' WHERE p.state = 'archived'
-             AND EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
+             AND EXISTS (SELECT 1 FROM registrations r
+                         WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
                          AND r.state <> 'archived')"""
     )
     await conn.execute(
         """UPDATE photos p SET state = 'archived' WHERE p.state = 'stored'
-             AND EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes))
-             AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
+             AND EXISTS (SELECT 1 FROM registrations r
+                         WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes))
+             AND NOT EXISTS (SELECT 1 FROM registrations r
+                             WHERE r.org_id = p.org_id AND p.sha256 = ANY(r.photo_hashes)
                              AND r.state <> 'archived')"""
     )
     return RetentionResult(

@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
+from backend.db.pool import Conn
 from backend.photos import repository as photos
 from backend.privacy import audit
 from backend.privacy import repository as repo
@@ -24,14 +25,14 @@ DAILY_AT = time(2, 30)  # UTC: a quiet hour
 _LOCK_KEY = 7_345_002  # one instance runs the daily pass; the others skip it
 
 
-async def run(conn: asyncpg.Connection, uploads_dir: Path, now: datetime) -> repo.RetentionResult:
+async def run(conn: Conn, uploads_dir: Path, now: datetime) -> repo.RetentionResult:
     """One retention pass in one transaction; photo files are removed only after it committed."""
     async with conn.transaction():
         result = await repo.run_retention(conn, now)
-        await audit.record(conn, principal=None, action="retention", object_type="registration", object_id=None,
-                           origin=audit.Origin(address="schakel retention"), at=now, details={
-                               "archived": len(result.archived), "deleted": len(result.deleted),
-                               "photos_deleted": len(result.photos_deleted)})  # fmt: skip
+        await audit.record(conn, principal=None, action="retention", object_type="registration",
+                           object_id=None, origin=audit.Origin(address="schakel retention"), at=now,
+                           details={"archived": len(result.archived), "deleted": len(result.deleted),
+                                    "photos_deleted": len(result.photos_deleted)})  # fmt: skip
     for sha256 in result.photos_deleted:
         if not await photos.photo_in_use_anywhere(
             conn, sha256
@@ -75,8 +76,9 @@ async def periods_with_url(
                         archive_after=archive_after,
                         delete_after=delete_after,
                     )
-                    await audit.record(conn, principal=None, action="retention_config", object_type="retention",
-                                       object_id=regime, origin=audit.Origin(address="schakel retention set"),
+                    await audit.record(conn, principal=None, action="retention_config",
+                                       object_type="retention", object_id=regime,
+                                       origin=audit.Origin(address="schakel retention set"),
                                        details={"listed_for": listed_for, "archive_after": archive_after,
                                                 "delete_after": delete_after})  # fmt: skip
             return [msgspec.to_builtins(p) for p in await repo.retention_periods(conn)]

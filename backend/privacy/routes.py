@@ -62,7 +62,9 @@ async def search_audit(
 
 @post("/inzage", status_code=200)
 async def access_request(
-    request: AnyRequest, data: JSONBody[AccessRequest], principal: NamedDependency[Principal],
+    request: AnyRequest,
+    data: JSONBody[AccessRequest],
+    principal: NamedDependency[Principal],
     pool: NamedDependency[asyncpg.Pool],
 ) -> AccessAnswer:
     """Answer an inzageverzoek: the person's registrations and their disclosures of the past 4 years."""

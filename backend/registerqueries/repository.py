@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
+from backend.db.pool import Conn
 
 
 async def create(
-    conn: asyncpg.Connection, account_id: int, kind: str, subject: str, purpose: str, legal_basis: str,
+    conn: Conn, account_id: int, kind: str, subject: str, purpose: str, legal_basis: str,
     request: dict[str, Any],
 ) -> int:  # fmt: skip
     query_id: int = await conn.fetchval(
@@ -24,7 +24,7 @@ async def create(
     return query_id
 
 
-async def take_answer(conn: asyncpg.Connection, query_id: int) -> dict[str, Any] | None:
+async def take_answer(conn: Conn, query_id: int) -> dict[str, Any] | None:
     """The answer, erased as it is taken (state disclosed); None while there is none."""
     raw = await conn.fetchval(
         """UPDATE register_queries q SET answer = NULL, state = 'disclosed'
@@ -35,7 +35,7 @@ async def take_answer(conn: asyncpg.Connection, query_id: int) -> dict[str, Any]
     return dict(raw) if raw is not None else None
 
 
-async def expire(conn: asyncpg.Connection, query_id: int) -> None:
+async def expire(conn: Conn, query_id: int) -> None:
     await conn.execute(
         "UPDATE register_queries SET state = 'expired', answer = NULL WHERE id = $1 AND state <> 'disclosed'",
         query_id,

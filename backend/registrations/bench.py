@@ -191,14 +191,16 @@ async def _integrity(url: str, org: int, expected: int) -> dict[str, Any]:
     try:
         row = await conn.fetchrow(
             """SELECT count(*) AS stored,
-                      count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM unnest(r.photo_hashes) h WHERE NOT EXISTS
-                          (SELECT 1 FROM photos p WHERE p.org_id = r.org_id AND p.sha256 = h))) AS complete,
+                      count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM unnest(r.photo_hashes) h
+                          WHERE NOT EXISTS (SELECT 1 FROM photos p
+                                            WHERE p.org_id = r.org_id AND p.sha256 = h))) AS complete,
                       (SELECT count(*) FROM photos WHERE org_id = $1) AS photos
                FROM registrations r WHERE r.org_id = $1""",
             org,
         )
     finally:
         await conn.close()
+    assert row is not None  # an aggregate always answers one row
     stored, complete, photos = row["stored"], row["complete"], row["photos"]
     ok = stored == complete == photos == expected
     return {"expected": expected, "stored": stored, "complete": complete, "photos": photos, "ok": ok}

@@ -22,6 +22,7 @@ import asyncpg
 import msgspec
 
 from backend.auth.tokens import Principal
+from backend.db.pool import Conn
 from backend.errors import BadInput, Forbidden
 
 READERS_OF_ORG = ("teamlead", "admin", "privacy_officer")
@@ -54,15 +55,14 @@ def visibility(principal: Principal, first: int) -> tuple[str, list[Any]]:
     raise Forbidden(f"role {principal.role!r} does not read registrations")
 
 
-
-async def categories(conn: asyncpg.Connection, org_id: int) -> list[str]:
+async def categories(conn: Conn, org_id: int) -> list[str]:
     rows = await conn.fetch(
         "SELECT code FROM observation_categories WHERE org_id IS NULL OR org_id = $1 ORDER BY code", org_id
     )
     return [r["code"] for r in rows]
 
 
-async def add_category(conn: asyncpg.Connection, org_id: int, code: str, label: str) -> None:
+async def add_category(conn: Conn, org_id: int, code: str, label: str) -> None:
     await conn.execute(
         """INSERT INTO observation_categories (org_id, code, label) VALUES ($1, $2, $3)
            ON CONFLICT (coalesce(org_id, 0), code) DO UPDATE SET label = EXCLUDED.label""",
@@ -166,12 +166,12 @@ class NewRow(msgspec.Struct, frozen=True, kw_only=True):
     derived: dict[str, Any]
 
 
-async def insert(conn: asyncpg.Connection, row: NewRow) -> bool:
+async def insert(conn: Conn, row: NewRow) -> bool:
     """Store a new registration; False when its id exists already (the caller compares contents)."""
     inserted = await conn.fetchval(
-        """INSERT INTO registrations (id, org_id, kind, regime, purpose, author_id, boa_ids, unit_id, occurred_at,
-               lon, lat, accuracy_m, beat_ids, category, feitcode, catalogue_version_id, photo_hashes,
-               person_name, person_birth_date, submitted, details, derived)
+        """INSERT INTO registrations (id, org_id, kind, regime, purpose, author_id, boa_ids, unit_id,
+               occurred_at, lon, lat, accuracy_m, beat_ids, category, feitcode, catalogue_version_id,
+               photo_hashes, person_name, person_birth_date, submitted, details, derived)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
                    $20::text::jsonb, $20::text::jsonb, $21::text::jsonb)
            ON CONFLICT (id) DO NOTHING RETURNING true""",
@@ -200,19 +200,19 @@ async def insert(conn: asyncpg.Connection, row: NewRow) -> bool:
     return bool(inserted)
 
 
-async def submitted_content(conn: asyncpg.Connection, registration_id: uuid.UUID) -> tuple[int, Any] | None:
+async def submitted_content(conn: Conn, registration_id: uuid.UUID) -> tuple[int, Any] | None:
     row = await conn.fetchrow("SELECT org_id, submitted FROM registrations WHERE id = $1", registration_id)
     return None if row is None else (row["org_id"], _json(row["submitted"]))
 
 
-async def get_raw(conn: asyncpg.Connection, registration_id: uuid.UUID) -> Registration | None:
+async def get_raw(conn: Conn, registration_id: uuid.UUID) -> Registration | None:
     """No visibility check: for the service after it has decided the caller may see it."""
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM registrations r WHERE r.id = $1", registration_id)
     return None if row is None else _registration(row)
 
 
 async def get_visible(
-    conn: asyncpg.Connection, principal: Principal, registration_id: uuid.UUID, *, for_update: bool = False
+    conn: Conn, principal: Principal, registration_id: uuid.UUID, *, for_update: bool = False
 ) -> Registration | None:
     condition, params = visibility(principal, 2)
     lock = " FOR UPDATE OF r" if for_update else ""
@@ -237,14 +237,15 @@ class Filters(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def list_visible(
-    conn: asyncpg.Connection, principal: Principal, filters: Filters, now: datetime | None = None
+    conn: Conn, principal: Principal, filters: Filters, now: datetime | None = None
 ) -> list[Registration]:
     """Registrations the caller may see that are still listed (Wpg art. 8: a year; later only by id)."""
     condition, params = visibility(principal, 11)
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM registrations r
             LEFT JOIN retention_periods rp ON rp.regime = r.regime
-            WHERE ($1::timestamptz IS NULL OR r.occurred_at >= $1) AND ($2::timestamptz IS NULL OR r.occurred_at < $2)
+            WHERE ($1::timestamptz IS NULL OR r.occurred_at >= $1)
+              AND ($2::timestamptz IS NULL OR r.occurred_at < $2)
               AND ($3::bigint IS NULL OR $3 = ANY(r.beat_ids)) AND ($4::text IS NULL OR r.category = $4)
               AND ($5::text IS NULL OR r.feitcode = $5) AND ($6::bigint IS NULL OR $6 = ANY(r.boa_ids))
               AND ($7::text IS NULL OR r.kind = $7) AND ($8::text IS NULL OR r.state = $8)
@@ -286,7 +287,7 @@ def summary(r: Registration) -> Summary:
 
 
 async def replace(
-    conn: asyncpg.Connection, current: Registration, *, account_id: int, action: str, reason: str,
+    conn: Conn, current: Registration, *, account_id: int, action: str, reason: str,
     new_details: dict[str, Any] | None = None, new_derived: dict[str, Any] | None = None,
     columns: dict[str, Any] | None = None,
 ) -> None:  # fmt: skip
@@ -306,17 +307,18 @@ async def replace(
     )
     if action == "void":
         await conn.execute(
-            "UPDATE registrations SET state = 'voided', void_reason = $2, version = version + 1 WHERE id = $1",
+            "UPDATE registrations SET state = 'voided', void_reason = $2, version = version + 1 "
+            "WHERE id = $1",
             current.id,
             reason,
         )
         return
     cols = columns or {}
     await conn.execute(
-        """UPDATE registrations SET details = $2::text::jsonb, derived = $3::text::jsonb, version = version + 1,
-               category = $4, feitcode = $5, occurred_at = $6, lon = $7, lat = $8, beat_ids = $9,
-               photo_hashes = $10, person_name = $11, person_birth_date = $12, regime = $13, purpose = $14,
-               boa_ids = $15, unit_id = $16, catalogue_version_id = $17
+        """UPDATE registrations SET details = $2::text::jsonb, derived = $3::text::jsonb,
+               version = version + 1, category = $4, feitcode = $5, occurred_at = $6, lon = $7, lat = $8,
+               beat_ids = $9, photo_hashes = $10, person_name = $11, person_birth_date = $12, regime = $13,
+               purpose = $14, boa_ids = $15, unit_id = $16, catalogue_version_id = $17
            WHERE id = $1""",
         current.id,
         _dumps(new_details),
@@ -348,7 +350,7 @@ class Version(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
-async def versions(conn: asyncpg.Connection, registration_id: uuid.UUID) -> list[Version]:
+async def versions(conn: Conn, registration_id: uuid.UUID) -> list[Version]:
     rows = await conn.fetch(
         """SELECT version, details, state, replaced_at, replaced_by, action, reason FROM registration_versions
            WHERE registration_id = $1 ORDER BY version""",
@@ -357,7 +359,7 @@ async def versions(conn: asyncpg.Connection, registration_id: uuid.UUID) -> list
     return [Version(**{**dict(r), "details": _json(r["details"])}) for r in rows]
 
 
-async def check_colleagues(conn: asyncpg.Connection, org_id: int, account_ids: Sequence[int]) -> None:
+async def check_colleagues(conn: Conn, org_id: int, account_ids: Sequence[int]) -> None:
     if not account_ids:
         return
     found = await conn.fetchval(
@@ -369,7 +371,7 @@ async def check_colleagues(conn: asyncpg.Connection, org_id: int, account_ids: S
         raise BadInput("onbekende collega in boa_ids", field="boa_ids")
 
 
-async def unit_for(conn: asyncpg.Connection, principal: Principal, unit_id: int | None) -> int | None:
+async def unit_for(conn: Conn, principal: Principal, unit_id: int | None) -> int | None:
     """The named unit (it must be the caller's organisation's), else the unit of the caller's device."""
     if unit_id is not None:
         org = await conn.fetchval("SELECT org_id FROM units WHERE id = $1", unit_id)
@@ -382,7 +384,7 @@ async def unit_for(conn: asyncpg.Connection, principal: Principal, unit_id: int 
     return None if found is None else int(found)
 
 
-async def org_beats(conn: asyncpg.Connection, org_id: int, beat_ids: frozenset[int]) -> list[int]:
+async def org_beats(conn: Conn, org_id: int, beat_ids: frozenset[int]) -> list[int]:
     if not beat_ids:
         return []
     rows = await conn.fetch(
@@ -394,7 +396,7 @@ async def org_beats(conn: asyncpg.Connection, org_id: int, beat_ids: frozenset[i
 # --- access requests --------------------------------------------------------------------------------------
 
 
-async def of_person(conn: asyncpg.Connection, org_id: int, name: str, birth_date: date) -> list[Registration]:
+async def of_person(conn: Conn, org_id: int, name: str, birth_date: date) -> list[Registration]:
     """Every registration about the person, archived ones included (an access request covers all we hold)."""
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM registrations r WHERE r.org_id = $1 AND r.person_name = $2

@@ -48,7 +48,9 @@ class RegistrationView(msgspec.Struct, frozen=True, kw_only=True):
 
 @post("/registrations")
 async def submit_registration(
-    request: AnyRequest, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool],
+    request: AnyRequest,
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     hub: NamedDependency[LiveHub],
 ) -> Response[Any]:
     """Register a waarneming, fine or aggression incident. 201 new, 200 a retry, 409 same id other content."""
@@ -149,7 +151,9 @@ async def _read(
 
 @get("/registrations/{registration_id:uuid}")
 async def get_registration(
-    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+    request: AnyRequest,
+    registration_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
     pool: NamedDependency[asyncpg.Pool],
 ) -> RegistrationView:
     found = await _read(pool, request, principal, registration_id, "read")
@@ -161,7 +165,9 @@ async def get_registration(
 
 @get("/registrations/{registration_id:uuid}/versions")
 async def registration_versions(
-    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+    request: AnyRequest,
+    registration_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
     pool: NamedDependency[asyncpg.Pool],
 ) -> list[repo.Version]:
     await _read(pool, request, principal, registration_id, "read_versions")
@@ -171,7 +177,9 @@ async def registration_versions(
 
 @get("/registrations/{registration_id:uuid}/receipt", media_type=MediaType.HTML)
 async def receipt(
-    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+    request: AnyRequest,
+    registration_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
     pool: NamedDependency[asyncpg.Pool],
 ) -> Template:
     """The printable aankondiging for a fine (HTML, Dutch)."""
@@ -185,8 +193,11 @@ async def receipt(
 
 @post("/registrations/{registration_id:uuid}/correct", tags=["review"], status_code=200, guards=[TEAMLEAD])
 async def correct_registration(
-    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
-    pool: NamedDependency[asyncpg.Pool], hub: NamedDependency[LiveHub],
+    request: AnyRequest,
+    registration_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    hub: NamedDependency[LiveHub],
 ) -> repo.Registration:
     """A team lead corrects a registration (full new content + reason); the previous version is kept."""
     correction = decode_correction(await req.body(request))
@@ -217,7 +228,9 @@ async def correct_registration(
 
 @post("/registrations/{registration_id:uuid}/void", tags=["review"], status_code=200, guards=[TEAMLEAD])
 async def void_registration(
-    request: AnyRequest, registration_id: FromPath[uuid.UUID], principal: NamedDependency[Principal],
+    request: AnyRequest,
+    registration_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
     pool: NamedDependency[asyncpg.Pool],
 ) -> repo.Registration:
     void = decode_void(await req.body(request))

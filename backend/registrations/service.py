@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import msgspec
 
 from backend.auth.tokens import Principal
+from backend.db.pool import Conn
 from backend.errors import Forbidden
 from backend.feitcodes import repository as feitcodes
 from backend.geofencing.logic import PreparedBeats, containing_beats
@@ -31,7 +31,7 @@ class Outcome(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def submit(
-    conn: asyncpg.Connection,
+    conn: Conn,
     principal: Principal,
     submission: Submission,
     beats: PreparedBeats,
@@ -58,7 +58,7 @@ async def submit(
 
 
 async def _checked_row(
-    conn: asyncpg.Connection,
+    conn: Conn,
     principal: Principal,
     submission: Submission,
     beats: PreparedBeats,
@@ -123,7 +123,7 @@ def _kind(submission: Submission) -> str:
     return {Waarneming: "waarneming", Fine: "fine", Aggression: "aggression"}[type(submission)]
 
 
-async def _feit(conn: asyncpg.Connection, principal: Principal, fine: Fine) -> tuple[int, FeitEntry]:
+async def _feit(conn: Conn, principal: Principal, fine: Fine) -> tuple[int, FeitEntry]:
     """The catalogue entry for the fine's feitcode: the gemeente's track (or Mulder), the boa's domain."""
     on = fine.occurred_at.astimezone(validation.LOCAL).date()
     version_id, catalogue = await feitcodes.active_catalogue(conn, principal.org_id, on)
@@ -139,7 +139,7 @@ async def _feit(conn: asyncpg.Connection, principal: Principal, fine: Fine) -> t
 
 
 async def correct(
-    conn: asyncpg.Connection, principal: Principal, current: repo.Registration, submission: Submission,
+    conn: Conn, principal: Principal, current: repo.Registration, submission: Submission,
     reason: str, beats: PreparedBeats, now: datetime,
 ) -> None:  # fmt: skip
     """A team lead's correction: checked like a new submission, the old version kept with the reason."""

@@ -135,7 +135,7 @@ def check_category(waarneming: Waarneming, allowed: Iterable[str]) -> None:
         raise FieldError("category", f"onbekende categorie {waarneming.category!r}")
 
 
-# --- aggression: the aangifte deadline -----------------------------------------------------------------------
+# --- aggression: the aangifte deadline -----------------------------------------------------------------
 
 
 class _TermijnenwetHolidays:
@@ -202,7 +202,7 @@ def deadline_status(incident: Aggression, now: datetime) -> DeadlineStatus:
     )
 
 
-# --- idempotency: what differs between two submissions with the same id --------------------------------------
+# --- idempotency: what differs between two submissions with the same id --------------------------------
 
 
 def differences(stored: object, offered: object, path: str = "") -> list[str]:

@@ -32,15 +32,15 @@ def _safe(value: Any) -> Any:
 
 
 REVIEW_HEADER = (
-    "id", "soort", "status", "versie", "regime", "tijdstip", "categorie", "feitcode", "omschrijving", "bedrag_eur",
-    "minderjarig", "lon", "lat", "gebieden", "adres", "auteur", "boas", "eenheid", "naam", "geboortedatum",
-    "id_soort", "id_nummer", "straat", "huisnummer", "postcode", "woonplaats", "land", "kenteken",
-    "voertuigcategorie", "verklaring", "fotos", "compleet",
+    "id", "soort", "status", "versie", "regime", "tijdstip", "categorie", "feitcode", "omschrijving",
+    "bedrag_eur", "minderjarig", "lon", "lat", "gebieden", "adres", "auteur", "boas", "eenheid", "naam",
+    "geboortedatum", "id_soort", "id_nummer", "straat", "huisnummer", "postcode", "woonplaats", "land",
+    "kenteken", "voertuigcategorie", "verklaring", "fotos", "compleet",
 )  # fmt: skip
 
 
 def review_csv(registrations: Sequence[Registration]) -> str:
-    """The team lead's export; for fines the fields a CJIB delivery needs (person, feit, amount, place, time)."""
+    """The team lead's export; for fines, what a CJIB delivery needs (person, feit, amount, place, time)."""
     rows = []
     for r in registrations:
         d = r.details
@@ -50,9 +50,10 @@ def review_csv(registrations: Sequence[Registration]) -> str:
         rows.append([
             r.id, r.kind, r.state, r.version, r.regime, r.occurred_at.isoformat(), r.category, r.feitcode,
             entry.get("description"), tariff.get("amount_eur"), tariff.get("minor"), r.lon, r.lat,
-            " ".join(map(str, r.beat_ids)), d["location"].get("address"), r.author_id, " ".join(map(str, r.boa_ids)),
-            r.unit_id, (person or {}).get("name"), (person or {}).get("birth_date"),
-            (person or {}).get("id_document_type"), (person or {}).get("id_document_number"), address.get("street"),
+            " ".join(map(str, r.beat_ids)), d["location"].get("address"), r.author_id,
+            " ".join(map(str, r.boa_ids)), r.unit_id, (person or {}).get("name"),
+            (person or {}).get("birth_date"), (person or {}).get("id_document_type"),
+            (person or {}).get("id_document_number"), address.get("street"),
             address.get("house_number"), address.get("postcode"), address.get("city"), address.get("country"),
             d.get("licence_plate"), d.get("vehicle_category"), d.get("statement") or d.get("text"),
             " ".join(r.photos), r.complete,
@@ -68,17 +69,18 @@ GIR_HEADER = (
 
 
 def gir_csv(incidents: Sequence[Registration]) -> str:
-    """Aggression incidents for the gemeente's GIR: staff by role only, the offender only as 'known or not'."""
+    """Aggression incidents for the gemeente's GIR: staff by role only, offender only as 'known or not'."""
     rows = []
     for r in incidents:
         d, local = r.details, r.occurred_at.astimezone(LOCAL)
         rows.append([
-            r.id, local.date().isoformat(), local.strftime("%H:%M"), r.lon, r.lat, d["location"].get("address"),
-            " ".join(d["types"]), d["severity"], d.get("impact"), d.get("description"),
-            "; ".join(s["role"] for s in d["staff"]), "ja" if d.get("offender") else "nee", len(d.get("witnesses", [])),
-            len(r.photos), " ".join(d.get("bodycam_refs", [])), d.get("report"), d.get("reported_at"),
-            r.derived.get("aangifte_deadline"), "ja" if d.get("vpt_code_used") else "nee", d.get("follow_up_care"),
-            r.state,
+            r.id, local.date().isoformat(), local.strftime("%H:%M"), r.lon, r.lat,
+            d["location"].get("address"), " ".join(d["types"]), d["severity"], d.get("impact"),
+            d.get("description"), "; ".join(s["role"] for s in d["staff"]),
+            "ja" if d.get("offender") else "nee", len(d.get("witnesses", [])), len(r.photos),
+            " ".join(d.get("bodycam_refs", [])), d.get("report"), d.get("reported_at"),
+            r.derived.get("aangifte_deadline"), "ja" if d.get("vpt_code_used") else "nee",
+            d.get("follow_up_care"), r.state,
         ])  # fmt: skip
     return _csv(GIR_HEADER, rows)
 

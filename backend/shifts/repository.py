@@ -1,4 +1,4 @@
-"""Shifts (SQL; the caller owns the transaction): who is on duty in which unit, with which tablet and beats."""
+"""Shifts (SQL; caller owns the transaction): who is on duty in which unit, with which tablet and beats."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from backend.db.pool import Conn
 
-async def shift_org(conn: asyncpg.Connection, shift_id: int) -> int | None:
+
+async def shift_org(conn: Conn, shift_id: int) -> int | None:
     """The organisation of the shift's unit, or None when there is no such shift."""
     org_id: int | None = await conn.fetchval(
         "SELECT u.org_id FROM shifts s JOIN units u ON u.id = s.unit_id WHERE s.id = $1", shift_id
@@ -16,29 +18,41 @@ async def shift_org(conn: asyncpg.Connection, shift_id: int) -> int | None:
 
 
 async def start_shift(
-    conn: asyncpg.Connection, *, unit_id: int, device_id: int | None, account_ids: Sequence[int],
+    conn: Conn,
+    *,
+    unit_id: int,
+    device_id: int | None,
+    account_ids: Sequence[int],
     beat_ids: Sequence[int],
 ) -> int:
     """Open a shift: ends any open shift of the unit or device, links the device to the unit."""
     await conn.execute(
         "UPDATE shifts SET ended_at = now() WHERE ended_at IS NULL AND (unit_id = $1 OR device_id = $2)",
-        unit_id, device_id,
+        unit_id,
+        device_id,
     )
     shift_id: int = await conn.fetchval(
-        """INSERT INTO shifts (unit_id, device_id, account_ids, beat_ids) VALUES ($1, $2, $3, $4) RETURNING id""",
-        unit_id, device_id, list(account_ids), list(beat_ids),
+        """INSERT INTO shifts (unit_id, device_id, account_ids, beat_ids) VALUES ($1, $2, $3, $4)
+           RETURNING id""",
+        unit_id,
+        device_id,
+        list(account_ids),
+        list(beat_ids),
     )
     if device_id is not None:
-        await conn.execute("UPDATE devices SET unit_id = NULL WHERE unit_id = $1 AND kind = 'tablet'", unit_id)
+        await conn.execute(
+            "UPDATE devices SET unit_id = NULL WHERE unit_id = $1 AND kind = 'tablet'", unit_id
+        )
         await conn.execute("UPDATE devices SET unit_id = $2 WHERE id = $1", device_id, unit_id)
     await conn.execute(
         "UPDATE units SET assigned_beat_ids = $2, status = 'available', status_since = now() WHERE id = $1",
-        unit_id, list(beat_ids),
+        unit_id,
+        list(beat_ids),
     )
     return shift_id
 
 
-async def end_shift(conn: asyncpg.Connection, shift_id: int) -> int | None:
+async def end_shift(conn: Conn, shift_id: int) -> int | None:
     """Close a shift; the unit goes off duty and its tablet stops tracking. Returns the unit id."""
     row = await conn.fetchrow(
         "UPDATE shifts SET ended_at = now() WHERE id = $1 AND ended_at IS NULL RETURNING unit_id, device_id",
@@ -46,13 +60,15 @@ async def end_shift(conn: asyncpg.Connection, shift_id: int) -> int | None:
     )
     if row is None:
         return None
-    await conn.execute("UPDATE units SET status = 'off_duty', status_since = now() WHERE id = $1", row["unit_id"])
+    await conn.execute(
+        "UPDATE units SET status = 'off_duty', status_since = now() WHERE id = $1", row["unit_id"]
+    )
     if row["device_id"] is not None:
         await conn.execute("UPDATE devices SET unit_id = NULL WHERE id = $1", row["device_id"])
     return int(row["unit_id"])
 
 
-async def open_shift(conn: asyncpg.Connection, unit_id: int) -> asyncpg.Record | None:
+async def open_shift(conn: Conn, unit_id: int) -> asyncpg.Record | None:
     return await conn.fetchrow(
         "SELECT id, unit_id, device_id, account_ids, beat_ids, started_at FROM shifts "
         "WHERE unit_id = $1 AND ended_at IS NULL",

@@ -1,4 +1,4 @@
-"""Shifts over HTTP: a boa starts one on his tablet or a team lead one for a unit; ending takes it off duty."""
+"""Shifts over HTTP: a boa starts one on his tablet, a team lead one for a unit; ending takes it off duty."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ class NewShift(msgspec.Struct, frozen=True, kw_only=True):
 
 @post("/")
 async def start_shift(
-    data: JSONBody[NewShift], principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool],
+    data: JSONBody[NewShift],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     hub: NamedDependency[LiveHub],
 ) -> Created:
     """Start a shift: a boa on his own tablet, or a team lead for a unit."""
@@ -53,7 +55,9 @@ async def start_shift(
 
 @post("/{shift_id:int}/end", status_code=204)
 async def end_shift(
-    shift_id: PathId, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool],
+    shift_id: PathId,
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
     hub: NamedDependency[LiveHub],
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():

@@ -56,8 +56,12 @@ class BeatMap(StencilView):  # type: ignore[misc]
 
     def on_presenter(self, _: Any, presenter: Any) -> None:
         presenter.bind(
-            lines=self._draw, other_lines=self._draw, marker=self._draw, track=self._draw, tiles=self._draw,
-            partner_markers=self._draw
+            lines=self._draw,
+            other_lines=self._draw,
+            marker=self._draw,
+            track=self._draw,
+            tiles=self._draw,
+            partner_markers=self._draw,
         )
         self.bind(size=self._resize, pos=self._draw)
         self._resize()

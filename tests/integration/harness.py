@@ -45,8 +45,11 @@ class Server:
 
 def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = dict(
-        database_url=database_url, data_dir=tmp, secret_key="test-secret-key-that-is-long-enough-0123456789",
-        flush_interval_s=0.05, operator_tick_s=0.1,
+        database_url=database_url,
+        data_dir=tmp,
+        secret_key="test-secret-key-that-is-long-enough-0123456789",
+        flush_interval_s=0.05,
+        operator_tick_s=0.1,
     )
     values.update(overrides)
     return Settings(**values)
@@ -74,8 +77,9 @@ async def running(settings: Settings) -> AsyncIterator[Server]:
 
 async def login(base: str, username: str, device_id: int | None = None) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base) as http:
-        r = await http.post("/api/auth/login", json={"username": username, "password": PASSWORD,
-                                                     "device_id": device_id})
+        r = await http.post(
+            "/api/auth/login", json={"username": username, "password": PASSWORD, "device_id": device_id}
+        )
         assert r.status_code == 200, r.text
         return r.json()  # type: ignore[no-any-return]
 

@@ -99,7 +99,7 @@ class Env:
 
 
 async def world_template(pg_server: str, template_db: str) -> tuple[str, World]:
-    """A database with the test world and two extra accounts, built once and copied per test (Argon2 is slow)."""
+    """A database with the test world and two extra accounts, built once, copied per test (Argon2 is slow)."""
     url = await new_database(pg_server, template_db)
     world = await build_world(url)
     conn = await asyncpg.connect(url)

@@ -17,8 +17,26 @@ async def test_ingest_benchmark_reports_positive_throughput(
 ) -> None:
     monkeypatch.setenv("SCHAKEL_DATABASE_URL", await new_database(pg_server, template_db))
     out = tmp_path / "bench-ingest.json"
-    args = ["--devices", "2", "--seconds", "2", "--operators", "2", "--rate", "40", "--ingest-rate", "200",
-            "--window", "20", "--workers", "1", "--drain", "3", "--json", str(out)]
+    args = [
+        "--devices",
+        "2",
+        "--seconds",
+        "2",
+        "--operators",
+        "2",
+        "--rate",
+        "40",
+        "--ingest-rate",
+        "200",
+        "--window",
+        "20",
+        "--workers",
+        "1",
+        "--drain",
+        "3",
+        "--json",
+        str(out),
+    ]
     code = await asyncio.wait_for(asyncio.to_thread(run_bench, "ingest", args), 60)
 
     result = json.loads(out.read_text())
@@ -38,5 +56,11 @@ async def test_ingest_benchmark_reports_positive_throughput(
     assert result["ingest_ratio"] > 0
     integrity = result["integrity"]
     assert integrity["ok"] and integrity["stored_rows"] >= integrity["acked"] > 0
-    assert set(result["targets"]) >= {"ingest_throughput", "ingest_ack_p99", "fanout_latency_p99",
-                                      "fanout_frames_per_tick", "ingest_ratio", "nothing_lost_or_doubled"}
+    assert set(result["targets"]) >= {
+        "ingest_throughput",
+        "ingest_ack_p99",
+        "fanout_latency_p99",
+        "fanout_frames_per_tick",
+        "ingest_ratio",
+        "nothing_lost_or_doubled",
+    }

@@ -58,23 +58,40 @@ async def test_resent_frames_after_reconnect_are_stored_once(database_url: str, 
             await ws.send(StatusChanged(seq=6, status=UnitStatus.BUSY, at=now + timedelta(seconds=6)))
             again = await ws.recv_until(lambda f: isinstance(f, Ack))
             assert again.upto == 6
-    assert await count(database_url, "SELECT count(*) FROM positions WHERE device_id = $1", world.tablet_a) == 5
-    assert await count(database_url, "SELECT count(DISTINCT seq) FROM positions WHERE device_id = $1",
-                       world.tablet_a) == 5
-    assert await count(database_url, "SELECT count(*) FROM field_events WHERE device_id = $1", world.tablet_a) == 1
+    assert (
+        await count(database_url, "SELECT count(*) FROM positions WHERE device_id = $1", world.tablet_a) == 5
+    )
+    assert (
+        await count(
+            database_url, "SELECT count(DISTINCT seq) FROM positions WHERE device_id = $1", world.tablet_a
+        )
+        == 5
+    )
+    assert (
+        await count(database_url, "SELECT count(*) FROM field_events WHERE device_id = $1", world.tablet_a)
+        == 1
+    )
     assert await count(database_url, "SELECT last_seq FROM devices WHERE id = $1", world.tablet_a) == 6
-    assert await count(database_url, "SELECT count(*) FROM units WHERE id = $1 AND status = 'busy'",
-                       world.unit_a) == 1
+    assert (
+        await count(
+            database_url, "SELECT count(*) FROM units WHERE id = $1 AND status = 'busy'", world.unit_a
+        )
+        == 1
+    )
 
 
-async def test_late_positions_are_stored_in_order_and_raise_no_alerts(database_url: str, tmp_path: Path) -> None:
+async def test_late_positions_are_stored_in_order_and_raise_no_alerts(
+    database_url: str, tmp_path: Path
+) -> None:
     world = await build_world(database_url)
     async with running(make_settings(database_url, tmp_path)) as server:
         boa = await login(server.base, "boa_a", world.tablet_a)
         operator = await login(server.base, "operator_mk")
         start = datetime.now(UTC) - timedelta(minutes=30)
-        async with socket_to(server.ws + "/ws/operator", operator["access_token"]) as op, \
-                socket_to(server.ws + "/ws/field", boa["access_token"]) as ws:
+        async with (
+            socket_to(server.ws + "/ws/operator", operator["access_token"]) as op,
+            socket_to(server.ws + "/ws/field", boa["access_token"]) as ws,
+        ):
             assert isinstance(await op.recv(), Snapshot)
             await ws.recv()
             # buffered in a basement: outside the assigned beat, half an hour ago
@@ -84,8 +101,9 @@ async def test_late_positions_are_stored_in_order_and_raise_no_alerts(database_u
             # a live position inside the assigned beat: no alert either
             await ws.send(pos(6, OUDE_ZIJDE, datetime.now(UTC)))
             await ws.recv_until(lambda f: isinstance(f, Ack) and f.upto == 6)
-            delta = await op.recv_until(lambda f: isinstance(f, Delta) and any(u.at and u.lon == OUDE_ZIJDE[0]
-                                                                                for u in f.units))
+            delta = await op.recv_until(
+                lambda f: isinstance(f, Delta) and any(u.at and u.lon == OUDE_ZIJDE[0] for u in f.units)
+            )
             unit = next(u for u in delta.units if u.unit_id == world.unit_a)
             assert unit.outside_assigned is False
             assert all(not d.alerts for d in [delta])
@@ -103,20 +121,26 @@ async def test_late_positions_are_stored_in_order_and_raise_no_alerts(database_u
 async def _positions(url: str, device_id: int) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(url)
     try:
-        return await conn.fetch("SELECT seq, late, at FROM positions WHERE device_id = $1 ORDER BY at", device_id)
+        return await conn.fetch(
+            "SELECT seq, late, at FROM positions WHERE device_id = $1 ORDER BY at", device_id
+        )
     finally:
         await conn.close()
 
 
-async def test_noodknop_reaches_the_operator_at_once_and_is_acknowledged(database_url: str, tmp_path: Path) -> None:
+async def test_noodknop_reaches_the_operator_at_once_and_is_acknowledged(
+    database_url: str, tmp_path: Path
+) -> None:
     world = await build_world(database_url)
     # a long tick and flush interval: the noodknop must not wait for either
     settings = make_settings(database_url, tmp_path, operator_tick_s=30.0, flush_interval_s=30.0)
     async with running(settings) as server:
         boa = await login(server.base, "boa_a", world.tablet_a)
         operator = await login(server.base, "operator_mk")
-        async with socket_to(server.ws + "/ws/operator", operator["access_token"]) as op, \
-                socket_to(server.ws + "/ws/field", boa["access_token"]) as ws:
+        async with (
+            socket_to(server.ws + "/ws/operator", operator["access_token"]) as op,
+            socket_to(server.ws + "/ws/field", boa["access_token"]) as ws,
+        ):
             await op.recv()
             await ws.recv()
             await ws.send(NoodknopPressed(seq=1, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
@@ -127,7 +151,13 @@ async def test_noodknop_reaches_the_operator_at_once_and_is_acknowledged(databas
             from shared.protocol import AcknowledgeAlert
 
             await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))
-    assert await count(database_url, "SELECT count(*) FROM alerts WHERE kind = 'noodknop' AND acknowledged_by IS NOT NULL") == 1
+    assert (
+        await count(
+            database_url,
+            "SELECT count(*) FROM alerts WHERE kind = 'noodknop' AND acknowledged_by IS NOT NULL",
+        )
+        == 1
+    )
 
 
 async def test_bad_frames_get_an_error_frame_and_nothing_is_stored(database_url: str, tmp_path: Path) -> None:
@@ -139,12 +169,21 @@ async def test_bad_frames_get_an_error_frame_and_nothing_is_stored(database_url:
             await ws.recv()
             cases = [
                 (b"\xff\x00 not json", None),
-                ('{"kind": "position", "seq": 1, "lon": 4.9, "lat": 95.0, "at": "%s"}' % now, "$.lat"),
+                (
+                    f'{{"kind": "position", "seq": 1, "lon": 4.9, "lat": 95.0, "at": "{now}"}}',
+                    "$.lat",
+                ),
                 ('{"kind": "position", "seq": 1, "lon": 4.9, "lat": 52.0}', None),
                 ('{"kind": "teleport", "seq": 1}', "$.kind"),
-                ('{"kind": "position", "seq": 0, "lon": 4.9, "lat": 52.0, "at": "%s"}' % now, "$.seq"),
-                ('{"kind": "position", "seq": 1, "lon": 4.9, "lat": 52.0, "at": "2026-01-01T10:00:00"}', "$.at"),
-                ('{"kind": "status", "seq": 1, "status": "dancing", "at": "%s"}' % now, "$.status"),
+                (
+                    f'{{"kind": "position", "seq": 0, "lon": 4.9, "lat": 52.0, "at": "{now}"}}',
+                    "$.seq",
+                ),
+                (
+                    '{"kind": "position", "seq": 1, "lon": 4.9, "lat": 52.0, "at": "2026-01-01T10:00:00"}',
+                    "$.at",
+                ),
+                (f'{{"kind": "status", "seq": 1, "status": "dancing", "at": "{now}"}}', "$.status"),
                 ("x" * 70_000, None),
             ]
             for raw, field in cases:

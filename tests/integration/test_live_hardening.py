@@ -51,7 +51,9 @@ async def _execute(url: str, sql: str) -> None:
 
 async def _fail_rows_of(url: str, table: str, device_id: int, seq: int) -> None:
     """A real database failure for one row, as a value PostgreSQL cannot hold would give."""
-    await _execute(url, f"""
+    await _execute(
+        url,
+        f"""
         CREATE FUNCTION fail_one_row() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
             IF NEW.device_id = {device_id} AND NEW.seq = {seq} THEN
@@ -60,7 +62,8 @@ async def _fail_rows_of(url: str, table: str, device_id: int, seq: int) -> None:
             RETURN NEW;
         END $$;
         CREATE TRIGGER fail_one_row BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION fail_one_row();
-    """)
+    """,
+    )
 
 
 def _pos(seq: int, at: datetime, **extra: Any) -> PositionReported:
@@ -96,9 +99,11 @@ async def test_a_failing_row_costs_only_itself_and_another_tablets_noodknop_gets
     settings = make_settings(database_url, tmp_path, flush_interval_s=30.0, operator_tick_s=30.0)
     async with running(settings) as server:
         token_a, token_b, token_op = await _tablets(server, world)
-        async with socket_to(server.ws + "/ws/operator", token_op) as op, \
-                socket_to(server.ws + "/ws/field", token_a) as a, \
-                socket_to(server.ws + "/ws/field", token_b) as b:
+        async with (
+            socket_to(server.ws + "/ws/operator", token_op) as op,
+            socket_to(server.ws + "/ws/field", token_a) as a,
+            socket_to(server.ws + "/ws/field", token_b) as b,
+        ):
             assert isinstance(await op.recv(), Snapshot)
             await a.recv()
             await b.recv()
@@ -128,9 +133,11 @@ async def test_a_frame_past_the_edge_with_a_value_beyond_float32_costs_only_itse
     settings = make_settings(database_url, tmp_path, flush_interval_s=30.0, operator_tick_s=30.0)
     async with running(settings) as server:
         token_a, token_b, token_op = await _tablets(server, world)
-        async with socket_to(server.ws + "/ws/operator", token_op) as op, \
-                socket_to(server.ws + "/ws/field", token_a) as a, \
-                socket_to(server.ws + "/ws/field", token_b) as b:
+        async with (
+            socket_to(server.ws + "/ws/operator", token_op) as op,
+            socket_to(server.ws + "/ws/field", token_a) as a,
+            socket_to(server.ws + "/ws/field", token_b) as b,
+        ):
             await op.recv()
             await a.recv()
             await b.recv()
@@ -199,8 +206,10 @@ async def test_a_writer_that_dies_is_restarted_and_health_says_so(database_url: 
             assert after.json() == {"status": "ok", "writer": "restarted 1 times"}
             assert any("field writer died" in line and "restart 1" in line for line in records.lines)
             token_a, _, token_op = await _tablets(server, world)
-            async with socket_to(server.ws + "/ws/operator", token_op) as op, \
-                    socket_to(server.ws + "/ws/field", token_a) as a:
+            async with (
+                socket_to(server.ws + "/ws/operator", token_op) as op,
+                socket_to(server.ws + "/ws/field", token_a) as a,
+            ):
                 await op.recv()
                 await a.recv()
                 await _noodknop_gets_through(op, a, 1)
@@ -279,8 +288,9 @@ async def test_a_tracker_of_a_unit_whose_shift_ended_is_answered_but_not_stored(
     world = await build_world(database_url)
     async with running(make_settings(database_url, tmp_path)) as server:
         lead = await login(server.base, "lead_a")
-        shift = await _fetch(database_url, "SELECT id FROM shifts WHERE unit_id = $1 AND ended_at IS NULL",
-                             world.unit_a)
+        shift = await _fetch(
+            database_url, "SELECT id FROM shifts WHERE unit_id = $1 AND ended_at IS NULL", world.unit_a
+        )
         async with httpx.AsyncClient(base_url=server.base) as http:
             params = {"id": TRACKER, "lat": str(OUDE_ZIJDE[1]), "lon": str(OUDE_ZIJDE[0])}
             on_shift = await http.get("/osmand", params=params)

@@ -147,8 +147,12 @@ async def test_tracker_position_is_stored_in_si_units(
         ({"params": {"id": TRACKER, "lat": "52.37", "lon": "4.89", "speed": "1e300"}}, "speed"),
         ({"params": {"id": TRACKER, "lat": "52.37", "lon": "4.89", "accuracy": "1e39"}}, "accuracy"),
         (
-            {"json": {"device_id": TRACKER,
-                      "location": {"coords": {"latitude": 52.37, "longitude": 4.89, "accuracy": 1e39}}}},
+            {
+                "json": {
+                    "device_id": TRACKER,
+                    "location": {"coords": {"latitude": 52.37, "longitude": 4.89, "accuracy": 1e39}},
+                }
+            },
             "location.coords.accuracy",
         ),
         (
@@ -157,13 +161,27 @@ async def test_tracker_position_is_stored_in_si_units(
         ),
         ({"params": {"id": TRACKER, "lat": "52.37", "lon": "4.89", "timestamp": "1700000000"}}, "timestamp"),
         (
-            {"json": {"device_id": TRACKER, "location": {"timestamp": "9999-12-31T23:59:59-14:00",
-                                                         "coords": {"latitude": 52.37, "longitude": 4.89}}}},
+            {
+                "json": {
+                    "device_id": TRACKER,
+                    "location": {
+                        "timestamp": "9999-12-31T23:59:59-14:00",
+                        "coords": {"latitude": 52.37, "longitude": 4.89},
+                    },
+                }
+            },
             "location.timestamp",
         ),
         (
-            {"json": {"device_id": TRACKER, "location": {"timestamp": "0001-01-01T00:00:00+14:00",
-                                                         "coords": {"latitude": 52.37, "longitude": 4.89}}}},
+            {
+                "json": {
+                    "device_id": TRACKER,
+                    "location": {
+                        "timestamp": "0001-01-01T00:00:00+14:00",
+                        "coords": {"latitude": 52.37, "longitude": 4.89},
+                    },
+                }
+            },
             "location.timestamp",
         ),
     ],

@@ -1,4 +1,4 @@
-"""Bad input gets a field-level 4xx and stores nothing; random submit/retry/conflict sequences store each once."""
+"""Bad input: a field-level 4xx and nothing stored; random submit/retry/conflict sequences store each once."""
 
 from __future__ import annotations
 
@@ -120,8 +120,9 @@ async def test_dutch_message_for_future_birth_date(env: Env) -> None:
 
 @pytest.mark.parametrize(("url", "status"), [
     ("/api/registrations/not-a-uuid", 404), ("/api/registrations?since=gisteren", 400),
-    ("/api/registrations?limit=abc", 400), ("/api/feitcodes?lon=4.9", 400), ("/api/feitcodes?lon=999&lat=1", 400),
-    ("/api/reports/overview?month=xx", 403), ("/api/photos/" + "g" * 64, 400), ("/api/audit", 403),
+    ("/api/registrations?limit=abc", 400), ("/api/feitcodes?lon=4.9", 400),
+    ("/api/feitcodes?lon=999&lat=1", 400), ("/api/reports/overview?month=xx", 403),
+    ("/api/photos/" + "g" * 64, 400), ("/api/audit", 403),
 ])  # fmt: skip
 async def test_bad_queries_are_4xx(env: Env, url: str, status: int) -> None:
     r = await env["boa_a"].get(url)
@@ -226,8 +227,9 @@ _json = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
-_fields = st.sampled_from(["kind", "id", "occurred_at", "location", "photos", "boa_ids", "unit_id", "category",
-                           "text", "feitcode", "offender", "types", "severity", "staff", "regime", "purpose"])  # fmt: skip
+_fields = st.sampled_from(["kind", "id", "occurred_at", "location", "photos", "boa_ids", "unit_id",
+                           "category", "text", "feitcode", "offender", "types", "severity", "staff",
+                           "regime", "purpose"])  # fmt: skip
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -271,9 +273,11 @@ async def test_nul_characters_are_refused(env: Env, text: str) -> None:
 @pytest.mark.parametrize("url", [
     "/api/registrations?since=2026-01-01T00:00:00", "/api/registrations?beat_id=99999999999999",
     "/api/registrations?boa_id=-99999999999999", "/api/audit?actor_id=99999999999999",
-    "/api/registrations?beat_id=9223372036854775808", "/api/reports/registrations.csv?boa_id=9223372036854775808",
+    "/api/registrations?beat_id=9223372036854775808",
+    "/api/reports/registrations.csv?boa_id=9223372036854775808",
     "/api/registrations?since=0001-01-01T00:00:00Z&until=9999-12-31T23:59:59Z", "/api/feitcodes?q=%00",
-    "/api/registrations?category=%00", "/api/reports/overview?month=0001-01", "/api/reports/overview?month=9999-12",
+    "/api/registrations?category=%00", "/api/reports/overview?month=0001-01",
+    "/api/reports/overview?month=9999-12",
     "/api/feitcodes?limit=-5&q=(((", "/api/registrations?limit=99999999999999",
 ])  # fmt: skip
 async def test_edge_queries_do_not_fail(env: Env, url: str) -> None:
@@ -284,7 +288,8 @@ async def test_edge_queries_do_not_fail(env: Env, url: str) -> None:
 
 async def test_nul_in_uploaded_files_is_refused(env: Env) -> None:
     zone = {"type": "Feature", "properties": {"code": "Z\u0000", "name": "x", "tags": "hond"},
-            "geometry": {"type": "Polygon", "coordinates": [[[4.89, 52.37], [4.9, 52.37], [4.9, 52.38], [4.89, 52.37]]]}}  # fmt: skip
+            "geometry": {"type": "Polygon", "coordinates": [[[4.89, 52.37], [4.9, 52.37], [4.9, 52.38],
+                                                             [4.89, 52.37]]]}}  # fmt: skip
     assert (await env["admin_a"].post("/api/apv-zones/import", json=zone)).status_code == 400
     r = await env["admin_a"].post("/api/catalogues", content=b'{"version": "a\\u0000"}')
     assert r.status_code == 400

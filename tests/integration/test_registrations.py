@@ -1,4 +1,4 @@
-"""Registrations on the real database through the real API: never lost, never doubled, only for who may see."""
+"""Registrations on the real database via the real API: never lost, never doubled, only for who may see."""
 
 from __future__ import annotations
 
@@ -279,8 +279,14 @@ async def test_fine_gets_tariff_receipt_and_export(db: tuple[str, World], tmp_pa
 
 async def test_receipt_escapes_what_the_boa_and_offender_typed(db: tuple[str, World], tmp_path: Path) -> None:
     async with environment(db, tmp_path) as env:
-        body = fine(statement="<script>alert('x')</script> & meer", location={
-            "lon": OUDE_ZIJDE[0], "lat": OUDE_ZIJDE[1], "address": '<img src=x onerror="alert(1)">'})
+        body = fine(
+            statement="<script>alert('x')</script> & meer",
+            location={
+                "lon": OUDE_ZIJDE[0],
+                "lat": OUDE_ZIJDE[1],
+                "address": '<img src=x onerror="alert(1)">',
+            },
+        )
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
         receipt = await env["boa_a"].get(f"/api/registrations/{body['id']}/receipt")
         assert receipt.status_code == 200 and receipt.headers["content-type"].startswith("text/html")
@@ -446,11 +452,11 @@ async def test_retention_command_sets_periods_and_runs(db: tuple[str, World], tm
     async with environment(db, tmp_path) as env:
         body = waarneming()
         assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
-    code, out = await _schakel(db[0], tmp_path, "retention", "set", "--regime", "avg", "--archive-after", "vier jaar",
-                               "--delete-after", "1 year")  # fmt: skip
+    code, out = await _schakel(db[0], tmp_path, "retention", "set", "--regime", "avg",
+                               "--archive-after", "vier jaar", "--delete-after", "1 year")  # fmt: skip
     assert code == 2 and "not a period" in out
-    code, out = await _schakel(db[0], tmp_path, "retention", "set", "--regime", "avg", "--archive-after", "1 day",
-                               "--delete-after", "1 year")  # fmt: skip
+    code, out = await _schakel(db[0], tmp_path, "retention", "set", "--regime", "avg",
+                               "--archive-after", "1 day", "--delete-after", "1 year")  # fmt: skip
     assert code == 0 and '"archive_after":"1 day"' in out
     later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     code, out = await _schakel(db[0], tmp_path, "retention", "run", "--now", later)

@@ -1,4 +1,4 @@
-"""The registrations benchmark runs end to end at a tiny size and checks what it stored (numbers, not speed)."""
+"""The registrations benchmark runs end to end at tiny size and checks what it stored (numbers, not speed)."""
 
 from __future__ import annotations
 

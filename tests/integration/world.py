@@ -43,21 +43,38 @@ async def build_world(url: str) -> World:
             ids = await upsert_beats(conn, a, features)
             beats_a = {f.name: i for f, i in zip(features, ids, strict=True)}
             await upsert_beats(conn, b, features[:1])
-            for name, role, org in [("boa_a", "boa", a), ("boa_b", "boa", b), ("lead_a", "teamlead", a),
-                                    ("lead_b", "teamlead", b), ("admin_a", "admin", a),
-                                    ("operator_mk", "operator", mk)]:
+            for name, role, org in [
+                ("boa_a", "boa", a),
+                ("boa_b", "boa", b),
+                ("lead_a", "teamlead", a),
+                ("lead_b", "teamlead", b),
+                ("admin_a", "admin", a),
+                ("operator_mk", "operator", mk),
+            ]:
                 await orgs.create_account(conn, org_id=org, username=name, password=PASSWORD, role=role)
             oude = beats_a["Burgwallen-Oude Zijde"]
             unit_a = await orgs.create_unit(conn, org_id=a, call_sign="A-01", assigned_beat_ids=[oude])
             unit_b = await orgs.create_unit(conn, org_id=b, call_sign="B-01")
             tablet_a = await orgs.create_device(conn, org_id=a, name="tablet-a")
             tablet_b = await orgs.create_device(conn, org_id=b, name="tablet-b")
-            tracker_a = await orgs.create_device(conn, org_id=a, name="tracker-a", kind="tracker",
-                                                 tracker_key="123456", unit_id=unit_a)
-            await shifts.start_shift(conn, unit_id=unit_a, device_id=tablet_a, account_ids=[], beat_ids=[oude])
+            tracker_a = await orgs.create_device(
+                conn, org_id=a, name="tracker-a", kind="tracker", tracker_key="123456", unit_id=unit_a
+            )
+            await shifts.start_shift(
+                conn, unit_id=unit_a, device_id=tablet_a, account_ids=[], beat_ids=[oude]
+            )
             await shifts.start_shift(conn, unit_id=unit_b, device_id=tablet_b, account_ids=[], beat_ids=[])
             # the tracker reports for unit A too (start_shift unlinked other tablets, not trackers)
-        return World(org_a=a, org_b=b, meldkamer=mk, beats_a=beats_a, unit_a=unit_a, unit_b=unit_b,
-                     tablet_a=tablet_a, tablet_b=tablet_b, tracker_a=tracker_a)
+        return World(
+            org_a=a,
+            org_b=b,
+            meldkamer=mk,
+            beats_a=beats_a,
+            unit_a=unit_a,
+            unit_b=unit_b,
+            tablet_a=tablet_a,
+            tablet_b=tablet_b,
+            tracker_a=tracker_a,
+        )
     finally:
         await pool.close()

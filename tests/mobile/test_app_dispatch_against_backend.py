@@ -134,8 +134,14 @@ async def test_a_real_task_reaches_the_tablet_and_its_steps_the_operator(
             # the operator creates a melding and assigns the tablet's unit over HTTP
             r = await http.post(
                 "/api/incidents",
-                json={"category": "Overlast jeugd", "priority": 1, "description": "groep bij de kerk",
-                      "lon": OUDE_ZIJDE[0], "lat": OUDE_ZIJDE[1], "address": "Oudekerksplein 1"},
+                json={
+                    "category": "Overlast jeugd",
+                    "priority": 1,
+                    "description": "groep bij de kerk",
+                    "lon": OUDE_ZIJDE[0],
+                    "lat": OUDE_ZIJDE[1],
+                    "address": "Oudekerksplein 1",
+                },
             )
             assert r.status_code == 201, r.text
             incident_id = r.json()["incident_id"]
@@ -164,8 +170,9 @@ async def test_a_real_task_reaches_the_tablet_and_its_steps_the_operator(
                 app.tasks.advance(task_id)
                 assert app.status.status == step.value
                 await watch.until(
-                    lambda line=line, status=status: line in watch.timeline
-                    and watch.statuses.get(world.unit_a, [])[-1:] == [status]
+                    lambda line=line, status=status: (
+                        line in watch.timeline and watch.statuses.get(world.unit_a, [])[-1:] == [status]
+                    )
                 )
             await outbox_empty(app)
             assert watch.timeline == [

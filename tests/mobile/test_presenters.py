@@ -609,8 +609,7 @@ def test_the_duo_partner_shows_on_the_map_where_the_server_says(tmp_path: Path) 
     app.map.layout(800, 600)
     (ring,) = app.map.lines
     xs, ys = ring[0::2], ring[1::2]
-    app._frame(PartnerPositions(fixes=[PartnerFix(device_id=9, lon=4.895, lat=52.375,
-                                                  at=datetime.now(UTC))]))
+    app._frame(PartnerPositions(fixes=[PartnerFix(device_id=9, lon=4.895, lat=52.375, at=datetime.now(UTC))]))
     ((x, y),) = app.map.partner_markers
     assert min(xs) < x < max(xs) and min(ys) < y < max(ys)
     app._frame(PartnerPositions(fixes=[]))  # no current partner fix: the marker goes

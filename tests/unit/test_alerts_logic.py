@@ -34,7 +34,12 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 def _view(kind: AlertKind, *, acknowledged: bool, unit_id: int | None = 4) -> AlertView:
     return AlertView(
-        alert_id=9, kind=kind, org_id=1, unit_id=unit_id, call_sign="A-01", at=T0,
+        alert_id=9,
+        kind=kind,
+        org_id=1,
+        unit_id=unit_id,
+        call_sign="A-01",
+        at=T0,
         acknowledged_at=T0 + timedelta(seconds=20) if acknowledged else None,
         acknowledged_by="Meldkamer Noord" if acknowledged else None,
     )
@@ -66,8 +71,9 @@ def test_only_open_safety_alerts_skip_the_tick(kind: AlertKind, acknowledged: bo
 
 def test_a_noodknop_of_a_unit_sets_it_to_emergency() -> None:
     def stored(kind: str, unit_id: int | None) -> StoredAlert:
-        return StoredAlert(alert_id=1, org_id=1, unit_id=unit_id, kind=kind, at=T0, lon=None, lat=None,
-                           text="")
+        return StoredAlert(
+            alert_id=1, org_id=1, unit_id=unit_id, kind=kind, at=T0, lon=None, lat=None, text=""
+        )
 
     assert sets_emergency(stored("noodknop", 4))
     assert not sets_emergency(stored("noodknop", None))  # a device off shift: no unit to set
@@ -80,7 +86,10 @@ def test_the_seen_frame_says_who_acknowledged_which_press() -> None:
     frame = seen_frame(_view(AlertKind.NOODKNOP, acknowledged=True))
     assert frame is not None
     assert server_decoder.decode(frame) == AlertAcknowledged(
-        alert_id=9, alert_kind=AlertKind.NOODKNOP, raised_at=T0, by="Meldkamer Noord",
+        alert_id=9,
+        alert_kind=AlertKind.NOODKNOP,
+        raised_at=T0,
+        by="Meldkamer Noord",
         at=T0 + timedelta(seconds=20),
     )
 

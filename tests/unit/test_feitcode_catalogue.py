@@ -130,7 +130,12 @@ def test_code_normalisation_rejects_non_codes(raw: str) -> None:
 def test_search_puts_entries_for_the_zone_first_then_by_code(catalogue: Catalogue) -> None:
     plain = search(catalogue, "op de weg", track="bestuurlijke_boete", domains={1}, limit=200)
     in_zone = search(
-        catalogue, "op de weg", track="bestuurlijke_boete", domains={1}, zone_tags=frozenset({"hond"}), limit=200
+        catalogue,
+        "op de weg",
+        track="bestuurlijke_boete",
+        domains={1},
+        zone_tags=frozenset({"hond"}),
+        limit=200,
     )
     assert sorted(e.code for e in plain) == sorted(e.code for e in in_zone)
     assert [e.code for e in plain] == sorted(e.code for e in plain)
@@ -150,13 +155,19 @@ def test_search_alcohol_zone_offers_alcohol_offences_first(catalogue: Catalogue)
 def test_search_respects_track_and_domain(catalogue: Catalogue) -> None:
     om = search(catalogue, "BF 185", track="om_strafbeschikking", domains={1})
     assert [(e.track, e.code) for e in om] == [("om_strafbeschikking", "BF 185")]
-    boete = search(catalogue, "f185", track="bestuurlijke_boete", domains={1})  # the B was optional in the lists
+    boete = search(
+        catalogue, "f185", track="bestuurlijke_boete", domains={1}
+    )  # the B was optional in the lists
     assert [(e.track, e.amounts_eur) for e in boete] == [("bestuurlijke_boete", {"adult": 90})]
     # Mulder is always allowed, whatever the overlast track.
-    assert [e.code for e in search(catalogue, "R 397a", track="om_strafbeschikking", domains={1})] == ["R 397a"]
+    assert [e.code for e in search(catalogue, "R 397a", track="om_strafbeschikking", domains={1})] == [
+        "R 397a"
+    ]
     # Speeding is no boa work: domain 0.
     assert search(catalogue, "VA 004", track="bestuurlijke_boete", domains={1}) == []
-    assert [e.code for e in search(catalogue, "VA 004", track="bestuurlijke_boete", domains={0})] == ["VA 004"]
+    assert [e.code for e in search(catalogue, "VA 004", track="bestuurlijke_boete", domains={0})] == [
+        "VA 004"
+    ]
 
 
 def test_search_by_words_is_case_insensitive_and_matches_word_starts(catalogue: Catalogue) -> None:

@@ -159,5 +159,3 @@ def test_fix_older_than_state_is_ignored() -> None:
 
 CENTRAAL = (4.9003, 52.3791)
 DAM = (4.8932, 52.3731)
-
-

@@ -32,8 +32,15 @@ class Inbox:
 def _hub() -> LiveHub:
     hub = LiveHub(pool=None, settings=Settings(database_url="postgresql://unused"))
     for unit_id, org_id in ((1, 1), (2, 2)):
-        hub.picture.put_unit(UnitLive(unit_id=unit_id, org_id=org_id, call_sign=f"U-{unit_id}",
-                                      status=UnitStatus.AVAILABLE, status_since=T0))
+        hub.picture.put_unit(
+            UnitLive(
+                unit_id=unit_id,
+                org_id=org_id,
+                call_sign=f"U-{unit_id}",
+                status=UnitStatus.AVAILABLE,
+                status_since=T0,
+            )
+        )
     return hub
 
 
@@ -55,9 +62,11 @@ async def test_a_tick_sends_operators_their_moved_units_and_tablets_their_partne
         [delta] = operator.frames
         assert isinstance(delta, Delta) and [u.unit_id for u in delta.units] == [1]  # not org 2's unit
         assert delta.units[0].lon == 4.902  # the newest fix of the unit
-        assert tablet.frames == [PartnerPositions(fixes=[
-            PartnerFix(device_id=12, lon=4.902, lat=52.37, at=T0 + timedelta(seconds=1))
-        ])]
+        assert tablet.frames == [
+            PartnerPositions(
+                fixes=[PartnerFix(device_id=12, lon=4.902, lat=52.37, at=T0 + timedelta(seconds=1))]
+            )
+        ]
         assert old_tablet.frames == []  # protocol 1 does not know the frame
         told = mine.partners_task
         await hub.tick(T0 + timedelta(seconds=3))

@@ -26,8 +26,9 @@ def _picture(
     status: UnitStatus = UnitStatus.AVAILABLE, assigned: frozenset[int] = frozenset({BEAT})
 ) -> LivePicture:
     picture = LivePicture(PreparedBeats([(BEAT, box(4.888, 52.370, 4.898, 52.376))]))
-    picture.put_unit(UnitLive(unit_id=1, org_id=3, call_sign="A-01", status=status, status_since=T0,
-                              assigned=assigned))
+    picture.put_unit(
+        UnitLive(unit_id=1, org_id=3, call_sign="A-01", status=status, status_since=T0, assigned=assigned)
+    )
     return picture
 
 
@@ -90,8 +91,20 @@ def test_a_unit_off_duty_or_never_heard_is_never_stale() -> None:
 
 def test_a_stored_position_loaded_at_start_counts_as_live_for_staleness() -> None:
     picture = LivePicture(PreparedBeats([]))
-    picture.load([UnitLive(unit_id=1, org_id=3, call_sign="A-01", status=UnitStatus.AVAILABLE,
-                           status_since=T0, lon=DAM[0], lat=DAM[1], at=T0)])
+    picture.load(
+        [
+            UnitLive(
+                unit_id=1,
+                org_id=3,
+                call_sign="A-01",
+                status=UnitStatus.AVAILABLE,
+                status_since=T0,
+                lon=DAM[0],
+                lat=DAM[1],
+                at=T0,
+            )
+        ]
+    )
     assert _kinds(_tick(picture, T0 + timedelta(minutes=3))) == [AlertKind.POSITION_STALE]
 
 
@@ -229,10 +242,12 @@ def test_a_partner_fix_older_than_stale_after_s_does_not_count() -> None:
 
 def test_alerts_of_one_tick_come_outside_then_stale_then_apart() -> None:
     picture = _picture()
-    picture.put_unit(UnitLive(unit_id=2, org_id=3, call_sign="B-01", status=UnitStatus.AVAILABLE,
-                              status_since=T0))
-    picture.put_unit(UnitLive(unit_id=4, org_id=3, call_sign="C-01", status=UnitStatus.AVAILABLE,
-                              status_since=T0))
+    picture.put_unit(
+        UnitLive(unit_id=2, org_id=3, call_sign="B-01", status=UnitStatus.AVAILABLE, status_since=T0)
+    )
+    picture.put_unit(
+        UnitLive(unit_id=4, org_id=3, call_sign="C-01", status=UnitStatus.AVAILABLE, status_since=T0)
+    )
     picture.apply_position(2, _fix(1, T0), 21)
     _tick(picture, T0)
     now = T0 + timedelta(seconds=STALE_S + 1)
@@ -241,5 +256,7 @@ def test_alerts_of_one_tick_come_outside_then_stale_then_apart() -> None:
     picture.apply_position(4, _fix(1, now, OUTSIDE), 42)
     step = _tick(picture, now)
     assert [(a.kind, a.unit_id) for a in step.raised] == [
-        (AlertKind.OUTSIDE_ASSIGNED_BEAT, 1), (AlertKind.POSITION_STALE, 2), (AlertKind.PARTNERS_APART, 4),
+        (AlertKind.OUTSIDE_ASSIGNED_BEAT, 1),
+        (AlertKind.POSITION_STALE, 2),
+        (AlertKind.PARTNERS_APART, 4),
     ]

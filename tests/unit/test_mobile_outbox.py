@@ -86,8 +86,9 @@ def test_another_device_starts_a_fresh_numbering(tmp_path: Path) -> None:
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["add", "ack", "reopen"]), st.integers(0, 5)), max_size=40))
-def test_frames_stay_in_seq_order_and_acked_ones_never_return(tmp_path_factory: pytest.TempPathFactory,
-                                                              ops: list[tuple[str, int]]) -> None:
+def test_frames_stay_in_seq_order_and_acked_ones_never_return(
+    tmp_path_factory: pytest.TempPathFactory, ops: list[tuple[str, int]]
+) -> None:
     path = tmp_path_factory.mktemp("prop") / "o.sqlite"
     box = Outbox(path)
     seqs = itertools.count(1)

@@ -26,8 +26,16 @@ async def _ignore(_: bytes) -> None:
 
 
 def _unit(unit_id: int, org_id: int, lon: float) -> UnitView:
-    return UnitView(unit_id=unit_id, org_id=org_id, call_sign=f"U-{unit_id}", status=UnitStatus.AVAILABLE,
-                    status_since=T0, lon=lon, lat=52.37, at=T0)
+    return UnitView(
+        unit_id=unit_id,
+        org_id=org_id,
+        call_sign=f"U-{unit_id}",
+        status=UnitStatus.AVAILABLE,
+        status_since=T0,
+        lon=lon,
+        lat=52.37,
+        at=T0,
+    )
 
 
 def _alert(alert_id: int, kind: AlertKind, org_id: int = 1) -> AlertView:

@@ -190,8 +190,11 @@ NOW = "2026-03-14T09:26:53Z"
         ({"kind": "status", "seq": 1, "status": "dancing", "at": NOW}, "$.status", "Invalid enum value"),
         ({"kind": "assistance", "seq": 1, "at": NOW, "text": "x" * 501}, "$.text", "<= 500"),
         ({"kind": "assistance", "seq": 1, "at": NOW, "text": "help\u0000"}, "$.text", "NUL character"),
-        ({"kind": "task_update", "seq": 1, "task_id": 1, "state": "done", "at": NOW, "note": "\u0000"},
-         "$.note", "NUL character"),
+        (
+            {"kind": "task_update", "seq": 1, "task_id": 1, "state": "done", "at": NOW, "note": "\u0000"},
+            "$.note",
+            "NUL character",
+        ),
         ({"kind": "noodknop", "seq": 1, "at": NOW, "lat": -91}, "$.lat", ">= -90.0"),
         ({"kind": "task_update", "seq": 1, "task_id": 1, "state": "maybe", "at": NOW}, "$.state", "enum"),
         ({"kind": "hello", "token": ""}, "$.token", ">= 1"),
@@ -291,8 +294,10 @@ _CLOCK = datetime(2026, 3, 14, 9, 0, tzinfo=UTC)
         (_CLOCK + timedelta(days=1), "more than 5 minutes ahead of the server clock"),
         (_CLOCK - timedelta(days=60, seconds=1), "more than 60 days in the past"),
         (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))), "more than 60 days in the past"),
-        (datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))),
-         "more than 5 minutes ahead of the server clock"),
+        (
+            datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))),
+            "more than 5 minutes ahead of the server clock",
+        ),
     ],
 )
 def test_check_time_window(at: datetime, reason: str | None) -> None:

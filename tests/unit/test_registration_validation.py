@@ -1,4 +1,4 @@
-"""Pure registration rules: decoding with field paths, age and tariff, regime, the aangifte deadline, diffs."""
+"""Pure registration rules: decoding with field paths, age and tariff, regime, aangifte deadline, diffs."""
 
 from __future__ import annotations
 

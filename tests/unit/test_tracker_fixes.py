@@ -11,9 +11,20 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def _report(at: datetime) -> TrackerReport:
-    return TrackerReport(device_key="123456", lon=4.9, lat=52.37, at=at, speed_mps=1.2, heading_deg=90.0,
-                         altitude_m=None, accuracy_m=8.0, battery_pct=None, charging=None, valid=True,
-                         extras={})
+    return TrackerReport(
+        device_key="123456",
+        lon=4.9,
+        lat=52.37,
+        at=at,
+        speed_mps=1.2,
+        heading_deg=90.0,
+        altitude_m=None,
+        accuracy_m=8.0,
+        battery_pct=None,
+        charging=None,
+        valid=True,
+        extras={},
+    )
 
 
 def test_a_fix_becomes_a_live_position_with_the_given_seq() -> None:

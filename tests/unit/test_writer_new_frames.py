@@ -66,8 +66,13 @@ def test_every_locked_device_keeps_its_seq_in_the_result_and_the_input_is_not_ch
 
 def test_unit_live_takes_the_newest_live_position_of_each_unit() -> None:
     later = _pos(3, T0 + timedelta(seconds=10))
-    batch = [_item(1, _pos(1, T0)), _item(1, later), _item(2, _pos(1, T0 + timedelta(seconds=5)), unit_id=5),
-             _item(3, _pos(1, T0 + timedelta(minutes=1), late=True), unit_id=5), _item(4, _pos(1), unit_id=6)]
+    batch = [
+        _item(1, _pos(1, T0)),
+        _item(1, later),
+        _item(2, _pos(1, T0 + timedelta(seconds=5)), unit_id=5),
+        _item(3, _pos(1, T0 + timedelta(minutes=1), late=True), unit_id=5),
+        _item(4, _pos(1), unit_id=6),
+    ]
     assert latest_live(batch) == {5: later, 6: _pos(1)}
 
 
@@ -82,8 +87,10 @@ frames = st.lists(st.tuples(st.integers(1, 3), st.integers(1, 12), st.booleans()
 def test_each_frame_is_stored_once_and_only_above_what_its_device_had(
     batch: list[tuple[int, int, bool]], durable: dict[int, int]
 ) -> None:
-    items = [_item(d, _pos(seq) if is_pos else StatusChanged(seq=seq, status=UnitStatus.BUSY, at=T0))
-             for d, seq, is_pos in batch]
+    items = [
+        _item(d, _pos(seq) if is_pos else StatusChanged(seq=seq, status=UnitStatus.BUSY, at=T0))
+        for d, seq, is_pos in batch
+    ]
     new = new_frames(items, durable)
     kept = new.positions + new.events
     assert len(set(_seqs(kept))) == len(kept)
