@@ -160,6 +160,29 @@ async def test_noodknop_reaches_the_operator_at_once_and_is_acknowledged(
     )
 
 
+async def test_a_noodknop_puts_the_unit_in_emergency_on_the_operators_picture(
+    database_url: str, tmp_path: Path
+) -> None:
+    world = await build_world(database_url)
+    async with running(make_settings(database_url, tmp_path)) as server:
+        boa = await login(server.base, "boa_a", world.tablet_a)
+        operator = await login(server.base, "operator_mk")
+        async with (
+            socket_to(server.ws + "/ws/operator", operator["access_token"]) as op,
+            socket_to(server.ws + "/ws/field", boa["access_token"]) as ws,
+        ):
+            await op.recv()
+            await ws.recv()
+            await ws.send(pos(1, OUDE_ZIJDE, datetime.now(UTC)))
+            await ws.recv_until(lambda f: isinstance(f, Ack) and f.upto == 1, timeout=3)
+            await ws.send(NoodknopPressed(seq=2, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
+            delta = await op.recv_until(
+                lambda f: isinstance(f, Delta) and any(u.status == UnitStatus.EMERGENCY for u in f.units),
+                timeout=3,
+            )
+            assert [u.call_sign for u in delta.units if u.status == UnitStatus.EMERGENCY] == ["A-01"]
+
+
 async def test_bad_frames_get_an_error_frame_and_nothing_is_stored(database_url: str, tmp_path: Path) -> None:
     world = await build_world(database_url)
     async with running(make_settings(database_url, tmp_path)) as server:
