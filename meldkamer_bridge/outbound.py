@@ -57,6 +57,8 @@ class Outbound:
         self.timeline_changed = asyncio.Event()  # wakes the progress loop
         self._statuses: dict[int, UnitStatus] = {}  # unit id -> last status sent
         self._units: dict[int, status.UnitEntry] = {}  # unit id -> roster entry, as last sent
+        # unit id -> its last known fix: a noodknop sent without a position of its own goes out with this one
+        self._fixes: dict[int, UnitView] = {}
         self._roster_sent: list[status.UnitEntry] | None = None
         self._orgs: dict[int, tuple[str, str]] = {}  # org id -> (code, name)
 
@@ -157,6 +159,11 @@ class Outbound:
         if alert.kind not in SAFETY_ALERTS or alert.acknowledged_at is not None:
             return False
         code, name = await self._org(alert.org_id)
+        lon, lat, position_at, radius_km = alert.lon, alert.lat, None, 0.05
+        fix = self._fixes.get(alert.unit_id) if alert.unit_id is not None else None
+        if (lon is None or lat is None) and fix is not None and fix.at is not None:
+            lon, lat, position_at = fix.lon, fix.lat, fix.at
+            radius_km = max(0.05, (fix.accuracy_m or 0.0) / 1000)
         out = cap.OutgoingAlert(
             message_id=cap_msg_id(alert.alert_id),
             sender=self.config.sender,
@@ -164,8 +171,10 @@ class Outbound:
             kind=alert.kind,
             call_sign=alert.call_sign or "onbekend",
             organisation=name,
-            lon=alert.lon,
-            lat=alert.lat,
+            lon=lon,
+            lat=lat,
+            radius_km=radius_km,
+            position_at=position_at,
             text=alert.text,
         )
         queued = await self.store.enqueue(self.config.police, "cap", cap.encode_alert(out), out.message_id)
@@ -174,7 +183,13 @@ class Outbound:
             log.warning("%s of %s (%s) queued for %s as CAP", alert.kind.value, alert.call_sign, code, police)
         return queued is not None
 
+    def _remember_fixes(self, units: list[UnitView]) -> None:
+        for unit in units:
+            if unit.lon is not None and unit.lat is not None and unit.at is not None:
+                self._fixes[unit.unit_id] = unit
+
     async def _unit_changes(self, units: list[UnitView]) -> None:
+        self._remember_fixes(units)
         for unit in units:
             code, _ = await self._org(unit.org_id)
             self._units[unit.unit_id] = status.UnitEntry(unit=unit.call_sign, organisation=code)
@@ -214,6 +229,7 @@ class Outbound:
 
     async def _snapshot(self, snapshot: Snapshot) -> None:
         self._units = {}  # the snapshot is the whole roster; _unit_changes sends it if it differs
+        self._remember_fixes(snapshot.units)  # an open noodknop without a position goes out with the unit's
         for alert in snapshot.alerts:  # raised while we were away: idempotent by message id
             await self.send_alert(alert)
         await self._unit_changes(snapshot.units)

@@ -9,7 +9,7 @@ CAP coordinates are "lat,lon" (WGS84); Schakel's geometries are shapely x = lon,
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 import msgspec
@@ -39,6 +39,7 @@ class OutgoingAlert(msgspec.Struct, frozen=True, kw_only=True):
     lon: float | None = None
     lat: float | None = None
     radius_km: float = 0.05
+    position_at: datetime | None = None  # when the position was taken, if older than the alert itself
     text: str = ""
     msg_type: MsgType = "Alert"
     scope: Scope = "Restricted"
@@ -105,17 +106,25 @@ def _describe(alert: OutgoingAlert) -> str:
         if alert.kind is AlertKind.NOODKNOP
         else "De eenheid vraagt assistentie van de politie."
     )
-    where = (
-        f"Laatst bekende positie: {alert.lat:.6f}, {alert.lon:.6f} (WGS84)."
-        if alert.lon is not None and alert.lat is not None
-        else "Positie onbekend."
-    )
+    if alert.lon is None or alert.lat is None:
+        where = "Positie onbekend."
+    else:
+        where = f"Laatst bekende positie: {alert.lat:.6f}, {alert.lon:.6f} (WGS84)"
+        if alert.position_at is not None:
+            where += f", {_age(alert.sent - alert.position_at)} vóór de melding"
+        where += "."
     lines = [what, f"Eenheid: {alert.call_sign}, {alert.organisation}.", where]
     if alert.text:
         lines.append(f"Toelichting: {alert.text}")
     if alert.msg_type == "Cancel":
         lines.insert(0, "INGETROKKEN:")
     return "\n".join(lines)
+
+
+def _age(delta: timedelta) -> str:
+    seconds = max(0, round(delta.total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
 
 
 def add(parent: etree._Element, name: str, text: str) -> etree._Element:

@@ -216,6 +216,34 @@ async def test_noodknop_from_a_tablet_reaches_the_police_as_valid_cap_within_a_s
         assert page.status_code == 200 and "cap" in page.text and "NOODKNOP" in page.text
 
 
+async def test_a_noodknop_without_a_position_goes_to_the_police_with_the_units_last_fix_and_its_age(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    world = await world_with_bridge_account(database_url, pool)
+    async with (
+        running(make_settings(database_url, tmp_path)) as server,
+        partner(tmp_path) as (sim, port),
+        bridge(database_url, pool, port, backend=server, avl_interval_s=0.2),
+    ):
+        await next_of(sim, "unit_roster")
+        session = await login(server.base, "boa_a", world.tablet_a)
+        async with socket_to(server.ws + "/ws/field", session["access_token"]) as ws:
+            assert isinstance(await ws.recv(), Welcome)
+            fixed_at = datetime.now(UTC) - timedelta(seconds=90)
+            await ws.send(
+                PositionReported(seq=1, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1], at=fixed_at, accuracy_m=120.0)
+            )
+            await next_of(sim, "avl")  # the bridge has seen the unit's position
+            await ws.send(NoodknopPressed(seq=2, at=datetime.now(UTC)))  # the tablet had no fix of its own
+            env = await next_of(sim, "cap", within=2.0)
+    alert = cap.decode_alert(env.body.encode())
+    (circle,) = alert.circles
+    assert (circle.lon, circle.lat) == pytest.approx(OUDE_ZIJDE)
+    assert circle.radius_km == pytest.approx(0.12)  # the fix's accuracy, not a point
+    assert "Laatst bekende positie" in alert.description and "1 min 3" in alert.description
+    assert "vóór de melding" in alert.description
+
+
 async def test_status_and_positions_of_a_tablet_reach_the_meldkamer_as_gms_codes_and_coalesced_avl(
     database_url: str, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
