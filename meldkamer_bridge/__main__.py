@@ -55,6 +55,12 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
     p.add_argument("--police", default=env.get("BRIDGE_POLICE"))
     p.add_argument("--mapping", type=Path, default=env.get("BRIDGE_MAPPING"))
     p.add_argument("--avl-interval", type=float, default=float(env.get("BRIDGE_AVL_INTERVAL_S", "1.0")))
+    p.add_argument(
+        "--retention-days",
+        type=float,
+        default=float(env.get("BRIDGE_RETENTION_DAYS", "30")),
+        help="keep delivered and processed messages this many days (default 30), then prune them",
+    )
     p.add_argument("--me", default=env.get("BRIDGE_NAME", "schakel"))
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
@@ -102,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             username=args.username,
             password=args.password,
             avl_interval_s=args.avl_interval,
+            retention_days=args.retention_days,
             mapping=mapping,
         )
 

@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from datetime import timedelta
 
 import asyncpg
 
-from meldkamer_bridge import link
+from meldkamer_bridge import link, outbox
 from meldkamer_bridge.adapters.base import Transport, TransportFactory
 from meldkamer_bridge.api import BackendApi
 from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.inbound import Inbound
 from meldkamer_bridge.outbound import Outbound
 from meldkamer_bridge.outbox import PgStore
+
+log = logging.getLogger(__name__)
 
 # How a partner is reached, by the scheme of its URL: a partner on another transport is one more module.
 TRANSPORTS: dict[str, TransportFactory] = {"ws": link.PartnerLink, "wss": link.PartnerLink}
@@ -53,6 +57,23 @@ class Bridge:
             on_received=self.inbound.received,
         )
 
+    async def _retention_loop(self) -> None:
+        """Prune what partners acknowledged and Schakel processed, once an interval (docs/bridge.md, §8)."""
+        keep = timedelta(days=self.config.retention_days)
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    pruned = await outbox.prune(conn, keep)
+                if pruned.outbox or pruned.inbox:
+                    log.info(
+                        "retention: pruned %d outbound and %d inbound messages", pruned.outbox, pruned.inbox
+                    )
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning(
+                    "retention pass failed, next one in %.0f s: %s", self.config.retention_interval_s, exc
+                )
+            await asyncio.sleep(self.config.retention_interval_s)
+
     async def run(self) -> None:
         async with contextlib.AsyncExitStack() as stack:
             api = None
@@ -66,3 +87,4 @@ class Bridge:
                 if api is not None:
                     tasks.create_task(self.outbound.run(api))
                 tasks.create_task(self.inbound.run())
+                tasks.create_task(self._retention_loop())

@@ -19,7 +19,7 @@ import itertools
 import random
 import uuid
 from collections.abc import Generator, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeAlias
 
 import asyncpg
@@ -450,3 +450,31 @@ class PgStore:
     async def record_failure(self, peer: str, error: str) -> None:
         async with self.pool.acquire() as conn:
             await record_failure(conn, peer, error)
+
+
+class Pruned(msgspec.Struct, frozen=True, kw_only=True):
+    outbox: int  # delivered (acknowledged) messages removed
+    inbox: int  # processed inbound messages removed
+
+
+async def prune(conn: Conn, older_than: timedelta) -> Pruned:
+    """The retention job: drop outbound messages the partner acknowledged and inbound ones Schakel processed,
+    older than ``older_than``. Unacknowledged and unprocessed rows and dead letters stay whatever their age;
+    the sequence numbers live in bridge_partners, so order and de-duplication do not depend on old rows."""
+    outbox = await conn.fetchval(
+        """WITH gone AS (
+               DELETE FROM bridge_outbox o USING bridge_partners p
+               WHERE o.partner = p.partner AND o.seq <= p.acked_seq AND o.delivered_at IS NOT NULL
+                 AND o.delivered_at < now() - $1::interval
+               RETURNING 1)
+           SELECT count(*) FROM gone""",
+        older_than,
+    )
+    inbox = await conn.fetchval(
+        """WITH gone AS (
+               DELETE FROM bridge_inbox WHERE processed_at IS NOT NULL AND processed_at < now() - $1::interval
+               RETURNING 1)
+           SELECT count(*) FROM gone""",
+        older_than,
+    )
+    return Pruned(outbox=int(outbox), inbox=int(inbox))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
@@ -114,6 +115,38 @@ async def test_a_rejected_inbound_message_is_consumed_but_never_handed_on(pool: 
     async with pool.acquire() as conn:
         assert [m.seq for m in await outbox.unprocessed(conn, "gms")] == [2]
         assert await conn.fetchval("SELECT result FROM bridge_inbox WHERE seq = 1") == "rejected: not an EIDO"
+
+
+async def test_retention_prunes_only_old_acknowledged_and_processed_messages(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        for i in range(4):
+            await outbox.enqueue(conn, "gms", "unit_status", f'{{"n": {i}}}')
+        await outbox.pending(conn, "gms", 0, 4)
+        await outbox.acknowledge(conn, "gms", 3)  # seq 4 is still unacknowledged
+        await conn.execute(
+            "UPDATE bridge_outbox SET delivered_at = now() - interval '40 days' WHERE seq <= 2"
+        )
+        async with conn.transaction():
+            await outbox.receive(conn, "gms", [env(1), env(2), env(3)])
+        first, second, _ = await outbox.unprocessed(conn, "gms")
+        await outbox.mark_processed(conn, first.id)
+        await outbox.mark_processed(conn, second.id)
+        await conn.execute("UPDATE bridge_inbox SET processed_at = now() - interval '40 days' WHERE seq = 1")
+        await conn.execute("UPDATE bridge_inbox SET received_at = now() - interval '40 days' WHERE seq = 3")
+
+        pruned = await outbox.prune(conn, timedelta(days=30))
+
+        assert (pruned.outbox, pruned.inbox) == (2, 1)
+        kept = [r["seq"] for r in await conn.fetch("SELECT seq FROM bridge_outbox ORDER BY seq")]
+        assert kept == [3, 4]  # recent, and not yet acknowledged
+        inbox = [r["seq"] for r in await conn.fetch("SELECT seq FROM bridge_inbox ORDER BY seq")]
+        assert inbox == [2, 3]  # processed recently; old but never processed
+        # order and de-duplication do not need the pruned rows
+        async with conn.transaction():
+            verdicts, last = await outbox.receive(conn, "gms", [env(1), env(4)])
+        assert verdicts == [Verdict.DUPLICATE, Verdict.NEW] and last == 4
+        (m,) = await outbox.metrics(conn, "gms")
+        assert (m.queue_depth, m.next_seq) == (1, 5)
 
 
 async def test_enqueue_throughput(pool: asyncpg.Pool) -> None:
