@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,7 +30,11 @@ from meldkamer_bridge.outbox import AckError, Envelope, SendWindow, Verdict, bac
 log = logging.getLogger(__name__)
 
 LINK_VERSION = 1
-MAX_FRAME_BYTES = 2 * 1024 * 1024
+MAX_FRAME_BYTES = 2 * 1024 * 1024  # the largest message the link takes; a larger one is refused (nack)
+# what the socket reads at most: a frame over MAX_FRAME_BYTES but under this is read so its seq can be
+# refused and the link moves on; only beyond this does the socket itself close (1009)
+MAX_SOCKET_BYTES = 8 * MAX_FRAME_BYTES
+STABLE_S = 30.0  # a link that stayed up this long starts its backoff afresh when it drops
 RECEIVE_BATCH = 500
 
 
@@ -71,6 +76,18 @@ class Frame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
 
 
 _decoder = msgspec.json.Decoder(Frame)
+
+
+class _Header(msgspec.Struct, frozen=True, kw_only=True):
+    """The head of an oversized message: enough to refuse it by its seq without keeping its body."""
+
+    msg_id: str | None = None
+    seq: int | None = None
+    partner: str | None = None
+    type: str | None = None
+
+
+_header_decoder = msgspec.json.Decoder(_Header)
 _encoder = msgspec.json.Encoder()
 
 
@@ -106,6 +123,7 @@ class Session:
         self.on_received = on_received
         self._room = asyncio.Event()
         self._inbound: asyncio.Queue[Envelope] = asyncio.Queue()
+        self._too_large: set[int] = set()  # seqs of messages read only by their head, to be refused
 
     async def run(self) -> None:
         """Until the connection closes, the peer breaks the protocol, or the store fails (which is raised)."""
@@ -131,6 +149,9 @@ class Session:
             await self._handle(raw)
 
     async def _handle(self, raw: str | bytes) -> None:
+        if len(raw) > MAX_FRAME_BYTES:
+            await self._oversized(raw)
+            return
         try:
             frame = _decoder.decode(raw)
         except msgspec.DecodeError as exc:
@@ -147,6 +168,22 @@ class Session:
             raise LinkError(f"peer reports {frame.error} (expected {frame.expected})")
         else:
             await self._fail("bad_frame", "not a message, ack, nack or error")
+
+    async def _oversized(self, raw: str | bytes) -> None:
+        """A message too large to take is stored empty and refused by its seq, so the partner dead-letters it
+        and the messages behind it (a noodknop among them) are not held up by it."""
+        try:
+            head = _header_decoder.decode(raw)
+        except msgspec.DecodeError as exc:
+            await self._fail("bad_frame", f"larger than {MAX_FRAME_BYTES} bytes and unreadable: {exc}")
+            return
+        if head.msg_id is None or head.seq is None or head.type is None:
+            await self._fail("too_large", f"a frame larger than {MAX_FRAME_BYTES} bytes")
+            return
+        log.warning("%s sent message %d of %d bytes: refused as too large", self.peer, head.seq, len(raw))
+        self._too_large.add(head.seq)
+        env = Envelope(msg_id=head.msg_id, seq=head.seq, partner=head.partner or "", type=head.type, body="")
+        self._inbound.put_nowait(env)
 
     async def _acked(self, upto: int, rejected: str | None = None) -> None:
         try:
@@ -205,8 +242,14 @@ class Session:
             while not self._inbound.empty() and len(batch) < RECEIVE_BATCH:
                 batch.append(self._inbound.get_nowait())
             rejections = {}
+            for env in batch:
+                if env.seq in self._too_large:
+                    self._too_large.discard(env.seq)
+                    rejections[env.seq] = f"larger than {MAX_FRAME_BYTES} bytes"
             if self.validate is not None:
                 for env in batch:
+                    if env.seq in rejections:
+                        continue
                     reason = self.validate(env)
                     if reason is not None:
                         rejections[env.seq] = reason
@@ -296,14 +339,15 @@ class PartnerLink:
     async def run(self) -> None:
         """Stay connected to the partner until cancelled."""
         attempt = 0
-        options = {"max_size": MAX_FRAME_BYTES, "open_timeout": 5, "ping_interval": 10, "ping_timeout": 10}
+        options = {"max_size": MAX_SOCKET_BYTES, "open_timeout": 5, "ping_interval": 10, "ping_timeout": 10}
         async with reconnecting(
             self.url, base=self.BASE_S, cap=self.CAP_S, on_failure=self._connect_failed, **options
         ) as connections:
             async for ws in connections:
+                up_since: float | None = None
                 try:
                     peer_acked = await self._handshake(ws)
-                    attempt = 0
+                    up_since = time.monotonic()
                     self._connected.set()
                     log.info("link to %s up (it has our messages up to %d)", self.peer, peer_acked)
                     await Session(
@@ -316,12 +360,16 @@ class PartnerLink:
                         on_received=self.on_received,
                     ).run()
                 except Exception as exc:  # link down, protocol error, or our store failing: again, later
-                    attempt += 1
-                    self._log_down(exc, f"down; retry {attempt}")
+                    self._log_down(exc, f"down; retry {attempt + 1}")
                     with contextlib.suppress(Exception):
                         await self.store.record_failure(self.peer, f"{type(exc).__name__}: {exc}")
                 finally:
                     self._connected.clear()
+                # however it ended: a link that falls over right after its welcome keeps backing off (no
+                # reconnect storm); only one that stayed up a while starts again from the shortest delay
+                if up_since is not None and time.monotonic() - up_since >= STABLE_S:
+                    attempt = 0
+                attempt += 1
                 await asyncio.sleep(backoff_delay(max(attempt, 1), base=self.BASE_S, cap=self.CAP_S))
 
     async def _handshake(self, ws: websockets.ClientConnection) -> int:

@@ -24,7 +24,7 @@ from websockets.http11 import Request, Response
 
 from meldkamer_bridge.adapters import cap, eido, status
 from meldkamer_bridge.adapters.base import CodecError
-from meldkamer_bridge.link import MAX_FRAME_BYTES, Acceptor
+from meldkamer_bridge.link import MAX_SOCKET_BYTES, Acceptor
 from meldkamer_bridge.outbox import Envelope
 from meldkamer_bridge.simulator.store import SqliteStore
 
@@ -219,7 +219,7 @@ class Simulator:
             host,
             port,
             process_request=self._page,
-            max_size=MAX_FRAME_BYTES,
+            max_size=MAX_SOCKET_BYTES,
             ping_interval=10,
             ping_timeout=10,
         ) as server:

@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+import websockets
 
 from backend.db.pool import create_pool
 from backend.orgs import repository as orgs
@@ -179,6 +180,46 @@ async def test_an_incident_sink_gets_each_incident_once(
             results = [r["result"] for r in await conn.fetch("SELECT result FROM bridge_inbox ORDER BY seq")]
     assert results == ["melding for GMS-000001", "melding for GMS-000002", "melding for GMS-000003"]
     assert len(seen) == 4 and len(set(seen)) == 4
+
+
+async def test_an_oversized_partner_message_is_refused_and_the_messages_behind_it_still_arrive(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    async with partner(tmp_path) as (sim, port), bridge(database_url, pool, port):
+        sim.store.enqueue("schakel", "eido", "x" * (3 * 1024 * 1024), "sim:too-big")
+        sim.send_incident(1)
+        async with asyncio.timeout(5):
+            while True:
+                async with pool.acquire() as conn:
+                    rows = await conn.fetch(
+                        "SELECT seq, length(body) AS size, result FROM bridge_inbox ORDER BY seq"
+                    )
+                    (m,) = await outbox.metrics(conn, "gms-sim")
+                if len(rows) == 2:
+                    break
+                await asyncio.sleep(0.05)
+    big, incident = rows
+    assert big["size"] == 0 and "larger than" in big["result"]  # stored empty, refused, never handed on
+    assert incident["seq"] == 2
+    assert m.failed == 0  # the link never went down over it
+
+
+async def test_a_partner_that_drops_the_link_right_after_welcome_is_retried_with_growing_delays(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    connections: list[float] = []
+
+    async def welcome_then_close(ws: websockets.ServerConnection) -> None:
+        connections.append(time.monotonic())
+        await ws.recv()  # the bridge's hello
+        await ws.send(json.dumps({"welcome": {"name": "gms-sim", "acked": 0, "version": 1}}))
+        await ws.close()
+
+    port = free_port()
+    async with websockets.serve(welcome_then_close, "127.0.0.1", port), bridge(database_url, pool, port):
+        await asyncio.sleep(3.0)
+    # 0.1 s doubling (±20 %): about five connections in 3 s; a backoff reset at each welcome made ~30
+    assert 3 <= len(connections) <= 8, f"{len(connections)} connections in 3 s"
 
 
 async def test_noodknop_from_a_tablet_reaches_the_police_as_valid_cap_within_a_second(
