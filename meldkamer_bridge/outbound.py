@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from zoneinfo import ZoneInfo
 
 import asyncpg
+import msgspec
 
 from meldkamer_bridge import handover, outbox, registers
 from meldkamer_bridge.adapters import cap, eido, status
@@ -35,6 +37,7 @@ from shared.protocol import (
 )
 
 log = logging.getLogger(__name__)
+LOCAL = ZoneInfo("Europe/Amsterdam")  # the police read times as the meldkamer does
 
 FEED_BASE_S = 0.2  # reconnecting to the backend: 0.2 s doubling to 10 s
 FEED_CAP_S = 10.0
@@ -155,8 +158,13 @@ class Outbound:
         return self._orgs.get(org_id, (str(org_id), f"organisatie {org_id}"))
 
     async def send_alert(self, alert: AlertView) -> bool:
-        """A noodknop or assistance request as CAP to the police; True when newly queued."""
-        if alert.kind not in SAFETY_ALERTS or alert.acknowledged_at is not None:
+        """A noodknop or assistance request as CAP to the police; True when newly queued.
+
+        The alert goes out even when an operator acknowledged it before the bridge saw it (the bridge was
+        down): the police must know it happened. An acknowledgement follows as a CAP Update that references
+        the alert. Both have fixed message ids, so snapshots and restarts never send either twice.
+        """
+        if alert.kind not in SAFETY_ALERTS:
             return False
         code, name = await self._org(alert.org_id)
         lon, lat, position_at, radius_km = alert.lon, alert.lat, None, 0.05
@@ -181,7 +189,24 @@ class Outbound:
         if queued is not None:
             police = self.config.police
             log.warning("%s of %s (%s) queued for %s as CAP", alert.kind.value, alert.call_sign, code, police)
+        if alert.acknowledged_at is not None:
+            await self._send_acknowledged(alert, out)
         return queued is not None
+
+    async def _send_acknowledged(self, alert: AlertView, original: cap.OutgoingAlert) -> None:
+        """The meldkamer has seen the alert: a CAP Update referencing it (sender,identifier,sent)."""
+        assert alert.acknowledged_at is not None
+        seen_at = alert.acknowledged_at.astimezone(LOCAL).strftime("%H:%M:%S")
+        who = f" ({alert.acknowledged_by})" if alert.acknowledged_by else ""
+        update = msgspec.structs.replace(
+            original,
+            message_id=f"{original.message_id}:gezien",
+            sent=alert.acknowledged_at,
+            msg_type="Update",
+            references=cap.reference_to(original),
+            text=f"Gezien door de meldkamer{who} om {seen_at}." + (f" {alert.text}" if alert.text else ""),
+        )
+        await self.store.enqueue(self.config.police, "cap", cap.encode_alert(update), update.message_id)
 
     def _remember_fixes(self, units: list[UnitView]) -> None:
         for unit in units:
@@ -248,6 +273,9 @@ class Outbound:
             await self.send_alert(frame.alert)
         elif isinstance(frame, Delta):
             await self._unit_changes(frame.units)
+            for alert in frame.alerts:  # an acknowledgement rides with the tick
+                if alert.kind in SAFETY_ALERTS and alert.acknowledged_at is not None:
+                    await self.send_alert(alert)
             if frame.timeline or frame.incidents:
                 self.timeline_changed.set()
         elif isinstance(frame, Snapshot):

@@ -24,7 +24,17 @@ from meldkamer_bridge.app import Bridge
 from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.outbox import Envelope
 from meldkamer_bridge.simulator import Simulator
-from shared.protocol import Ack, NoodknopPressed, PositionReported, StatusChanged, UnitStatus, Welcome
+from shared.protocol import (
+    Ack,
+    AcknowledgeAlert,
+    AlertRaised,
+    Delta,
+    NoodknopPressed,
+    PositionReported,
+    StatusChanged,
+    UnitStatus,
+    Welcome,
+)
 from tests.integration.harness import (
     PASSWORD,
     Server,
@@ -361,6 +371,34 @@ async def test_a_noodknop_raised_while_the_bridge_was_down_is_sent_once_when_it_
     alert = cap.decode_alert(str(received[0]["body"]).encode())
     assert alert.identifier.startswith("schakel:alert:") and alert.circles == ()
     assert "Positie onbekend" in alert.description
+
+
+async def test_a_noodknop_acknowledged_while_the_bridge_was_down_still_reaches_the_police_then_its_update(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    world = await world_with_bridge_account(database_url, pool)
+    async with running(make_settings(database_url, tmp_path)) as server, partner(tmp_path) as (sim, port):
+        session = await login(server.base, "boa_a", world.tablet_a)
+        operator = await login(server.base, "operator_mk")
+        async with (
+            socket_to(server.ws + "/ws/operator", operator["access_token"]) as op,
+            socket_to(server.ws + "/ws/field", session["access_token"]) as ws,
+        ):
+            await op.recv()
+            assert isinstance(await ws.recv(), Welcome)
+            await ws.send(NoodknopPressed(seq=1, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
+            raised = await op.recv_until(lambda f: isinstance(f, AlertRaised), timeout=3)
+            await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))  # no bridge is running
+            await op.recv_until(
+                lambda f: isinstance(f, Delta) and any(a.acknowledged_at for a in f.alerts), timeout=3
+            )
+        async with bridge(database_url, pool, port, backend=server):
+            first = await next_of(sim, "cap")
+            second = await next_of(sim, "cap")
+    alert, update = cap.decode_alert(first.body.encode()), cap.decode_alert(second.body.encode())
+    assert alert.msg_type == "Alert" and alert.identifier == f"schakel:alert:{raised.alert.alert_id}"
+    assert update.msg_type == "Update" and alert.identifier in update.references
+    assert "Gezien door de meldkamer" in update.description
 
 
 async def test_progress_on_a_handed_over_incident_reaches_the_meldkamer_as_a_valid_eido(
