@@ -140,6 +140,17 @@ async def get_account(conn: Conn, account_id: int) -> Account | None:
     return Account(**{**dict(row), "domains": tuple(row["domains"])})
 
 
+async def foreign_account_ids(conn: Conn, org_id: int, account_ids: Sequence[int]) -> list[int]:
+    """Those of `account_ids` that are not active accounts of this organisation (unknown ones included)."""
+    rows = await conn.fetch(
+        "SELECT id FROM accounts WHERE id = ANY($1::int[]) AND org_id = $2 AND active",
+        list(account_ids),
+        org_id,
+    )
+    own = {r["id"] for r in rows}
+    return [a for a in account_ids if a not in own]
+
+
 async def list_accounts(conn: Conn, org_id: int, role: str | None = None) -> list[Account]:
     """Active accounts of one organisation (to choose a duo partner), by display name."""
     rows = await conn.fetch(
