@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -245,6 +248,36 @@ async def list_devices(conn: Conn, org_ids: Sequence[int]) -> list[Device]:
         f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE org_id = ANY($1) ORDER BY id", list(org_ids)
     )
     return [_device(r) for r in rows]
+
+
+def secret_hash(secret: str) -> bytes:
+    """The stored form of a device secret: its sha256 (a server-issued secret has 256 bits of entropy)."""
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def new_secret() -> str:
+    """A fresh device secret: 32 random bytes, URL-safe (fits a QR code and a typed-in field)."""
+    return secrets.token_urlsafe(32)
+
+
+async def set_device_secret(conn: Conn, device_id: int, secret: str) -> None:
+    """Enrol a tablet with this secret; the previous one no longer logs in."""
+    await conn.execute("UPDATE devices SET secret_hash = $2 WHERE id = $1", device_id, secret_hash(secret))
+
+
+async def enrol_device(conn: Conn, device_id: int) -> str:
+    """Issue a new enrolment secret for a tablet and return it (shown once; only its hash is kept)."""
+    secret = new_secret()
+    await set_device_secret(conn, device_id, secret)
+    return secret
+
+
+async def device_secret_matches(conn: Conn, device_id: int, secret: str | None) -> bool:
+    """Whether `secret` is the enrolment secret of this tablet (False when it has none or none is given)."""
+    stored: bytes | None = await conn.fetchval("SELECT secret_hash FROM devices WHERE id = $1", device_id)
+    if stored is None or not secret:
+        return False
+    return hmac.compare_digest(stored, secret_hash(secret))
 
 
 async def revoke_device(conn: Conn, device_id: int) -> None:

@@ -12,10 +12,11 @@ from litestar.params import FromQuery, JSONBody
 
 from backend.auth.guards import require_org, requires
 from backend.auth.tokens import Principal
-from backend.errors import BadInput, NotFound
+from backend.errors import BadInput, Conflict, NotFound
 from backend.geofencing import repository as beats
 from backend.live.hub import LiveHub
 from backend.orgs import repository as orgs
+from backend.params import PathId
 from shared.ids import Id
 
 CallSign = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9 .\-]+$")]
@@ -43,6 +44,15 @@ class NewDevice(msgspec.Struct, frozen=True, kw_only=True):
 
 class Created(msgspec.Struct, frozen=True, kw_only=True):
     id: int
+
+
+class IssuedDevice(msgspec.Struct, frozen=True, kw_only=True):
+    """A device and its secret, shown this once (only a hash is kept): a tablet's enrolment secret, which it
+    presents with its id at login (what a QR code for the tablet would carry), or a tracker's key."""
+
+    id: int
+    kind: str
+    device_secret: str | None = None
 
 
 @get("/units")
@@ -107,10 +117,11 @@ async def list_devices(
 @post("/devices", guards=[LEADS])
 async def register_device(
     data: JSONBody[NewDevice], principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
-) -> Created:
+) -> IssuedDevice:
+    """Register a tablet (answered with its enrolment secret, shown this once) or a tracker."""
     if data.kind == "tracker" and data.tracker_key is None:
         raise BadInput("a tracker needs the id it reports with (OsmAnd `id`)", field="tracker_key")
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
         if data.unit_id is not None:
             unit = await orgs.get_unit(conn, data.unit_id)
             if unit is None or unit.org_id != principal.org_id:
@@ -123,11 +134,31 @@ async def register_device(
             tracker_key=data.tracker_key,
             unit_id=data.unit_id,
         )
-    return Created(id=device_id)
+        secret = await orgs.enrol_device(conn, device_id) if data.kind == "tablet" else None
+    return IssuedDevice(id=device_id, kind=data.kind, device_secret=secret)
+
+
+@post("/devices/{device_id:int}/enrolment", status_code=200, guards=[LEADS])
+async def enrol_device(
+    device_id: PathId, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
+) -> IssuedDevice:
+    """(Re-)enrol a tablet: a new secret, shown this once; the previous secret no longer logs in (sessions
+    already open stay until the tablet is revoked)."""
+    async with pool.acquire() as conn, conn.transaction():
+        device = await orgs.get_device(conn, device_id)
+        if device is None:
+            raise NotFound("device not found")
+        require_org(principal, device.org_id, "device")
+        if device.revoked:
+            raise Conflict("this device has been revoked; register a new one", field="device_id")
+        if device.kind != "tablet":
+            raise BadInput("only a tablet is enrolled", field="device_id")
+        secret = await orgs.enrol_device(conn, device_id)
+    return IssuedDevice(id=device_id, kind=device.kind, device_secret=secret)
 
 
 router = Router(
     path="/api",
     tags=["organisation"],
-    route_handlers=[list_units, create_unit, list_accounts, list_devices, register_device],
+    route_handlers=[list_units, create_unit, list_accounts, list_devices, register_device, enrol_device],
 )
