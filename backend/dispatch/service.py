@@ -97,16 +97,16 @@ async def create_incident(services: Services, principal: Principal, data: Incide
         )
         incident_id = await repo.create_incident(conn, new, _actor(principal))
         if incident_id is None:  # a partner's incident handed over again: the melding made the first time
-            return await _visible_incident(conn, principal, await _external(conn, data))
+            return await _visible_incident(conn, principal, await _external(conn, org_id, data))
         view = await repo.require_incident(conn, incident_id)
         events = await repo.timeline(conn, incident_id)
     live.publish(services.hub, view, events)
     return view
 
 
-async def _external(conn: Conn, data: IncidentRequest) -> int:
+async def _external(conn: Conn, org_id: int, data: IncidentRequest) -> int:
     assert data.source is not None and data.external_id is not None  # only these can conflict
-    found = await repo.external_incident(conn, data.source, data.external_id)
+    found = await repo.external_incident(conn, org_id, data.source, data.external_id)
     if found is None:
         raise Conflict("this external incident is being created", field="external_id")
     return found

@@ -42,14 +42,13 @@ class Device(msgspec.Struct, frozen=True, kw_only=True):
     org_id: int
     name: str
     kind: str
-    tracker_key: str | None
     unit_id: int | None
     last_seq: int
     revoked: bool
 
 
 _UNIT_COLUMNS = "id, org_id, call_sign, kind, status, status_since, assigned_beat_ids, domains"
-_DEVICE_COLUMNS = "id, org_id, name, kind, tracker_key, unit_id, last_seq, revoked_at IS NOT NULL AS revoked"
+_DEVICE_COLUMNS = "id, org_id, name, kind, unit_id, last_seq, revoked_at IS NOT NULL AS revoked"
 
 
 def _unit(row: asyncpg.Record) -> Unit:
@@ -218,18 +217,19 @@ async def create_device(
     tracker_key: str | None = None,
     unit_id: int | None = None,
 ) -> int:
+    """A device; a tracker with its key (only the key's hash is stored; routes issue it with `new_secret`)."""
     try:
         device_id: int = await conn.fetchval(
-            """INSERT INTO devices (org_id, name, kind, tracker_key, unit_id) VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO devices (org_id, name, kind, tracker_key_hash, unit_id) VALUES ($1, $2, $3, $4, $5)
                RETURNING id""",
             org_id,
             name,
             kind,
-            tracker_key,
+            None if tracker_key is None else secret_hash(tracker_key),
             unit_id,
         )
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"tracker id {tracker_key!r} is already registered", field="tracker_key") from exc
+    except asyncpg.UniqueViolationError as exc:  # within the organisation: nothing about other gemeenten
+        raise Conflict("this tracker key is already registered", field="tracker_key") from exc
     return device_id
 
 
@@ -239,8 +239,18 @@ async def get_device(conn: Conn, device_id: int) -> Device | None:
 
 
 async def device_by_tracker_key(conn: Conn, key: str) -> Device | None:
-    row = await conn.fetchrow(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE tracker_key = $1", key)
-    return None if row is None else _device(row)
+    """The tracker with this key, found by the key's hash (None when there is none, or, for two legacy keys
+    equal across organisations, when it is not one)."""
+    rows = await conn.fetch(
+        f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE tracker_key_hash = $1 AND kind = 'tracker' LIMIT 2",
+        secret_hash(key),
+    )
+    return _device(rows[0]) if len(rows) == 1 else None
+
+
+async def set_tracker_key(conn: Conn, device_id: int, key: str) -> None:
+    """Give a tracker a new key; the previous one no longer reports."""
+    await conn.execute("UPDATE devices SET tracker_key_hash = $2 WHERE id = $1", device_id, secret_hash(key))
 
 
 async def list_devices(conn: Conn, org_ids: Sequence[int]) -> list[Device]:

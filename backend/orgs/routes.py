@@ -38,7 +38,7 @@ class NewUnit(msgspec.Struct, frozen=True, kw_only=True):
 class NewDevice(msgspec.Struct, frozen=True, kw_only=True):
     name: Name
     kind: Annotated[str, msgspec.Meta(pattern="^(tablet|tracker)$")] = "tablet"
-    tracker_key: TrackerKey | None = None
+    tracker_key: TrackerKey | None = None  # refused: the server issues tracker keys (in the answer)
     unit_id: Id | None = None
 
 
@@ -52,7 +52,8 @@ class IssuedDevice(msgspec.Struct, frozen=True, kw_only=True):
 
     id: int
     kind: str
-    device_secret: str | None = None
+    device_secret: str | None = None  # a tablet's
+    tracker_key: str | None = None  # a tracker's: the OsmAnd `id` to configure in it
 
 
 @get("/units")
@@ -118,9 +119,12 @@ async def list_devices(
 async def register_device(
     data: JSONBody[NewDevice], principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
 ) -> IssuedDevice:
-    """Register a tablet (answered with its enrolment secret, shown this once) or a tracker."""
-    if data.kind == "tracker" and data.tracker_key is None:
-        raise BadInput("a tracker needs the id it reports with (OsmAnd `id`)", field="tracker_key")
+    """Register a tablet or a tracker, answered with its enrolment secret or tracker key (shown this once)."""
+    if data.tracker_key is not None:
+        raise BadInput(
+            "tracker keys are issued by the server (in the answer); send none", field="tracker_key"
+        )
+    key = orgs.new_secret() if data.kind == "tracker" else None
     async with pool.acquire() as conn, conn.transaction():
         if data.unit_id is not None:
             unit = await orgs.get_unit(conn, data.unit_id)
@@ -131,19 +135,19 @@ async def register_device(
             org_id=principal.org_id,
             name=data.name,
             kind=data.kind,
-            tracker_key=data.tracker_key,
+            tracker_key=key,
             unit_id=data.unit_id,
         )
         secret = await orgs.enrol_device(conn, device_id) if data.kind == "tablet" else None
-    return IssuedDevice(id=device_id, kind=data.kind, device_secret=secret)
+    return IssuedDevice(id=device_id, kind=data.kind, device_secret=secret, tracker_key=key)
 
 
 @post("/devices/{device_id:int}/enrolment", status_code=200, guards=[LEADS])
 async def enrol_device(
     device_id: PathId, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
 ) -> IssuedDevice:
-    """(Re-)enrol a tablet: a new secret, shown this once; the previous secret no longer logs in (sessions
-    already open stay until the tablet is revoked)."""
+    """(Re-)enrol a device: a tablet gets a new secret, a tracker a new key, shown this once; the previous one
+    no longer works (a tablet's sessions already open stay until it is revoked)."""
     async with pool.acquire() as conn, conn.transaction():
         device = await orgs.get_device(conn, device_id)
         if device is None:
@@ -151,8 +155,10 @@ async def enrol_device(
         require_org(principal, device.org_id, "device")
         if device.revoked:
             raise Conflict("this device has been revoked; register a new one", field="device_id")
-        if device.kind != "tablet":
-            raise BadInput("only a tablet is enrolled", field="device_id")
+        if device.kind == "tracker":
+            key = orgs.new_secret()
+            await orgs.set_tracker_key(conn, device_id, key)
+            return IssuedDevice(id=device_id, kind=device.kind, tracker_key=key)
         secret = await orgs.enrol_device(conn, device_id)
     return IssuedDevice(id=device_id, kind=device.kind, device_secret=secret)
 
