@@ -297,9 +297,23 @@ async def track(
 ) -> Track:
     """A unit's track: personal data of the boa's in it, so only some roles, and every read is logged."""
     allowed = principal.role in TRACK_ROLES
-    call_sign = _visible_unit(services, principal, unit_id) if allowed else str(unit_id)
     since = datetime.now(UTC) - timedelta(hours=hours)
     unit = services.hub.picture.units.get(unit_id)
+    if allowed and (unit is None or not principal.can_see_org(unit.org_id)):
+        async with services.pool.acquire() as conn, conn.transaction():  # another gemeente's unit: in its log
+            await audit.record_refused(
+                conn,
+                principal=principal,
+                action="read_track",
+                object_type="unit",
+                object_id=str(unit_id),
+                owner_org_ids=[] if unit is None else [unit.org_id],
+                origin=audit.Origin(address=origin),
+                reason=reason or None,
+                details={"since": since.isoformat(timespec="seconds"), "hours": hours},
+            )
+        raise NotFound("unit not found", field="unit_id")
+    call_sign = unit.call_sign if allowed and unit is not None else str(unit_id)
     async with services.pool.acquire() as conn, conn.transaction():
         points = await repo.track(conn, unit_id, since) if allowed else []
         await audit.record(
