@@ -100,6 +100,11 @@ async def put_answer(conn: Conn, org_ids: Sequence[int], query_id: int, answer: 
 # --- the bridge's own tables, read for the administrators' status page -------------------------------------
 
 
+async def is_meldkamer(conn: Conn, org_id: int) -> bool:
+    """Whether the organisation is a meldkamer (whose bridge the status page shows)."""
+    return bool(await conn.fetchval("SELECT kind = 'meldkamer' FROM organisations WHERE id = $1", org_id))
+
+
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     partner: str
     seq: int
