@@ -13,7 +13,7 @@ import httpx
 import msgspec
 from shapely.geometry import Point, shape
 
-from backend.demo.seed import DEMO_PASSWORD
+from backend.demo.seed import DEMO_DEVICE_SECRET, DEMO_PASSWORD
 from shared.client import FieldClient
 from shared.protocol import TaskAssigned, TaskState, UnitStatus
 
@@ -60,9 +60,10 @@ class Walker:
 
 
 async def _login(http: httpx.AsyncClient, username: str, device_id: int | None = None) -> dict[str, object]:
-    r = await http.post(
-        "/api/auth/login", json={"username": username, "password": DEMO_PASSWORD, "device_id": device_id}
-    )
+    body = {"username": username, "password": DEMO_PASSWORD, "device_id": device_id}
+    if device_id is not None:  # the demo tablets' enrolment secret (backend/demo/seed.py)
+        body["device_secret"] = DEMO_DEVICE_SECRET
+    r = await http.post("/api/auth/login", json=body)
     r.raise_for_status()
     return r.json()  # type: ignore[no-any-return]
 

@@ -13,7 +13,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m mobile",
         description="Schakel: the boa tablet app (Kivy).",
         epilog="Try it against the demo: `make run`, then `python -m mobile --simulate` and log in as boa01 "
-        "(password schakel-demo) with the tablet number of `demo-tablet`.",
+        "(password schakel-demo) with the number of `demo-tablet` (--simulate fills in its koppelcode).",
     )
     parser.add_argument(
         "--server",
@@ -25,6 +25,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=_env_int("SCHAKEL_DEVICE_ID"),
         help="this tablet's registered device id (env SCHAKEL_DEVICE_ID); asked at login if unset",
+    )
+    parser.add_argument(
+        "--device-secret",
+        default=os.environ.get("SCHAKEL_DEVICE_SECRET") or None,
+        help="this tablet's enrolment secret (env SCHAKEL_DEVICE_SECRET), shown once to the team lead who "
+        "enrolled it; asked at the first login if unset, then kept; --simulate uses the demo seed's",
     )
     parser.add_argument(
         "--data-dir",

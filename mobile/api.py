@@ -84,11 +84,19 @@ class Api:
 
     # --- the spine ----------------------------------------------------------------------------------------
 
-    async def login(self, username: str, password: str, device_id: int | None) -> Session:
+    async def login(
+        self, username: str, password: str, device_id: int | None, device_secret: str | None = None
+    ) -> Session:
+        """Log in; bound to this tablet by its id and the enrolment secret its team lead issued."""
         r = await self._call(
             "POST",
             "/api/auth/login",
-            json={"username": username, "password": password, "device_id": device_id},
+            json={
+                "username": username,
+                "password": password,
+                "device_id": device_id,
+                "device_secret": device_secret,
+            },
         )
         return _session.decode(r.content)
 

@@ -24,6 +24,8 @@ from mobile.presenters.app import AppConfig, AppPresenter
 from mobile.views import widgets  # noqa: F401  (registers NoodknopButton and BeatMap with the Factory)
 
 log = logging.getLogger(__name__)
+# The enrolment secret `schakel seed-demo` gives every demo tablet (backend/demo/seed.py): --simulate uses it.
+DEMO_DEVICE_SECRET = "schakel-demo-tablet"
 HERE = Path(__file__).parent
 # One .kv file per screen under views/; common first: its colours and shared widgets serve the others.
 VIEWS = ("common", "login", "shift", "status", "map", "register", "tasks", "outbox", "duty", "root")
@@ -79,6 +81,7 @@ async def _main(args: argparse.Namespace) -> int:
     config = AppConfig(
         server=args.server,
         device_id=args.device_id,
+        device_secret=args.device_secret or (DEMO_DEVICE_SECRET if args.simulate or args.tour else None),
         data_dir=args.data_dir,
         tiles_url=args.tiles_url,
         simulate=args.simulate or args.tour is not None,

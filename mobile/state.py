@@ -1,4 +1,5 @@
-"""What survives an app restart besides the outbox: session, open shift, tasks, messages, the noodknop.
+"""What survives an app restart besides the outbox: session, the tablet's enrolment, open shift, tasks,
+messages, the noodknop.
 
 One JSON file, replaced atomically; the presenters do not know it exists: they are handed a `save` callback
 and the composition root (`mobile.presenters.app`) gathers what to keep.
@@ -28,10 +29,18 @@ class SavedTask(msgspec.Struct, kw_only=True):
     reason: str = ""
 
 
+class SavedEnrolment(msgspec.Struct, kw_only=True):
+    """The tablet's device id and the enrolment secret it was first logged in with (asked once)."""
+
+    device_id: int
+    device_secret: str
+
+
 class SavedState(msgspec.Struct, kw_only=True):
     """What survives an app restart besides the outbox: the (device-bound) session and the open shift."""
 
     session: Session | None = None
+    enrolment: SavedEnrolment | None = None  # kept across logouts: the next login needs no koppelcode
     shift: SavedShift | None = None
     status: str = ""  # the status the boa last chose, shown again after a restart
     # the server resends only tasks not yet accepted and messages not yet delivered: keep what we have

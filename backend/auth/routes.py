@@ -32,7 +32,8 @@ LEADS = requires("admin", "teamlead")
 class LoginRequest(msgspec.Struct, frozen=True, kw_only=True):
     username: Username
     password: Password
-    device_id: Id | None = None  # a tablet logs in bound to its registered device
+    device_id: Id | None = None  # a tablet logs in bound to its registered device ...
+    device_secret: Annotated[str, msgspec.Meta(max_length=200)] | None = None  # ... with its enrolment secret
 
 
 class RefreshRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,6 +88,8 @@ async def login(
             device = await orgs.get_device(conn, data.device_id)
             if device is None or device.org_id != row["org_id"]:
                 raise Unauthorized("this device is not registered for your organisation", field="device_id")
+            if not await orgs.device_secret_matches(conn, data.device_id, data.device_secret):
+                raise Unauthorized("this is not the enrolment secret of that tablet", field="device_secret")
             if device.revoked:
                 raise Unauthorized("this device has been revoked", field="device_id")
     return await _issue(pool, settings, row["id"], data.device_id)

@@ -104,6 +104,11 @@ async def put_answer(conn: Conn, org_ids: Sequence[int], query_id: int, answer: 
 # --- the bridge's own tables, read for the administrators' status page -------------------------------------
 
 
+async def is_meldkamer(conn: Conn, org_id: int) -> bool:
+    """Whether the organisation is a meldkamer (whose bridge the status page shows)."""
+    return bool(await conn.fetchval("SELECT kind = 'meldkamer' FROM organisations WHERE id = $1", org_id))
+
+
 async def partner_metrics(conn: Conn) -> list[PartnerMetrics]:
     rows = await conn.fetch(
         """SELECT p.partner, p.delivered, p.failed, p.rejected, p.acked_seq, p.next_seq, p.inbound_seq,

@@ -18,6 +18,7 @@ from litestar.params import JSONBody, Parameter
 from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.bridge import repository as repo
+from backend.errors import Forbidden
 from backend.params import PathBigId
 from shared.bridge_api import (
     AnswerTaken,
@@ -44,9 +45,17 @@ class BridgeStatus(msgspec.Struct, frozen=True, kw_only=True):
 
 
 @get("/status", guards=[requires("admin")])
-async def bridge_status(pool: NamedDependency[asyncpg.Pool]) -> BridgeStatus:
-    """Queue depth, oldest message age, deliveries and failures per partner; refused messages and why."""
+async def bridge_status(
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
+) -> BridgeStatus:
+    """Queue depth, oldest message age, deliveries and failures per partner; refused messages and why.
+
+    The bridge's tables name partners, not organisations: the bridge serves the meldkamer (its service account
+    and its partners, the GMS and the police, are the meldkamer's), so only administrators of a meldkamer
+    organisation see them; a gemeente's administrators get 403."""
     async with pool.acquire() as conn:
+        if not await repo.is_meldkamer(conn, principal.org_id):
+            raise Forbidden("the bridge serves the meldkamer: only its administrators see its status")
         partners = await repo.partner_metrics(conn)
         return BridgeStatus(partners=partners, dead_letters=await repo.dead_letters(conn))
 

@@ -12,6 +12,9 @@ from backend.geofencing.repository import upsert_beats
 from backend.orgs import repository as orgs
 
 DEMO_PASSWORD = "schakel-demo"
+# Every demo tablet is enrolled with this secret (a real one gets its own, shown once: POST /api/devices);
+# the tablet app's --simulate and the simulator log in with it.
+DEMO_DEVICE_SECRET = "schakel-demo-tablet"
 DEMO_ORG = "amsterdam"
 DEMO_MELDKAMER = "gmk-amsterdam-amstelland"
 DEMO_UNITS = 12
@@ -31,6 +34,7 @@ class Demo(msgspec.Struct, frozen=True, kw_only=True):
             f"(password {DEMO_PASSWORD!r}):"
         ]
         lines += [f"  {name:<10} {role}" for name, role in self.logins.items()]
+        lines.append(f"  demo tablets are enrolled with the secret {DEMO_DEVICE_SECRET!r}")
         return "\n".join(lines)
 
 
@@ -90,6 +94,9 @@ async def seed_demo(url: str) -> Demo:
                     await orgs.create_device(conn, org_id=org_id, name=name)
             if "demo-tablet" not in devices:
                 await orgs.create_device(conn, org_id=org_id, name="demo-tablet")
+            for device in await orgs.list_devices(conn, [org_id]):
+                if device.kind == "tablet" and device.name.startswith("demo-tablet"):
+                    await orgs.set_device_secret(conn, device.id, DEMO_DEVICE_SECRET)
             if "demo-tracker" not in devices:
                 await orgs.create_device(
                     conn,

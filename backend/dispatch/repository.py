@@ -63,12 +63,12 @@ class TrackPoint(msgspec.Struct, frozen=True, kw_only=True):
 
 
 async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | None:
-    """The new melding's id; None when a melding with this (source, external_id) exists already."""
+    """The new melding's id; None when the organisation has a melding with this (source, external_id)."""
     incident_id: int | None = await conn.fetchval(
         """INSERT INTO incidents (org_id, category, priority, description, lon, lat, address, beat_id,
                                   required_domain, created_by, source, external_id)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-           ON CONFLICT (source, external_id) DO NOTHING RETURNING id""",
+           ON CONFLICT (org_id, source, external_id) DO NOTHING RETURNING id""",
         new.org_id,
         new.category,
         new.priority,
@@ -89,10 +89,13 @@ async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | Non
     return incident_id
 
 
-async def external_incident(conn: Conn, source: str, external_id: str) -> int | None:
-    """The melding made for a partner's incident, if any."""
+async def external_incident(conn: Conn, org_id: int, source: str, external_id: str) -> int | None:
+    """The organisation's melding made for a partner's incident, if any (partner ids are unique per org)."""
     found: int | None = await conn.fetchval(
-        "SELECT id FROM incidents WHERE source = $1 AND external_id = $2", source, external_id
+        "SELECT id FROM incidents WHERE org_id = $1 AND source = $2 AND external_id = $3",
+        org_id,
+        source,
+        external_id,
     )
     return found
 

@@ -97,16 +97,16 @@ async def create_incident(services: Services, principal: Principal, data: Incide
         )
         incident_id = await repo.create_incident(conn, new, _actor(principal))
         if incident_id is None:  # a partner's incident handed over again: the melding made the first time
-            return await _visible_incident(conn, principal, await _external(conn, data))
+            return await _visible_incident(conn, principal, await _external(conn, org_id, data))
         view = await repo.require_incident(conn, incident_id)
         events = await repo.timeline(conn, incident_id)
     live.publish(services.hub, view, events)
     return view
 
 
-async def _external(conn: Conn, data: IncidentRequest) -> int:
+async def _external(conn: Conn, org_id: int, data: IncidentRequest) -> int:
     assert data.source is not None and data.external_id is not None  # only these can conflict
-    found = await repo.external_incident(conn, data.source, data.external_id)
+    found = await repo.external_incident(conn, org_id, data.source, data.external_id)
     if found is None:
         raise Conflict("this external incident is being created", field="external_id")
     return found
@@ -297,9 +297,23 @@ async def track(
 ) -> Track:
     """A unit's track: personal data of the boa's in it, so only some roles, and every read is logged."""
     allowed = principal.role in TRACK_ROLES
-    call_sign = _visible_unit(services, principal, unit_id) if allowed else str(unit_id)
     since = datetime.now(UTC) - timedelta(hours=hours)
     unit = services.hub.picture.units.get(unit_id)
+    if allowed and (unit is None or not principal.can_see_org(unit.org_id)):
+        async with services.pool.acquire() as conn, conn.transaction():  # another gemeente's unit: in its log
+            await audit.record_refused(
+                conn,
+                principal=principal,
+                action="read_track",
+                object_type="unit",
+                object_id=str(unit_id),
+                owner_org_ids=[] if unit is None else [unit.org_id],
+                origin=audit.Origin(address=origin),
+                reason=reason or None,
+                details={"since": since.isoformat(timespec="seconds"), "hours": hours},
+            )
+        raise NotFound("unit not found", field="unit_id")
+    call_sign = unit.call_sign if allowed and unit is not None else str(unit_id)
     async with services.pool.acquire() as conn, conn.transaction():
         points = await repo.track(conn, unit_id, since) if allowed else []
         await audit.record(

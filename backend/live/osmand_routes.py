@@ -27,8 +27,9 @@ async def osmand(
 ) -> Response[bytes]:
     """One position from a registered tracker; 200 with an empty body once it is durable.
 
-    The device id in the request is its credential (that is the protocol); unknown ids get 400. A tracker
-    whose unit has no open shift is answered 200 but its fix is not stored.
+    The device id in the request is its credential (that is the protocol): the key the server issued for the
+    tracker, found by its hash; unknown keys get 400. A tracker whose unit has no open shift is answered 200
+    but its fix is not stored.
     """
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:

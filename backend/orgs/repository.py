@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -39,14 +42,13 @@ class Device(msgspec.Struct, frozen=True, kw_only=True):
     org_id: int
     name: str
     kind: str
-    tracker_key: str | None
     unit_id: int | None
     last_seq: int
     revoked: bool
 
 
 _UNIT_COLUMNS = "id, org_id, call_sign, kind, status, status_since, assigned_beat_ids, domains"
-_DEVICE_COLUMNS = "id, org_id, name, kind, tracker_key, unit_id, last_seq, revoked_at IS NOT NULL AS revoked"
+_DEVICE_COLUMNS = "id, org_id, name, kind, unit_id, last_seq, revoked_at IS NOT NULL AS revoked"
 
 
 def _unit(row: asyncpg.Record) -> Unit:
@@ -140,6 +142,17 @@ async def get_account(conn: Conn, account_id: int) -> Account | None:
     return Account(**{**dict(row), "domains": tuple(row["domains"])})
 
 
+async def foreign_account_ids(conn: Conn, org_id: int, account_ids: Sequence[int]) -> list[int]:
+    """Those of `account_ids` that are not active accounts of this organisation (unknown ones included)."""
+    rows = await conn.fetch(
+        "SELECT id FROM accounts WHERE id = ANY($1::int[]) AND org_id = $2 AND active",
+        list(account_ids),
+        org_id,
+    )
+    own = {r["id"] for r in rows}
+    return [a for a in account_ids if a not in own]
+
+
 async def list_accounts(conn: Conn, org_id: int, role: str | None = None) -> list[Account]:
     """Active accounts of one organisation (to choose a duo partner), by display name."""
     rows = await conn.fetch(
@@ -205,18 +218,19 @@ async def create_device(
     tracker_key: str | None = None,
     unit_id: int | None = None,
 ) -> int:
+    """A device; a tracker with its key (only the key's hash is stored; routes issue it with `new_secret`)."""
     try:
         device_id: int = await conn.fetchval(
-            """INSERT INTO devices (org_id, name, kind, tracker_key, unit_id) VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO devices (org_id, name, kind, tracker_key_hash, unit_id) VALUES ($1, $2, $3, $4, $5)
                RETURNING id""",
             org_id,
             name,
             kind,
-            tracker_key,
+            None if tracker_key is None else secret_hash(tracker_key),
             unit_id,
         )
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"tracker id {tracker_key!r} is already registered", field="tracker_key") from exc
+    except asyncpg.UniqueViolationError as exc:  # within the organisation: nothing about other gemeenten
+        raise Conflict("this tracker key is already registered", field="tracker_key") from exc
     return device_id
 
 
@@ -226,8 +240,18 @@ async def get_device(conn: Conn, device_id: int) -> Device | None:
 
 
 async def device_by_tracker_key(conn: Conn, key: str) -> Device | None:
-    row = await conn.fetchrow(f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE tracker_key = $1", key)
-    return None if row is None else _device(row)
+    """The tracker with this key, found by the key's hash (None when there is none, or, for two legacy keys
+    equal across organisations, when it is not one)."""
+    rows = await conn.fetch(
+        f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE tracker_key_hash = $1 AND kind = 'tracker' LIMIT 2",
+        secret_hash(key),
+    )
+    return _device(rows[0]) if len(rows) == 1 else None
+
+
+async def set_tracker_key(conn: Conn, device_id: int, key: str) -> None:
+    """Give a tracker a new key; the previous one no longer reports."""
+    await conn.execute("UPDATE devices SET tracker_key_hash = $2 WHERE id = $1", device_id, secret_hash(key))
 
 
 async def list_devices(conn: Conn, org_ids: Sequence[int]) -> list[Device]:
@@ -235,6 +259,36 @@ async def list_devices(conn: Conn, org_ids: Sequence[int]) -> list[Device]:
         f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE org_id = ANY($1) ORDER BY id", list(org_ids)
     )
     return [_device(r) for r in rows]
+
+
+def secret_hash(secret: str) -> bytes:
+    """The stored form of a device secret: its sha256 (a server-issued secret has 256 bits of entropy)."""
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def new_secret() -> str:
+    """A fresh device secret: 32 random bytes, URL-safe (fits a QR code and a typed-in field)."""
+    return secrets.token_urlsafe(32)
+
+
+async def set_device_secret(conn: Conn, device_id: int, secret: str) -> None:
+    """Enrol a tablet with this secret; the previous one no longer logs in."""
+    await conn.execute("UPDATE devices SET secret_hash = $2 WHERE id = $1", device_id, secret_hash(secret))
+
+
+async def enrol_device(conn: Conn, device_id: int) -> str:
+    """Issue a new enrolment secret for a tablet and return it (shown once; only its hash is kept)."""
+    secret = new_secret()
+    await set_device_secret(conn, device_id, secret)
+    return secret
+
+
+async def device_secret_matches(conn: Conn, device_id: int, secret: str | None) -> bool:
+    """Whether `secret` is the enrolment secret of this tablet (False when it has none or none is given)."""
+    stored: bytes | None = await conn.fetchval("SELECT secret_hash FROM devices WHERE id = $1", device_id)
+    if stored is None or not secret:
+        return False
+    return hmac.compare_digest(stored, secret_hash(secret))
 
 
 async def revoke_device(conn: Conn, device_id: int) -> None:

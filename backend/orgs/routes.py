@@ -12,10 +12,11 @@ from litestar.params import FromQuery, JSONBody
 
 from backend.auth.guards import require_org, requires
 from backend.auth.tokens import Principal
-from backend.errors import BadInput, NotFound
+from backend.errors import BadInput, Conflict, NotFound
 from backend.geofencing import repository as beats
 from backend.live.hub import LiveHub
 from backend.orgs import repository as orgs
+from backend.params import PathId
 from shared.ids import Id
 
 CallSign = Annotated[str, msgspec.Meta(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9 .\-]+$")]
@@ -37,12 +38,22 @@ class NewUnit(msgspec.Struct, frozen=True, kw_only=True):
 class NewDevice(msgspec.Struct, frozen=True, kw_only=True):
     name: Name
     kind: Annotated[str, msgspec.Meta(pattern="^(tablet|tracker)$")] = "tablet"
-    tracker_key: TrackerKey | None = None
+    tracker_key: TrackerKey | None = None  # refused: the server issues tracker keys (in the answer)
     unit_id: Id | None = None
 
 
 class Created(msgspec.Struct, frozen=True, kw_only=True):
     id: int
+
+
+class IssuedDevice(msgspec.Struct, frozen=True, kw_only=True):
+    """A device and its secret, shown this once (only a hash is kept): a tablet's enrolment secret, which it
+    presents with its id at login (what a QR code for the tablet would carry), or a tracker's key."""
+
+    id: int
+    kind: str
+    device_secret: str | None = None  # a tablet's
+    tracker_key: str | None = None  # a tracker's: the OsmAnd `id` to configure in it
 
 
 @get("/units")
@@ -107,10 +118,14 @@ async def list_devices(
 @post("/devices", guards=[LEADS])
 async def register_device(
     data: JSONBody[NewDevice], principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
-) -> Created:
-    if data.kind == "tracker" and data.tracker_key is None:
-        raise BadInput("a tracker needs the id it reports with (OsmAnd `id`)", field="tracker_key")
-    async with pool.acquire() as conn:
+) -> IssuedDevice:
+    """Register a tablet or a tracker, answered with its enrolment secret or tracker key (shown this once)."""
+    if data.tracker_key is not None:
+        raise BadInput(
+            "tracker keys are issued by the server (in the answer); send none", field="tracker_key"
+        )
+    key = orgs.new_secret() if data.kind == "tracker" else None
+    async with pool.acquire() as conn, conn.transaction():
         if data.unit_id is not None:
             unit = await orgs.get_unit(conn, data.unit_id)
             if unit is None or unit.org_id != principal.org_id:
@@ -120,14 +135,36 @@ async def register_device(
             org_id=principal.org_id,
             name=data.name,
             kind=data.kind,
-            tracker_key=data.tracker_key,
+            tracker_key=key,
             unit_id=data.unit_id,
         )
-    return Created(id=device_id)
+        secret = await orgs.enrol_device(conn, device_id) if data.kind == "tablet" else None
+    return IssuedDevice(id=device_id, kind=data.kind, device_secret=secret, tracker_key=key)
+
+
+@post("/devices/{device_id:int}/enrolment", status_code=200, guards=[LEADS])
+async def enrol_device(
+    device_id: PathId, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
+) -> IssuedDevice:
+    """(Re-)enrol a device: a tablet gets a new secret, a tracker a new key, shown this once; the previous one
+    no longer works (a tablet's sessions already open stay until it is revoked)."""
+    async with pool.acquire() as conn, conn.transaction():
+        device = await orgs.get_device(conn, device_id)
+        if device is None:
+            raise NotFound("device not found")
+        require_org(principal, device.org_id, "device")
+        if device.revoked:
+            raise Conflict("this device has been revoked; register a new one", field="device_id")
+        if device.kind == "tracker":
+            key = orgs.new_secret()
+            await orgs.set_tracker_key(conn, device_id, key)
+            return IssuedDevice(id=device_id, kind=device.kind, tracker_key=key)
+        secret = await orgs.enrol_device(conn, device_id)
+    return IssuedDevice(id=device_id, kind=device.kind, device_secret=secret)
 
 
 router = Router(
     path="/api",
     tags=["organisation"],
-    route_handlers=[list_units, create_unit, list_accounts, list_devices, register_device],
+    route_handlers=[list_units, create_unit, list_accounts, list_devices, register_device, enrol_device],
 )

@@ -57,5 +57,11 @@ async def photo_content_type(conn: Conn, principal: Principal, sha256: str) -> s
     )
 
 
+async def photo_owner_orgs(conn: Conn, sha256: str) -> list[int]:
+    """The organisations holding a photo, whoever asks: for the audit log of a refused read only."""
+    rows = await conn.fetch("SELECT org_id FROM photos WHERE sha256 = $1 ORDER BY org_id", sha256)
+    return [r["org_id"] for r in rows]
+
+
 async def photo_in_use_anywhere(conn: Conn, sha256: str) -> bool:
     return bool(await conn.fetchval("SELECT true FROM photos WHERE sha256 = $1 LIMIT 1", sha256))

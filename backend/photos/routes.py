@@ -109,16 +109,27 @@ async def get_photo(
     sha256 = _check_sha(sha256)
     async with pool.acquire() as conn, conn.transaction():
         content_type = await repo.photo_content_type(conn, principal, sha256)
-        await audit.record(
-            conn,
-            principal=principal,
-            action="read",
-            object_type="photo",
-            object_id=sha256,
-            result="ok" if content_type else "not_found",
-            origin=req.origin(request, principal),
-            reason=req.reason(request),
-        )
+        if content_type is not None:
+            await audit.record(
+                conn,
+                principal=principal,
+                action="read",
+                object_type="photo",
+                object_id=sha256,
+                origin=req.origin(request, principal),
+                reason=req.reason(request),
+            )
+        else:  # in the log of every gemeente holding that photo
+            await audit.record_refused(
+                conn,
+                principal=principal,
+                action="read",
+                object_type="photo",
+                object_id=sha256,
+                owner_org_ids=await repo.photo_owner_orgs(conn, sha256),
+                origin=req.origin(request, principal),
+                reason=req.reason(request),
+            )
     if content_type is None:
         raise NotFound("foto niet gevonden")
     data = await asyncio.to_thread(photo_path(settings.uploads_dir, sha256).read_bytes)

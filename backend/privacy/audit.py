@@ -1,8 +1,10 @@
 """The append-only audit log (BIO2: action, object, result, origin, actor, timestamp; plus the reason).
 
 Every read of personal data and every export or disclosure is written here, in the same transaction as
-the read where there is one. The table refuses UPDATE, DELETE and TRUNCATE (a trigger), so entries can
-only be added. Functions take a connection; the caller owns the transaction.
+the read where there is one. A refused read is written too: as `denied` in the log of the organisation whose
+data was probed (its privacy officer sees who tried), and as `not_found` in the caller's own log when the data
+is another organisation's or nobody's (`record_refused`). The table refuses UPDATE, DELETE and TRUNCATE (a
+trigger), so entries can only be added. Functions take a connection; the caller owns the transaction.
 """
 
 from __future__ import annotations
@@ -62,6 +64,25 @@ async def record(
         reason,
         msgspec.json.encode(details or {}).decode(),
     )
+
+
+async def record_refused(
+    conn: Conn, *, principal: Principal, action: str, object_type: str, object_id: str,
+    owner_org_ids: Sequence[int], origin: Origin | None, reason: str | None,
+    details: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    """A read of personal data that was refused: `denied` in the log of each organisation owning the data,
+    `not_found` (what the caller was told) in the caller's own log unless it is one of them."""
+    for org_id in dict.fromkeys(owner_org_ids):
+        await record(
+            conn, principal=principal, action=action, object_type=object_type, object_id=object_id,
+            result="denied", origin=origin, reason=reason, org_id=org_id, details=details,
+        )  # fmt: skip
+    if principal.org_id not in owner_org_ids:
+        await record(
+            conn, principal=principal, action=action, object_type=object_type, object_id=object_id,
+            result="not_found", origin=origin, reason=reason, org_id=principal.org_id, details=details,
+        )  # fmt: skip
 
 
 async def record_many(

@@ -224,6 +224,12 @@ async def get_visible(
     return None if row is None else _registration(row)
 
 
+async def owner_orgs(conn: Conn, registration_id: uuid.UUID) -> list[int]:
+    """The organisation of a registration, whoever asks ([] when there is none): for the audit log only."""
+    rows = await conn.fetch("SELECT org_id FROM registrations WHERE id = $1", registration_id)
+    return [r["org_id"] for r in rows]
+
+
 class Filters(msgspec.Struct, frozen=True, kw_only=True):
     since: datetime | None = None
     until: datetime | None = None

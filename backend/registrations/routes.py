@@ -133,17 +133,28 @@ async def _read(
     """One registration the caller may see, with the read logged (also a refused one)."""
     async with pool.acquire() as conn, conn.transaction():
         found = await repo.get_visible(conn, principal, registration_id)
-        await audit.record(
-            conn,
-            principal=principal,
-            action=action,
-            object_type="registration",
-            object_id=str(registration_id),
-            result="ok" if found else "not_found",
-            origin=req.origin(request, principal),
-            reason=req.reason(request),
-            org_id=found.org_id if found else principal.org_id,
-        )
+        if found is not None:
+            await audit.record(
+                conn,
+                principal=principal,
+                action=action,
+                object_type="registration",
+                object_id=str(registration_id),
+                origin=req.origin(request, principal),
+                reason=req.reason(request),
+                org_id=found.org_id,
+            )
+        else:  # in the log of the gemeente whose registration it is, if it is anybody's
+            await audit.record_refused(
+                conn,
+                principal=principal,
+                action=action,
+                object_type="registration",
+                object_id=str(registration_id),
+                owner_org_ids=await repo.owner_orgs(conn, registration_id),
+                origin=req.origin(request, principal),
+                reason=req.reason(request),
+            )
     if found is None:
         raise NotFound("registratie niet gevonden")
     return found

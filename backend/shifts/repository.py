@@ -9,14 +9,6 @@ import asyncpg
 from backend.db.pool import Conn
 
 
-async def shift_org(conn: Conn, shift_id: int) -> int | None:
-    """The organisation of the shift's unit, or None when there is no such shift."""
-    org_id: int | None = await conn.fetchval(
-        "SELECT u.org_id FROM shifts s JOIN units u ON u.id = s.unit_id WHERE s.id = $1", shift_id
-    )
-    return org_id
-
-
 async def start_shift(
     conn: Conn,
     *,
@@ -66,6 +58,25 @@ async def end_shift(conn: Conn, shift_id: int) -> int | None:
     if row["device_id"] is not None:
         await conn.execute("UPDATE devices SET unit_id = NULL WHERE id = $1", row["device_id"])
     return int(row["unit_id"])
+
+
+async def open_shifts_on(conn: Conn, unit_id: int, device_id: int | None) -> list[asyncpg.Record]:
+    """The open shifts on this unit or on this device (the ones starting a shift there would end)."""
+    return await conn.fetch(
+        "SELECT id, unit_id, device_id, account_ids FROM shifts "
+        "WHERE ended_at IS NULL AND (unit_id = $1 OR device_id = $2) ORDER BY id",
+        unit_id,
+        device_id,
+    )
+
+
+async def get_shift(conn: Conn, shift_id: int) -> asyncpg.Record | None:
+    """A shift with its unit's organisation, or None when there is no such shift."""
+    return await conn.fetchrow(
+        "SELECT s.id, s.unit_id, s.device_id, s.account_ids, s.ended_at, u.org_id "
+        "FROM shifts s JOIN units u ON u.id = s.unit_id WHERE s.id = $1",
+        shift_id,
+    )
 
 
 async def open_shift(conn: Conn, unit_id: int) -> asyncpg.Record | None:

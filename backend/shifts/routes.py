@@ -1,4 +1,9 @@
-"""Shifts over HTTP: a boa starts one on his tablet, a team lead one for a unit; ending takes it off duty."""
+"""Shifts over HTTP: a boa starts one on his tablet or a team lead one for a unit; ending takes it off duty.
+
+Who may do what: only accounts of the caller's own organisation go on a shift; a boa may not take over a unit
+or tablet that a colleague's open shift is using (a team lead may: the colleague's shift is ended), and a boa
+ends only a shift he is on.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from litestar.params import JSONBody
 
 from backend.auth.guards import requires
 from backend.auth.tokens import Principal
-from backend.errors import NotFound
+from backend.db.pool import Conn
+from backend.errors import BadInput, Conflict, Forbidden, NotFound
 from backend.geofencing import repository as beats
 from backend.live.hub import LiveHub
 from backend.orgs import repository as orgs
@@ -45,12 +51,42 @@ async def start_shift(
             if device is None or device.org_id != principal.org_id or device.revoked:
                 raise NotFound("device not found", field="device_id")
         await beats.check_org_beats(conn, unit.org_id, data.beat_ids)
-        accounts = data.account_ids or ([principal.account_id] if principal.role == "boa" else [])
+        accounts = list(dict.fromkeys(data.account_ids))
+        if principal.role == "boa" and principal.account_id not in accounts:
+            accounts.insert(0, principal.account_id)  # a boa starts a shift he is on
+        foreign = await orgs.foreign_account_ids(conn, unit.org_id, accounts)
+        if foreign:
+            raise BadInput(
+                f"account {foreign[0]} is not an account of this organisation", field="account_ids"
+            )
+        if principal.role == "boa":
+            await _check_not_taken(conn, principal, unit.id, device_id)
         shift_id = await shifts.start_shift(
             conn, unit_id=unit.id, device_id=device_id, account_ids=accounts, beat_ids=data.beat_ids
         )
     await hub.refresh_unit(unit.id)
     return Created(id=shift_id)
+
+
+async def _check_not_taken(conn: Conn, principal: Principal, unit_id: int, device_id: int | None) -> None:
+    """A boa may not end a colleague's open shift by starting his own on its unit or tablet (409)."""
+    for open_ in await shifts.open_shifts_on(conn, unit_id, device_id):
+        on_it = list(open_["account_ids"])
+        if not on_it or principal.account_id in on_it:
+            continue  # nobody's shift (a team lead set it up without accounts) or his own: his to take
+        if open_["unit_id"] == unit_id:
+            raise Conflict(
+                "this unit is on shift with a colleague; he or a team lead ends it", field="unit_id"
+            )
+        raise Conflict(
+            "this tablet is on shift with a colleague; he or a team lead ends it", field="device_id"
+        )
+
+
+def _is_on(principal: Principal, shift: asyncpg.Record) -> bool:
+    return principal.account_id in shift["account_ids"] or (
+        principal.device_id is not None and shift["device_id"] == principal.device_id
+    )
 
 
 @post("/{shift_id:int}/end", status_code=204)
@@ -61,9 +97,11 @@ async def end_shift(
     hub: NamedDependency[LiveHub],
 ) -> None:
     async with pool.acquire() as conn, conn.transaction():
-        org_id = await shifts.shift_org(conn, shift_id)
-        if org_id is None or org_id != principal.org_id:
+        shift = await shifts.get_shift(conn, shift_id)
+        if shift is None or shift["org_id"] != principal.org_id:
             raise NotFound("shift not found")
+        if principal.role == "boa" and not _is_on(principal, shift):
+            raise Forbidden("a boa ends only the shift he is on", field="shift_id")
         unit_id = await shifts.end_shift(conn, shift_id)
     if unit_id is not None:
         await hub.refresh_unit(unit_id)

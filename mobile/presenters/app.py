@@ -29,7 +29,7 @@ from mobile.presenters.outbox import OutboxPresenter
 from mobile.presenters.register import RegisterPresenter
 from mobile.presenters.session import LoginPresenter, ShiftPresenter
 from mobile.presenters.tasks import TasksPresenter
-from mobile.state import SavedShift, SavedState, SavedTask, StateFile
+from mobile.state import SavedEnrolment, SavedShift, SavedState, SavedTask, StateFile
 from shared.protocol import AlertAcknowledged, PartnerPositions, UnitStatus, Welcome
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 class AppConfig:
     server: str = "http://127.0.0.1:8000"
     device_id: int | None = None
+    device_secret: str | None = None  # the enrolment secret; else the saved one (asked at the first login)
     data_dir: Path = field(default_factory=lambda: Path("mobile-data"))
     tiles_url: str = ""
     simulate: bool = False
@@ -67,10 +68,19 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self._tasks: set[asyncio.Task[Any]] = set()
         frames, outbox, save = self.frames, self.outbox, self._save
         self.location = LocationPresenter(frames, on_shift=self._on_shift)
+        saved = self.state_file.load()
+        self.enrolment: SavedEnrolment | None = saved.enrolment if saved else None
+        device_id = config.device_id
+        if device_id is None and self.enrolment is not None:
+            device_id = self.enrolment.device_id
+        secret = config.device_secret
+        if not secret and self.enrolment is not None and self.enrolment.device_id == device_id:
+            secret = self.enrolment.device_secret
         self.login = LoginPresenter(
             self.api,
             server=config.server,
-            device_id=config.device_id,
+            device_id=device_id,
+            device_secret=secret,
             spawn=self.spawn,
             signed_in=self.signed_in,
         )
@@ -148,6 +158,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.state_file.save(
             SavedState(
                 session=self.session,
+                enrolment=self.enrolment,
                 shift=shift,
                 status=self.status.status if shift else "",  # a restart shows the status the boa chose
                 tasks=[
@@ -199,6 +210,9 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             session.obtained_at = time.time()
         await self.stop_link()
         self.session = session
+        secret = self.login.device_secret.strip()
+        if session.device_id is not None and secret:  # the koppelcode worked: the next login needs it not
+            self.enrolment = SavedEnrolment(device_id=session.device_id, device_secret=secret)
         self.user = session.display_name
         self.api.token = session.access_token
         link = self.link = Link(self.api, self.outbox, session)

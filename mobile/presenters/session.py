@@ -24,6 +24,7 @@ class LoginPresenter(EventDispatcher):  # type: ignore[misc]
     username = StringProperty("")
     password = StringProperty("")
     device_id = StringProperty("")
+    device_secret = StringProperty("")  # the enrolment secret (koppelcode); kept after the first login
     server = StringProperty("")
     busy = BooleanProperty(False)
     error = StringProperty("")
@@ -36,6 +37,7 @@ class LoginPresenter(EventDispatcher):  # type: ignore[misc]
         *,
         server: str,
         device_id: int | None,
+        device_secret: str | None = None,
         spawn: Spawn,
         signed_in: Callable[[Session], Awaitable[None]],
         **kwargs: object,
@@ -50,6 +52,7 @@ class LoginPresenter(EventDispatcher):  # type: ignore[misc]
         )
         self.server = server
         self.device_id = "" if device_id is None else str(device_id)
+        self.device_secret = device_secret or ""
 
     def submit(self) -> None:
         if self.busy:
@@ -57,16 +60,14 @@ class LoginPresenter(EventDispatcher):  # type: ignore[misc]
         self._spawn(self.login())
 
     async def login(self) -> bool:
-        device = self.device_id.strip()
-        if not self.username.strip() or not self.password or not device.isdigit():
-            self.error = t(
-                "login.failed",
-                reason=t("login.username") + ", " + t("login.password") + ", " + t("login.device"),
-            )
+        device, secret = self.device_id.strip(), self.device_secret.strip()
+        if not self.username.strip() or not self.password or not device.isdigit() or not secret:
+            needed = ("login.username", "login.password", "login.device", "login.device_secret")
+            self.error = t("login.failed", reason=", ".join(t(k) for k in needed))
             return False
         self.busy, self.error = True, ""
         try:
-            session = await self._api.login(self.username.strip(), self.password, int(device))
+            session = await self._api.login(self.username.strip(), self.password, int(device), secret)
         except ApiError as exc:
             self.error = t("login.failed", reason=_reason(exc))
             return False

@@ -75,11 +75,25 @@ async def running(settings: Settings) -> AsyncIterator[Server]:
         await task
 
 
-async def login(base: str, username: str, device_id: int | None = None) -> dict[str, Any]:
+def tablet_secret(device_id: int) -> str:
+    """The enrolment secret the test worlds give tablet `device_id` (so a test logs in as it by its id)."""
+    return f"test-tablet-secret-{device_id}"
+
+
+async def login(
+    base: str, username: str, device_id: int | None = None, device_secret: str | None = None
+) -> dict[str, Any]:
+    """Log in; bound to a tablet with its enrolment secret (the test world's, unless another is given)."""
+    if device_id is not None and device_secret is None:
+        device_secret = tablet_secret(device_id)
+    body = {
+        "username": username,
+        "password": PASSWORD,
+        "device_id": device_id,
+        "device_secret": device_secret,
+    }
     async with httpx.AsyncClient(base_url=base) as http:
-        r = await http.post(
-            "/api/auth/login", json={"username": username, "password": PASSWORD, "device_id": device_id}
-        )
+        r = await http.post("/api/auth/login", json=body)
         assert r.status_code == 200, r.text
         return r.json()  # type: ignore[no-any-return]
 

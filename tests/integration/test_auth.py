@@ -15,7 +15,16 @@ import websockets
 from backend.auth.tokens import Principal, issue_access_token
 from shared.protocol import Error, Welcome
 from tests.conftest import new_database
-from tests.integration.harness import PASSWORD, Server, Socket, login, make_settings, running, socket_to
+from tests.integration.harness import (
+    PASSWORD,
+    Server,
+    Socket,
+    login,
+    make_settings,
+    running,
+    socket_to,
+    tablet_secret,
+)
 from tests.integration.world import World, build_world
 
 # Endpoints under /api that a caller without an access token may use: logging in needs no token, and a
@@ -186,7 +195,12 @@ async def test_revoked_device_is_cut_off_at_once_and_for_good(database_url: str,
         relogin = await _post(
             server,
             "/api/auth/login",
-            {"username": "boa_a", "password": PASSWORD, "device_id": world.tablet_a},
+            {
+                "username": "boa_a",
+                "password": PASSWORD,
+                "device_id": world.tablet_a,
+                "device_secret": tablet_secret(world.tablet_a),
+            },
         )
         assert relogin.status_code == 401
         assert relogin.json()["field"] == "device_id"

@@ -85,10 +85,9 @@ CASES: list[tuple[str, Any, str]] = [
     ("/api/devices", {"name": LONG}, "name"),
     ("/api/devices", {"name": "tab\u0000let"}, "name"),
     ("/api/devices", {"name": "t", "kind": "phone"}, "kind"),
-    ("/api/devices", {"name": "t", "kind": "tracker"}, "tracker_key"),
     ("/api/devices", {"name": "t", "kind": "tracker", "tracker_key": LONG}, "tracker_key"),
     ("/api/devices", {"name": "t", "kind": "tracker", "tracker_key": "k\u0000"}, "tracker_key"),
-    ("/api/devices", {"name": "t", "kind": "tracker", "tracker_key": "123456"}, "tracker_key"),  # taken: 409
+    ("/api/devices", {"name": "t", "kind": "tracker", "tracker_key": "123456"}, "tracker_key"),  # issued
     ("/api/devices", {"name": "t", "unit_id": 2**40}, "unit_id"),
     ("/api/devices", {"name": "t", "unit_id": 2**70}, "unit_id"),
     ("/api/devices", {"name": "t", "unit_id": INT32_MAX}, "unit_id"),  # no such unit: 404

@@ -13,9 +13,10 @@ import httpx
 import pytest
 
 from backend.db.pool import create_pool
+from backend.orgs import repository as orgs
 from meldkamer_bridge import outbox
 from meldkamer_bridge.outbox import Envelope, Verdict
-from tests.integration.harness import bearer, login, make_settings, running
+from tests.integration.harness import PASSWORD, bearer, login, make_settings, running
 from tests.integration.world import build_world
 
 
@@ -169,13 +170,17 @@ async def test_administrators_see_metrics_and_dead_letters_over_http(
         await outbox.pending(conn, "politie", 0, 3)
         await outbox.reject(conn, "politie", 1, "alert: root element is wrong")
         await outbox.acknowledge(conn, "politie", 2)
-    assert world.org_a
+        await orgs.create_account(
+            conn, org_id=world.meldkamer, username="admin_mk", password=PASSWORD, role="admin"
+        )
     async with running(make_settings(database_url, tmp_path)) as server:
-        admin = await login(server.base, "admin_a")
-        boa = await login(server.base, "lead_a")
+        admin = await login(server.base, "admin_mk")
+        lead = await login(server.base, "lead_a")
+        gemeente_admin = await login(server.base, "admin_a")
         async with httpx.AsyncClient(base_url=server.base) as http:
             r = await http.get("/api/bridge/status", headers=bearer(admin))
-            forbidden = await http.get("/api/bridge/status", headers=bearer(boa))
+            forbidden = await http.get("/api/bridge/status", headers=bearer(lead))
+            not_theirs = await http.get("/api/bridge/status", headers=bearer(gemeente_admin))
     assert r.status_code == 200, r.text
     body = r.json()
     (partner,) = body["partners"]
@@ -187,3 +192,5 @@ async def test_administrators_see_metrics_and_dead_letters_over_http(
     )
     assert body["dead_letters"][0]["reason"] == "alert: root element is wrong"
     assert forbidden.status_code == 403
+    # the bridge's partners and dead letters are the meldkamer's, not a gemeente's
+    assert not_theirs.status_code == 403 and "politie" not in not_theirs.text

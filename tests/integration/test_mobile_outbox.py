@@ -15,7 +15,7 @@ from mobile.api import Api, Session
 from mobile.link import Link
 from mobile.outbox import Outbox
 from shared.protocol import UnitStatus
-from tests.integration.harness import PASSWORD, make_settings, running
+from tests.integration.harness import PASSWORD, make_settings, running, tablet_secret
 from tests.integration.world import OUDE_ZIJDE, build_world
 
 
@@ -96,7 +96,7 @@ async def wait_for(link: Link, predicate: Callable[[], bool], timeout: float = 1
 async def session_for(base: str, device_id: int) -> Session:
     api = Api(base)
     try:
-        session = await api.login("boa_a", PASSWORD, device_id)
+        session = await api.login("boa_a", PASSWORD, device_id, tablet_secret(device_id))
     finally:
         await api.close()
     session.obtained_at = time.time()

@@ -12,7 +12,16 @@ import websockets
 
 from shared.protocol import Ack, Delta, Error, PositionReported, Snapshot, Welcome
 from tests.conftest import new_database
-from tests.integration.harness import PASSWORD, Server, bearer, login, make_settings, running, socket_to
+from tests.integration.harness import (
+    PASSWORD,
+    Server,
+    bearer,
+    login,
+    make_settings,
+    running,
+    socket_to,
+    tablet_secret,
+)
 from tests.integration.world import NIEUWE_ZIJDE, OUDE_ZIJDE, World, build_world
 
 
@@ -121,6 +130,12 @@ async def test_device_cannot_be_revoked_by_a_boa_or_another_gemeente(
     # the tablet still works
     async with httpx.AsyncClient(base_url=server.base) as http:
         r = await http.post(
-            "/api/auth/login", json={"username": "boa_a", "password": PASSWORD, "device_id": world.tablet_a}
+            "/api/auth/login",
+            json={
+                "username": "boa_a",
+                "password": PASSWORD,
+                "device_id": world.tablet_a,
+                "device_secret": tablet_secret(world.tablet_a),
+            },
         )
     assert r.status_code == 200

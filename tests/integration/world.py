@@ -10,7 +10,7 @@ from backend.geofencing.importer import parse_beats
 from backend.geofencing.repository import upsert_beats
 from backend.orgs import repository as orgs
 from backend.shifts import repository as shifts
-from tests.integration.harness import PASSWORD
+from tests.integration.harness import PASSWORD, tablet_secret
 
 # Two real Amsterdam buurten (CBS 2014): Burgwallen-Oude Zijde and Burgwallen-Nieuwe Zijde.
 OUDE_ZIJDE = (4.8970, 52.3745)  # near the Oude Kerk
@@ -57,6 +57,8 @@ async def build_world(url: str) -> World:
             unit_b = await orgs.create_unit(conn, org_id=b, call_sign="B-01")
             tablet_a = await orgs.create_device(conn, org_id=a, name="tablet-a")
             tablet_b = await orgs.create_device(conn, org_id=b, name="tablet-b")
+            for tablet in (tablet_a, tablet_b):  # enrolled: a test logs in as it with tablet_secret(id)
+                await orgs.set_device_secret(conn, tablet, tablet_secret(tablet))
             tracker_a = await orgs.create_device(
                 conn, org_id=a, name="tracker-a", kind="tracker", tracker_key="123456", unit_id=unit_a
             )

@@ -17,7 +17,14 @@ pytest.importorskip("kivy", reason=KIVY_MISSING)
 from backend.orgs import repository as orgs  # noqa: E402
 from mobile.presenters.app import AppConfig, AppPresenter  # noqa: E402
 from shared.protocol import AlertKind, AlertRaised, Delta, Snapshot, UnitStatus  # noqa: E402
-from tests.integration.harness import PASSWORD, login, make_settings, running, socket_to  # noqa: E402
+from tests.integration.harness import (  # noqa: E402
+    PASSWORD,
+    login,
+    make_settings,
+    running,
+    socket_to,
+    tablet_secret,
+)
 from tests.integration.world import OUDE_ZIJDE, build_world  # noqa: E402
 
 
@@ -50,7 +57,12 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
     async with running(make_settings(database_url, tmp_path)) as server:
         operator = await login(server.base, "operator_mk")
         app = AppPresenter(
-            AppConfig(server=server.base, device_id=world.tablet_a, data_dir=tmp_path / "tablet")
+            AppConfig(
+                server=server.base,
+                device_id=world.tablet_a,
+                device_secret=tablet_secret(world.tablet_a),
+                data_dir=tmp_path / "tablet",
+            )
         )
         try:
             async with socket_to(server.ws + "/ws/operator", operator["access_token"]) as op:

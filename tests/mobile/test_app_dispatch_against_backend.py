@@ -37,6 +37,7 @@ from tests.integration.harness import (  # noqa: E402
     make_settings,
     running,
     socket_to,
+    tablet_secret,
 )
 from tests.integration.world import OUDE_ZIJDE, World, build_world  # noqa: E402
 from tests.mobile.test_app_against_backend import until  # noqa: E402
@@ -45,7 +46,14 @@ from tests.mobile.test_app_against_backend import until  # noqa: E402
 @asynccontextmanager
 async def on_duty(server: Server, world: World, data_dir: Path) -> AsyncIterator[AppPresenter]:
     """The app logged in as boa_a on tablet A, on shift, online, with a GPS fix at the Oude Zijde."""
-    app = AppPresenter(AppConfig(server=server.base, device_id=world.tablet_a, data_dir=data_dir))
+    app = AppPresenter(
+        AppConfig(
+            server=server.base,
+            device_id=world.tablet_a,
+            device_secret=tablet_secret(world.tablet_a),
+            data_dir=data_dir,
+        )
+    )
     try:
         app.login.username, app.login.password = "boa_a", PASSWORD
         assert await app.login.login(), app.login.error

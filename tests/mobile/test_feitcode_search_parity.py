@@ -13,7 +13,7 @@ from tests.mobile.conftest import KIVY_MISSING
 pytest.importorskip("kivy", reason=KIVY_MISSING)
 
 from mobile.presenters.app import AppConfig, AppPresenter  # noqa: E402
-from tests.integration.harness import PASSWORD, make_settings, running  # noqa: E402
+from tests.integration.harness import PASSWORD, make_settings, running, tablet_secret  # noqa: E402
 from tests.integration.world import build_world  # noqa: E402
 
 QUERIES = ["hond", "bf185", "f 185", "R 397", "alcohol", "parkeren", "afval", "fiets", "geluid", "145", ""]
@@ -52,7 +52,12 @@ async def test_offline_rows_equal_the_servers_rows_for_the_same_query(
         await conn.close()
     async with running(make_settings(database_url, tmp_path)) as server:
         app = AppPresenter(
-            AppConfig(server=server.base, device_id=world.tablet_a, data_dir=tmp_path / "tablet")
+            AppConfig(
+                server=server.base,
+                device_id=world.tablet_a,
+                device_secret=tablet_secret(world.tablet_a),
+                data_dir=tmp_path / "tablet",
+            )
         )
         try:
             app.login.username, app.login.password = "boa_a", PASSWORD

@@ -43,7 +43,7 @@ async def test_a_400_from_the_backends_validation_keeps_its_field_on_the_login_s
         extra=[{"key": "device_id", "message": "Expected `int <= 2147483647`"}],
     ))  # fmt: skip
     app = AppPresenter(
-        AppConfig(server="http://schakel.test", device_id=3, data_dir=tmp_path),
+        AppConfig(server="http://schakel.test", device_id=3, device_secret="koppel", data_dir=tmp_path),
         api=Api("http://schakel.test", transport=answering(refused, 400)),
     )
     with pytest.raises(ApiError) as caught:

@@ -43,3 +43,12 @@ def test_command_line_options() -> None:
     assert args.data_dir == Path("x")
     with pytest.raises(SystemExit):
         parse(["--device-id", "dertien"])
+
+
+def test_the_koppelcode_comes_from_the_option_or_in_a_simulation_from_the_demo_seed() -> None:
+    from backend.demo.seed import DEMO_DEVICE_SECRET
+    from mobile.app import DEMO_DEVICE_SECRET as tablet_side
+
+    assert tablet_side == DEMO_DEVICE_SECRET  # `--simulate` logs in to the demo's tablets
+    assert parse(["--device-secret", "abc"]).device_secret == "abc"
+    assert parse([]).device_secret is None

@@ -59,7 +59,7 @@ def refusal(status: int, code: str, detail: str, field: str | None = None) -> ht
 def make_app(tmp_path: Path, handler: Any = None) -> AppPresenter:
     transport = httpx.MockTransport(handler or (lambda request: httpx.Response(503)))
     app = AppPresenter(
-        AppConfig(server="http://schakel.test", device_id=3, data_dir=tmp_path),
+        AppConfig(server="http://schakel.test", device_id=3, device_secret="koppel", data_dir=tmp_path),
         api=Api("http://schakel.test", transport=transport),
     )
     return app
@@ -677,3 +677,38 @@ def test_no_presenter_imports_the_composition_root() -> None:
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
         assert "mobile.presenters.app" not in imported, path.name
+
+
+async def test_the_koppelcode_is_sent_at_login_and_kept_for_the_next_one(tmp_path: Path) -> None:
+    sent: list[dict[str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/auth/login":
+            sent.append(json.loads(request.content))
+            return httpx.Response(200, json=msgspec.to_builtins(SESSION))
+        return httpx.Response(503)
+
+    transport = httpx.MockTransport(handler)
+    first = AppPresenter(
+        AppConfig(server="http://schakel.test", data_dir=tmp_path),
+        api=Api("http://schakel.test", transport=transport),
+    )
+    first.login.username, first.login.password, first.login.device_id = "boa01", "geheim", "3"
+    assert not await first.login.login()  # no koppelcode yet: asked for, nothing sent
+    assert "Koppelcode" in first.login.error and not sent
+    first.login.device_secret = "de-koppelcode"
+    assert await first.login.login(), first.login.error
+    assert sent[-1]["device_id"] == 3 and sent[-1]["device_secret"] == "de-koppelcode"
+    await first.logout()
+    await first.close()
+
+    # after a restart (and a logout) the tablet knows its number and koppelcode: only name and password
+    again = AppPresenter(
+        AppConfig(server="http://schakel.test", data_dir=tmp_path),
+        api=Api("http://schakel.test", transport=transport),
+    )
+    assert (again.login.device_id, again.login.device_secret) == ("3", "de-koppelcode")
+    again.login.username, again.login.password = "boa01", "geheim"
+    assert await again.login.login(), again.login.error
+    assert sent[-1]["device_secret"] == "de-koppelcode"
+    await again.close()

@@ -33,7 +33,10 @@ def texts(widget: Any) -> list[str]:
 
 async def test_every_screen_is_built_and_shows_the_presenters_labels(tmp_path: Path) -> None:
     api = Api("http://schakel.test", transport=httpx.MockTransport(lambda _: httpx.Response(503)))
-    p = AppPresenter(AppConfig(server="http://schakel.test", device_id=3, data_dir=tmp_path), api=api)
+    p = AppPresenter(
+        AppConfig(server="http://schakel.test", device_id=3, device_secret="koppel", data_dir=tmp_path),
+        api=api,
+    )
     app = SchakelApp(p, NoGps())
     App._running_app = app  # what `app` means in the .kv files, as when the app runs
     try:
