@@ -13,6 +13,7 @@ from backend.errors import BadInput, TooLarge
 from backend.live.hub import LiveHub
 from backend.live.osmand import MAX_BODY_BYTES, OsmAndError, check_fix_time, decode_osmand
 from backend.live.sequences import FrameRefused
+from backend.openapi import OSMAND_FORM, OSMAND_JSON, raw_body
 from backend.orgs import repository as orgs
 from backend.shifts import repository as shifts
 
@@ -20,7 +21,17 @@ DURABLE_TIMEOUT_S = 10.0
 
 
 @route(
-    ["/osmand", "/api/trackers/osmand"], http_method=["GET", "POST"], tags=["trackers"], opt={"public": True}
+    ["/osmand", "/api/trackers/osmand"],
+    http_method=["GET", "POST"],
+    tags=["trackers"],
+    opt={"public": True},
+    status_code=200,
+    operation_class=raw_body(
+        {"application/x-www-form-urlencoded": OSMAND_FORM, "application/json": OSMAND_JSON},
+        description="One fix; a GET (or a POST without a body) carries the form's keys in the query.",
+        required=False,
+        public=True,
+    ),
 )
 async def osmand(
     request: Request,  # type: ignore[type-arg]
