@@ -26,6 +26,7 @@ DURABLE_TIMEOUT_S = 10.0
     tags=["trackers"],
     opt={"public": True},
     status_code=200,
+    request_max_body_size=MAX_BODY_BYTES,  # public: a stranger's large body is a 413 before it is read
     operation_class=raw_body(
         {"application/x-www-form-urlencoded": OSMAND_FORM, "application/json": OSMAND_JSON},
         description="One fix; a GET (or a POST without a body) carries the form's keys in the query.",

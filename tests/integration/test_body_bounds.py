@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from backend.live.osmand import MAX_BODY_BYTES
 from backend.request_input import MAX_JSON_DEPTH, json_too_deep
 from tests.conftest import new_database
 from tests.integration.harness import Server, bearer, login, make_settings, running
@@ -58,8 +59,11 @@ async def test_deeply_nested_json_is_bad_input_on_every_json_route(
         for path in _json_routes(world):
             headers = {**(admin if "catalogues" in path else lead), "Content-Type": "application/json"}
             r = await http.post(path, content=body, headers=headers)
-            assert r.status_code == 400, (path, r.status_code, r.text[:300])
-            assert r.json()["field"] == "body", (path, r.text[:300])
+            # the public tracker route takes 64 KB: these bodies are too large for it before they are too deep
+            expected = 413 if "osmand" in path and len(body) > MAX_BODY_BYTES else 400
+            assert r.status_code == expected, (path, r.status_code, r.text[:300])
+            if expected == 400:
+                assert r.json()["field"] == "body", (path, r.text[:300])
 
 
 def test_depth_scan_counts_brackets_outside_strings_only() -> None:
