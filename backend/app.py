@@ -31,6 +31,7 @@ from backend.feitcodes import routes as feitcode_routes
 from backend.geofencing import routes as beat_routes
 from backend.live import osmand_routes, sockets
 from backend.live.hub import LiveHub
+from backend.openapi import COMPONENTS, SECURITY, document_errors
 from backend.orgs import repository as orgs
 from backend.orgs import routes as org_routes
 from backend.photos import routes as photo_routes
@@ -39,6 +40,7 @@ from backend.privacy import routes as privacy_routes
 from backend.registerqueries import routes as register_query_routes
 from backend.registrations import routes as registration_routes
 from backend.reports import routes as report_routes
+from backend.request_input import bound_json_depth
 from backend.services import DEPENDENCIES, Services
 from backend.settings import Settings
 from backend.shifts import routes as shift_routes
@@ -96,7 +98,7 @@ def create_app(settings: Settings) -> Litestar:
             await hub.stop()
             await pool.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             auth_routes.router,
@@ -120,9 +122,18 @@ def create_app(settings: Settings) -> Litestar:
         guards=[authenticate_api],  # app-wide: a valid token before anything is parsed (401, never a 400)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
+        before_request=bound_json_depth,  # every JSON body: at most MAX_JSON_DEPTH deep (400 naming `body`)
         openapi_config=OpenAPIConfig(
-            title="Schakel", version="0.1.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+            title="Schakel",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin()],
+            components=COMPONENTS,
+            security=SECURITY,  # every operation needs the bearer token unless it says otherwise (public)
         ),
         template_config=TemplateConfig(directory=TEMPLATE_DIRS, engine=JinjaTemplateEngine),
+        # the largest body any route takes (a GeoJSON import, a photo); routes with less check their own
         request_max_body_size=20 * 1024 * 1024,
     )
+    document_errors(app)
+    return app

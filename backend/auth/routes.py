@@ -15,6 +15,7 @@ from backend.auth.guards import require_org, requires
 from backend.auth.passwords import verify_password
 from backend.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
 from backend.errors import NotFound, Unauthorized
+from backend.openapi import errors
 from backend.orgs import repository as orgs
 from backend.params import PathId
 from backend.services import Services
@@ -75,7 +76,7 @@ async def _issue(pool: asyncpg.Pool, settings: Settings, account_id: int, device
     )
 
 
-@post("/auth/login", status_code=200, opt={"public": True})
+@post("/auth/login", status_code=200, opt={"public": True}, responses=errors(401))
 async def login(
     data: JSONBody[LoginRequest], pool: NamedDependency[asyncpg.Pool], settings: NamedDependency[Settings]
 ) -> TokenPair:
@@ -95,7 +96,7 @@ async def login(
     return await _issue(pool, settings, row["id"], data.device_id)
 
 
-@post("/auth/refresh", status_code=200, opt={"public": True})
+@post("/auth/refresh", status_code=200, opt={"public": True}, responses=errors(401))
 async def refresh(
     data: JSONBody[RefreshRequest], pool: NamedDependency[asyncpg.Pool], settings: NamedDependency[Settings]
 ) -> TokenPair:

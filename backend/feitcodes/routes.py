@@ -17,9 +17,10 @@ from backend.errors import BadInput
 from backend.feitcodes import repository as repo
 from backend.feitcodes.catalogue import load_catalogue
 from backend.geofencing.importer import BeatImportError, parse_beats
+from backend.openapi import GEOJSON_BODY, raw_body
 from backend.privacy import audit
 from backend.request_input import AnyRequest
-from shared.feitcodes import CatalogueError, FeitHit, FeitResult, search
+from shared.feitcodes import Catalogue, CatalogueError, FeitHit, FeitResult, search
 
 MAX_CATALOGUE_BYTES = 16 * 1024 * 1024
 LEADS = ("teamlead", "admin")
@@ -81,7 +82,12 @@ async def list_catalogues(
         return await repo.list_catalogues(conn, principal.org_id)
 
 
-@post("/catalogues", status_code=201, guards=[requires("admin")])
+@post(
+    "/catalogues",
+    status_code=201,
+    guards=[requires("admin")],
+    operation_class=raw_body({"application/json": Catalogue}, description="A feitcode catalogue file."),
+)
 async def upload_catalogue(
     request: AnyRequest, principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
 ) -> repo.CatalogueVersion:
@@ -109,7 +115,13 @@ async def upload_catalogue(
     return next(v for v in versions if v.id == new_id)
 
 
-@post("/apv-zones/import", guards=[requires(*LEADS)])
+@post(
+    "/apv-zones/import",
+    guards=[requires(*LEADS)],
+    operation_class=raw_body(
+        GEOJSON_BODY, description="The zones; each feature's tags_property lists its tags."
+    ),
+)
 async def import_zones(
     request: AnyRequest,
     principal: NamedDependency[Principal],

@@ -16,6 +16,7 @@ from backend.errors import BadInput, NotFound, TooLarge
 from backend.geofencing import repository
 from backend.geofencing.importer import BeatImportError, parse_beats
 from backend.live.hub import LiveHub
+from backend.openapi import GEOJSON_BODY, raw_body
 from backend.params import PathId, QueryId
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
@@ -27,7 +28,11 @@ class ImportResult(msgspec.Struct, frozen=True, kw_only=True):
     beat_ids: list[int]
 
 
-@post("/import", guards=[requires("admin", "teamlead")])
+@post(
+    "/import",
+    guards=[requires("admin", "teamlead")],
+    operation_class=raw_body(GEOJSON_BODY, description="The beats, inserted or updated by code."),
+)
 async def import_beats(
     request: Request,  # type: ignore[type-arg]
     principal: NamedDependency[Principal],

@@ -13,13 +13,26 @@ from backend.errors import BadInput, TooLarge
 from backend.live.hub import LiveHub
 from backend.live.osmand import MAX_BODY_BYTES, OsmAndError, check_fix_time, decode_osmand
 from backend.live.sequences import FrameRefused
+from backend.openapi import OSMAND_FORM, OSMAND_JSON, raw_body
 from backend.orgs import repository as orgs
 from backend.shifts import repository as shifts
 
 DURABLE_TIMEOUT_S = 10.0
 
 
-@route(["/osmand", "/api/trackers/osmand"], http_method=["GET", "POST"], opt={"public": True})
+@route(
+    ["/osmand", "/api/trackers/osmand"],
+    http_method=["GET", "POST"],
+    opt={"public": True},
+    status_code=200,
+    request_max_body_size=MAX_BODY_BYTES,  # public: a stranger's large body is a 413 before it is read
+    operation_class=raw_body(
+        {"application/x-www-form-urlencoded": OSMAND_FORM, "application/json": OSMAND_JSON},
+        description="One fix; a GET (or a POST without a body) carries the form's keys in the query.",
+        required=False,
+        public=True,
+    ),
+)
 async def osmand(
     request: Request,  # type: ignore[type-arg]
     pool: NamedDependency[asyncpg.Pool],

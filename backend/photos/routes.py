@@ -10,12 +10,14 @@ import asyncpg
 import msgspec
 from litestar import Response, Router, get, post, put
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
 from backend import request_input as req
 from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.errors import BadInput, DomainError, NotFound, TooLarge
+from backend.openapi import binary, errors, raw_body
 from backend.photos import repository as repo
 from backend.photos.storage import photo_path, write_durably
 from backend.privacy import audit
@@ -55,7 +57,15 @@ def _check_sha(sha256: str) -> str:
         raise BadInput("geen geldige sha256 (64 kleine hexadecimale tekens)", field="sha256") from None
 
 
-@put("/{sha256:str}", guards=[requires(*service.WRITERS)])
+@put(
+    "/{sha256:str}",
+    guards=[requires(*service.WRITERS)],
+    operation_class=raw_body(
+        {"image/jpeg": binary("a JPEG photo"), "image/png": binary("a PNG photo")},
+        description="The photo's bytes; their sha256 is the one in the path.",
+    ),
+    responses={201: ResponseSpec(PhotoStatus, description="Stored now."), **errors(415)},
+)
 async def put_photo(
     request: AnyRequest,
     sha256: FromPath[str],

@@ -46,6 +46,7 @@ async def search_audit(
     limit: FromQuery[int] = 200,
 ) -> list[audit.Entry]:
     req.texts(action=action, object_type=object_type, object_id=object_id)
+    req.times(since=since, until=until)
     async with pool.acquire() as conn:
         return await audit.search(
             conn,

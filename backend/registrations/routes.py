@@ -14,6 +14,7 @@ import asyncpg
 import msgspec
 from litestar import MediaType, Response, Router, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.response import Template
 
@@ -22,13 +23,22 @@ from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.errors import BadInput, NotFound
 from backend.live.hub import LiveHub
+from backend.openapi import raw_body
 from backend.params import QueryId
 from backend.privacy import audit
 from backend.registrations import receipt as receipts
 from backend.registrations import repository as repo
 from backend.registrations import service, validation
 from backend.request_input import AnyRequest
-from shared.registrations import Aggression, decode_correction, decode_submission, decode_void
+from shared.registrations import (
+    Aggression,
+    Correction,
+    Submission,
+    Void,
+    decode_correction,
+    decode_submission,
+    decode_void,
+)
 
 TEAMLEAD = requires("teamlead")  # review is the team lead's, not the admin's
 
@@ -46,7 +56,16 @@ class RegistrationView(msgspec.Struct, frozen=True, kw_only=True):
     deadline: validation.DeadlineStatus | None = None
 
 
-@post("/registrations")
+@post(
+    "/registrations",
+    operation_class=raw_body(
+        {"application/json": Submission}, description="A waarneming, fine or aggression incident (by kind)."
+    ),
+    responses={
+        200: ResponseSpec(repo.Registration, description="A retry: this registration was stored before."),
+        409: ResponseSpec(ConflictBody, description="The id holds a registration with other content."),
+    },
+)
 async def submit_registration(
     request: AnyRequest,
     principal: NamedDependency[Principal],
@@ -112,6 +131,7 @@ async def list_registrations(
 ) -> list[repo.Summary]:
     """Summaries (no personal data) of what the caller may see, newest first."""
     req.texts(category=category, feitcode=feitcode, kind=kind, status=status)
+    req.times(since=since, until=until)
     filters = repo.Filters(
         since=since,
         until=until,
@@ -202,7 +222,13 @@ async def receipt(
     return Template(template_name=receipts.TEMPLATE, context=receipts.receipt_context(found, str(name)))
 
 
-@post("/registrations/{registration_id:uuid}/correct", tags=["review"], status_code=200, guards=[TEAMLEAD])
+@post(
+    "/registrations/{registration_id:uuid}/correct",
+    tags=["review"],
+    status_code=200,
+    guards=[TEAMLEAD],
+    operation_class=raw_body({"application/json": Correction}, description="The full new content and why."),
+)
 async def correct_registration(
     request: AnyRequest,
     registration_id: FromPath[uuid.UUID],
@@ -237,7 +263,13 @@ async def correct_registration(
         return await repo.get_raw(conn, registration_id)  # type: ignore[return-value]
 
 
-@post("/registrations/{registration_id:uuid}/void", tags=["review"], status_code=200, guards=[TEAMLEAD])
+@post(
+    "/registrations/{registration_id:uuid}/void",
+    tags=["review"],
+    status_code=200,
+    guards=[TEAMLEAD],
+    operation_class=raw_body({"application/json": Void}, description="Why the registration is void."),
+)
 async def void_registration(
     request: AnyRequest,
     registration_id: FromPath[uuid.UUID],

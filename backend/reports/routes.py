@@ -64,6 +64,7 @@ async def export_registrations(
 ) -> str:
     """CSV for review; fines carry what the CJIB delivery needs. Every exported registration is logged."""
     req.texts(category=category, feitcode=feitcode, kind=kind)
+    req.times(since=since, until=until)
     filters = reg_repo.Filters(
         since=since,
         until=until,
@@ -86,6 +87,7 @@ async def export_gir(
     until: FromQuery[datetime | None] = None,
 ) -> str:
     """Aggression incidents for the gemeente's GIR registration."""
+    req.times(since=since, until=until)
     filters = reg_repo.Filters(since=since, until=until, kind="aggression", limit=100_000)
     return documents.gir_csv(await _export(pool, request, principal, filters, "gir"))
 
