@@ -12,7 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from backend.auth.guards import require_org, requires
-from backend.auth.passwords import verify_password
+from backend.auth.passwords import verify_password_off_loop
 from backend.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
 from backend.errors import NotFound, Unauthorized
 from backend.orgs import repository as orgs
@@ -79,9 +79,12 @@ async def login(
 ) -> TokenPair:
     async with pool.acquire() as conn:
         row = await orgs.account_for_login(conn, data.username)
-        ok = verify_password(row["password_hash"] if row else None, data.password)
-        if row is None or not ok or not row["active"]:
-            raise Unauthorized("unknown username or wrong password")
+    # the hash runs in its own threads, with no connection held: a login flood neither stalls the event loop
+    # (and with it every tablet's ack) nor empties the pool
+    ok = await verify_password_off_loop(row["password_hash"] if row else None, data.password)
+    if row is None or not ok or not row["active"]:
+        raise Unauthorized("unknown username or wrong password")
+    async with pool.acquire() as conn:
         if data.device_id is not None:
             device = await orgs.get_device(conn, data.device_id)
             if device is None or device.org_id != row["org_id"]:
