@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 import msgspec
-from litestar import Router, get, post
+from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
+from backend.auth import throttle
 from backend.auth.guards import require_org, requires
 from backend.auth.passwords import verify_password_off_loop
 from backend.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
@@ -75,9 +76,15 @@ async def _issue(pool: asyncpg.Pool, settings: Settings, account_id: int, device
 
 @post("/auth/login", status_code=200, opt={"public": True})
 async def login(
-    data: JSONBody[LoginRequest], pool: NamedDependency[asyncpg.Pool], settings: NamedDependency[Settings]
+    request: Request[Any, Any, Any],
+    data: JSONBody[LoginRequest],
+    pool: NamedDependency[asyncpg.Pool],
+    settings: NamedDependency[Settings],
 ) -> TokenPair:
+    address = request.client.host if request.client else ""
     async with pool.acquire() as conn:
+        # counted before the (slow) hash: a locked account or address costs no Argon2 at all
+        attempt = await throttle.begin_attempt(conn, settings, data.username, address)
         row = await orgs.account_for_login(conn, data.username)
     # the hash runs in its own threads, with no connection held: a login flood neither stalls the event loop
     # (and with it every tablet's ack) nor empties the pool
@@ -85,6 +92,7 @@ async def login(
     if row is None or not ok or not row["active"]:
         raise Unauthorized("unknown username or wrong password")
     async with pool.acquire() as conn:
+        await throttle.succeeded(conn, data.username, attempt)
         if data.device_id is not None:
             device = await orgs.get_device(conn, data.device_id)
             if device is None or device.org_id != row["org_id"]:
