@@ -41,6 +41,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_failures_per_account: PositiveInt = 5
     login_failures_per_address: PositiveInt = 30
     login_window_s: PositiveInt = 300
+    # how often an instance reads the sessions other instances (or an account change) ended
+    session_check_s: PositiveFloat = 1.0
     # live path
     flush_interval_s: PositiveFloat = 0.1  # position history is written at least this often ...
     flush_max_rows: PositiveInt = 500  # ... or when this many rows wait (bounds ack latency under load)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -11,8 +12,8 @@ from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from backend.auth import throttle
-from backend.auth.guards import require_org, requires
+from backend.auth import sessions, throttle
+from backend.auth.guards import authenticate_token, require_org, requires
 from backend.auth.passwords import verify_password_off_loop
 from backend.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
 from backend.errors import NotFound, Unauthorized
@@ -40,19 +41,26 @@ class RefreshRequest(msgspec.Struct, frozen=True, kw_only=True):
     refresh_token: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
-async def _issue(pool: asyncpg.Pool, settings: Settings, account_id: int, device_id: int | None) -> TokenPair:
-    async with pool.acquire() as conn:
+async def _issue(
+    pool: asyncpg.Pool, settings: Settings, account_id: int, device_id: int | None, session_id: str | None
+) -> TokenPair:
+    """A new token pair in the session (a new session when None: a login)."""
+    async with pool.acquire() as conn, conn.transaction():
         account = await orgs.get_account(conn, account_id)
         if account is None or not account.active:
             raise Unauthorized("account is disabled")
         visible = await orgs.visible_org_ids(conn, account.org_id)
+        if session_id is None:
+            session_id = await sessions.start(conn, account_id, device_id)
         token, token_hash = new_refresh_token()
         await conn.execute(
-            "INSERT INTO refresh_tokens (token_hash, account_id, device_id, expires_at) VALUES ($1, $2, $3, $4)",
+            """INSERT INTO refresh_tokens (token_hash, account_id, device_id, expires_at, session_id)
+               VALUES ($1, $2, $3, $4, $5::uuid)""",
             token_hash,
             account_id,
             device_id,
             datetime.now(UTC) + timedelta(days=settings.refresh_token_days),
+            session_id,
         )
     principal = Principal(
         account_id=account.id,
@@ -61,6 +69,7 @@ async def _issue(pool: asyncpg.Pool, settings: Settings, account_id: int, device
         visible_org_ids=visible,
         device_id=device_id,
         username=account.username,
+        session_id=session_id,
     )
     return TokenPair(
         access_token=issue_access_token(principal, settings.secret_key, settings.access_token_minutes),
@@ -99,36 +108,86 @@ async def login(
                 raise Unauthorized("this device is not registered for your organisation", field="device_id")
             if device.revoked:
                 raise Unauthorized("this device has been revoked", field="device_id")
-    return await _issue(pool, settings, row["id"], data.device_id)
+    return await _issue(pool, settings, row["id"], data.device_id, None)
 
 
 @post("/auth/refresh", status_code=200, opt={"public": True})
 async def refresh(
-    data: JSONBody[RefreshRequest], pool: NamedDependency[asyncpg.Pool], settings: NamedDependency[Settings]
+    data: JSONBody[RefreshRequest],
+    pool: NamedDependency[asyncpg.Pool],
+    settings: NamedDependency[Settings],
+    services: NamedDependency[Services],
 ) -> TokenPair:
+    reused: str | None = None
     async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            """UPDATE refresh_tokens SET revoked_at = now()
-               WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > now()
-               RETURNING account_id, device_id""",
-            hash_refresh_token(data.refresh_token),
-        )
-        if row is None:
+        async with conn.transaction():
+            # FOR UPDATE: two refreshes with one token are taken one after the other, the second is a reuse
+            row = await conn.fetchrow(
+                """SELECT id, account_id, device_id, session_id::text AS session_id,
+                          revoked_at IS NOT NULL AS used
+                   FROM refresh_tokens WHERE token_hash = $1 AND expires_at > now() FOR UPDATE""",
+                hash_refresh_token(data.refresh_token),
+            )
+            if row is not None and row["used"]:
+                # a rotated token came back: a thief or the owner holds a copy, so no token of the family can
+                # be trusted any more — the whole session ends, its access tokens and sockets with it
+                if row["session_id"] is not None and await sessions.end(
+                    conn, row["session_id"], "refresh_reuse"
+                ):
+                    reused = row["session_id"]
+            elif row is not None:
+                await conn.execute("UPDATE refresh_tokens SET revoked_at = now() WHERE id = $1", row["id"])
+        if reused is not None:
+            await _ended(services, [reused], "refresh_reuse")
+        if row is None or row["used"]:
             raise Unauthorized("refresh token unknown, expired or revoked", field="refresh_token")
         if row["device_id"] is not None:
             device = await orgs.get_device(conn, row["device_id"])
             if device is None or device.revoked:
                 raise Unauthorized("this device has been revoked", field="refresh_token")
-    return await _issue(pool, settings, row["account_id"], row["device_id"])
+    return await _issue(pool, settings, row["account_id"], row["device_id"], row["session_id"])
+
+
+async def _ended(services: Services, session_ids: list[str], reason: str) -> None:
+    """Tokens of these sessions are refused from now on; their live sockets are told and closed (each close
+    is bounded, so a socket that does not read cannot hold this up)."""
+    tasks = services.sessions.ended(session_ids, reason)
+    if tasks:
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @post("/auth/logout", status_code=204, opt={"public": True})
-async def logout(data: JSONBody[RefreshRequest], pool: NamedDependency[asyncpg.Pool]) -> None:
-    async with pool.acquire() as conn:
-        await conn.execute(
-            "UPDATE refresh_tokens SET revoked_at = now() WHERE token_hash = $1 AND revoked_at IS NULL",
+async def logout(
+    request: Request[Any, Any, Any],
+    data: JSONBody[RefreshRequest],
+    pool: NamedDependency[asyncpg.Pool],
+    services: NamedDependency[Services],
+) -> None:
+    """End the session of this refresh token (and of the bearer token, when one is sent): its refresh tokens,
+    its access tokens and its live sockets."""
+    ended: list[str] = []
+    bearer = _bearer_session(request, services)
+    async with pool.acquire() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            """UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE token_hash = $1
+               RETURNING session_id::text AS session_id""",
             hash_refresh_token(data.refresh_token),
         )
+        for sid in {row["session_id"] if row else None, bearer} - {None}:
+            assert sid is not None
+            await sessions.end(conn, sid, "logout")
+            ended.append(sid)
+    await _ended(services, ended, "logout")
+
+
+def _bearer_session(request: Request[Any, Any, Any], services: Services) -> str | None:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return None
+    try:
+        return authenticate_token(token.strip(), services).session_id
+    except Unauthorized:
+        return None
 
 
 @post("/devices/{device_id:int}/revoke", status_code=204, tags=["devices"], guards=[LEADS])
