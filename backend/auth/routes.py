@@ -12,11 +12,12 @@ from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from backend.auth import sessions, throttle
+from backend.auth import password_policy, sessions, throttle
 from backend.auth.guards import authenticate_token, require_org, requires
-from backend.auth.passwords import verify_password_off_loop
+from backend.auth.passwords import hash_password_off_loop, verify_password_off_loop
 from backend.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
-from backend.errors import NotFound, Unauthorized
+from backend.db.pool import Conn
+from backend.errors import BadInput, NotFound, Unauthorized
 from backend.orgs import repository as orgs
 from backend.params import PathId
 from backend.services import Services
@@ -190,6 +191,82 @@ def _bearer_session(request: Request[Any, Any, Any], services: Services) -> str 
         return None
 
 
+class PasswordChange(msgspec.Struct, frozen=True, kw_only=True):
+    old_password: Password
+    new_password: Password
+
+
+class PasswordReset(msgspec.Struct, frozen=True, kw_only=True):
+    new_password: Password
+
+
+def _check_policy(password: str, username: str) -> None:
+    why = password_policy.problem(password, username)
+    if why is not None:
+        raise BadInput(why, field="new_password")
+
+
+@post("/auth/password", status_code=200)
+async def change_password(
+    request: Request[Any, Any, Any],
+    data: JSONBody[PasswordChange],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    settings: NamedDependency[Settings],
+    services: NamedDependency[Services],
+) -> TokenPair:
+    """Change one's own password (the old one is asked: a token alone is not enough). Every session of the
+    account ends, this one too; the answer is a new token pair in a new session."""
+    _check_policy(data.new_password, principal.username)
+    address = request.client.host if request.client else ""
+    async with pool.acquire() as conn:
+        # the old password is a guess like a login's: the same throttle counts it
+        attempt = await throttle.begin_attempt(conn, settings, principal.username, address)
+        row = await orgs.account_for_login(conn, principal.username)
+    if row is None or row["id"] != principal.account_id:
+        raise Unauthorized("account not found", field="token")
+    if not await verify_password_off_loop(row["password_hash"], data.old_password):
+        raise Unauthorized("het huidige wachtwoord klopt niet", field="old_password")
+    new_hash = await hash_password_off_loop(data.new_password)
+    async with pool.acquire() as conn:
+        await throttle.succeeded(conn, principal.username, attempt)
+        ended = await _set_password(conn, principal.account_id, new_hash)
+    await _ended(services, ended, "password_changed")
+    return await _issue(pool, settings, principal.account_id, principal.device_id, None)
+
+
+@post("/accounts/{account_id:int}/password", status_code=204, tags=["accounts"], guards=[requires("admin")])
+async def reset_password(
+    account_id: PathId,
+    data: JSONBody[PasswordReset],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    services: NamedDependency[Services],
+) -> None:
+    """An admin sets a new password for an account of his own organisation; its sessions end."""
+    async with pool.acquire() as conn:
+        account = await orgs.get_account(conn, account_id)
+    # only the admin's own organisation: a meldkamer admin does not reset a gemeente's boa
+    if account is None or account.org_id != principal.org_id:
+        raise NotFound("account not found")
+    _check_policy(data.new_password, account.username)
+    new_hash = await hash_password_off_loop(data.new_password)
+    async with pool.acquire() as conn:
+        ended = await _set_password(conn, account_id, new_hash)
+    await _ended(services, ended, "password_reset")
+
+
+async def _set_password(conn: Conn, account_id: int, password_hash: str) -> list[str]:
+    """Store the hash; the accounts trigger ends the account's sessions. Returns the sessions it ended."""
+    async with conn.transaction():
+        live = await conn.fetch(
+            "SELECT id::text AS id FROM auth_sessions WHERE account_id = $1 AND revoked_at IS NULL",
+            account_id,
+        )
+        await conn.execute("UPDATE accounts SET password_hash = $2 WHERE id = $1", account_id, password_hash)
+    return [r["id"] for r in live]
+
+
 @post("/devices/{device_id:int}/revoke", status_code=204, tags=["devices"], guards=[LEADS])
 async def revoke_device(
     device_id: PathId,
@@ -231,4 +308,8 @@ async def me(principal: NamedDependency[Principal]) -> Me:
     )
 
 
-router = Router(path="/api", tags=["auth"], route_handlers=[login, refresh, logout, revoke_device, me])
+router = Router(
+    path="/api",
+    tags=["auth"],
+    route_handlers=[login, refresh, logout, change_password, reset_password, revoke_device, me],
+)
