@@ -21,6 +21,7 @@ from litestar.template.config import TemplateConfig
 from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
 from backend.auth.guards import authenticate_api, provide_principal
+from backend.auth.headers import security_headers
 from backend.auth.sessions import SessionWatch
 from backend.bridge import routes as bridge_routes
 from backend.db.migrate import migrate
@@ -127,6 +128,7 @@ def create_app(settings: Settings) -> Litestar:
             register_query_routes.router,
         ],
         dependencies={"principal": Provide(provide_principal), **DEPENDENCIES},
+        middleware=[security_headers(settings.tile_url)],  # CSP, nosniff, no-store on /api, ...
         guards=[authenticate_api],  # app-wide: a valid token before anything is parsed (401, never a 400)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],

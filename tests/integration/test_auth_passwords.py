@@ -66,6 +66,7 @@ async def test_changing_the_password_needs_the_old_one_and_ends_every_session(
 
     r = await _post(server, "/api/auth/password", {"old_password": PASSWORD, "new_password": NEW}, boa)
     assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
     fresh = r.json()
     assert await _me(server, fresh) == 200
     assert await _me(server, boa) == 401
