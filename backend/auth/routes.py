@@ -12,12 +12,12 @@ from litestar import Request, Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from backend.auth import password_policy, sessions, throttle
+from backend.auth import events, password_policy, sessions, throttle
 from backend.auth.guards import authenticate_token, require_org, requires
 from backend.auth.passwords import hash_password_off_loop, verify_password_off_loop
 from backend.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
 from backend.db.pool import Conn
-from backend.errors import BadInput, NotFound, Unauthorized
+from backend.errors import BadInput, NotFound, TooManyRequests, Unauthorized
 from backend.orgs import repository as orgs
 from backend.params import PathId
 from backend.services import Services
@@ -92,28 +92,76 @@ async def login(
     settings: NamedDependency[Settings],
 ) -> TokenPair:
     address = request.client.host if request.client else ""
+    who = {"username": data.username}
     async with pool.acquire() as conn:
-        # counted before the (slow) hash: a locked account or address costs no Argon2 at all
-        attempt = await throttle.begin_attempt(conn, settings, data.username, address)
         row = await orgs.account_for_login(conn, data.username)
+        account_id, org_id = (row["id"], row["org_id"]) if row else (None, None)
+        try:
+            # counted before the (slow) hash: a locked account or address costs no Argon2 at all
+            attempt = await throttle.begin_attempt(conn, settings, data.username, address)
+        except TooManyRequests:
+            await events.record(
+                conn,
+                action="login",
+                result="throttled",
+                account_id=account_id,
+                org_id=org_id,
+                address=address,
+                details=who,
+            )
+            raise
     # the hash runs in its own threads, with no connection held: a login flood neither stalls the event loop
     # (and with it every tablet's ack) nor empties the pool
     ok = await verify_password_off_loop(row["password_hash"] if row else None, data.password)
-    if row is None or not ok or not row["active"]:
-        raise Unauthorized("unknown username or wrong password")
     async with pool.acquire() as conn:
+        if row is None or not ok or not row["active"]:
+            await events.record(
+                conn,
+                action="login",
+                result="failed",
+                account_id=account_id,
+                org_id=org_id,
+                address=address,
+                device_id=data.device_id,
+                details=who,
+            )
+            raise Unauthorized("unknown username or wrong password")
         await throttle.succeeded(conn, data.username, attempt)
         if data.device_id is not None:
             device = await orgs.get_device(conn, data.device_id)
-            if device is None or device.org_id != row["org_id"]:
-                raise Unauthorized("this device is not registered for your organisation", field="device_id")
-            if device.revoked:
-                raise Unauthorized("this device has been revoked", field="device_id")
+            refusal = (
+                "this device is not registered for your organisation"
+                if device is None or device.org_id != row["org_id"]
+                else "this device has been revoked"
+                if device.revoked
+                else None
+            )
+            if refusal is not None:
+                await events.record(
+                    conn,
+                    action="login",
+                    result="refused",
+                    account_id=account_id,
+                    org_id=org_id,
+                    address=address,
+                    device_id=data.device_id,
+                    details={**who, "why": refusal},
+                )
+                raise Unauthorized(refusal, field="device_id")
+        await events.record(
+            conn,
+            action="login",
+            account_id=account_id,
+            org_id=org_id,
+            address=address,
+            device_id=data.device_id,
+        )
     return await _issue(pool, settings, row["id"], data.device_id, None)
 
 
 @post("/auth/refresh", status_code=200, opt={"public": True})
 async def refresh(
+    request: Request[Any, Any, Any],
     data: JSONBody[RefreshRequest],
     pool: NamedDependency[asyncpg.Pool],
     settings: NamedDependency[Settings],
@@ -138,14 +186,37 @@ async def refresh(
                     reused = row["session_id"]
             elif row is not None:
                 await conn.execute("UPDATE refresh_tokens SET revoked_at = now() WHERE id = $1", row["id"])
+        address = request.client.host if request.client else ""
+        account_id = row["account_id"] if row else None
+        device_id = row["device_id"] if row else None
         if reused is not None:
             await _ended(services, [reused], "refresh_reuse")
         if row is None or row["used"]:
+            await events.record(
+                conn,
+                action="refresh",
+                result="reuse" if row else "failed",
+                account_id=account_id,
+                address=address,
+                device_id=device_id,
+                details={"session": row["session_id"]} if row else None,
+            )
             raise Unauthorized("refresh token unknown, expired or revoked", field="refresh_token")
         if row["device_id"] is not None:
             device = await orgs.get_device(conn, row["device_id"])
             if device is None or device.revoked:
+                await events.record(
+                    conn,
+                    action="refresh",
+                    result="refused",
+                    account_id=account_id,
+                    address=address,
+                    device_id=device_id,
+                )
                 raise Unauthorized("this device has been revoked", field="refresh_token")
+        await events.record(
+            conn, action="refresh", account_id=account_id, address=address, device_id=device_id
+        )
     return await _issue(pool, settings, row["account_id"], row["device_id"], row["session_id"])
 
 
@@ -171,13 +242,21 @@ async def logout(
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             """UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, now()) WHERE token_hash = $1
-               RETURNING session_id::text AS session_id""",
+               RETURNING session_id::text AS session_id, account_id, device_id""",
             hash_refresh_token(data.refresh_token),
         )
         for sid in {row["session_id"] if row else None, bearer} - {None}:
             assert sid is not None
             await sessions.end(conn, sid, "logout")
             ended.append(sid)
+        if row is not None:
+            await events.record(
+                conn,
+                action="logout",
+                account_id=row["account_id"],
+                address=request.client.host if request.client else "",
+                device_id=row["device_id"],
+            )
     await _ended(services, ended, "logout")
 
 
@@ -226,17 +305,30 @@ async def change_password(
     if row is None or row["id"] != principal.account_id:
         raise Unauthorized("account not found", field="token")
     if not await verify_password_off_loop(row["password_hash"], data.old_password):
+        async with pool.acquire() as conn:
+            await events.record(
+                conn,
+                action="password_change",
+                result="failed",
+                actor=principal,
+                account_id=principal.account_id,
+                address=address,
+            )
         raise Unauthorized("het huidige wachtwoord klopt niet", field="old_password")
     new_hash = await hash_password_off_loop(data.new_password)
     async with pool.acquire() as conn:
         await throttle.succeeded(conn, principal.username, attempt)
         ended = await _set_password(conn, principal.account_id, new_hash)
+        await events.record(
+            conn, action="password_change", actor=principal, account_id=principal.account_id, address=address
+        )
     await _ended(services, ended, "password_changed")
     return await _issue(pool, settings, principal.account_id, principal.device_id, None)
 
 
 @post("/accounts/{account_id:int}/password", status_code=204, tags=["accounts"], guards=[requires("admin")])
 async def reset_password(
+    request: Request[Any, Any, Any],
     account_id: PathId,
     data: JSONBody[PasswordReset],
     principal: NamedDependency[Principal],
@@ -253,6 +345,14 @@ async def reset_password(
     new_hash = await hash_password_off_loop(data.new_password)
     async with pool.acquire() as conn:
         ended = await _set_password(conn, account_id, new_hash)
+        await events.record(
+            conn,
+            action="password_reset",
+            actor=principal,
+            account_id=account_id,
+            org_id=account.org_id,
+            address=request.client.host if request.client else "",
+        )
     await _ended(services, ended, "password_reset")
 
 
@@ -281,6 +381,14 @@ async def revoke_device(
             raise NotFound("device not found")
         require_org(principal, device.org_id, "device")
         await orgs.revoke_device(conn, device_id)
+        await events.record(
+            conn,
+            action="device_revoke",
+            actor=principal,
+            org_id=device.org_id,
+            object_type="device",
+            object_id=str(device_id),
+        )
     services.revoked_devices.add(device_id)
     closing = services.hub.kick_device(device_id)
     if closing is not None:
