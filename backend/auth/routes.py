@@ -115,6 +115,7 @@ async def login(
     ok = await verify_password_off_loop(row["password_hash"] if row else None, data.password)
     async with pool.acquire() as conn:
         if row is None or not ok or not row["active"]:
+            await throttle.failed(conn, address)
             await events.record(
                 conn,
                 action="login",
@@ -306,6 +307,7 @@ async def change_password(
         raise Unauthorized("account not found", field="token")
     if not await verify_password_off_loop(row["password_hash"], data.old_password):
         async with pool.acquire() as conn:
+            await throttle.failed(conn, address)
             await events.record(
                 conn,
                 action="password_change",

@@ -1,9 +1,11 @@
 """The login throttle: failed logins per account and per client address, counted in PostgreSQL.
 
 PostgreSQL rather than memory because several instances serve the same accounts: a guesser spreading his
-attempts over instances meets one count. Each attempt is written *before* the password is checked, so
-parallel guesses cannot all slip past the count while the slow hash runs; a successful login takes its
-attempt back and clears the account's count. A refusal says when to try again (the oldest failure leaves
+attempts over instances meets one count. An attempt on an account is written *before* the password is
+checked, so parallel guesses at one account cannot slip past its count while the slow hash runs; a
+successful login takes it back and clears the account's count. An address counts failures only, written
+after the check: many people behind one NAT logging in at the start of a shift are not locked out by their
+own logins in flight. A refusal says when to try again (the oldest failure leaves
 the window).
 """
 
@@ -35,10 +37,12 @@ async def begin_attempt(conn: Conn, settings: Settings, username: str, address: 
     )
     ids: list[int] = []
     for scope, key, limit, text, field in checks:
-        row_id: int = await conn.fetchval(
-            "INSERT INTO login_attempts (scope, key) VALUES ($1, $2) RETURNING id", scope, key
-        )
-        ids.append(row_id)
+        row_id: int = 2**62  # the address: its failures so far; nothing is written for it yet
+        if scope == "account":
+            row_id = await conn.fetchval(
+                "INSERT INTO login_attempts (scope, key) VALUES ($1, $2) RETURNING id", scope, key
+            )
+            ids.append(row_id)
         # the attempts before this one, within the window, and how long until the oldest of them leaves it
         row = await conn.fetchrow(
             """SELECT count(*) AS n,
@@ -58,6 +62,11 @@ async def begin_attempt(conn: Conn, settings: Settings, username: str, address: 
             wait = max(1, math.ceil(float(row["wait_s"] or 1)))
             raise TooManyRequests(text.format(s=wait), retry_after_s=wait, field=field or "address")
     return ids
+
+
+async def failed(conn: Conn, address: str) -> None:
+    """A wrong password: it counts against the address too (the account's attempt stays counted)."""
+    await conn.execute("INSERT INTO login_attempts (scope, key) VALUES ('address', $1)", address)
 
 
 async def succeeded(conn: Conn, username: str, attempt_ids: list[int]) -> None:
