@@ -21,6 +21,8 @@ from litestar.template.config import TemplateConfig
 from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
 from backend.auth.guards import authenticate_api, provide_principal
+from backend.auth.headers import security_headers
+from backend.auth.sessions import SessionWatch
 from backend.bridge import routes as bridge_routes
 from backend.db.migrate import migrate
 from backend.db.pool import create_pool
@@ -87,14 +89,23 @@ def create_app(settings: Settings) -> Litestar:
         hub = LiveHub(pool, settings)
         dispatch_live.install(hub)
         await hub.start()
-        app.state.services = Services(settings=settings, pool=pool, hub=hub, revoked_devices=revoked)
+        # an ended session is remembered as long as an access token issued from it may still be valid
+        sessions = SessionWatch(remember_s=settings.access_token_minutes * 60 + 60)
+        async with pool.acquire() as conn:
+            await sessions.look(conn)
+        app.state.services = Services(
+            settings=settings, pool=pool, hub=hub, revoked_devices=revoked, sessions=sessions
+        )
         retention_task = asyncio.create_task(retention.daily(pool, settings.uploads_dir))
+        sessions_task = asyncio.create_task(sessions.follow(pool, settings.session_check_s), name="sessions")
         try:
             yield
         finally:
-            retention_task.cancel()
-            with suppress(asyncio.CancelledError):
-                await retention_task
+            for task in (retention_task, sessions_task):
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+            await sessions.stop()
             await hub.stop()
             await pool.close()
 
@@ -119,6 +130,7 @@ def create_app(settings: Settings) -> Litestar:
             register_query_routes.router,
         ],
         dependencies={"principal": Provide(provide_principal), **DEPENDENCIES},
+        middleware=[security_headers(settings.tile_url)],  # CSP, nosniff, no-store on /api, ...
         guards=[authenticate_api],  # app-wide: a valid token before anything is parsed (401, never a 400)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],

@@ -61,17 +61,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from backend.app import create_app
+    from backend.serving import uvicorn_config
 
     with database(load_settings()) as settings:
         app = create_app(settings)
-        uvicorn.run(
-            app,
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-            log_level="info",
-            ws_max_size=settings.max_frame_bytes * 4,
-        )
-    return 0
+        config = uvicorn_config(app, settings, args.host or settings.host, args.port or settings.port)
+        server = uvicorn.Server(config)
+        server.run()
+    return 0 if server.started else 3  # as uvicorn.run: 3 when the server could not start
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:

@@ -56,9 +56,21 @@ class TooLarge(DomainError):
     code = "too_large"
 
 
+class TooManyRequests(DomainError):
+    """429: the caller must wait `retry_after_s` seconds (sent as Retry-After)."""
+
+    status_code = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after_s: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after_s = retry_after_s
+
+
 def domain_error_handler(_: Request[Any, Any, Any], exc: DomainError) -> Response[ErrorBody]:
     body = ErrorBody(status_code=exc.status_code, code=exc.code, detail=exc.message, field=exc.field)
-    return Response(body, status_code=exc.status_code)
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, TooManyRequests) else None
+    return Response(body, status_code=exc.status_code, headers=headers)
 
 
 def field_error_handler(_: Request[Any, Any, Any], exc: FieldError) -> Response[ErrorBody]:

@@ -13,6 +13,7 @@ import asyncpg
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from backend.auth.sessions import SessionWatch
 from backend.live.hub import LiveHub
 from backend.settings import Settings
 
@@ -23,6 +24,7 @@ class Services:
     pool: asyncpg.Pool
     hub: LiveHub
     revoked_devices: set[int]
+    sessions: SessionWatch
 
 
 def provide_services(state: State) -> Services:

@@ -36,6 +36,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: SecretKey = ""  # load_settings always fills it; "" only in Settings() built by tests
     access_token_minutes: PositiveInt = 15
     refresh_token_days: PositiveInt = 30
+    # login throttle: this many failed logins within the window lock an account (or a client address) out
+    # until the oldest failure leaves the window (429 with Retry-After)
+    login_failures_per_account: PositiveInt = 5
+    login_failures_per_address: PositiveInt = 30
+    login_window_s: PositiveInt = 300
+    # how often an instance reads the sessions other instances (or an account change) ended
+    session_check_s: PositiveFloat = 1.0
     # live path
     flush_interval_s: PositiveFloat = 0.1  # position history is written at least this often ...
     flush_max_rows: PositiveInt = 500  # ... or when this many rows wait (bounds ack latency under load)

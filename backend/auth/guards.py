@@ -25,6 +25,8 @@ def authenticate_token(token: str, services: Services) -> Principal:
         raise Unauthorized(str(exc), field="token") from exc
     if principal.device_id is not None and principal.device_id in services.revoked_devices:
         raise Unauthorized("this device has been revoked", field="token")
+    if services.sessions.is_revoked(principal.session_id):
+        raise Unauthorized("this session has ended (logged out or revoked); log in again", field="token")
     return principal
 
 

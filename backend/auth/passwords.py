@@ -1,6 +1,15 @@
-"""Password hashing with Argon2id (argon2-cffi)."""
+"""Password hashing with Argon2id (argon2-cffi), off the event loop.
+
+Argon2 is made to be slow (tens of milliseconds of CPU and 64 MiB per hash). Run on the event loop, a handful
+of parallel logins stalls every socket of the instance, tablets' acks included. The async functions here run
+the hash in a small executor of its own: argon2-cffi releases the GIL while it hashes, and two threads keep
+a login flood from taking every core (or every thread of the default executor that other work shares).
+"""
 
 from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -8,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so a missing user costs as much time as a wrong password.
 _DUMMY_HASH = _hasher.hash("schakel-dummy-password")
+_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
 
 
 def hash_password(password: str) -> str:
@@ -19,3 +29,12 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
+
+
+async def hash_password_off_loop(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_executor, hash_password, password)
+
+
+async def verify_password_off_loop(password_hash: str | None, password: str) -> bool:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor, verify_password, password_hash, password)

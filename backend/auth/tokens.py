@@ -21,6 +21,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     visible_org_ids: frozenset[int]
     device_id: int | None = None
     username: str = ""
+    session_id: str | None = None  # the login session (auth_sessions); ending it ends this token
+    expires_at: datetime | None = None  # when the access token this principal came from expires
 
     def can_see_org(self, org_id: int) -> bool:
         return org_id in self.visible_org_ids
@@ -39,6 +41,7 @@ def issue_access_token(principal: Principal, secret: str, minutes: int, now: dat
         "orgs": sorted(principal.visible_org_ids),
         "dev": principal.device_id,
         "usr": principal.username,
+        "sid": principal.session_id,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=minutes)).timestamp()),
     }
@@ -55,6 +58,8 @@ def decode_access_token(token: str, secret: str) -> Principal:
             visible_org_ids=frozenset(int(o) for o in claims["orgs"]),
             device_id=None if claims.get("dev") is None else int(claims["dev"]),
             username=str(claims.get("usr", "")),
+            session_id=None if claims.get("sid") is None else str(claims["sid"]),
+            expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
         )
     except jwt.ExpiredSignatureError as exc:
         raise TokenInvalid("access token expired") from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,6 +18,7 @@ from litestar import Router, WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
+from backend.auth import sessions
 from backend.auth.guards import authenticate_token
 from backend.auth.tokens import Principal
 from backend.errors import Unauthorized
@@ -46,6 +48,9 @@ from shared.protocol import (
 log = logging.getLogger(__name__)
 
 HELLO_TIMEOUT_S = 10.0
+# telling a socket it is put out and closing it may take this long; a peer that does not read (its buffers
+# full, no close handshake coming back) is then dropped, so revoking or logging out never hangs on it
+CLOSE_TIMEOUT_S = 2.0
 OPERATOR_ROLES = ("operator", "teamlead", "admin", "service")
 
 
@@ -98,6 +103,49 @@ async def _hello(
         return None
 
 
+class _Ender:
+    """Puts a socket out from outside its handler: tells it why, closes it, and ends the handler.
+
+    Both the message and the close are bounded by CLOSE_TIMEOUT_S; the handler is cancelled after them
+    either way (a socket that does not read would otherwise keep it waiting in `receive` for ever), and it
+    treats that cancellation as the end of the connection.
+    """
+
+    def __init__(self, socket: WebSocket[Any, Any, Any]) -> None:
+        self.socket = socket
+        self.handler = asyncio.current_task()
+        self.ended = False
+
+    async def end(self, code: str, message: str, *, fatal: bool = True) -> None:
+        if self.ended:
+            return
+        self.ended = True
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await _send(self.socket, Error(code=code, message=message, fatal=fatal))
+                await self.socket.close(code=1008, reason=code)
+        if self.handler is not None and self.handler is not asyncio.current_task():
+            self.handler.cancel()
+
+    def cancelled(self) -> bool:
+        """In the handler's `except CancelledError`: True (and the cancellation taken back) if it was ours."""
+        if not self.ended or self.handler is None:
+            return False
+        self.handler.uncancel()
+        return True
+
+    def watch_session(self, principal: Principal, services: Services) -> Callable[[], None]:
+        """End the socket when its session ends (logout, revocation, a role change) or its token expires."""
+
+        async def end(reason: str) -> None:
+            if reason == sessions.EXPIRED:  # not fatal: the client reconnects with a refreshed token
+                await self.end("token_expired", "the access token expired; connect again", fatal=False)
+            else:
+                await self.end("session_ended", f"this session has ended ({reason}); log in again")
+
+        return services.sessions.watch(principal.session_id, principal.expires_at, end)
+
+
 async def _fatal(socket: WebSocket, code: str, message: str, field: str | None = None) -> None:  # type: ignore[type-arg]
     with contextlib.suppress(Exception):
         await _send(socket, Error(code=code, message=message, field=field, fatal=True))
@@ -127,11 +175,11 @@ async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -
     async def send(data: bytes) -> None:
         await socket.send_text(data.decode())
 
+    ender = _Ender(socket)
+
     async def close(code: str = "revoked") -> None:
         message = "this device was revoked" if code == "revoked" else "this device connected again elsewhere"
-        with contextlib.suppress(Exception):
-            await _send(socket, Error(code=code, message=message, fatal=True))
-            await socket.close(code=1008, reason=code)
+        await ender.end(code, message)
 
     link = FieldLink(
         device_id=device.id,
@@ -154,8 +202,9 @@ async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -
             server_time=datetime.now(UTC),
         ),
     )
-    await hub.device_attached(link)  # open tasks and unread messages are sent again
+    unwatch = ender.watch_session(principal, services)
     try:
+        await hub.device_attached(link)  # open tasks and unread messages are sent again
         while True:
             raw = await _receive(socket)
             if len(raw) > max_bytes:
@@ -179,7 +228,11 @@ async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -
                 await _send(socket, Ack(upto=hub.durable_seq(device.id)))
     except WebSocketDisconnect:
         pass
+    except asyncio.CancelledError:
+        if not ender.cancelled():
+            raise
     finally:
+        unwatch()
         hub.detach(link)
 
 
@@ -227,6 +280,8 @@ async def operator_socket(socket: WebSocket, services: NamedDependency[Services]
     async def send(data: bytes) -> None:
         await socket.send_text(data.decode())
 
+    ender = _Ender(socket)
+    unwatch = ender.watch_session(principal, services)
     # register first, then snapshot: a change between the two arrives as a delta, never lost
     box = hub.add_operator(principal.visible_org_ids, send)
     try:
@@ -266,10 +321,14 @@ async def operator_socket(socket: WebSocket, services: NamedDependency[Services]
                 await _send(socket, Error(code="bad_frame", message="already said hello", field="kind"))
     except WebSocketDisconnect:
         pass
+    except asyncio.CancelledError:
+        if not ender.cancelled():
+            raise
     except Exception:
         log.exception("operator socket failed")
         raise
     finally:
+        unwatch()
         hub.remove_operator(box)
 
 

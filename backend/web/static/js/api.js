@@ -33,7 +33,15 @@ export async function login(username, password) {
   return body;
 }
 
-export async function refresh() {
+// One refresh at a time: the server ends the whole session when a rotated refresh token comes back, so
+// calls that meet a 401 together must share one refresh, not each send the same token.
+let refreshing = null;
+export function refresh() {
+  if (!refreshing) refreshing = refreshOnce().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function refreshOnce() {
   if (!session) return false;
   try {
     const r = await fetch("/api/auth/refresh", {
