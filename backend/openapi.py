@@ -54,6 +54,7 @@ _ERRORS = {
     409: "Conflicts with what is stored (a duplicate, or an id that holds other content).",
     413: "The body is larger than this route takes.",
     415: "The body's content type is not one this route takes.",
+    429: "Too many failed attempts: wait the seconds Retry-After says (login, password change).",
 }
 
 

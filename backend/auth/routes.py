@@ -86,7 +86,7 @@ async def _issue(
     )
 
 
-@post("/auth/login", status_code=200, opt={"public": True}, responses=errors(401))
+@post("/auth/login", status_code=200, opt={"public": True}, responses=errors(401, 429))
 async def login(
     request: Request[Any, Any, Any],
     data: JSONBody[LoginRequest],
@@ -288,7 +288,7 @@ def _check_policy(password: str, username: str) -> None:
         raise BadInput(why, field="new_password")
 
 
-@post("/auth/password", status_code=200)
+@post("/auth/password", status_code=200, responses=errors(401, 429))
 async def change_password(
     request: Request[Any, Any, Any],
     data: JSONBody[PasswordChange],
