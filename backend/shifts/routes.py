@@ -56,9 +56,7 @@ async def start_shift(
             accounts.insert(0, principal.account_id)  # a boa starts a shift he is on
         foreign = await orgs.foreign_account_ids(conn, unit.org_id, accounts)
         if foreign:
-            raise BadInput(
-                f"account {foreign[0]} is not an account of this organisation", field="account_ids"
-            )
+            raise BadInput(f"account {foreign[0]} hoort niet bij deze organisatie", field="account_ids")
         if principal.role == "boa":
             await _check_not_taken(conn, principal, unit.id, device_id)
         shift_id = await shifts.start_shift(
@@ -76,10 +74,12 @@ async def _check_not_taken(conn: Conn, principal: Principal, unit_id: int, devic
             continue  # nobody's shift (a team lead set it up without accounts) or his own: his to take
         if open_["unit_id"] == unit_id:
             raise Conflict(
-                "this unit is on shift with a colleague; he or a team lead ends it", field="unit_id"
+                "deze eenheid is in dienst met een collega; hij of de teamleider beëindigt die dienst",
+                field="unit_id",
             )
         raise Conflict(
-            "this tablet is on shift with a colleague; he or a team lead ends it", field="device_id"
+            "deze tablet is in dienst met een collega; hij of de teamleider beëindigt die dienst",
+            field="device_id",
         )
 
 
@@ -101,7 +101,7 @@ async def end_shift(
         if shift is None or shift["org_id"] != principal.org_id:
             raise NotFound("shift not found")
         if principal.role == "boa" and not _is_on(principal, shift):
-            raise Forbidden("a boa ends only the shift he is on", field="shift_id")
+            raise Forbidden("een boa beëindigt alleen de dienst waarin hij zelf zit", field="shift_id")
         unit_id = await shifts.end_shift(conn, shift_id)
     if unit_id is not None:
         await hub.refresh_unit(unit_id)
