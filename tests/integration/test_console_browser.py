@@ -152,7 +152,7 @@ async def test_message_to_a_unit_shows_delivered(database_url: str, tmp_path: Pa
             await tablet.send(MessageRead(seq=2, message_id=message.message_id, at=datetime.now(UTC)))
             await page.locator("#messages li", has_text="afgeleverd").wait_for()
             # replay: the track appears; the read is logged
-            page.once("dialog", lambda d: d.accept("nazorg test"))
+            await page.fill("#replay-reason", "nazorg test")
             await page.click("button[data-replay]")
             await page.locator("#replay-ui", has_text="1 positie sinds").wait_for()
             await screenshot(page, "unit-message-replay", tmp_path)

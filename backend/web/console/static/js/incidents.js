@@ -131,7 +131,9 @@ export class Incidents {
       ${i.state === "open" ? `<h4>Voorstel (beste eerst; afstand hemelsbreed)</h4><ul id="proposals">${proposals}</ul>` : ""}
       <h4>Tijdlijn</h4><ul id="timeline">${this.timeline.map((e) => `<li><time>${clock(e.at)}</time><span class="grow">${esc(e.text)}</span>
         <small class="hint">${esc(e.actor)}</small></li>`).join("")}</ul>
-      ${i.state === "open" ? '<div class="row"><button class="ghost" data-finish>Melding afsluiten</button></div>' : ""}
+      ${i.state === "open" ? `<div class="row"><input id="incident-reason" class="grow" maxlength="500" value=""
+        placeholder="Reden bij annuleren of afsluiten (afsluiten: afgehandeld)" aria-label="Reden">
+        <button class="ghost" data-finish>Melding afsluiten</button></div>` : ""}
       <p class="error" id="detail-error"></p>`;
   }
 
@@ -155,11 +157,11 @@ export class Incidents {
         this.put(detail.incident);
         await this.refreshProposals();
       } else if (b.dataset.cancel) {
-        const reason = prompt("Reden van annuleren?", "") ?? "";
+        // reasons come from the field in the detail, never from a blocking dialog (alarms must keep showing)
+        const reason = this.detail.querySelector("#incident-reason")?.value.trim() ?? "";
         this.put(await api("POST", `/api/tasks/${b.dataset.cancel}/cancel`, { reason }));
       } else if (b.dataset.finish !== undefined) {
-        const reason = prompt("Melding afsluiten — reden?", "afgehandeld");
-        if (reason === null) return;
+        const reason = this.detail.querySelector("#incident-reason")?.value.trim() || "afgehandeld";
         this.put(await api("POST", `/api/incidents/${id}/close`, { reason }));
       }
     } catch (err) { error(err); b.disabled = false; }

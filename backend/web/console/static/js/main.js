@@ -176,6 +176,8 @@ class Console {
         <h4>Spoor afspelen</h4>
         <div class="row"><select id="replay-hours"><option value="1">laatste uur</option>
           <option value="4" selected>laatste 4 uur</option><option value="8">laatste 8 uur</option></select>
+          <input id="replay-reason" value="nazorg melding" maxlength="200"
+            aria-label="Reden van inzage" title="Het spoor is een persoonsgegeven; de reden wordt vastgelegd">
           <button class="ghost" data-replay>Afspelen</button></div>
         <div id="replay-slot"></div>
         <p class="error" id="unit-error"></p>`;
@@ -213,8 +215,12 @@ class Console {
       this.shownUnit = null; d.hidden = true; d.dataset.kind = ""; this.map.clearReplay(); return;
     }
     if (b.dataset.replay === undefined) return;
-    const reason = prompt("Het spoor van een eenheid is persoonsgegeven; inzage wordt vastgelegd. Reden?", "nazorg melding");
-    if (reason === null) return;
+    // the reason is typed in the row itself: no blocking dialog, so alarms keep coming while it is filled in
+    const reason = $("replay-reason").value.trim();
+    if (!reason) {
+      $("unit-error").textContent = "Geef een reden: inzage in het spoor van een eenheid wordt vastgelegd.";
+      return;
+    }
     try {
       const hours = $("replay-hours").value;
       const track = await api("GET", `/api/units/${this.shownUnit}/track?hours=${hours}&reason=${encodeURIComponent(reason)}`);
