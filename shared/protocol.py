@@ -85,9 +85,14 @@ class AlertKind(str, enum.Enum):
     OUTSIDE_ASSIGNED_BEAT = "outside_assigned_beat"
     POSITION_STALE = "position_stale"
     PARTNERS_APART = "partners_apart"
+    MAN_DOWN = "man_down"  # the tablet saw a fall or no motion and the boa did not cancel the pre-alarm
+    CHECKIN_MISSED = "checkin_missed"  # a boa working alone did not check in before the time he set
 
 
-SAFETY_ALERTS = frozenset({AlertKind.NOODKNOP, AlertKind.ASSISTANCE})
+SAFETY_ALERTS = frozenset(
+    {AlertKind.NOODKNOP, AlertKind.ASSISTANCE, AlertKind.MAN_DOWN, AlertKind.CHECKIN_MISSED}
+)
+"""Alerts about a person in danger: sent at once, shown in their own lane, escalated when nobody answers."""
 
 
 class Message(msgspec.Struct, frozen=True, kw_only=True, tag_field="kind"):
@@ -128,6 +133,34 @@ class NoodknopPressed(Message, frozen=True, tag="noodknop"):
     at: Timestamp
     lon: Longitude | None = None
     lat: Latitude | None = None
+    # a silent alarm (aggression): the tablet shows and sounds nothing; the operator must not call back
+    silent: bool = False
+
+
+class ManDownTrigger(str, enum.Enum):
+    TILT = "tilt"  # the device lies beyond ~45 degrees
+    NO_MOTION = "no_motion"  # no movement for the configured time
+
+
+class ManDown(Message, frozen=True, tag="man_down"):
+    """The tablet raised an automatic alarm: a fall or no motion, and the 15 s pre-alarm was not cancelled."""
+
+    seq: Seq
+    at: Timestamp
+    trigger: ManDownTrigger
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+
+
+class CheckIn(Message, frozen=True, tag="checkin"):
+    """A boa working alone checks in. `next_due` starts (or moves) the check-in timer; None stops it.
+
+    The server holds the timer, so a missed check-in raises `checkin_missed` even when the tablet is broken.
+    """
+
+    seq: Seq
+    at: Timestamp
+    next_due: Timestamp | None = None
 
 
 class AssistanceRequested(Message, frozen=True, tag="assistance"):
@@ -174,12 +207,21 @@ FieldFrame = (
     | StatusChanged
     | NoodknopPressed
     | AssistanceRequested
+    | ManDown
+    | CheckIn
     | TaskUpdated
     | MessageRead
     | Ping
 )
 SequencedFrame = (
-    PositionReported | StatusChanged | NoodknopPressed | AssistanceRequested | TaskUpdated | MessageRead
+    PositionReported
+    | StatusChanged
+    | NoodknopPressed
+    | AssistanceRequested
+    | ManDown
+    | CheckIn
+    | TaskUpdated
+    | MessageRead
 )
 
 
@@ -267,6 +309,22 @@ class AlertAcknowledged(Message, frozen=True, tag="alert_ack"):
     at: Timestamp | None = None  # when it was acknowledged
 
 
+class ColleagueAlarm(Message, frozen=True, tag="colleague_alarm"):
+    """Server -> device (protocol 2): a safety alert of another unit that no operator has acknowledged in
+    time. Sent to the duo partner's devices and the nearest units' tablets when the alarm escalates, and again
+    (with `resolved` true) once an operator acknowledges it."""
+
+    alert_id: int
+    alert_kind: AlertKind
+    call_sign: str
+    at: Timestamp  # when the alarm was raised
+    lon: float | None = None
+    lat: float | None = None
+    distance_m: float | None = None  # from the receiving unit, when both positions are known
+    escalation_level: int = 1
+    resolved: bool = False
+
+
 class PartnerFix(msgspec.Struct, frozen=True, kw_only=True):
     device_id: int
     lon: float
@@ -319,6 +377,9 @@ class AlertView(msgspec.Struct, frozen=True, kw_only=True):
     text: str = ""
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
+    silent: bool = False  # a silent noodknop: do not call the boa back
+    escalation_level: int = 0  # 0: not escalated; 1, 2, ...: steps taken because nobody acknowledged
+    escalated_at: datetime | None = None
 
 
 class TaskView(msgspec.Struct, frozen=True, kw_only=True):
@@ -438,6 +499,7 @@ ServerFrame = (
     | AreaAlert
     | AlertAcknowledged
     | PartnerPositions
+    | ColleagueAlarm
 )
 
 field_decoder = msgspec.json.Decoder(FieldFrame)

@@ -20,6 +20,7 @@ from shared.protocol import (
     AlertKind,
     AlertView,
     AssistanceRequested,
+    ManDown,
     NoodknopPressed,
     SequencedFrame,
     encoder,
@@ -34,6 +35,7 @@ class FieldAlert(msgspec.Struct, frozen=True, kw_only=True):
 
     kind: AlertKind
     text: str
+    silent: bool = False
 
 
 class StoredAlert(msgspec.Struct, frozen=True, kw_only=True):
@@ -47,6 +49,7 @@ class StoredAlert(msgspec.Struct, frozen=True, kw_only=True):
     lon: float | None
     lat: float | None
     text: str
+    silent: bool = False
 
 
 class NewAlert(msgspec.Struct, frozen=True, kw_only=True):
@@ -79,10 +82,16 @@ class NewAlert(msgspec.Struct, frozen=True, kw_only=True):
 def field_alert(frame: SequencedFrame) -> FieldAlert | None:
     """The alert a frame from the field raises: the noodknop and a request for assistance (with its text)."""
     if isinstance(frame, NoodknopPressed):
-        return FieldAlert(kind=AlertKind.NOODKNOP, text="")
+        return FieldAlert(kind=AlertKind.NOODKNOP, text="", silent=frame.silent)
     if isinstance(frame, AssistanceRequested):
         return FieldAlert(kind=AlertKind.ASSISTANCE, text=frame.text)
+    if isinstance(frame, ManDown):  # travels like a noodknop; the text says what the tablet saw
+        return FieldAlert(kind=AlertKind.MAN_DOWN, text=frame.trigger.value)
     return None
+
+
+RAISING_FRAMES = (NoodknopPressed, AssistanceRequested, ManDown)
+"""The field frames that raise a safety alert: the writer flushes them at once."""
 
 
 def stored_view(alert: StoredAlert, call_sign: str | None) -> AlertView:
@@ -96,12 +105,14 @@ def stored_view(alert: StoredAlert, call_sign: str | None) -> AlertView:
         lon=alert.lon,
         lat=alert.lat,
         text=alert.text,
+        silent=alert.silent,
     )
 
 
 def sets_emergency(alert: StoredAlert) -> bool:
-    """A noodknop puts its unit in the emergency status at once (the tablet's status frame may come later)."""
-    return alert.unit_id is not None and AlertKind(alert.kind) == AlertKind.NOODKNOP
+    """A noodknop or man-down puts its unit in the emergency status at once (the tablet's status frame may
+    come later)."""
+    return alert.unit_id is not None and AlertKind(alert.kind) in (AlertKind.NOODKNOP, AlertKind.MAN_DOWN)
 
 
 def is_urgent(view: AlertView) -> bool:

@@ -89,4 +89,5 @@ def _view(r: asyncpg.Record) -> AlertView:
         text=payload.get("text") or "",
         acknowledged_at=r["acknowledged_at"],
         acknowledged_by=r["acknowledged_by"],
+        silent=bool(payload.get("silent")),
     )

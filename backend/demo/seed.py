@@ -6,7 +6,7 @@ from importlib import resources
 
 import msgspec
 
-from backend.db.pool import create_pool
+from backend.db.pool import Conn, create_pool
 from backend.geofencing.importer import parse_beats
 from backend.geofencing.repository import upsert_beats
 from backend.orgs import repository as orgs
@@ -40,6 +40,66 @@ class Demo(msgspec.Struct, frozen=True, kw_only=True):
 
 def buurten_geojson() -> bytes:
     return resources.files("backend.demo").joinpath("data", BUURTEN_FILE).read_bytes()
+
+
+DEMO_NAMES = (
+    "Jansen",
+    "de Vries",
+    "Bakker",
+    "Visser",
+    "Smit",
+    "Meijer",
+    "de Boer",
+    "Mulder",
+    "de Groot",
+    "Bos",
+    "Vos",
+    "Peters",
+    "Hendriks",
+    "van Leeuwen",
+    "Dekker",
+    "Brouwer",
+    "de Wit",
+    "Dijkstra",
+    "Smits",
+    "de Graaf",
+    "van der Meer",
+    "Kok",
+    "Jacobs",
+    "de Haan",
+)
+DEMO_INITIALS = "ASMEJKLPRTNHWBDFGIOCVYZU"
+
+
+def demo_name(member: int) -> str:
+    """A plausible name for demo boa `member` (1-based), so banners and rosters read like the real thing."""
+    i = (member - 1) % len(DEMO_NAMES)
+    return f"{DEMO_INITIALS[i]}. {DEMO_NAMES[i]}"
+
+
+async def _contact_details(conn: Conn, org_id: int) -> None:
+    """Phone, portofoon, qualifications and contract hours of the demo boa's and units, where unset."""
+    await conn.execute(
+        """UPDATE accounts SET
+               phone = coalesce(phone, '06-' || lpad((12000000 + id * 7919 % 8000000)::text, 8, '0')),
+               portofoon = coalesce(portofoon, '2380' || lpad(id::text, 3, '0')),  -- a C2000 ISSI
+               qualifications = CASE WHEN qualifications = '{}'
+                   THEN (CASE WHEN id % 3 = 0 THEN ARRAY['geweldsmiddelen', 'bhv']
+                              WHEN id % 3 = 1 THEN ARRAY['geweldsmiddelen']
+                              ELSE ARRAY['bhv', 'anpr'] END)
+                   ELSE qualifications END,
+               contract_hours = coalesce(contract_hours, CASE WHEN id % 4 = 0 THEN 32 ELSE 36 END),
+               experienced = experienced OR id % 2 = 1
+           WHERE org_id = $1 AND role = 'boa'""",
+        org_id,
+    )
+    await conn.execute(
+        """UPDATE units SET
+               phone = coalesce(phone, '020-55' || lpad((id * 37 % 100000)::text, 5, '0')),
+               portofoon = coalesce(portofoon, 'Gespreksgroep HH ' || call_sign)
+           WHERE org_id = $1""",
+        org_id,
+    )
 
 
 async def seed_demo(url: str) -> Demo:
@@ -87,11 +147,12 @@ async def seed_demo(url: str) -> Demo:
                             username=username,
                             password=DEMO_PASSWORD,
                             role="boa",
-                            display_name=f"Boa {member:02d}",
+                            display_name=demo_name(member),
                         )
                 name = f"demo-tablet-{i:02d}"
                 if name not in devices:
                     await orgs.create_device(conn, org_id=org_id, name=name)
+            await _contact_details(conn, org_id)
             if "demo-tablet" not in devices:
                 await orgs.create_device(conn, org_id=org_id, name="demo-tablet")
             for device in await orgs.list_devices(conn, [org_id]):

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 
 from backend.alerts import repository as alerts_repo
-from backend.alerts.logic import SeenAlerts, seen_frame, sets_emergency, stored_view
+from backend.alerts.logic import RAISING_FRAMES, SeenAlerts, seen_frame, sets_emergency, stored_view
 from backend.geofencing.logic import PreparedBeats
 from backend.geofencing.repository import load_prepared
 from backend.live import repository as repo
@@ -34,11 +34,9 @@ from backend.settings import Settings
 from shared.protocol import (
     AlertView,
     AreaAlertView,
-    AssistanceRequested,
     Error,
     IncidentView,
     MessageView,
-    NoodknopPressed,
     PositionReported,
     SequencedFrame,
     StatusChanged,
@@ -163,7 +161,7 @@ class LiveHub:
                 frame=frame,
                 received_at=now,
             ),
-            urgent=isinstance(frame, NoodknopPressed | AssistanceRequested),
+            urgent=isinstance(frame, RAISING_FRAMES),
         )
         if link.unit_id is not None:
             if isinstance(frame, PositionReported):

@@ -25,12 +25,10 @@ import asyncpg
 import msgspec
 
 from backend.alerts import repository as alerts_repo
-from backend.alerts.logic import StoredAlert, field_alert
+from backend.alerts.logic import RAISING_FRAMES, StoredAlert, field_alert
 from backend.db.pool import Conn
 from backend.live import repository as repo
 from shared.protocol import (
-    AssistanceRequested,
-    NoodknopPressed,
     PositionReported,
     SequencedFrame,
     StatusChanged,
@@ -168,14 +166,20 @@ async def _write_event(
     raised = field_alert(frame)
     if raised is None:
         return None, None
-    assert isinstance(frame, NoodknopPressed | AssistanceRequested)
+    assert isinstance(frame, RAISING_FRAMES)
     alert_id = await alerts_repo.insert_alert(
         conn,
         org_id=item.org_id,
         unit_id=item.unit_id,
         kind=raised.kind.value,
         at=frame.at,
-        payload={"lon": frame.lon, "lat": frame.lat, "text": raised.text, "device_id": item.device_id},
+        payload={
+            "lon": frame.lon,
+            "lat": frame.lat,
+            "text": raised.text,
+            "device_id": item.device_id,
+            "silent": raised.silent,
+        },
         source_event_id=event_id,
     )
     alert = StoredAlert(
@@ -187,6 +191,7 @@ async def _write_event(
         lon=frame.lon,
         lat=frame.lat,
         text=raised.text,
+        silent=raised.silent,
     )
     return alert, None
 

@@ -15,6 +15,8 @@ from backend.web.console import routes as console
 
 STATIC = Path(__file__).parent / "static"
 
+# The workspace pages (backend/web/workspace.py) each add one `page_router(...)` below; the menu that links
+# them is PAGES in static/js/workspace.js.
 shared_static = create_static_files_router(
     path="/web/static", directories=[STATIC], include_in_schema=False, cache_control=None
 )

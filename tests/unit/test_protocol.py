@@ -20,9 +20,13 @@ from shared.protocol import (
     AlertView,
     AreaAlert,
     AssistanceRequested,
+    CheckIn,
+    ColleagueAlarm,
     Delta,
     Error,
     Hello,
+    ManDown,
+    ManDownTrigger,
     Message,
     MessageRead,
     NoodknopPressed,
@@ -117,6 +121,17 @@ EXAMPLES: dict[type[Message], Message] = {
         alert_id=31, alert_kind=AlertKind.NOODKNOP, raised_at=AT, by="M. de Vries", at=AT
     ),
     PartnerPositions: PartnerPositions(fixes=[PartnerFix(device_id=12, lon=4.8972, lat=52.3749, at=AT)]),
+    ManDown: ManDown(seq=8, at=AT, trigger=ManDownTrigger.TILT, lon=4.8925, lat=52.3765),
+    CheckIn: CheckIn(seq=9, at=AT, next_due=AT),
+    ColleagueAlarm: ColleagueAlarm(
+        alert_id=31,
+        alert_kind=AlertKind.MAN_DOWN,
+        call_sign="HH-04",
+        at=AT,
+        lon=4.89,
+        lat=52.37,
+        distance_m=420,
+    ),
 }
 
 DECODERS = {"field": field_decoder, "operator": operator_decoder, "server": server_decoder}
