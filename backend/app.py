@@ -18,6 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
 from litestar.template.config import TemplateConfig
 
+from backend.alerts import timeline as alert_timeline_routes
 from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
 from backend.auth.guards import authenticate_api, provide_principal
@@ -128,6 +129,7 @@ def create_app(settings: Settings) -> Litestar:
             bridge_routes.router,
             area_alert_routes.router,
             register_query_routes.router,
+            alert_timeline_routes.router,
         ],
         dependencies={"principal": Provide(provide_principal), **DEPENDENCIES},
         middleware=[security_headers(settings.tile_url)],  # CSP, nosniff, no-store on /api, ...

@@ -21,6 +21,7 @@ PREFIX = "SCHAKEL_"
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
+NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
 # asyncpg takes libpq URIs only; a plain "host=... dbname=..." string would fail later with a vaguer error
 DatabaseUrl = Annotated[str, msgspec.Meta(pattern=r"^postgres(ql)?://")]
 # an HS256 key shorter than its 256-bit hash is weak, and PyJWT warns about it
@@ -49,6 +50,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     operator_tick_s: PositiveFloat = 0.5  # coalesced operator deltas at most once per tick
     stale_after_s: PositiveFloat = 120.0  # a unit whose last position is older is "stale"
     partners_apart_m: PositiveFloat = 250.0  # a duo whose devices are further apart raises "duo uit elkaar"
+    # routine alerts (hysteresis): raised only when the condition lasts, resolved when it has been clear
+    outside_min_s: NonNegativeFloat = 120.0  # outside the assigned beat continuously this long ...
+    outside_min_m: NonNegativeFloat = 150.0  # ... or this far beyond its border
+    stale_min_s: NonNegativeFloat = 60.0  # stale (see stale_after_s) for this long more before the alert
+    apart_min_s: NonNegativeFloat = 60.0  # the duo apart continuously this long
+    routine_clear_s: NonNegativeFloat = 60.0  # an open routine alert resolves after this long clear
+    checkin_grace_s: NonNegativeFloat = 30.0  # a check-in this late counts as missed
     max_frame_bytes: PositiveInt = 64 * 1024
     # meldkamer console: background tiles (PDOK BRT achtergrondkaart); the console works when they fail
     tile_url: str = PDOK_TILES

@@ -380,6 +380,7 @@ class AlertView(msgspec.Struct, frozen=True, kw_only=True):
     silent: bool = False  # a silent noodknop: do not call the boa back
     escalation_level: int = 0  # 0: not escalated; 1, 2, ...: steps taken because nobody acknowledged
     escalated_at: datetime | None = None
+    resolved_at: datetime | None = None  # a routine alert whose condition has been clear long enough
 
 
 class TaskView(msgspec.Struct, frozen=True, kw_only=True):

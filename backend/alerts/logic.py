@@ -50,6 +50,7 @@ class StoredAlert(msgspec.Struct, frozen=True, kw_only=True):
     lat: float | None
     text: str
     silent: bool = False
+    device_id: int | None = None  # the device that raised it
 
 
 class NewAlert(msgspec.Struct, frozen=True, kw_only=True):

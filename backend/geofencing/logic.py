@@ -43,6 +43,11 @@ class PreparedBeats:
     def ids(self) -> frozenset[int]:
         return frozenset(self._ids.tolist())
 
+    def geometries(self, beat_ids: Iterable[int]) -> list[BaseGeometry]:
+        """The (prepared) polygons of these beats; unknown ids are left out."""
+        wanted = set(beat_ids)
+        return [g for i, g in zip(self._ids.tolist(), self._geometries, strict=True) if i in wanted]
+
 
 def containing_beats(lon: float, lat: float, beats: PreparedBeats) -> frozenset[int]:
     """Ids of the beats that contain (or have on their boundary) the point lon/lat."""

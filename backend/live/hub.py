@@ -14,26 +14,47 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from backend.alerts import repository as alerts_repo
-from backend.alerts.logic import RAISING_FRAMES, SeenAlerts, seen_frame, sets_emergency, stored_view
+from backend.alerts.escalation import (
+    DEFAULT_SETTINGS,
+    AlarmSettings,
+    CheckinTimer,
+    Escalating,
+    UnitPlace,
+    colleague_alarm,
+    due_level,
+    missed,
+    recipients,
+)
+from backend.alerts.logic import (
+    RAISING_FRAMES,
+    SeenAlerts,
+    is_urgent,
+    seen_frame,
+    sets_emergency,
+    stored_view,
+)
 from backend.geofencing.logic import PreparedBeats
 from backend.geofencing.repository import load_prepared
 from backend.live import repository as repo
 from backend.live.links import FieldLink, FieldLinks, SendBytes
 from backend.live.mailboxes import Mailboxes, OperatorMailbox
 from backend.live.osmand import TrackerReport
-from backend.live.picture import LivePicture, PictureTick
+from backend.live.picture import LivePicture, PictureTick, RoutineRules
 from backend.live.sequences import DeviceSequences
 from backend.live.trackers import TrackerFixes
 from backend.live.writer import FieldWriter, FlushResult, Pending
 from backend.orgs.repository import Device
 from backend.settings import Settings
 from shared.protocol import (
+    AlertKind,
     AlertView,
     AreaAlertView,
+    CheckIn,
     Error,
     IncidentView,
     MessageView,
@@ -49,6 +70,7 @@ from shared.protocol import (
 log = logging.getLogger(__name__)
 
 SEEN_SEND_TIMEOUT_S = 2.0
+LOCAL = ZoneInfo("Europe/Amsterdam")  # the time a boa reads in the alert's text
 
 
 async def _discard(_: bytes) -> None:
@@ -63,7 +85,16 @@ class LiveHub:
     def __init__(self, pool: asyncpg.Pool, settings: Settings) -> None:
         self.pool = pool
         self.settings = settings
-        self.picture = LivePicture(PreparedBeats([]))
+        self.picture = LivePicture(
+            PreparedBeats([]),
+            RoutineRules(
+                outside_min_s=settings.outside_min_s,
+                outside_min_m=settings.outside_min_m,
+                stale_min_s=settings.stale_min_s,
+                apart_min_s=settings.apart_min_s,
+                clear_s=settings.routine_clear_s,
+            ),
+        )
         self.writer = FieldWriter(
             pool,
             self._on_durable,
@@ -76,6 +107,9 @@ class LiveHub:
         self.mailboxes = Mailboxes()
         self.seen = SeenAlerts()
         self.trackers = TrackerFixes()
+        self.escalating: dict[int, Escalating] = {}  # open safety alerts nobody acknowledged yet
+        self.checkins: dict[int, CheckinTimer] = {}  # device -> its running check-in timer
+        self.alarm_settings: dict[int, AlarmSettings] = {}  # org -> how it escalates (absent: defaults)
         self._tick_task: asyncio.Task[None] | None = None
         # hooks for other domains (dispatch): a device connected, a batch became durable, a snapshot is built
         self.attach_listeners: list[Callable[[FieldLink], Awaitable[None]]] = []
@@ -102,7 +136,40 @@ class LiveHub:
         async with self.pool.acquire() as conn:
             self.picture.beats = await load_prepared(conn)
             units = await repo.active_units(conn)
+            open_routine = await alerts_repo.open_routine(conn)
+            unacknowledged = await alerts_repo.unacknowledged_safety(conn)
+            timers = await alerts_repo.checkin_timers(conn)
+            org_settings = await alerts_repo.all_alarm_settings(conn)
         self.picture.load(units)
+        for unit_id, kind in open_routine:
+            self.picture.mark_open(unit_id, AlertKind(kind))
+        now = datetime.now(UTC)
+        # an alert from before a restart: its escalation clock counts from when it was raised
+        for view, device_id in unacknowledged:
+            known = self.escalating.get(view.alert_id)
+            since = known.since if known is not None else min(view.at, now)
+            self.escalating[view.alert_id] = Escalating(
+                view=view, device_id=device_id, since=since, told=known.told if known else {}
+            )
+        self.checkins = {
+            t["device_id"]: CheckinTimer(
+                device_id=t["device_id"],
+                org_id=t["org_id"],
+                unit_id=t["unit_id"],
+                next_due=t["next_due"],
+                set_at=t["set_at"],
+                fired=t["fired"],
+            )
+            for t in timers
+        }
+        self.alarm_settings = {org: AlarmSettings(**values) for org, values in org_settings.items()}
+
+    def settings_for(self, org_id: int) -> AlarmSettings:
+        return self.alarm_settings.get(org_id, DEFAULT_SETTINGS)
+
+    def set_alarm_settings(self, org_id: int, settings: AlarmSettings) -> None:
+        """An organisation changed how it escalates (`PUT .../alarm-settings`): the next tick uses it."""
+        self.alarm_settings[org_id] = settings
 
     async def refresh_unit(self, unit_id: int) -> None:
         """Re-read one unit after an HTTP change (new unit, shift started or ended, beats assigned)."""
@@ -168,7 +235,26 @@ class LiveHub:
                 self.picture.apply_position(link.unit_id, frame, link.device_id)
             elif isinstance(frame, StatusChanged):  # a late one only if it is still the newest
                 self.picture.apply_status(link.unit_id, frame.status, frame.at)
+        if isinstance(frame, CheckIn):
+            self._take_checkin(link, frame)
         return True
+
+    def _take_checkin(self, link: FieldLink, frame: CheckIn) -> None:
+        """The timer in memory follows the check-in at once (the writer stores it): a check-in that is still
+        on its way to the database already stops the alarm."""
+        known = self.checkins.get(link.device_id)
+        if known is not None and frame.at < known.set_at:
+            return  # an older check-in, resent
+        if frame.next_due is None:
+            self.checkins.pop(link.device_id, None)
+            return
+        self.checkins[link.device_id] = CheckinTimer(
+            device_id=link.device_id,
+            org_id=link.org_id,
+            unit_id=link.unit_id,
+            next_due=frame.next_due,
+            set_at=frame.at,
+        )
 
     async def take_tracker_fix(
         self, device: Device, report: TrackerReport, now: datetime, timeout_s: float
@@ -193,7 +279,9 @@ class LiveHub:
             if sets_emergency(alert):
                 assert alert.unit_id is not None
                 self.picture.apply_status(alert.unit_id, UnitStatus.EMERGENCY, alert.at)
-            self.mailboxes.push_alert(stored_view(alert, self.picture.call_sign(alert.unit_id)))
+            view = stored_view(alert, self.picture.call_sign(alert.unit_id))
+            self.mailboxes.push_alert(view)
+            self._watch(view, alert.device_id)
         for flushed in self.flush_listeners:
             try:
                 await flushed(result)
@@ -213,10 +301,12 @@ class LiveHub:
 
     # --- operator side ------------------------------------------------------------------------------------
 
-    def add_operator(self, org_ids: frozenset[int], send: SendBytes) -> OperatorMailbox:
+    def add_operator(
+        self, org_ids: frozenset[int], send: SendBytes, role: str = "operator"
+    ) -> OperatorMailbox:
         """Collect changes for a new operator at once; nothing is sent until `activate` (after the
         snapshot)."""
-        return self.mailboxes.add(org_ids, send)
+        return self.mailboxes.add(org_ids, send, role)
 
     def activate(self, box: OperatorMailbox) -> None:
         self.mailboxes.activate(box)
@@ -264,7 +354,32 @@ class LiveHub:
         self.mailboxes.push_alert(view)
         await self._tell_seen(view, device_id)
         self.mailboxes.wake(view.org_id)
+        watched = self.escalating.pop(view.alert_id, None)
+        if watched is not None and watched.told:
+            await self._tell_resolved(watched, view)
         return view
+
+    async def _tell_resolved(self, watched: Escalating, view: AlertView) -> None:
+        """Everyone who was sent a colleague_alarm hears that an operator has it now."""
+        frame = encoder.encode(colleague_alarm(view, view.escalation_level, None, resolved=True))
+        for device_id in watched.told:
+            self.links.tell(device_id, frame)
+        with contextlib.suppress(Exception):
+            async with self.pool.acquire() as conn:
+                await alerts_repo.add_event(
+                    conn,
+                    view.alert_id,
+                    "told_resolved",
+                    datetime.now(UTC),
+                    detail={"devices": sorted(watched.told)},
+                )
+
+    def _watch(self, view: AlertView, device_id: int | None) -> None:
+        """An open safety alert: escalate it if nobody acknowledges it in time."""
+        if is_urgent(view) and view.alert_id not in self.escalating:
+            self.escalating[view.alert_id] = Escalating(
+                view=view, device_id=device_id, since=datetime.now(UTC)
+            )
 
     async def _tell_seen(self, view: AlertView, device_id: int | None) -> None:
         frame = seen_frame(view)
@@ -292,22 +407,118 @@ class LiveHub:
         step = self.picture.tick(
             now, stale_after_s=self.settings.stale_after_s, partners_apart_m=self.settings.partners_apart_m
         )
-        for view in await self._store_tick(step):
+        for view in await self._store_tick(step, now):
             self.mailboxes.push_alert(view)
+        await self._missed_checkins(now)
+        await self._escalate(now)
         self.links.tell_partners(self.picture.partner_fixes(now, self.settings.stale_after_s))
         self.mailboxes.push_units([u.view() for u in self.picture.take_dirty()])
 
-    async def _store_tick(self, step: PictureTick) -> list[AlertView]:
+    async def _store_tick(self, step: PictureTick, now: datetime) -> list[AlertView]:
         """The beats entered and left and the alerts raised, in one transaction; the alerts as operators see
         them."""
-        if not (step.moves or step.raised):
+        if not (step.moves or step.raised or step.resolved):
             return []
+        views: list[AlertView] = []
         async with self.pool.acquire() as conn, conn.transaction():
             await repo.insert_beat_moves(conn, step.moves)
-            alert_ids = [
-                await alerts_repo.insert_alert(
+            for unit_id, kind in step.resolved:  # first: the one open alert per unit and kind
+                resolved = await alerts_repo.resolve_routine(conn, unit_id, kind.value, now)
+                if resolved is not None:
+                    views.append(resolved)
+            for a in step.raised:
+                alert_id = await alerts_repo.insert_routine(
                     conn, org_id=a.org_id, unit_id=a.unit_id, kind=a.kind.value, at=a.at, payload=a.payload()
                 )
-                for a in step.raised
+                if alert_id is not None:  # None: the database already has it open (another instance)
+                    views.append(a.view(alert_id))
+        return views
+
+    async def _missed_checkins(self, now: datetime) -> None:
+        """A check-in timer that ran out raises one `checkin_missed` safety alert, sent at once."""
+        for timer in missed(self.checkins.values(), now, self.settings.checkin_grace_s):
+            timer.fired = True
+            unit = None if timer.unit_id is None else self.picture.units.get(timer.unit_id)
+            lon, lat = (unit.live_lon, unit.live_lat) if unit is not None else (None, None)
+            text = f"check-in verwacht om {timer.next_due.astimezone(LOCAL):%H:%M}"
+            async with self.pool.acquire() as conn, conn.transaction():
+                if not await alerts_repo.claim_missed_checkin(conn, timer.device_id, timer.next_due):
+                    continue
+                alert_id = await alerts_repo.insert_alert(
+                    conn,
+                    org_id=timer.org_id,
+                    unit_id=timer.unit_id,
+                    kind=AlertKind.CHECKIN_MISSED.value,
+                    at=now,
+                    payload={"lon": lon, "lat": lat, "text": text, "device_id": timer.device_id},
+                )
+                await alerts_repo.mark_checkin_missed(conn, timer.device_id, alert_id)
+            view = AlertView(
+                alert_id=alert_id,
+                kind=AlertKind.CHECKIN_MISSED,
+                org_id=timer.org_id,
+                unit_id=timer.unit_id,
+                call_sign=self.picture.call_sign(timer.unit_id),
+                at=now,
+                lon=lon,
+                lat=lat,
+                text=text,
+            )
+            self.mailboxes.push_alert(view)
+            self._watch(view, timer.device_id)
+
+    async def _escalate(self, now: datetime) -> None:
+        """Every safety alert nobody acknowledged in time goes one level up: stored with who is told, pushed
+        to the consoles again at once, and a colleague_alarm to the partner's devices and nearby units."""
+        for alert_id, watched in list(self.escalating.items()):
+            settings = self.settings_for(watched.view.org_id)
+            level = due_level(watched.since, now, settings)
+            if level <= watched.view.escalation_level:
+                continue
+            told = self._colleagues(watched, settings, now)
+            async with self.pool.acquire() as conn:
+                view = await alerts_repo.escalate(conn, alert_id, level, now, [t[0] for t in told])
+            if view is None:  # acknowledged meanwhile (maybe on another instance)
+                self.escalating.pop(alert_id, None)
+                continue
+            watched.view = view
+            self.mailboxes.push_alert(
+                view, skip_roles=frozenset() if settings.notify_teamlead else frozenset({"teamlead"})
+            )
+            for entry, links in told:
+                frame = encoder.encode(colleague_alarm(view, level, entry["distance_m"]))
+                for link in links:
+                    watched.told[link.device_id] = entry["unit_id"]
+                    self.links.tell(link.device_id, frame)
+
+    def _colleagues(
+        self, watched: Escalating, settings: AlarmSettings, now: datetime
+    ) -> list[tuple[dict[str, Any], list[FieldLink]]]:
+        """Who hears this escalation: per unit what the timeline stores, and its connected tablets."""
+        alert = watched.view
+        own = None if alert.unit_id is None else self.picture.units.get(alert.unit_id)
+        origin: tuple[float, float] | None = None
+        if own is not None and own.live_lon is not None and own.live_lat is not None:
+            origin = (own.live_lon, own.live_lat)
+        elif alert.lon is not None and alert.lat is not None:
+            origin = (alert.lon, alert.lat)
+        places = [
+            UnitPlace(u.unit_id, u.org_id, u.call_sign, u.status, u.live_lon, u.live_lat, u.live_at)
+            for u in self.picture.units.values()
+        ]
+        told: list[tuple[dict[str, Any], list[FieldLink]]] = []
+        for r in recipients(alert, origin, places, settings, now, self.settings.stale_after_s):
+            links = [
+                link
+                for link in self.links.of(r.unit_id, None, min_protocol=2)
+                if link.device_id != watched.device_id
             ]
-        return [raised.view(alert_id) for alert_id, raised in zip(alert_ids, step.raised, strict=True)]
+            entry = {
+                "unit_id": r.unit_id,
+                "call_sign": r.call_sign,
+                "reason": r.reason,
+                "distance_m": None if r.distance_m is None else round(r.distance_m, 1),
+                "devices": [link.device_id for link in links],
+            }
+            told.append((entry, links))
+        return told

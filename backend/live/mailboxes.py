@@ -33,6 +33,7 @@ class OperatorMailbox:
 
     org_ids: frozenset[int]
     send: SendBytes
+    role: str = "operator"  # the account's role: escalations reach team leads only when the org says so
     units: dict[int, UnitView] = field(default_factory=dict)
     alerts: list[AlertView] = field(default_factory=list)
     urgent: list[AlertView] = field(default_factory=list)
@@ -75,10 +76,10 @@ class Mailboxes:
     def __init__(self) -> None:
         self._boxes: set[OperatorMailbox] = set()
 
-    def add(self, org_ids: frozenset[int], send: SendBytes) -> OperatorMailbox:
+    def add(self, org_ids: frozenset[int], send: SendBytes, role: str = "operator") -> OperatorMailbox:
         """Collect changes for a new operator at once; nothing is sent until `activate` (after the
         snapshot)."""
-        box = OperatorMailbox(org_ids=org_ids, send=send)
+        box = OperatorMailbox(org_ids=org_ids, send=send, role=role)
         self._boxes.add(box)
         return box
 
@@ -101,10 +102,11 @@ class Mailboxes:
             if box.has_news():
                 box.wake.set()
 
-    def push_alert(self, view: AlertView) -> None:
-        """Open safety alerts go out at once; others ride with the next tick."""
+    def push_alert(self, view: AlertView, *, skip_roles: frozenset[str] = frozenset()) -> None:
+        """Open safety alerts go out at once; others ride with the next tick. Consoles of `skip_roles`
+        accounts are left out (an escalation the organisation does not send to its team leads)."""
         for box in self._boxes:
-            if view.org_id in box.org_ids:
+            if view.org_id in box.org_ids and box.role not in skip_roles:
                 if is_urgent(view):
                     box.urgent.append(view)
                     box.wake.set()

@@ -18,6 +18,7 @@ from litestar import Router, WebSocket, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 
+from backend.alerts.escalation import checkin_refusal
 from backend.auth import sessions
 from backend.auth.guards import authenticate_token
 from backend.auth.tokens import Principal
@@ -31,6 +32,7 @@ from shared.protocol import (
     SUPPORTED_PROTOCOLS,
     Ack,
     AcknowledgeAlert,
+    CheckIn,
     Error,
     Hello,
     Ping,
@@ -238,10 +240,13 @@ async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -
 
 def _refusal(frame: SequencedFrame, now: datetime, plausible_seq: bool) -> Error | None:
     """The error for a well-formed frame the database must not get: a time outside the window around the
-    server clock, or a seq that jumps implausibly far ahead."""
+    server clock, a check-in due in the past or more than 12 h ahead, or a seq that jumps implausibly far
+    ahead."""
     reason = check_time_window(frame.at, now)
     if reason is not None:
         return Error(code="bad_frame", message=f"`at` is {reason}", field="$.at", seq=frame.seq)
+    if isinstance(frame, CheckIn) and (why := checkin_refusal(frame.next_due, now)) is not None:
+        return Error(code="bad_frame", message=why, field="$.next_due", seq=frame.seq)
     if not plausible_seq:
         return Error(
             code="bad_frame",
@@ -283,7 +288,7 @@ async def operator_socket(socket: WebSocket, services: NamedDependency[Services]
     ender = _Ender(socket)
     unwatch = ender.watch_session(principal, services)
     # register first, then snapshot: a change between the two arrives as a delta, never lost
-    box = hub.add_operator(principal.visible_org_ids, send)
+    box = hub.add_operator(principal.visible_org_ids, send, principal.role)
     try:
         alerts = await hub.open_alerts(principal.visible_org_ids)
         extra = await hub.snapshot_extra(principal.visible_org_ids)

@@ -29,6 +29,7 @@ from backend.alerts.logic import RAISING_FRAMES, StoredAlert, field_alert
 from backend.db.pool import Conn
 from backend.live import repository as repo
 from shared.protocol import (
+    CheckIn,
     PositionReported,
     SequencedFrame,
     StatusChanged,
@@ -163,6 +164,16 @@ async def _write_event(
             return None, None
         await repo.set_unit_status(conn, item.unit_id, frame.status.value, frame.at)
         return None, (item.unit_id, frame.status.value, frame.at)
+    if isinstance(frame, CheckIn):  # the timer lives in the database, so it survives a restart
+        await alerts_repo.set_checkin(
+            conn,
+            device_id=item.device_id,
+            org_id=item.org_id,
+            unit_id=item.unit_id,
+            next_due=frame.next_due,
+            at=frame.at,
+        )
+        return None, None
     raised = field_alert(frame)
     if raised is None:
         return None, None
@@ -192,6 +203,7 @@ async def _write_event(
         lat=frame.lat,
         text=raised.text,
         silent=raised.silent,
+        device_id=item.device_id,
     )
     return alert, None
 

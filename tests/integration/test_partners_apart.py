@@ -14,7 +14,8 @@ from tests.integration.world import FAR_AWAY, OUDE_ZIJDE, build_world
 
 async def test_duo_partners_far_apart_raise_one_alert_and_clear(database_url: str, tmp_path: Path) -> None:
     world = await build_world(database_url)
-    async with running(make_settings(database_url, tmp_path)) as server:
+    # the duo is apart at once here (apart_min_s=0): the hysteresis has its own tests
+    async with running(make_settings(database_url, tmp_path, apart_min_s=0)) as server:
         boa = await login(server.base, "boa_a", world.tablet_a)
         operator = await login(server.base, "operator_mk")
         async with (
