@@ -1,9 +1,9 @@
 """Schakel -> partners: what the backend shows becomes messages in the outbox.
 
 From the operator websocket (as the service account): unit statuses go to the meldkamer as the unit-status
-feed (after the roster that registers the units), positions as coalesced AVL, noodknop and assistance alerts
-to the police as CAP. From the API: the timeline of handed-over meldingen as EIDO progress, and boa's
-register queries to the police. Each message is queued in the bridge's own outbox, which delivers it.
+feed (after the roster that registers the units), positions as coalesced AVL, safety alerts (noodknop,
+assistance, man-down, missed check-in) to the police as CAP. From the API: the timeline of handed-over
+meldingen as EIDO progress, and boa's register queries to the police. Each message is queued in the bridge's own outbox, which delivers it.
 """
 
 from __future__ import annotations
@@ -158,7 +158,8 @@ class Outbound:
         return self._orgs.get(org_id, (str(org_id), f"organisatie {org_id}"))
 
     async def send_alert(self, alert: AlertView) -> bool:
-        """A noodknop or assistance request as CAP to the police; True when newly queued.
+        """A safety alert (noodknop, assistance, man-down, missed check-in) as CAP to the police; True when
+        newly queued. An escalation of it (the same alert again, a higher level) is not sent twice.
 
         The alert goes out even when an operator acknowledged it before the bridge saw it (the bridge was
         down): the police must know it happened. An acknowledgement follows as a CAP Update that references

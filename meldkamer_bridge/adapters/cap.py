@@ -1,6 +1,7 @@
 """CAP 1.2 (OASIS Common Alerting Protocol) for the police adapter.
 
-Out: a noodknop or an assistance request of a boa unit as a CAP alert (category Security, urgency Immediate).
+Out: a boa unit's safety alert as a CAP alert (category Security, urgency Immediate): the noodknop, an
+assistance request, a man-down (the tablet's automatic alarm) and a missed check-in of a boa working alone.
 In: a police alert (wanted vehicle, missing person, ...) with its area as shapely geometries.
 Both directions are validated against the official OASIS XSD (`schemas/cap/CAP-v1.2.xsd`).
 CAP coordinates are "lat,lon" (WGS84); Schakel's geometries are shapely x = lon, y = lat.
@@ -33,7 +34,7 @@ class OutgoingAlert(msgspec.Struct, frozen=True, kw_only=True):
     message_id: str  # CAP identifier: our outbox message id
     sender: str  # e.g. "schakel@amsterdam.handhaving.nl"
     sent: datetime
-    kind: AlertKind  # noodknop or assistance
+    kind: AlertKind  # a safety alert: noodknop, assistance, man_down, checkin_missed
     call_sign: str
     organisation: str
     lon: float | None = None
@@ -94,18 +95,50 @@ def reference_to(alert: OutgoingAlert) -> str:
     return f"{alert.sender},{alert.message_id},{cap_time(alert.sent)}"
 
 
-_HEADLINES = {
-    AlertKind.NOODKNOP: "NOODKNOP handhaving {call_sign} ({organisation})",
-    AlertKind.ASSISTANCE: "Assistentieverzoek handhaving {call_sign} ({organisation})",
+class KindText(msgspec.Struct, frozen=True):
+    event: str
+    severity: str
+    certainty: str  # Observed: a boa pressed; Likely / Possible: the system inferred it
+    headline: str
+    what: str
+
+
+KINDS = {
+    AlertKind.NOODKNOP: KindText(
+        "Noodknop handhaving",
+        "Extreme",
+        "Observed",
+        "NOODKNOP handhaving {call_sign} ({organisation})",
+        "De noodknop is ingedrukt: de eenheid heeft direct hulp nodig.",
+    ),
+    AlertKind.ASSISTANCE: KindText(
+        "Assistentieverzoek handhaving",
+        "Severe",
+        "Observed",
+        "Assistentieverzoek handhaving {call_sign} ({organisation})",
+        "De eenheid vraagt assistentie van de politie.",
+    ),
+    AlertKind.MAN_DOWN: KindText(
+        "Man-down handhaving",
+        "Extreme",
+        "Likely",
+        "MAN-DOWN handhaving {call_sign} ({organisation})",
+        "Automatisch alarm: het apparaat van de boa meldt een val of geen beweging en het vooralarm is niet"
+        " geannuleerd. De boa kan mogelijk niet zelf om hulp vragen.",
+    ),
+    AlertKind.CHECKIN_MISSED: KindText(
+        "Gemiste check-in handhaving",
+        "Severe",
+        "Possible",
+        "GEMISTE CHECK-IN handhaving {call_sign} ({organisation})",
+        "Een boa die alleen werkt heeft zich niet op de afgesproken tijd gemeld.",
+    ),
 }
+_TRIGGERS = {"tilt": "val (apparaat gekanteld)", "no_motion": "geen beweging"}
 
 
 def _describe(alert: OutgoingAlert) -> str:
-    what = (
-        "De noodknop is ingedrukt: de eenheid heeft direct hulp nodig."
-        if alert.kind is AlertKind.NOODKNOP
-        else "De eenheid vraagt assistentie van de politie."
-    )
+    what = KINDS[alert.kind].what
     if alert.lon is None or alert.lat is None:
         where = "Positie onbekend."
     else:
@@ -115,7 +148,8 @@ def _describe(alert: OutgoingAlert) -> str:
         where += "."
     lines = [what, f"Eenheid: {alert.call_sign}, {alert.organisation}.", where]
     if alert.text:
-        lines.append(f"Toelichting: {alert.text}")
+        text = _TRIGGERS.get(alert.text, alert.text) if alert.kind is AlertKind.MAN_DOWN else alert.text
+        lines.append(f"Toelichting: {text}")
     if alert.msg_type == "Cancel":
         lines.insert(0, "INGETROKKEN:")
     return "\n".join(lines)
@@ -144,9 +178,10 @@ def _serialise(root: etree._Element) -> bytes:
 
 
 def encode_alert(alert: OutgoingAlert) -> bytes:
-    """The CAP 1.2 XML of a noodknop or assistance request; always valid against the OASIS schema."""
-    if alert.kind not in SAFETY_ALERTS:
-        raise CodecError("kind", f"only noodknop and assistance go to the police, not {alert.kind.value}")
+    """The CAP 1.2 XML of a safety alert; always valid against the OASIS schema."""
+    if alert.kind not in SAFETY_ALERTS or alert.kind not in KINDS:
+        raise CodecError("kind", f"only safety alerts go to the police, not {alert.kind.value}")
+    texts = KINDS[alert.kind]
     if alert.msg_type != "Alert" and not alert.references:
         raise CodecError("references", f"a {alert.msg_type} must reference the alert it updates")
     if alert.scope == "Private" and not alert.addresses:
@@ -181,19 +216,15 @@ def encode_alert(alert: OutgoingAlert) -> bytes:
     info = etree.SubElement(root, _Q + "info")
     add(info, "language", "nl-NL")
     add(info, "category", "Security")
-    add(
-        info,
-        "event",
-        "Noodknop handhaving" if alert.kind is AlertKind.NOODKNOP else "Assistentieverzoek handhaving",
-    )
+    add(info, "event", texts.event)
     add(info, "urgency", "Immediate")
-    add(info, "severity", "Extreme" if alert.kind is AlertKind.NOODKNOP else "Severe")
-    add(info, "certainty", "Observed")
+    add(info, "severity", texts.severity)
+    add(info, "certainty", texts.certainty)
     add(info, "senderName", alert.organisation)
     add(
         info,
         "headline",
-        _HEADLINES[alert.kind].format(call_sign=alert.call_sign, organisation=alert.organisation),
+        texts.headline.format(call_sign=alert.call_sign, organisation=alert.organisation),
     )
     add(info, "description", _describe(alert))
     for name, value in (

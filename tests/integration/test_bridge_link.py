@@ -29,6 +29,8 @@ from shared.protocol import (
     AcknowledgeAlert,
     AlertRaised,
     Delta,
+    ManDown,
+    ManDownTrigger,
     NoodknopPressed,
     PositionReported,
     StatusChanged,
@@ -265,6 +267,38 @@ async def test_noodknop_from_a_tablet_reaches_the_police_as_valid_cap_within_a_s
         async with httpx.AsyncClient() as http:
             page = await http.get(f"http://127.0.0.1:{port}/")
         assert page.status_code == 200 and "cap" in page.text and "NOODKNOP" in page.text
+
+
+async def test_a_man_down_from_a_tablet_reaches_the_police_as_valid_cap_like_the_noodknop(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    world = await world_with_bridge_account(database_url, pool)
+    async with (
+        running(make_settings(database_url, tmp_path)) as server,
+        partner(tmp_path) as (sim, port),
+        bridge(database_url, pool, port, backend=server, avl_interval_s=0.2),
+    ):
+        await next_of(sim, "unit_roster")
+        session = await login(server.base, "boa_a", world.tablet_a)
+        async with socket_to(server.ws + "/ws/field", session["access_token"]) as ws:
+            assert isinstance(await ws.recv(), Welcome)
+            pressed = time.perf_counter()
+            await ws.send(
+                ManDown(
+                    seq=1,
+                    at=datetime.now(UTC),
+                    trigger=ManDownTrigger.NO_MOTION,
+                    lon=OUDE_ZIJDE[0],
+                    lat=OUDE_ZIJDE[1],
+                )
+            )
+            env = await next_of(sim, "cap", within=1.0)
+            delay = time.perf_counter() - pressed
+        alert = cap.decode_alert(env.body.encode())  # validates against the OASIS schema
+        assert alert.event == "Man-down handhaving" and alert.severity == "Extreme"
+        assert alert.urgency == "Immediate" and alert.parameters["alert_kind"] == "man_down"
+        assert "geen beweging" in alert.description
+        assert delay < 1.0, f"man-down took {delay:.3f}s to reach the police side"
 
 
 async def test_a_noodknop_without_a_position_goes_to_the_police_with_the_units_last_fix_and_its_age(

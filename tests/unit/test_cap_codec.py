@@ -226,3 +226,33 @@ def test_a_police_area_alert_round_trips_with_its_polygon_in_lon_lat() -> None:
 
 
 T_SENT = datetime(2026, 11, 22, 19, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("kind", "event", "severity", "certainty", "headline"),
+    [
+        (AlertKind.MAN_DOWN, "Man-down handhaving", "Extreme", "Likely", "MAN-DOWN"),
+        (AlertKind.CHECKIN_MISSED, "Gemiste check-in handhaving", "Severe", "Possible", "GEMISTE CHECK-IN"),
+    ],
+)
+def test_man_down_and_a_missed_check_in_go_out_as_valid_cap_of_their_own_kind(
+    kind: AlertKind, event: str, severity: str, certainty: str, headline: str
+) -> None:
+    out = noodknop(kind=kind, text="tilt" if kind is AlertKind.MAN_DOWN else "check-in verwacht om 14:05")
+    xml = encode_alert(out)
+    assert XSD.validate(etree.fromstring(xml))
+    back = decode_alert(xml)
+    assert back.event == event and back.severity == severity and back.certainty == certainty
+    assert back.urgency == "Immediate" and back.category == ("Security",)
+    assert back.headline.startswith(headline) and "HH-03" in back.headline
+    assert back.parameters["alert_kind"] == kind.value
+    if kind is AlertKind.MAN_DOWN:
+        assert "val (apparaat gekanteld)" in back.description  # the trigger in words, not its code
+    else:
+        assert "14:05" in back.description
+
+
+def test_a_routine_alert_never_goes_to_the_police() -> None:
+    with pytest.raises(CodecError) as refused:
+        encode_alert(noodknop(kind=AlertKind.OUTSIDE_ASSIGNED_BEAT))
+    assert refused.value.field == "kind"
