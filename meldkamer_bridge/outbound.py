@@ -3,7 +3,8 @@
 From the operator websocket (as the service account): unit statuses go to the meldkamer as the unit-status
 feed (after the roster that registers the units), positions as coalesced AVL, safety alerts (noodknop,
 assistance, man-down, missed check-in) to the police as CAP. From the API: the timeline of handed-over
-meldingen as EIDO progress, and boa's register queries to the police. Each message is queued in the bridge's own outbox, which delivers it.
+meldingen as EIDO progress, and boa's register queries to the police. Each message is queued in the
+bridge's own outbox, which delivers it.
 """
 
 from __future__ import annotations
