@@ -86,7 +86,8 @@ def recipients(
     """Who hears an escalation: the alert's own unit (its partner's devices) and the nearest units of the
     same organisation on duty with a current live position, nearest first."""
     found: list[Recipient] = []
-    if settings.notify_partner and alert.unit_id is not None:
+    # a silent noodknop is not sounded on the partner's tablet: he is at the scene, and it would give it away
+    if settings.notify_partner and alert.unit_id is not None and not alert.silent:
         found.append(Recipient(alert.unit_id, alert.call_sign or "", "partner", None))
     if origin is None or settings.nearest_units == 0:
         return found
