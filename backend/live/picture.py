@@ -92,6 +92,7 @@ class UnitLive:
     live_lon: float | None = None  # where that live position was: the geofence looks only at it
     live_lat: float | None = None
     episodes: dict[AlertKind, Episode] = field(default_factory=dict)
+    border_m: float | None = None  # how far the live position is beyond the assigned beats (None: not known)
 
     def episode(self, kind: AlertKind) -> Episode:
         found = self.episodes.get(kind)
@@ -203,7 +204,7 @@ class LivePicture:
         # a buffered position is history: never geofenced, and it does not end staleness
         if not frame.late and (unit.live_at is None or frame.at > unit.live_at):
             unit.live_lon, unit.live_lat, unit.live_at = frame.lon, frame.lat, frame.at
-            unit.fence_due = True
+            unit.fence_due, unit.border_m = True, None
             if unit.stale:
                 unit.episode(AlertKind.POSITION_STALE).end(frame.at)
             unit.stale = False
@@ -282,13 +283,16 @@ class LivePicture:
         """How far the unit's live position is from the nearest of its assigned beats, in metres."""
         if math.isinf(self.rules.outside_min_m) or unit.live_lon is None or unit.live_lat is None:
             return 0.0
+        if unit.border_m is not None:  # measured once per live position
+            return unit.border_m
         point = shapely.Point(unit.live_lon, unit.live_lat)
         best = math.inf
         for geometry in self.beats.geometries(unit.assigned):
             line = shapely.shortest_line(geometry, point)
             (x1, y1), (x2, y2) = line.coords
             best = min(best, distance_m(x1, y1, x2, y2))
-        return 0.0 if math.isinf(best) else best
+        unit.border_m = 0.0 if math.isinf(best) else best
+        return unit.border_m
 
     def partner_fixes(self, now: datetime, max_age_s: float) -> dict[int, list[PartnerFix]]:
         """Per unit the current live fix of each of its devices (what the duo partner's tablet is told)."""

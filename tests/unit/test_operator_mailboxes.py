@@ -111,3 +111,16 @@ async def test_nothing_is_sent_before_activate_then_one_merged_delta() -> None:
         assert isinstance(delta, Delta) and [u.lon for u in delta.units] == [4.92]
     finally:
         boxes.remove(box)
+
+
+def test_an_escalation_the_organisation_keeps_from_team_leads_reaches_only_the_other_consoles() -> None:
+    boxes = Mailboxes()
+    operator = boxes.add(frozenset({1}), _ignore, "operator")
+    lead = boxes.add(frozenset({1}), _ignore, "teamlead")
+    view = AlertView(
+        alert_id=9, kind=AlertKind.MAN_DOWN, org_id=1, unit_id=1, call_sign="U-1", at=T0, escalation_level=1
+    )
+    boxes.push_alert(view, skip_roles=frozenset({"teamlead"}))
+    assert operator.urgent == [view] and lead.urgent == []
+    boxes.push_alert(view)  # with notify_teamlead
+    assert lead.urgent == [view]
