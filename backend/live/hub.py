@@ -409,8 +409,11 @@ class LiveHub:
         )
         for view in await self._store_tick(step, now):
             self.mailboxes.push_alert(view)
-        await self._missed_checkins(now)
-        await self._escalate(now)
+        for step_of_safety in (self._missed_checkins, self._escalate):
+            try:  # a failing safety step is logged and retried next tick; the units still go out
+                await step_of_safety(now)
+            except Exception:
+                log.exception("operator tick: %s failed", step_of_safety.__name__)
         self.links.tell_partners(self.picture.partner_fixes(now, self.settings.stale_after_s))
         self.mailboxes.push_units([u.view() for u in self.picture.take_dirty()])
 
@@ -437,12 +440,12 @@ class LiveHub:
     async def _missed_checkins(self, now: datetime) -> None:
         """A check-in timer that ran out raises one `checkin_missed` safety alert, sent at once."""
         for timer in missed(self.checkins.values(), now, self.settings.checkin_grace_s):
-            timer.fired = True
             unit = None if timer.unit_id is None else self.picture.units.get(timer.unit_id)
             lon, lat = (unit.live_lon, unit.live_lat) if unit is not None else (None, None)
             text = f"check-in verwacht om {timer.next_due.astimezone(LOCAL):%H:%M}"
             async with self.pool.acquire() as conn, conn.transaction():
                 if not await alerts_repo.claim_missed_checkin(conn, timer.device_id, timer.next_due):
+                    timer.fired = True  # a newer check-in, or another instance raised it
                     continue
                 alert_id = await alerts_repo.insert_alert(
                     conn,
@@ -453,6 +456,7 @@ class LiveHub:
                     payload={"lon": lon, "lat": lat, "text": text, "device_id": timer.device_id},
                 )
                 await alerts_repo.mark_checkin_missed(conn, timer.device_id, alert_id)
+            timer.fired = True  # only once it is stored: a failed attempt is tried again next tick
             view = AlertView(
                 alert_id=alert_id,
                 kind=AlertKind.CHECKIN_MISSED,
