@@ -9,6 +9,7 @@ from datetime import datetime
 from backend.auth.tokens import Principal
 from backend.db.pool import Conn
 from backend.dispatch.logic import task_title
+from backend.dispatch.repository import units_with_active_task
 from backend.errors import NotFound
 from backend.geofencing.logic import containing_beats
 from backend.live.picture import LivePicture, UnitLive
@@ -55,7 +56,14 @@ async def alert_context(
         position_age_s=None if at is None else max(0.0, (now - at).total_seconds()),
         accuracy_m=accuracy,
         task=await _task(conn, unit_id) if unit_id is not None else None,
-        nearest=nearest_available(picture, alert["org_id"], unit_id, lon, lat),
+        nearest=nearest_available(
+            picture,
+            alert["org_id"],
+            unit_id,
+            lon,
+            lat,
+            busy=await _units_with_task(conn, alert["org_id"], picture),
+        ),
     )
 
 
@@ -116,15 +124,23 @@ async def _task(conn: Conn, unit_id: int) -> CurrentTask | None:
     )
 
 
+async def _units_with_task(conn: Conn, org_id: int, picture: LivePicture) -> set[int]:
+    ids = [u.unit_id for u in picture.units.values() if u.org_id == org_id]
+    return await units_with_active_task(conn, ids)
+
+
 def nearest_available(
     picture: LivePicture,
     org_id: int,
     unit_id: int | None,
     lon: float | None,
     lat: float | None,
+    *,
+    busy: Collection[int] = (),
     limit: int = NEAREST,
 ) -> list[NearbyUnit]:
-    """Available units of the alarm's gemeente with a position, nearest first; a stale position last."""
+    """Available units of the alarm's gemeente with a position and no task, nearest first; a stale position
+    last. (A unit just sent is still "beschikbaar" until its tablet accepts, but it is no longer free.)"""
     if lon is None or lat is None:
         return []
     found = [
@@ -139,6 +155,7 @@ def nearest_available(
         if u.org_id == org_id
         and u.unit_id != unit_id
         and u.status is UnitStatus.AVAILABLE
+        and u.unit_id not in busy
         and u.lon is not None
         and u.lat is not None
     ]
