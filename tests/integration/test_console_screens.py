@@ -43,7 +43,7 @@ async def test_console_screens_on_the_demo(database_url: str, tmp_path: Path) ->
             await screenshot(page, "login", tmp_path)
             await log_in(page, server.base, "operator", DEMO_PASSWORD)
             await page.wait_for_function(
-                "document.querySelectorAll('.unit-marker').length >= 11", timeout=30_000
+                "() => document.querySelectorAll('.unit-marker').length >= 11", timeout=30_000
             )
             await page.wait_for_timeout(4000)
             await screenshot(page, "live-map", tmp_path)

@@ -157,7 +157,7 @@ export class Alerts {
     const accuracy = c?.accuracy_m ?? unit?.accuracy_m ?? null;
     const where = [
       beatNames.length ? `<b>${beatNames.map(esc).join(", ")}</b>` : (lon == null ? "<b>positie onbekend</b>" : "buiten bekende buurten"),
-      at ? `positie <span class="age" data-at="${esc(at)}"></span> oud` : "",
+      at ? `positie <span class="age" data-at="${esc(at)}"></span> oud` : (lon != null ? "positie uit het alarm" : ""),
       accuracy != null ? `± ${Math.round(accuracy)} m` : "",
       lon != null ? `<span class="coords">${lat.toFixed(5)}, ${lon.toFixed(5)}</span>` : "",
     ].filter(Boolean).join(" · ");
