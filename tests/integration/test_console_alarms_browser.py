@@ -132,7 +132,7 @@ async def test_the_banner_says_where_and_who_and_sends_the_nearest_unit(
             nearest = banner.locator(".nearest .near")
             assert [t.split()[0] for t in await nearest.all_inner_texts()] == ["A-03", "A-02", "A-04"]
             assert "120 m" in (await nearest.first.inner_text())
-            await screenshot(page, "noodknop", tmp_path)
+            await screenshot(page, "alarm-banner", tmp_path)
 
             # zoom: street level at the unit
             await banner.locator("button[data-zoom]").click()

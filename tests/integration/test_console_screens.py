@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.demo.seed import DEMO_PASSWORD, seed_demo
+from backend.demo.seed import DEMO_DEVICE_SECRET, DEMO_PASSWORD, seed_demo
 from backend.simulate import simulate
 from shared.protocol import NoodknopPressed, PositionReported
 from tests.integration.browser import chromium, log_in, screenshot, skip_without_chromium
@@ -55,7 +55,12 @@ async def test_console_screens_on_the_demo(database_url: str, tmp_path: Path) ->
             boa = (
                 await http.post(
                     "/api/auth/login",
-                    json={"username": "boa23", "password": DEMO_PASSWORD, "device_id": device_id},
+                    json={
+                        "username": "boa23",
+                        "password": DEMO_PASSWORD,
+                        "device_id": device_id,
+                        "device_secret": DEMO_DEVICE_SECRET,
+                    },
                 )
             ).json()
             unit = units["HH-12"]

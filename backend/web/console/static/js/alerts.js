@@ -5,6 +5,7 @@
 import { api } from "/web/static/js/api.js";
 import { ALERT, ALERT_RANK, SAFETY, STATUS, TASK, clock, esc, metres, seconds } from "/web/static/js/format.js";
 
+const CONTEXT_EVERY_MS = 30_000;
 const SILENT = "STIL ALARM — niet terugbellen, via portofoon afstemmen";
 const SOUND = {  // per level: 1 an open safety alarm, 2 an escalated one (louder, faster, higher)
   1: { every: 1500, gain: 0.08, tones: [880, 660, 880] },
@@ -18,6 +19,8 @@ export class Alerts {
     this.cards = new Map();     // alert_id -> banner element in the safety lane
     this.context = new Map();   // alert_id -> AlertContext (or {error})
     this.notes = new Map();     // alert_id -> what the operator did from the banner ("A-03 gestuurd")
+    this.contextAt = new Map(); // alert_id -> when its context was asked for (asked again every 30 s)
+    this.pending = new Set();   // alert_ids whose context is being fetched
     this.audio = null;
     this.beeping = null;
     this.level = 0;
@@ -65,9 +68,11 @@ export class Alerts {
   put(alert) {
     const before = this.alerts.get(alert.alert_id);
     this.alerts.set(alert.alert_id, alert);
-    // an escalated alarm arrives again: fetch its context anew (the unit may have moved meanwhile)
-    if (before && before.escalation_level !== alert.escalation_level) this.context.delete(alert.alert_id);
     this.render();
+    // an escalated alarm arrives again: fetch its context anew (the unit may have moved meanwhile)
+    if (before && before.escalation_level !== alert.escalation_level && this.cards.has(alert.alert_id)) {
+      this.loadContext(alert.alert_id);
+    }
   }
 
   sorted() {
@@ -96,7 +101,9 @@ export class Alerts {
   renderLane() {
     const open = this.openSafety();
     for (const [id, card] of this.cards) {
-      if (!open.some((a) => a.alert_id === id)) { card.remove(); this.cards.delete(id); }
+      if (!open.some((a) => a.alert_id === id)) {
+        card.remove(); this.cards.delete(id); this.context.delete(id); this.contextAt.delete(id);
+      }
     }
     for (const a of open) {
       let card = this.cards.get(a.alert_id);
@@ -116,13 +123,16 @@ export class Alerts {
       : `${open.length} veiligheidsalarmen open${open.length > 2 ? " — scroll voor alle" : ""}`;
   }
 
+  // the banner is already shown (and sounding); a refresh keeps showing the previous context meanwhile
   async loadContext(id) {
-    this.context.set(id, null);  // asked; the banner is already shown
-    try {
-      this.context.set(id, await api("GET", `/api/alerts/${id}/context`));
-    } catch (e) {
-      this.context.set(id, { error: e.message });
-    }
+    if (this.pending.has(id)) return;
+    this.pending.add(id);
+    this.contextAt.set(id, Date.now());
+    let ctx;
+    try { ctx = await api("GET", `/api/alerts/${id}/context`); } catch (e) { ctx = { error: e.message }; }
+    this.pending.delete(id);
+    if (ctx.error && this.context.get(id) && !this.context.get(id).error) return;  // keep what we had
+    this.context.set(id, ctx);
     this.refresh(id);
   }
 
@@ -147,14 +157,17 @@ export class Alerts {
 
   bannerHtml(a, ctx, unit) {
     const level = a.escalation_level || 0;
-    const loading = ctx === undefined || ctx === null;
+    const loading = ctx === undefined;
     const failed = ctx && ctx.error;
     const c = loading || failed ? null : ctx;
-    // where: what the console knows now (the unit on the map), bettered by the context when it comes
-    const beatNames = c ? c.beats.map((b) => b.name) : (unit?.beat_ids || []).map((b) => this.host.beatNames.get(b)).filter(Boolean);
-    const lon = c?.lon ?? unit?.lon ?? a.lon, lat = c?.lat ?? unit?.lat ?? a.lat;
-    const at = c?.position_at ?? unit?.at ?? null;
-    const accuracy = c?.accuracy_m ?? unit?.accuracy_m ?? null;
+    // where: the unit as the live picture has it now (it keeps moving after the alarm); else the context's
+    // (or the alarm's own) position
+    const live = unit && unit.lon != null;
+    const beatNames = live ? unit.beat_ids.map((b) => this.host.beatNames.get(b)).filter(Boolean)
+      : (c ? c.beats.map((b) => b.name) : []);
+    const lon = live ? unit.lon : c?.lon ?? a.lon, lat = live ? unit.lat : c?.lat ?? a.lat;
+    const at = live ? unit.at : c?.position_at ?? null;
+    const accuracy = live ? unit.accuracy_m : c?.accuracy_m ?? null;
     const where = [
       beatNames.length ? `<b>${beatNames.map(esc).join(", ")}</b>` : (lon == null ? "<b>positie onbekend</b>" : "buiten bekende buurten"),
       at ? `positie <span class="age" data-at="${esc(at)}"></span> oud` : (lon != null ? "positie uit het alarm" : ""),
@@ -208,6 +221,11 @@ export class Alerts {
     for (const span of root.querySelectorAll(".age[data-at]")) {
       span.textContent = seconds((now - Date.parse(span.dataset.at)) / 1000);
     }
+    if (root !== this.laneList) return;
+    // the nearest units move and get tasks: an open banner asks for its context again now and then
+    for (const id of this.cards.keys()) {
+      if (now - (this.contextAt.get(id) || 0) > CONTEXT_EVERY_MS) this.loadContext(id);
+    }
   }
 
   async onBannerClick(e) {
@@ -227,7 +245,7 @@ export class Alerts {
       try {
         await this.host.send(a, c, Number(b.dataset.send));
         this.notes.set(a.alert_id, `${name} gestuurd ✓`);
-        this.context.delete(a.alert_id);  // the sent unit is no longer available: fetch the nearest anew
+        this.loadContext(a.alert_id);  // the sent unit is no longer free: fetch the nearest anew
       } catch (err) {
         this.notes.set(a.alert_id, `${name} niet gestuurd: ${err.message}`);
       }
