@@ -18,6 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
 from litestar.template.config import TemplateConfig
 
+from backend.alerts import routes as alert_routes
 from backend.alerts import timeline as alert_timeline_routes
 from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
@@ -125,6 +126,7 @@ def create_app(settings: Settings) -> Litestar:
             report_routes.router,
             privacy_routes.router,
             dispatch_routes.router,
+            alert_routes.router,
             web_routes.router,
             bridge_routes.router,
             area_alert_routes.router,

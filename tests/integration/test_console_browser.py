@@ -78,7 +78,7 @@ async def test_noodknop_is_loud_until_acknowledged_and_shows_who(database_url: s
             )
             banner = page.locator("#emergency")
             await banner.locator("text=NOODKNOP A-01").wait_for(timeout=5000)
-            await page.wait_for_function("(window.__schakel.beeps || 0) > 0", timeout=5000)
+            await page.wait_for_function("() => (window.__schakel.beeps || 0) > 0", timeout=5000)
             await banner.locator("button", has_text="Bevestigen").click()
             await banner.wait_for(state="hidden")
             await page.locator("#alert-list li.acked", has_text="bevestigd door").wait_for()

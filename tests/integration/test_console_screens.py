@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backend.demo.seed import DEMO_PASSWORD, seed_demo
+from backend.demo.seed import DEMO_DEVICE_SECRET, DEMO_PASSWORD, seed_demo
 from backend.simulate import simulate
 from shared.protocol import NoodknopPressed, PositionReported
 from tests.integration.browser import chromium, log_in, screenshot, skip_without_chromium
@@ -43,7 +43,7 @@ async def test_console_screens_on_the_demo(database_url: str, tmp_path: Path) ->
             await screenshot(page, "login", tmp_path)
             await log_in(page, server.base, "operator", DEMO_PASSWORD)
             await page.wait_for_function(
-                "document.querySelectorAll('.unit-marker').length >= 11", timeout=30_000
+                "() => document.querySelectorAll('.unit-marker').length >= 11", timeout=30_000
             )
             await page.wait_for_timeout(4000)
             await screenshot(page, "live-map", tmp_path)
@@ -55,7 +55,12 @@ async def test_console_screens_on_the_demo(database_url: str, tmp_path: Path) ->
             boa = (
                 await http.post(
                     "/api/auth/login",
-                    json={"username": "boa23", "password": DEMO_PASSWORD, "device_id": device_id},
+                    json={
+                        "username": "boa23",
+                        "password": DEMO_PASSWORD,
+                        "device_id": device_id,
+                        "device_secret": DEMO_DEVICE_SECRET,
+                    },
                 )
             ).json()
             unit = units["HH-12"]

@@ -67,11 +67,13 @@ export class Incidents {
                    description: f.get("description").trim(), address: f.get("address").trim(),
                    required_domain: Number(f.get("required_domain") || 1) };
     if (this.pickedAt) Object.assign(body, this.pickedAt);
+    if (this.origin) Object.assign(body, this.origin);  // made from an alarm: its org, source and alert id
     this.formError.textContent = "";
     try {
       const view = await api("POST", "/api/incidents", body);
       this.form.reset();
       this.pickedAt = null;
+      this.origin = null;
       this.picked.textContent = "Of klik op de kaart om de plaats aan te wijzen.";
       this.map.clearPick();
       this.put(view);
@@ -83,6 +85,20 @@ export class Incidents {
       const messages = { address: "Adres niet gevonden: noem de buurt of klik op de kaart." };
       this.formError.textContent = messages[e.field] || `${names[e.field] ? names[e.field] + ": " : ""}${e.message}`;
     }
+  }
+
+  // the form filled in from an alarm; the operator checks it and presses "Melding aanmaken"
+  prefill({ category, priority, description, address, lon, lat, org_id, source, external_id }) {
+    this.form.reset();
+    const f = this.form.elements;
+    f.category.value = category;
+    f.description.value = description;
+    f.address.value = address || "";
+    for (const r of this.form.querySelectorAll("input[name=priority]")) r.checked = Number(r.value) === priority;
+    this.origin = { org_id, source, external_id };
+    this.formError.textContent = "";
+    if (lon != null) { this.pick(lon, lat); this.map.focus(lon, lat); }
+    else { this.pickedAt = null; this.picked.textContent = "Geen positie bekend: noem de buurt of klik op de kaart."; }
   }
 
   async open(id) {

@@ -6,7 +6,7 @@ import { LiveMap } from "./map.js";
 import { Alerts } from "./alerts.js";
 import { UnitList } from "./units.js";
 import { Incidents } from "./incidents.js";
-import { STATUS, TASK, age, clock, esc } from "/web/static/js/format.js";
+import { ALERT, STATUS, TASK, age, clock, esc } from "/web/static/js/format.js";
 
 const $ = (id) => document.getElementById(id);
 let app = null;
@@ -50,9 +50,19 @@ class Console {
       onMapClick: (lon, lat) => { if (!$("tab-new").hidden) this.incidents.pick(lon, lat); },
     });
     this.alerts = new Alerts({
-      list: $("alert-list"), count: $("alert-count"), banner: $("emergency"), soundButton: $("sound"),
+      lane: $("emergency"), laneList: $("safety-list"), laneCount: $("safety-count"),
+      list: $("alert-list"), count: $("alert-count"), toggle: $("alerts-toggle"), allSeen: $("alerts-seen"),
+      soundButton: $("sound"),
       onAck: (id) => this.live.send({ kind: "ack_alert", alert_id: id }),
-      onFocus: (a) => { if (a.lon != null) this.map.focus(a.lon, a.lat); else if (a.unit_id) this.map.focusUnit(a.unit_id); },
+      host: {
+        unitView: (id) => this.unitViews.get(id),
+        beatNames: this.beatNames,
+        taskOf: (id) => this.incidents.taskOf(id),
+        focus: (a) => { if (a.lon != null) this.map.focus(a.lon, a.lat); else if (a.unit_id) this.map.focusUnit(a.unit_id); },
+        zoomTo: (a, ctx) => this.zoomToAlarm(a, ctx),
+        makeMelding: (a, ctx) => this.meldingFromAlarm(a, ctx),
+        send: (a, ctx, unitId) => this.sendToAlarm(a, ctx, unitId),
+      },
     });
     this.incidents = new Incidents({
       list: $("incident-list"), count: $("incident-count"), detail: $("detail"), form: $("incident-form"),
@@ -112,14 +122,16 @@ class Console {
     for (const id of [...this.map.units.keys()]) if (!this.unitViews.has(id)) this.map.putUnit({ unit_id: id });
     for (const u of s.units) this.map.putUnit(u);
     this.units.replace(s.units);
-    this.alerts.replace(s.alerts);
     this.incidents.replace(s.incidents || []);
+    this.alerts.replace(s.alerts);
     this.counts();
     this.units.render();
   }
 
   delta(d) {
-    for (const u of d.units) { this.unitViews.set(u.unit_id, u); this.map.putUnit(u); this.units.put(u); }
+    for (const u of d.units) {
+      this.unitViews.set(u.unit_id, u); this.map.putUnit(u); this.units.put(u); this.alerts.unitChanged(u.unit_id);
+    }
     for (const a of d.alerts || []) this.alerts.put(a);
     for (const i of d.incidents || []) this.incidents.put(i);
     if (d.timeline && d.timeline.length) this.incidents.addTimeline(d.timeline);
@@ -136,7 +148,48 @@ class Console {
 
   everySecond() {
     this.map.tickAges();
+    this.alerts.tick();
     if (!$("tab-units").hidden) this.units.render();
+  }
+
+  // --- from an alarm banner: zoom, melding, send a unit ------------------------------------------------------
+
+  // where the alarm is now: the unit on the map, else the context's position, else the alarm's own
+  alarmPlace(a, ctx) {
+    const u = a.unit_id == null ? null : this.unitViews.get(a.unit_id);
+    if (u && u.lon != null) return { lon: u.lon, lat: u.lat };
+    if (ctx && ctx.lon != null) return { lon: ctx.lon, lat: ctx.lat };
+    if (a.lon != null) return { lon: a.lon, lat: a.lat };
+    return null;
+  }
+
+  zoomToAlarm(a, ctx) {
+    const p = this.alarmPlace(a, ctx);
+    if (p) this.map.zoomTo(p.lon, p.lat, 18);  // street level, not the city view
+  }
+
+  // the melding of an alarm: source "alarm" with the alert id, so "Stuur" and "Melding maken" share one
+  alarmIncident(a, ctx) {
+    const p = this.alarmPlace(a, ctx);
+    const beats = ctx ? ctx.beats.map((b) => b.name).join(", ") : "";
+    return {
+      category: `${ALERT[a.kind] || a.kind} ${a.call_sign || ""}`.trim().slice(0, 80), priority: 1,
+      description: `Alarm ${ALERT[a.kind] || a.kind} van ${a.call_sign || "onbekende eenheid"} om ${clock(a.at)}`
+        + `${a.silent ? " — STIL ALARM: niet terugbellen" : ""}${a.text ? ` — ${a.text}` : ""}`,
+      address: beats, ...(p || {}), org_id: a.org_id, source: "alarm", external_id: String(a.alert_id),
+    };
+  }
+
+  meldingFromAlarm(a, ctx) {
+    this.closeDetail();
+    this.tab("new");
+    this.incidents.prefill(this.alarmIncident(a, ctx));
+  }
+
+  async sendToAlarm(a, ctx, unitId) {
+    const incident = await api("POST", "/api/incidents", this.alarmIncident(a, ctx));
+    this.incidents.put(incident);
+    await api("POST", `/api/incidents/${incident.incident_id}/tasks`, { unit_id: unitId });
   }
 
   // --- unit detail: status, message, replay ---------------------------------------------------------------

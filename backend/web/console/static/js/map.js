@@ -66,7 +66,8 @@ export class LiveMap {
       entry.el.className = `unit-marker${view.stale ? " stale" : ""}${view.status === "emergency" ? " sos" : ""}`;
       entry.dot.className = `dot st-${view.status}`;
       entry.el.title = `${view.call_sign} — ${STATUS[view.status] || view.status}${view.stale ? " (positie verouderd)" : ""}`;
-      entry.marker.setZIndexOffset(view.status === "emergency" ? 5000 : 0);  // a unit in need is never hidden
+      // a unit in need is drawn above everything (other units, meldingen); meldingen lie below every unit
+      entry.marker.setZIndexOffset(view.status === "emergency" ? 100000 : 0);
       entry.styled = true;
     }
     if (!entry.headed || before.heading_deg !== view.heading_deg) {
@@ -89,10 +90,11 @@ export class LiveMap {
   putIncident(view) {
     let marker = this.incidents.get(view.incident_id);
     if (view.state !== "open") { if (marker) { marker.remove(); this.incidents.delete(view.incident_id); } return; }
+    // a melding is a flag on a pole (never a dot like a unit), drawn below the units
     const html = `<div class="incident-marker prio-${view.priority}"><span>P${view.priority}</span></div>`;
     const icon = L.divIcon({ html, className: "", iconSize: [0, 0] });
     if (!marker) {
-      marker = L.marker([view.lat, view.lon], { icon, zIndexOffset: 1000 }).addTo(this.map);
+      marker = L.marker([view.lat, view.lon], { icon, zIndexOffset: -100000 }).addTo(this.map);
       marker.on("click", () => this.onIncidentClick(view.incident_id));
       this.incidents.set(view.incident_id, marker);
     } else marker.setIcon(icon);
@@ -109,6 +111,8 @@ export class LiveMap {
   clearPick() { if (this.pick) { this.pick.remove(); this.pick = null; } }
 
   focus(lon, lat) { this.map.panTo([lat, lon]); }
+
+  zoomTo(lon, lat, zoom = 18) { this.map.setView([lat, lon], Math.max(zoom, this.map.getZoom())); }
 
   replay(points) {
     this.replayLayer.clearLayers();

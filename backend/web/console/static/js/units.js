@@ -46,10 +46,12 @@ export class UnitList {
     if (status) rows = rows.filter((r) => r.u.status === status);
     if (text) rows = rows.filter((r) => `${r.call_sign} ${r.status} ${r.beat} ${r.assigned} ${r.task}`.toLowerCase().includes(text));
     const key = this.sortKey;
-    rows.sort((a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0) * (this.desc ? -1 : 1));
+    // a unit in emergency is pinned to the top, whatever the sort
+    const sos = (r) => (r.u.status === "emergency" ? 0 : 1);
+    rows.sort((a, b) => sos(a) - sos(b) || (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0) * (this.desc ? -1 : 1));
     const now = Date.now();
     this.rows.innerHTML = rows.map((r) => `
-      <tr data-id="${r.u.unit_id}" class="${r.u.stale ? "stale" : ""}" title="${r.u.stale ? "positie verouderd" : ""}">
+      <tr data-id="${r.u.unit_id}" class="${r.u.stale ? "stale" : ""}${r.u.status === "emergency" ? " sos" : ""}" title="${r.u.stale ? "positie verouderd" : ""}">
         <td><b>${esc(r.call_sign)}</b>${r.u.stale ? " ⚠" : ""}</td>
         <td><span class="pill st-${r.u.status}">${esc(r.status)}</span></td>
         <td>${age(r.u.status_since, now)}</td>
