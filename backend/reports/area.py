@@ -15,6 +15,7 @@ unit-tested (``tests/unit/test_area_report.py``). The definitions are in ``docs/
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -43,7 +44,7 @@ class ResponseTimes(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class BeatFigures(msgspec.Struct, frozen=True, kw_only=True):
-    beat_id: int | None  # None: the total of the gemeente, or registrations outside every beat
+    beat_id: int | None  # None: the total of the gemeente; 0: outside every beat
     code: str
     name: str
     meldingen: dict[str, int]  # category -> count
@@ -90,6 +91,8 @@ class AreaReport(msgspec.Struct, frozen=True, kw_only=True):
 def month_start(month: str) -> datetime:
     """The first instant of `month` (YYYY-MM) in local time; a bad text is a 400 naming ``month``."""
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}", month):
+            raise ValueError(month)
         start = datetime.strptime(month, "%Y-%m").replace(tzinfo=LOCAL)
     except ValueError:
         raise BadInput("maand als JJJJ-MM", field="month") from None

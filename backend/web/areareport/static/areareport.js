@@ -47,10 +47,21 @@ function lastMonth() {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
 }
 
-function thisMonth() {
+// The months a team lead can pick: this one and the 35 before it, newest first, labelled in Dutch (an
+// <input type=month> would speak the browser's language, not the page's).
+export function pickableMonths(selected, count = 36) {
   const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`;
+  d.setDate(1);
+  const out = [];
+  for (let i = 0; i < count; i++) {
+    out.push(`${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}`);
+    d.setMonth(d.getMonth() - 1);
+  }
+  if (/^\d{4}-\d{2}$/.test(selected) && !out.includes(selected)) out.push(selected);
+  return out;
 }
+
+function capitalised(text) { return text.charAt(0).toUpperCase() + text.slice(1).replaceAll("_", " "); }
 
 // Class breaks for the map: equal steps from 0 to the largest value, so 0 is always the lightest colour.
 export function classes(values, n = COLOURS.length - 1) {
@@ -75,7 +86,8 @@ function layout(month) {
   return `<h1>Rapportage per gebied</h1>
   <p class="ar-sub" id="ar-sub"></p>
   <form class="toolbar" id="ar-form">
-    <label>Maand <input type="month" id="ar-month" name="month" value="${esc(month)}" max="${thisMonth()}" required></label>
+    <label>Maand <select id="ar-month" name="month">${pickableMonths(month).map((m) =>
+      `<option value="${m}"${m === month ? " selected" : ""}>${esc(monthLabel(m))}</option>`).join("")}</select></label>
     <label>Kaart kleuren naar <select id="ar-figure">${Object.entries(FIGURES)
       .map(([k, f]) => `<option value="${k}">${esc(f.label)}</option>`).join("")}</select></label>
     <button type="submit">Tonen</button>
@@ -113,7 +125,7 @@ function responseTable(t) {
 function enforcementTable(t) {
   const groups = Object.entries(t.enforcement);
   if (!groups.length) return `<p class="empty">Geen waarschuwingen of boetes.</p>`;
-  const rows = groups.map(([g, o]) => `<tr data-group="${esc(g)}"><td>${esc(g)}</td>
+  const rows = groups.map(([g, o]) => `<tr data-group="${esc(g)}"><td>${esc(capitalised(g))}</td>
     <td class="num">${o.waarschuwing || 0}</td><td class="num">${o.pv || 0}</td><td class="num">${o.bsb || 0}</td>
     <td class="num">${o.mulder || 0}</td></tr>`).join("");
   return `<table class="grid" id="ar-enforcement"><thead><tr><th>Feitcodegroep</th><th class="num">Waarsch.</th>
@@ -158,7 +170,7 @@ function hasData(f) {
 // Twelve months as lines, with a grid, month labels and a legend (pure SVG: no script library, CSP-safe).
 export function trendSvg(trend) {
   const W = 640, H = 300, L = 44, R = 12, T = 14, B = 64;
-  const top = Math.max(1, ...trend.flatMap((p) => SERIES.map((s) => p[s.key])));
+  const top = Math.max(4, ...trend.flatMap((p) => SERIES.map((s) => p[s.key])));
   const nice = niceTop(top);
   const x = (i) => L + (trend.length > 1 ? i * (W - L - R) / (trend.length - 1) : 0);
   const y = (v) => T + (H - T - B) * (1 - v / nice);
@@ -239,12 +251,15 @@ startWorkspace({
 
     const render = () => {
       const figure = figureSelect.value;
+      const beatCount = report.beats.filter((b) => b.beat_id > 0).length;
       main.querySelector("#ar-sub").textContent =
-        `${report.org_name} · ${monthLabel(report.month)} · ${report.beats.length} gebieden`;
+        `${report.org_name} · ${monthLabel(report.month)} · ${beatCount} gebieden`;
       if (report.empty) {
+        const earlier = report.trend.some((p) => SERIES.some((s) => p[s.key]));
         body.innerHTML = `<p class="empty" id="ar-empty">Geen gegevens voor ${esc(monthLabel(report.month))}:
           in deze maand zijn geen meldingen, registraties, assistenties of diensten vastgelegd.</p>
-          <h2>Trend over twaalf maanden</h2><div class="ar-trend">${trendSvg(report.trend)}</div>`;
+          ${earlier ? `<h2>Trend over twaalf maanden</h2>
+            <div class="ar-trend ar-trend-narrow">${trendSvg(report.trend)}</div>` : ""}`;
         map = null;
         return;
       }
