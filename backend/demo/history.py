@@ -517,7 +517,8 @@ def _warning(
     """A warning instead of a fine: a waarneming that names the feitcode (docs/reports.md)."""
     category = entry.category if entry.category in OBSERVATION_WEIGHTS else "overig"
     sub = msgspec.convert({**_base(rng, walk, at, lon, lat), "kind": "waarneming", "category": category,
-                           "text": f"Waarschuwing gegeven ({entry.code}): {entry.description[:160]}"},
+                           "text": f"Waarschuwing gegeven ({entry.code}): {entry.description[:160]}",
+                           "warning_feitcode": entry.code},
                           Waarneming)  # fmt: skip
     derived = {"warning": True, "entry": msgspec.to_builtins(entry), "catalogue_version_id": version_id}
     return _row(walk, at, lon, lat, "waarneming", "avg", category, canonical(sub),

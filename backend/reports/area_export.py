@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -222,10 +223,16 @@ SERIES = (
 )
 
 
+def nice_top(value: float) -> float:
+    """The axis maximum: the first of 1, 2, 2.5, 5, 10 times a power of ten at or above `value`."""
+    power = 10.0 ** math.floor(math.log10(value))
+    return float(next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= value))
+
+
 def _trend_chart(pdf: _Pdf, report: AreaReport, x: float, y: float, w: float, h: float) -> None:
     """Lines for the main counts over twelve months, with axes, month labels and a legend."""
     points = report.trend
-    top = max([1] + [getattr(t, key) for t in points for key, _, _ in SERIES])
+    top = nice_top(max([4] + [getattr(t, key) for t in points for key, _, _ in SERIES]))
     pdf.set_draw_color(180)
     pdf.set_line_width(0.2)
     pdf.set_font("Helvetica", size=7.5)
@@ -304,11 +311,12 @@ def area_pdf(report: AreaReport) -> bytes:
     pdf.add_page()
     pdf.set_font("Helvetica", "B", 15)
     pdf.cell(0, 10, "Per gebied", new_x="LMARGIN", new_y="NEXT")
-    active = [f for f in report.beats if has_data(f)]
+    active = sorted((f for f in report.beats if has_data(f)), key=lambda f: (-f.meldingen_total, f.name))
+    beat_count = sum(1 for f in report.beats if f.beat_id)
     pdf.set_font("Helvetica", size=9)
     pdf.set_text_color(90)
-    pdf.cell(0, 6, _latin1(f"{len(active)} van {len(report.beats)} gebieden met gegevens; aanrijtijden in "
-                           "minuten:seconden."), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    note = f"{len(active)} van {beat_count} gebieden met gegevens, op meldingen; aanrijtijden in min:sec."
+    pdf.cell(0, 6, _latin1(note), new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0)
     _table(pdf, active, t)
     # enforcement per feitcode group

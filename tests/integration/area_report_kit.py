@@ -1,7 +1,7 @@
 """One month of known activity in gemeente A, for the area report's API, export and browser tests.
 
-Registrations go through the real API as boa_a; meldingen with their task timeline, alarms, a shift with its
-positions and a warning are written in SQL with exact times, so every expected figure below is known.
+Registrations (a warning among them) go through the real API as boa_a; meldingen with their task timeline,
+alarms and a shift with its positions are written in SQL with exact times, so every expected figure is known.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ async def create_activity(env: Env, url: str, m: Month) -> None:
         fine(occurred_at=_at(m.base, 6), location=_loc(OUDE_ZIJDE)),  # voided below: not counted
         fine(occurred_at=_at(m.base, 10), location=_loc(NIEUWE_ZIJDE)),
         aggression(occurred_at=_at(m.base, 20), location=_loc(OUDE_ZIJDE)),
-        waarneming(occurred_at=_at(m.base, 30), location=_loc(OUDE_ZIJDE)),  # becomes the warning
+        waarneming(occurred_at=_at(m.base, 30), location=_loc(OUDE_ZIJDE), warning_feitcode="BF 185"),
         waarneming(occurred_at=_at(m.base, 31), location=_loc(OUDE_ZIJDE)),  # a plain waarneming: not counted
     ):
         r = await boa.post("/api/registrations", json=body)
@@ -61,14 +61,6 @@ async def create_activity(env: Env, url: str, m: Month) -> None:
     try:
         await conn.execute(
             "UPDATE registrations SET state = 'voided', void_reason = 'test' WHERE id = $1", made[2]
-        )
-        await conn.execute(
-            """UPDATE registrations SET feitcode = 'BF 185',
-                      derived = jsonb_build_object('warning', true, 'entry', (SELECT derived->'entry'
-                                FROM registrations WHERE id = $2))
-               WHERE id = $1""",
-            made[5],
-            made[0],
         )
         org, unit = env.world.org_a, env.world.unit_a
         oz = env.world.beats_a[OZ_NAME]

@@ -21,7 +21,7 @@ from tests.integration.area_report_kit import (
     create_activity,
     last_month,
 )
-from tests.integration.registrations_kit import environment, world_template
+from tests.integration.registrations_kit import environment, waarneming, world_template
 from tests.integration.world import World
 
 
@@ -82,6 +82,8 @@ async def test_month_is_checked_and_only_leads_may_ask(db: tuple[str, World], tm
             assert r.json()["field"] == "month" and why in r.json()["detail"], r.json()
         r = await env["lead_a"].get("/api/reports/area", params={"month": "2025-01"})
         assert r.status_code == 200 and r.json()["empty"] is True
+        r = await env["boa_a"].post("/api/registrations", json=waarneming(warning_feitcode="ZZ 999"))
+        assert r.status_code == 400 and r.json()["field"] == "warning_feitcode"
         for user in ("boa_a", "operator_mk"):
             for path in ("/api/reports/area", "/api/reports/area.csv", "/api/reports/area.pdf"):
                 assert (await env[user].get(path, params={"month": "2025-01"})).status_code == 403
