@@ -102,6 +102,8 @@ class Base(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
 class Waarneming(Base, frozen=True, kw_only=True, tag="waarneming"):
     category: Annotated[str, msgspec.Meta(pattern=r"^[a-z_]{1,40}$")]
     text: LongText = ""
+    # a warning given instead of a fine, for this offence (the area report counts warnings against fines)
+    warning_feitcode: Code | None = None
 
 
 class Fine(Base, frozen=True, kw_only=True, tag="fine"):

@@ -1,4 +1,5 @@
-"""The demo: gemeente Amsterdam with its 97 CBS buurten as beats, a meldkamer, accounts, units and tablets."""
+"""The demo: gemeente Amsterdam with its 97 CBS buurten as beats, a meldkamer, accounts, units and tablets,
+and three months of history (``backend/demo/history.py``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from importlib import resources
 import msgspec
 
 from backend.db.pool import Conn, create_pool
+from backend.demo.history import History, seed_history
 from backend.geofencing.importer import parse_beats
 from backend.geofencing.repository import upsert_beats
 from backend.orgs import repository as orgs
@@ -27,6 +29,7 @@ class Demo(msgspec.Struct, frozen=True, kw_only=True):
     beats: int
     units: int
     logins: dict[str, str]  # username -> role
+    history: History = History()  # what the three months of history added (nothing on a second run)
 
     def describe(self) -> str:
         lines = [
@@ -35,6 +38,7 @@ class Demo(msgspec.Struct, frozen=True, kw_only=True):
         ]
         lines += [f"  {name:<10} {role}" for name, role in self.logins.items()]
         lines.append(f"  demo tablets are enrolled with the secret {DEMO_DEVICE_SECRET!r}")
+        lines.append(self.history.describe())
         return "\n".join(lines)
 
 
@@ -167,7 +171,10 @@ async def seed_demo(url: str) -> Demo:
                     tracker_key="demo-traccar",
                     unit_id=units["HH-01"],
                 )
+        async with pool.acquire() as conn, conn.transaction():
+            history = await seed_history(conn, org_id)
         return Demo(
+            history=history,
             org_id=org_id,
             meldkamer_id=mk_id,
             beats=len(beat_ids),

@@ -73,8 +73,15 @@ async def _checked_row(
     if isinstance(submission, Waarneming):
         validation.check_category(submission, await repo.categories(conn, principal.org_id))
         category = submission.category
+        if submission.warning_feitcode is not None:  # a warning: the feitcode must be one the boa may write
+            version_id, entry = await _feit(
+                conn, principal, submission.warning_feitcode, submission.occurred_at, "warning_feitcode"
+            )
+            entry_json = msgspec.to_builtins(entry)
+            derived = {"warning": True, "entry": entry_json, "catalogue_version_id": version_id}
+            feitcode = entry.code
     elif isinstance(submission, Fine):
-        version_id, entry = await _feit(conn, principal, submission)
+        version_id, entry = await _feit(conn, principal, submission.feitcode, submission.occurred_at)
         tariff = validation.check_fine(submission, entry)
         derived = {
             "tariff": msgspec.to_builtins(tariff),
@@ -123,18 +130,21 @@ def _kind(submission: Submission) -> str:
     return {Waarneming: "waarneming", Fine: "fine", Aggression: "aggression"}[type(submission)]
 
 
-async def _feit(conn: Conn, principal: Principal, fine: Fine) -> tuple[int, FeitEntry]:
-    """The catalogue entry for the fine's feitcode: the gemeente's track (or Mulder), the boa's domain."""
-    on = fine.occurred_at.astimezone(validation.LOCAL).date()
+async def _feit(
+    conn: Conn, principal: Principal, code: str, occurred_at: datetime, field: str = "feitcode"
+) -> tuple[int, FeitEntry]:
+    """The catalogue entry for a fine's (or warning's) feitcode: the gemeente's track (or Mulder), the boa's
+    domain."""
+    on = occurred_at.astimezone(validation.LOCAL).date()
     version_id, catalogue = await feitcodes.active_catalogue(conn, principal.org_id, on)
     track = await feitcodes.org_track(conn, principal.org_id)
-    matches = [e for e in catalogue.entries if e.code == fine.feitcode and e.track in (track, "mulder")]
+    matches = [e for e in catalogue.entries if e.code == code and e.track in (track, "mulder")]
     if not matches:
-        raise FieldError("feitcode", f"feitcode {fine.feitcode} staat niet in de catalogus van deze gemeente")
+        raise FieldError(field, f"feitcode {code} staat niet in de catalogus van deze gemeente")
     domains = await feitcodes.account_domains(conn, principal.account_id)
     allowed = [e for e in matches if e.domain in domains]
     if not allowed:
-        raise FieldError("feitcode", f"feitcode {fine.feitcode} hoort niet bij uw domein")
+        raise FieldError(field, f"feitcode {code} hoort niet bij uw domein")
     return version_id, allowed[0]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -9,7 +10,7 @@ import msgspec
 from litestar import MediaType, Router, get
 from litestar.di import NamedDependency
 from litestar.params import FromQuery
-from litestar.response import Template
+from litestar.response import Response, Template
 
 from backend import request_input as req
 from backend.auth.guards import requires
@@ -19,7 +20,7 @@ from backend.params import QueryId
 from backend.privacy import audit
 from backend.registrations import repository as reg_repo
 from backend.registrations import validation
-from backend.reports import documents
+from backend.reports import area, area_export, documents
 from backend.reports import repository as repo
 from backend.request_input import AnyRequest
 
@@ -126,9 +127,55 @@ async def monthly_overview_html(
     return Template(template_name=documents.OVERVIEW_TEMPLATE, context=context)
 
 
+async def _area(pool: asyncpg.Pool, principal: Principal, month: str) -> area.AreaReport:
+    async with pool.acquire() as conn:
+        return await repo.area_report(conn, principal.org_id, month, datetime.now(UTC))
+
+
+@get("/area")
+async def area_report(
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool], month: FromQuery[str]
+) -> area.AreaReport:
+    """Rapportage per gebied: the month per beat and in total, and a twelve-month trend (docs/reports.md)."""
+    return await _area(pool, principal, month)
+
+
+@get("/area.csv", media_type="text/csv; charset=utf-8")
+async def area_report_csv(
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool], month: FromQuery[str]
+) -> Response[str]:
+    """The area report for Excel: semicolons, UTF-8 with BOM, Dutch labels and decimal commas."""
+    body = area_export.area_csv(await _area(pool, principal, month))
+    return Response(
+        body, media_type="text/csv; charset=utf-8", headers=_attachment(f"rapportage-{month}.csv")
+    )
+
+
+@get("/area.pdf", media_type="application/pdf")
+async def area_report_pdf(
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool], month: FromQuery[str]
+) -> Response[bytes]:
+    """The area report for the gemeenteraad: title page, per-beat table, trend chart, definitions."""
+    report = await _area(pool, principal, month)
+    body = await asyncio.to_thread(area_export.area_pdf, report)  # a few hundred ms of drawing: off the loop
+    return Response(body, media_type="application/pdf", headers=_attachment(f"rapportage-{month}.pdf"))
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
 router = Router(
     path="/api/reports",
     tags=["review"],
     guards=[requires(*LEADS)],  # exports hold personal data: team leads and admins only
-    route_handlers=[export_registrations, export_gir, monthly_overview, monthly_overview_html],
+    route_handlers=[
+        export_registrations,
+        export_gir,
+        monthly_overview,
+        monthly_overview_html,
+        area_report,
+        area_report_csv,
+        area_report_pdf,
+    ],
 )
