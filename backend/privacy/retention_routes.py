@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 from litestar import Router, get, post, put
 from litestar.di import NamedDependency
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from backend import request_input as req
 from backend.auth.guards import requires
@@ -90,7 +90,7 @@ async def periods(pool: NamedDependency[asyncpg.Pool]) -> list[repo.RetentionPer
 @put("/periods/{regime:str}", guards=[requires("admin")])
 async def set_period(
     request: AnyRequest,
-    regime: str,
+    regime: FromPath[str],
     data: JSONBody[PeriodChange],
     principal: NamedDependency[Principal],
     pool: NamedDependency[asyncpg.Pool],
