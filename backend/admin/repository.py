@@ -140,7 +140,7 @@ async def list_accounts(conn: Conn, org_ids: Sequence[int]) -> list[AdminAccount
         """SELECT a.id, a.org_id, a.username, a.display_name, a.role, a.active, a.created_at,
                   (SELECT max(s.created_at) FROM auth_sessions s WHERE s.account_id = a.id) AS last_login_at
            FROM accounts a WHERE a.org_id = ANY($1::int[])
-           ORDER BY a.active DESC, a.display_name, a.username""",
+           ORDER BY a.active DESC, lower(a.display_name), a.username""",
         list(org_ids),
     )
     return [AdminAccount(**dict(r)) for r in rows]

@@ -51,7 +51,7 @@ async function organisations(body) {
       <th>Koppelingen</th><th>Acties</th></tr></thead><tbody>
       ${orgs.map((o) => `<tr data-org="${o.id}">
         <td class="wrap">${esc(o.name)}${o.managed ? "" : ' <span class="badge">niet door u beheerd</span>'}</td>
-        <td>${KIND[o.kind]}</td><td>${esc(o.code)}</td>
+        <td>${KIND[o.kind]}</td><td class="nowrap">${esc(o.code)}</td>
         <td>${o.kind === "meldkamer"
           ? (o.serves.length ? "bedient " + o.serves.map((g) => `<span class="confirm">${esc(name(g))}
               ${byId[g]?.managed || o.managed ? `<button class="small secondary" data-unlink="${o.id}:${g}">Ontkoppelen</button>` : ""}</span>`).join(" ") : '<span class="muted">bedient nog geen gemeente</span>')
@@ -117,7 +117,7 @@ async function accounts(body, session) {
         <td>${a.active ? '<span class="badge ok">actief</span>' : '<span class="badge">gedeactiveerd</span>'}</td>
         <td>${when(a.last_login_at)}</td>
         <td class="actions">${a.id === session.account_id ? '<span class="muted">dit bent u</span>' : a.role === "service" ? "" : `
-          <button class="small ${a.active ? "danger" : "secondary"}" data-active="${!a.active}">${a.active ? "Deactiveren" : "Weer activeren"}</button>
+          <button class="small secondary" data-active="${!a.active}">${a.active ? "Deactiveren" : "Weer activeren"}</button>
           <form class="confirm" data-reset><input name="new_password" type="password" placeholder="nieuw wachtwoord"
             aria-label="Nieuw wachtwoord voor ${esc(a.username)}" minlength="12" required autocomplete="new-password">
             <button class="small secondary" type="submit">Wachtwoord resetten</button></form>`}
@@ -193,12 +193,12 @@ async function devices(body) {
         <td>${d.connected ? '<span class="badge ok">nu verbonden</span>' : when(d.last_contact_at)}</td>
         <td>${d.revoked_at ? `<span class="badge bad">ingetrokken</span> <span class="muted">${when(d.revoked_at)}</span>`
           : d.enrolled ? '<span class="badge ok">in gebruik</span>' : '<span class="badge warn">niet gekoppeld</span>'}</td>
-        <td class="actions">${d.revoked_at ? "" : `
+        <td class="actions">${d.revoked_at ? '<span class="muted">afgesloten</span>' : `
           <button class="small secondary" data-reissue>${d.kind === "tablet" ? "Nieuwe koppelcode" : "Nieuwe sleutel"}</button>
-          <button class="small danger" data-revoke>Intrekken (kwijt)</button>`}<span class="error" role="alert"></span></td>
+          <button class="small secondary" data-revoke>Intrekken (kwijt)</button>`}<span class="error" role="alert"></span></td>
       </tr>`).join("")}</tbody></table>` : '<p class="empty">Nog geen tablets of trackers.</p>'}`;
-  const issuedBox = body.querySelector("#issued");
   const show = (d) => {
+    const issuedBox = body.querySelector("#issued");  // after a reload: the new page's box
     issuedBox.innerHTML = d.kind === "tablet"
       ? `<div class="issued" id="issued-secret"><img alt="QR-code met de koppelcode" src="${d.qr_svg}">
           <div><strong>Tablet "${esc(d.name)}" (apparaat ${d.id})</strong>
