@@ -136,9 +136,11 @@ async def search(
 async def disclosures_of(conn: Conn, object_ids: Sequence[str], since: datetime) -> list[Entry]:
     """Reads and exports of these registrations since ``since`` (an access request covers 4 years)."""
     rows = await conn.fetch(
-        """SELECT id, at, org_id, actor_id, action, object_type, object_id, result, origin, reason, details
-           FROM audit_log WHERE object_type = 'registration' AND object_id = ANY($1::text[]) AND at >= $2
-           ORDER BY id""",
+        """SELECT l.id, l.at, l.org_id, l.actor_id, l.action, l.object_type, l.object_id, l.result, l.origin,
+                  l.reason, l.details, a.username AS actor_name
+           FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_id
+           WHERE l.object_type = 'registration' AND l.object_id = ANY($1::text[]) AND l.at >= $2
+           ORDER BY l.id""",
         list(object_ids),
         since,
     )

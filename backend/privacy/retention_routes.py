@@ -64,6 +64,7 @@ class PastRun(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     at: datetime
     actor_id: int | None
+    actor_name: str | None  # None: the nightly job or `schakel retention run`
     origin: str
     archived: int
     deleted: int
@@ -193,8 +194,10 @@ async def past_runs(
     """The last 50 passes (nightly, by command or from this page), newest first."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            """SELECT id, at, actor_id, origin, details FROM audit_log
-               WHERE action = 'retention' AND (org_id IS NULL OR org_id = $1) ORDER BY id DESC LIMIT 50""",
+            """SELECT l.id, l.at, l.actor_id, a.username AS actor_name, l.origin, l.details
+               FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_id
+               WHERE l.action = 'retention' AND (l.org_id IS NULL OR l.org_id = $1)
+               ORDER BY l.id DESC LIMIT 50""",
             principal.org_id,
         )
     runs = []
@@ -207,6 +210,7 @@ async def past_runs(
                 id=r["id"],
                 at=r["at"],
                 actor_id=r["actor_id"],
+                actor_name=r["actor_name"],
                 origin=r["origin"],
                 archived=int(details.get("archived", 0)),
                 deleted=int(details.get("deleted", 0)),

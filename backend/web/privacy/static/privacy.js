@@ -19,6 +19,7 @@ export const ACTION = {
 const RESULT = { ok: "gelukt", denied: "geweigerd", not_found: "niet gevonden", failed: "mislukt",
   refused: "geweigerd", throttled: "afgeremd", reuse: "token hergebruikt" };
 const BAD = new Set(["denied", "not_found", "failed", "refused", "throttled", "reuse"]);
+const REGIME = { avg: "AVG (toezicht)", wpg8: "Wpg art. 8", wpg9: "Wpg art. 9" };
 const KIND = { waarneming: "waarneming", fine: "boete", aggression: "agressie-incident" };
 const STATE = { active: "actief", voided: "ingetrokken", archived: "gearchiveerd" };
 const OBJECT = { registration: "registratie", person: "persoon", account: "account", device: "apparaat",
@@ -110,13 +111,13 @@ async function inzage(body) {
       ${answer.registrations.length ? `<table class="grid" id="inzage-registrations"><thead><tr><th>Wanneer</th><th>Soort</th>
         <th>Categorie / feitcode</th><th>Regime</th><th>Status</th><th>Id</th></tr></thead><tbody>
         ${answer.registrations.map((r) => `<tr><td>${when(r.occurred_at)}</td><td>${esc(KIND[r.kind] || r.kind)}</td>
-          <td>${esc(r.category)}${r.feitcode ? ` · ${esc(r.feitcode)}` : ""}</td><td>${esc(r.regime)}</td>
+          <td>${esc(r.category)}${r.feitcode ? ` · ${esc(r.feitcode)}` : ""}</td><td>${esc(REGIME[r.regime] || r.regime)}</td>
           <td>${esc(STATE[r.state] || r.state)}</td><td class="muted">${esc(r.id)}</td></tr>`).join("")}</tbody></table>`
         : '<p class="empty">Geen registraties van deze persoon.</p>'}
       <h2>Inzage en verstrekkingen, afgelopen 4 jaar (${answer.disclosures.length})</h2>
       ${answer.disclosures.length ? `<table class="grid" id="inzage-disclosures"><thead><tr><th>Wanneer</th><th>Wie</th><th>Actie</th>
         <th>Registratie</th><th>Resultaat</th><th>Reden</th></tr></thead><tbody>
-        ${answer.disclosures.map((d) => `<tr><td>${when(d.at)}</td><td>${esc(d.actor_id ? `#${d.actor_id}` : "systeem")}</td>
+        ${answer.disclosures.map((d) => `<tr><td>${when(d.at)}</td><td>${esc(d.actor_name || (d.actor_id ? `#${d.actor_id}` : "systeem"))}</td>
           <td>${esc(ACTION[d.action] || d.action)}</td><td class="muted">${esc(d.object_id || "")}</td>
           <td>${esc(RESULT[d.result] || d.result)}</td><td class="wrap">${esc(d.reason || "")}</td></tr>`).join("")}</tbody></table>`
         : '<p class="empty">Niemand heeft deze registraties ingezien of verstrekt.</p>'}`;
@@ -131,7 +132,7 @@ async function retention(body, session) {
     <h2>Bewaartermijnen</h2>
     <table class="grid" id="periods"><thead><tr><th>Regime</th><th>Zichtbaar in lijsten</th><th>Archiveren na</th>
       <th>Verwijderen na (vanaf archiveren)</th></tr></thead><tbody>
-      ${periods.map((p) => `<tr><td>${esc(p.regime)}</td><td>${esc(period(p.listed_for))}</td>
+      ${periods.map((p) => `<tr><td>${esc(REGIME[p.regime] || p.regime)}</td><td>${esc(period(p.listed_for))}</td>
         <td>${esc(period(p.archive_after))}</td><td>${esc(period(p.delete_after))}</td></tr>`).join("")}</tbody></table>
     ${session.role === "admin" ? '<p class="muted">Wijzigen: Beheer → Bewaartermijnen.</p>' : ""}
     <h2>Bewaarronde</h2>
@@ -145,7 +146,7 @@ async function retention(body, session) {
     <h2>Uitgevoerde rondes</h2>
     ${runs.length ? `<table class="grid" id="retention-runs"><thead><tr><th>Wanneer</th><th>Door</th>
       <th class="num">Gearchiveerd</th><th class="num">Verwijderd</th><th class="num">Foto's verwijderd</th></tr></thead><tbody>
-      ${runs.map((r) => `<tr><td>${when(r.at)}</td><td>${esc(r.actor_id ? `#${r.actor_id} (${r.origin})` : r.origin || "nachtelijke ronde")}</td>
+      ${runs.map((r) => `<tr><td>${when(r.at)}</td><td>${esc(r.actor_id ? `${r.actor_name || `#${r.actor_id}`} (${r.origin})` : r.origin || "nachtelijke ronde")}</td>
         <td class="num">${r.archived}</td><td class="num">${r.deleted}</td><td class="num">${r.photos_deleted}</td></tr>`).join("")}
       </tbody></table>` : '<p class="empty">Nog geen bewaarrondes uitgevoerd.</p>'}`;
   const result = body.querySelector("#retention-result");
@@ -175,7 +176,7 @@ async function retention(body, session) {
 function showPass(where, pass) {
   const list = (rows) => rows.length ? `<table class="grid"><thead><tr><th>Registratie</th><th>Soort</th><th>Regime</th>
     <th>Ontvangen</th></tr></thead><tbody>${rows.map((r) => `<tr><td class="muted">${esc(r.id)}</td>
-    <td>${esc(KIND[r.kind] || r.kind)}</td><td>${esc(r.regime)}</td><td>${when(r.received_at)}</td></tr>`).join("")}</tbody></table>`
+    <td>${esc(KIND[r.kind] || r.kind)}</td><td>${esc(REGIME[r.regime] || r.regime)}</td><td>${when(r.received_at)}</td></tr>`).join("")}</tbody></table>`
     : '<p class="empty">Geen.</p>';
   where.innerHTML = `<div class="card" id="pass-result">
     <h2>${pass.dry_run ? `Proefronde op ${when(pass.at)} — er is niets veranderd` : `Ronde uitgevoerd op ${when(pass.at)}`}</h2>
