@@ -385,3 +385,15 @@ async def test_the_audit_search_filters_denied_reads_and_names_the_actor(app: tu
     assert r.status_code == 200
     denied = [e for e in r.json() if e["object_id"] == body["id"]]
     assert denied and denied[0]["actor_name"] == "boa_b" and {e["result"] for e in r.json()} == {"denied"}
+
+
+async def test_a_team_lead_enrolling_a_device_is_audited_too(app: tuple[Server, World]) -> None:
+    server, _ = app
+    lead = await login(server.base, "lead_a")
+    made = await call(server, lead, "POST", "/api/devices", {"name": "tablet-teamleider"})
+    assert made.status_code == 201, made.text
+    again = await call(server, lead, "POST", f"/api/devices/{made.json()['id']}/enrolment")
+    assert again.status_code == 200
+    for action in ("device_enrol", "device_reenrol"):
+        rows = [r for r in await audit_rows(server, action) if r["object_id"] == str(made.json()["id"])]
+        assert len(rows) == 1 and rows[0]["actor_id"] == lead["account_id"], action
