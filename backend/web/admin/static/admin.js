@@ -246,13 +246,12 @@ async function retention(body) {
     <p class="muted">Archiveren telt vanaf de registratie, verwijderen vanaf het archiveren. Schrijf termijnen als
     "5 jaar", "18 maanden" of "30 dagen"; "geen" bij zichtbaar in lijsten: geen grens. De bewaarronde draait elke nacht;
     een proefronde staat op de pagina Privacy.</p>
-    <table class="grid" id="retention-table"><thead><tr><th>Regime</th><th>Zichtbaar in lijsten</th><th>Archiveren na</th>
-      <th>Verwijderen na</th><th></th></tr></thead><tbody>
+    <table class="grid" id="retention-table"><thead><tr><th>Regime</th><th>Termijnen</th></tr></thead><tbody>
     ${periods.map((p) => `<tr><td>${esc(REGIME[p.regime] || p.regime)}</td>
-      <td colspan="4"><form class="confirm" data-regime="${p.regime}">
-        <input name="listed_for" value="${esc(p.listed_for == null ? "geen" : period(p.listed_for))}" aria-label="Zichtbaar in lijsten (${p.regime})" size="12">
-        <input name="archive_after" value="${esc(period(p.archive_after))}" aria-label="Archiveren na (${p.regime})" size="12" required>
-        <input name="delete_after" value="${esc(period(p.delete_after))}" aria-label="Verwijderen na (${p.regime})" size="12" required>
+      <td><form class="periods" data-regime="${p.regime}">
+        <label>Zichtbaar in lijsten <input name="listed_for" value="${esc(p.listed_for == null ? "geen" : period(p.listed_for))}" size="12"></label>
+        <label>Archiveren na <input name="archive_after" value="${esc(period(p.archive_after))}" size="12" required></label>
+        <label>Verwijderen na (vanaf archiveren) <input name="delete_after" value="${esc(period(p.delete_after))}" size="12" required></label>
         <button class="small" type="submit">Opslaan</button><span class="error" role="alert"></span></form></td></tr>`).join("")}
     </tbody></table>`;
   for (const form of body.querySelectorAll("form[data-regime]")) {
