@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 
 from backend.alerts import routes as alert_routes
 from backend.alerts import timeline as alert_timeline_routes
+from backend.admin import routes as admin_routes
 from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
 from backend.auth.guards import authenticate_api, provide_principal
@@ -39,7 +40,7 @@ from backend.openapi import COMPONENTS, SECURITY, document_errors
 from backend.orgs import repository as orgs
 from backend.orgs import routes as org_routes
 from backend.photos import routes as photo_routes
-from backend.privacy import retention
+from backend.privacy import retention, retention_routes
 from backend.privacy import routes as privacy_routes
 from backend.registerqueries import routes as register_query_routes
 from backend.registrations import routes as registration_routes
@@ -125,6 +126,8 @@ def create_app(settings: Settings) -> Litestar:
             feitcode_routes.router,
             report_routes.router,
             privacy_routes.router,
+            retention_routes.router,
+            admin_routes.router,
             dispatch_routes.router,
             alert_routes.router,
             web_routes.router,

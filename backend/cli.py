@@ -1,4 +1,4 @@
-"""`schakel` — serve, migrate, seed the demo, import beats, simulate units, run benchmarks."""
+"""`schakel` — serve, migrate, init (a new gemeente), seed the demo, import beats, simulate, benchmarks."""
 
 from __future__ import annotations
 
@@ -173,6 +173,92 @@ def cmd_retention(args: argparse.Namespace) -> int:
     return 0
 
 
+class InitRefused(Exception):
+    """`schakel init` would do something twice or with a bad value: nothing was written."""
+
+
+async def _init(url: str, name: str, code: str, username: str, password: str) -> int:
+    from backend.admin import repository as admin_repo
+    from backend.auth import events
+    from backend.auth.passwords import hash_password_off_loop
+    from backend.db.pool import create_pool
+
+    await _migrate(url)
+    password_hash = await hash_password_off_loop(password)
+    pool = await create_pool(url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            taken = await conn.fetchrow(
+                "SELECT code, name FROM organisations WHERE code = $1 OR lower(name) = lower($2)", code, name
+            )
+            if taken is not None:
+                raise InitRefused(
+                    f"organisation {taken['name']!r} (code {taken['code']!r}) already exists; "
+                    "`schakel init` sets up a new organisation once — manage it on /beheer/"
+                )
+            if await conn.fetchval("SELECT 1 FROM accounts WHERE username = $1", username):
+                raise InitRefused(f"username {username!r} is taken; choose another with --admin")
+            org_id = await admin_repo.create_org(conn, code=code, name=name, kind="gemeente", created_by=None)
+            account_id = await admin_repo.create_account(
+                conn, org_id=org_id, username=username, display_name=username, password_hash=password_hash,
+                role="admin",
+            )  # fmt: skip
+            await events.record(
+                conn, action="init", org_id=org_id, account_id=account_id, object_type="organisation",
+                object_id=str(org_id), address="schakel init", details={"code": code, "admin": username},
+            )  # fmt: skip
+        return org_id
+    finally:
+        await pool.close()
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    import secrets
+
+    from backend.admin.routes import code_from_name
+    from backend.auth import password_policy
+    from backend.errors import DomainError
+
+    name = " ".join(args.org.split())
+    try:
+        code = args.code or code_from_name(name)
+    except DomainError as exc:
+        print(f"error: {exc.message}; give one with --code", file=sys.stderr)
+        return 2
+    import re
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9\-]{1,39}", code):
+        print("error: --code: 2 to 40 lower-case letters, digits and dashes", file=sys.stderr)
+        return 2
+    if not name or "\x00" in name or len(name) > 100:
+        print("error: --org needs a name of 1 to 100 characters", file=sys.stderr)
+        return 2
+    generated = args.password_file is None
+    if generated:
+        password = secrets.token_urlsafe(18)  # 24 characters, 144 random bits
+    else:
+        try:
+            password = Path(args.password_file).read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"error: cannot read --password-file: {exc}", file=sys.stderr)
+            return 2
+    why = password_policy.problem(password, args.admin)
+    if why is not None:
+        print(f"error: the password in --password-file is refused: {why}", file=sys.stderr)
+        return 2
+    try:
+        with database(load_settings()) as settings:
+            asyncio.run(_init(settings.database_url, name, code, args.admin, password))  # type: ignore[arg-type]
+    except InitRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"created gemeente {name!r} (code {code!r}) with administrator {args.admin!r}")
+    if generated:
+        print(f"password (shown this once; change it after the first login): {password}")
+    print("sign in on /beheer/ to add accounts, tablets and trackers")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.name == "registrations":
         from backend.registrations.bench import run_registrations_bench
@@ -227,6 +313,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--archive-after", help="set: e.g. '5 years'")
     p.add_argument("--delete-after", help="set: e.g. '5 years' (counted from archiving)")
     p.set_defaults(func=cmd_retention)
+
+    p = sub.add_parser("init", help="first-run setup of a real gemeente: the organisation and its admin")
+    p.add_argument("--org", required=True, help='the gemeente\'s name, e.g. "Gemeente Zaanstad"')
+    p.add_argument("--admin", required=True, help="username of its first administrator")
+    p.add_argument("--code", help="the organisation's code (default: made from the name)")
+    p.add_argument("--password-file", help="read the admin's password from this file (default: generate one)")
+    p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("bench", help="benchmarks: ingest, registrations, bridge")
     p.add_argument("name", choices=["ingest", "registrations", "bridge"])

@@ -10,6 +10,7 @@ from litestar import Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 
+from backend.auth import events
 from backend.auth.guards import require_org, requires
 from backend.auth.tokens import Principal
 from backend.errors import BadInput, Conflict, NotFound
@@ -139,6 +140,10 @@ async def register_device(
             unit_id=data.unit_id,
         )
         secret = await orgs.enrol_device(conn, device_id) if data.kind == "tablet" else None
+        await events.record(
+            conn, action="device_enrol", actor=principal, org_id=principal.org_id, object_type="device",
+            object_id=str(device_id), details={"kind": data.kind},
+        )  # fmt: skip
     return IssuedDevice(id=device_id, kind=data.kind, device_secret=secret, tracker_key=key)
 
 
@@ -155,6 +160,10 @@ async def enrol_device(
         require_org(principal, device.org_id, "device")
         if device.revoked:
             raise Conflict("this device has been revoked; register a new one", field="device_id")
+        await events.record(
+            conn, action="device_reenrol", actor=principal, org_id=device.org_id, object_type="device",
+            object_id=str(device_id), details={"kind": device.kind},
+        )  # fmt: skip
         if device.kind == "tracker":
             key = orgs.new_secret()
             await orgs.set_tracker_key(conn, device_id, key)

@@ -32,6 +32,7 @@ class Entry(msgspec.Struct, frozen=True, kw_only=True):
     origin: str
     reason: str | None
     details: dict[str, Any]
+    actor_name: str | None = None  # the actor's username, in searches (an account that was deleted: None)
 
 
 class Origin(msgspec.Struct, frozen=True, kw_only=True):
@@ -107,16 +108,18 @@ async def record_many(
 async def search(
     conn: Conn, *, org_ids: Sequence[int], actor_id: int | None = None, action: str | None = None,
     object_type: str | None = None, object_id: str | None = None, since: datetime | None = None,
-    until: datetime | None = None, limit: int = 200,
+    until: datetime | None = None, limit: int = 200, result: str | None = None,
 ) -> list[Entry]:  # fmt: skip
     rows = await conn.fetch(
-        """SELECT id, at, org_id, actor_id, action, object_type, object_id, result, origin, reason, details
-           FROM audit_log
-           WHERE org_id = ANY($1::int[])
-             AND ($2::bigint IS NULL OR actor_id = $2) AND ($3::text IS NULL OR action = $3)
-             AND ($4::text IS NULL OR object_type = $4) AND ($5::text IS NULL OR object_id = $5)
-             AND ($6::timestamptz IS NULL OR at >= $6) AND ($7::timestamptz IS NULL OR at < $7)
-           ORDER BY id DESC LIMIT $8""",
+        """SELECT l.id, l.at, l.org_id, l.actor_id, l.action, l.object_type, l.object_id, l.result, l.origin,
+                  l.reason, l.details, a.username AS actor_name
+           FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_id
+           WHERE l.org_id = ANY($1::int[])
+             AND ($2::bigint IS NULL OR l.actor_id = $2) AND ($3::text IS NULL OR l.action = $3)
+             AND ($4::text IS NULL OR l.object_type = $4) AND ($5::text IS NULL OR l.object_id = $5)
+             AND ($6::timestamptz IS NULL OR l.at >= $6) AND ($7::timestamptz IS NULL OR l.at < $7)
+             AND ($9::text IS NULL OR l.result = $9)
+           ORDER BY l.id DESC LIMIT $8""",
         list(org_ids),
         actor_id,
         action,
@@ -125,6 +128,7 @@ async def search(
         since,
         until,
         limit,
+        result,
     )
     return [_entry(r) for r in rows]
 
@@ -132,9 +136,11 @@ async def search(
 async def disclosures_of(conn: Conn, object_ids: Sequence[str], since: datetime) -> list[Entry]:
     """Reads and exports of these registrations since ``since`` (an access request covers 4 years)."""
     rows = await conn.fetch(
-        """SELECT id, at, org_id, actor_id, action, object_type, object_id, result, origin, reason, details
-           FROM audit_log WHERE object_type = 'registration' AND object_id = ANY($1::text[]) AND at >= $2
-           ORDER BY id""",
+        """SELECT l.id, l.at, l.org_id, l.actor_id, l.action, l.object_type, l.object_id, l.result, l.origin,
+                  l.reason, l.details, a.username AS actor_name
+           FROM audit_log l LEFT JOIN accounts a ON a.id = l.actor_id
+           WHERE l.object_type = 'registration' AND l.object_id = ANY($1::text[]) AND l.at >= $2
+           ORDER BY l.id""",
         list(object_ids),
         since,
     )

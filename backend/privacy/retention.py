@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import msgspec
 
+from backend.auth.tokens import Principal
 from backend.db.pool import Conn
 from backend.photos import repository as photos
 from backend.privacy import audit
@@ -22,15 +23,19 @@ from backend.privacy import repository as repo
 
 log = logging.getLogger(__name__)
 DAILY_AT = time(2, 30)  # UTC: a quiet hour
-_LOCK_KEY = 7_345_002  # one instance runs the daily pass; the others skip it
+LOCK_KEY = 7_345_002  # one pass at a time: one instance runs the daily pass, the others skip it
 
 
-async def run(conn: Conn, uploads_dir: Path, now: datetime) -> repo.RetentionResult:
-    """One retention pass in one transaction; photo files are removed only after it committed."""
+async def run(
+    conn: Conn, uploads_dir: Path, now: datetime, *, principal: Principal | None = None,
+    origin: audit.Origin | None = None,
+) -> repo.RetentionResult:  # fmt: skip
+    """One retention pass in one transaction; photo files are removed only after it committed. Audited with
+    `principal` (None: the schedule or the command) and `origin`."""
     async with conn.transaction():
         result = await repo.run_retention(conn, now)
-        await audit.record(conn, principal=None, action="retention", object_type="registration",
-                           object_id=None, origin=audit.Origin(address="schakel retention"), at=now,
+        await audit.record(conn, principal=principal, action="retention", object_type="registration",
+                           object_id=None, origin=origin or audit.Origin(address="schakel retention"), at=now,
                            details={"archived": len(result.archived), "deleted": len(result.deleted),
                                     "photos_deleted": len(result.photos_deleted)})  # fmt: skip
     for sha256 in result.photos_deleted:
@@ -100,12 +105,12 @@ async def daily(pool: asyncpg.Pool, uploads_dir: Path, at: time = DAILY_AT) -> N
         await asyncio.sleep(seconds_until(datetime.now(UTC), at))
         try:
             async with pool.acquire() as conn:
-                if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _LOCK_KEY):
+                if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
                     continue
                 try:
                     result = await run(conn, uploads_dir, datetime.now(UTC))
                 finally:
-                    await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+                    await conn.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
             log.info("retention: %d archived, %d deleted", len(result.archived), len(result.deleted))
         except Exception:  # a failed night must not end the schedule
             log.exception("retention pass failed; next try tomorrow")

@@ -44,8 +44,10 @@ async def search_audit(
     since: FromQuery[datetime | None] = None,
     until: FromQuery[datetime | None] = None,
     limit: FromQuery[int] = 200,
+    result: FromQuery[str | None] = None,
 ) -> list[audit.Entry]:
-    req.texts(action=action, object_type=object_type, object_id=object_id)
+    """The organisation's audit log, newest first; `result` e.g. ``denied`` for refused reads."""
+    req.texts(action=action, object_type=object_type, object_id=object_id, result=result)
     req.times(since=since, until=until)
     async with pool.acquire() as conn:
         return await audit.search(
@@ -58,6 +60,7 @@ async def search_audit(
             since=since,
             until=until,
             limit=max(1, min(limit, 5000)),
+            result=result,
         )
 
 

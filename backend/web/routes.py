@@ -23,6 +23,10 @@ shared_static = create_static_files_router(
 )
 
 # Every page: the shared files, then one router per page folder (each keeps its own URL, e.g. /meldkamer).
-area_report = page_router("/teamleider/rapportage", Path(__file__).parent / "areareport", tag="areareport")
-
-router = Router(path="/", route_handlers=[shared_static, console.router, area_report])
+WEB = Path(__file__).parent
+area_report = page_router("/teamleider/rapportage", WEB / "areareport", tag="areareport")
+admin_page = page_router("/beheer", WEB / "admin", tag="beheer")
+privacy_page = page_router("/privacy", WEB / "privacy", tag="privacy")
+router = Router(
+    path="/", route_handlers=[shared_static, console.router, area_report, admin_page, privacy_page]
+)

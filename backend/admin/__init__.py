@@ -1,0 +1,1 @@
+"""The administrator's API: organisations and their links, accounts, tablets and trackers (``/api/admin``)."""

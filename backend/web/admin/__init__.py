@@ -1,0 +1,1 @@
+"""The administrator's page (/beheer/): organisations, accounts, tablets and trackers, retention periods."""

@@ -1,0 +1,1 @@
+"""The privacy officer's page (/privacy/): the audit log, inzageverzoeken and retention runs."""
