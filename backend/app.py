@@ -46,6 +46,8 @@ from backend.request_input import bound_json_depth
 from backend.services import DEPENDENCIES, Services
 from backend.settings import Settings
 from backend.shifts import routes as shift_routes
+from backend.team import routes as team_routes
+from backend.teamlead import routes as teamlead_routes
 from backend.web import routes as web_routes
 
 log = logging.getLogger(__name__)
@@ -128,6 +130,8 @@ def create_app(settings: Settings) -> Litestar:
             bridge_routes.router,
             area_alert_routes.router,
             register_query_routes.router,
+            team_routes.router,
+            teamlead_routes.router,
         ],
         dependencies={"principal": Provide(provide_principal), **DEPENDENCIES},
         middleware=[security_headers(settings.tile_url)],  # CSP, nosniff, no-store on /api, ...
