@@ -12,6 +12,9 @@ from litestar import Router
 from litestar.static_files import create_static_files_router
 
 from backend.web.console import routes as console
+from backend.web.workspace import page_router
+
+HERE = Path(__file__).parent
 
 STATIC = Path(__file__).parent / "static"
 
@@ -22,4 +25,12 @@ shared_static = create_static_files_router(
 )
 
 # Every page: the shared files, then one router per page folder (each keeps its own URL, e.g. /meldkamer).
-router = Router(path="/", route_handlers=[shared_static, console.router])
+# The team lead's pages (Vandaag, Registraties, Gebieden, Team): the API behind them is teamlead/admin only.
+teamlead_pages = [
+    page_router("/teamleider", HERE / "vandaag", tag="teamlead-today"),
+    page_router("/teamleider/registraties", HERE / "registraties", tag="teamlead-registrations"),
+    page_router("/teamleider/gebieden", HERE / "gebieden", tag="teamlead-beats"),
+    page_router("/teamleider/team", HERE / "team", tag="teamlead-team"),
+]
+
+router = Router(path="/", route_handlers=[shared_static, console.router, *teamlead_pages])
