@@ -7,7 +7,7 @@ import re
 from shared.registrations import FieldError
 
 # Digits with the usual separators, an optional leading + (06-12345678, 020 555 1234, +31 6 1234 5678).
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]*[0-9]$")
+_PHONE = re.compile(r"^\+?[0-9(][0-9 ()\-]*[0-9]$")
 
 # The qualifications the team page offers (others may be typed: lower-case words).
 KNOWN_QUALIFICATIONS = (

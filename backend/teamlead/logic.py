@@ -40,5 +40,11 @@ def reminder(urgency: Urgency) -> str:
     if urgency == "no_vpt":
         return "Aangifte gedaan zonder VPT-code: vraag de politie die alsnog toe te voegen."
     if urgency == "overdue":
-        return "De termijn van twee werkdagen is verstreken: doe alsnog aangifte. " + VPT_REMINDER
+        return OVERDUE_REMINDER
     return VPT_REMINDER
+
+
+OVERDUE_REMINDER = (
+    "De termijn van twee werkdagen is verstreken: doe alsnog aangifte, met het adres van de werkgever als "
+    "domicilie, en vraag de politie de VPT-code (Veilige Publieke Taak) op het proces-verbaal te zetten."
+)

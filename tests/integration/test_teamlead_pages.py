@@ -182,7 +182,7 @@ async def test_registraties_filter_open_photo_seen_void_and_correct(
     db: tuple[str, World], tmp_path: Path
 ) -> None:
     url, world = db
-    async with environment(db, tmp_path) as env, chromium((1500, 1000)) as page:
+    async with environment(db, tmp_path) as env, chromium((1500, 1300)) as page:
         made = await a_busy_day(env, url)
         await sign_in(page, env.server.base + "/teamleider/registraties", "lead_a")
         rows = page.locator("#rows tr[data-id]")
@@ -274,7 +274,10 @@ async def test_gebieden_import_rename_retire_and_default_beats(db: tuple[str, Wo
                 "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::28992"}},
                 "features": [
                     rd_square(
-                        f"RD-{i}", f"Wijk {i} — {'Lange Naam ' * (i % 3)}".strip(), 121000 + i * 300, 487000
+                        f"RD-{i}",
+                        f"Wijk {i} {'Oostelijke Eilanden en Kadijken ' * (i % 2)}".strip(),
+                        121000 + i * 300,
+                        487000,
                     )
                     for i in range(1, 7)
                 ],
@@ -335,7 +338,7 @@ async def test_team_edits_a_boa_and_a_unit_and_shows_the_refusal_with_its_field(
     db: tuple[str, World], tmp_path: Path
 ) -> None:
     url, world = db
-    async with environment(db, tmp_path) as env, chromium((1500, 900)) as page:
+    async with environment(db, tmp_path) as env, chromium((1500, 1900)) as page:
         boa = env.accounts["boa_a"]
         await sql(url, "UPDATE accounts SET display_name = $2 WHERE id = $1", boa, LONG_NAME)
         for i in range(12):  # a realistic team

@@ -54,7 +54,7 @@ function render() {
     const p = f.properties;
     return `<tr data-id="${p.id}" class="clickable${p.retired_at ? " muted" : ""}${p.id === selected ? " selected" : ""}">
       <td>${esc(p.code)}</td>
-      <td><input class="beat-name" value="${esc(p.name)}" maxlength="100" aria-label="Naam van ${esc(p.code)}">
+      <td><input class="beat-name" size="36" value="${esc(p.name)}" maxlength="100" aria-label="Naam van ${esc(p.code)}">
         <button class="small save-name">Naam opslaan</button></td>
       <td>${p.retired_at ? `${badge("buiten gebruik")} <span class="count-line">sinds ${esc(dateTime(p.retired_at))}</span>`
         : badge("in gebruik", "ok")}</td>

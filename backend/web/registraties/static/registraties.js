@@ -18,9 +18,16 @@ const LABEL = {
   vehicle_category: "Voertuigcategorie", licence_plate: "Kenteken", types: "Soort agressie", severity: "Ernst",
   impact: "Gevolgen", description: "Omschrijving", staff: "Betrokken medewerkers", role: "Rol",
   witnesses: "Getuigen", bodycam_refs: "Bodycambeelden", report: "Gemeld bij politie", reported_at: "Gemeld op",
-  vpt_code_used: "VPT-code op pv", follow_up_care: "Nazorg",
+  vpt_code_used: "VPT-code op pv", follow_up_care: "Nazorg", account_id: "Account", phone: "Telefoon",
+  country: "Land",
 };
 const SKIP = new Set(["kind", "id", "photos"]);
+// what a reader looks for first; the rest follows in the order stored
+const ORDER = ["occurred_at", "location", "category", "feitcode", "text", "types", "severity", "description",
+  "impact", "offender", "statement", "vehicle_category", "licence_plate", "staff", "witnesses", "report",
+  "reported_at", "vpt_code_used", "follow_up_care", "bodycam_refs", "boa_ids", "unit_id", "incident_ref",
+  "regime", "purpose"];
+const empty = (v) => v === null || v === undefined || v === "" || (Array.isArray(v) && !v.length);
 
 let look = null;
 let rows = [];
@@ -37,13 +44,26 @@ function value(key, v) {
     if (!v.length) return "—";
     return v.every((x) => typeof x !== "object") ? esc(v.join(", ")) : v.map((x) => fields(x)).join("");
   }
-  if (typeof v === "object") return fields(v);
+  if (typeof v === "object") {
+    if (v.street !== undefined || v.postcode !== undefined) {  // an address reads as one
+      return esc([[v.street, v.house_number].filter(Boolean).join(" "), [v.postcode, v.city].filter(Boolean).join(" "),
+        v.country && v.country !== "NL" ? v.country : ""].filter(Boolean).join(", "));
+    }
+    if (Object.values(v).every((x) => x === null || typeof x !== "object")) {  // a flat record on one line
+      return Object.entries(v).filter(([, x]) => !empty(x))
+        .map(([k, x]) => `${esc(LABEL[k] || k)}: ${value(k, x)}`).join(" · ") || "—";
+    }
+    return fields(v);
+  }
   return esc(v);
 }
 
 function fields(obj) {
-  return `<dl class="fields">${Object.entries(obj).filter(([k]) => !SKIP.has(k))
-    .map(([k, v]) => `<dt>${esc(LABEL[k] || k)}</dt><dd>${value(k, v)}</dd>`).join("")}</dl>`;
+  const rank = (k) => (ORDER.includes(k) ? ORDER.indexOf(k) : ORDER.length);
+  const entries = Object.entries(obj).filter(([k, v]) => !SKIP.has(k) && !empty(v))
+    .sort(([a], [b]) => rank(a) - rank(b));
+  return `<dl class="fields">${entries.map(([k, v]) => `<dt>${esc(LABEL[k] || k)}</dt><dd>${value(k, v)}</dd>`)
+    .join("")}</dl>`;
 }
 
 function filterForm() {
@@ -95,7 +115,7 @@ function renderRows() {
   }
   body.innerHTML = rows.map((r) => `<tr class="clickable${r.id === openId ? " selected" : ""}${r.state === "voided"
       ? " muted" : ""}" data-id="${esc(r.id)}">
-    <td>${esc(dateTime(r.occurred_at))}</td><td>${esc(KIND[r.kind] || r.kind)}</td>
+    <td class="nowrap">${esc(dateTime(r.occurred_at))}</td><td>${esc(KIND[r.kind] || r.kind)}</td>
     <td>${esc(r.category)}</td><td>${esc(r.feitcode || "—")}</td>
     <td>${esc(look.member.get(r.author_id)?.display_name || `#${r.author_id}`)}</td>
     <td>${esc(look.unit.get(r.unit_id)?.call_sign || "—")}</td><td>${esc(beatNames(r.beat_ids, look))}</td>
@@ -146,11 +166,11 @@ async function open(id) {
     ${d ? `<p class="${d.overdue ? "ws-problem" : "notice"}" id="deadline">Aangifte uiterlijk ${esc(dateTime(d.deadline))}${
       d.overdue ? " — termijn verstreken" : d.reported ? " — aangifte gedaan" : ""}. ${esc(d.reminder)}</p>` : ""}
     <div id="minimap" class="minimap"></div>
-    ${fields(reg.details)}
-    ${reg.derived && Object.keys(reg.derived).length ? `<details><summary>Berekend bij indienen</summary>
-      <pre class="count-line">${esc(JSON.stringify(reg.derived, null, 2))}</pre></details>` : ""}
     <h3>Foto's</h3><div class="photos" id="photos">${reg.photos.length ? "" : `<p class="empty">Geen foto's.</p>`}</div>
     ${reg.missing_photos.length ? `<p class="notice">${reg.missing_photos.length} foto('s) nog niet ontvangen van de tablet.</p>` : ""}
+    <h3>Gegevens</h3>${fields(reg.details)}
+    ${reg.derived && Object.keys(reg.derived).length ? `<details><summary>Berekend bij indienen</summary>
+      <pre class="count-line">${esc(JSON.stringify(reg.derived, null, 2))}</pre></details>` : ""}
     <h3>Versies</h3>${versions.length ? `<ol class="versions" id="versions">${versions.map((v) => `<li>versie ${v.version}:
       ${esc(v.action === "void" ? "vervallen verklaard" : "gecorrigeerd")} op ${esc(dateTime(v.replaced_at))} door ${esc(
       look.member.get(v.replaced_by)?.display_name || `account ${v.replaced_by}`)} — “${esc(v.reason)}”</li>`).join("")}</ol>`

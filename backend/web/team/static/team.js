@@ -33,7 +33,7 @@ function memberRow(m) {
 function unitRow(u) {
   return `<tr data-id="${u.id}"><td><strong>${esc(u.call_sign)}</strong></td><td>${esc(u.kind === "duo" ? "duo" : "solo")}</td>
     <td><input name="phone" class="phone" value="${esc(u.phone || "")}" placeholder="020-5551234" aria-label="Telefoon"></td>
-    <td><input name="portofoon" value="${esc(u.portofoon || "")}" maxlength="40" aria-label="Portofoon"></td>
+    <td><input name="portofoon" size="32" value="${esc(u.portofoon || "")}" maxlength="40" aria-label="Portofoon"></td>
     <td><button class="small save-unit">Opslaan</button><div class="row-msg" role="status"></div></td></tr>`;
 }
 
