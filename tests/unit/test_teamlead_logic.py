@@ -1,4 +1,4 @@
-"""The team lead's pure rules: which aangiftes need action today, the day's window, what a team page accepts."""
+"""The team lead's pure rules: which aangiftes need action, the day's window, what the team page accepts."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ FRIDAY_EVENING = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # deadline: end of T
 
 
 def test_an_aangifte_is_open_then_near_then_overdue() -> None:
-    assert logic.aangifte_urgency(FRIDAY_EVENING, "geen", False, FRIDAY_EVENING + timedelta(hours=1)) == "open"
+    assert (
+        logic.aangifte_urgency(FRIDAY_EVENING, "geen", False, FRIDAY_EVENING + timedelta(hours=1)) == "open"
+    )
     monday_noon = datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
     assert logic.aangifte_urgency(FRIDAY_EVENING, "melding", False, monday_noon) == "open"
     tuesday_morning = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
