@@ -29,14 +29,14 @@ function render(main, t) {
   main.innerHTML = `
     <h1>Vandaag <span class="count-line">${esc(longDate())}</span></h1>
     <div class="cards">
-      <div class="card" id="card-duty"><div class="figure">${t.on_duty.length}</div>eenheden op dienst</div>
-      <div class="card" id="card-incidents"><div class="figure">${t.open_incidents.length}</div>open meldingen</div>
-      <div class="card" id="card-registrations"><div class="figure">${totalRegs}</div>registraties vandaag
+      <div class="card" id="card-duty"><div class="figure">${t.on_duty.length}</div>${t.on_duty.length === 1 ? "eenheid" : "eenheden"} op dienst</div>
+      <div class="card" id="card-incidents"><div class="figure">${t.open_incidents.length}</div>open melding${t.open_incidents.length === 1 ? "" : "en"}</div>
+      <div class="card" id="card-registrations"><div class="figure">${totalRegs}</div>registratie${totalRegs === 1 ? "" : "s"} vandaag
         <div class="count-line">${split(counts, KIND) || "nog geen"}</div></div>
-      <div class="card" id="card-alarms"><div class="figure">${totalAlarms}</div>alarmen vandaag
+      <div class="card" id="card-alarms"><div class="figure">${totalAlarms}</div>alarm${totalAlarms === 1 ? "" : "en"} vandaag
         <div class="count-line">${split(t.alert_counts, ALARM) || "geen"}</div></div>
       <div class="card" id="card-aangifte"><div class="figure${pressing ? " error" : ""}">${pressing}</div>
-        aangiftes met termijn bijna om of verstreken</div>
+        aangifte${pressing === 1 ? "" : "s"} met termijn bijna om of verstreken</div>
     </div>
     <h2>Aangifte na agressie</h2>
     <div id="aangiftes">${table(["Status", "Incident", "Boa", "Eenheid", "Aangifte uiterlijk", "Wat nu"],
