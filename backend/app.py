@@ -18,9 +18,9 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
 from litestar.template.config import TemplateConfig
 
+from backend.admin import routes as admin_routes
 from backend.alerts import routes as alert_routes
 from backend.alerts import timeline as alert_timeline_routes
-from backend.admin import routes as admin_routes
 from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
 from backend.auth.guards import authenticate_api, provide_principal
@@ -49,6 +49,8 @@ from backend.request_input import bound_json_depth
 from backend.services import DEPENDENCIES, Services
 from backend.settings import Settings
 from backend.shifts import routes as shift_routes
+from backend.team import routes as team_routes
+from backend.teamlead import routes as teamlead_routes
 from backend.web import routes as web_routes
 
 log = logging.getLogger(__name__)
@@ -135,6 +137,8 @@ def create_app(settings: Settings) -> Litestar:
             area_alert_routes.router,
             register_query_routes.router,
             alert_timeline_routes.router,
+            team_routes.router,
+            teamlead_routes.router,
         ],
         dependencies={"principal": Provide(provide_principal), **DEPENDENCIES},
         middleware=[security_headers(settings.tile_url)],  # CSP, nosniff, no-store on /api, ...

@@ -33,7 +33,8 @@ def content_security_policy(tile_url: str) -> str:
             "script-src 'self'",
             # Leaflet positions tiles and markers through element.style, which style-src does not govern
             "style-src 'self'",
-            f"img-src 'self' data: {tile_origin}".strip(),
+            # blob: photos are fetched with the bearer token and shown from memory (the team lead's pages)
+            f"img-src 'self' data: blob: {tile_origin}".strip(),
             "connect-src 'self'",  # CSP 3: 'self' covers ws:// and wss:// to the same host
             "font-src 'self'",
             "object-src 'none'",

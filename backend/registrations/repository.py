@@ -119,6 +119,7 @@ class Summary(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     aangifte_deadline: str | None = None  # aggression: end of the second working day after the incident
     reported: str | None = None  # aggression: geen, melding or aangifte
+    seen: bool | None = None  # aggression: a team lead has opened it (new ones are flagged until then)
 
 
 _MISSING = """ARRAY(SELECT h FROM unnest(r.photo_hashes) AS h WHERE NOT EXISTS
@@ -239,6 +240,7 @@ class Filters(msgspec.Struct, frozen=True, kw_only=True):
     boa_id: int | None = None
     kind: str | None = None
     state: str | None = None
+    unit_id: int | None = None
     limit: int = 500
 
 
@@ -246,7 +248,7 @@ async def list_visible(
     conn: Conn, principal: Principal, filters: Filters, now: datetime | None = None
 ) -> list[Registration]:
     """Registrations the caller may see that are still listed (Wpg art. 8: a year; later only by id)."""
-    condition, params = visibility(principal, 11)
+    condition, params = visibility(principal, 12)
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM registrations r
             LEFT JOIN retention_periods rp ON rp.regime = r.regime
@@ -256,6 +258,7 @@ async def list_visible(
               AND ($5::text IS NULL OR r.feitcode = $5) AND ($6::bigint IS NULL OR $6 = ANY(r.boa_ids))
               AND ($7::text IS NULL OR r.kind = $7) AND ($8::text IS NULL OR r.state = $8)
               AND (rp.listed_for IS NULL OR r.received_at + rp.listed_for > $10)
+              AND ($11::bigint IS NULL OR r.unit_id = $11)
               AND {condition}
             ORDER BY r.occurred_at DESC, r.id LIMIT $9""",
         filters.since,
@@ -268,12 +271,13 @@ async def list_visible(
         filters.state,
         filters.limit,
         now or datetime.now(UTC),
+        filters.unit_id,
         *params,
     )
     return [_registration(r) for r in rows]
 
 
-def summary(r: Registration) -> Summary:
+def summary(r: Registration, seen: bool | None = None) -> Summary:
     return Summary(
         id=r.id,
         kind=r.kind,
@@ -289,7 +293,39 @@ def summary(r: Registration) -> Summary:
         version=r.version,
         aangifte_deadline=r.derived.get("aangifte_deadline"),
         reported=r.details.get("report") if r.kind == "aggression" else None,
+        seen=seen if r.kind == "aggression" else None,
     )
+
+
+# --- "seen by a team lead" (new aggression incidents are flagged until then) ------------------------------
+
+
+class Seen(msgspec.Struct, frozen=True, kw_only=True):
+    seen_by: int
+    seen_at: datetime
+
+
+async def seen_ids(conn: Conn, registration_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    rows = await conn.fetch(
+        "SELECT registration_id FROM registration_seen WHERE registration_id = ANY($1::uuid[])",
+        list(registration_ids),
+    )
+    return {r["registration_id"] for r in rows}
+
+
+async def mark_seen(conn: Conn, registration_id: uuid.UUID, account_id: int) -> Seen:
+    """The first team lead to open it is kept; later ones change nothing."""
+    await conn.execute(
+        """INSERT INTO registration_seen (registration_id, seen_by) VALUES ($1, $2)
+           ON CONFLICT (registration_id) DO NOTHING""",
+        registration_id,
+        account_id,
+    )
+    row = await conn.fetchrow(
+        "SELECT seen_by, seen_at FROM registration_seen WHERE registration_id = $1", registration_id
+    )
+    assert row is not None  # inserted above, or there already
+    return Seen(seen_by=row["seen_by"], seen_at=row["seen_at"])
 
 
 async def replace(

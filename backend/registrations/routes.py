@@ -31,6 +31,7 @@ from backend.registrations import repository as repo
 from backend.registrations import service, validation
 from backend.request_input import AnyRequest
 from shared.registrations import (
+    KINDS,
     Aggression,
     Correction,
     Submission,
@@ -41,6 +42,7 @@ from shared.registrations import (
 )
 
 TEAMLEAD = requires("teamlead")  # review is the team lead's, not the admin's
+LISTED_STATES = ("active", "voided")  # archived ones are never listed
 
 
 class ConflictBody(msgspec.Struct, frozen=True, kw_only=True):
@@ -127,11 +129,19 @@ async def list_registrations(
     boa_id: QueryId = None,
     kind: FromQuery[str | None] = None,
     status: FromQuery[str | None] = None,
+    unit_id: QueryId = None,
     limit: FromQuery[int] = 200,
 ) -> list[repo.Summary]:
-    """Summaries (no personal data) of what the caller may see, newest first."""
+    """Summaries (no personal data) of what the caller may see, newest first. ``kind`` is waarneming, fine
+    or aggression; ``status`` active or voided; aggression incidents say whether a team lead has seen them."""
     req.texts(category=category, feitcode=feitcode, kind=kind, status=status)
     req.times(since=since, until=until)
+    if kind is not None and kind not in KINDS:
+        raise BadInput(f"onbekende soort {kind!r} (waarneming, fine of aggression)", field="kind")
+    if status is not None and status not in LISTED_STATES:
+        raise BadInput(f"onbekende status {status!r} (active of voided)", field="status")
+    if since is not None and until is not None and until <= since:
+        raise BadInput("de periode eindigt voor ze begint", field="until")
     filters = repo.Filters(
         since=since,
         until=until,
@@ -141,10 +151,13 @@ async def list_registrations(
         boa_id=boa_id,
         kind=kind,
         state=status,
+        unit_id=unit_id,
         limit=max(1, min(limit, 1000)),
     )
     async with pool.acquire() as conn:
-        return [repo.summary(r) for r in await repo.list_visible(conn, principal, filters)]
+        found = await repo.list_visible(conn, principal, filters)
+        seen = await repo.seen_ids(conn, [r.id for r in found if r.kind == "aggression"])
+    return [repo.summary(r, r.id in seen) for r in found]
 
 
 async def _read(
@@ -220,6 +233,22 @@ async def receipt(
     async with pool.acquire() as conn:
         name = await conn.fetchval("SELECT name FROM organisations WHERE id = $1", found.org_id)
     return Template(template_name=receipts.TEMPLATE, context=receipts.receipt_context(found, str(name)))
+
+
+@post("/registrations/{registration_id:uuid}/seen", tags=["review"], status_code=200, guards=[TEAMLEAD])
+async def mark_seen(
+    request: AnyRequest,
+    registration_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+) -> repo.Seen:
+    """A team lead has seen this aggression incident: it is no longer flagged as new (kept in the database,
+    the first team lead and moment stay)."""
+    found = await _read(pool, request, principal, registration_id, "mark_seen")
+    if found.kind != "aggression":
+        raise BadInput("alleen een agressie-incident wordt als gezien gemarkeerd", field="registration_id")
+    async with pool.acquire() as conn:
+        return await repo.mark_seen(conn, registration_id, principal.account_id)
 
 
 @post(
@@ -307,6 +336,7 @@ router = Router(
         get_registration,
         registration_versions,
         receipt,
+        mark_seen,
         correct_registration,
         void_registration,
     ],

@@ -14,6 +14,8 @@ from litestar.static_files import create_static_files_router
 from backend.web.console import routes as console
 from backend.web.workspace import page_router
 
+HERE = Path(__file__).parent
+
 STATIC = Path(__file__).parent / "static"
 
 # The workspace pages (backend/web/workspace.py) each add one `page_router(...)` below; the menu that links
@@ -23,10 +25,19 @@ shared_static = create_static_files_router(
 )
 
 # Every page: the shared files, then one router per page folder (each keeps its own URL, e.g. /meldkamer).
-WEB = Path(__file__).parent
-area_report = page_router("/teamleider/rapportage", WEB / "areareport", tag="areareport")
-admin_page = page_router("/beheer", WEB / "admin", tag="beheer")
-privacy_page = page_router("/privacy", WEB / "privacy", tag="privacy")
-router = Router(
-    path="/", route_handlers=[shared_static, console.router, area_report, admin_page, privacy_page]
-)
+# The team lead's pages (Vandaag, Registraties, Gebieden, Team): the API behind them is teamlead/admin only.
+teamlead_pages = [
+    page_router("/teamleider", HERE / "vandaag", tag="teamlead-today"),
+    page_router("/teamleider/registraties", HERE / "registraties", tag="teamlead-registrations"),
+    page_router("/teamleider/gebieden", HERE / "gebieden", tag="teamlead-beats"),
+    page_router("/teamleider/team", HERE / "team", tag="teamlead-team"),
+]
+
+    page_router("/teamleider/rapportage", HERE / "areareport", tag="areareport"),
+]
+admin_pages = [
+    page_router("/beheer", HERE / "admin", tag="beheer"),
+    page_router("/privacy", HERE / "privacy", tag="privacy"),
+]
+
+router = Router(path="/", route_handlers=[shared_static, console.router, *teamlead_pages, *admin_pages])
