@@ -18,6 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
 from litestar.template.config import TemplateConfig
 
+from backend.alarmreport import routes as alarm_report_routes
 from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
 from backend.auth.guards import authenticate_api, provide_principal
@@ -122,6 +123,7 @@ def create_app(settings: Settings) -> Litestar:
             photo_routes.router,
             feitcode_routes.router,
             report_routes.router,
+            alarm_report_routes.router,
             privacy_routes.router,
             dispatch_routes.router,
             web_routes.router,

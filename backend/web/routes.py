@@ -12,6 +12,7 @@ from litestar import Router
 from litestar.static_files import create_static_files_router
 
 from backend.web.console import routes as console
+from backend.web.workspace import page_router
 
 STATIC = Path(__file__).parent / "static"
 
@@ -22,4 +23,6 @@ shared_static = create_static_files_router(
 )
 
 # Every page: the shared files, then one router per page folder (each keeps its own URL, e.g. /meldkamer).
-router = Router(path="/", route_handlers=[shared_static, console.router])
+alarm_report = page_router("/teamleider/alarmen", Path(__file__).parent / "alarmreport", tag="alarm-report")
+
+router = Router(path="/", route_handlers=[shared_static, console.router, alarm_report])
