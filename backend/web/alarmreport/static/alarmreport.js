@@ -3,7 +3,7 @@ import { api } from "/web/static/js/api.js";
 import { esc } from "/web/static/js/format.js";
 import { download, showProblem, startWorkspace } from "/web/static/js/workspace.js";
 
-const pct = (v) => (v === null || v === undefined ? "—" : `${String(v).replace(".", ",")} %`);
+const pct = (v) => (v === null || v === undefined ? "—" : `${v.toFixed(1).replace(".", ",")} %`);
 const secs = (v) => (v === null || v === undefined ? "—" : `${v.toFixed(1).replace(".", ",")} s`);
 const MONTHS = ["jan", "feb", "mrt", "apr", "mei", "jun", "jul", "aug", "sep", "okt", "nov", "dec"];
 const MONTH_NAMES = ["januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
@@ -44,11 +44,11 @@ function facts(f) {
 
 // 12 bars (share within 10 s), the 80 % line, and the count under each month. Inline SVG, no library.
 function chart(months, selected) {
-  const W = 960, H = 240, left = 44, bottom = 40, top = 14, slot = (W - left - 10) / months.length;
+  const W = 960, H = 240, left = 44, right = 78, bottom = 40, top = 14, slot = (W - left - right) / months.length;
   const y = (p) => top + (H - top - bottom) * (1 - p / 100);
   let svg = `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Aandeel binnen 10 s per maand" id="ar-chart-svg">`;
   for (const p of [0, 50, 100]) {
-    svg += `<line x1="${left}" x2="${W - 10}" y1="${y(p)}" y2="${y(p)}" stroke="#d5dbe3"/>`
+    svg += `<line x1="${left}" x2="${W - right}" y1="${y(p)}" y2="${y(p)}" stroke="#d5dbe3"/>`
       + `<text x="${left - 6}" y="${y(p) + 4}" text-anchor="end" font-size="12" fill="#5b6778">${p}%</text>`;
   }
   months.forEach((m, i) => {
@@ -68,11 +68,11 @@ function chart(months, selected) {
       font-weight="${sel ? 700 : 400}" fill="#1c2430">${label}</text>`
       + `<text x="${x + w / 2}" y="${H - 6}" text-anchor="middle" font-size="11" fill="#5b6778">${f.count}</text>`;
   });
-  svg += `<line x1="${left}" x2="${W - 10}" y1="${y(80)}" y2="${y(80)}" stroke="#14213d" stroke-dasharray="6 4"/>`
-    + `<text x="${W - 12}" y="${y(80) - 4}" text-anchor="end" font-size="12" fill="#14213d">norm 80 %</text>`;
+  svg += `<line x1="${left}" x2="${W - right}" y1="${y(80)}" y2="${y(80)}" stroke="#14213d" stroke-dasharray="6 4"/>`
+    + `<text x="${W - right + 6}" y="${y(80) + 4}" font-size="12" fill="#14213d">norm 80 %</text>`;
   return `<div class="ar-chart">${svg}</svg><div class="legend">
-    <span><span class="swatch" style="background:#1f7a3a"></span>norm binnen 10 s gehaald</span>
-    <span><span class="swatch" style="background:#b00020"></span>niet gehaald</span>
+    <span><span class="swatch met"></span>norm binnen 10 s gehaald</span>
+    <span><span class="swatch not-met"></span>niet gehaald</span>
     <span>getal onder de maand: aantal alarmen</span></div></div>`;
 }
 
@@ -103,7 +103,7 @@ function render(out, r) {
   if (!f.count) {
     out.innerHTML = `<p class="empty" id="ar-empty">geen gegevens — in ${monthName(r.month)} zijn geen
       veiligheidsalarmen (noodknop, assistentie, man-down, check-in) geweest.</p>
-      <h2>Twaalf maanden tot en met ${monthName(r.month)}</h2>${chart(r.months, r.month)}`;
+      ${r.rolling.count ? `<h2>Twaalf maanden tot en met ${monthName(r.month)}</h2>${chart(r.months, r.month)}` : ""}`;
     return;
   }
   out.innerHTML = `
@@ -117,7 +117,7 @@ function render(out, r) {
     <h2>Later dan 10 s bevestigd of niet bevestigd (${r.missed.length})</h2>${missedTable(r.missed)}
     <h2>Twaalf maanden (${monthName(r.rolling_from)} – ${monthName(r.month)})</h2>
     ${chart(r.months, r.month)}
-    <p class="ar-facts" id="ar-rolling">Over twaalf maanden: <b>${r.rolling.count}</b> alarmen,
+    <p class="ar-summary" id="ar-rolling">Over twaalf maanden: <b>${r.rolling.count}</b> alarmen,
       <b>${pct(r.rolling.within_10s_pct)}</b> binnen 10 s, <b>${pct(r.rolling.within_40s_pct)}</b> binnen 40 s
       — ${r.rolling.met ? "norm gehaald" : "norm niet gehaald"}</p>
     ${kindTable("ar-rolling-kinds", r.rolling_by_kind)}`;
@@ -130,7 +130,7 @@ startWorkspace({
   onReady: async (main) => {
     const max = thisMonth();
     main.innerHTML = `<h1>Alarmopvolging</h1>
-      <p class="ar-facts">Hoe snel de meldkamer veiligheidsalarmen bevestigde, tegen de norm voor
+      <p class="ar-summary">Hoe snel de meldkamer veiligheidsalarmen bevestigde, tegen de norm voor
       alleenwerkers (BS 8484: 80 % binnen 10 s, 98,5 % binnen 40 s). Een niet bevestigd alarm telt als te laat.</p>
       <form class="toolbar" id="ar-form">
         <label>Maand <input type="month" id="ar-month" name="month" value="${max}" max="${max}" required></label>
