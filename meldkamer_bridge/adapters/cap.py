@@ -33,7 +33,7 @@ class OutgoingAlert(msgspec.Struct, frozen=True, kw_only=True):
     message_id: str  # CAP identifier: our outbox message id
     sender: str  # e.g. "schakel@amsterdam.handhaving.nl"
     sent: datetime
-    kind: AlertKind  # noodknop or assistance
+    kind: AlertKind  # a safety alert: noodknop, assistance, man_down, checkin_missed
     call_sign: str
     organisation: str
     lon: float | None = None
@@ -97,15 +97,27 @@ def reference_to(alert: OutgoingAlert) -> str:
 _HEADLINES = {
     AlertKind.NOODKNOP: "NOODKNOP handhaving {call_sign} ({organisation})",
     AlertKind.ASSISTANCE: "Assistentieverzoek handhaving {call_sign} ({organisation})",
+    AlertKind.MAN_DOWN: "MAN-DOWN handhaving {call_sign} ({organisation})",
+    AlertKind.CHECKIN_MISSED: "Check-in gemist handhaving {call_sign} ({organisation})",
 }
+_EVENTS = {
+    AlertKind.NOODKNOP: "Noodknop handhaving",
+    AlertKind.ASSISTANCE: "Assistentieverzoek handhaving",
+    AlertKind.MAN_DOWN: "Man-down handhaving",
+    AlertKind.CHECKIN_MISSED: "Check-in gemist handhaving",
+}
+_WHAT = {
+    AlertKind.NOODKNOP: "De noodknop is ingedrukt: de eenheid heeft direct hulp nodig.",
+    AlertKind.ASSISTANCE: "De eenheid vraagt assistentie van de politie.",
+    AlertKind.MAN_DOWN: "De tablet van de eenheid zag een val of geen beweging en de boa heeft niet "
+    "gereageerd: de eenheid heeft mogelijk direct hulp nodig.",
+    AlertKind.CHECKIN_MISSED: "Een alleen werkende boa heeft zich niet op tijd gemeld.",
+}
+_EXTREME = frozenset({AlertKind.NOODKNOP, AlertKind.MAN_DOWN})
 
 
 def _describe(alert: OutgoingAlert) -> str:
-    what = (
-        "De noodknop is ingedrukt: de eenheid heeft direct hulp nodig."
-        if alert.kind is AlertKind.NOODKNOP
-        else "De eenheid vraagt assistentie van de politie."
-    )
+    what = _WHAT[alert.kind]
     if alert.lon is None or alert.lat is None:
         where = "Positie onbekend."
     else:
@@ -146,7 +158,7 @@ def _serialise(root: etree._Element) -> bytes:
 def encode_alert(alert: OutgoingAlert) -> bytes:
     """The CAP 1.2 XML of a noodknop or assistance request; always valid against the OASIS schema."""
     if alert.kind not in SAFETY_ALERTS:
-        raise CodecError("kind", f"only noodknop and assistance go to the police, not {alert.kind.value}")
+        raise CodecError("kind", f"only safety alerts go to the police, not {alert.kind.value}")
     if alert.msg_type != "Alert" and not alert.references:
         raise CodecError("references", f"a {alert.msg_type} must reference the alert it updates")
     if alert.scope == "Private" and not alert.addresses:
@@ -181,13 +193,9 @@ def encode_alert(alert: OutgoingAlert) -> bytes:
     info = etree.SubElement(root, _Q + "info")
     add(info, "language", "nl-NL")
     add(info, "category", "Security")
-    add(
-        info,
-        "event",
-        "Noodknop handhaving" if alert.kind is AlertKind.NOODKNOP else "Assistentieverzoek handhaving",
-    )
+    add(info, "event", _EVENTS[alert.kind])
     add(info, "urgency", "Immediate")
-    add(info, "severity", "Extreme" if alert.kind is AlertKind.NOODKNOP else "Severe")
+    add(info, "severity", "Extreme" if alert.kind in _EXTREME else "Severe")
     add(info, "certainty", "Observed")
     add(info, "senderName", alert.organisation)
     add(
