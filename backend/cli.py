@@ -228,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--delete-after", help="set: e.g. '5 years' (counted from archiving)")
     p.set_defaults(func=cmd_retention)
 
-    p = sub.add_parser("bench", help="benchmarks: ingest, registrations, bridge")
-    p.add_argument("name", choices=["ingest", "registrations", "bridge"])
+    p = sub.add_parser("bench", help="benchmarks: ingest, alarms, registrations, bridge")
+    p.add_argument("name", choices=["ingest", "alarms", "registrations", "bridge"])
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench)
 
