@@ -83,3 +83,62 @@ async def test_a_boa_is_refused_in_dutch(database_url: str, tmp_path: Path) -> N
         assert await page.locator("#ar-out").count() == 0
         if os.environ.get("SCHAKEL_SCREENSHOTS"):
             await shot(page, "refused", tmp_path)
+
+
+@pytest.mark.skipif(not os.environ.get("SCHAKEL_SCREENSHOTS"), reason="set SCHAKEL_SCREENSHOTS=<dir>")
+async def test_screenshot_of_a_busy_year(database_url: str, tmp_path: Path) -> None:
+    """For docs/screenshots: many alarms over twelve months, many late ones, long names (not compared)."""
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    import asyncpg
+
+    from backend.alarmreport.logic import LOCAL
+
+    world = await build_world(database_url)
+    rng = random.Random(3)
+    now = datetime.now(UTC).replace(microsecond=0)
+    conn = await asyncpg.connect(database_url)
+    try:
+        ops = []
+        for name in ("Operator Jansen", "Marieke van den Berg-Oudshoorn", "Sander de Vries"):
+            ops.append(
+                await conn.fetchval(
+                    """INSERT INTO accounts (org_id, username, display_name, password_hash, role, domains)
+                       SELECT org_id, $1, $2, password_hash, role, domains FROM accounts
+                       WHERE username = 'operator_mk' RETURNING id""",
+                    name.lower().replace(" ", "_"),
+                    name,
+                )
+            )
+        for day in range(360):
+            for _ in range(rng.randint(0, 2)):
+                at = now - timedelta(days=day, seconds=rng.randint(60, 80_000))
+                kind = rng.choice(["noodknop", "noodknop", "man_down", "assistance", "checkin_missed"])
+                delay = (
+                    None
+                    if rng.random() < 0.02
+                    else rng.choice([rng.uniform(1, 9)] * 5 + [rng.uniform(9, 60)])
+                )
+                await conn.execute(
+                    """INSERT INTO alerts
+                         (org_id, unit_id, kind, at, payload, acknowledged_at, acknowledged_by)
+                       VALUES ($1, $2, $3, $4, '{}', $5, $6)""",
+                    world.org_a,
+                    world.unit_a,
+                    kind,
+                    at,
+                    None if delay is None else at + timedelta(seconds=delay),
+                    None if delay is None else rng.choice(ops),
+                )
+    finally:
+        await conn.close()
+    async with running(make_settings(database_url, tmp_path)) as server, chromium((1400, 900)) as page:
+        await sign_in(page, server.base, "lead_a")
+        await page.wait_for_selector("#ar-fast, #ar-empty", timeout=10_000)
+        last_month = (now.astimezone(LOCAL).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+        await page.fill("#ar-month", last_month)
+        await page.click("#ar-form button[type=submit]")
+        await page.wait_for_selector("#ar-fast", timeout=10_000)
+        await shot(page, "busy-year", tmp_path)
+        assert page.errors == []
