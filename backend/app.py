@@ -19,6 +19,7 @@ from litestar.response import Response
 from litestar.template.config import TemplateConfig
 
 from backend.admin import routes as admin_routes
+from backend.alarmreport import routes as alarm_report_routes
 from backend.alerts import routes as alert_routes
 from backend.alerts import timeline as alert_timeline_routes
 from backend.areaalerts import routes as area_alert_routes
@@ -127,6 +128,7 @@ def create_app(settings: Settings) -> Litestar:
             photo_routes.router,
             feitcode_routes.router,
             report_routes.router,
+            alarm_report_routes.router,
             privacy_routes.router,
             retention_routes.router,
             admin_routes.router,

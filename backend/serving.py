@@ -31,9 +31,12 @@ class TimedH11Protocol(H11Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._read_timer: asyncio.TimerHandle | None = None
+        self._upgraded = False  # the transport belongs to a websocket now: no HTTP timer may touch it
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
+        if self._upgraded:
+            return
         self._read_timer = self.loop.call_later(seconds, self._read_timed_out)
 
     def _disarm(self) -> None:
@@ -74,6 +77,9 @@ class TimedH11Protocol(H11Protocol):
             self._arm(self.header_timeout_s)
 
     def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        # called from inside data_received: mark the switch first, or data_received arms the body timer
+        # after it returns and that timer closes the websocket's transport 30 s later
+        self._upgraded = True
         self._disarm()
         super().handle_websocket_upgrade(event)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("ingest", "bridge")
+BENCHMARKS = ("ingest", "alarms", "bridge")
 
 
 def run_bench(name: str, args: list[str]) -> int:
@@ -14,6 +14,10 @@ def run_bench(name: str, args: list[str]) -> int:
         from backend.bench.ingest import run
 
         return run(args)
+    if name == "alarms":
+        from backend.bench.alarms import run as run_alarms
+
+        return run_alarms(args)
     if name == "bridge":  # the bridge is a program of its own: run its benchmark as one
         return subprocess.call([sys.executable, "-m", "meldkamer_bridge.bench", *args])
     raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")

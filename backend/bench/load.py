@@ -28,9 +28,13 @@ import websockets
 
 from shared.protocol import (
     Ack,
+    AlertRaised,
     Delta,
     Error,
     Hello,
+    ManDown,
+    ManDownTrigger,
+    NoodknopPressed,
     PositionReported,
     Snapshot,
     Welcome,
@@ -54,6 +58,17 @@ class DeviceSpec(msgspec.Struct, frozen=True, kw_only=True):
     lat: float
 
 
+AlarmKind = Literal["noodknop", "man_down"]
+
+
+class AlarmPlan(msgspec.Struct, frozen=True, kw_only=True):
+    """One alarm a device raises `offset_s` after the window opens (`schakel bench alarms`)."""
+
+    offset_s: float
+    device_id: int
+    kind: AlarmKind
+
+
 class WorkerSpec(msgspec.Struct, frozen=True, kw_only=True):
     mode: Mode
     field_url: str
@@ -67,6 +82,8 @@ class WorkerSpec(msgspec.Struct, frozen=True, kw_only=True):
     drain_s: float = 5.0  # after the run: how long to wait for outstanding acks
     seed: int = 0
     result_path: str
+    alarms: list[AlarmPlan] = []  # alarms this worker's devices raise, in offset order
+    watch_alerts: bool = False  # operators note every alert they receive, until the drain ends
 
 
 class WorkerResult(msgspec.Struct, kw_only=True):
@@ -86,6 +103,11 @@ class WorkerResult(msgspec.Struct, kw_only=True):
     ] = []  # (device, last seq sent, acked) of devices left with unacked frames
     window_s: float = 0.0  # measured length of the window
     cpu_s: float = 0.0  # this process's CPU during the window
+    alarms_sent: int = 0
+    alarms_unsendable: int = 0  # planned for a device whose connection had closed
+    alarm_ack_latency_us: list[int] = []  # per alarm: send -> the ack covering it (stored by the server)
+    # per operator (watch_alerts): alert id -> wall-clock time (s) it first arrived (AlertRaised or a delta)
+    operator_alerts: list[dict[int, float]] = []
 
 
 class Walker:
@@ -122,6 +144,7 @@ class Device:
         self.walker = walker
         self.in_flight: deque[tuple[int, float]] = deque()  # (seq, perf_counter at send)
         self.room = asyncio.Event()  # set when an ack made room in the window
+        self.alarm_seqs: set[int] = set()
 
     def frame(self) -> bytes:
         self.seq += 1
@@ -134,6 +157,21 @@ class Device:
         self.in_flight.append((self.seq, time.perf_counter()))
         run.sent += 1
         await self.ws.send(data, text=True)
+
+    async def send_alarm(self, run: Run, kind: AlarmKind) -> None:
+        """A noodknop or man-down at the unit's last position, `at` the wall-clock send time."""
+        self.seq += 1
+        at = datetime.now(UTC)
+        lon, lat = self.walker.lon, self.walker.lat
+        frame: NoodknopPressed | ManDown = (
+            NoodknopPressed(seq=self.seq, at=at, lon=lon, lat=lat)
+            if kind == "noodknop"
+            else ManDown(seq=self.seq, at=at, trigger=ManDownTrigger.NO_MOTION, lon=lon, lat=lat)
+        )
+        self.in_flight.append((self.seq, time.perf_counter()))
+        self.alarm_seqs.add(self.seq)
+        await self.ws.send(encoder.encode(frame), text=True)
+        run.result.alarms_sent += 1
 
 
 class Run:
@@ -188,13 +226,24 @@ async def read_acks(device: Device, run: Run) -> None:
             raw = await asyncio.wait_for(ws.recv(), min(1.0, run.drain_until - now))
         except TimeoutError:
             continue
+        except websockets.ConnectionClosed as exc:
+            if len(result.errors) < 20:
+                result.errors.append(
+                    f"device {device.spec.device_id}: closed {now - run.stop_at + run.spec.seconds:.1f} s "
+                    f"into the window: {exc!r}"
+                )
+            return
         frame = server_decoder.decode(raw)
         if isinstance(frame, Ack):
             now = time.perf_counter()
             in_window = now < run.stop_at
             latencies = result.ack_latency_us
             while device.in_flight and device.in_flight[0][0] <= frame.upto:
-                _, sent_at = device.in_flight.popleft()
+                seq, sent_at = device.in_flight.popleft()
+                if seq in device.alarm_seqs:  # an alarm: its own figure, not a position
+                    device.alarm_seqs.discard(seq)
+                    result.alarm_ack_latency_us.append(int((now - sent_at) * 1e6))
+                    continue
                 latencies.append(int((now - sent_at) * 1e6))
                 result.acked_total += 1
                 if in_window:
@@ -241,22 +290,45 @@ async def paced(devices: list[Device], run: Run) -> None:
         await asyncio.sleep(0.01)
 
 
+async def press_alarms(devices: list[Device], run: Run, t0: float) -> None:
+    """Raise the planned alarms at their offsets (a device that did not connect raises none)."""
+    by_id = {d.spec.device_id: d for d in devices}
+    for plan in run.spec.alarms:
+        delay = t0 + plan.offset_s - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        device = by_id.get(plan.device_id)
+        if device is None:
+            continue
+        try:
+            await device.send_alarm(run, plan.kind)
+        except websockets.ConnectionClosed:  # counted as not sent; the other devices go on
+            run.result.alarms_unsendable += 1
+
+
 async def watch(ws: websockets.ClientConnection, index: int, run: Run) -> None:
-    """An operator console: count frames, and for each unit's newer position measure how late it is."""
+    """An operator console: count frames, and for each unit's newer position measure how late it is; with
+    `watch_alerts`, note when each alert first arrived, until the drain ends."""
     result = run.result
     last_at: dict[int, float] = {}
+    alerts = result.operator_alerts[index] if run.spec.watch_alerts else None
+    until = run.drain_until if alerts is not None else run.stop_at
     frames = 0
     with contextlib.suppress(websockets.ConnectionClosed):
-        while run.sending():
+        while time.perf_counter() < until:
             try:
-                raw = await asyncio.wait_for(ws.recv(), max(0.01, run.stop_at - time.perf_counter()))
+                raw = await asyncio.wait_for(ws.recv(), max(0.01, until - time.perf_counter()))
             except TimeoutError:
                 break
             received = time.time()
-            if time.perf_counter() >= run.stop_at:
-                break
-            frames += 1
             frame = server_decoder.decode(raw)
+            if alerts is not None:
+                seen = [frame.alert] if isinstance(frame, AlertRaised) else getattr(frame, "alerts", [])
+                for alert in seen if not isinstance(frame, Snapshot) else []:
+                    alerts.setdefault(alert.alert_id, received)
+            if time.perf_counter() >= run.stop_at:
+                continue
+            frames += 1
             if isinstance(frame, Delta):
                 for unit in frame.units:
                     if unit.at is None:
@@ -304,6 +376,7 @@ async def run_worker(spec: WorkerSpec, wait_for_go: bool = True) -> WorkerResult
     devices, operators = await connect_all(spec, result)
     result.devices, result.operators = len(devices), len(operators)
     result.operator_frames = [0] * len(operators)
+    result.operator_alerts = [{} for _ in operators] if spec.watch_alerts else []
     try:
         print("ready", flush=True)
         if wait_for_go:
@@ -318,8 +391,10 @@ async def run_worker(spec: WorkerSpec, wait_for_go: bool = True) -> WorkerResult
         tasks += [asyncio.create_task(watch(ws, i, run)) for i, ws in enumerate(operators)]
         if spec.mode == "saturate":
             tasks += [asyncio.create_task(saturate(d, run)) for d in devices]
-        elif devices:
+        elif devices and spec.rate > 0:
             tasks.append(asyncio.create_task(paced(devices, run)))
+        if spec.alarms:
+            tasks.append(asyncio.create_task(press_alarms(devices, run, t0)))
         hard_stop = spec.seconds + spec.drain_s + 10.0
         done, pending = await asyncio.wait(tasks, timeout=hard_stop)
         for task in pending:

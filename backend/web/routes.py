@@ -25,13 +25,14 @@ shared_static = create_static_files_router(
 )
 
 # Every page: the shared files, then one router per page folder (each keeps its own URL, e.g. /meldkamer).
-# The team lead's pages (Vandaag, Registraties, Gebieden, Team, Rapportage): the API behind them is teamlead/admin only.
+# The team lead's pages: the API behind them is teamlead/admin only.
 teamlead_pages = [
     page_router("/teamleider", HERE / "vandaag", tag="teamlead-today"),
     page_router("/teamleider/registraties", HERE / "registraties", tag="teamlead-registrations"),
     page_router("/teamleider/gebieden", HERE / "gebieden", tag="teamlead-beats"),
     page_router("/teamleider/team", HERE / "team", tag="teamlead-team"),
     page_router("/teamleider/rapportage", HERE / "areareport", tag="areareport"),
+    page_router("/teamleider/alarmen", HERE / "alarmreport", tag="alarm-report"),
 ]
 admin_pages = [
     page_router("/beheer", HERE / "admin", tag="beheer"),

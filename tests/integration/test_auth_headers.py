@@ -15,8 +15,9 @@ import uvicorn
 
 from backend.app import create_app
 from backend.serving import TimedH11Protocol, uvicorn_config
+from shared.protocol import Ping, Pong, Welcome
 from tests.integration.browser import chromium, log_in, skip_without_chromium
-from tests.integration.harness import PASSWORD, free_port, make_settings, running
+from tests.integration.harness import PASSWORD, free_port, login, make_settings, running, socket_to
 from tests.integration.world import build_world
 
 
@@ -116,6 +117,19 @@ async def test_connections_that_never_finish_their_headers_are_closed(
         # and a well-behaved client is served as before
         async with httpx.AsyncClient(base_url=f"http://{host}:{port}") as http:
             assert (await http.get("/health")).status_code == 200
+
+
+async def test_a_websocket_outlives_the_http_read_timeouts(database_url: str, tmp_path: Path) -> None:
+    # the upgrade request armed the body timer after the switch, and it closed the websocket's transport
+    # (every tablet on `schakel serve` lost its socket 30 s after connecting; `schakel bench alarms` found it)
+    world = await build_world(database_url)
+    async with _served(database_url, tmp_path) as (host, port):
+        boa = await login(f"http://{host}:{port}", "boa_a", world.tablet_a)
+        async with socket_to(f"ws://{host}:{port}/ws/field", boa["access_token"]) as tablet:
+            assert isinstance(await tablet.recv(), Welcome)
+            await asyncio.sleep(2.0)  # four times either timeout
+            await tablet.send(Ping(nonce=7))
+            assert await tablet.recv() == Pong(nonce=7)
 
 
 @pytest.mark.browser

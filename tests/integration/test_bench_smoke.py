@@ -64,3 +64,27 @@ async def test_ingest_benchmark_reports_positive_throughput(
         "ingest_ratio",
         "nothing_lost_or_doubled",
     }
+
+
+async def test_alarm_benchmark_counts_every_alarm_at_every_receiver(
+    pg_server: str, template_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SCHAKEL_DATABASE_URL", await new_database(pg_server, template_db))
+    out = tmp_path / "bench-alarms.json"
+    args = ["--devices", "4", "--consoles", "2", "--rate", "40", "--alarms", "8", "--seconds", "2"]
+    args += ["--workers", "1", "--drain", "1", "--json", str(out)]
+    code = await asyncio.wait_for(asyncio.to_thread(run_bench, "alarms", args), 120)
+
+    result = json.loads(out.read_text())
+    assert code == (0 if result["pass"] else 1)
+    assert set(result["phases"]) == {"baseline", "loaded"}
+    for name, phase in result["phases"].items():
+        assert phase["errors"] == [], name
+        assert phase["planned"] == phase["sent"] == phase["stored"] == 8, name
+        assert phase["console_receipts"] == phase["console_receipts_expected"] == 16, name
+        assert phase["partner_received"] == 8, name  # noodknop and man-down both reach the police
+        assert phase["console"]["p99_ms"] is not None and phase["partner"]["p99_ms"] is not None, name
+    assert result["phases"]["baseline"]["positions"]["sent"] == 0
+    assert result["phases"]["loaded"]["positions"]["positions_per_s"] > 0
+    assert result["targets"]["none_lost"]["pass"]
+    assert result["ratios"]["console_p99"] is not None and result["ratios"]["partner_p99"] is not None

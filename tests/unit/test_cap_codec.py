@@ -19,7 +19,7 @@ from meldkamer_bridge.adapters.cap import (
     encode_alert,
     reference_to,
 )
-from shared.protocol import AlertKind
+from shared.protocol import SAFETY_ALERTS, AlertKind
 
 EXAMPLES = sorted((SCHEMAS / "cap").glob("*.xml"))
 XSD = etree.XMLSchema(etree.parse(str(SCHEMAS / "cap" / "CAP-v1.2.xsd")))
@@ -256,3 +256,13 @@ def test_a_routine_alert_never_goes_to_the_police() -> None:
     with pytest.raises(CodecError) as refused:
         encode_alert(noodknop(kind=AlertKind.OUTSIDE_ASSIGNED_BEAT))
     assert refused.value.field == "kind"
+
+
+@pytest.mark.parametrize("kind", sorted(SAFETY_ALERTS, key=lambda k: k.value), ids=lambda k: k.value)
+def test_every_safety_alert_kind_goes_out_as_valid_cap(kind: AlertKind) -> None:
+    # a man_down or missed check-in must reach the police like a noodknop (it raised KeyError before)
+    data = encode_alert(noodknop(kind=kind))
+    XSD.assertValid(etree.fromstring(data))
+    alert = decode_alert(data)
+    assert alert.headline.endswith("HH-03 (Gemeente Amsterdam)")
+    assert alert.severity == ("Extreme" if kind in (AlertKind.NOODKNOP, AlertKind.MAN_DOWN) else "Severe")
