@@ -1,7 +1,7 @@
 """The administrator's API (``/api/admin``, role admin): organisations and the gemeenten a meldkamer serves,
 accounts, tablets and trackers. Every change is a security event in the audit log (``backend/auth/events``).
 
-Scope: an administrator manages his own organisation and the organisations it created (migration 0022);
+Scope: an administrator manages his own organisation and the organisations it created (migration 0015);
 anything else does not exist for him (404). A password reset is ``POST /api/accounts/{id}/password`` and a
 revocation ``POST /api/devices/{id}/revoke`` (backend/auth/routes.py), both audited there.
 """

@@ -1,5 +1,5 @@
 """Alerts in SQL: store one, the open ones an operator sees, acknowledge one; one open routine alert per unit
-and kind (the partial unique index of migration 0015), escalation, the alert's timeline (alert_events), the
+and kind (the partial unique index of migration 0013), escalation, the alert's timeline (alert_events), the
 check-in timers and the organisations' alarm settings."""
 
 from __future__ import annotations
