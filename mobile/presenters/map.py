@@ -36,6 +36,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
     labels = ListProperty([])  # [(x, y, name)]
     marker = ListProperty([])  # [x, y] of the own position, [] without a fix
     partner_markers = ListProperty([])  # [[x, y], ...] of the duo partner's devices (from the server)
+    colleague_markers = ListProperty([])  # [[x, y], ...] of colleagues with an unanswered alarm
     accuracy_px = NumericProperty(0.0)
     track = ListProperty([])  # flat pixels of the recent track
     caption = StringProperty(t("map.no_beat"))
@@ -50,6 +51,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         self._location = location
         self.beats: list[dict[str, Any]] = []  # [{"id", "name", "rings"}]
         self._partners: list[tuple[float, float]] = []
+        self._colleagues: list[tuple[float, float]] = []
         self._size = (0.0, 0.0)
         self.tiles_url = tiles_url
         location.bind(lon=self._relayout, lat=self._relayout, track=self._relayout)
@@ -74,6 +76,11 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
     def set_partners(self, fixes: list[tuple[float, float]]) -> None:
         """Where the duo partner's devices are (lon, lat), as the server last said."""
         self._partners = list(fixes)
+        self._relayout()
+
+    def set_colleagues(self, where: list[tuple[float, float]]) -> None:
+        """Colleagues whose alarm the meldkamer has not answered (lon, lat): drawn as pulsing red rings."""
+        self._colleagues = list(where)
         self._relayout()
 
     def names(self, beat_ids: list[int]) -> list[str]:
@@ -128,6 +135,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         if frame is None:
             self.lines, self.other_lines, self.labels, self.marker, self.track = [], [], [], [], []
             self.partner_markers = []
+            self.colleague_markers = []
             return
         clon, clat, scale = frame
         width, height = self._size
@@ -160,6 +168,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         loc = self._location
         self.marker = list(px(loc.lon, loc.lat)) if loc.has_fix else []
         self.partner_markers = [list(px(lon, lat)) for lon, lat in self._partners]
+        self.colleague_markers = [list(px(lon, lat)) for lon, lat in self._colleagues]
         self.accuracy_px = max(loc.accuracy_m, 0.0) / 111_320.0 * scale if loc.has_fix else 0.0
         self.track = [c for p in loc.track for c in px(*p)]
         self.tiles = self._tiles(clon, clat, scale) if self.tiles_url and self.online else []
