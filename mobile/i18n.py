@@ -61,8 +61,8 @@ NL: dict[str, str] = {
     "nood.offline": "{what}\nVerzonden…\ngeen verbinding — blijft proberen",
     "nood.not_arrived": "Noodmelding NIET aangekomen — gebruik portofoon of bel 112\n(blijft proberen)",
     "nood.confirmed": "{what}\nOntvangen door het systeem — nog niet gezien door de meldkamer",
-    "nood.seen": "{what}\nGezien door {by} om {time}",
-    "nood.seen_anonymous": "{what}\nGezien door de meldkamer om {time}",
+    "nood.seen": "{what}\nGezien door\n{by}\nom {time}",
+    "nood.seen_anonymous": "{what}\nGezien door de meldkamer\nom {time}",
     "nood.reset": "Noodmelding afsluiten",
     # man-down / no-motion: the pre-alarm the boa cancels with one tap
     "mandown.prealarm": "Geen beweging of gevallen?\nOver {seconds} s gaat er vanzelf een noodmelding uit",

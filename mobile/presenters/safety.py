@@ -33,6 +33,8 @@ TILT_HOLD_S = 3.0  # ... for this long (bending over to write a fine is not a fa
 PREALARM_S = 15.0  # the pre-alarm: loud, one tap on "IK BEN OK" cancels it
 MOTION_MPS2 = 0.35  # a change in acceleration between two samples above this is motion
 VEHICLE_MPS = 5.0  # GPS speed above this (18 km/h): in a vehicle, the watch pauses ...
+RELEARN_S = 10.0  # after "IK BEN OK": the pose ten seconds on is the new upright
+SENSOR_QUIET_S = 5.0  # no sample for this long: the sensor is off or broken, the no-motion check waits
 VEHICLE_HOLD_S = 120.0  # ... until this long after the last fast fix (a vehicle waits at lights)
 
 
@@ -84,8 +86,10 @@ class ManDownPresenter(EventDispatcher):  # type: ignore[misc]
         self._alarm = alarm
         self._ref: tuple[float, float, float] | None = None  # the pose the boa is fine in
         self._last: tuple[float, float, float] | None = None  # the latest sample (raw, m/s²)
+        self._last_at = 0.0  # when it came: a sensor that went quiet is not "no motion"
         self._last_motion = 0.0
         self._tilted_since: float | None = None
+        self._relearn_until = 0.0  # until then every sample is the new reference pose (no tilt check)
         self._deadline = 0.0
         self._fast_at: float | None = None  # when the GPS last said "in a vehicle"
         self._location = location
@@ -112,9 +116,10 @@ class ManDownPresenter(EventDispatcher):  # type: ignore[misc]
             self.state = "off"
         self._relabel()
 
-    def _restart_watch(self) -> None:
+    def _restart_watch(self, relearn_s: float = 0.0) -> None:
         self._ref = _unit(*self._last) if self._last else None
         self._last_motion = self._clock()
+        self._relearn_until = self._last_motion + relearn_s
         self._tilted_since = None
         self.state = "watching"
 
@@ -141,10 +146,10 @@ class ManDownPresenter(EventDispatcher):  # type: ignore[misc]
             delta = max(abs(x - self._last[0]), abs(y - self._last[1]), abs(z - self._last[2]))
             if delta > MOTION_MPS2:
                 self._last_motion = now
-        self._last = (x, y, z)
+        self._last, self._last_at = (x, y, z), now
         pose = _unit(x, y, z)
-        if self._ref is None:
-            self._ref = pose
+        if self._ref is None or now < self._relearn_until:
+            self._ref = pose  # the boa picks the tablet up and carries on: that is the pose he is fine in
         tilted = pose is not None and self._ref is not None and _angle_deg(pose, self._ref) > self.tilt_deg
         if not tilted:
             self._tilted_since = None
@@ -179,7 +184,11 @@ class ManDownPresenter(EventDispatcher):  # type: ignore[misc]
         if self.state == "watching":
             if self._tilted_since is not None and now - self._tilted_since >= self.tilt_hold_s:
                 self._prealarm(ManDownTrigger.TILT, now)
-            elif self.no_motion_s > 0 and now - self._last_motion >= self.no_motion_s:
+            elif (
+                self.no_motion_s > 0
+                and now - self._last_at < SENSOR_QUIET_S
+                and now - self._last_motion >= self.no_motion_s
+            ):
                 self._prealarm(ManDownTrigger.NO_MOTION, now)
         elif self.state == "prealarm":
             left = self._deadline - now
@@ -203,7 +212,7 @@ class ManDownPresenter(EventDispatcher):  # type: ignore[misc]
         if self.state != "prealarm":
             return
         self.dispatch("on_prealarm_end")
-        self._restart_watch()
+        self._restart_watch(relearn_s=RELEARN_S)  # the tablet may still lie where it fell
 
 
 # --- check-in timer ---------------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def test_a_fall_not_cancelled_sends_man_down_through_the_outbox_and_its_three_st
     )
     assert (
         nood.state == "seen"
-        and nood.label == f"MAN-DOWN-MELDING\nGezien door M. de Vries om {at.astimezone():%H:%M}"
+        and nood.label == f"MAN-DOWN-MELDING\nGezien door\nM. de Vries\nom {at.astimezone():%H:%M}"
     )
     run(app, clock, 60, FLAT)  # still lying there: one alarm, not one a minute
     assert len([f for f in frames(app) if f["kind"] == "man_down"]) == 0  # acknowledged, gone from the outbox
@@ -301,7 +301,7 @@ def test_the_three_states_differ_in_text_and_nothing_says_u(tmp_path: Path) -> N
     assert labels == [
         "NOODMELDING\nVerzonden…",
         "NOODMELDING\nOntvangen door het systeem — nog niet gezien door de meldkamer",
-        f"NOODMELDING\nGezien door Operator Jansen om {at.astimezone():%H:%M}",
+        f"NOODMELDING\nGezien door\nOperator Jansen\nom {at.astimezone():%H:%M}",
     ]
     from mobile import i18n
 
@@ -367,3 +367,34 @@ def test_unlinked_tablet_sends_no_alarm_frames(tmp_path: Path) -> None:
     app.silent.press(0.0)
     app.silent.release(4.0)
     assert app.outbox.count() == 0 and not app.checkin.alone
+
+
+def test_no_sensor_is_no_no_motion_alarm(tmp_path: Path) -> None:
+    clock = FakeClock()
+    app = make_app(tmp_path, clock)
+    on_shift(app)
+    app.checkin.start(30)
+    run(app, clock, 120, None)  # a desktop without a sensor, or one that died: silence is not stillness
+    assert app.mandown.state == "watching"
+
+
+def test_ik_ben_ok_with_the_tablet_on_the_ground_then_picking_it_up_is_no_new_prealarm(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    app = make_app(tmp_path, clock)
+    on_shift(app)
+    app.checkin.start(30)
+    run(app, clock, 1, UPRIGHT)
+    run(app, clock, 4, FLAT)  # dropped it
+    assert app.mandown.state == "prealarm"
+    app.mandown.ok()  # taps OK with the tablet still on the ground
+    run(app, clock, 2, FLAT)
+    walking = [(0.0, 9.81, 0.0), (0.6, 9.5, 0.4)]
+    for i in range(60):  # picks it up and walks on
+        clock.now += 0.5
+        app.mandown.sample(*walking[i % 2])
+        app.tick()
+    assert app.mandown.state == "watching"
+    run(app, clock, 4, FLAT)  # and a real fall later is still seen
+    assert app.mandown.state == "prealarm"

@@ -249,6 +249,6 @@ async def test_the_noodknop_shows_that_the_meldkamer_has_seen_it(database_url: s
 
             await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))
             await until(app.noodknop, "state", lambda: app.noodknop.state == "seen")
-            assert app.noodknop.label.startswith("NOODMELDING\nGezien door operator_mk om ")
+            assert app.noodknop.label.startswith("NOODMELDING\nGezien door\noperator_mk\nom ")
             app.noodknop.reset()
             assert app.noodknop.state == "idle" and app.noodknop.seen_by == ""

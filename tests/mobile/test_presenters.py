@@ -244,7 +244,7 @@ def test_noodknop_seen_answers_only_the_press_on_screen(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     app._frame(AlertAcknowledged(alert_id=3, raised_at=now, by="M. de Vries", at=now))
     assert nood.state == "seen"
-    assert nood.label == f"NOODMELDING\nGezien door M. de Vries om {now.astimezone():%H:%M}"
+    assert nood.label == f"NOODMELDING\nGezien door\nM. de Vries\nom {now.astimezone():%H:%M}"
     again = make_app(tmp_path)  # restarted before the boa closed it: it is on screen again
     state = again.saved_state()
     assert state is not None and state.noodknop_at is not None
