@@ -79,9 +79,9 @@ NL: dict[str, str] = {
     "checkin.start": "Alleen · {minutes} min",
     "checkin.now": "Check in",
     "checkin.stop": "Weer met collega",
-    "checkin.off": "Met collega — geen check-in-timer",
-    "checkin.running": "Check in vóór {time}",
-    "checkin.warning": "Check in vóór {time} — nog {minutes} min",
+    "checkin.off": "Met collega. Alleen op pad? Kies de check-in-tijd",
+    "checkin.running": "Alleen op pad · check in vóór {time}",
+    "checkin.warning": "Alleen op pad · check in vóór {time} — nog {minutes} min",
     "checkin.missed": "Check-in gemist ({time}) — de meldkamer is gewaarschuwd. Tik op Check in",
     # a colleague's alarm nobody at the meldkamer has answered yet
     "colleague.banner": "Collega {call_sign}: {what}{distance} — meldkamer heeft nog niet gereageerd",

@@ -105,12 +105,14 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         self._relayout()
 
     def _frame(self) -> tuple[float, float, float] | None:
-        """(centre lon, centre lat, pixels per degree of latitude) to fit the selected beats (or the fix)."""
+        """(centre lon, centre lat, pixels per degree of latitude) to fit the selected beats, the fix and the
+        colleagues with an unanswered alarm."""
         width, height = self._size
         points = [p for b in self.beats if b["id"] in self.selected for ring in b["rings"] for p in ring]
         loc = self._location
         if loc.has_fix:
             points.append((loc.lon, loc.lat))
+        points += self._colleagues  # a colleague in trouble is always in view
         if not points or width <= 0 or height <= 0:
             return None
         lons, lats = [p[0] for p in points], [p[1] for p in points]

@@ -351,6 +351,8 @@ def test_colleague_alarm_banners_stack_show_on_the_map_and_clear_when_resolved(t
     assert "Collega HH-07: man-down, 1,5 km — " in texts[2]
     assert app.colleagues.more == "+ 1 meer"
     assert len(app.map.colleague_markers) == 3  # HH-07 sent no position
+    for x, y in app.map.colleague_markers:  # the map frames them: all in view
+        assert 0 <= x <= 800 and 0 <= y <= 600
     for alert_id in (4, 1, 3):
         app._frame(colleague(alert_id, resolved=True))
     assert [b["text"][:13] for b in app.colleagues.banners] == ["Collega HH-07"] and app.colleagues.more == ""
