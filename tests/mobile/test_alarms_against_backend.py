@@ -1,6 +1,6 @@
 """The tablet's new alarms against the real backend (embedded PostgreSQL, real sockets): a man-down travels
 like the noodknop — raised at the operator, "ontvangen door het systeem", then "gezien" — and the silent
-noodknop reaches the operator marked silent while the tablet shows nothing."""
+noodknop reaches the operator marked silent while the tablet shows nothing; check-in frames are stored."""
 
 from __future__ import annotations
 
@@ -61,3 +61,12 @@ async def test_man_down_and_silent_noodknop_reach_the_operator(database_url: str
             await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))
             await until(app.noodknop, "state", lambda: app.noodknop.state == "seen")
             assert app.noodknop.label.startswith("MAN-DOWN-MELDING\nGezien door\noperator_mk\nom ")
+
+            # working alone: the check-in frames are stored and acknowledged like every sequenced frame
+            app.checkin.start(15)
+            app.checkin.check_in()
+            app.checkin.stop()
+            async with asyncio.timeout(10):
+                while app.outbox.has("checkin", failed=True):
+                    await asyncio.sleep(0.05)
+            assert not [i for i in app.outbox.items() if i.state == "failed"]
