@@ -45,6 +45,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--speed", type=float, default=1.0, help="simulated walking speed factor")
     parser.add_argument(
+        "--no-motion-s",
+        type=float,
+        default=float(
+            os.environ.get("SCHAKEL_NO_MOTION_S", "30")
+        ),  # safety.NO_MOTION_S (no kivy import here)
+        help="man-down: seconds without motion (working alone) before the pre-alarm; 0: tilt only "
+        "(env SCHAKEL_NO_MOTION_S, default %(default)s)",
+    )
+    parser.add_argument(
         "--tiles-url",
         default=os.environ.get("SCHAKEL_TILES_URL", ""),
         help="map background tiles URL template ({z}/{x}/{y}), e.g. PDOK's; default none",

@@ -10,17 +10,20 @@ import argparse
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.core.audio import SoundLoader
 from kivy.lang import Builder
 from kivy.utils import platform
 
 from mobile.gps import NoGps, PlyerGps, SimulatedRoute
 from mobile.presenters.app import AppConfig, AppPresenter
+from mobile.sensors import NoAccelerometer, PlyerAccelerometer, SimulatedAccelerometer, plyer_charging
 from mobile.views import widgets  # noqa: F401  (registers NoodknopButton and BeatMap with the Factory)
 
 log = logging.getLogger(__name__)
@@ -28,18 +31,57 @@ log = logging.getLogger(__name__)
 DEMO_DEVICE_SECRET = "schakel-demo-tablet"
 HERE = Path(__file__).parent
 # One .kv file per screen under views/; common first: its colours and shared widgets serve the others.
-VIEWS = ("common", "login", "shift", "status", "map", "register", "tasks", "outbox", "duty", "root")
+VIEWS = ("common", "alarm", "login", "shift", "status", "map", "register", "tasks", "outbox", "duty", "root")
+TICK_S = 0.5  # the alarm timers (pre-alarm countdown, NIET aangekomen, check-in warning)
+CHARGING_POLL_S = 10.0
+# --simulate: keys that move the simulated accelerometer (v: val, s: stil, l: lopen)
+SIMULATED_POSES = {"v": "fallen", "s": "still", "l": "walking"}
 
 
 class SchakelApp(App):  # type: ignore[misc]
     title = "Schakel"
 
-    def __init__(self, presenter: AppPresenter, gps: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        presenter: AppPresenter,
+        gps: Any,
+        accelerometer: Any = None,
+        charging: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.p = presenter
         self.gps = gps
+        self.accelerometer = accelerometer or NoAccelerometer()
+        self.charging = charging
         self.sound = SoundLoader.load(str(HERE / "assets" / "task.wav"))
+        self.siren = SoundLoader.load(str(HERE / "assets" / "alarm.wav"))  # the pre-alarm, looped
+        self.alarm_sound = SoundLoader.load(str(HERE / "assets" / "alarm.wav"))  # a colleague's alarm, once
+        if self.siren is not None:
+            self.siren.loop = True
+            self.siren.volume = 1.0
         presenter.tasks.bind(on_alarm=self._alarm)
+        presenter.checkin.bind(on_warning=self._alarm)
+        presenter.colleagues.bind(on_alarm=lambda *_: self._play(self.alarm_sound))
+        presenter.mandown.bind(on_prealarm=lambda *_: self._play(self.siren))
+        presenter.mandown.bind(on_prealarm_end=lambda *_: self.siren.stop() if self.siren else None)
+        # the silent noodknop plays nothing: it has no sound hook at all
+
+    @property
+    def simulated_sensor(self) -> SimulatedAccelerometer | None:
+        sensor = self.accelerometer
+        return sensor if isinstance(sensor, SimulatedAccelerometer) else None
+
+    def simulate_pose(self, pose: str) -> None:
+        """--simulate: lay the tablet flat ("fallen"), hold it still, or walk on."""
+        if self.simulated_sensor is not None:
+            self.simulated_sensor.pose = pose
+
+    @staticmethod
+    def _play(sound: Any) -> None:
+        if sound is not None:
+            sound.stop()
+            sound.play()
 
     def build(self) -> Any:
         for name in VIEWS:
@@ -72,9 +114,30 @@ class SchakelApp(App):  # type: ignore[misc]
 
     def on_start(self) -> None:
         self.gps.start(lambda lon, lat, **kw: self.p.location.fix(lon, lat, **kw))
+        self.accelerometer.start(self.p.mandown.sample)
+        Clock.schedule_interval(lambda _dt: self.p.tick(), TICK_S)
+        if self.charging is not None:
+            charging = self.charging
+            Clock.schedule_interval(
+                lambda _dt: setattr(self.p.mandown, "charging", charging()), CHARGING_POLL_S
+            )
+        from kivy.core.window import Window  # here: importing it opens the window
+
+        Window.bind(on_touch_down=self._touched, on_key_down=self._key)
+
+    def _touched(self, *_: Any) -> None:
+        self.p.mandown.activity()  # a boa who taps the screen is not lying still (None: the touch goes on)
+
+    def _key(self, _window: Any, _key: int, _scancode: int, text: str | None, _modifiers: Any) -> None:
+        pose = SIMULATED_POSES.get(text or "")
+        if pose is not None:
+            self.simulate_pose(pose)
 
     def on_stop(self) -> None:
         self.gps.stop()
+        self.accelerometer.stop()
+        if self.siren is not None:
+            self.siren.stop()
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -85,16 +148,20 @@ async def _main(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         tiles_url=args.tiles_url,
         simulate=args.simulate or args.tour is not None,
+        no_motion_s=args.no_motion_s,
     )
     presenter = AppPresenter(config)
     gps: Any
+    accelerometer: Any
+    charging = None
     if config.simulate:
         gps = SimulatedRoute(presenter.map.selected_ring, speed=args.speed)
+        accelerometer = SimulatedAccelerometer()
     elif platform == "android":
-        gps = PlyerGps()
+        gps, accelerometer, charging = PlyerGps(), PlyerAccelerometer(), plyer_charging
     else:
-        gps = NoGps()
-    app = SchakelApp(presenter, gps)
+        gps, accelerometer = NoGps(), NoAccelerometer()
+    app = SchakelApp(presenter, gps, accelerometer, charging)
     await presenter.resume()
     if args.tour is not None:
         from mobile.tour import tour

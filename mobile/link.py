@@ -19,7 +19,15 @@ import msgspec
 from mobile.api import Api, ApiError, Session
 from mobile.outbox import Outbox
 from shared.client import FieldClient, FieldClientError
-from shared.protocol import SequencedFrame, TaskState, UnitStatus
+from shared.protocol import (
+    CheckIn,
+    ManDown,
+    ManDownTrigger,
+    NoodknopPressed,
+    SequencedFrame,
+    TaskState,
+    UnitStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -229,9 +237,24 @@ class LinkSender:
         if self.link is not None:
             self.link.client.status(status, at)
 
-    def noodknop(self, at: datetime, lon: float | None, lat: float | None) -> None:
+    def noodknop(self, at: datetime, lon: float | None, lat: float | None, *, silent: bool = False) -> None:
         if self.link is not None:
-            self.link.client.noodknop(at, lon, lat)
+            if silent:
+                self._queue(NoodknopPressed(seq=1, at=at, lon=lon, lat=lat, silent=True))
+            else:
+                self.link.client.noodknop(at, lon, lat)
+
+    def man_down(self, at: datetime, trigger: ManDownTrigger, lon: float | None, lat: float | None) -> None:
+        self._queue(ManDown(seq=1, at=at, trigger=trigger, lon=lon, lat=lat))
+
+    def checkin(self, at: datetime, next_due: datetime | None) -> None:
+        self._queue(CheckIn(seq=1, at=at, next_due=next_due))
+
+    def _queue(self, frame: SequencedFrame) -> None:
+        """A frame the field client has no helper for: `requeue` gives it the next seq (the 1 is only a
+        placeholder) and stores it in the outbox before sending, like every other frame."""
+        if self.link is not None:
+            self.link.client.requeue(frame)
 
     def position(
         self,

@@ -25,9 +25,12 @@ from pathlib import Path
 import msgspec
 
 from shared.client import StoredFrames
-from shared.protocol import PositionReported, SequencedFrame, encoder
+from shared.protocol import NoodknopPressed, PositionReported, SequencedFrame, encoder
 
 PENDING, SENDING, FAILED = "pending", "sending", "failed"
+# The kind of a silent noodknop's item: on its way like any frame, but not on the screen (nor in the counts
+# the boa sees): an aggressor looking at the tablet must not learn that the meldkamer was alerted.
+SILENT = "noodknop_silent"
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 120.0
 
@@ -333,6 +336,13 @@ class Outbox:
             return int(self._db.execute("SELECT count(*) FROM items").fetchone()[0])
         return int(self._db.execute("SELECT count(*) FROM items WHERE state = ?", (state,)).fetchone()[0])
 
+    def visible_count(self, state: str | None = None) -> int:
+        """`count` without the silent noodknop (what the boa may see waiting)."""
+        sql, args = "SELECT count(*) FROM items WHERE kind != ?", [SILENT]
+        if state is not None:
+            sql, args = sql + " AND state = ?", [SILENT, state]
+        return int(self._db.execute(sql, args).fetchone()[0])
+
     def has(self, kind: str, *, failed: bool = False) -> bool:
         """Whether an item of this kind is still on its way (or, with `failed`, refused and kept)."""
         row = self._db.execute(
@@ -359,6 +369,8 @@ class Outbox:
 
 
 def _kind_of(frame: SequencedFrame) -> str:
+    if isinstance(frame, NoodknopPressed) and frame.silent:
+        return SILENT  # its own kind: the visible noodknop and the outbox screen never show it
     return str(msgspec.to_builtins(frame)["kind"])
 
 

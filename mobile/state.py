@@ -46,7 +46,10 @@ class SavedState(msgspec.Struct, kw_only=True):
     # the server resends only tasks not yet accepted and messages not yet delivered: keep what we have
     tasks: list[SavedTask] = []
     messages: list[TextMessage] = []
-    noodknop_at: datetime | None = None  # the noodknop on screen (not yet closed by the boa)
+    noodknop_at: datetime | None = None  # the alarm on screen (not yet closed by the boa)
+    noodknop_kind: str = "noodknop"  # ... a noodknop or a man-down
+    checkin_due: datetime | None = None  # working alone: the next check-in
+    checkin_minutes: int = 30
 
 
 class StateFile:

@@ -10,6 +10,7 @@ the app; the shift stays open in the demo (end it with the status screen or the 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,15 @@ import httpx
 import websockets
 
 from mobile.link import Link
-from shared.protocol import AcknowledgeAlert, AlertKind, Hello, Snapshot, encoder, server_decoder
+from shared.protocol import (
+    AcknowledgeAlert,
+    AlertKind,
+    ColleagueAlarm,
+    Hello,
+    Snapshot,
+    encoder,
+    server_decoder,
+)
 
 DEMO_PASSWORD = "schakel-demo"
 
@@ -63,7 +72,11 @@ async def tour(app: Any, directory: Path) -> None:
         p.shift.choose_unit(p.shift.units[-1]["id"])  # the simulator walks the first few units
         p.shift.choose_partner(p.shift.partners[0]["id"] if p.shift.partners else 0)
         await _shot(app, directory, "2-shift")
-        assert await p.shift.start_shift(), p.shift.error
+        for unit in reversed(p.shift.units):  # the demo's simulated duos may hold the last units already
+            p.shift.choose_unit(unit["id"])
+            if await p.shift.start_shift():
+                break
+        assert p.shift.active, p.shift.error
         await asyncio.sleep(6.0)  # connect and walk a bit
         p.status.choose("en_route")
         await _shot(app, directory, "3-status")
@@ -147,5 +160,45 @@ async def tour(app: Any, directory: Path) -> None:
         await _shot(app, directory, "13-offline")
         p.tab = "outbox"
         await _shot(app, directory, "14-offline-verzenden")
+        await alarm_tour(app, directory)
     finally:
         app.stop()
+
+
+async def alarm_tour(app: Any, directory: Path) -> None:
+    """Offline and on shift: the noodknop NIET aangekomen, the man-down pre-alarm (the simulated tablet tipped
+    over while working alone), and colleagues' alarms as banners and on the map."""
+    p = app.p
+    p.tab = "status"
+    if p.noodknop.state != "sending":
+        p.noodknop.press(0.0)
+        p.noodknop.release(1.6)
+    p.checkin.start(30)  # alone: the check-in timer and the man-down watch
+    await _until(lambda: p.noodknop.not_arrived, timeout=15)
+    await _shot(app, directory, "16-noodknop-niet-aangekomen")
+    app.simulate_pose("fallen")
+    await _until(lambda: p.mandown.state == "prealarm", timeout=10)
+    await asyncio.sleep(2.2)
+    await _shot(app, directory, "17-man-down-vooralarm", 0.01)
+    p.mandown.ok()
+    app.simulate_pose("walking")
+    here = (p.location.lon, p.location.lat) if p.location.has_fix else (4.8936, 52.3731)
+    now = datetime.now(UTC)
+    for alert_id, kind, call_sign, d_lon, d_lat, metres in (
+        (9001, AlertKind.NOODKNOP, "HH-04", 0.004, 0.002, 420.0),
+        (9002, AlertKind.MAN_DOWN, "HH-07", -0.006, -0.003, 1530.0),
+    ):
+        p._frame(
+            ColleagueAlarm(
+                alert_id=alert_id,
+                alert_kind=kind,
+                call_sign=call_sign,
+                at=now - timedelta(seconds=alert_id - 9000),
+                lon=here[0] + d_lon,
+                lat=here[1] + d_lat,
+                distance_m=metres,
+            )
+        )
+    await _shot(app, directory, "18-collega-alarm")
+    p.tab = "map"
+    await _shot(app, directory, "19-collega-alarm-kaart")

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,19 @@ from mobile.outbox import Outbox
 from mobile.presenters.duty import LocationPresenter, NoodknopPresenter, StatusPresenter
 from mobile.presenters.map import MapPresenter
 from mobile.presenters.outbox import OutboxPresenter
+from mobile.presenters.ports import Clock
 from mobile.presenters.register import RegisterPresenter
+from mobile.presenters.safety import (
+    NO_MOTION_S,
+    CheckInPresenter,
+    ColleaguesPresenter,
+    ManDownPresenter,
+    SilentNoodknop,
+)
 from mobile.presenters.session import LoginPresenter, ShiftPresenter
 from mobile.presenters.tasks import TasksPresenter
 from mobile.state import SavedEnrolment, SavedShift, SavedState, SavedTask, StateFile
-from shared.protocol import AlertAcknowledged, PartnerPositions, UnitStatus, Welcome
+from shared.protocol import AlertAcknowledged, ColleagueAlarm, PartnerPositions, UnitStatus, Welcome
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +52,7 @@ class AppConfig:
     data_dir: Path = field(default_factory=lambda: Path("mobile-data"))
     tiles_url: str = ""
     simulate: bool = False
+    no_motion_s: float = NO_MOTION_S  # man-down: no motion this long while working alone (0: only the tilt)
 
 
 class AppPresenter(EventDispatcher):  # type: ignore[misc]
@@ -56,9 +66,12 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
     tasks_tab = StringProperty(t("nav.tasks"))  # the tab buttons, with how many are open or waiting
     outbox_tab = StringProperty(t("nav.outbox"))
 
-    def __init__(self, config: AppConfig, *, api: Api | None = None, **kwargs: object) -> None:
+    def __init__(
+        self, config: AppConfig, *, api: Api | None = None, clock: Clock = time.time, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)
         self.config = config
+        self.clock = clock  # what every alarm timer reads (tests pass their own)
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.api = api or Api(config.server)
         self.outbox = Outbox(config.data_dir / "outbox.sqlite")
@@ -95,7 +108,16 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             self.location,
             save=save,
             fired=lambda: self.status.show(UnitStatus.EMERGENCY),
+            now=lambda: datetime.fromtimestamp(self.clock(), UTC),
         )
+        self.mandown = ManDownPresenter(
+            clock=clock, on_shift=self._on_shift, alarm=self.noodknop.man_down, location=self.location
+        )
+        self.mandown.no_motion_s = config.no_motion_s
+        self.checkin = CheckInPresenter(frames, clock=clock, save=save)
+        self.checkin.bind(alone=self.mandown.setter("alone"))
+        self.silent = SilentNoodknop(frames, self.location, clock=clock)
+        self.colleagues = ColleaguesPresenter()
         self.tasks = TasksPresenter(
             frames, save=save, choose_status=self.status.choose, show=lambda: setattr(self, "tab", "tasks")
         )
@@ -116,6 +138,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             waiting=self._tab_labels,
         )
         self.tasks.bind(open_count=self._tab_labels)
+        self.colleagues.bind(markers=lambda _, where: self.map.set_colleagues(list(where)))
         self.shift.bind(active=self._title, summary=self._title)
         self._outbox_changed()
 
@@ -140,6 +163,12 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("presenter task failed", exc_info=task.exception())
+
+    def tick(self) -> None:
+        """About twice a second (the Kivy clock in the app, the test itself in tests): the alarm timers."""
+        self.noodknop.tick()
+        self.mandown.tick()
+        self.checkin.tick()
 
     def _on_shift(self) -> bool:
         return bool(self.shift.active)
@@ -167,6 +196,9 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
                 ],
                 messages=list(self.tasks.messages),
                 noodknop_at=self.noodknop.fired_at,
+                noodknop_kind=self.noodknop.kind,
+                checkin_due=self.checkin.due if shift else None,
+                checkin_minutes=int(self.checkin.period_min),
             )
         )
 
@@ -189,7 +221,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         if state is None or state.session is None:
             return
         self.tasks.restore(state)
-        self.noodknop.restore(state.noodknop_at)
+        self.noodknop.restore(state.noodknop_at, state.noodknop_kind)
         await self.signed_in(state.session, load=state.shift is None)
         if state.shift is not None:
             self.shift.began(state.shift.shift_id, state.shift.call_sign, state.shift.beat_ids)
@@ -197,6 +229,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             self.on_shift_started(resumed=True)
             with contextlib.suppress(ValueError):
                 self.status.show(UnitStatus(state.status))
+            self.checkin.restore(state.checkin_due, state.checkin_minutes)
 
     async def _load_map(self) -> None:
         with contextlib.suppress(ApiError):
@@ -230,10 +263,14 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             self.status.show(UnitStatus.AVAILABLE)  # the server sets it when the shift starts
         self.tab = "status"
         self.screen = "duty"
+        self.mandown.check()
         self._save()
 
     def on_shift_ended(self) -> None:
         self.tasks.shift_ended()
+        self.checkin.clear()  # the server ends the timer with the shift
+        self.mandown.check()
+        self.colleagues.shift_ended()
         self.status.show(UnitStatus.OFF_DUTY)
         self.location.shift_ended()
         self.map.select([])
@@ -306,6 +343,9 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         if isinstance(frame, AlertAcknowledged):
             self.noodknop.acknowledged(frame)
             return
+        if isinstance(frame, ColleagueAlarm):
+            self.colleagues.received(frame)
+            return
         if isinstance(frame, PartnerPositions):
             self.map.set_partners([(f.lon, f.lat) for f in frame.fixes])
             return
@@ -313,7 +353,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
 
     def _outbox_changed(self) -> None:
         # what is stuck, not what is on the wire right now (positions in flight would make the count flicker)
-        self.waiting = self.outbox.count() - self.outbox.count(state="sending")
+        self.waiting = self.outbox.visible_count() - self.outbox.visible_count(state="sending")
         self.status.refresh()
         self.noodknop.refresh()
         if self.tab == "outbox":  # the list is rebuilt only while someone looks at it

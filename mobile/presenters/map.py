@@ -36,6 +36,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
     labels = ListProperty([])  # [(x, y, name)]
     marker = ListProperty([])  # [x, y] of the own position, [] without a fix
     partner_markers = ListProperty([])  # [[x, y], ...] of the duo partner's devices (from the server)
+    colleague_markers = ListProperty([])  # [[x, y], ...] of colleagues with an unanswered alarm
     accuracy_px = NumericProperty(0.0)
     track = ListProperty([])  # flat pixels of the recent track
     caption = StringProperty(t("map.no_beat"))
@@ -50,6 +51,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         self._location = location
         self.beats: list[dict[str, Any]] = []  # [{"id", "name", "rings"}]
         self._partners: list[tuple[float, float]] = []
+        self._colleagues: list[tuple[float, float]] = []
         self._size = (0.0, 0.0)
         self.tiles_url = tiles_url
         location.bind(lon=self._relayout, lat=self._relayout, track=self._relayout)
@@ -76,6 +78,11 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         self._partners = list(fixes)
         self._relayout()
 
+    def set_colleagues(self, where: list[tuple[float, float]]) -> None:
+        """Colleagues whose alarm the meldkamer has not answered (lon, lat): drawn as pulsing red rings."""
+        self._colleagues = list(where)
+        self._relayout()
+
     def names(self, beat_ids: list[int]) -> list[str]:
         return [b["name"] for b in self.beats if b["id"] in beat_ids]
 
@@ -98,12 +105,14 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         self._relayout()
 
     def _frame(self) -> tuple[float, float, float] | None:
-        """(centre lon, centre lat, pixels per degree of latitude) to fit the selected beats (or the fix)."""
+        """(centre lon, centre lat, pixels per degree of latitude) to fit the selected beats, the fix and the
+        colleagues with an unanswered alarm."""
         width, height = self._size
         points = [p for b in self.beats if b["id"] in self.selected for ring in b["rings"] for p in ring]
         loc = self._location
         if loc.has_fix:
             points.append((loc.lon, loc.lat))
+        points += self._colleagues  # a colleague in trouble is always in view
         if not points or width <= 0 or height <= 0:
             return None
         lons, lats = [p[0] for p in points], [p[1] for p in points]
@@ -128,6 +137,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         if frame is None:
             self.lines, self.other_lines, self.labels, self.marker, self.track = [], [], [], [], []
             self.partner_markers = []
+            self.colleague_markers = []
             return
         clon, clat, scale = frame
         width, height = self._size
@@ -160,6 +170,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         loc = self._location
         self.marker = list(px(loc.lon, loc.lat)) if loc.has_fix else []
         self.partner_markers = [list(px(lon, lat)) for lon, lat in self._partners]
+        self.colleague_markers = [list(px(lon, lat)) for lon, lat in self._colleagues]
         self.accuracy_px = max(loc.accuracy_m, 0.0) / 111_320.0 * scale if loc.has_fix else 0.0
         self.track = [c for p in loc.track for c in px(*p)]
         self.tiles = self._tiles(clon, clat, scale) if self.tiles_url and self.online else []

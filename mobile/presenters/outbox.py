@@ -9,7 +9,7 @@ from kivy.event import EventDispatcher
 from kivy.properties import ListProperty, NumericProperty, StringProperty
 
 from mobile.i18n import t
-from mobile.outbox import FAILED, Outbox
+from mobile.outbox import FAILED, SILENT, Outbox
 from mobile.presenters.ports import FrameSender
 
 
@@ -29,6 +29,8 @@ class OutboxPresenter(EventDispatcher):  # type: ignore[misc]
         rows: list[dict[str, Any]] = []
         positions = [i for i in items if i.kind == "position" and i.state != FAILED]
         for item in items:
+            if item.kind == SILENT:
+                continue  # the silent noodknop shows nowhere on the tablet
             if item.kind == "position" and item.state != FAILED:
                 continue  # hundreds of positions are one line, not hundreds
             label = f"{t('outbox.kind.' + item.kind)}  {self._summary(item.kind, item.summary)}"
@@ -40,7 +42,7 @@ class OutboxPresenter(EventDispatcher):  # type: ignore[misc]
                     "state": t(f"outbox.state.{item.state}"),
                     "failed": item.state == FAILED,
                     "reason": t("outbox.reason", reason=item.reason) if item.reason else "",
-                    "urgent": item.kind == "noodknop",
+                    "urgent": item.kind in ("noodknop", "man_down"),
                 }
             )
         if positions:

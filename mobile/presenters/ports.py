@@ -12,7 +12,7 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, Protocol
 
-from shared.protocol import SequencedFrame, TaskState, UnitStatus
+from shared.protocol import ManDownTrigger, SequencedFrame, TaskState, UnitStatus
 
 # Run a coroutine on the app's loop (keeping a reference until it is done); returns its task.
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
@@ -34,7 +34,16 @@ class FrameSender(Protocol):
 
     def status(self, status: UnitStatus, at: datetime) -> None: ...
 
-    def noodknop(self, at: datetime, lon: float | None, lat: float | None) -> None: ...
+    def noodknop(
+        self, at: datetime, lon: float | None, lat: float | None, *, silent: bool = False
+    ) -> None: ...
+
+    def man_down(
+        self, at: datetime, trigger: ManDownTrigger, lon: float | None, lat: float | None
+    ) -> None: ...
+
+    def checkin(self, at: datetime, next_due: datetime | None) -> None:
+        """Start or move the server's check-in timer (`next_due`), or stop it (None)."""
 
     def position(
         self,
@@ -69,3 +78,16 @@ class LocationSource(Protocol):
     track: list[tuple[float, float]]  # recent (lon, lat) of this shift
 
     def bind(self, **handlers: Callable[..., Any]) -> None: ...
+
+
+# Seconds since some fixed point (time.time in the app; a plain counter in tests): what the alarm timers read.
+Clock = Callable[[], float]
+
+
+class Accelerometer(Protocol):
+    """Acceleration in m/s² along the device's x, y, z axes (gravity included): plyer on Android, a simulated
+    sensor on a desktop. `start` calls `sample(x, y, z)` on the event loop, a few times a second."""
+
+    def start(self, sample: Callable[[float, float, float], None]) -> None: ...
+
+    def stop(self) -> None: ...

@@ -13,6 +13,7 @@ from kivy.graphics import Color, Ellipse, Line, Rectangle
 from kivy.loader import Loader
 from kivy.metrics import dp
 from kivy.properties import ObjectProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.stencilview import StencilView
 
@@ -45,6 +46,37 @@ class NoodknopButton(Button):  # type: ignore[misc]
         return True
 
 
+class HoldArea(BoxLayout):  # type: ignore[misc]
+    """A layout that forwards press, hold and release (with the time) to `presenter`, and shows nothing of it:
+    the top bar, held for the silent noodknop. Touches still reach its children first."""
+
+    presenter = ObjectProperty(None)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._ticker: Any = None
+
+    def on_touch_down(self, touch: Any) -> bool:
+        if bool(super().on_touch_down(touch)):
+            return True
+        if not self.collide_point(*touch.pos) or self.presenter is None:
+            return False
+        touch.grab(self)
+        self.presenter.press(time.monotonic())
+        self._ticker = Clock.schedule_interval(lambda _dt: self.presenter.hold(time.monotonic()), 1 / 10)
+        return True
+
+    def on_touch_up(self, touch: Any) -> bool:
+        if touch.grab_current is not self:
+            return bool(super().on_touch_up(touch))
+        touch.ungrab(self)
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
+        self.presenter.release(time.monotonic())
+        return True
+
+
 class BeatMap(StencilView):  # type: ignore[misc]
     """Draws the MapPresenter's projected beat outlines, track and position (clipped to the widget)."""
 
@@ -62,6 +94,7 @@ class BeatMap(StencilView):  # type: ignore[misc]
             track=self._draw,
             tiles=self._draw,
             partner_markers=self._draw,
+            colleague_markers=self._draw,
         )
         self.bind(size=self._resize, pos=self._draw)
         self._resize()
@@ -101,6 +134,13 @@ class BeatMap(StencilView):  # type: ignore[misc]
                 Ellipse(pos=(px_ + x0 - dp(11), py_ + y0 - dp(11)), size=(dp(22), dp(22)))
                 Color(0.05, 0.35, 0.75, 1)
                 Ellipse(pos=(px_ + x0 - dp(8), py_ + y0 - dp(8)), size=(dp(16), dp(16)))
+            for cx_, cy_ in p.colleague_markers:  # a colleague in trouble: a thick red ring, a dark centre
+                Color(1, 1, 1, 1)
+                Ellipse(pos=(cx_ + x0 - dp(20), cy_ + y0 - dp(20)), size=(dp(40), dp(40)))
+                Color(0.80, 0.05, 0.05, 1)
+                Line(circle=(cx_ + x0, cy_ + y0, dp(16)), width=dp(4))
+                Color(0.35, 0.0, 0.0, 1)
+                Ellipse(pos=(cx_ + x0 - dp(7), cy_ + y0 - dp(7)), size=(dp(14), dp(14)))
             if p.marker:
                 mx, my = p.marker[0] + x0, p.marker[1] + y0
                 r = max(p.accuracy_px, dp(14))

@@ -245,10 +245,14 @@ async def test_the_noodknop_shows_that_the_meldkamer_has_seen_it(database_url: s
             raised = await op.recv_until(lambda f: isinstance(f, AlertRaised))
             assert raised.alert.kind == AlertKind.NOODKNOP and raised.alert.unit_id == world.unit_a
             await until(app.noodknop, "state", lambda: app.noodknop.state == "confirmed")
-            assert app.noodknop.label == "MELDKAMER HEEFT JE NOODMELDING"  # stored, not yet seen
+            # stored, not yet seen by a person (issue 10: the old text had no verb and read as "seen")
+            assert (
+                app.noodknop.label
+                == "NOODMELDING\nOntvangen door het systeem — nog niet gezien door de meldkamer"
+            )
 
             await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))
             await until(app.noodknop, "state", lambda: app.noodknop.state == "seen")
-            assert app.noodknop.label.startswith("Meldkamer heeft uw noodmelding gezien\noperator_mk\n")
+            assert app.noodknop.label.startswith("NOODMELDING\nGezien door\noperator_mk\nom ")
             app.noodknop.reset()
             assert app.noodknop.state == "idle" and app.noodknop.seen_by == ""

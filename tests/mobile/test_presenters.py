@@ -119,7 +119,8 @@ def test_noodknop_needs_a_full_hold_and_shows_when_the_meldkamer_has_it(tmp_path
     assert len(sent) == 1 and sent[0]["lon"] == 4.895 and sent[0]["lat"] == 52.375
     assert app.status.status == "emergency"
     ack_all(link)
-    assert nood.state == "confirmed" and nood.label == "MELDKAMER HEEFT JE NOODMELDING"
+    assert nood.state == "confirmed"
+    assert nood.label == "NOODMELDING\nOntvangen door het systeem — nog niet gezien door de meldkamer"
     nood.reset()
     assert nood.state == "idle"
 
@@ -243,7 +244,7 @@ def test_noodknop_seen_answers_only_the_press_on_screen(tmp_path: Path) -> None:
     now = datetime.now(UTC)
     app._frame(AlertAcknowledged(alert_id=3, raised_at=now, by="M. de Vries", at=now))
     assert nood.state == "seen"
-    assert nood.label.startswith("Meldkamer heeft uw noodmelding gezien\nM. de Vries\n")
+    assert nood.label == f"NOODMELDING\nGezien door\nM. de Vries\nom {now.astimezone():%H:%M}"
     again = make_app(tmp_path)  # restarted before the boa closed it: it is on screen again
     state = again.saved_state()
     assert state is not None and state.noodknop_at is not None

@@ -53,5 +53,66 @@ async def test_every_screen_is_built_and_shows_the_presenters_labels(tmp_path: P
         assert p.outbox_tab == "Verzenden  (2)" and p.outbox_tab in shown and "Bezet" in shown
         assert p.login.submit_label in shown and p.login.submit_label != "Inloggen"
     finally:
+        app.dispatch("on_stop")  # the .kv files' `app` lets go of this one (as when the app stops)
+        App._running_app = None
+        await p.close()
+
+
+def walk(widget: Any) -> list[Any]:
+    children = widget.screens if isinstance(widget, ScreenManager) else widget.children
+    return [widget] + [w for child in children for w in walk(child)]
+
+
+async def test_alarm_views_bind_prealarm_banners_checkin_and_the_silent_top_bar(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from kivy.lang import Builder
+
+    from mobile.app import HERE, VIEWS
+    from mobile.link import Link
+    from mobile.views.widgets import HoldArea
+    from shared.protocol import AlertKind, ColleagueAlarm, ManDownTrigger
+    from tests.mobile.test_presenters import SESSION
+
+    api = Api("http://schakel.test", transport=httpx.MockTransport(lambda _: httpx.Response(503)))
+    p = AppPresenter(
+        AppConfig(server="http://schakel.test", device_id=3, device_secret="koppel", data_dir=tmp_path),
+        api=api,
+    )
+    app = SchakelApp(p, NoGps())
+    App._running_app = app
+    for name in VIEWS:  # an earlier test built them: load the rules once, not twice
+        Builder.unload_file(str(HERE / "views" / f"{name}.kv"))
+    try:
+        root = app.build()
+        p.session = SESSION
+        p.link = Link(p.api, p.outbox, SESSION)
+        p.shift.began(5, "HH-13", [])
+        p.on_shift_started()
+        widgets = walk(root)
+        bars = [w for w in widgets if isinstance(w, HoldArea)]
+        assert len(bars) == 1 and bars[0].presenter is p.silent  # the top bar is the silent trigger
+        prealarm = next(w for w in widgets if type(w).__name__ == "PreAlarm")
+        assert not prealarm.shown and prealarm.opacity == 0
+        p.checkin.start(30)
+        assert p.checkin.text in texts(root) and "Check in" in texts(root)
+        for _ in range(4):
+            p.mandown.sample(0.0, 9.81, 0.0)
+        p.mandown._prealarm(ManDownTrigger.TILT, p.clock())
+        assert prealarm.shown and prealarm.opacity == 1 and "IK BEN OK" in texts(root)
+        p.mandown.ok()
+        assert not prealarm.shown
+        p._frame(
+            ColleagueAlarm(
+                alert_id=1,
+                alert_kind=AlertKind.NOODKNOP,
+                call_sign="HH-04",
+                at=datetime.now(UTC),
+                distance_m=420,
+            )
+        )
+        assert "Collega HH-04: noodmelding, 420 m — meldkamer heeft nog niet gereageerd" in texts(root)
+    finally:
+        app.dispatch("on_stop")  # the .kv files' `app` lets go of this one (as when the app stops)
         App._running_app = None
         await p.close()
