@@ -69,6 +69,7 @@ NL: dict[str, str] = {
     "mandown.prealarm.tilt": "Tablet ligt scheef of is gevallen",
     "mandown.prealarm.no_motion": "Geen beweging",
     "mandown.ok": "IK BEN OK",
+    "mandown.now": "HULP NU — meteen noodmelding sturen",
     "mandown.off": "Man-down-bewaking uit",
     "mandown.watching": "Man-down-bewaking aan (geen beweging {seconds} s of gevallen)",
     "mandown.paused.vehicle": "Man-down-bewaking gepauzeerd: in een voertuig",

@@ -207,6 +207,15 @@ class ManDownPresenter(EventDispatcher):  # type: ignore[misc]
         self.state = "prealarm"
         self.dispatch("on_prealarm")
 
+    def alarm_now(self) -> None:
+        """HULP NU: the boa sees the pre-alarm and is in trouble; the overlay hides the noodknop, so the
+        pre-alarm itself sends the alarm at once instead of after the countdown."""
+        if self.state != "prealarm":
+            return
+        self.state = "fired"
+        self.dispatch("on_prealarm_end")
+        self._alarm(ManDownTrigger(self.trigger))
+
     def ok(self) -> None:
         """IK BEN OK: cancel the pre-alarm; nothing is sent."""
         if self.state != "prealarm":

@@ -141,6 +141,28 @@ def test_a_fall_not_cancelled_sends_man_down_through_the_outbox_and_its_three_st
     assert app.mandown.state == "fired"
 
 
+def test_hulp_nu_in_the_prealarm_sends_man_down_at_once(tmp_path: Path) -> None:
+    # the pre-alarm covers the noodknop: a boa in trouble must not have to wait out the countdown
+    clock = FakeClock()
+    app = make_app(tmp_path, clock)
+    on_shift(app)
+    app.checkin.start(30)
+    walking = [(0.0, 9.81, 0.0), (0.6, 9.5, 0.4)]
+    for i in range(20):  # walking upright: the detector learns what upright is
+        clock.now += 0.5
+        app.mandown.sample(*walking[i % 2])
+        app.tick()
+    run(app, clock, 3.5, FLAT)
+    assert app.mandown.state == "prealarm"
+    app.mandown.alarm_now()
+    assert app.mandown.state == "fired"
+    sent = [f for f in frames(app) if f["kind"] == "man_down"]
+    assert len(sent) == 1 and sent[0]["trigger"] == "tilt"
+    assert app.noodknop.kind == "man_down" and app.status.status == "emergency"
+    run(app, clock, 20, FLAT)  # the countdown does not send a second one
+    assert len([f for f in frames(app) if f["kind"] == "man_down"]) == 1
+
+
 def test_man_down_pauses_in_a_vehicle_and_while_charging(tmp_path: Path) -> None:
     clock = FakeClock()
     app = make_app(tmp_path, clock)
