@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litestar import Router
+from litestar import Router, get
+from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from backend.web.console import routes as console
@@ -35,8 +36,18 @@ teamlead_pages = [
     page_router("/teamleider/alarmen", HERE / "alarmreport", tag="alarm-report"),
 ]
 admin_pages = [
+    page_router("/start", HERE / "start", tag="start"),
     page_router("/beheer", HERE / "admin", tag="beheer"),
     page_router("/privacy", HERE / "privacy", tag="privacy"),
 ]
 
-router = Router(path="/", route_handlers=[shared_static, console.router, *teamlead_pages, *admin_pages])
+
+@get("/", include_in_schema=False)
+async def front_door() -> Redirect:
+    """Whoever opens the server's address signs in once and lands on the page of their role."""
+    return Redirect("/start/")
+
+
+router = Router(
+    path="/", route_handlers=[front_door, shared_static, console.router, *teamlead_pages, *admin_pages]
+)

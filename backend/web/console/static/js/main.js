@@ -32,6 +32,13 @@ async function start(gesture) {
   $("console").hidden = false;
   const session = current();
   $("who").textContent = session.display_name;
+  // a team lead or administrator also has the workspace; the console links to it
+  const workspace = { teamlead: "/teamleider/", admin: "/beheer/" }[session.role];
+  $("workspace-link").hidden = !workspace;
+  if (workspace) {
+    $("workspace-link").href = workspace;
+    $("workspace-link").textContent = session.role === "admin" ? "Beheer" : "Teamleider";
+  }
   const config = await fetch("/meldkamer/config.json").then((r) => r.json());
   app = new Console(config);
   window.__schakel.app = app;  // for tests and the frame-time benchmark
