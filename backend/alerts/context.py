@@ -34,10 +34,10 @@ async def alert_context(
     unit_id: int | None = alert["unit_id"]
     live = picture.units.get(unit_id) if unit_id is not None else None
     lon, lat, at, accuracy = _where(live, payload)
+    # from the position itself, not the picture's fence: that is only brought up to date at the next tick,
+    # and a banner opened right after the alarm must name the buurt all the same
     beat_ids: Collection[int] = ()
-    if live is not None and live.lon is not None:
-        beat_ids = live.fence.beats
-    elif lon is not None and lat is not None:
+    if lon is not None and lat is not None:
         beat_ids = containing_beats(lon, lat, picture.beats)
     unit = None
     if unit_id is not None:
