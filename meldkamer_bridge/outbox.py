@@ -291,7 +291,7 @@ async def dead_letters(conn: Conn, partner: str | None = None) -> list[DeadLette
 async def metrics(conn: Conn, partner: str | None = None) -> list[PartnerMetrics]:
     rows = await conn.fetch(
         """SELECT p.partner, p.delivered, p.failed, p.rejected, p.acked_seq, p.next_seq, p.inbound_seq,
-                  p.last_error,
+                  p.last_error, l.holder AS lease_holder, l.expires_at AS lease_expires_at,
                   (SELECT count(*) FROM bridge_outbox o
                     WHERE o.partner = p.partner AND o.delivered_at IS NULL)
                       AS queue_depth,
@@ -299,7 +299,8 @@ async def metrics(conn: Conn, partner: str | None = None) -> list[PartnerMetrics
                     WHERE o.partner = p.partner AND o.delivered_at IS NULL) AS oldest_age_s,
                   (SELECT count(*) FROM bridge_inbox i WHERE i.partner = p.partner AND i.processed_at IS NULL)
                       AS inbox_unprocessed
-           FROM bridge_partners p WHERE $1::text IS NULL OR p.partner = $1 ORDER BY p.partner""",
+           FROM bridge_partners p LEFT JOIN bridge_leases l ON l.partner = p.partner
+           WHERE $1::text IS NULL OR p.partner = $1 ORDER BY p.partner""",
         partner,
     )
     return [PartnerMetrics(**{**dict(r), "oldest_age_s": float(r["oldest_age_s"])}) for r in rows]
