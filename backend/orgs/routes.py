@@ -10,8 +10,10 @@ from litestar import Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, JSONBody
 
+from backend.auth import events
 from backend.auth.guards import require_org, requires
 from backend.auth.tokens import Principal
+from backend.db.pool import Conn
 from backend.errors import BadInput, Conflict, NotFound
 from backend.geofencing import repository as beats
 from backend.live.hub import LiveHub
@@ -139,7 +141,24 @@ async def register_device(
             unit_id=data.unit_id,
         )
         secret = await orgs.enrol_device(conn, device_id) if data.kind == "tablet" else None
+        await _audit_enrolment(conn, principal, device_id, data.kind, again=False)
     return IssuedDevice(id=device_id, kind=data.kind, device_secret=secret, tracker_key=key)
+
+
+async def _audit_enrolment(
+    conn: Conn, principal: Principal, device_id: int, kind: str, *, again: bool
+) -> None:
+    """A security event: who issued a tablet's enrolment secret or a tracker's key (never the secret)."""
+    await events.record(
+        conn,
+        action="device_enrol" if kind == "tablet" else "tracker_key_issue",
+        actor=principal,
+        org_id=principal.org_id,
+        device_id=device_id,
+        object_type="device",
+        object_id=str(device_id),
+        details={"kind": kind, "reissued": again},
+    )
 
 
 @post("/devices/{device_id:int}/enrolment", status_code=200, guards=[LEADS])
@@ -158,8 +177,10 @@ async def enrol_device(
         if device.kind == "tracker":
             key = orgs.new_secret()
             await orgs.set_tracker_key(conn, device_id, key)
+            await _audit_enrolment(conn, principal, device_id, device.kind, again=True)
             return IssuedDevice(id=device_id, kind=device.kind, tracker_key=key)
         secret = await orgs.enrol_device(conn, device_id)
+        await _audit_enrolment(conn, principal, device_id, device.kind, again=True)
     return IssuedDevice(id=device_id, kind=device.kind, device_secret=secret)
 
 
