@@ -464,6 +464,22 @@ async def mark_processed(conn: Conn, inbox_id: int, result: str = "ok") -> bool:
     return bool(status.endswith(" 1"))
 
 
+async def mark_processed_many(conn: Conn, results: Sequence[tuple[int, str]]) -> int:
+    """Mark a batch of inbound messages processed with their results, in one statement; how many it marked."""
+    if not results:
+        return 0
+    marked = await conn.fetchval(
+        """WITH done AS (
+               UPDATE bridge_inbox i SET processed_at = now(), result = r.result
+               FROM unnest($1::bigint[], $2::text[]) AS r(id, result)
+               WHERE i.id = r.id AND i.processed_at IS NULL RETURNING 1)
+           SELECT count(*) FROM done""",
+        [i for i, _ in results],
+        [r[:2000] for _, r in results],
+    )
+    return int(marked)
+
+
 async def blank_body(conn: Conn, inbox_id: int) -> None:
     """Keep no copy of an inbound message's body (a register answer is held by the backend only)."""
     await conn.execute("UPDATE bridge_inbox SET body = '' WHERE id = $1", inbox_id)
