@@ -143,7 +143,6 @@ def create_app(settings: Settings) -> Litestar:
             teamlead_routes.router,
         ],
         dependencies={"principal": Provide(provide_principal), **DEPENDENCIES},
-        middleware=[security_headers(settings.tile_url)],  # CSP, nosniff, no-store on /api, ...
         guards=[authenticate_api],  # app-wide: a valid token before anything is parsed (401, never a 400)
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
@@ -160,5 +159,8 @@ def create_app(settings: Settings) -> Litestar:
         # the largest body any route takes (a GeoJSON import, a photo); routes with less check their own
         request_max_body_size=20 * 1024 * 1024,
     )
+    # CSP, nosniff, no-store on /api, ...: around the whole app, not as route middleware, so that answers no
+    # route makes (404 for an unknown path, 405 for a wrong method) carry them too
+    app.asgi_handler = security_headers(settings.tile_url)(app.asgi_handler)
     document_errors(app)
     return app

@@ -8,6 +8,7 @@ Configuration from arguments or the environment (arguments win):
   BRIDGE_PARTNERS        NAME=URL[#TOKEN], comma-separated (default gms-sim=ws://127.0.0.1:8765/)
   BRIDGE_MELDKAMER / BRIDGE_POLICE   which partner gets status/AVL and which gets CAP (default: the first)
   BRIDGE_MAPPING         a JSON file with the meldkamer's status codes and priorities (default: GMS table)
+  BRIDGE_LEASE_S         the partner lease (default 15 s): one active bridge per partner, another one waits
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
         default=float(env.get("BRIDGE_RETENTION_DAYS", "30")),
         help="keep delivered and processed messages this many days (default 30), then prune them",
     )
+    p.add_argument(
+        "--lease-s",
+        type=float,
+        default=float(env.get("BRIDGE_LEASE_S", "15")),
+        help="one active bridge per partner: the lease time (default 15 s); a second bridge on the same "
+        "database waits and takes over within this time after the active one dies",
+    )
     p.add_argument("--me", default=env.get("BRIDGE_NAME", "schakel"))
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
@@ -74,11 +82,13 @@ async def serve(config: BridgeConfig) -> None:
     pool = await create_pool(config.database_url, min_size=1, max_size=4)
     try:
         names = ", ".join(f"{p.name} ({p.url})" for p in config.partners)
+        bridge = Bridge(config, pool)
         print(
-            f"meldkamer bridge {config.me}: partners {names}; backend {config.backend_url or '(none)'}",
+            f"meldkamer bridge {config.me} ({bridge.lease.holder}): partners {names}; "
+            f"backend {config.backend_url or '(none)'}",
             flush=True,
         )
-        await Bridge(config, pool).run()
+        await bridge.run()
     finally:
         await pool.close()
 
@@ -109,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             password=args.password,
             avl_interval_s=args.avl_interval,
             retention_days=args.retention_days,
+            lease_s=args.lease_s,
             mapping=mapping,
         )
 

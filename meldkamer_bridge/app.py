@@ -22,6 +22,7 @@ from meldkamer_bridge.adapters.base import Transport, TransportFactory
 from meldkamer_bridge.api import BackendApi
 from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.inbound import Inbound
+from meldkamer_bridge.lease import Lease, LeaseLost
 from meldkamer_bridge.outbound import Outbound
 from meldkamer_bridge.outbox import PgStore
 
@@ -41,6 +42,8 @@ class Bridge:
         self.links = {p.name: self._transport(p) for p in config.partners}
         self.links_connected = {name: t.connected for name, t in self.links.items()}
         self.backend_connected = self.outbound.backend_connected
+        # one active bridge per partner: this one works only while it holds the lease of all its partners
+        self.lease = Lease(pool, [p.name for p in config.partners], ttl_s=config.lease_s)
 
     def _transport(self, partner: Partner) -> Transport:
         scheme = partner.url.partition("://")[0].lower()
@@ -75,6 +78,18 @@ class Bridge:
             await asyncio.sleep(self.config.retention_interval_s)
 
     async def run(self) -> None:
+        """Wait for the lease, work while it is held; a lost lease stops the work and waits again."""
+        try:
+            while True:
+                await self.lease.acquire()
+                try:
+                    await self._run_active()
+                except* LeaseLost as lost:
+                    log.error("%s: this bridge stops and waits for the lease again", lost.exceptions[0])
+        finally:
+            await self.lease.release()
+
+    async def _run_active(self) -> None:
         async with contextlib.AsyncExitStack() as stack:
             api = None
             if self.config.backend_url:
@@ -88,3 +103,4 @@ class Bridge:
                     tasks.create_task(self.outbound.run(api))
                 tasks.create_task(self.inbound.run())
                 tasks.create_task(self._retention_loop())
+                tasks.create_task(self.lease.keep())

@@ -1,5 +1,6 @@
-"""`python -m meldkamer_bridge.bench`: messages/s through the outbox and over the link, and how long a
-noodknop CAP takes to reach the police side when the link is busy.
+"""`python -m meldkamer_bridge.bench`: messages/s through the outbox and over the link, how long a noodknop
+CAP takes to reach the police side when the link is busy, and inbound messages/s through the inbox (serial,
+one per transaction, against batched, in the same run).
 
 Everything runs on this machine: an embedded PostgreSQL in a temporary directory, the reference partner on a
 loopback port, the bridge's links in this process.
@@ -20,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from meldkamer_bridge import outbox
-from meldkamer_bridge.adapters import cap, status
+from meldkamer_bridge.adapters import cap, eido, status
 from meldkamer_bridge.app import Bridge
 from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.simulator import Simulator
@@ -65,7 +67,44 @@ async def _wait_acked(pool: asyncpg.Pool, partner: str, seq: int) -> None:
             await asyncio.sleep(0.01)
 
 
-async def run(messages: int, alerts: int) -> dict[str, Any]:
+async def _bench_sink(conn: Any, message: outbox.InboxMessage, incident: eido.IncidentHandover) -> str:
+    """What the inbox phase hands incidents to: one row per incident, written in the inbox's transaction
+    (it stands in for the backend's melding: the backend's POST /api/incidents is not in this figure)."""
+    await conn.execute(
+        "INSERT INTO bench_meldingen (external_id, msg_id) VALUES ($1, $2)",
+        incident.external_id,
+        message.msg_id,
+    )
+    return "bench melding"
+
+
+async def _inbound_rate(
+    bridge: Bridge, pool: asyncpg.Pool, meldkamer: Simulator, first: int, count: int, batch: int
+) -> float:
+    """Inbound messages/s: `count` incidents stored in the inbox first, then handed over with `batch`."""
+    bridge.inbound.incident_sink = None  # they wait in the inbox until the clock starts
+    for n in range(first, first + count):
+        meldkamer.send_incident(n)
+    async with asyncio.timeout(300):
+        while True:
+            async with pool.acquire() as c:
+                if await outbox.inbound_seq(c, "meldkamer") >= first + count - 1:
+                    break
+            await asyncio.sleep(0.05)
+    bridge.inbound.config = msgspec.structs.replace(bridge.config, inbound_batch=batch)
+    start = time.perf_counter()
+    bridge.inbound.incident_sink = _bench_sink
+    bridge.inbound.changed.set()
+    async with asyncio.timeout(600):
+        while True:
+            async with pool.acquire() as c:
+                if not await c.fetchval("SELECT count(*) FROM bridge_inbox WHERE processed_at IS NULL"):
+                    break
+            await asyncio.sleep(0.01)
+    return count / (time.perf_counter() - start)
+
+
+async def run(messages: int, alerts: int, inbound: int = 2000) -> dict[str, Any]:
     from backend.db.embedded import start_embedded
     from backend.db.migrate import migrate
     from backend.db.pool import create_pool, with_database
@@ -142,6 +181,21 @@ async def run(messages: int, alerts: int) -> dict[str, Any]:
                 results["noodknop_ms_own_link_median"] = round(statistics.median(separate) * 1000, 1)
                 results["noodknop_ms_own_link_max"] = round(max(separate) * 1000, 1)
                 results[f"noodknop_ms_behind_{messages}_on_same_link"] = round(behind * 1000, 1)
+
+                # 4. inbound: incidents from the meldkamer handed over from the inbox, serial (one message
+                #    per transaction, as before batching) and batched, each incident once and in order
+                async with pool.acquire() as c:
+                    await c.execute(
+                        "CREATE TABLE bench_meldingen (external_id text PRIMARY KEY, msg_id text NOT NULL)"
+                    )
+                serial = await _inbound_rate(bridge, pool, meldkamer, 1, inbound, batch=1)
+                batched = await _inbound_rate(bridge, pool, meldkamer, inbound + 1, inbound, batch=200)
+                async with pool.acquire() as c:
+                    made = await c.fetchval("SELECT count(*) FROM bench_meldingen")
+                results["inbound_messages"] = inbound
+                results["inbound_per_s_serial"] = round(serial)
+                results["inbound_per_s_batched"] = round(batched)
+                results["inbound_handed_over_once"] = made == 2 * inbound
             finally:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -158,8 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m meldkamer_bridge.bench", description=__doc__)
     p.add_argument("--messages", type=int, default=5000)
     p.add_argument("--alerts", type=int, default=20)
+    p.add_argument(
+        "--inbound", type=int, default=2000, help="incidents through the inbox, serial and batched"
+    )
     args = p.parse_args(argv)
-    print(json.dumps(asyncio.run(run(args.messages, args.alerts)), indent=2))
+    print(json.dumps(asyncio.run(run(args.messages, args.alerts, args.inbound)), indent=2))
     return 0
 
 

@@ -25,6 +25,10 @@ class BridgeConfig(msgspec.Struct, frozen=True, kw_only=True):
     avl_interval_s: float = 1.0
     retention_days: float = 30.0  # delivered and processed messages are kept this long, then pruned
     retention_interval_s: float = 3600.0  # how often the retention job runs
+    inbound_batch: int = 200  # inbox messages handed over per transaction (1: one at a time, the old way)
+    lease_s: float = (
+        15.0  # the partner lease: renewed every third of it; a waiting bridge takes over after it
+    )
     sender: str = "schakel@handhaving.nl"  # CAP sender
     agency: str = "handhaving.nl"  # our agency id in EIDO updates
     mapping: status.PartnerMapping = status.GMS_DEFAULT

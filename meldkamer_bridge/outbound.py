@@ -223,14 +223,7 @@ class Outbound:
         await self._send_roster_if_changed()  # a new unit is registered before its first status
         for unit in units:
             if self._statuses.get(unit.unit_id) != unit.status:
-                body = status.encode_status(
-                    unit.status,
-                    unit=unit.call_sign,
-                    organisation=self._units[unit.unit_id].organisation,
-                    since=unit.status_since,
-                    mapping=self.config.mapping,
-                )
-                await self.store.enqueue(self.config.meldkamer, "unit_status", body)
+                await self._send_status(unit)
                 self._statuses[unit.unit_id] = unit.status
             if unit.lon is not None and unit.lat is not None and unit.at is not None:
                 self.avl.offer(
@@ -248,11 +241,55 @@ class Outbound:
     async def _send_roster_if_changed(self) -> None:
         """The roster goes first (the snapshot's units, then every new or renamed unit a delta shows)."""
         roster = sorted(self._units.values(), key=lambda e: (e.organisation, e.unit))
-        if roster != self._roster_sent:
-            await self.store.enqueue(
-                self.config.meldkamer, "unit_roster", status.encode_feed(status.UnitRoster(units=roster))
-            )
-            self._roster_sent = roster
+        if roster == self._roster_sent:
+            return
+        body = status.encode_feed(status.UnitRoster(units=roster))
+        partner = self.config.meldkamer
+        async with self.pool.acquire() as conn, conn.transaction():  # the roster last queued is the state
+            last = await outbox.last_of_type(conn, partner, "unit_roster")
+            if last is None or last.body != body.decode():
+                msg_id = outbox.stable_id("roster", body, str(last.seq if last else 0))
+                await outbox.enqueue(conn, partner, "unit_roster", body, msg_id)
+        self.store.changed(partner).set()
+        self._roster_sent = roster
+
+    async def _send_status(self, unit: UnitView) -> None:
+        """A unit's status, once per (status, since): the id comes from the state, and what was queued last is
+        in the database (bridge_feed_sent), so a restarted bridge sends an unchanged status never again."""
+        organisation = self._units[unit.unit_id].organisation
+        body = status.encode_status(
+            unit.status,
+            unit=unit.call_sign,
+            organisation=organisation,
+            since=unit.status_since,
+            mapping=self.config.mapping,
+        )
+        msg_id = outbox.stable_id(
+            "status", organisation, unit.call_sign, unit.status.value, unit.status_since.isoformat()
+        )
+        partner = self.config.meldkamer
+        async with self.pool.acquire() as conn, conn.transaction():
+            sent = await outbox.sent_statuses(conn, partner, [unit.call_sign])
+            if sent.get(unit.call_sign) == (unit.status.value, unit.status_since):
+                return
+            await outbox.enqueue(conn, partner, "unit_status", body, msg_id)
+            await outbox.record_status(conn, partner, unit.call_sign, unit.status.value, unit.status_since)
+        self.store.changed(partner).set()
+
+    async def send_avl(self, batch: status.AvlBatch) -> bool:
+        """Coalesced positions, without those not newer than the last one queued for their unit (kept in the
+        database, so a restarted bridge does not send them again); the id comes from the content."""
+        partner = self.config.meldkamer
+        async with self.pool.acquire() as conn, conn.transaction():
+            sent = await outbox.sent_positions(conn, partner, [p.unit for p in batch.positions])
+            fresh = [p for p in batch.positions if p.unit not in sent or p.at > sent[p.unit]]
+            if not fresh:
+                return False
+            body = status.encode_feed(status.AvlBatch(positions=fresh))
+            await outbox.enqueue(conn, partner, "avl", body, outbox.stable_id("avl", body))
+            await outbox.record_positions(conn, partner, {p.unit: p.at for p in fresh})
+        self.store.changed(partner).set()
+        return True
 
     async def _snapshot(self, snapshot: Snapshot) -> None:
         self._units = {}  # the snapshot is the whole roster; _unit_changes sends it if it differs
@@ -266,7 +303,10 @@ class Outbound:
             await asyncio.sleep(self.config.avl_interval_s)
             batch = self.avl.drain()
             if batch is not None:
-                await self.store.enqueue(self.config.meldkamer, "avl", status.encode_feed(batch))
+                try:
+                    await self.send_avl(batch)
+                except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                    log.warning("positions not queued (the database is away): %s", exc)
 
     async def _frame(self, raw: str | bytes) -> bool:
         """Act on one frame of the operator feed; True for a snapshot (the feed is up)."""

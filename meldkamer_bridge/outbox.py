@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import hashlib
 import itertools
 import random
 import uuid
@@ -291,7 +292,7 @@ async def dead_letters(conn: Conn, partner: str | None = None) -> list[DeadLette
 async def metrics(conn: Conn, partner: str | None = None) -> list[PartnerMetrics]:
     rows = await conn.fetch(
         """SELECT p.partner, p.delivered, p.failed, p.rejected, p.acked_seq, p.next_seq, p.inbound_seq,
-                  p.last_error,
+                  p.last_error, l.holder AS lease_holder, l.expires_at AS lease_expires_at,
                   (SELECT count(*) FROM bridge_outbox o
                     WHERE o.partner = p.partner AND o.delivered_at IS NULL)
                       AS queue_depth,
@@ -299,10 +300,78 @@ async def metrics(conn: Conn, partner: str | None = None) -> list[PartnerMetrics
                     WHERE o.partner = p.partner AND o.delivered_at IS NULL) AS oldest_age_s,
                   (SELECT count(*) FROM bridge_inbox i WHERE i.partner = p.partner AND i.processed_at IS NULL)
                       AS inbox_unprocessed
-           FROM bridge_partners p WHERE $1::text IS NULL OR p.partner = $1 ORDER BY p.partner""",
+           FROM bridge_partners p LEFT JOIN bridge_leases l ON l.partner = p.partner
+           WHERE $1::text IS NULL OR p.partner = $1 ORDER BY p.partner""",
         partner,
     )
     return [PartnerMetrics(**{**dict(r), "oldest_age_s": float(r["oldest_age_s"])}) for r in rows]
+
+
+# --- what the status feed last sent, so a restart sends no unchanged state (migration 0016) --------------
+
+
+def stable_id(kind: str, *parts: str | bytes) -> str:
+    """A message id derived from what the message says, so the same state always gets the same id."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part if isinstance(part, bytes) else part.encode("utf-8"))
+        h.update(b"\x00")
+    return f"schakel:{kind}:{h.hexdigest()[:32]}"
+
+
+async def sent_statuses(conn: Conn, partner: str, units: Sequence[str]) -> dict[str, tuple[str, datetime]]:
+    """unit -> (status, since) last queued for the partner."""
+    rows = await conn.fetch(
+        "SELECT unit, status, status_since FROM bridge_feed_sent "
+        "WHERE partner = $1 AND unit = ANY($2::text[]) AND status IS NOT NULL",
+        partner,
+        list(units),
+    )
+    return {r["unit"]: (r["status"], r["status_since"]) for r in rows}
+
+
+async def record_status(conn: Conn, partner: str, unit: str, status: str, since: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO bridge_feed_sent (partner, unit, status, status_since) VALUES ($1, $2, $3, $4) "
+        "ON CONFLICT (partner, unit) DO UPDATE SET status = $3, status_since = $4",
+        partner,
+        unit,
+        status,
+        since,
+    )
+
+
+async def sent_positions(conn: Conn, partner: str, units: Sequence[str]) -> dict[str, datetime]:
+    """unit -> time of the last position queued for the partner."""
+    rows = await conn.fetch(
+        "SELECT unit, position_at FROM bridge_feed_sent WHERE partner = $1 AND unit = ANY($2::text[]) "
+        "AND position_at IS NOT NULL",
+        partner,
+        list(units),
+    )
+    return {r["unit"]: r["position_at"] for r in rows}
+
+
+async def record_positions(conn: Conn, partner: str, positions: Mapping[str, datetime]) -> None:
+    await conn.execute(
+        "INSERT INTO bridge_feed_sent (partner, unit, position_at) "
+        "SELECT $1, u, a FROM unnest($2::text[], $3::timestamptz[]) AS t(u, a) "
+        "ON CONFLICT (partner, unit) DO UPDATE SET position_at = EXCLUDED.position_at",
+        partner,
+        list(positions),
+        list(positions.values()),
+    )
+
+
+async def last_of_type(conn: Conn, partner: str, type_: str) -> OutboxMessage | None:
+    """The latest queued message of a type for the partner (the roster last sent)."""
+    row = await conn.fetchrow(
+        "SELECT partner, seq, msg_id, type, body, created_at, attempts FROM bridge_outbox "
+        "WHERE partner = $1 AND type = $2 ORDER BY seq DESC LIMIT 1",
+        partner,
+        type_,
+    )
+    return None if row is None else OutboxMessage(**dict(row))
 
 
 # --- inbound ----------------------------------------------------------------------------------------------
@@ -393,6 +462,22 @@ async def mark_processed(conn: Conn, inbox_id: int, result: str = "ok") -> bool:
         result[:2000],
     )
     return bool(status.endswith(" 1"))
+
+
+async def mark_processed_many(conn: Conn, results: Sequence[tuple[int, str]]) -> int:
+    """Mark a batch of inbound messages processed with their results, in one statement; how many it marked."""
+    if not results:
+        return 0
+    marked = await conn.fetchval(
+        """WITH done AS (
+               UPDATE bridge_inbox i SET processed_at = now(), result = r.result
+               FROM unnest($1::bigint[], $2::text[]) AS r(id, result)
+               WHERE i.id = r.id AND i.processed_at IS NULL RETURNING 1)
+           SELECT count(*) FROM done""",
+        [i for i, _ in results],
+        [r[:2000] for _, r in results],
+    )
+    return int(marked)
 
 
 async def blank_body(conn: Conn, inbox_id: int) -> None:

@@ -99,3 +99,5 @@ class PartnerMetrics(msgspec.Struct, frozen=True, kw_only=True):
     inbound_seq: int
     inbox_unprocessed: int
     last_error: str | None = None
+    lease_holder: str | None = None  # the one active bridge for this partner (host:pid:random), if any
+    lease_expires_at: datetime | None = None  # it renews the lease before this; another takes over after

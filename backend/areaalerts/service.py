@@ -3,6 +3,7 @@ tablets of the units whose last position lies in the area, and shown to operator
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import msgspec
@@ -14,7 +15,14 @@ from backend.auth.tokens import Principal
 from backend.dispatch import live
 from backend.errors import BadInput
 from backend.services import Services
-from shared.protocol import AreaAlert, AreaAlertView, Latitude, Longitude, Timestamp
+from shared.protocol import (
+    AreaAlert,
+    AreaAlertView,
+    Latitude,
+    Longitude,
+    Timestamp,
+    check_time_window,
+)
 
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 Short = Annotated[str, msgspec.Meta(max_length=300)]
@@ -46,6 +54,20 @@ class AreaAlertRequest(msgspec.Struct, frozen=True, kw_only=True):
     expires: Timestamp | None = None
 
 
+MAX_EXPIRY = timedelta(days=366)  # how far ahead a police alert may say it expires
+
+
+def _check_times(data: AreaAlertRequest, now: datetime) -> None:
+    """The shared rule for times (shared.protocol.check_time_window): `sent` around the server clock, and
+    `expires` at most a year ahead; year 1 or 9999 (PostgreSQL cannot hold them with an offset) never pass."""
+    for field, at, future in (("sent", data.sent, None), ("expires", data.expires, MAX_EXPIRY)):
+        if at is None:
+            continue
+        reason = check_time_window(at, now) if future is None else check_time_window(at, now, future=future)
+        if reason is not None:
+            raise BadInput(f"{field}: {reason}", field=field)
+
+
 def _area(data: AreaAlertRequest) -> tuple[tuple[Polygon, ...], tuple[Circle, ...]]:
     try:
         polygons = tuple(Polygon(ring) for ring in data.polygons)
@@ -59,6 +81,7 @@ async def receive(services: Services, principal: Principal, data: AreaAlertReque
 
     Only the bridge (role service) reaches this: the route's guard says so.
     """
+    _check_times(data, datetime.now(UTC))
     polygons, circles = _area(data)
     new = repo.NewAreaAlert(
         source=data.source,

@@ -112,14 +112,14 @@ async def is_meldkamer(conn: Conn, org_id: int) -> bool:
 async def partner_metrics(conn: Conn) -> list[PartnerMetrics]:
     rows = await conn.fetch(
         """SELECT p.partner, p.delivered, p.failed, p.rejected, p.acked_seq, p.next_seq, p.inbound_seq,
-                  p.last_error,
+                  p.last_error, l.holder AS lease_holder, l.expires_at AS lease_expires_at,
                   (SELECT count(*) FROM bridge_outbox o
                     WHERE o.partner = p.partner AND o.delivered_at IS NULL) AS queue_depth,
                   (SELECT coalesce(extract(epoch FROM now() - min(o.created_at)), 0) FROM bridge_outbox o
                     WHERE o.partner = p.partner AND o.delivered_at IS NULL) AS oldest_age_s,
                   (SELECT count(*) FROM bridge_inbox i WHERE i.partner = p.partner AND i.processed_at IS NULL)
                       AS inbox_unprocessed
-           FROM bridge_partners p ORDER BY p.partner"""
+           FROM bridge_partners p LEFT JOIN bridge_leases l ON l.partner = p.partner ORDER BY p.partner"""
     )
     return [PartnerMetrics(**{**dict(r), "oldest_age_s": float(r["oldest_age_s"])}) for r in rows]
 

@@ -13,6 +13,7 @@ from litestar.params import FromQuery, JSONBody
 from backend.auth import events
 from backend.auth.guards import require_org, requires
 from backend.auth.tokens import Principal
+from backend.db.pool import Conn
 from backend.errors import BadInput, Conflict, NotFound
 from backend.geofencing import repository as beats
 from backend.live.hub import LiveHub
@@ -140,11 +141,26 @@ async def register_device(
             unit_id=data.unit_id,
         )
         secret = await orgs.enrol_device(conn, device_id) if data.kind == "tablet" else None
-        await events.record(
-            conn, action="device_enrol", actor=principal, org_id=principal.org_id, object_type="device",
-            object_id=str(device_id), details={"kind": data.kind},
-        )  # fmt: skip
+        await _audit_enrolment(conn, principal, device_id, data.kind, again=False)
     return IssuedDevice(id=device_id, kind=data.kind, device_secret=secret, tracker_key=key)
+
+
+async def _audit_enrolment(
+    conn: Conn, principal: Principal, device_id: int, kind: str, *, again: bool
+) -> None:
+    """A security event: who issued a tablet's enrolment secret or a tracker's key (never the secret)."""
+    await events.record(
+        conn,
+        action=("device_reenrol" if again else "device_enrol")
+        if kind == "tablet"
+        else ("tracker_key_reissue" if again else "tracker_key_issue"),
+        actor=principal,
+        org_id=principal.org_id,
+        device_id=device_id,
+        object_type="device",
+        object_id=str(device_id),
+        details={"kind": kind, "reissued": again},
+    )
 
 
 @post("/devices/{device_id:int}/enrolment", status_code=200, guards=[LEADS])
@@ -160,15 +176,13 @@ async def enrol_device(
         require_org(principal, device.org_id, "device")
         if device.revoked:
             raise Conflict("this device has been revoked; register a new one", field="device_id")
-        await events.record(
-            conn, action="device_reenrol", actor=principal, org_id=device.org_id, object_type="device",
-            object_id=str(device_id), details={"kind": device.kind},
-        )  # fmt: skip
         if device.kind == "tracker":
             key = orgs.new_secret()
             await orgs.set_tracker_key(conn, device_id, key)
+            await _audit_enrolment(conn, principal, device_id, device.kind, again=True)
             return IssuedDevice(id=device_id, kind=device.kind, tracker_key=key)
         secret = await orgs.enrol_device(conn, device_id)
+        await _audit_enrolment(conn, principal, device_id, device.kind, again=True)
     return IssuedDevice(id=device_id, kind=device.kind, device_secret=secret)
 
 

@@ -6,6 +6,8 @@ from meldkamer_bridge.bench import run
 
 
 async def test_bench_reports_throughput_and_noodknop_delay() -> None:
-    results = await run(messages=300, alerts=3)
+    results = await run(messages=300, alerts=3, inbound=200)
+    assert results["inbound_per_s_serial"] > 0 and results["inbound_per_s_batched"] > 0
+    assert results["inbound_handed_over_once"]
     assert results["delivered_per_s"] > 0 and results["enqueue_per_s_batched"] > 0
     assert 0 < results["noodknop_ms_own_link_median"] < 1000
