@@ -103,9 +103,13 @@ def publish(hub: LiveHub, incident: IncidentView, timeline: list[TimelineEntry])
 
 
 async def send_to_unit(hub: LiveHub, unit_id: int, frames: Sequence[Message]) -> bool:
-    """Send frames to the unit's tablet now. False when it is not connected (it gets them on reconnect)."""
+    """Send frames to the unit's tablet now. False when it is not connected here (it gets them on reconnect;
+    the instance that holds its socket, if another, is told to send it what it is owed from the tables)."""
+    if not frames:
+        return False
     link = hub.link_for_unit(unit_id)
-    if link is None or not frames:
+    if link is None:
+        await hub.owed_elsewhere(unit_id)
         return False
     try:
         for frame in frames:
@@ -118,6 +122,7 @@ async def send_to_unit(hub: LiveHub, unit_id: int, frames: Sequence[Message]) ->
 
 async def send_tasks(hub: LiveHub, unit_id: int, task_ids: Sequence[int] | None = None) -> bool:
     if hub.link_for_unit(unit_id) is None:
+        await hub.owed_elsewhere(unit_id)
         return False
     async with hub.pool.acquire() as conn:
         frames = await repo.tasks_to_send(conn, unit_id, task_ids)
