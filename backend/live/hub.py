@@ -346,6 +346,8 @@ class LiveHub:
             closing = self.kick_device(event["device"])
             if closing is not None:
                 await closing
+        elif kind == "colleague" and isinstance(event.get("id"), int):
+            await self._remote_colleague_alarm(event)
         elif kind == "owed" and isinstance(event.get("unit"), int):
             link = self.links.for_unit(event["unit"])
             if link is not None:
@@ -376,6 +378,20 @@ class LiveHub:
                 self._watch(view, device_id)
             else:
                 watched.view = view
+
+    async def _remote_colleague_alarm(self, event: dict[str, Any]) -> None:
+        """The leader escalated an alert to units some of whose tablets are connected here: they hear the
+        colleague_alarm from us (and the "resolved" once it is acknowledged)."""
+        watched = self.escalating.get(event["id"])
+        units, dist, level = event.get("units") or [], event.get("dist") or [], event.get("level")
+        if watched is None or not isinstance(level, int) or len(units) != len(dist):
+            return
+        for unit_id, distance in zip(units, dist, strict=True):
+            frame = encoder.encode(colleague_alarm(watched.view, level, distance))
+            for link in self.links.of(unit_id, None, min_protocol=2):
+                if link.device_id != watched.device_id:
+                    watched.told[link.device_id] = unit_id
+                    self.links.tell(link.device_id, frame)
 
     async def _catch_up(self, since: datetime) -> None:
         """After the listener was away: act on every alert that changed since, cut off devices revoked
@@ -640,6 +656,16 @@ class LiveHub:
                 for link in links:
                     watched.told[link.device_id] = entry["unit_id"]
                     self.links.tell(link.device_id, frame)
+            if told:  # the recipients' tablets on other instances hear it from theirs
+                async with self.pool.acquire() as conn:
+                    await self.cluster.publish(
+                        conn,
+                        "colleague",
+                        id=alert_id,
+                        level=level,
+                        units=[entry["unit_id"] for entry, _ in told],
+                        dist=[entry["distance_m"] for entry, _ in told],
+                    )
 
     def _colleagues(
         self, watched: Escalating, settings: AlarmSettings, now: datetime

@@ -22,12 +22,14 @@ import httpx
 import pytest
 import websockets
 
+from backend.orgs import repository as orgs
 from shared.protocol import (
     Ack,
     AcknowledgeAlert,
     AlertAcknowledged,
     AlertKind,
     AlertRaised,
+    ColleagueAlarm,
     Delta,
     Hello,
     NoodknopPressed,
@@ -37,7 +39,18 @@ from shared.protocol import (
     Welcome,
 )
 from tests.integration.cluster import instances
-from tests.integration.harness import Server, Socket, bearer, free_port, login, socket_to
+from tests.integration.harness import (
+    PASSWORD,
+    Server,
+    Socket,
+    bearer,
+    free_port,
+    login,
+    make_settings,
+    running,
+    socket_to,
+    tablet_secret,
+)
 from tests.integration.world import OUDE_ZIJDE, build_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -248,3 +261,69 @@ def test_the_documented_haproxy_config_is_valid() -> None:
         ["haproxy", "-c", "-f", str(ROOT / "deploy" / "haproxy.cfg")], capture_output=True, text=True
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def leader_of(servers: list[Server]) -> tuple[Server, list[Server]]:
+    """(the instance that raises tick alerts, the others), once one has taken the lease."""
+    async with asyncio.timeout(5):
+        while True:
+            leaders = [s for s in servers if s.services.hub.cluster.leader]
+            if leaders:
+                return leaders[0], [s for s in servers if s is not leaders[0]]
+            await asyncio.sleep(0.02)
+
+
+async def test_an_escalation_by_the_leader_reaches_the_partner_tablet_on_the_other_instance(
+    database_url: str, tmp_path: Path
+) -> None:
+    world = await build_world(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        partner = await orgs.create_device(conn, org_id=world.org_a, name="tablet-a2", unit_id=world.unit_a)
+        await orgs.set_device_secret(conn, partner, tablet_secret(partner))
+        await orgs.create_account(conn, org_id=world.org_a, username="boa_a2", password=PASSWORD, role="boa")
+        await conn.execute(
+            "INSERT INTO alarm_settings (org_id, escalate_after_s) VALUES ($1, 5)", world.org_a
+        )
+    finally:
+        await conn.close()
+    async with instances(database_url, tmp_path) as servers:
+        _, (other,) = await leader_of(servers)
+        async with (
+            console(other) as op,
+            tablet(other, "boa_a", world.tablet_a) as own,
+            tablet(other, "boa_a2", partner) as mate,
+        ):
+            await own.send(NoodknopPressed(seq=1, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
+            raised = await op.recv_until(lambda f: isinstance(f, AlertRaised))
+            told = await mate.recv_until(lambda f: isinstance(f, ColleagueAlarm), timeout=10.0)
+            assert told.alert_id == raised.alert.alert_id and told.escalation_level == 1
+            await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))
+            over = await mate.recv_until(lambda f: isinstance(f, ColleagueAlarm), timeout=3.0)
+            assert over.resolved
+
+
+async def test_when_the_leader_stops_another_instance_raises_the_tick_alerts(
+    database_url: str, tmp_path: Path
+) -> None:
+    world = await build_world(database_url)
+    settings = make_settings(database_url, tmp_path, stale_after_s=1.0, stale_min_s=0.5)
+    async with running(settings) as first:
+        await leader_of([first])
+        async with running(settings) as second:
+            await asyncio.sleep(0.5)
+            assert not second.services.hub.cluster.leader
+            # the leader's database session ends (as when its process is killed): PostgreSQL frees the lock
+            await first.services.hub.cluster.stop()
+            async with asyncio.timeout(3):
+                while not second.services.hub.cluster.leader:
+                    await asyncio.sleep(0.05)
+            async with tablet(second, "boa_a", world.tablet_a) as boa:
+                old = datetime.now(UTC) - timedelta(seconds=1)
+                await boa.send(PositionReported(seq=1, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1], at=old))
+                await boa.recv_until(lambda f: isinstance(f, Ack) and f.upto == 1)
+                async with asyncio.timeout(5):
+                    while not await fetchval(
+                        database_url, "SELECT count(*) FROM alerts WHERE kind = 'position_stale'"
+                    ):
+                        await asyncio.sleep(0.1)
