@@ -5,6 +5,7 @@ off on A; tick-driven alerts and escalation steps are raised once, not once per 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -327,3 +328,84 @@ async def test_when_the_leader_stops_another_instance_raises_the_tick_alerts(
                         database_url, "SELECT count(*) FROM alerts WHERE kind = 'position_stale'"
                     ):
                         await asyncio.sleep(0.1)
+
+
+def _serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+async def _healthy(port: int, process: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient() as http, asyncio.timeout(60):
+        while True:
+            assert process.poll() is None, "schakel serve exited before it was up"
+            try:
+                if (await http.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+
+
+async def test_a_tablet_whose_instance_is_killed_mid_stream_resumes_elsewhere_storing_each_position_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    world = await build_world(database_url)
+    env = {
+        **os.environ,
+        "SCHAKEL_DATABASE_URL": database_url,
+        "SCHAKEL_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "SCHAKEL_DATA_DIR": str(tmp_path),
+        "SCHAKEL_FLUSH_INTERVAL_S": "0.05",
+    }
+    ports = [free_port(), free_port()]
+    a, b = (_serve(p, env, tmp_path / f"serve-{i}.log") for i, p in enumerate(ports))
+    total, kill_at = 200, 120
+    try:
+        for port, process in zip(ports, (a, b), strict=True):
+            await _healthy(port, process)
+        session = await login(f"http://127.0.0.1:{ports[0]}", "boa_a", world.tablet_a)
+        start = datetime.now(UTC)
+
+        def position(seq: int) -> PositionReported:
+            at = start + timedelta(milliseconds=10 * seq)
+            return PositionReported(seq=seq, lon=4.8970 + seq * 1e-6, lat=52.3745, at=at)
+
+        async with socket_to(f"ws://127.0.0.1:{ports[0]}/ws/field", session["access_token"]) as ws:
+            assert isinstance(await ws.recv(), Welcome)
+            for seq in range(1, kill_at + 1):
+                await ws.send(position(seq))
+                await asyncio.sleep(0.002)
+            a.send_signal(signal.SIGKILL)  # mid-stream: some positions are durable, some not yet acked
+            killed = time.monotonic()
+            with contextlib.suppress(websockets.ConnectionClosed, TimeoutError):
+                for seq in range(kill_at + 1, total + 1):
+                    await ws.send(position(seq))
+        # the tablet reconnects (through the proxy: to the instance that is left) with the same token
+        async with socket_to(f"ws://127.0.0.1:{ports[1]}/ws/field", session["access_token"]) as ws:
+            welcome = await ws.recv()
+            assert isinstance(welcome, Welcome) and welcome.acked <= kill_at
+            gap = time.monotonic() - killed
+            for seq in range(welcome.acked + 1, total + 1):  # what the tablet's outbox still holds
+                await ws.send(position(seq))
+            await ws.recv_until(lambda f: isinstance(f, Ack) and f.upto == total, timeout=10.0)
+        assert gap < 10.0
+        conn = await asyncpg.connect(database_url)
+        try:
+            stored, distinct = await conn.fetchrow(
+                "SELECT count(*), count(DISTINCT seq) FROM positions WHERE device_id = $1", world.tablet_a
+            )
+        finally:
+            await conn.close()
+        assert (stored, distinct) == (total, total)  # none lost, none doubled
+    finally:
+        for process in (a, b):
+            if process.poll() is None:
+                process.terminate()
+            await asyncio.to_thread(process.wait, 30)
