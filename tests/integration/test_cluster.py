@@ -17,12 +17,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 import pytest
 import websockets
 
+from backend.db.pool import with_database
 from backend.orgs import repository as orgs
 from shared.protocol import (
     Ack,
@@ -409,3 +411,36 @@ async def test_a_tablet_whose_instance_is_killed_mid_stream_resumes_elsewhere_st
             if process.poll() is None:
                 process.terminate()
             await asyncio.to_thread(process.wait, 30)
+
+
+async def test_an_instance_whose_listener_was_away_catches_up_from_the_tables(
+    database_url: str, tmp_path: Path
+) -> None:
+    world = await build_world(database_url)
+    name = urlsplit(database_url).path.lstrip("/")
+    admin = await asyncpg.connect(with_database(database_url, "postgres"))
+    try:
+        async with instances(database_url, tmp_path) as (a, b):
+            async with console(a) as op, tablet(b, "boa_a", world.tablet_a) as boa:
+                await boa.send(
+                    NoodknopPressed(seq=1, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1])
+                )
+                raised = await op.recv_until(lambda f: isinstance(f, AlertRaised), timeout=3.0)
+                # B's listener goes away and cannot come back for a while
+                bus = b.services.hub.cluster
+                assert bus._conn is not None
+                await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+                await admin.execute("SELECT pg_terminate_backend($1)", bus._conn.get_server_pid())
+                async with asyncio.timeout(3):
+                    while bus.connected.is_set():
+                        await asyncio.sleep(0.02)
+                await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))  # its NOTIFY: missed by B
+                await asyncio.sleep(0.5)
+                await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+                seen = await boa.recv_until(lambda f: isinstance(f, AlertAcknowledged), timeout=10.0)
+                assert seen.alert_id == raised.alert.alert_id
+                assert raised.alert.alert_id not in b.services.hub.escalating
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        await admin.close()
