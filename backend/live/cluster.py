@@ -75,7 +75,7 @@ class ClusterBus:
 
     # --- sending ------------------------------------------------------------------------------------------
 
-    async def publish(self, conn: Any, kind: str, **ids: int | list[int] | list[float | None]) -> None:
+    async def publish(self, conn: Any, kind: str, **ids: int | str | list[int] | list[float | None]) -> None:
         """Tell the other instances (ids only). Sent through `conn` (a pool connection): inside a transaction
         it goes out at commit, so the receiver finds the row. A failure is logged; the gap catch-up and
         reconnects make up for it."""

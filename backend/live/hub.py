@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -74,6 +75,7 @@ from shared.protocol import (
 log = logging.getLogger(__name__)
 
 SEEN_SEND_TIMEOUT_S = 2.0
+OWED_ANSWER_S = 0.5  # how long a push waits for the instance that holds the tablet to say it sent it
 LOCAL = ZoneInfo("Europe/Amsterdam")  # the time a boa reads in the alert's text
 
 
@@ -124,6 +126,8 @@ class LiveHub:
         self.cluster = ClusterBus(settings.database_url or "", self._on_cluster_event, self._catch_up)
         self._live_since: datetime | None = None  # the database time of the last unit_live read
         self._was_leader = False
+        self._owed_asks = itertools.count(1)
+        self._owed_waiting: dict[int, asyncio.Future[None]] = {}  # ask -> answered by the tablet's instance
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -330,11 +334,21 @@ class LiveHub:
         if closing is not None:
             await closing
 
-    async def owed_elsewhere(self, unit_id: int) -> None:
+    async def owed_elsewhere(self, unit_id: int, wait_s: float = OWED_ANSWER_S) -> bool:
         """Dispatch has something for a unit whose tablet is not connected here: the instance that holds it
-        sends what the unit is owed (it reads the rows)."""
-        async with self.pool.acquire() as conn:
-            await self.cluster.publish(conn, "owed", unit=unit_id)
+        sends what the unit is owed (it reads the rows). True if one said so within `wait_s`."""
+        ask = next(self._owed_asks)
+        answered = asyncio.get_running_loop().create_future()
+        self._owed_waiting[ask] = answered
+        try:
+            async with self.pool.acquire() as conn:
+                await self.cluster.publish(conn, "owed", unit=unit_id, ask=ask)
+            await asyncio.wait_for(answered, wait_s)
+            return True
+        except TimeoutError:
+            return False  # connected nowhere (it gets everything when it connects)
+        finally:
+            self._owed_waiting.pop(ask, None)
 
     async def _on_cluster_event(self, event: dict[str, Any]) -> None:
         kind = event.get("k")
@@ -352,6 +366,13 @@ class LiveHub:
             link = self.links.for_unit(event["unit"])
             if link is not None:
                 await self._run_attach_listeners(link)
+                if isinstance(event.get("ask"), int):
+                    async with self.pool.acquire() as conn:
+                        await self.cluster.publish(conn, "owed_sent", ask=event["ask"], to=event["i"])
+        elif kind == "owed_sent" and event.get("to") == self.cluster.instance:
+            answered = self._owed_waiting.get(event.get("ask"))  # type: ignore[arg-type]
+            if answered is not None and not answered.done():
+                answered.set_result(None)
 
     async def _remote_alert(self, alert_id: int) -> None:
         """Another instance raised, escalated, acknowledged or resolved an alert: our consoles see it, our

@@ -137,6 +137,7 @@ async def test_a_task_created_through_b_reaches_the_tablet_on_a(database_url: st
                 )
                 assert r.status_code == 201, r.text
                 task_id = r.json()["task_id"]
+                assert r.json()["sent"] is True  # instance A said it sent it: no "niet verbonden" note
             frame = await boa.recv_until(lambda f: isinstance(f, TaskAssigned), timeout=3.0)
             assert frame.task_id == task_id and "Overlast jeugd" in frame.title
 
