@@ -93,6 +93,7 @@ def create_app(settings: Settings) -> Litestar:
                 log.info("applied migrations: %s", ", ".join(applied))
             revoked = await orgs.revoked_device_ids(conn)
         hub = LiveHub(pool, settings)
+        hub.revoke_listeners.append(revoked.add)  # a device revoked on any instance is refused here too
         dispatch_live.install(hub)
         await hub.start()
         # an ended session is remembered as long as an access token issued from it may still be valid

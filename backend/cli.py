@@ -63,12 +63,48 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from backend.app import create_app
     from backend.serving import uvicorn_config
 
+    if args.instances > 1:
+        return _serve_instances(args)
     with database(load_settings()) as settings:
         app = create_app(settings)
         config = uvicorn_config(app, settings, args.host or settings.host, args.port or settings.port)
         server = uvicorn.Server(config)
         server.run()
     return 0 if server.started else 3  # as uvicorn.run: 3 when the server could not start
+
+
+def _serve_instances(args: argparse.Namespace) -> int:
+    """N `schakel serve` processes on consecutive ports (`--port`, `--port`+1, ...) on one database (the
+    embedded one, started here once, unless SCHAKEL_DATABASE_URL names one). Migrations are applied once
+    before they start; a stop signal goes to all of them; one that dies is not restarted (run a process
+    supervisor, docs/deploy.md, when that matters)."""
+    import os
+    import subprocess
+
+    base = load_settings()
+    host, port = args.host or base.host, args.port or base.port
+    with database(base) as settings:
+        assert settings.database_url is not None
+        asyncio.run(_migrate(settings.database_url))
+        env = {**os.environ, "SCHAKEL_DATABASE_URL": settings.database_url}
+        env["SCHAKEL_DATA_DIR"] = str(settings.data_dir)
+        env["SCHAKEL_SECRET_KEY"] = settings.secret_key  # one key: a token from one instance holds on all
+        children = [
+            subprocess.Popen(
+                [sys.executable, "-m", "backend.cli", "serve", "--host", host, "--port", str(port + i)],
+                env=env,
+            )
+            for i in range(args.instances)
+        ]
+        print(f"{args.instances} instances on {host}:{port}..{port + args.instances - 1}", flush=True)
+        try:
+            codes = [child.wait() for child in children]
+        except (KeyboardInterrupt, SystemExit):
+            for child in children:
+                if child.poll() is None:
+                    child.terminate()
+            codes = [child.wait(30) for child in children]
+    return max((c for c in codes if c > 0), default=0)
 
 
 def cmd_migrate(_: argparse.Namespace) -> int:
@@ -278,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("serve", help="run the backend (applies pending migrations first)")
     p.add_argument("--host")
     p.add_argument("--port", type=int)
+    p.add_argument(
+        "--instances", type=int, default=1, help="run N instances on ports PORT..PORT+N-1, one database"
+    )
     p.set_defaults(func=cmd_serve)
 
     sub.add_parser("migrate", help="apply pending database migrations").set_defaults(func=cmd_migrate)

@@ -130,6 +130,29 @@ async def unacknowledged_safety(conn: Conn) -> list[tuple[AlertView, int | None]
     return [(_view(r), (r["payload"] or {}).get("device_id")) for r in rows]
 
 
+async def alert_by_id(conn: Conn, alert_id: int) -> tuple[AlertView, int | None] | None:
+    """One alert as operators see it, with its raising device (another instance told us its id)."""
+    r = await conn.fetchrow(
+        f"""SELECT {_VIEW_COLUMNS}
+           FROM alerts a LEFT JOIN units u ON u.id = a.unit_id
+           LEFT JOIN accounts acc ON acc.id = a.acknowledged_by
+           WHERE a.id = $1""",
+        alert_id,
+    )
+    return None if r is None else (_view(r), (r["payload"] or {}).get("device_id"))
+
+
+async def alerts_changed_since(conn: Conn, since: datetime) -> list[int]:
+    """The alerts raised, escalated, acknowledged or resolved since `since` (catching up after a gap)."""
+    rows = await conn.fetch(
+        """SELECT id FROM alerts
+           WHERE at >= $1 OR escalated_at >= $1 OR acknowledged_at >= $1 OR resolved_at >= $1
+           ORDER BY id""",
+        since,
+    )
+    return [r["id"] for r in rows]
+
+
 async def escalate(
     conn: Conn, alert_id: int, level: int, at: datetime, told: list[dict[str, Any]]
 ) -> AlertView | None:

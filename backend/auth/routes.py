@@ -393,10 +393,7 @@ async def revoke_device(
             object_type="device",
             object_id=str(device_id),
         )
-    services.revoked_devices.add(device_id)
-    closing = services.hub.kick_device(device_id)
-    if closing is not None:
-        await closing
+    await services.hub.revoke_device(device_id)  # refused and cut off here and on every other instance
 
 
 class Me(msgspec.Struct, frozen=True, kw_only=True):

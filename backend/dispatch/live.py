@@ -26,6 +26,7 @@ from shared.protocol import (
     Message,
     MessageRead,
     MessageView,
+    TaskAssigned,
     TaskCancelled,
     TaskUpdated,
     TextMessage,
@@ -103,10 +104,14 @@ def publish(hub: LiveHub, incident: IncidentView, timeline: list[TimelineEntry])
 
 
 async def send_to_unit(hub: LiveHub, unit_id: int, frames: Sequence[Message]) -> bool:
-    """Send frames to the unit's tablet now. False when it is not connected (it gets them on reconnect)."""
-    link = hub.link_for_unit(unit_id)
-    if link is None or not frames:
+    """Send frames to the unit's tablet now. When it is connected to another instance, that one sends it
+    what it is owed from the tables. False when it is connected nowhere (it gets them on reconnect)."""
+    if not frames:
         return False
+    link = hub.link_for_unit(unit_id)
+    if link is None:  # only what the tablet's instance can read back from the tables crosses instances
+        covered = all(isinstance(f, TaskAssigned | TaskCancelled | TextMessage) for f in frames)
+        return covered and await hub.owed_elsewhere(unit_id)
     try:
         for frame in frames:
             await link.send(encoder.encode(frame))
@@ -118,7 +123,7 @@ async def send_to_unit(hub: LiveHub, unit_id: int, frames: Sequence[Message]) ->
 
 async def send_tasks(hub: LiveHub, unit_id: int, task_ids: Sequence[int] | None = None) -> bool:
     if hub.link_for_unit(unit_id) is None:
-        return False
+        return await hub.owed_elsewhere(unit_id)
     async with hub.pool.acquire() as conn:
         frames = await repo.tasks_to_send(conn, unit_id, task_ids)
     return await send_to_unit(hub, unit_id, frames)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import msgspec
 
 from backend.alerts import repository as alerts_repo
 from backend.alerts.escalation import (
@@ -41,6 +43,7 @@ from backend.alerts.logic import (
 from backend.geofencing.logic import PreparedBeats
 from backend.geofencing.repository import load_prepared
 from backend.live import repository as repo
+from backend.live.cluster import ClusterBus
 from backend.live.links import FieldLink, FieldLinks, SendBytes
 from backend.live.mailboxes import Mailboxes, OperatorMailbox
 from backend.live.osmand import TrackerReport
@@ -48,9 +51,11 @@ from backend.live.picture import LivePicture, PictureTick, RoutineRules
 from backend.live.sequences import DeviceSequences
 from backend.live.trackers import TrackerFixes
 from backend.live.writer import FieldWriter, FlushResult, Pending
+from backend.orgs import repository as orgs_repo
 from backend.orgs.repository import Device
 from backend.settings import Settings
 from shared.protocol import (
+    SAFETY_ALERTS,
     AlertKind,
     AlertView,
     AreaAlertView,
@@ -70,6 +75,7 @@ from shared.protocol import (
 log = logging.getLogger(__name__)
 
 SEEN_SEND_TIMEOUT_S = 2.0
+OWED_ANSWER_S = 0.5  # how long a push waits for the instance that holds the tablet to say it sent it
 LOCAL = ZoneInfo("Europe/Amsterdam")  # the time a boa reads in the alert's text
 
 
@@ -115,11 +121,19 @@ class LiveHub:
         self.attach_listeners: list[Callable[[FieldLink], Awaitable[None]]] = []
         self.flush_listeners: list[Callable[[FlushResult], Awaitable[None]]] = []
         self.snapshot_providers: list[Callable[[frozenset[int]], Awaitable[dict[str, Any]]]] = []
+        self.revoke_listeners: list[Callable[[int], None]] = []  # a device was revoked (maybe elsewhere)
+        # the other instances on this database: low-rate events by NOTIFY, the tick-alert lease
+        self.cluster = ClusterBus(settings.database_url or "", self._on_cluster_event, self._catch_up)
+        self._live_since: datetime | None = None  # the database time of the last unit_live read
+        self._was_leader = False
+        self._owed_asks = itertools.count(1)
+        self._owed_waiting: dict[int, asyncio.Future[None]] = {}  # ask -> answered by the tablet's instance
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         await self.reload()
+        await self.cluster.start()
         self.writer.start()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="operator-tick")
 
@@ -130,6 +144,7 @@ class LiveHub:
                 await self._tick_task
         self.mailboxes.remove_all()
         await self.writer.stop()
+        await self.cluster.stop()
 
     async def reload(self) -> None:
         """Load beats and units (with their last known positions) from the database."""
@@ -282,6 +297,7 @@ class LiveHub:
             view = stored_view(alert, self.picture.call_sign(alert.unit_id))
             self.mailboxes.push_alert(view)
             self._watch(view, alert.device_id)
+        await self._publish_alerts([alert.alert_id for alert in result.alerts])
         for flushed in self.flush_listeners:
             try:
                 await flushed(result)
@@ -298,6 +314,161 @@ class LiveHub:
     def kick_device(self, device_id: int) -> Awaitable[None] | None:
         link = self.links.get(device_id)
         return None if link is None else link.close()
+
+    # --- other instances ----------------------------------------------------------------------------------
+
+    async def _publish_alerts(self, alert_ids: list[int]) -> None:
+        if not alert_ids:
+            return
+        async with self.pool.acquire() as conn:
+            for alert_id in alert_ids:
+                await self.cluster.publish(conn, "alert", id=alert_id)
+
+    async def revoke_device(self, device_id: int) -> None:
+        """A device is cut off here and on every other instance (its tokens are revoked in the database)."""
+        for listener in self.revoke_listeners:
+            listener(device_id)
+        async with self.pool.acquire() as conn:
+            await self.cluster.publish(conn, "revoke", device=device_id)
+        closing = self.kick_device(device_id)
+        if closing is not None:
+            await closing
+
+    async def owed_elsewhere(self, unit_id: int, wait_s: float = OWED_ANSWER_S) -> bool:
+        """Dispatch has something for a unit whose tablet is not connected here: the instance that holds it
+        sends what the unit is owed (it reads the rows). True if one said so within `wait_s`."""
+        ask = next(self._owed_asks)
+        answered = asyncio.get_running_loop().create_future()
+        self._owed_waiting[ask] = answered
+        try:
+            async with self.pool.acquire() as conn:
+                await self.cluster.publish(conn, "owed", unit=unit_id, ask=ask)
+            await asyncio.wait_for(answered, wait_s)
+            return True
+        except TimeoutError:
+            return False  # connected nowhere (it gets everything when it connects)
+        finally:
+            self._owed_waiting.pop(ask, None)
+
+    async def _on_cluster_event(self, event: dict[str, Any]) -> None:
+        kind = event.get("k")
+        if kind == "alert" and isinstance(event.get("id"), int):
+            await self._remote_alert(event["id"])
+        elif kind == "revoke" and isinstance(event.get("device"), int):
+            for listener in self.revoke_listeners:
+                listener(event["device"])
+            closing = self.kick_device(event["device"])
+            if closing is not None:
+                await closing
+        elif kind == "colleague" and isinstance(event.get("id"), int):
+            await self._remote_colleague_alarm(event)
+        elif kind == "owed" and isinstance(event.get("unit"), int):
+            link = self.links.for_unit(event["unit"])
+            if link is not None:
+                await self._run_attach_listeners(link)
+                if isinstance(event.get("ask"), int):
+                    async with self.pool.acquire() as conn:
+                        await self.cluster.publish(conn, "owed_sent", ask=event["ask"], to=event["i"])
+        elif kind == "owed_sent" and event.get("to") == self.cluster.instance:
+            answered = self._owed_waiting.get(event.get("ask"))  # type: ignore[arg-type]
+            if answered is not None and not answered.done():
+                answered.set_result(None)
+
+    async def _remote_alert(self, alert_id: int) -> None:
+        """Another instance raised, escalated, acknowledged or resolved an alert: our consoles see it, our
+        tablets hear "gezien", and we watch (or stop watching) its escalation."""
+        async with self.pool.acquire() as conn:
+            found = await alerts_repo.alert_by_id(conn, alert_id)
+        if found is None:
+            return
+        view, device_id = found
+        if view.call_sign is None:
+            view = msgspec.structs.replace(view, call_sign=self.picture.call_sign(view.unit_id))
+        if view.unit_id is not None and view.kind not in SAFETY_ALERTS and view.resolved_at is None:
+            self.picture.mark_open(view.unit_id, view.kind)
+        self.mailboxes.push_alert(view)
+        if view.acknowledged_at is not None:
+            await self._tell_seen(view, device_id)
+            self.mailboxes.wake(view.org_id)
+            watched = self.escalating.pop(view.alert_id, None)
+            if watched is not None and watched.told:
+                await self._tell_resolved(watched, view)
+        elif is_urgent(view) and view.resolved_at is None:
+            watched = self.escalating.get(view.alert_id)
+            if watched is None:
+                self._watch(view, device_id)
+            else:
+                watched.view = view
+
+    async def _remote_colleague_alarm(self, event: dict[str, Any]) -> None:
+        """The leader escalated an alert to units some of whose tablets are connected here: they hear the
+        colleague_alarm from us (and the "resolved" once it is acknowledged)."""
+        watched = self.escalating.get(event["id"])
+        units, dist, level = event.get("units") or [], event.get("dist") or [], event.get("level")
+        if watched is None or not isinstance(level, int) or len(units) != len(dist):
+            return
+        for unit_id, distance in zip(units, dist, strict=True):
+            frame = encoder.encode(colleague_alarm(watched.view, level, distance))
+            for link in self.links.of(unit_id, None, min_protocol=2):
+                if link.device_id != watched.device_id:
+                    watched.told[link.device_id] = unit_id
+                    self.links.tell(link.device_id, frame)
+
+    async def _catch_up(self, since: datetime) -> None:
+        """After the listener was away: act on every alert that changed since, cut off devices revoked
+        since, and send our tablets what they are owed (a task or message may have been announced)."""
+        from_ = since - timedelta(seconds=5)
+        async with self.pool.acquire() as conn:
+            alert_ids = await alerts_repo.alerts_changed_since(conn, from_)
+            revoked = await orgs_repo.revoked_device_ids(conn)
+        for alert_id in alert_ids:
+            await self._remote_alert(alert_id)
+        for device_id in revoked:
+            for listener in self.revoke_listeners:
+                listener(device_id)
+            closing = self.kick_device(device_id)
+            if closing is not None:
+                await closing
+        for device_id in self.links.device_ids():
+            link = self.links.get(device_id)
+            if link is not None and link.unit_id is not None:
+                await self._run_attach_listeners(link)
+
+    async def _run_attach_listeners(self, link: FieldLink) -> None:
+        for listener in self.attach_listeners:
+            try:
+                await listener(link)
+            except Exception:
+                log.exception("attach listener failed")
+
+    async def _merge_live(self) -> None:
+        """Positions and statuses other instances stored since the last tick (one read per tick, never a
+        message per position); the picture keeps only what is newer than it has."""
+        since = self._live_since
+        async with self.pool.acquire() as conn:
+            if since is None:
+                since = await conn.fetchval("SELECT clock_timestamp()") - timedelta(seconds=1)
+            positions, statuses, now = await repo.live_changed_since(conn, since)
+        # a writer's transaction stamps updated_at when it begins: read a second back again next time
+        self._live_since = now - timedelta(seconds=1)
+        for unit_id, frame in positions:
+            self.picture.apply_position(unit_id, frame)
+        for unit_id, status, at in statuses:
+            with contextlib.suppress(ValueError):
+                self.picture.apply_status(unit_id, UnitStatus(status), at)
+
+    async def _lead(self) -> bool:
+        """Whether this instance raises tick alerts and escalation steps now; on taking over, the picture
+        learns which routine alerts the database really has open."""
+        leader = await self.cluster.lead()
+        if leader and not self._was_leader:
+            async with self.pool.acquire() as conn:
+                open_routine = set(await alerts_repo.open_routine(conn))
+            for unit in self.picture.units.values():
+                for kind, episode in unit.episodes.items():
+                    episode.open = (unit.unit_id, kind.value) in open_routine
+        self._was_leader = leader
+        return leader
 
     # --- operator side ------------------------------------------------------------------------------------
 
@@ -351,6 +522,7 @@ class LiveHub:
         if acknowledged is None:
             return None
         view, device_id = acknowledged
+        await self._publish_alerts([view.alert_id])
         self.mailboxes.push_alert(view)
         await self._tell_seen(view, device_id)
         self.mailboxes.wake(view.org_id)
@@ -404,12 +576,21 @@ class LiveHub:
     async def tick(self, now: datetime) -> None:
         """One tick: geofence the moved units, detect stale and apart ones and store what that raises, tell
         tablets where their partners are, send every operator one merged delta."""
+        try:
+            await self._merge_live()
+        except Exception:
+            log.exception("operator tick: reading other instances' positions failed")
+        leader = await self._lead()
         step = self.picture.tick(
             now, stale_after_s=self.settings.stale_after_s, partners_apart_m=self.settings.partners_apart_m
         )
-        for view in await self._store_tick(step, now):
-            self.mailboxes.push_alert(view)
-        for step_of_safety in (self._missed_checkins, self._escalate):
+        if leader:  # one instance stores beat moves and routine alerts; the others hear of them
+            stored = await self._store_tick(step, now)
+            for view in stored:
+                self.mailboxes.push_alert(view)
+            await self._publish_alerts([view.alert_id for view in stored])
+        steps = (self._missed_checkins, self._escalate) if leader else (self._missed_checkins,)
+        for step_of_safety in steps:
             try:  # a failing safety step is logged and retried next tick; the units still go out
                 await step_of_safety(now)
             except Exception:
@@ -470,6 +651,7 @@ class LiveHub:
             )
             self.mailboxes.push_alert(view)
             self._watch(view, timer.device_id)
+            await self._publish_alerts([alert_id])
 
     async def _escalate(self, now: datetime) -> None:
         """Every safety alert nobody acknowledged in time goes one level up: stored with who is told, pushed
@@ -486,6 +668,7 @@ class LiveHub:
                 self.escalating.pop(alert_id, None)
                 continue
             watched.view = view
+            await self._publish_alerts([alert_id])
             self.mailboxes.push_alert(
                 view, skip_roles=frozenset() if settings.notify_teamlead else frozenset({"teamlead"})
             )
@@ -494,6 +677,16 @@ class LiveHub:
                 for link in links:
                     watched.told[link.device_id] = entry["unit_id"]
                     self.links.tell(link.device_id, frame)
+            if told:  # the recipients' tablets on other instances hear it from theirs
+                async with self.pool.acquire() as conn:
+                    await self.cluster.publish(
+                        conn,
+                        "colleague",
+                        id=alert_id,
+                        level=level,
+                        units=[entry["unit_id"] for entry, _ in told],
+                        dist=[entry["distance_m"] for entry, _ in told],
+                    )
 
     def _colleagues(
         self, watched: Escalating, settings: AlarmSettings, now: datetime

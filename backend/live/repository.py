@@ -222,3 +222,38 @@ async def advance_last_seq(conn: Conn, last_seq: Mapping[int, int]) -> None:
             list(last_seq),
             list(last_seq.values()),
         )
+
+
+async def live_changed_since(
+    conn: Conn, since: datetime
+) -> tuple[list[tuple[int, PositionReported]], list[tuple[int, str, datetime]], datetime]:
+    """What other instances stored since `since`: the `unit_live` rows written since then (one row per
+    unit, so a tick reads at most one position per unit however many arrived), the units whose status
+    changed, and the database's clock now (the next call's `since`)."""
+    now: datetime = await conn.fetchval("SELECT clock_timestamp()")
+    rows = await conn.fetch(
+        """SELECT unit_id, at, lon, lat, accuracy_m, speed_mps, heading_deg FROM unit_live
+           WHERE updated_at >= $1""",
+        since,
+    )
+    positions = [
+        (
+            r["unit_id"],
+            PositionReported(
+                seq=1,
+                lon=r["lon"],
+                lat=r["lat"],
+                at=r["at"],
+                accuracy_m=r["accuracy_m"],
+                speed_mps=r["speed_mps"],
+                heading_deg=r["heading_deg"],
+            ),
+        )
+        for r in rows
+    ]
+    statuses = await conn.fetch(
+        """SELECT id, status, status_since FROM units
+           WHERE status_since >= $1::timestamptz - interval '1 minute'""",
+        since,
+    )
+    return positions, [(r["id"], r["status"], r["status_since"]) for r in statuses], now
