@@ -54,9 +54,7 @@ async def test_good_csv_sets_amounts_and_shows_in_versions_and_audit(
     async with environment(db, tmp_path) as env:
         before = await env["boa_a"].post("/api/registrations", json=fine())
         assert before.status_code == 201 and amount(before.json()) is None  # OM track: no tariff shipped
-        text = (
-            "\ufeffFeitcode;Bedrag;Omschrijving\nBF 185;€ 110,00;wildplassen\n\nbf110a;95;bekladden\n"
-        )
+        text = "\ufeffFeitcode;Bedrag;Omschrijving\nBF 185;€ 110,00;wildplassen\n\nbf110a;95;bekladden\n"
         r = await env["lead_a"].post("/api/catalogues/tariffs", content=text.encode(), headers=CSV)
         assert r.status_code == 201, r.text
         answer = r.json()
