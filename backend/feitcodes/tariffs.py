@@ -30,7 +30,7 @@ MAX_EUROS = 100_000
 COLUMNS = ("feitcode", "bedrag", "ingangsdatum", "categorie")
 _CODE = re.compile(r"^([A-Za-z]{1,2})\s*([0-9]{3})([A-Za-z]{0,2})$")
 _AMOUNT = re.compile(
-    r"^(?:€|eur|euro)?\s*([0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,([0-9]{1,2}))?\s*(?:€|eur|euro)?$"
+    r"^(?:€|eur|euro)?\s*([0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,([0-9]{1,2}|-{1,2}))?\s*(?:€|eur|euro)?$"
 )
 _ALIASES = {"code": "feitcode", "tarief": "bedrag", "bedrag_eur": "bedrag", "valid_from": "ingangsdatum",
             "datum": "ingangsdatum", "voertuigcategorie": "categorie"}  # fmt: skip
@@ -81,7 +81,7 @@ def parse_amount(text: str, field: str) -> int:
     match = _AMOUNT.match(value)
     if not match:
         raise TariffError(field, f"'{text.strip()[:40]}' is geen bedrag (schrijf € 110,00 of 110)")
-    cents = match.group(2) or "0"
+    cents = (match.group(2) or "0").strip("-") or "0"  # "110,-" is whole euros
     if int(cents) != 0:
         raise TariffError(field, "tarieven zijn hele euro's (geen centen)")
     euros = int(match.group(1).replace(".", ""))
