@@ -4,10 +4,12 @@ amount and the new version; a boa is refused in Dutch."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from backend.registrations.validation import LOCAL
 from tests.integration.browser import chromium, skip_without_chromium
 from tests.integration.harness import make_settings, running
 from tests.integration.test_admin_browser import shot, sign_in
@@ -66,6 +68,22 @@ async def test_an_admin_looks_up_and_imports_tariffs(database_url: str, tmp_path
         await page.click("#feit-search button[type=submit]")
         await page.locator("#feit-table tr[data-code='BF 070a']", has_text="€ 250,00").wait_for()
         await page.locator("#feit-table tr", has_text="geen bedrag in de catalogus").first.wait_for()
+        # a list dated in the file, a month ahead: listed as coming, in force only from its own date
+        later = (datetime.now(LOCAL) + timedelta(days=30)).date()
+        dated = f"feitcode;bedrag;ingangsdatum\nBF 185;€ 120,00;{later:%d-%m-%Y}\n"
+        await page.set_input_files("#tariff-import input[name=file]", csv_file("tarieven-2027.csv", dated))
+        await page.click("#tariff-import button[type=submit]")
+        await page.locator(".done", has_text=f"geldig vanaf {later.day} ").wait_for()
+        await table.locator("tr", has_text="gaat nog in").wait_for()
+        assert "geldt nu" in (await table.locator("tbody tr").nth(1).text_content() or "")
+        await page.fill("#feit-search input[name=q]", "BF 185")
+        await page.fill("#feit-search input[name=on]", later.isoformat())
+        await page.click("#feit-search button[type=submit]")
+        await page.locator("#feit-table tr[data-code='BF 185']", has_text="€ 120,00").wait_for()
+        await page.fill("#feit-search input[name=q]", "vergunning")
+        await page.fill("#feit-search input[name=on]", "")
+        await page.click("#feit-search button[type=submit]")
+        await page.locator("#feit-table tr[data-code='BF 070a']", has_text="€ 250,00").wait_for()
         await page.set_input_files("#tariff-import input[name=file]", csv_file("oud.csv", BAD))
         await page.click("#tariff-import button[type=submit]")
         await refusal.locator("text=Regel 3, kolom bedrag").wait_for()

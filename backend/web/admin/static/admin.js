@@ -291,10 +291,10 @@ async function feitcodes(body) {
     <h2>Tarieven inlezen</h2>
     <form class="row" id="tariff-import">
       <label>Tarievenlijst (CSV) <input type="file" name="file" accept=".csv,text/csv" required></label>
-      <label>Geldig vanaf <input type="date" name="valid_from" value="${today}" required></label>
+      <label>Geldig vanaf <input type="date" name="valid_from" aria-describedby="tariff-help"></label>
       <button type="submit">Inlezen</button>
-      <p class="muted">Kopregel <code>feitcode;bedrag</code> (puntkomma of komma), één feitcode per regel, bedragen
-        als "€ 110,00" of "110". Een feit met een tarief per voertuigcategorie krijgt een kolom <code>categorie</code>.
+      <p class="muted" id="tariff-help">Kopregel <code>feitcode;bedrag</code> (puntkomma of komma), één feitcode per regel,
+        bedragen als "€ 110,00" of "110". Geen datum gekozen: de kolom <code>ingangsdatum</code> van het bestand, anders vandaag. Een feit met een tarief per voertuigcategorie krijgt een kolom <code>categorie</code>.
         Er komt een nieuwe versie bij: de catalogus die op die datum geldt, met deze bedragen. Eerdere
         registraties houden hun eigen versie.</p>
       <p class="error" role="alert"></p>
