@@ -4,11 +4,13 @@ amount and the new version; a boa is refused in Dutch."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from backend.feitcodes.catalogue import CATALOGUE_PATH
 from backend.registrations.validation import LOCAL
 from tests.integration.browser import chromium, skip_without_chromium
 from tests.integration.harness import make_settings, running
@@ -88,6 +90,25 @@ async def test_an_admin_looks_up_and_imports_tariffs(database_url: str, tmp_path
         await page.click("#tariff-import button[type=submit]")
         await refusal.locator("text=Regel 3, kolom bedrag").wait_for()
         await shot(page, "beheer-feitcodes", tmp_path)
+
+        # a complete catalogue file: a broken one refused by its field, a good one listed with its own date
+        broken = {"name": "catalogus.json", "mimeType": "application/json", "buffer": b'{"version": "x"}'}
+        await page.set_input_files("#catalogue-upload input[name=file]", broken)
+        await page.click("#catalogue-upload button[type=submit]")
+        await page.locator("#catalogue-upload .error", has_text="Catalogusbestand geweigerd").wait_for()
+        catalogue = json.loads(CATALOGUE_PATH.read_bytes())
+        catalogue.update(version="2026-06-01.1", valid_from="2026-06-01")
+        good = {
+            "name": "catalogus-2026.json",
+            "mimeType": "application/json",
+            "buffer": json.dumps(catalogue).encode(),
+        }
+        await page.set_input_files("#catalogue-upload input[name=file]", good)
+        await page.click("#catalogue-upload button[type=submit]")
+        await page.locator(
+            ".done", has_text='Catalogus "2026-06-01.1" geladen, geldig vanaf 1 juni 2026'
+        ).wait_for()
+        await table.locator("tr", has_text="2026-06-01.1").wait_for()
 
         await page.click("#ws-logout")
         await page.wait_for_selector("#ws-login-form")
