@@ -98,16 +98,22 @@ class CatalogueVersion(msgspec.Struct, frozen=True, kw_only=True):
     valid_from: date
     uploaded_at: datetime
     uploaded_by: int | None
+    uploaded_by_name: str | None  # who uploaded or imported it (None: shipped with Schakel)
     builtin: bool
     entries: int
+    amounts: int  # entries that carry an amount
 
 
 async def list_catalogues(conn: Conn, org_id: int) -> list[CatalogueVersion]:
     await _builtin_catalogue_id(conn)
     rows = await conn.fetch(
-        """SELECT id, version, valid_from, uploaded_at, uploaded_by, org_id IS NULL AS builtin,
-                  jsonb_array_length(content->'entries') AS entries
-           FROM catalogue_versions WHERE org_id = $1 OR org_id IS NULL ORDER BY valid_from DESC, id DESC""",
+        """SELECT c.id, c.version, c.valid_from, c.uploaded_at, c.uploaded_by,
+                  coalesce(a.display_name, a.username) AS uploaded_by_name, c.org_id IS NULL AS builtin,
+                  jsonb_array_length(c.content->'entries') AS entries,
+                  (SELECT count(*) FROM jsonb_array_elements(c.content->'entries') e
+                   WHERE e->'amounts_eur' <> '{}'::jsonb)::int AS amounts
+           FROM catalogue_versions c LEFT JOIN accounts a ON a.id = c.uploaded_by
+           WHERE c.org_id = $1 OR c.org_id IS NULL ORDER BY c.valid_from DESC, c.id DESC""",
         org_id,
     )
     return [CatalogueVersion(**dict(r)) for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -16,11 +17,13 @@ from backend.auth.tokens import Principal
 from backend.errors import BadInput
 from backend.feitcodes import repository as repo
 from backend.feitcodes.catalogue import load_catalogue
+from backend.feitcodes.tariffs import MAX_TARIFF_BYTES, TariffError, apply_tariffs, parse_date, parse_tariffs
 from backend.geofencing.importer import BeatImportError, parse_beats
 from backend.openapi import GEOJSON_BODY, raw_body
 from backend.privacy import audit
+from backend.registrations.validation import LOCAL
 from backend.request_input import AnyRequest
-from shared.feitcodes import Catalogue, CatalogueError, FeitHit, FeitResult, search
+from shared.feitcodes import Catalogue, CatalogueError, FeitEntry, FeitHit, FeitResult, search
 
 MAX_CATALOGUE_BYTES = 16 * 1024 * 1024
 LEADS = ("teamlead", "admin")
@@ -115,6 +118,114 @@ async def upload_catalogue(
     return next(v for v in versions if v.id == new_id)
 
 
+class TariffImport(msgspec.Struct, frozen=True, kw_only=True):
+    version: repo.CatalogueVersion
+    based_on: int  # the version whose entries were copied
+    changed: int  # entries whose amount the file set
+
+
+class CatalogueEntry(msgspec.Struct, frozen=True, kw_only=True):
+    code: str
+    description: str
+    track: str
+    amount_scheme: str
+    amounts_eur: dict[str, int]
+
+
+class CatalogueEntries(msgspec.Struct, frozen=True, kw_only=True):
+    version: repo.CatalogueVersion
+    track: str
+    entries: list[CatalogueEntry]
+
+
+@post(
+    "/catalogues/tariffs",
+    status_code=201,
+    guards=[requires(*LEADS)],
+    operation_class=raw_body(
+        {"text/csv": str},
+        description="Tariffs: header `feitcode;bedrag` (optional `ingangsdatum`, `categorie`), one per line.",
+    ),
+)
+async def import_tariffs(
+    request: AnyRequest,
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    valid_from: FromQuery[str | None] = None,
+) -> TariffImport:
+    """The gemeente's tariff list: a new catalogue version, the one in force with these amounts set, valid
+    from the given date (query or the file's `ingangsdatum`, default today)."""
+    raw = await req.body(request, MAX_TARIFF_BYTES)
+    today = req.now().astimezone(LOCAL).date()
+    try:
+        asked = parse_date(valid_from, "valid_from", today) if valid_from is not None else None
+        tariffs = parse_tariffs(raw, today)
+        if asked and tariffs.valid_from and asked != tariffs.valid_from:
+            raise TariffError("valid_from", "de ingangsdatum in het bestand wijkt af van de gekozen datum")
+        start = asked or tariffs.valid_from or today
+        async with pool.acquire() as conn, conn.transaction():
+            base_id, base = await repo.active_catalogue(conn, principal.org_id, start)
+            track = await repo.org_track(conn, principal.org_id)
+            catalogue, changed = apply_tariffs(base, tariffs, track, start)
+            new_id = await repo.store_catalogue(conn, principal.org_id, catalogue, principal.account_id)
+            await audit.record(
+                conn,
+                principal=principal,
+                action="tariff_import",
+                object_type="catalogue",
+                object_id=str(new_id),
+                origin=req.origin(request, principal),
+                details={
+                    "version": catalogue.version,
+                    "valid_from": start.isoformat(),
+                    "based_on": base_id,
+                    "lines": len(tariffs.lines),
+                    "changed": changed,
+                },
+            )
+            versions = await repo.list_catalogues(conn, principal.org_id)
+    except TariffError as exc:
+        raise BadInput(exc.reason, field=exc.field) from None
+    return TariffImport(
+        version=next(v for v in versions if v.id == new_id), based_on=base_id, changed=changed
+    )
+
+
+@get("/catalogues/entries", guards=[requires(*LEADS)])
+async def catalogue_entries(
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    q: FromQuery[str] = "",
+    on: FromQuery[date | None] = None,
+    limit: FromQuery[int] = 20,
+) -> CatalogueEntries:
+    """Beheer's look-up: the gemeente's feitcodes (every domain) with full text and amounts, in the version
+    in force on ``on`` (default today)."""
+    req.texts(q=q)
+    day = on or req.now().astimezone(LOCAL).date()
+    async with pool.acquire() as conn:
+        version_id, catalogue = await repo.active_catalogue(conn, principal.org_id, day)
+        track = await repo.org_track(conn, principal.org_id)
+        versions = await repo.list_catalogues(conn, principal.org_id)
+    hits = search(catalogue, q[:100], track=track, domains=range(7), limit=max(1, min(limit, 100)))
+    by_code: dict[tuple[str, str], FeitEntry] = {(e.track, e.code): e for e in catalogue.entries}
+    shown = [by_code.get((track, e.code), e) for e in hits]  # the gemeente's own track before Mulder
+    return CatalogueEntries(
+        version=next(v for v in versions if v.id == version_id),
+        track=track,
+        entries=[
+            CatalogueEntry(
+                code=e.code,
+                description=e.description,
+                track=e.track,
+                amount_scheme=e.amount_scheme,
+                amounts_eur=dict(e.amounts_eur),
+            )
+            for e in shown
+        ],
+    )
+
+
 @post(
     "/apv-zones/import",
     guards=[requires(*LEADS)],
@@ -162,5 +273,12 @@ def _zone_tags(index: int, raw: Any) -> tuple[str, ...]:
 router = Router(
     path="/api",
     tags=["feitcodes"],
-    route_handlers=[feitcodes, list_catalogues, upload_catalogue, import_zones],
+    route_handlers=[
+        feitcodes,
+        list_catalogues,
+        upload_catalogue,
+        import_tariffs,
+        catalogue_entries,
+        import_zones,
+    ],
 )

@@ -1,6 +1,6 @@
 // Beheer (/beheer/): organisations and the gemeenten a meldkamer serves, accounts, tablets and trackers,
 // retention periods. Everything is an /api call; the page never blocks (inline confirmations, no dialogs).
-import { api } from "/web/static/js/api.js";
+import { ApiError, api, refresh, token } from "/web/static/js/api.js";
 import { startWorkspace } from "/web/static/js/workspace.js";
 import { esc } from "/web/static/js/format.js";
 import { dutch, onSubmit, options, period, showError, tabs, toInterval, when } from "/beheer/static/common.js";
@@ -16,11 +16,12 @@ startWorkspace({
   onReady: (main, session) => {
     main.innerHTML = "<h1>Beheer</h1>";
     tabs(main, [["organisaties", "Organisaties"], ["accounts", "Accounts"], ["apparaten", "Tablets en trackers"],
-      ["bewaartermijnen", "Bewaartermijnen"]], (key, body) => SECTIONS[key](body, session));
+      ["feitcodes", "Feitcodes en tarieven"], ["bewaartermijnen", "Bewaartermijnen"]],
+      (key, body) => SECTIONS[key](body, session));
   },
 });
 
-const SECTIONS = { organisaties: organisations, accounts, apparaten: devices, bewaartermijnen: retention };
+const SECTIONS = { organisaties: organisations, accounts, apparaten: devices, feitcodes, bewaartermijnen: retention };
 
 // --- organisations ---------------------------------------------------------------------------------------
 
@@ -236,6 +237,138 @@ async function devices(body) {
         } catch (err) { line.textContent = dutch(err); }
       }));
   }
+}
+
+// --- feitcode catalogue and tariffs ---------------------------------------------------------------------
+
+const TRACK = { om_strafbeschikking: "OM-strafbeschikking", bestuurlijke_boete: "bestuurlijke boete", mulder: "Mulder (WAHV)" };
+const AMOUNT_KEY = { adult: "", minor: "minderjarige" };
+const euro = (n) => `€ ${Number(n).toLocaleString("nl-NL")},00`;
+const dateNl = (iso) => new Date(`${iso}T12:00:00`).toLocaleDateString("nl-NL", { day: "numeric", month: "long", year: "numeric" });
+
+// A body that is not JSON (a CSV file, a catalogue file as picked), with the token and one refresh.
+async function upload(path, content, type) {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const r = await fetch(path, { method: "POST", headers: { "Content-Type": type, Authorization: `Bearer ${token()}` }, body: content });
+    const data = await r.json().catch(() => null);
+    if (r.status === 401 && attempt === 0 && await refresh()) continue;
+    if (!r.ok) throw new ApiError(r.status, data);
+    return data;
+  }
+}
+
+// The API names the line and column ("regel 7.bedrag") and says why in Dutch: show exactly that.
+function tariffRefusal(err) {
+  if (err instanceof ApiError && err.status === 400) {
+    const at = /^regel (\d+)(?:\.(\w+))?$/.exec(err.field || "");
+    if (at) return `Niet ingelezen, niets opgeslagen. Regel ${at[1]}${at[2] ? `, kolom ${at[2]}` : ""}: ${err.message}.`;
+    if (err.field === "valid_from") return `Niet ingelezen: ingangsdatum — ${err.message}.`;
+  }
+  if (err instanceof ApiError && err.status === 413) return "Niet ingelezen: het bestand is te groot (hoogstens 1 MB).";
+  return dutch(err);
+}
+
+function catalogueRefusal(err) {
+  if (err instanceof ApiError && err.status === 400)
+    return `Catalogusbestand geweigerd, niets opgeslagen: controleer ${err.field ? `het veld "${err.field}"` : "het bestand"}.`;
+  if (err instanceof ApiError && err.status === 413) return "Catalogusbestand geweigerd: groter dan 16 MB.";
+  return dutch(err);
+}
+
+function amountText(entry) {
+  const keys = Object.keys(entry.amounts_eur);
+  if (!keys.length) return '<span class="badge warn">geen bedrag in de catalogus</span>';
+  if (entry.amount_scheme === "person")
+    return keys.map((k) => `${euro(entry.amounts_eur[k])}${AMOUNT_KEY[k] ? ` (${AMOUNT_KEY[k]})` : ""}`).join(" · ");
+  return keys.map((k) => `cat. ${esc(k)}: ${euro(entry.amounts_eur[k])}`).join(" · ");
+}
+
+async function feitcodes(body) {
+  const versions = await api("GET", "/api/catalogues");
+  const today = new Date().toLocaleDateString("sv-SE");
+  const inForce = versions.find((v) => v.valid_from <= today) || versions[versions.length - 1];
+  body.innerHTML = `
+    <h2>Tarieven inlezen</h2>
+    <form class="row" id="tariff-import">
+      <label>Tarievenlijst (CSV) <input type="file" name="file" accept=".csv,text/csv" required></label>
+      <label>Geldig vanaf <input type="date" name="valid_from" aria-describedby="tariff-help"></label>
+      <button type="submit">Inlezen</button>
+      <p class="muted" id="tariff-help">Kopregel <code>feitcode;bedrag</code> (puntkomma of komma), één feitcode per regel,
+        bedragen als "€ 110,00" of "110". Geen datum gekozen: de kolom <code>ingangsdatum</code> van het bestand, anders vandaag. Een feit met een tarief per voertuigcategorie krijgt een kolom <code>categorie</code>.
+        Er komt een nieuwe versie bij: de catalogus die op die datum geldt, met deze bedragen. Eerdere
+        registraties houden hun eigen versie.</p>
+      <p class="error" role="alert"></p>
+    </form>
+    <h2>Feitcode opzoeken</h2>
+    <form class="row" id="feit-search">
+      <label>Feitcode of omschrijving <input name="q" required maxlength="100" placeholder="BF 185 of wildplassen"></label>
+      <label>Op datum <input type="date" name="on" value="${today}"></label>
+      <button type="submit">Zoeken</button><p class="error" role="alert"></p>
+    </form>
+    <div id="feit-results"></div>
+    <h2>Catalogusversies (${versions.length})</h2>
+    <table class="grid" id="catalogue-table"><thead><tr><th>Versie</th><th>Geldig vanaf</th><th>Feitcodes</th>
+      <th>Met bedrag</th><th>Ingelezen door</th><th>Op</th></tr></thead><tbody>
+      ${versions.map((v) => `<tr data-version="${v.id}">
+        <td class="wrap">${esc(v.version)}${v.id === inForce?.id ? ' <span class="badge ok">geldt nu</span>' : ""}${v.valid_from > today ? ' <span class="badge">gaat nog in</span>' : ""}</td>
+        <td class="nowrap">${dateNl(v.valid_from)}</td><td>${v.entries}</td><td>${v.amounts}</td>
+        <td>${v.builtin ? '<span class="muted">meegeleverd met Schakel</span>' : esc(v.uploaded_by_name || "—")}</td>
+        <td class="nowrap">${v.builtin ? "—" : when(v.uploaded_at)}</td></tr>`).join("")}</tbody></table>
+    <h2>Volledige catalogus laden</h2>
+    <form class="row" id="catalogue-upload">
+      <label>Catalogusbestand (JSON) <input type="file" name="file" accept=".json,application/json" required></label>
+      <button type="submit" class="secondary">Catalogus laden</button>
+      <p class="muted">Een complete feitcodecatalogus in het formaat van Schakel vervangt de huidige vanaf zijn eigen datum.</p>
+      <p class="error" role="alert"></p>
+    </form>`;
+  const reload = () => feitcodes(body);
+  const importForm = body.querySelector("#tariff-import");
+  importForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const line = importForm.querySelector(".error"), button = importForm.querySelector("button");
+    line.textContent = "";
+    body.querySelectorAll(".done").forEach((p) => p.remove());
+    button.disabled = true;
+    try {
+      const f = new FormData(importForm);
+      const file = f.get("file");
+      const query = f.get("valid_from") ? `?valid_from=${encodeURIComponent(f.get("valid_from"))}` : "";
+      const answer = await upload(`/api/catalogues/tariffs${query}`, await file.arrayBuffer(), "text/csv");
+      await reload();
+      done(body, `${answer.changed} tarieven ingelezen uit ${file.name}: nieuwe versie "${answer.version.version}", geldig vanaf ${dateNl(answer.version.valid_from)}.`);
+    } catch (err) {
+      line.textContent = tariffRefusal(err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  const uploadForm = body.querySelector("#catalogue-upload");
+  uploadForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const line = uploadForm.querySelector(".error");
+    line.textContent = "";
+    body.querySelectorAll(".done").forEach((p) => p.remove());
+    try {
+      const file = new FormData(uploadForm).get("file");
+      const answer = await upload("/api/catalogues", await file.arrayBuffer(), "application/json");
+      await reload();
+      done(body, `Catalogus "${answer.version}" geladen, geldig vanaf ${dateNl(answer.valid_from)}.`);
+    } catch (err) {
+      line.textContent = catalogueRefusal(err);
+    }
+  });
+  onSubmit(body.querySelector("#feit-search"), async (f) => {
+    const params = new URLSearchParams({ q: f.get("q").trim(), limit: "20" });
+    if (f.get("on")) params.set("on", f.get("on"));
+    const found = await api("GET", `/api/catalogues/entries?${params}`);
+    body.querySelector("#feit-results").innerHTML = found.entries.length ? `
+      <p class="muted">Uit versie "${esc(found.version.version)}" (geldig vanaf ${dateNl(found.version.valid_from)}).</p>
+      <table class="grid" id="feit-table"><thead><tr><th>Feitcode</th><th>Omschrijving</th><th>Spoor</th><th>Bedrag</th></tr></thead><tbody>
+      ${found.entries.map((e) => `<tr data-code="${esc(e.code)}"><td class="nowrap">${esc(e.code)}</td>
+        <td class="wrap">${esc(e.description)}</td><td>${esc(TRACK[e.track] || e.track)}</td>
+        <td>${amountText(e)}</td></tr>`).join("")}</tbody></table>`
+      : `<p class="muted" id="feit-none">Geen feitcode gevonden voor "${esc(f.get("q"))}".</p>`;
+  });
 }
 
 // --- retention periods -----------------------------------------------------------------------------------

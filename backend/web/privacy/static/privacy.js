@@ -13,7 +13,7 @@ export const ACTION = {
   account_change: "account gewijzigd (rol/actief)", device_enrol: "apparaat gekoppeld", device_reenrol: "nieuwe koppelcode/sleutel",
   device_revoke: "apparaat ingetrokken", organisation_create: "organisatie aangemaakt",
   organisation_rename: "organisatie hernoemd", meldkamer_link: "meldkamer gekoppeld", meldkamer_unlink: "meldkamer ontkoppeld",
-  retention: "bewaarronde", retention_config: "bewaartermijn gewijzigd", catalogue_upload: "feitcodecatalogus geladen",
+  retention: "bewaarronde", retention_config: "bewaartermijn gewijzigd", catalogue_upload: "feitcodecatalogus geladen", tariff_import: "tarieven ingelezen",
   init: "eerste inrichting",
 };
 const RESULT = { ok: "gelukt", denied: "geweigerd", not_found: "niet gevonden", failed: "mislukt",
