@@ -73,10 +73,14 @@ async def _served(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[str,
 
 
 async def _closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
+    """True when the server ends the connection within `seconds`: a FIN, or a reset (it closed a socket
+    whose unread bytes the kernel then answers with RST — under load that is how some of the 200 end)."""
     try:
         async with asyncio.timeout(seconds):
             while await reader.read(1024):
                 pass
+        return True
+    except ConnectionResetError:
         return True
     except TimeoutError:
         return False
@@ -100,13 +104,15 @@ async def test_connections_that_never_finish_their_headers_are_closed(
                 writer.write(b"X")
 
         trickling = [asyncio.create_task(trickle(w)) for _, w in conns[:20]]
-        closed = await asyncio.gather(*(_closed_within(r, 5) for r, _ in conns))
-        assert all(closed), closed.count(False)
-        assert time.perf_counter() - started < 3.0
-        for task in trickling:
-            task.cancel()
-        for _, writer in conns:
-            writer.close()
+        try:
+            closed = await asyncio.gather(*(_closed_within(r, 5) for r, _ in conns))
+            assert all(closed), closed.count(False)
+            assert time.perf_counter() - started < 3.0
+        finally:  # even when it fails: no socket left for a later test's ResourceWarning
+            for task in trickling:
+                task.cancel()
+            for _, writer in conns:
+                writer.close()
 
         # a body that stops half-way is closed too
         reader, writer = await asyncio.open_connection(host, port)
