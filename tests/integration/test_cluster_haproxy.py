@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
@@ -23,8 +22,8 @@ import pytest
 import websockets
 
 from shared.protocol import Ack, PositionReported, Welcome
+from tests.integration.cluster import ROOT, healthy, serve, serve_env
 from tests.integration.harness import free_port, login, socket_to
-from tests.integration.test_cluster import ROOT, _healthy, _serve
 from tests.integration.world import build_world
 
 pytestmark = pytest.mark.skipif(
@@ -60,25 +59,19 @@ async def test_a_tablet_behind_haproxy_survives_the_loss_of_its_instance(
     database_url: str, tmp_path: Path
 ) -> None:
     world = await build_world(database_url)
-    env = {
-        **os.environ,
-        "SCHAKEL_DATABASE_URL": database_url,
-        "SCHAKEL_SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-        "SCHAKEL_DATA_DIR": str(tmp_path),
-        "SCHAKEL_FLUSH_INTERVAL_S": "0.05",
-    }
+    env = serve_env(database_url, tmp_path)
     pa, pb, pp = free_port(), free_port(), free_port()
     config = tmp_path / "haproxy.cfg"
     config.write_text(proxy_config(pp, pa, pb), encoding="utf-8")
     proxy = subprocess.Popen(
         ["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    a = _serve(pa, env, tmp_path / "serve-a.log")
+    a = serve(pa, env, tmp_path / "serve-a.log")
     b: subprocess.Popen[bytes] | None = None
     base, ws_url = f"http://127.0.0.1:{pp}", f"ws://127.0.0.1:{pp}/ws/field"
     total, kill_at = 200, 120
     try:
-        await _healthy(pa, a)  # only A is up: the tablet's first connection goes to A
+        await healthy(pa, a)  # only A is up: the tablet's first connection goes to A
         await through_proxy(base, 30)
         session = await login(base, "boa_a", world.tablet_a)
         start = datetime.now(UTC)
@@ -90,8 +83,8 @@ async def test_a_tablet_behind_haproxy_survives_the_loss_of_its_instance(
 
         async with socket_to(ws_url, session["access_token"]) as ws:
             assert isinstance(await ws.recv(), Welcome)
-            b = _serve(pb, env, tmp_path / "serve-b.log")
-            await _healthy(pb, b)
+            b = serve(pb, env, tmp_path / "serve-b.log")
+            await healthy(pb, b)
             await asyncio.sleep(2.5)  # HAProxy's check (inter 1 s, rise 2) brings B into rotation
             for seq in range(1, kill_at + 1):
                 await ws.send(position(seq))
