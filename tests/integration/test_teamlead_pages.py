@@ -199,6 +199,8 @@ async def test_registraties_filter_open_photo_seen_void_and_correct(
         await page.select_option("select[name=kind]", "aggression")
         await page.click("#filters button[type=submit]")
         await page.locator("#count", has_text="2 registraties").wait_for()
+        # the count said "2 registraties" for the previous filter too: wait for the new rows themselves
+        await page.locator("#rows tr", has_text="Nieuw").nth(1).wait_for()
         assert await page.locator("#rows tr", has_text="Nieuw").count() == 2
 
         # open the fresh incident: fields, photo, map; then it is no longer new
