@@ -2,13 +2,15 @@
 
 Argon2 is made to be slow (tens of milliseconds of CPU and 64 MiB per hash). Run on the event loop, a handful
 of parallel logins stalls every socket of the instance, tablets' acks included. The async functions here run
-the hash in a small executor of its own: argon2-cffi releases the GIL while it hashes, and two threads keep
-a login flood from taking every core (or every thread of the default executor that other work shares).
+the hash in a small executor of its own: argon2-cffi releases the GIL while it hashes, and one thread fewer
+than the machine has cores keeps a login flood from taking every core (the event loop and PostgreSQL keep one)
+or every thread of the default executor that other work shares.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
@@ -17,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so a missing user costs as much time as a wrong password.
 _DUMMY_HASH = _hasher.hash("schakel-dummy-password")
-_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+_executor = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="argon2")
 
 
 def hash_password(password: str) -> str:

@@ -27,6 +27,21 @@ async def test_parallel_logins_do_not_delay_a_tablets_ack(database_url: str, tmp
             httpx.AsyncClient(base_url=server.base, timeout=60) as http,
         ):
             assert isinstance(await ws.recv(), Welcome)
+            seq = 0
+
+            async def one_fix() -> float:
+                nonlocal seq
+                seq += 1
+                started = time.perf_counter()
+                await ws.send(
+                    PositionReported(
+                        seq=seq, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1], at=now + timedelta(seconds=seq)
+                    )
+                )
+                await ws.recv_until(lambda f, upto=seq: isinstance(f, Ack) and f.upto >= upto, timeout=30)
+                return time.perf_counter() - started
+
+            await one_fix()  # the first batch of a fresh server opens its writer's connection: not the flood's cost
 
             async def one_login(username: str) -> int:
                 r = await http.post("/api/auth/login", json={"username": username, "password": PASSWORD})
@@ -36,17 +51,8 @@ async def test_parallel_logins_do_not_delay_a_tablets_ack(database_url: str, tmp
             names = ["lead_a", "lead_b", "admin_a", "operator_mk", "boa_b", "boa_a"]
             logins = [asyncio.create_task(one_login(names[i % len(names)])) for i in range(PARALLEL_LOGINS)]
             latencies: list[float] = []
-            seq = 0
             while not all(t.done() for t in logins):
-                seq += 1
-                started = time.perf_counter()
-                await ws.send(
-                    PositionReported(
-                        seq=seq, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1], at=now + timedelta(seconds=seq)
-                    )
-                )
-                await ws.recv_until(lambda f, upto=seq: isinstance(f, Ack) and f.upto >= upto, timeout=30)
-                latencies.append(time.perf_counter() - started)
+                latencies.append(await one_fix())
             statuses = await asyncio.gather(*logins)
         assert statuses == [200] * PARALLEL_LOGINS
         # the flood took a while (24 real hashes on a small machine), and the tablet was heard all along
