@@ -1,0 +1,1 @@
+"""Shift planning: the rooster."""
