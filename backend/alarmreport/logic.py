@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import msgspec
+
+from backend.reports.months import Month
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
 WITHIN_FAST_S = 10.0
@@ -28,10 +30,6 @@ KIND_LABELS = {
     "man_down": "Man-down",
     "checkin_missed": "Check-in gemist",
 }
-
-
-class MonthError(ValueError):
-    """The month is not YYYY-MM, or lies in the future."""
 
 
 class Alarm(msgspec.Struct, frozen=True, kw_only=True):
@@ -170,41 +168,14 @@ def by_kind(alarms: Iterable[Alarm]) -> list[KindFigures]:
     ]
 
 
-def parse_month(text: str, now: datetime) -> tuple[int, int]:
-    """YYYY-MM → (year, month); a month after the current local month is refused."""
-    try:
-        start = datetime.strptime(text, "%Y-%m")
-    except ValueError:
-        raise MonthError("maand als JJJJ-MM, bijvoorbeeld 2026-03") from None
-    if len(text) != 7 or start.year < 2000:
-        raise MonthError("maand als JJJJ-MM, bijvoorbeeld 2026-03")
-    today = now.astimezone(LOCAL)
-    if (start.year, start.month) > (today.year, today.month):
-        raise MonthError("deze maand ligt in de toekomst")
-    return start.year, start.month
-
-
-def month_key(year: int, month: int) -> str:
-    return f"{year:04d}-{month:02d}"
-
-
-def shift_month(year: int, month: int, by: int) -> tuple[int, int]:
-    index = year * 12 + (month - 1) + by
-    return index // 12, index % 12 + 1
-
-
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     """The local calendar month as a half-open UTC interval."""
-    ny, nm = shift_month(year, month, 1)
-    start = datetime(year, month, 1, tzinfo=LOCAL)
-    end = datetime(ny, nm, 1, tzinfo=LOCAL)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    return Month(year, month).bounds()
 
 
 def rolling_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     """The 12 local months ending with (year, month), as a half-open UTC interval."""
-    fy, fm = shift_month(year, month, 1 - ROLLING_MONTHS)
-    return month_bounds(fy, fm)[0], month_bounds(year, month)[1]
+    return Month(year, month).shift(1 - ROLLING_MONTHS).bounds()[0], Month(year, month).bounds()[1]
 
 
 def local_text(at: datetime) -> str:
@@ -242,14 +213,14 @@ def missed(alarms: Iterable[Alarm]) -> list[MissedAlarm]:
 
 def _local_month(at: datetime) -> str:
     local = at.astimezone(LOCAL)
-    return month_key(local.year, local.month)
+    return Month(local.year, local.month).key
 
 
 def report(year: int, month: int, alarms: Iterable[Alarm]) -> Report:
     """The whole report for (year, month) from the alarms of the 12 months ending with it."""
     items = list(alarms)
-    key = month_key(year, month)
-    keys = [month_key(*shift_month(year, month, -i)) for i in range(ROLLING_MONTHS - 1, -1, -1)]
+    key = Month(year, month).key
+    keys = [Month(year, month).shift(-i).key for i in range(ROLLING_MONTHS - 1, -1, -1)]
     per_month: dict[str, list[Alarm]] = {k: [] for k in keys}
     for a in items:
         k = _local_month(a.at)

@@ -14,14 +14,12 @@ from backend.alarmreport import logic
 from backend.alarmreport import repository as repo
 from backend.auth.guards import requires
 from backend.auth.tokens import Principal
-from backend.errors import BadInput
+from backend.reports.months import Month, parse_month
 
 
 def _month(month: str) -> tuple[int, int]:
-    try:
-        return logic.parse_month(month, datetime.now(UTC))
-    except logic.MonthError as exc:
-        raise BadInput(str(exc), field="month") from None
+    parsed = parse_month(month, now=datetime.now(UTC))
+    return parsed.year, parsed.month
 
 
 @get("/alarm-response")
@@ -46,7 +44,7 @@ async def alarm_response_csv(
     since, until = logic.month_bounds(year, mon)
     async with pool.acquire() as conn:
         alarms = await repo.safety_alarms(conn, principal.org_id, since, until)
-    filename = f"alarmopvolging-{logic.month_key(year, mon)}.csv"
+    filename = f"alarmopvolging-{Month(year, mon).key}.csv"
     return Response(
         logic.csv_document(alarms).encode("utf-8"),
         media_type="text/csv; charset=utf-8",

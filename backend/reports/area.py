@@ -15,16 +15,15 @@ unit-tested (``tests/unit/test_area_report.py``). The definitions are in ``docs/
 from __future__ import annotations
 
 import math
-import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import msgspec
 
-from backend.errors import BadInput
 from backend.registrations.validation import LOCAL
+from backend.reports.months import parse_month
 
 STREET_GAP_S = 300.0
 """A position sample counts until the unit's next sample, but for at most five minutes (a lost signal or a
@@ -90,38 +89,18 @@ class AreaReport(msgspec.Struct, frozen=True, kw_only=True):
 
 def month_start(month: str) -> datetime:
     """The first instant of `month` (YYYY-MM) in local time; a bad text is a 400 naming ``month``."""
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}", month):
-            raise ValueError(month)
-        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=LOCAL)
-    except ValueError:
-        raise BadInput("maand als JJJJ-MM", field="month") from None
-    if not 2000 <= start.year <= 2200:
-        raise BadInput("maand buiten 2000–2200", field="month")
-    return start
-
-
-def next_month(start: datetime) -> datetime:
-    return (start.replace(tzinfo=None) + timedelta(days=32)).replace(day=1).replace(tzinfo=LOCAL)
+    return parse_month(month).start
 
 
 def month_range(month: str, now: datetime) -> tuple[datetime, datetime]:
     """UTC bounds [since, until) of a month that has begun; a future month is a 400 naming ``month``."""
-    start = month_start(month)
-    if start > now.astimezone(LOCAL):
-        raise BadInput("deze maand is nog niet begonnen", field="month")
-    return start.astimezone(UTC), next_month(start).astimezone(UTC)
+    return parse_month(month, now=now).bounds()
 
 
 def trend_months(month: str, count: int = TREND_MONTHS) -> list[str]:
     """The `count` months ending with `month`, oldest first."""
-    start = month_start(month)
-    year, mon = start.year, start.month
-    out = []
-    for _ in range(count):
-        out.append(f"{year:04d}-{mon:02d}")
-        year, mon = (year, mon - 1) if mon > 1 else (year - 1, 12)
-    return out[::-1]
+    last = parse_month(month)
+    return [last.shift(-i).key for i in range(count - 1, -1, -1)]
 
 
 def month_of(at: datetime) -> str:

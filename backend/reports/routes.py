@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import asyncpg
 import msgspec
@@ -15,13 +15,12 @@ from litestar.response import Response, Template
 from backend import request_input as req
 from backend.auth.guards import requires
 from backend.auth.tokens import Principal
-from backend.errors import BadInput
 from backend.params import QueryId
 from backend.privacy import audit
 from backend.registrations import repository as reg_repo
-from backend.registrations import validation
 from backend.reports import area, area_export, documents
 from backend.reports import repository as repo
+from backend.reports.months import parse_month
 from backend.request_input import AnyRequest
 
 LEADS = ("teamlead", "admin")
@@ -94,14 +93,7 @@ async def export_gir(
 
 
 def _month(month: str) -> tuple[datetime, datetime]:
-    try:
-        start = datetime.strptime(month, "%Y-%m").replace(tzinfo=validation.LOCAL)
-    except ValueError:
-        raise BadInput("maand als JJJJ-MM", field="month") from None
-    if not 2000 <= start.year <= 2200:
-        raise BadInput("maand buiten 2000–2200", field="month")
-    end = (start + timedelta(days=32)).replace(day=1)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    return parse_month(month).bounds()
 
 
 async def _overview(pool: asyncpg.Pool, principal: Principal, month: str) -> Overview:

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from backend.alarmreport import logic
 from backend.alarmreport.logic import Alarm
+from backend.errors import BadInput
+from backend.reports.months import Month, parse_month
 
 T0 = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 seconds = st.floats(min_value=0, max_value=10_000, allow_nan=False)
@@ -96,15 +98,16 @@ def test_just_under_985_percent_is_not_met_though_it_rounds_up() -> None:
     "text", ["2026-13", "2026-3", "26-03", "maart", "", "2026-03-01", "1999-12", "2026-00"]
 )
 def test_a_malformed_month_is_refused(text: str) -> None:
-    with pytest.raises(logic.MonthError):
-        logic.parse_month(text, T0)
+    with pytest.raises(BadInput) as caught:
+        parse_month(text, now=T0)
+    assert caught.value.field == "month"
 
 
 def test_a_future_month_is_refused_but_this_month_is_not() -> None:
     now = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)  # already 1 April in Amsterdam
-    assert logic.parse_month("2026-04", now) == (2026, 4)
-    with pytest.raises(logic.MonthError, match="toekomst"):
-        logic.parse_month("2026-05", now)
+    assert parse_month("2026-04", now=now) == Month(2026, 4)
+    with pytest.raises(BadInput, match="nog niet begonnen"):
+        parse_month("2026-05", now=now)
 
 
 def test_months_are_local_calendar_months() -> None:
