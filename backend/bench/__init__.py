@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("ingest", "alarms", "bridge")
+BENCHMARKS = ("ingest", "alarms", "bridge", "chaos")
 
 
 def run_bench(name: str, args: list[str]) -> int:
@@ -18,6 +18,10 @@ def run_bench(name: str, args: list[str]) -> int:
         from backend.bench.alarms import run as run_alarms
 
         return run_alarms(args)
+    if name == "chaos":
+        from backend.bench.chaos import run as run_chaos
+
+        return run_chaos(args)
     if name == "bridge":  # the bridge is a program of its own: run its benchmark as one
         return subprocess.call([sys.executable, "-m", "meldkamer_bridge.bench", *args])
     raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
