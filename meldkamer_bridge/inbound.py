@@ -157,27 +157,52 @@ class Inbound:
         decoded: dict[int, Any],
         prepared: dict[int, Any],
     ) -> int:
+        """Record a batch in one transaction. First without savepoints (one round trip fewer per message:
+        the common case, where every message's statements succeed); when one fails, the transaction rolls
+        back and the batch is recorded again with a savepoint per message, so only the failing one stays."""
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                return await self._record_in(conn, route, messages, decoded, prepared, savepoints=False)
+        except (asyncpg.PostgresError, _HandlerFailed):
+            async with self.pool.acquire() as conn, conn.transaction():
+                return await self._record_in(conn, route, messages, decoded, prepared, savepoints=True)
+
+    async def _record_in(
+        self,
+        conn: Conn,
+        route: Route,
+        messages: list[InboxMessage],
+        decoded: dict[int, Any],
+        prepared: dict[int, Any],
+        *,
+        savepoints: bool,
+    ) -> int:
         results: list[tuple[int, str]] = []
         failed: set[str] = set()  # keys with a message not handled: their later messages wait
-        async with self.pool.acquire() as conn, conn.transaction():
-            for m in messages:
-                key = route.key(decoded[m.id])
-                if key in failed or m.id not in prepared:
-                    failed.add(key)
-                    continue
-                done = route.done(prepared[m.id])
-                if done is not None:  # the backend call said it all: nothing to write but the mark
-                    results.append((m.id, done))
-                    continue
+        for m in messages:
+            key = route.key(decoded[m.id])
+            if key in failed or m.id not in prepared:
+                failed.add(key)
+                continue
+            done = route.done(prepared[m.id])
+            if done is not None:  # the backend call said it all: nothing to write but the mark
+                results.append((m.id, done))
+                continue
+            if not savepoints:
                 try:
-                    async with conn.transaction():  # a savepoint: a failing message rolls back alone
-                        results.append(
-                            (m.id, await route.handle(self, conn, m, decoded[m.id], prepared[m.id]))
-                        )
-                except Exception:
-                    log.exception("%s %s not handled yet", m.type, m.msg_id)
-                    failed.add(key)
-            return await outbox.mark_processed_many(conn, results)
+                    results.append((m.id, await route.handle(self, conn, m, decoded[m.id], prepared[m.id])))
+                except asyncpg.PostgresError:
+                    raise
+                except Exception as exc:  # not the database's: roll back and go again with savepoints
+                    raise _HandlerFailed(m.msg_id) from exc
+                continue
+            try:
+                async with conn.transaction():  # a savepoint: a failing message rolls back alone
+                    results.append((m.id, await route.handle(self, conn, m, decoded[m.id], prepared[m.id])))
+            except Exception:
+                log.exception("%s %s not handled yet", m.type, m.msg_id)
+                failed.add(key)
+        return await outbox.mark_processed_many(conn, results)
 
     # --- the handlers -------------------------------------------------------------------------------------
     # prepare: the backend call (no database connection; concurrent across keys); handle: what is written in
@@ -258,6 +283,10 @@ class Inbound:
     ) -> str:
         await outbox.blank_body(conn, message.id)
         return prepared
+
+
+class _HandlerFailed(Exception):
+    """A handler failed in a batch recorded without savepoints: record the batch again, with them."""
 
 
 class Route(NamedTuple):
