@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from backend.rooster.rules import days_label, names_label, rule
+from backend.rooster.rules import days_label, names_label, period_label, rule
 from shared.rooster import (
     LATE_NIGHT_END,
     NIGHT_WINDOW,
@@ -106,6 +106,7 @@ class _Checker:
         self.known_first = min([*history_days, problem.start])
         self.out: list[Violation] = []
         self.works: dict[str, list[Work]] = defaultdict(list)
+        kinds: dict[str, tuple[bool, bool]] = {}
         for a, planned in [
             *((h, False) for h in problem.history if h.day < problem.start),
             *((a, True) for a in assignments),
@@ -114,9 +115,10 @@ class _Checker:
             if shift is None or a.staff_id not in self.boas:
                 continue
             start, end = shift_times(a.day, shift)
-            self.works[a.staff_id].append(
-                Work(a, start, end, is_night(start, end), is_late_night(start, end), planned)
-            )
+            if shift.code not in kinds:  # night or not depends on the shift type only, not on the day
+                kinds[shift.code] = (is_night(start, end), is_late_night(start, end))
+            night, late = kinds[shift.code]
+            self.works[a.staff_id].append(Work(a, start, end, night, late, planned))
         for works in self.works.values():
             works.sort(key=lambda w: (w.start, w.end))
         self.absence_hours: dict[tuple[str, date], float] = {}
@@ -322,7 +324,7 @@ class _Checker:
                 self.add(
                     code,
                     f"gemiddeld {_num(total / n)} uur per week over {n} weken (ten hoogste {_num(limit)}, "
-                    f"{days_label([m, end]).replace(', ', '–')})",
+                    f"{period_label(m, end)})",
                     [staff],
                     self.planned_days(staff, m, end),
                 )

@@ -22,7 +22,7 @@ import msgspec
 from fpdf import FPDF
 from icalendar import Calendar, Event
 
-from backend.rooster.rules import MONTHS_NL_SHORT, days_label
+from backend.rooster.rules import MONTHS_NL_SHORT, period_label
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
 WEEKDAYS_NL = ("ma", "di", "wo", "do", "vr", "za", "zo")
@@ -146,7 +146,7 @@ class _Pdf(FPDF):
 NAME_W = 42.0
 ROW_H = 7.0
 HEAD_H = 9.0
-ROWS_PER_PAGE = 22
+ROWS_PER_PAGE = 20  # leaves room for a legend of some 20 beats above the footer
 
 
 def _short(code: str) -> str:
@@ -169,6 +169,10 @@ def plan_pdf(export: PlanExport) -> bytes:
     blocks = [days[i : i + 28] for i in range(0, len(days), 28)] or [[export.start]]
     shift_names = {r.shift_code: (r.shift_name, r.start_minute, r.duration_minutes) for r in rows}
     beat_names = {r.beat_code: r.beat_name for r in rows}
+    # buurtcodes are long and alike (BU03630000): a cell shows the beat's number in the legend instead
+    beat_keys = {
+        code: str(i) for i, (code, _) in enumerate(sorted(beat_names.items(), key=lambda kv: kv[1]), 1)
+    }
     for block in blocks:
         for page_start in range(0, max(len(boas), 1), ROWS_PER_PAGE):
             page_boas = boas[page_start : page_start + ROWS_PER_PAGE]
@@ -177,10 +181,10 @@ def plan_pdf(export: PlanExport) -> bytes:
             pdf.cell(0, 7, _latin1(title), new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("Helvetica", size=8)
             published = export.published_at.astimezone(LOCAL).strftime("%d-%m-%Y %H:%M")
-            pdf.cell(0, 5, _latin1(f"{days_label([block[0], block[-1]]).replace(', ', '-')} - gepubliceerd "
+            pdf.cell(0, 5, _latin1(f"{period_label(block[0], block[-1])} - gepubliceerd "
                                    f"{published}"), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
-            _grid(pdf, page_boas, block, by_cell)
-            _legend(pdf, shift_names, beat_names)
+            _grid(pdf, page_boas, block, by_cell, beat_keys)
+            _legend(pdf, shift_names, beat_names, beat_keys)
     return bytes(pdf.output())
 
 
@@ -189,6 +193,7 @@ def _grid(
     boas: Sequence[tuple[int, str]],
     block: Sequence[date],
     by_cell: dict[tuple[int, date], PlanRow],
+    beat_keys: dict[str, str],
 ) -> None:
     col_w = (pdf.w - 20 - NAME_W) / 28
     y0 = pdf.get_y() + 1
@@ -215,9 +220,10 @@ def _grid(
         for d in block:
             x = pdf.get_x()
             row = by_cell.get((staff_id, d))
-            pdf.set_fill_color(246, 247, 250)
+            weekend = d.weekday() >= 5
+            pdf.set_fill_color(*((232, 237, 246) if weekend else (246, 247, 250)))
             if row is None:
-                pdf.cell(col_w, ROW_H, "", border=1, fill=i % 2 == 1)
+                pdf.cell(col_w, ROW_H, "", border=1, fill=weekend or i % 2 == 1)
                 continue
             overnight = row.start_minute + row.duration_minutes > 24 * 60
             if overnight:
@@ -227,13 +233,22 @@ def _grid(
             pdf.cell(col_w, ROW_H / 2, code, border="LTR", align="C", fill=overnight)
             pdf.set_xy(x, y + ROW_H / 2)
             pdf.set_font("Helvetica", size=5.5)
-            pdf.cell(col_w, ROW_H / 2, _latin1(row.beat_code[:6]), border="LBR", align="C", fill=overnight)
+            pdf.cell(
+                col_w,
+                ROW_H / 2,
+                beat_keys[row.beat_code],
+                border="LBR",
+                align="C",
+                fill=overnight,
+            )
             pdf.set_xy(x + col_w, y)
         y += ROW_H
     pdf.set_xy(10, y + 2)
 
 
-def _legend(pdf: _Pdf, shifts: dict[str, tuple[str, int, int]], beats: dict[str, str]) -> None:
+def _legend(
+    pdf: _Pdf, shifts: dict[str, tuple[str, int, int]], beats: dict[str, str], keys: dict[str, str]
+) -> None:
     pdf.set_font("Helvetica", "B", 7)
     pdf.cell(18, 4, "Diensten:")
     pdf.set_font("Helvetica", size=7)
@@ -245,9 +260,10 @@ def _legend(pdf: _Pdf, shifts: dict[str, tuple[str, int, int]], beats: dict[str,
     pdf.multi_cell(0, 4, _latin1("; ".join(parts) + " (geel: loopt door na middernacht)"), new_x="LMARGIN",
                    new_y="NEXT")  # fmt: skip
     pdf.set_font("Helvetica", "B", 7)
-    pdf.cell(18, 4, "Gebieden:")
+    pdf.cell(18, 4, "Gebieden:")  # the number in a cell
     pdf.set_font("Helvetica", size=7)
-    beat_text = "; ".join(f"{code} = {name}" for code, name in sorted(beats.items()))
+    ordered = sorted(beats.items(), key=lambda kv: int(keys[kv[0]]))
+    beat_text = "; ".join(f"{keys[code]} = {name} ({code})" for code, name in ordered)
     pdf.multi_cell(0, 4, _latin1(beat_text[:1500]), new_x="LMARGIN", new_y="NEXT")
 
 

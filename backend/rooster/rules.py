@@ -170,15 +170,16 @@ def days_label(days: list[date]) -> str:
             runs[-1] = (runs[-1][0], d)
         else:
             runs.append((d, d))
-    parts = []
-    for first, last in runs:
-        if first == last:
-            parts.append(day_label(first))
-        elif (first.year, first.month) == (last.year, last.month):
-            parts.append(f"{first.day}–{day_label(last)}")
-        else:
-            parts.append(f"{day_label(first)}–{day_label(last)}")
-    return ", ".join(parts)
+    return ", ".join(period_label(first, last) for first, last in runs)
+
+
+def period_label(first: date, last: date) -> str:
+    """A stretch of days: "2–29 mrt", "30 mrt–26 apr", "12 mrt"."""
+    if first == last:
+        return day_label(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{day_label(last)}"
+    return f"{day_label(first)}–{day_label(last)}"
 
 
 def names_label(names: list[str]) -> str:
