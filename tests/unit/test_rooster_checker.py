@@ -282,6 +282,18 @@ def test_46_hours_after_a_series_of_3_nights() -> None:
     assert run(two + duo(3, "vroeg")) == []  # two nights need only the 14 h
 
 
+def test_a_night_series_begun_in_history_needs_its_46_hours() -> None:
+    history = [a for n in (-2, -1) for a in duo(n, "nacht")]
+    v = assert_article(run(duo(0, "nacht") + duo(2, "vroeg"), history=history), "atw_5_8_lid_5")
+    assert v.text.startswith("46 uur rust na 3 nachten: Jansen, 28 feb–2 mrt")
+    assert run(duo(0, "nacht") + duo(3, "vroeg"), history=history) == []
+
+
+def test_consecutive_long_nights_leave_too_little_rest() -> None:
+    two = duo(0, "nacht12") + duo(1, "nacht12")  # 07:00 -> 19:00: 12 h after a night ending after 02:00
+    assert_article(run(two), "atw_5_8_lid_4")
+
+
 def test_at_most_36_late_nights_per_16_weeks_counting_history() -> None:
     plan = [a for n in (0, 3, 6) for a in duo(n, "nacht")]
     history_33 = [a for k in range(1, 34) for a in duo(-3 * k, "nacht")]
