@@ -309,6 +309,7 @@ def test_at_most_36_late_nights_per_16_weeks_counting_history() -> None:
 def test_absence_fixed_day_off_night_exemption_and_beats() -> None:
     sick = [Absence(staff_id="2", day=day(0), kind="ziek", hours=8)]
     assert_article(run(duo(0, "dag"), absences=sick), "afwezig")
+    assert run(duo(1, "dag"), absences=sick) == []
     off = Boa(staff_id="2", name="De Vries", fixed_days_off=[0])
     assert_article(run(duo(0, "dag"), boas=[JANSEN, off]), "vaste_vrije_dag")
     assert run(duo(1, "dag"), boas=[JANSEN, off]) == []
@@ -344,6 +345,15 @@ def test_qualification_of_the_demand() -> None:
 def test_pairs_that_must_or_may_never_work_together() -> None:
     never = [PairRule(a="1", b="2", kind="nooit")]
     assert_article(run(duo(0, "dag"), pair_rules=never), "duo_nooit")
+    apart = duo(0, "dag", pair=("1", "4")) + duo(0, "dag", index=1, pair=("2", "5"))
+    five = [
+        JANSEN,
+        DE_VRIES,
+        BAKKER,
+        Boa(staff_id="4", name="Smit"),
+        Boa(staff_id="5", name="Kok", experienced=True),
+    ]
+    assert run(apart, boas=five, pair_rules=never) == []
     always = [PairRule(a="1", b="3", kind="altijd")]
     rooster = duo(0, "dag") + [
         Assignment(staff_id="3", day=day(0), shift_code="dag", beat_id="1", duo=1),
