@@ -226,6 +226,14 @@ async def _plan(conn: Conn, principal: Principal, plan_id: int) -> repo.Plan:
     return found
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)  # what a rooster may plan (no date overflows)
+
+
+def _plannable(day: date, field: str) -> None:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadInput("kies een dag tussen 2000 en 2099", field=field)
+
+
 def _in_plan(the_plan: repo.Plan, day: date, field: str) -> None:
     last = the_plan.start_day + timedelta(days=the_plan.days - 1)
     if not the_plan.start_day <= day <= last:
@@ -396,6 +404,8 @@ async def list_absences(
     to_day: FromQuery[date],
 ) -> list[repo.AbsenceRow]:
     """Verlof, ziek and niet beschikbaar of the gemeente's boa's between two days (at most a year)."""
+    _plannable(from_day, "from_day")
+    _plannable(to_day, "to_day")
     if to_day < from_day or (to_day - from_day).days > MAX_ABSENCE_DAYS:
         raise BadInput("tot-dag moet na de van-dag liggen, hoogstens een jaar verder", field="to_day")
     async with pool.acquire() as conn:
@@ -411,6 +421,8 @@ async def add_absence(
 ) -> Counted:
     """A boa is absent from one day to another (replacing what was stored those days)."""
     last = data.to_day or data.from_day
+    _plannable(data.from_day, "from_day")
+    _plannable(last, "to_day")
     if last < data.from_day or (last - data.from_day).days >= MAX_ABSENCE_DAYS:
         raise BadInput("tot-dag moet na de van-dag liggen, hoogstens een jaar verder", field="to_day")
     async with pool.acquire() as conn, conn.transaction():
@@ -552,6 +564,7 @@ async def create_plan(
     state: State,
 ) -> PlanView:
     """A plan of a week or four weeks from `start_day`; with a template its demand is filled from it."""
+    _plannable(data.start_day, "start_day")
     async with pool.acquire() as conn, conn.transaction():
         tpl = None
         if data.template_id is not None:
@@ -835,6 +848,7 @@ async def herplan(
 ) -> Started:
     """A boa calls in sick from a day: store the absence, take him off those days, and repair the rooster from
     that day on (the days before stay as published; changes against the published version cost)."""
+    _plannable(data.from_day, "from_day")
     last = data.from_day + timedelta(days=data.days - 1)
     if not engine.has_solver():
         raise Conflict("de planner is in deze installatie niet beschikbaar", field="solver")

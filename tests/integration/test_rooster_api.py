@@ -129,6 +129,7 @@ async def test_a_plan_from_a_template_has_the_demand_of_its_days(
             ({"name": "x", "start_day": day(0), "days": 14}, "days"),
             ({"name": "", "start_day": day(0)}, "name"),
             ({"name": "x", "start_day": "2027-02-30"}, "start_day"),
+            ({"name": "x", "start_day": "9999-12-31"}, "start_day"),  # a horizon past the calendar's end
             ({"name": "x", "start_day": day(0), "template_id": 999999}, "template_id"),
         ):
             r = await env["lead_a"].post("/api/rooster/plans", json=body)
@@ -265,6 +266,10 @@ async def test_absences_pair_rules_and_planning_fields(db: tuple[str, World], tm
             json={"account_id": smit, "from_day": day(3), "to_day": day(1), "kind": "ziek"},
         )
         assert backwards.status_code == 400 and backwards.json()["field"] == "to_day"
+        ancient = await lead.post(
+            "/api/rooster/absences", json={"account_id": smit, "from_day": "0001-01-01", "kind": "ziek"}
+        )
+        assert ancient.status_code == 400 and ancient.json()["field"] == "from_day"
         kind = await lead.post(
             "/api/rooster/absences", json={"account_id": smit, "from_day": day(3), "kind": "vakantie"}
         )
