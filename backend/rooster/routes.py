@@ -728,11 +728,22 @@ def _start(
     if not engine.has_solver():
         raise Conflict("de planner is in deze installatie niet beschikbaar", field="solver")
 
+    pins = {(p.staff_id, p.day) for p in problem.pins}
+
     async def store(result: r.PlanningResult) -> None:
+        """The result becomes the draft: pins stay pinned; in a repair, the frozen days the solver did not
+        answer for keep their published shifts."""
+        found = [
+            msgspec.structs.replace(a, pinned=a.pinned or (a.staff_id, a.day) in pins)
+            for a in result.assignments
+        ]
+        frozen = problem.frozen_until
+        if frozen is not None and not any(a.day < frozen for a in found):
+            found += [a for a in problem.published if a.day < frozen]
         async with pool.acquire() as conn, conn.transaction():
             await repo.lock_plan(conn, plan_id)
             codes = repo.Codes(await repo.shift_types(conn, principal.org_id, with_inactive=True))
-            await repo.replace_draft(conn, plan_id, [codes.draft(a) for a in result.assignments])
+            await repo.replace_draft(conn, plan_id, [codes.draft(a) for a in found])
 
     try:
         job = jobs.start(

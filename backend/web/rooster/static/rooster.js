@@ -142,7 +142,16 @@ function planPart() {
         <button type="submit" id="publish">Publiceren</button><span class="row-msg" id="publish-msg" role="status"></span>
       </form>
       <button id="show-herplan" class="secondary">Ziekmelding / herplan</button>
+      <button id="show-extra" class="secondary">Extra vraag</button>
     </div>
+    <form id="extra-form" class="inline-form" hidden>
+      <label>Dag <input name="day" type="date" required min="${plan.start_day}" max="${last}" value="${plan.start_day}"></label>
+      <label>Dienst <select name="shift_type_id">${view.shift_types.filter((t) => t.active).map((t) => `<option value="${t.id}">${esc(t.name)}</option>`).join("")}</select></label>
+      <label>Gebied <select name="beat_id">${view.beats.map((b) => `<option value="${b.id}">${esc(b.name)}</option>`).join("")}</select></label>
+      <label>Duo's <input name="duos" type="number" min="0" max="20" value="2"></label>
+      <button type="submit">Vraag opslaan</button> <button type="button" class="secondary close-form">Annuleren</button>
+      <span class="row-msg" role="status">Bijv. een evenement; 0 duo's: die dag geen vraag.</span>
+    </form>
     <form id="herplan-form" class="inline-form" hidden>
       <label>Boa <select name="account_id" required>${boas.map((b) => `<option value="${b.id}">${esc(b.display_name)}</option>`).join("")}</select></label>
       <label>Ziek vanaf <input name="from_day" type="date" required min="${plan.start_day}" max="${last}" value="${plan.start_day}"></label>
@@ -454,6 +463,7 @@ function bind() {
     if (t.closest("#show-new-plan")) { document.getElementById("new-plan").hidden = false; return; }
     if (t.closest("#show-template")) { document.getElementById("template-form").hidden = false; return; }
     if (t.closest("#show-herplan")) { document.getElementById("herplan-form").hidden = false; return; }
+    if (t.closest("#show-extra")) { document.getElementById("extra-form").hidden = false; return; }
     if (t.closest(".close-form")) {
       const form = t.closest("form");
       if (form.id === "cell-editor") { closeEditor(); grid(); } else form.hidden = true;
@@ -529,6 +539,14 @@ function bind() {
         const msg = document.getElementById("publish-msg");
         msg.className = "row-msg ok";
         msg.textContent = `Versie ${done.number} gepubliceerd (${done.assignments} diensten).`;
+      });
+    } else if (form.id === "extra-form") {
+      await submitForm(form, async (f) => {
+        view = await api("PUT", `/api/rooster/plans/${view.plan.id}/demand`, {
+          day: f.get("day"), shift_type_id: Number(f.get("shift_type_id")), beat_id: Number(f.get("beat_id")),
+          duos: Number(f.get("duos")),
+        });
+        await refreshPlan();
       });
     } else if (form.id === "herplan-form") {
       await submitForm(form, async (f) => {
