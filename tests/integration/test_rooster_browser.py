@@ -108,6 +108,17 @@ async def test_make_a_plan_from_a_template_fill_drag_pin_publish_and_see_the_dif
         )
         await page.click("#extra-form button[type=submit]")
         await page.locator("#onbezet", has_text="43 diensten onbezet").wait_for()
+        # verlof for K. Bos from Thursday to Saturday; a range the wrong way round is refused inline
+        await page.click("#show-absence")
+        await page.select_option("#absence-form select[name=account_id]", str(ids["K. Bos"]))
+        await page.fill("#absence-form input[name=from_day]", day(3))
+        await page.fill("#absence-form input[name=to_day]", day(1))
+        await page.click("#absence-form button[type=submit]")
+        await page.locator("#absence-form .row-msg.error", has_text="veld: to_day").wait_for()
+        await page.fill("#absence-form input[name=to_day]", day(5))
+        await page.click("#absence-form button[type=submit]")
+        for offset in (3, 4, 5):
+            await cell(page, ids["K. Bos"], day(offset)).filter(has_text="verlof").wait_for()
         # per beat: the duo's names in Oude Zijde's dag row, the rest onbezet
         await page.select_option("#mode", "beat")
         monday = (

@@ -143,7 +143,17 @@ function planPart() {
       </form>
       <button id="show-herplan" class="secondary">Ziekmelding / herplan</button>
       <button id="show-extra" class="secondary">Extra vraag</button>
+      <button id="show-absence" class="secondary">Verlof / afwezig</button>
     </div>
+    <form id="absence-form" class="inline-form" hidden>
+      <label>Boa <select name="account_id" required>${boas.map((b) => `<option value="${b.id}">${esc(b.display_name)}</option>`).join("")}</select></label>
+      <label>Soort <select name="kind"><option value="verlof">verlof</option><option value="ziek">ziek</option>
+        <option value="niet_beschikbaar">niet beschikbaar</option></select></label>
+      <label>Van <input name="from_day" type="date" required value="${plan.start_day}"></label>
+      <label>Tot en met <input name="to_day" type="date" required value="${plan.start_day}"></label>
+      <button type="submit">Opslaan</button> <button type="button" class="secondary close-form">Annuleren</button>
+      <span class="row-msg" role="status">Verlof en ziekte tellen als gewerkte uren (ATW 5:2). Staat de boa dan ingepland, dan zie je dat in het rooster.</span>
+    </form>
     <form id="extra-form" class="inline-form" hidden>
       <label>Dag <input name="day" type="date" required min="${plan.start_day}" max="${last}" value="${plan.start_day}"></label>
       <label>Dienst <select name="shift_type_id">${view.shift_types.filter((t) => t.active).map((t) => `<option value="${t.id}">${esc(t.name)}</option>`).join("")}</select></label>
@@ -463,6 +473,7 @@ function bind() {
     if (t.closest("#show-new-plan")) { document.getElementById("new-plan").hidden = false; return; }
     if (t.closest("#show-template")) { document.getElementById("template-form").hidden = false; return; }
     if (t.closest("#show-herplan")) { document.getElementById("herplan-form").hidden = false; return; }
+    if (t.closest("#show-absence")) { document.getElementById("absence-form").hidden = false; return; }
     if (t.closest("#show-extra")) { document.getElementById("extra-form").hidden = false; return; }
     if (t.closest(".close-form")) {
       const form = t.closest("form");
@@ -539,6 +550,12 @@ function bind() {
         const msg = document.getElementById("publish-msg");
         msg.className = "row-msg ok";
         msg.textContent = `Versie ${done.number} gepubliceerd (${done.assignments} diensten).`;
+      });
+    } else if (form.id === "absence-form") {
+      await submitForm(form, async (f) => {
+        await api("POST", "/api/rooster/absences", { account_id: Number(f.get("account_id")), kind: f.get("kind"),
+          from_day: f.get("from_day"), to_day: f.get("to_day") });
+        await refreshPlan();
       });
     } else if (form.id === "extra-form") {
       await submitForm(form, async (f) => {
