@@ -141,9 +141,9 @@ function planPart() {
         <label>Notitie bij publicatie <input name="note" maxlength="500" size="28" placeholder="bijv. definitief maart"></label>
         <button type="submit" id="publish">Publiceren</button><span class="row-msg" id="publish-msg" role="status"></span>
       </form>
-      <button id="show-herplan" class="secondary">Ziekmelding / herplan</button>
-      <button id="show-extra" class="secondary">Extra vraag</button>
-      <button id="show-absence" class="secondary">Verlof / afwezig</button>
+      <div class="more"><button id="show-herplan" class="secondary">Ziekmelding / herplan</button>
+        <button id="show-absence" class="secondary">Verlof / afwezig</button>
+        <button id="show-extra" class="secondary">Extra vraag</button></div>
     </div>
     <form id="absence-form" class="inline-form" hidden>
       <label>Boa <select name="account_id" required>${boas.map((b) => `<option value="${b.id}">${esc(b.display_name)}</option>`).join("")}</select></label>
