@@ -32,6 +32,7 @@ teamlead_pages = [
     page_router("/teamleider/registraties", HERE / "registraties", tag="teamlead-registrations"),
     page_router("/teamleider/gebieden", HERE / "gebieden", tag="teamlead-beats"),
     page_router("/teamleider/team", HERE / "team", tag="teamlead-team"),
+    page_router("/teamleider/rooster", HERE / "rooster", tag="teamlead-rooster"),
     page_router("/teamleider/rapportage", HERE / "areareport", tag="areareport"),
     page_router("/teamleider/alarmen", HERE / "alarmreport", tag="alarm-report"),
 ]

@@ -11,6 +11,7 @@ export const PAGES = [
   { href: "/teamleider/alarmen", label: "Alarmopvolging", roles: ["teamlead", "admin"] },
   { href: "/teamleider/gebieden", label: "Gebieden", roles: ["teamlead", "admin"] },
   { href: "/teamleider/team", label: "Team", roles: ["teamlead", "admin"] },
+  { href: "/teamleider/rooster", label: "Rooster", roles: ["teamlead", "admin"] },
   { href: "/beheer/", label: "Beheer", roles: ["admin"] },
   { href: "/privacy/", label: "Privacy", roles: ["privacy_officer", "admin"] },
   { href: "/meldkamer/", label: "Meldkamer", roles: ["operator", "teamlead", "admin"] },
