@@ -47,6 +47,7 @@ from backend.registerqueries import routes as register_query_routes
 from backend.registrations import routes as registration_routes
 from backend.reports import routes as report_routes
 from backend.request_input import bound_json_depth
+from backend.rooster import field_routes as rooster_field_routes
 from backend.services import DEPENDENCIES, Services
 from backend.settings import Settings
 from backend.shifts import routes as shift_routes
@@ -142,6 +143,7 @@ def create_app(settings: Settings) -> Litestar:
             alert_timeline_routes.router,
             team_routes.router,
             teamlead_routes.router,
+            rooster_field_routes.router,
         ],
         dependencies={"principal": Provide(provide_principal), **DEPENDENCIES},
         guards=[authenticate_api],  # app-wide: a valid token before anything is parsed (401, never a 400)
