@@ -9,10 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
+import asyncpg
+
 from backend.db.pool import Conn
 from backend.orgs import repository as orgs
 from backend.rooster.published import LOCAL
+from backend.shifts import repository as shifts
 from tests.integration.harness import PASSWORD
+from tests.integration.world import World
 
 Row = tuple[int, date, int, int, int]  # (account id, day, shift type id, beat id, duo)
 
@@ -88,3 +92,60 @@ def local_start(now: datetime, minutes_from_now: int) -> tuple[date, int]:
     """The (day, start minute) of a shift starting `minutes_from_now` from now, in local wall-clock."""
     at = (now + timedelta(minutes=minutes_from_now)).astimezone(LOCAL)
     return at.date(), at.hour * 60 + at.minute
+
+
+OZ, NZ = "Burgwallen-Oude Zijde", "Burgwallen-Nieuwe Zijde"
+
+
+async def field_scenario(database_url: str, world: World, now: datetime) -> None:
+    """Gemeente A's published rooster against its running shifts, now:
+
+    - A. Bakker & B. Visser, Oude Zijde from 30 minutes ago: no shift (late);
+    - C. Smit & D. Mulder, Nieuwe Zijde: on A-01 together (on time);
+    - E. de Boer & F. Bos, Oude Zijde: F on A-02 without E, in Nieuwe Zijde (partner missing, other beat);
+    - H. Jacobs starts in 40 minutes (planned, not late yet); I. Vos's shift ended two hours ago (not shown);
+    - G. Los is on A-03 without being planned."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        oz, nz = world.beats_a[OZ], world.beats_a[NZ]
+        names = [
+            "A. Bakker",
+            "B. Visser",
+            "C. Smit",
+            "D. Mulder",
+            "E. de Boer",
+            "F. Bos",
+            "H. Jacobs",
+            "I. Vos",
+        ]
+        a, b, c, d, e, f, h, i = [await boa(conn, world.org_a, f"boa_{k}", n) for k, n in enumerate(names)]
+        day, minute = local_start(now, -30)
+        started = await shift_type(conn, world.org_a, "laat", minute, 8 * 60, "Laatdienst")
+        day_soon, minute_soon = local_start(now, 40)
+        soon = await shift_type(conn, world.org_a, "avond", minute_soon, 8 * 60, "Avonddienst")
+        old_day, old_minute = local_start(now, -10 * 60)
+        over = await shift_type(conn, world.org_a, "vroeg", old_minute, 8 * 60, "Vroege dienst")
+        await publish(
+            conn,
+            world.org_a,
+            [
+                (a, day, started, oz, 0),
+                (b, day, started, oz, 0),
+                (c, day, started, nz, 1),
+                (d, day, started, nz, 1),
+                (e, day, started, oz, 2),
+                (f, day, started, oz, 2),
+                (h, day_soon, soon, nz, 0),
+                (i, old_day, over, nz, 0),
+            ],
+        )
+        a02 = await orgs.create_unit(conn, org_id=world.org_a, call_sign="A-02")
+        a03 = await orgs.create_unit(conn, org_id=world.org_a, call_sign="A-03")
+        await shifts.start_shift(
+            conn, unit_id=world.unit_a, device_id=None, account_ids=[c, d], beat_ids=[nz]
+        )
+        await shifts.start_shift(conn, unit_id=a02, device_id=None, account_ids=[f], beat_ids=[nz])
+        ongepland = await boa(conn, world.org_a, "boa_los", "G. Los")
+        await shifts.start_shift(conn, unit_id=a03, device_id=None, account_ids=[ongepland], beat_ids=[])
+    finally:
+        await conn.close()

@@ -8,14 +8,10 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from backend.orgs import repository as orgs
 from backend.rooster.published import LOCAL
-from backend.shifts import repository as shifts
 from tests.integration.harness import bearer, login, make_settings, running
-from tests.integration.rooster_kit import boa, local_start, publish, shift_type
+from tests.integration.rooster_kit import NZ, OZ, boa, field_scenario, publish, shift_type
 from tests.integration.world import build_world
-
-OZ, NZ = "Burgwallen-Oude Zijde", "Burgwallen-Nieuwe Zijde"
 
 
 async def test_a_boa_sees_his_published_shifts_with_partner_and_the_latest_version(
@@ -91,50 +87,7 @@ async def test_the_meldkamer_sees_who_is_late_whose_partner_is_missing_and_who_s
 ) -> None:
     world = await build_world(database_url)
     now = datetime.now(UTC)
-    conn = await asyncpg.connect(database_url)
-    try:
-        oz, nz = world.beats_a[OZ], world.beats_a[NZ]
-        names = [
-            "A. Bakker",
-            "B. Visser",
-            "C. Smit",
-            "D. Mulder",
-            "E. de Boer",
-            "F. Bos",
-            "H. Jacobs",
-            "I. Vos",
-        ]
-        a, b, c, d, e, f, h, i = [await boa(conn, world.org_a, f"boa_{k}", n) for k, n in enumerate(names)]
-        day, minute = local_start(now, -30)
-        started = await shift_type(conn, world.org_a, "laat", minute, 8 * 60)
-        day_soon, minute_soon = local_start(now, 40)
-        soon = await shift_type(conn, world.org_a, "avond", minute_soon, 8 * 60)
-        old_day, old_minute = local_start(now, -10 * 60)
-        over = await shift_type(conn, world.org_a, "vroeg", old_minute, 8 * 60)  # ended 2 h ago
-        await publish(
-            conn,
-            world.org_a,
-            [
-                (a, day, started, oz, 0),
-                (b, day, started, oz, 0),  # late: no shift
-                (c, day, started, nz, 1),
-                (d, day, started, nz, 1),  # on time: both on A-01
-                (e, day, started, oz, 2),
-                (f, day, started, oz, 2),  # F started without his planned partner E
-                (h, day_soon, soon, nz, 0),
-                (i, old_day, over, nz, 0),
-            ],
-        )
-        a02 = await orgs.create_unit(conn, org_id=world.org_a, call_sign="A-02")
-        a03 = await orgs.create_unit(conn, org_id=world.org_a, call_sign="A-03")
-        await shifts.start_shift(
-            conn, unit_id=world.unit_a, device_id=None, account_ids=[c, d], beat_ids=[nz]
-        )
-        await shifts.start_shift(conn, unit_id=a02, device_id=None, account_ids=[f], beat_ids=[nz])
-        ongepland = await boa(conn, world.org_a, "boa_los", "G. Los")
-        await shifts.start_shift(conn, unit_id=a03, device_id=None, account_ids=[ongepland], beat_ids=[])
-    finally:
-        await conn.close()
+    await field_scenario(database_url, world, now)
     async with running(make_settings(database_url, tmp_path)) as server:
         operator = await login(server.base, "operator_mk")
         async with httpx.AsyncClient(base_url=server.base, headers=bearer(operator)) as http:
