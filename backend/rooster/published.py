@@ -270,7 +270,8 @@ def compare(planned: Iterable[Planned], running: Sequence[Running], now: datetim
 
 
 async def planned_vs_actual(conn: Conn, org_ids: Sequence[int], now: datetime) -> PlannedVsActual:
-    """What the console shows: yesterday's nights still running and today's duos, against open shifts."""
+    """What the console shows: yesterday's nights still running, today's duos and just after midnight
+    tomorrow's, against the open shifts."""
     today = local_today(now)
-    planned = await planned_duos(conn, org_ids, today - timedelta(days=1), 2)
+    planned = await planned_duos(conn, org_ids, today - timedelta(days=1), 3)
     return compare(planned, await running_shifts(conn, org_ids), now)

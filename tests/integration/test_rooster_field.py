@@ -108,7 +108,11 @@ async def test_the_meldkamer_sees_who_is_late_whose_partner_is_missing_and_who_s
         )  # F went to Nieuwe Zijde
         assert on_time["other_beat"] is False and on_time["missing"] == []
         assert [(u["call_sign"], u["crew"]) for u in body["unplanned"]] == [("A-03", ["G. Los"])]
-        # gemeente B's team lead sees only his gemeente, which has no rooster
+        # gemeente A's team lead sees the same; gemeente B's only his own gemeente, which has no rooster
+        lead_a = await login(server.base, "lead_a")
+        async with httpx.AsyncClient(base_url=server.base, headers=bearer(lead_a)) as http:
+            seen = (await http.get("/api/rooster/planned-now")).json()
+        assert [(x["state"], [m["name"] for m in x["members"]], x["call_sign"]) for x in seen["duos"]] == duos
         lead_b = await login(server.base, "lead_b")
         async with httpx.AsyncClient(base_url=server.base, headers=bearer(lead_b)) as http:
             assert (await http.get("/api/rooster/planned-now")).json()["duos"] == []
