@@ -7,7 +7,7 @@ and its assignments (shared/rooster.py, migration 0017).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 import asyncpg
 
@@ -101,7 +101,7 @@ async def field_scenario(database_url: str, world: World, now: datetime) -> None
     """Gemeente A's published rooster against its running shifts, now:
 
     - A. Bakker & B. Visser, Oude Zijde from 30 minutes ago: no shift (late);
-    - C. Smit & D. Mulder, Nieuwe Zijde: on A-01 together (on time);
+    - C. Smit & D. Mulder, Nieuwe Zijde: on A-01 together, started two minutes early (on time);
     - E. de Boer & F. Bos, Oude Zijde: F on A-02 without E, in Nieuwe Zijde (partner missing, other beat);
     - H. Jacobs starts in 40 minutes (planned, not late yet); I. Vos's shift ended two hours ago (not shown);
     - G. Los is on A-03 without being planned."""
@@ -141,8 +141,12 @@ async def field_scenario(database_url: str, world: World, now: datetime) -> None
         )
         a02 = await orgs.create_unit(conn, org_id=world.org_a, call_sign="A-02")
         a03 = await orgs.create_unit(conn, org_id=world.org_a, call_sign="A-03")
-        await shifts.start_shift(
+        on_time = await shifts.start_shift(
             conn, unit_id=world.unit_a, device_id=None, account_ids=[c, d], beat_ids=[nz]
+        )
+        planned_start = datetime.combine(day, time(0), LOCAL) + timedelta(minutes=minute)
+        await conn.execute(  # C and D started two minutes before the planned start
+            "UPDATE shifts SET started_at = $2 WHERE id = $1", on_time, planned_start - timedelta(minutes=2)
         )
         await shifts.start_shift(conn, unit_id=a02, device_id=None, account_ids=[f], beat_ids=[nz])
         ongepland = await boa(conn, world.org_a, "boa_los", "G. Los")

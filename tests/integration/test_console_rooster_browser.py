@@ -35,7 +35,12 @@ async def test_rooster_now_shows_the_late_duo_and_the_one_on_time(database_url: 
         assert "A. Bakker & B. Visser" in text and "TE LAAT" in text.upper()
         assert f"gepland {planned:%H:%M}, nog niet gestart (3" in text  # 30 or 31 minutes by now
         on_time = tab.locator("li.rs-gestart")
-        assert "A-01" in await on_time.inner_text() and "C. Smit & D. Mulder" in await on_time.inner_text()
+        on_time_text = await on_time.inner_text()
+        assert "A-01" in on_time_text and "C. Smit & D. Mulder" in on_time_text
+        assert (
+            f"gestart {planned - timedelta(minutes=2):%H:%M}" in on_time_text
+            and "na gepland" not in on_time_text
+        )
         missing = await tab.locator("li.rs-partner_ontbreekt").inner_text()
         assert "A-02" in missing and "zonder E. de Boer" in missing and "ander gebied dan gepland" in missing
         assert "begint" in await tab.locator("li.rs-gepland").inner_text()  # H. Jacobs, in 40 minutes

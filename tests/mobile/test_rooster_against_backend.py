@@ -19,6 +19,7 @@ from tests.mobile.conftest import KIVY_MISSING
 pytest.importorskip("kivy", reason=KIVY_MISSING)
 
 from mobile.presenters.app import AppConfig, AppPresenter  # noqa: E402
+from mobile.presenters.rooster import LOCAL  # noqa: E402
 from tests.integration.harness import (  # noqa: E402
     PASSWORD,
     bearer,
@@ -41,7 +42,9 @@ async def test_boa_sees_his_shifts_and_starts_the_planned_one_with_its_partner_a
         me = await conn.fetchval("SELECT id FROM accounts WHERE username = 'boa_a'")
         partner = await boa(conn, world.org_a, "boa_jansen", "M. Jansen")
         other = await boa(conn, world.org_a, "boa_vries", "S. de Vries")
-        day, minute = local_start(now, -5)  # the planned shift began five minutes ago
+        day, minute = local_start(now, -5)  # the planned shift began five minutes ago ...
+        if day != now.astimezone(LOCAL).date():
+            day, minute = now.astimezone(LOCAL).date(), 0  # ... or at midnight, just after it
         laat = await shift_type(conn, world.org_a, "laat", minute, 8 * 60, "Laatdienst")
         later = day + timedelta(days=3)
         await publish(

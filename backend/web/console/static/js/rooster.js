@@ -70,8 +70,9 @@ export class RoosterNow {
     const beat = duo.other_beat ? ` <span class="other-beat" title="Gepland: ${esc(duo.beat_name)}">ander gebied dan gepland</span>` : "";
     return `<li class="rooster-duo rs-${duo.state}"${duo.unit_id ? ` data-unit="${duo.unit_id}"` : ""}>
       <span class="rooster-state">${STATE[duo.state]}</span>
-      <span class="grow">${unit}${RoosterNow.crew(duo)} <small>${esc(duo.shift_name)} ${when} · ${where}</small>
-        <span class="rooster-what">${what}${beat}</span></span></li>`;
+      <span class="grow">${unit}${RoosterNow.crew(duo)}
+        <span class="rooster-what">${what}${beat}</span>
+        <small>${esc(duo.shift_name)} ${when} · ${where}</small></span></li>`;
   }
 
   render() {
@@ -87,7 +88,7 @@ export class RoosterNow {
     const duos = d.duos.map((x) => this.line(x, many)).join("");
     const unplanned = d.unplanned.map((u) => `<li class="rooster-duo rs-ongepland" data-unit="${u.unit_id}">
       <span class="rooster-state">Niet gepland</span>
-      <span class="grow"><b>${esc(u.call_sign)}</b> ${u.crew.map(esc).join(" &amp; ") || "—"}
+      <span class="grow"><b>${esc(u.call_sign)}</b> ${u.crew.map(esc).join(" &amp; ") || "<i>geen boa's gekoppeld</i>"}
         <span class="rooster-what">in dienst sinds ${clock(u.started_at)}, niet volgens rooster</span></span></li>`).join("");
     this.list.innerHTML = `
       <p class="hint rooster-head">Volgens het gepubliceerde rooster, nu en het komende uur · bijgewerkt ${clock(d.at)}
