@@ -206,9 +206,13 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
 
     def use_rooster(self, shift: PlannedShiftView | None) -> None:
         """Preselect the planned shift's partner and beat; the boa can still change both before starting."""
+        had = bool(self._rooster_beats)
         self._rooster_beats = [shift.beat_id] if shift is not None else []
         if shift is None:
             self.rooster_note = ""
+            if had:  # no planned shift any more: back to the unit's own beats
+                self.beat_ids = self._planned()
+                self._order_beats()
             return
         if shift.partner_id and any(p["id"] == shift.partner_id for p in self.partners):
             self.partner_id = shift.partner_id

@@ -83,3 +83,38 @@ async def test_another_boas_saved_rooster_is_not_shown() -> None:
         assert p.shifts == [] and all(r["free"] for r in p.rows)
     finally:
         await api.close()
+
+
+class Events:
+    def beats_loaded(self, collection: dict[str, Any], categories: list[str]) -> None: ...
+    def shift_began(self, beat_ids: list[int]) -> None: ...
+    def shift_started(self) -> None: ...
+    def shift_ended(self) -> None: ...
+
+
+async def test_the_shift_screen_takes_the_planned_partner_and_beat_and_lets_go_of_them() -> None:
+    from mobile.presenters.session import ShiftPresenter
+
+    api = Api(f"http://127.0.0.1:{free_port()}")
+    try:
+        p = ShiftPresenter(api, session=lambda: None, spawn=list, beat_names=lambda _: [], events=Events())
+        p._all_beats = [{"id": 3, "name": "Oude Zijde"}, {"id": 4, "name": "Nieuwe Zijde"}]
+        p.units = [{"id": 1, "call_sign": "HH-01", "assigned_beat_ids": [4]}]
+        p.partners = [{"id": 9, "name": "M. Jansen"}, {"id": 8, "name": "S. de Vries"}]
+        p.choose_unit(1)
+        assert p.beat_ids == [4] and p.beat_rows[0]["text"] == "Nieuwe Zijde  (gepland)"
+        p.use_rooster(shift(TODAY, 9))  # planned: Oude Zijde with M. Jansen
+        assert p.beat_ids == [3] and p.partner_id == 9
+        assert p.beat_rows[0]["text"] == "Oude Zijde  (volgens rooster)"
+        assert p.rooster_note.startswith(
+            "Volgens rooster: Dagdienst 09:00–17:00 · Oude Zijde · met M. Jansen"
+        )
+        p.choose_partner(8)  # changeable
+        p.choose_unit(1)  # another tap on the unit keeps the planned beat
+        assert p.beat_ids == [3] and p.partner_id == 8
+        p.use_rooster(None)  # no planned shift any more: the unit's own beat again
+        assert (
+            p.beat_ids == [4] and p.rooster_note == "" and p.beat_rows[0]["text"] == "Nieuwe Zijde  (gepland)"
+        )
+    finally:
+        await api.close()
