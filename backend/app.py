@@ -48,6 +48,7 @@ from backend.registrations import routes as registration_routes
 from backend.reports import routes as report_routes
 from backend.request_input import bound_json_depth
 from backend.rooster import export_routes as rooster_export_routes
+from backend.rooster import field_routes as rooster_field_routes
 from backend.rooster import routes as rooster_routes
 from backend.services import DEPENDENCIES, Services
 from backend.settings import Settings
@@ -147,6 +148,7 @@ def create_app(settings: Settings) -> Litestar:
             rooster_export_routes.router,
             rooster_export_routes.feed_router,
             rooster_routes.router,
+            rooster_field_routes.router,
         ],
         dependencies={"principal": Provide(provide_principal), **DEPENDENCIES},
         guards=[authenticate_api],  # app-wide: a valid token before anything is parsed (401, never a 400)

@@ -1,14 +1,15 @@
 """The tablet's HTTP calls to the backend, in one place so the paths and bodies are easy to adjust.
 
-Login, refresh, shifts, units and beats are the spine's routes. Registrations and photos follow the
-registration API (client-made UUID `id`, photos addressed by their sha256) and always go through the outbox.
+Login, refresh, shifts, units and beats are the spine's routes; the boa's own rooster is read-only.
+Registrations and photos follow the registration API (client-made UUID `id`, photos addressed by their
+sha256) and always go through the outbox.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ import msgspec
 
 from shared.feitcodes import FeitResult
 from shared.http import TokenPair, error_body_decoder
+from shared.rooster import PlannedShiftView
 
 TIMEOUT_S = 15.0
 
@@ -55,6 +57,7 @@ def _error_of(response: httpx.Response) -> ApiError:
 
 _session = msgspec.json.Decoder(Session)
 _feit_result = msgspec.json.Decoder(FeitResult)
+_rooster = msgspec.json.Decoder(list[PlannedShiftView])
 
 
 class Api:
@@ -131,6 +134,11 @@ class Api:
 
     async def end_shift(self, shift_id: int) -> None:
         await self._call("POST", f"/api/shifts/{shift_id}/end")
+
+    async def my_rooster(self, start: date, days: int) -> list[PlannedShiftView]:
+        """The boa's own published shifts (the latest version of each plan) on [start, start + days)."""
+        r = await self._call("GET", "/api/me/rooster", params={"from": start.isoformat(), "days": days})
+        return _rooster.decode(r.content)
 
     async def feitcodes(self, q: str, lon: float | None, lat: float | None, limit: int = 20) -> FeitResult:
         """The server's feitcode search: the organisation's track, the boa's domains, APV zones here first."""

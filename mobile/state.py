@@ -15,6 +15,7 @@ import msgspec
 
 from mobile.api import Session
 from shared.protocol import TaskAssigned, TaskState, TextMessage
+from shared.rooster import PlannedShiftView
 
 
 class SavedShift(msgspec.Struct, kw_only=True):
@@ -50,6 +51,10 @@ class SavedState(msgspec.Struct, kw_only=True):
     noodknop_kind: str = "noodknop"  # ... a noodknop or a man-down
     checkin_due: datetime | None = None  # working alone: the next check-in
     checkin_minutes: int = 30
+    # Mijn diensten, as last fetched (shown offline with its time); whose it is, so another boa sees none
+    rooster: list[PlannedShiftView] = []
+    rooster_at: datetime | None = None
+    rooster_account: int | None = None
 
 
 class StateFile:

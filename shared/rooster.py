@@ -11,7 +11,7 @@ can be built from the database, from the demo and from the benchmark's generator
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -164,3 +164,77 @@ class PlanningResult(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def gap(self) -> float:
         return 0.0 if self.objective == 0 else abs(self.objective - self.bound) / abs(self.objective)
+
+
+# --- the published rooster in the field: a boa's own shifts (tablet), planned against actual (console) ---
+# Read from the latest published version of each plan. Ids here are the database's integers (the tablet
+# preselects its partner and beat with them); times are aware datetimes (UTC on the wire).
+
+DuoState = Literal["gestart", "partner_ontbreekt", "te_laat", "gepland"]
+LATE_AFTER_MINUTES = 10  # a planned duo without a running shift this long after its start is late
+
+
+class PlannedShiftView(msgspec.Struct, frozen=True, kw_only=True):
+    """One published shift of one boa: when, where and with whom."""
+
+    day: date
+    shift_code: str
+    shift_name: str
+    starts_at: datetime
+    ends_at: datetime
+    beat_id: int
+    beat_name: str
+    partner_id: int | None = None  # None: planned alone (or the partner's half is not published)
+    partner_name: str | None = None
+    org_id: int = 0
+    plan_id: int = 0
+    version: int = 0  # the published version number it comes from
+
+
+class DuoMember(msgspec.Struct, frozen=True, kw_only=True):
+    account_id: int
+    name: str
+    on_shift: bool = False  # on a running shift (with the duo, or elsewhere)
+
+
+class PlannedDuo(msgspec.Struct, frozen=True, kw_only=True):
+    """A planned duo now or soon, with what is actually running.
+
+    ``gestart``: a shift runs with the planned boa's; ``partner_ontbreekt``: a shift runs with only part of
+    them (``missing`` names who is not on it); ``te_laat``: no shift and the start is ``LATE_AFTER_MINUTES``
+    past; ``gepland``: not started and not late yet."""
+
+    org_id: int
+    gemeente: str
+    day: date
+    shift_code: str
+    shift_name: str
+    starts_at: datetime
+    ends_at: datetime
+    beat_id: int
+    beat_name: str
+    members: list[DuoMember]
+    state: DuoState
+    late_minutes: int = 0  # how long past the start without a shift (te_laat)
+    unit_id: int | None = None  # the running shift's unit
+    call_sign: str | None = None
+    started_at: datetime | None = None
+    missing: list[str] = []  # planned boa's not on the duo's running shift
+    others: list[str] = []  # on the running shift without being planned in this duo
+    other_beat: bool = False  # the running shift does not have the planned beat
+
+
+class UnplannedShift(msgspec.Struct, frozen=True, kw_only=True):
+    shift_id: int
+    org_id: int
+    unit_id: int
+    call_sign: str
+    crew: list[str] = []
+    started_at: datetime | None = None
+
+
+class PlannedVsActual(msgspec.Struct, frozen=True, kw_only=True):
+    at: datetime
+    late_after_minutes: int = LATE_AFTER_MINUTES
+    duos: list[PlannedDuo] = []  # late first, then partner missing, planned, started; by start
+    unplanned: list[UnplannedShift] = []  # running shifts in a gemeente with a rooster, in no planned duo

@@ -29,6 +29,7 @@ from mobile.presenters.map import MapPresenter
 from mobile.presenters.outbox import OutboxPresenter
 from mobile.presenters.ports import Clock
 from mobile.presenters.register import RegisterPresenter
+from mobile.presenters.rooster import RoosterPresenter
 from mobile.presenters.safety import (
     NO_MOTION_S,
     CheckInPresenter,
@@ -56,8 +57,8 @@ class AppConfig:
 
 
 class AppPresenter(EventDispatcher):  # type: ignore[misc]
-    screen = OptionProperty("login", options=["login", "shift", "duty"])
-    tab = OptionProperty("status", options=["status", "map", "register", "tasks", "outbox"])
+    screen = OptionProperty("login", options=["login", "shift", "duty", "rooster"])
+    tab = OptionProperty("status", options=["status", "map", "register", "tasks", "outbox", "rooster"])
     online = BooleanProperty(False)
     link_text = StringProperty(t("link.offline"))
     waiting = NumericProperty(0)
@@ -101,6 +102,15 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.shift = ShiftPresenter(
             self.api, session=lambda: self.session, spawn=self.spawn, beat_names=self.map.names, events=self
         )
+        self.rooster = RoosterPresenter(
+            self.api,
+            save=save,
+            spawn=self.spawn,
+            account_id=lambda: self.session.account_id if self.session else None,
+            now=lambda: datetime.fromtimestamp(self.clock(), UTC),
+        )
+        if saved is not None:
+            self.rooster.restore(saved.rooster, saved.rooster_at, saved.rooster_account)
         self.status = StatusPresenter(frames, outbox, on_shift=self._on_shift, save=save)
         self.noodknop = NoodknopPresenter(
             frames,
@@ -133,7 +143,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.outbox_view = OutboxPresenter(outbox, frames)
         self.outbox.listeners.append(self._outbox_changed)
         self.bind(
-            tab=lambda *_: self.outbox_view.refresh(),
+            tab=self._tab_opened,
             online=self.map.setter("online"),
             waiting=self._tab_labels,
         )
@@ -199,8 +209,30 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
                 noodknop_kind=self.noodknop.kind,
                 checkin_due=self.checkin.due if shift else None,
                 checkin_minutes=int(self.checkin.period_min),
+                rooster=list(self.rooster.shifts),
+                rooster_at=self.rooster.fetched_at,
+                rooster_account=self.rooster.owner,
             )
         )
+
+    def _tab_opened(self, *_: object) -> None:
+        self.outbox_view.refresh()
+        if self.tab == "rooster":
+            self.rooster.refresh()
+
+    def open_rooster(self) -> None:
+        """From the shift screen: Mijn diensten (its back button returns to the shift screen)."""
+        self.screen = "rooster"
+        self.rooster.refresh()
+
+    def close_rooster(self) -> None:
+        self.screen = "duty" if self.shift.active else "shift"
+
+    async def load_rooster(self) -> None:
+        """Fetch Mijn diensten (the saved list stays when offline) and preselect the planned shift."""
+        await self.rooster.load()
+        if not self.shift.active:
+            self.shift.use_rooster(self.rooster.current())
 
     def _title(self, *_: object) -> None:
         self.title = t("app.title") + (f"  ·  {self.shift.summary}" if self.shift.active else "")
@@ -257,6 +289,9 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.screen = "duty" if self.shift.active else "shift"
         if load and not self.shift.active:
             await self.shift.load()
+            await self.load_rooster()
+        else:
+            self.spawn(self.rooster.load())  # on shift: Mijn diensten is a tab, kept fresh in the background
 
     def on_shift_started(self, *, resumed: bool = False) -> None:
         if not resumed:
@@ -275,6 +310,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.location.shift_ended()
         self.map.select([])
         self.screen = "shift"
+        self.shift.use_rooster(self.rooster.current())  # the next planned shift, if one is due
         self._save()
 
     async def logout(self) -> None:
@@ -287,6 +323,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.session = None
         self.api.token = None
         self.user = ""
+        self.rooster.clear()  # the next boa on this tablet does not see this one's shifts
         self._save()
         self.screen = "login"
 

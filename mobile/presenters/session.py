@@ -11,6 +11,8 @@ from kivy.properties import BooleanProperty, ListProperty, NumericProperty, Stri
 from mobile.api import Api, ApiError, Session
 from mobile.i18n import field_label, t
 from mobile.presenters.ports import Spawn
+from mobile.presenters.rooster import hm
+from shared.rooster import PlannedShiftView
 
 
 def _reason(exc: ApiError) -> str:
@@ -97,7 +99,8 @@ class ShiftEvents(Protocol):
 
 
 class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
-    """Choose the unit (duo), the partner and the beat; the unit's planned beats come preselected."""
+    """Choose the unit (duo), the partner and the beat; the unit's planned beats come preselected, and the
+    published rooster's partner and beat over them when the boa has a planned shift now (`use_rooster`)."""
 
     units = ListProperty([])  # [{"id", "call_sign", "assigned_beat_ids"}]
     unit_id = NumericProperty(0)
@@ -117,6 +120,7 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
     unit_rows = ListProperty([])
     partner_rows = ListProperty([])
     beat_rows = ListProperty([])
+    rooster_note = StringProperty("")  # "Volgens rooster: …" when the boa has a planned shift now
 
     def __init__(
         self,
@@ -135,6 +139,7 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
         self._beat_names = beat_names  # of the beats the map knows (after a restart, before `load`)
         self._events = events
         self._all_beats: list[dict[str, Any]] = []
+        self._rooster_beats: list[int] = []  # the planned shift's beat: preselected whatever the unit
         self.bind(
             units=self._rows,
             unit_id=self._rows,
@@ -145,6 +150,7 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
         )
 
     def _rows(self, *_: object) -> None:
+        planned_label = "shift.beat_rooster" if self._rooster_beats else "shift.beat_planned"
         self.unit_rows = [
             {"text": u["call_sign"], "unit_id": u["id"], "chosen": u["id"] == self.unit_id}
             for u in self.units
@@ -157,7 +163,7 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
         ]
         self.beat_rows = [
             {
-                "text": b["name"] + (f"  ({t('shift.beat_planned')})" if b["planned"] else ""),
+                "text": b["name"] + (f"  ({t(planned_label)})" if b["planned"] else ""),
                 "beat_id": b["id"],
                 "chosen": b["id"] in self.beat_ids,
             }
@@ -198,7 +204,29 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
         self.beat_ids = list(planned)
         self._order_beats()
 
+    def use_rooster(self, shift: PlannedShiftView | None) -> None:
+        """Preselect the planned shift's partner and beat; the boa can still change both before starting."""
+        had = bool(self._rooster_beats)
+        self._rooster_beats = [shift.beat_id] if shift is not None else []
+        if shift is None:
+            self.rooster_note = ""
+            if had:  # no planned shift any more: back to the unit's own beats
+                self.beat_ids = self._planned()
+                self._order_beats()
+            return
+        if shift.partner_id and any(p["id"] == shift.partner_id for p in self.partners):
+            self.partner_id = shift.partner_id
+        self.beat_ids = [shift.beat_id]
+        self._order_beats()
+        partner = t("shift.rooster_partner", name=shift.partner_name) if shift.partner_name else ""
+        times = f"{hm(shift.starts_at)}–{hm(shift.ends_at)}"
+        self.rooster_note = t(
+            "shift.rooster", shift=shift.shift_name, times=times, beat=shift.beat_name, partner=partner
+        )
+
     def _planned(self) -> list[int]:
+        if self._rooster_beats:
+            return list(self._rooster_beats)
         unit = next((u for u in self.units if u["id"] == self.unit_id), None)
         return list(unit["assigned_beat_ids"]) if unit else []
 

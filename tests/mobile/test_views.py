@@ -46,6 +46,7 @@ async def test_every_screen_is_built_and_shows_the_presenters_labels(tmp_path: P
         for label in (p.login.server_label, p.title, p.tasks_tab, p.status.headline, p.map.fix_label):
             assert label in shown
         assert p.tasks.title in shown and p.outbox_view.summary in shown and p.register.photo_button in shown
+        assert "Mijn diensten" in shown and p.rooster.status in shown and "Rooster" in shown
         p.waiting = 2
         p.status.show(UnitStatus.BUSY)
         p.login.busy = True

@@ -6,13 +6,14 @@ import { LiveMap } from "./map.js";
 import { Alerts } from "./alerts.js";
 import { UnitList } from "./units.js";
 import { Incidents } from "./incidents.js";
+import { RoosterNow } from "./rooster.js";
 import { ALERT, STATUS, TASK, age, clock, esc } from "/web/static/js/format.js";
 
 const $ = (id) => document.getElementById(id);
 let app = null;
 
 function showLogin() {
-  if (app) { app.live.stop(); }
+  if (app) { app.live.stop(); app.rooster.stop(); }
   $("console").hidden = true;
   $("login").hidden = false;
 }
@@ -45,6 +46,7 @@ async function start(gesture) {
   if (gesture) app.alerts.unlockAudio();
   await app.loadBeats();
   app.live.start();
+  app.rooster.start();
 }
 
 class Console {
@@ -82,6 +84,10 @@ class Console {
       head: document.querySelector("table.units thead"), onSelect: (id) => { this.map.focusUnit(id); this.showUnit(id); },
       beatNames: this.beatNames, taskOf: (id) => this.incidents.taskOf(id),
     });
+    this.rooster = new RoosterNow({
+      list: $("tab-rooster"), count: $("rooster-count"),
+      onShowUnit: (id) => { this.map.focusUnit(id); this.showUnit(id); },
+    });
     this.live = new Live({
       onSnapshot: (s) => this.snapshot(s), onDelta: (d) => this.delta(d), onAlert: (a) => this.alerts.put(a),
       onError: (e) => { if (e.fatal && e.code !== "unauthorized") $("conn").textContent = `Geweigerd: ${e.message}`; },
@@ -105,8 +111,9 @@ class Console {
 
   tab(name) {
     for (const b of document.querySelectorAll(".tabs button")) b.classList.toggle("active", b.dataset.tab === name);
-    for (const t of ["units", "incidents", "new"]) $(`tab-${t}`).hidden = t !== name;
+    for (const t of ["units", "incidents", "rooster", "new"]) $(`tab-${t}`).hidden = t !== name;
     if (name === "units") this.units.render();
+    if (name === "rooster") this.rooster.load();
     if (name !== "new") this.map.clearPick();
   }
 
