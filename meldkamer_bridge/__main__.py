@@ -9,6 +9,10 @@ Configuration from arguments or the environment (arguments win):
   BRIDGE_MELDKAMER / BRIDGE_POLICE   which partner gets status/AVL and which gets CAP (default: the first)
   BRIDGE_MAPPING         a JSON file with the meldkamer's status codes and priorities (default: GMS table)
   BRIDGE_LEASE_S         the partner lease (default 15 s): one active bridge per partner, another one waits
+  BRIDGE_TLS_CERT / BRIDGE_TLS_KEY / BRIDGE_TLS_CA   mutual TLS for wss:// and nena+wss:// partners: our
+                         certificate chain and key (PEM) and the CA bundle partners' certificates chain to
+  A NENA EIDO conveyance partner (NENA-STA-024): NAME=nena+wss://HOST:PORT/PATH[?listen=HOST:PORT] (Schakel
+  subscribes at the URL; with listen= it also notifies the partner on that address)
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 
 from meldkamer_bridge.adapters.base import CodecError
 from meldkamer_bridge.adapters.status import GMS_DEFAULT, load_mapping
+from meldkamer_bridge.adapters.tls import TlsConfig
 from meldkamer_bridge.app import TRANSPORTS, Bridge
 from meldkamer_bridge.config import BridgeConfig, Partner
 
@@ -70,6 +75,9 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
         "database waits and takes over within this time after the active one dies",
     )
     p.add_argument("--me", default=env.get("BRIDGE_NAME", "schakel"))
+    p.add_argument("--tls-cert", default=env.get("BRIDGE_TLS_CERT"), help="our certificate chain (PEM)")
+    p.add_argument("--tls-key", default=env.get("BRIDGE_TLS_KEY"), help="our private key (PEM)")
+    p.add_argument("--tls-ca", default=env.get("BRIDGE_TLS_CA"), help="the CA bundle of partners (PEM)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
 
@@ -107,6 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     except (CodecError, OSError) as exc:
         raise SystemExit(f"cannot use the partner mapping {args.mapping}: {exc}") from None
 
+    tls_parts = (args.tls_cert, args.tls_key, args.tls_ca)
+    if any(tls_parts) and not all(tls_parts):
+        raise SystemExit("mutual TLS needs all three: --tls-cert, --tls-key and --tls-ca")
+    tls = TlsConfig(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca) if all(tls_parts) else None
+
     def config(url: str) -> BridgeConfig:
         return BridgeConfig(
             database_url=url,
@@ -121,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             retention_days=args.retention_days,
             lease_s=args.lease_s,
             mapping=mapping,
+            tls=tls,
         )
 
     try:

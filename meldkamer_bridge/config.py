@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from meldkamer_bridge.adapters import status
+from meldkamer_bridge.adapters.tls import TlsConfig
 
 
 class Partner(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,3 +33,4 @@ class BridgeConfig(msgspec.Struct, frozen=True, kw_only=True):
     sender: str = "schakel@handhaving.nl"  # CAP sender
     agency: str = "handhaving.nl"  # our agency id in EIDO updates
     mapping: status.PartnerMapping = status.GMS_DEFAULT
+    tls: TlsConfig | None = None  # mutual TLS for wss:// and nena+wss:// partners (docs/bridge.md, §10)

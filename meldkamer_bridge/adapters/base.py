@@ -16,6 +16,7 @@ from typing import Protocol
 
 from lxml import etree
 
+from meldkamer_bridge.adapters.tls import TlsConfig
 from meldkamer_bridge.outbox import Envelope, OutboxMessage, Verdict
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
@@ -74,6 +75,7 @@ class TransportFactory(Protocol):
         token: str = "",
         validate: Validator | None = None,
         on_received: OnReceived | None = None,
+        tls: TlsConfig | None = None,
     ) -> Transport: ...
 
 

@@ -89,6 +89,30 @@ def validate_eido(document: Any) -> None:
         raise CodecError(path, error.message[:300])
 
 
+# --- exercise and test traffic ---------------------------------------------------------------------------
+
+# NENA-STA-021 (EIDO 1.0) has no exercise or test indicator. Schakel marks drill traffic with the CAP 1.2
+# status words in the incident component's `incidentStatusInternalText` (an array of the agency's own status
+# texts, so the value sits beside the real status and no schema rule is bent): "Exercise" or "Test". On the
+# way in it also takes "oefening", and a call component whose `standardPrimaryCallType` is "test".
+EXERCISE_TEXT = {"exercise": "Exercise", "test": "Test"}
+_EXERCISE_IN = {"exercise": "exercise", "oefening": "exercise", "test": "test"}
+
+
+def exercise_of(doc: dict[str, Any]) -> str:
+    """"exercise", "test" or "" (real traffic) for an EIDO."""
+    incident = doc.get("incidentComponent") or {}
+    texts = [*(incident.get("incidentStatusInternalText") or []), *(incident.get("incidentStatusCommonRegistryText") or [])]
+    for text in texts:
+        found = _EXERCISE_IN.get(str(text).strip().lower())
+        if found:
+            return found
+    for call in doc.get("callComponent") or []:
+        if isinstance(call, dict) and str(call.get("standardPrimaryCallType", "")).lower() == "test":
+            return "test"
+    return ""
+
+
 # --- in: an incident handed to handhaving -----------------------------------------------------------------
 
 
@@ -109,6 +133,7 @@ class IncidentHandover(msgspec.Struct, frozen=True, kw_only=True):
     description: str = ""  # the notes, oldest first
     at: datetime  # lastUpdateTimeStamp of the EIDO
     partner_incident_id: str = ""  # internalIncidentId, e.g. the GMS incident number
+    exercise: str = ""  # "exercise" or "test" for drill/test traffic (see `exercise_of`), "" for real
 
 
 _GML = "{http://www.opengis.net/gml}"
@@ -215,6 +240,7 @@ def decode_incident(
         description="\n".join(_TAGS.sub("", n["notesActionComments"]).strip() for n in notes),
         at=_parse_time(doc["lastUpdateTimeStamp"], "lastUpdateTimeStamp"),
         partner_incident_id=incident.get("internalIncidentId", ""),
+        exercise=exercise_of(doc),
     )
 
 
@@ -258,6 +284,7 @@ class IncidentUpdate(msgspec.Struct, frozen=True, kw_only=True):
     melding_id: int | None = None  # Schakel's melding
     units: tuple[str, ...] = ()  # call signs of the assigned units
     note: str = ""
+    exercise: str = ""  # "exercise"/"test": the melding is a drill, and the update says so
 
 
 def _prologue(component_id: str, agency: str, at: str) -> dict[str, Any]:
@@ -277,6 +304,8 @@ def encode_update(update: IncidentUpdate, mapping: PartnerMapping = GMS_DEFAULT)
         "incidentStatusCommonRegistryText": [incident_status],
         "incidentStatusInternalText": [update.progress.value],
     }
+    if update.exercise:
+        incident["incidentStatusInternalText"].append(EXERCISE_TEXT[update.exercise])
     if update.melding_id is not None:
         incident["internalIncidentId"] = str(update.melding_id)
     doc: dict[str, Any] = {
@@ -358,6 +387,7 @@ def decode_update(data: bytes) -> IncidentUpdate:
         melding_id=int(melding) if melding and melding.isdigit() else None,
         units=tuple(r.get("emergencyResourceName", "") for r in doc.get("emergencyResourceComponent") or []),
         note="\n".join(n["notesActionComments"] for n in doc.get("notesComponent") or []),
+        exercise=exercise_of(doc),
     )
 
 
@@ -403,6 +433,8 @@ def encode_incident(
         "incidentStatusCommonRegistryText": ["Pending"],
         "locationReference": [{"$ref": f"{ext}:location"}],
     }
+    if handover.exercise:
+        incident["incidentStatusInternalText"] = [EXERCISE_TEXT[handover.exercise]]
     if handover.category:
         incident["incidentTypeInternalText"] = handover.category
     if handover.partner_incident_id:
