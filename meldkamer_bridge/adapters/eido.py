@@ -100,9 +100,12 @@ _EXERCISE_IN = {"exercise": "exercise", "oefening": "exercise", "test": "test"}
 
 
 def exercise_of(doc: dict[str, Any]) -> str:
-    """"exercise", "test" or "" (real traffic) for an EIDO."""
+    """The EIDO's marking: "exercise", "test" or "" (real traffic)."""
     incident = doc.get("incidentComponent") or {}
-    texts = [*(incident.get("incidentStatusInternalText") or []), *(incident.get("incidentStatusCommonRegistryText") or [])]
+    texts = [
+        *(incident.get("incidentStatusInternalText") or []),
+        *(incident.get("incidentStatusCommonRegistryText") or []),
+    ]
     for text in texts:
         found = _EXERCISE_IN.get(str(text).strip().lower())
         if found:

@@ -429,6 +429,14 @@ class NotifierSession:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
 
+    async def _fail(self, code: int, reason: str, text: str) -> None:
+        """Close the connection and end the session, saying why (log and status) before the close."""
+        log.warning("nena notifier %s: %s; closing", self.peer, text)
+        self.status.error(text)
+        with contextlib.suppress(Exception):
+            await self.ws.close(code=code, reason=reason)
+        raise ConveyanceError(text)
+
     # reading: subscribe, unsubscribe, eventResponse, terminateResponse
 
     async def _read_loop(self) -> None:
@@ -436,8 +444,7 @@ class NotifierSession:
             try:
                 kind, body = parse_frame(raw)
             except CodecError as exc:
-                await self.ws.close(code=1002, reason="bad frame")
-                raise ConveyanceError(f"bad frame from the subscriber: {exc}") from None
+                await self._fail(1002, "bad frame", f"bad frame from the subscriber: {exc}")
             if kind == "subscribe":
                 await self._on_subscribe(body)
             elif kind == "unsubscribe":
@@ -567,9 +574,10 @@ class NotifierSession:
             now = time.monotonic()
             for transaction, sent in self._in_flight.items():
                 if now - sent.at > self.response_timeout_s:
-                    await self.ws.close(code=1011, reason="no eventResponse")
-                    raise ConveyanceError(
-                        f"no eventResponse for transaction {transaction} within {self.response_timeout_s:g} s"
+                    await self._fail(
+                        1011,
+                        "no eventResponse",
+                        f"no eventResponse for {transaction} within {self.response_timeout_s:g} s",
                     )
             if self._subscribed.is_set() and self.expires_at and now >= self.expires_at:
                 await self.ws.send(

@@ -3,9 +3,9 @@
 
 Both roles over real WebSockets, with the conveyance code of the bridge (meldkamer_bridge.adapters.
 nena_conveyance) on a SQLite store: as a notifier it serves its sample incidents (EIDOs) to the subscriber
-`schakel` on `--port`; with `--subscribe URL` it subscribes to Schakel's notifier and keeps the progress EIDOs
-it gets. A kill -9 loses nothing: what it queued stays in its outbox until Schakel answered 200, what it stored
-is committed before it answers.
+`schakel` on `--port`; with `--subscribe URL` it subscribes to Schakel's notifier and keeps the progress
+EIDOs it gets. A kill -9 loses nothing: what it queued stays in its outbox until Schakel answered 200, what
+it stored is committed before it answers.
 """
 
 from __future__ import annotations
