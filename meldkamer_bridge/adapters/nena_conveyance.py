@@ -278,6 +278,10 @@ class Subscriber:
                 raise ConveyanceError(
                     f"subscribeResponse for request {body['requestId']!r}, we sent {request!r}"
                 )
+            if body["statusCode"] == 481 and self._subscription:  # the renewal's id is unknown: a new one
+                log.warning("nena subscriber %s: %s unknown (481)", self.peer, self._subscription)
+                self._subscription = ""
+                return await self._subscribe(ws)
             if body["statusCode"] != 200 or not body.get("subscriptionId"):
                 raise ConveyanceError(
                     f"subscription refused: {body['statusCode']} {body.get('statusText', '')}"
@@ -287,6 +291,9 @@ class Subscriber:
             return int(body.get("expires") or self.expires_s)
 
     async def _session(self, ws: Any) -> None:
+        # a subscription lives on its connection: a new connection (the notifier may have restarted) always
+        # subscribes afresh; what it has not delivered it keeps for us, not for the old subscription
+        self._subscription = ""
         expires = await self._subscribe(ws)
         self.connected.set()
         log.info("nena subscriber %s: subscribed (%s, %d s)", self.peer, self._subscription, expires)
