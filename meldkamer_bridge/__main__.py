@@ -9,6 +9,7 @@ Configuration from arguments or the environment (arguments win):
   BRIDGE_MELDKAMER / BRIDGE_POLICE   which partner gets status/AVL and which gets CAP (default: the first)
   BRIDGE_MAPPING         a JSON file with the meldkamer's status codes and priorities (default: GMS table)
   BRIDGE_LEASE_S         the partner lease (default 15 s): one active bridge per partner, another one waits
+  BRIDGE_EXERCISE        NAME[=test],… exercise links: CAP status Exercise (or Test), EIDOs marked the same
   BRIDGE_TLS_CERT / BRIDGE_TLS_KEY / BRIDGE_TLS_CA   mutual TLS for wss:// and nena+wss:// partners: our
                          certificate chain and key (PEM) and the CA bundle partners' certificates chain to
   A NENA EIDO conveyance partner (NENA-STA-024): NAME=nena+wss://HOST:PORT/PATH[?listen=HOST:PORT] (Schakel
@@ -23,6 +24,8 @@ import logging
 import os
 import sys
 from pathlib import Path
+
+import msgspec
 
 from meldkamer_bridge.adapters.base import CodecError
 from meldkamer_bridge.adapters.status import GMS_DEFAULT, load_mapping
@@ -75,6 +78,12 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
         "database waits and takes over within this time after the active one dies",
     )
     p.add_argument("--me", default=env.get("BRIDGE_NAME", "schakel"))
+    p.add_argument(
+        "--exercise",
+        default=env.get("BRIDGE_EXERCISE", ""),
+        metavar="NAME[=test],…",
+        help="exercise links: everything to these partners is marked (CAP status Exercise, or Test)",
+    )
     p.add_argument("--tls-cert", default=env.get("BRIDGE_TLS_CERT"), help="our certificate chain (PEM)")
     p.add_argument("--tls-key", default=env.get("BRIDGE_TLS_KEY"), help="our private key (PEM)")
     p.add_argument("--tls-ca", default=env.get("BRIDGE_TLS_CA"), help="the CA bundle of partners (PEM)")
@@ -108,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     partners = parse_partners(args.partners)
+    drills = dict((d.split("=", 1) + ["exercise"])[:2] for d in filter(None, args.exercise.split(",")))
+    if any(kind not in ("exercise", "test") for kind in drills.values()) or set(drills) - {
+        p.name for p in partners
+    }:
+        raise SystemExit(f"bad --exercise {args.exercise!r}: NAME[=test] of configured partners")
+    partners = tuple(msgspec.structs.replace(p, exercise=drills.get(p.name, "")) for p in partners)
     if not partners:
         raise SystemExit("no partners configured")
     try:

@@ -92,6 +92,8 @@ class Outbound:
         before); `partner` defaults to the meldkamer.
         """
         partner = partner or self.config.meldkamer
+        if not update.exercise and self.config.exercise_of(partner):  # an exercise link marks everything
+            update = msgspec.structs.replace(update, exercise=self.config.exercise_of(partner))
         body = eido.encode_update(update, self.config.mapping)
         queued = await outbox.enqueue(conn, partner, "eido_update", body, msg_id)
         self.store.changed(partner).set()
@@ -186,6 +188,7 @@ class Outbound:
             radius_km=radius_km,
             position_at=position_at,
             text=alert.text,
+            status=cap.EXERCISE_STATUS[self.config.exercise_of(self.config.police)],
         )
         queued = await self.store.enqueue(self.config.police, "cap", cap.encode_alert(out), out.message_id)
         if queued is not None:
