@@ -56,6 +56,8 @@ class Bridge:
         if scheme not in TRANSPORTS:
             known = ", ".join(TRANSPORTS)
             raise ValueError(f"partner {partner.name}: no transport for {partner.url!r} (known: {known})")
+        # mutual TLS only when configured, so a transport without TLS needs no `tls` parameter
+        tls = {"tls": self.config.tls} if self.config.tls is not None else {}
         return TRANSPORTS[scheme](
             partner.url,
             self.store,
@@ -64,7 +66,7 @@ class Bridge:
             token=partner.token,
             validate=self.inbound.validate,
             on_received=self.inbound.received,
-            tls=self.config.tls,
+            **tls,
         )
 
     async def _retention_loop(self) -> None:

@@ -161,6 +161,15 @@ def _describe(alert: OutgoingAlert) -> str:
     return "\n".join(lines)
 
 
+def describe(alert: OutgoingAlert) -> str:
+    """The alert's Dutch description (what, who, where, the boa's note), as CAP and EIDO carry it."""
+    return _describe(alert)
+
+
+def headline(alert: OutgoingAlert) -> str:
+    return KINDS[alert.kind].headline.format(call_sign=alert.call_sign, organisation=alert.organisation)
+
+
 def _age(delta: timedelta) -> str:
     seconds = max(0, round(delta.total_seconds()))
     minutes, seconds = divmod(seconds, 60)
