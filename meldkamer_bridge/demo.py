@@ -34,6 +34,7 @@ async def run_partner_and_bridge(
     host: str = "127.0.0.1",
     port: int = 8765,
     incident_every_s: float = 45.0,
+    nena_ports: tuple[int, int] | None = None,
 ) -> None:
     """Serve the reference partner and run the bridge (service account `bridge`) until cancelled.
 
@@ -54,13 +55,14 @@ async def run_partner_and_bridge(
             return
         sim.send_police_alert(1)
         # next to the link: a NENA partner (its notifier on port+1, Schakel's notifier for it on port+2)
+        nena_port, schakel_port = nena_ports or (port + 1, port + 2)
         nena = NenaPartner(
             data_dir / "nena-sim.sqlite3",
-            listen=f"{host}:{port + 1}",
-            subscribe=f"ws://{host}:{port + 2}/",
+            listen=f"{host}:{nena_port}",
+            subscribe=f"ws://{host}:{schakel_port}/",
         )
         stack.callback(nena.close)
-        nena_url = f"nena+ws://{host}:{port + 1}/?listen={host}:{port + 2}"
+        nena_url = f"nena+ws://{host}:{nena_port}/?listen={host}:{schakel_port}"
         config = BridgeConfig(
             database_url=database_url,
             partners=(
@@ -97,7 +99,7 @@ async def auto_assign(backend_url: str, password: str) -> None:
         while True:
             await asyncio.sleep(2.0)
             try:
-                lines = await api.timeline(PARTNER)
+                lines = [line for partner in (PARTNER, NENA_PARTNER) for line in await api.timeline(partner)]
                 todo = sorted({line.incident_id for line in lines if line.kind == "created"} - done)
                 if not todo:
                     continue
