@@ -149,14 +149,22 @@ async def _recv(ws: Any, timeout: float) -> tuple[str, dict[str, Any]]:
     return parse_frame(raw)
 
 
-def _split_listen(url: str) -> tuple[str, str]:
-    """(the URL to connect to, the host:port to listen on) from `nena+wss://host/path?listen=0.0.0.0:9443`."""
+# the options a partner's URL may carry for the conveyance (not sent on to the partner)
+OPTIONS = ("listen", "minRate", "maxRate", "expires", "qualFilter")
+
+
+def split_url(url: str) -> tuple[str, dict[str, str]]:
+    """(the URL to connect to, the conveyance's options) from e.g.
+    `nena+wss://host/path?listen=0.0.0.0:9443&minRate=60&maxRate=1&expires=3600`."""
     parts = urlsplit(url)
     query = parse_qs(parts.query)
-    listen = query.pop("listen", [""])[0]
+    options = {key: query.pop(key)[0] for key in OPTIONS if key in query}
     rest = "&".join(f"{k}={v}" for k, values in query.items() for v in values)
     scheme = parts.scheme.removeprefix("nena+")
-    return urlunsplit((scheme, parts.netloc, parts.path or "/", rest, "")), listen
+    for key in ("minRate", "maxRate", "expires"):
+        if key in options and not options[key].isdigit():
+            raise ValueError(f"{key} in {url!r}: a whole number of seconds")
+    return urlunsplit((scheme, parts.netloc, parts.path or "/", rest, "")), options
 
 
 # --- the subscriber ---------------------------------------------------------------------------------------
@@ -245,7 +253,9 @@ class Subscriber:
             exc_info=not quiet,
         )
         self.status.error(text)
-        task = asyncio.get_running_loop().create_task(self.store.record_failure(self.peer, text))
+        task = asyncio.get_running_loop().create_task(
+            self.store.record_failure(self.peer, f"nena subscriber: {text}")
+        )
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     async def _subscribe(self, ws: Any) -> int:
@@ -556,6 +566,8 @@ class NotifierSession:
             raise ConveyanceError(f"the subscriber does not know subscription {self.subscription} (481)")
         else:  # 500, 501, 503, anything else: temporary, send again after a pause
             self.status.error(f"eventResponse {code}: {text}")
+            with contextlib.suppress(Exception):
+                await self.store.record_failure(self.peer, f"nena notifier: eventResponse {code}: {text}")
             log.warning("nena notifier %s: eventResponse %d %s; sending again", self.peer, code, text)
             self._retry = sorted({*self._retry, *sent.seqs})
             self._retry_after = time.monotonic() + 1.0
@@ -722,6 +734,9 @@ class Notifier:
         except (ConveyanceError, websockets.ConnectionClosed) as exc:
             log.info("nena notifier %s: session ended: %s", self.peer, exc)
             self.status.error(f"session ended: {exc}")
+            if isinstance(exc, ConveyanceError):  # the partner's fault: in the admins' status as well
+                with contextlib.suppress(Exception):
+                    await self.store.record_failure(self.peer, f"nena notifier: {exc}")
         except Exception as exc:
             log.exception("nena notifier %s: session failed", self.peer)
             self.status.error(f"session failed: {exc}")
@@ -765,10 +780,24 @@ class NenaConveyance:
         tls: TlsConfig | None = None,
     ) -> None:
         del me, token  # the conveyance names no sender; identity is the TLS certificate
-        connect, listen = _split_listen(url)
+        connect, options = split_url(url)
+        listen = options.get("listen", "")
         self.peer = peer
+
+        def seconds(key: str) -> int | None:
+            return int(options[key]) if key in options else None
+
         self.subscriber = Subscriber(
-            connect, store, peer=peer, validate=validate, on_received=on_received, tls=tls
+            connect,
+            store,
+            peer=peer,
+            validate=validate,
+            on_received=on_received,
+            tls=tls,
+            expires_s=seconds("expires") or 3600,
+            min_rate_s=seconds("minRate"),
+            max_rate_s=seconds("maxRate"),
+            qual_filter=options.get("qualFilter"),
         )
         self.notifier: Notifier | None = Notifier(listen, store, peer=peer, tls=tls) if listen else None
         self._connected = self.subscriber.connected

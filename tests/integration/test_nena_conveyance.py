@@ -19,7 +19,13 @@ import websockets
 from backend.db.pool import create_pool
 from meldkamer_bridge import outbox
 from meldkamer_bridge.adapters import eido
-from meldkamer_bridge.adapters.nena_conveyance import Notifier, Subscriber, check_frame, eido_msg_id
+from meldkamer_bridge.adapters.nena_conveyance import (
+    Notifier,
+    Subscriber,
+    check_frame,
+    eido_msg_id,
+    split_url,
+)
 from meldkamer_bridge.app import Bridge
 from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.simulator.nena_partner import NenaPartner
@@ -271,3 +277,46 @@ def test_sample_subscribe_frames_of_eidolib_validate() -> None:
         ("eidolib_ws_NotifyWithEido.json", "event"),
     ):
         assert check_frame(json.loads((base / name).read_text()))[0] == kind
+
+
+async def test_notifier_keeps_the_rates_the_subscriber_asked_for(tmp_path: Path) -> None:
+    """maxRate: at least that many seconds between events (what queued meanwhile goes in one event);
+    minRate: an event (empty when there is nothing new) at least that often."""
+    store = SqliteStore(tmp_path / "schakel.sqlite3")
+    notifier = Notifier("127.0.0.1:0", store, peer="partner")
+    async with running(notifier.run()):
+        await notifier.listening.wait()
+        async with websockets.connect(f"ws://127.0.0.1:{notifier.port}/") as ws:
+            fake = FakeSubscriber(ws)
+            response = await fake.subscribe(minRate=2, maxRate=1)
+            assert (response["minRate"], response["maxRate"]) == (2, 1)
+            store.enqueue("partner", "eido_update", progress(1).decode(), "p1")
+            first = await fake.next("event")
+            t0 = asyncio.get_running_loop().time()
+            await fake.answer(first, 200)
+            store.enqueue("partner", "eido_update", progress(2).decode(), "p2")
+            store.enqueue("partner", "eido_update", progress(3).decode(), "p3")
+            second = await fake.next("event")
+            t1 = asyncio.get_running_loop().time()
+            assert t1 - t0 >= 0.9  # not before maxRate
+            assert len(second["notification"]) == 2  # what queued meanwhile, together
+            await fake.answer(second, 200)
+            heartbeat = await fake.next("event", within=4.0)
+            assert heartbeat["notification"] == [] and asyncio.get_running_loop().time() - t1 >= 1.8
+            await fake.answer(heartbeat, 200)
+            await ws.send(
+                json.dumps({"unsubscribe": {"requestId": "u1", "subscriptionId": response["subscriptionId"]}})
+            )
+            assert (await fake.next("unsubscribeResponse"))["statusCode"] == 200
+    assert store.db.execute("SELECT acked_seq FROM peers WHERE peer = 'partner'").fetchone() == (3,)
+    store.close()
+
+
+def test_the_partner_url_carries_the_conveyance_options() -> None:
+    url, options = split_url(
+        "nena+wss://eido.psap.example.nl/eido?listen=0.0.0.0:9443&minRate=60&maxRate=1&x=y"
+    )
+    assert url == "wss://eido.psap.example.nl/eido?x=y"
+    assert options == {"listen": "0.0.0.0:9443", "minRate": "60", "maxRate": "1"}
+    with pytest.raises(ValueError, match="minRate"):
+        split_url("nena+ws://127.0.0.1:1/?minRate=soon")
