@@ -122,3 +122,49 @@ async def test_only_the_partner_with_the_right_certificate_subscribes(tmp_path: 
         )
     for s in (notifier_store, store, rogue_store):
         s.close()
+
+
+async def test_the_bridge_and_the_partner_on_nena_wss_with_mutual_tls(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The bridge configured as in production (nena+wss://, BRIDGE_TLS_*): it subscribes to the partner over
+    TLS and the partner subscribes to it over TLS; each checks the other's certificate and name."""
+    from backend.db.pool import create_pool
+    from meldkamer_bridge.app import Bridge
+    from meldkamer_bridge.config import BridgeConfig, Partner
+    from meldkamer_bridge.simulator.nena_partner import NenaPartner
+    from tests.integration.harness import free_port
+
+    make_ca(tmp_path, "ca")
+    ours = make_cert(tmp_path, "ca", "schakel", "DNS:schakel,DNS:localhost,IP:127.0.0.1")
+    theirs = make_cert(tmp_path, "ca", "nena-sim", "DNS:nena-sim,DNS:localhost,IP:127.0.0.1")
+    partner_port, schakel_port = free_port(), free_port()
+    sim = NenaPartner(
+        tmp_path / "nena.sqlite3",
+        listen=f"127.0.0.1:{partner_port}",
+        subscribe=f"wss://localhost:{schakel_port}/",
+        tls=theirs,
+    )
+    sim.send_incident(1)
+    url = f"nena+wss://localhost:{partner_port}/?listen=127.0.0.1:{schakel_port}"
+    config = BridgeConfig(
+        database_url=database_url,
+        partners=(Partner(name="nena-sim", url=url),),
+        meldkamer="nena-sim",
+        police="nena-sim",
+        tls=ours,
+    )
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    try:
+        bridge = Bridge(config, pool)
+        await bridge.store.enqueue("nena-sim", "eido_update", progress(), "schakel:progress:1:1")
+        async with running(sim.run()), running(bridge.run()):
+            async with asyncio.timeout(20):
+                while True:
+                    n = await pool.fetchval("SELECT count(*) FROM bridge_inbox WHERE partner = 'nena-sim'")
+                    if n == 1 and len(sim.store.received()) == 1:
+                        break
+                    await asyncio.sleep(0.1)
+    finally:
+        await pool.close()
+        sim.close()
