@@ -91,6 +91,25 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def links(args: argparse.Namespace) -> tuple[tuple[Partner, ...], TlsConfig | None]:
+    """The partners (with their exercise setting) and the mutual TLS settings; SystemExit naming what is
+    wrong."""
+    partners = parse_partners(args.partners)
+    if not partners:
+        raise SystemExit("no partners configured")
+    drills = dict((d.split("=", 1) + ["exercise"])[:2] for d in filter(None, args.exercise.split(",")))
+    if any(kind not in ("exercise", "test") for kind in drills.values()) or set(drills) - {
+        p.name for p in partners
+    }:
+        raise SystemExit(f"bad --exercise {args.exercise!r}: NAME[=test] of configured partners")
+    partners = tuple(msgspec.structs.replace(p, exercise=drills.get(p.name, "")) for p in partners)
+    tls_parts = (args.tls_cert, args.tls_key, args.tls_ca)
+    if any(tls_parts) and not all(tls_parts):
+        raise SystemExit("mutual TLS needs all three: --tls-cert, --tls-key and --tls-ca")
+    tls = TlsConfig(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca) if all(tls_parts) else None
+    return partners, tls
+
+
 async def serve(config: BridgeConfig) -> None:
     from backend.cli import _migrate
     from backend.db.pool import create_pool
@@ -116,24 +135,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    partners = parse_partners(args.partners)
-    drills = dict((d.split("=", 1) + ["exercise"])[:2] for d in filter(None, args.exercise.split(",")))
-    if any(kind not in ("exercise", "test") for kind in drills.values()) or set(drills) - {
-        p.name for p in partners
-    }:
-        raise SystemExit(f"bad --exercise {args.exercise!r}: NAME[=test] of configured partners")
-    partners = tuple(msgspec.structs.replace(p, exercise=drills.get(p.name, "")) for p in partners)
-    if not partners:
-        raise SystemExit("no partners configured")
+    partners, tls = links(args)
     try:
         mapping = load_mapping(args.mapping) if args.mapping else GMS_DEFAULT
     except (CodecError, OSError) as exc:
         raise SystemExit(f"cannot use the partner mapping {args.mapping}: {exc}") from None
-
-    tls_parts = (args.tls_cert, args.tls_key, args.tls_ca)
-    if any(tls_parts) and not all(tls_parts):
-        raise SystemExit("mutual TLS needs all three: --tls-cert, --tls-key and --tls-ca")
-    tls = TlsConfig(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca) if all(tls_parts) else None
 
     def config(url: str) -> BridgeConfig:
         return BridgeConfig(
