@@ -205,12 +205,12 @@ class Subscriber:
         self.connected = asyncio.Event()
         self.status = Status()
         self._subscription = ""  # renewed with its id while this process lives
+        if url.startswith("wss://") and tls is None:  # a configuration error: say so at the start
+            raise ValueError(f"{peer}: {url} needs mutual TLS (--tls-cert, --tls-key, --tls-ca)")
 
     async def run(self) -> None:
         options: dict[str, Any] = {"max_size": MAX_FRAME_BYTES, "open_timeout": 5, "ping_interval": 10}
-        if self.url.startswith("wss://"):
-            if self.tls is None:
-                raise ValueError(f"{self.peer}: wss:// needs a TLS configuration (certificate, key, CA)")
+        if self.tls is not None and self.url.startswith("wss://"):
             options["ssl"] = client_context(self.tls)
         attempt = 0
         connections = websockets.connect(
