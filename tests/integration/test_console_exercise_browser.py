@@ -73,4 +73,13 @@ async def test_drill_meldingen_are_marked_in_the_list_and_the_detail(
         await drill.click()
         await page.locator("#detail h3 .pill.drill", has_text="OEFENING").wait_for()
         await screenshot(page, "incident-oefening-detail", tmp_path)
+        # the operator marks a melding as a drill in the form
+        await page.click(".tabs button[data-tab=new]")
+        await page.fill("input[name=category]", "Oefening verward persoon")
+        await page.fill("input[name=address]", "Burgwallen-Oude Zijde")
+        await page.check("input[name=exercise]")
+        await screenshot(page, "new-incident-oefening", tmp_path)
+        await page.click("#incident-form button[type=submit]")
+        await page.locator("#detail h3 .pill.drill", has_text="OEFENING").wait_for()
+        assert "Oefening verward persoon" in await page.locator("#detail h3").inner_text()
     assert page.errors == []

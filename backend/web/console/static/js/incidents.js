@@ -70,6 +70,7 @@ export class Incidents {
     const body = { category: f.get("category").trim(), priority: Number(f.get("priority")),
                    description: f.get("description").trim(), address: f.get("address").trim(),
                    required_domain: Number(f.get("required_domain") || 1) };
+    if (f.get("exercise")) body.exercise = "exercise";  // a drill: marked everywhere, never counted
     if (this.pickedAt) Object.assign(body, this.pickedAt);
     if (this.origin) Object.assign(body, this.origin);  // made from an alarm: its org, source and alert id
     this.formError.textContent = "";
