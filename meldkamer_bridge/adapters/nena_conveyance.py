@@ -620,7 +620,9 @@ class NotifierSession:
         now = time.monotonic()
         if len(self._in_flight) >= IN_FLIGHT or now - self._last_sent < self.max_rate_s:
             return False
-        if self._retry and now >= self._retry_after:
+        if self._retry:  # in order: nothing newer goes out before what is to be sent again
+            if now < self._retry_after:
+                return False
             seqs, self._retry = self._retry[:BATCH], self._retry[BATCH:]
             pending = await self.store.pending(self.peer, min(seqs) - 1, max(seqs))
             messages = [m for m in pending if m.seq in seqs]
