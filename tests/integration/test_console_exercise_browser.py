@@ -3,6 +3,7 @@ or a test carries an OEFENING / TEST badge in the list and in the detail; real o
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import httpx
@@ -83,3 +84,20 @@ async def test_drill_meldingen_are_marked_in_the_list_and_the_detail(
         await page.locator("#detail h3 .pill.drill", has_text="OEFENING").wait_for()
         assert "Oefening verward persoon" in await page.locator("#detail h3").inner_text()
     assert page.errors == []
+    # the team lead's Vandaag page marks the drills too
+    async with running(make_settings(database_url, tmp_path)) as server, chromium((1440, 1000)) as page:
+        await page.goto(server.base + "/teamleider/")
+        await page.fill("input[name=username]", "lead_a")
+        await page.fill("input[name=password]", PASSWORD)
+        await page.click("button[type=submit]")
+        drill_row = page.locator("#incidents tr", has_text="Oefening grootschalige")
+        await drill_row.locator(".badge", has_text="OEFENING").wait_for()
+        await (
+            page.locator("#incidents tr", has_text="Proefmelding")
+            .locator(".badge", has_text="TEST")
+            .wait_for()
+        )
+        assert "OEFENING" not in await page.locator("#incidents tr", has_text="Geluidsoverlast").inner_text()
+        target = Path(os.environ.get("SCHAKEL_SCREENSHOTS") or tmp_path)
+        await page.screenshot(path=str(target / "teamlead-vandaag-oefening.png"), full_page=True)
+        assert page.errors == []
