@@ -9,6 +9,11 @@ Configuration from arguments or the environment (arguments win):
   BRIDGE_MELDKAMER / BRIDGE_POLICE   which partner gets status/AVL and which gets CAP (default: the first)
   BRIDGE_MAPPING         a JSON file with the meldkamer's status codes and priorities (default: GMS table)
   BRIDGE_LEASE_S         the partner lease (default 15 s): one active bridge per partner, another one waits
+  BRIDGE_EXERCISE        NAME[=test],… exercise links: CAP status Exercise (or Test), EIDOs marked the same
+  BRIDGE_TLS_CERT / BRIDGE_TLS_KEY / BRIDGE_TLS_CA   mutual TLS for wss:// and nena+wss:// partners: our
+                         certificate chain and key (PEM) and the CA bundle partners' certificates chain to
+  A NENA EIDO conveyance partner (NENA-STA-024): NAME=nena+wss://HOST:PORT/PATH[?listen=HOST:PORT] (Schakel
+  subscribes at the URL; with listen= it also notifies the partner on that address)
 """
 
 from __future__ import annotations
@@ -20,8 +25,11 @@ import os
 import sys
 from pathlib import Path
 
+import msgspec
+
 from meldkamer_bridge.adapters.base import CodecError
 from meldkamer_bridge.adapters.status import GMS_DEFAULT, load_mapping
+from meldkamer_bridge.adapters.tls import TlsConfig
 from meldkamer_bridge.app import TRANSPORTS, Bridge
 from meldkamer_bridge.config import BridgeConfig, Partner
 
@@ -70,8 +78,36 @@ def parse_args(argv: list[str], env: dict[str, str]) -> argparse.Namespace:
         "database waits and takes over within this time after the active one dies",
     )
     p.add_argument("--me", default=env.get("BRIDGE_NAME", "schakel"))
+    p.add_argument(
+        "--exercise",
+        default=env.get("BRIDGE_EXERCISE", ""),
+        metavar="NAME[=test],…",
+        help="exercise links: everything to these partners is marked (CAP status Exercise, or Test)",
+    )
+    p.add_argument("--tls-cert", default=env.get("BRIDGE_TLS_CERT"), help="our certificate chain (PEM)")
+    p.add_argument("--tls-key", default=env.get("BRIDGE_TLS_KEY"), help="our private key (PEM)")
+    p.add_argument("--tls-ca", default=env.get("BRIDGE_TLS_CA"), help="the CA bundle of partners (PEM)")
     p.add_argument("-v", "--verbose", action="store_true")
     return p.parse_args(argv)
+
+
+def links(args: argparse.Namespace) -> tuple[tuple[Partner, ...], TlsConfig | None]:
+    """The partners (with their exercise setting) and the mutual TLS settings; SystemExit naming what is
+    wrong."""
+    partners = parse_partners(args.partners)
+    if not partners:
+        raise SystemExit("no partners configured")
+    drills = dict((d.split("=", 1) + ["exercise"])[:2] for d in filter(None, args.exercise.split(",")))
+    if any(kind not in ("exercise", "test") for kind in drills.values()) or set(drills) - {
+        p.name for p in partners
+    }:
+        raise SystemExit(f"bad --exercise {args.exercise!r}: NAME[=test] of configured partners")
+    partners = tuple(msgspec.structs.replace(p, exercise=drills.get(p.name, "")) for p in partners)
+    tls_parts = (args.tls_cert, args.tls_key, args.tls_ca)
+    if any(tls_parts) and not all(tls_parts):
+        raise SystemExit("mutual TLS needs all three: --tls-cert, --tls-key and --tls-ca")
+    tls = TlsConfig(cert=args.tls_cert, key=args.tls_key, ca=args.tls_ca) if all(tls_parts) else None
+    return partners, tls
 
 
 async def serve(config: BridgeConfig) -> None:
@@ -99,9 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
-    partners = parse_partners(args.partners)
-    if not partners:
-        raise SystemExit("no partners configured")
+    partners, tls = links(args)
     try:
         mapping = load_mapping(args.mapping) if args.mapping else GMS_DEFAULT
     except (CodecError, OSError) as exc:
@@ -121,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             retention_days=args.retention_days,
             lease_s=args.lease_s,
             mapping=mapping,
+            tls=tls,
         )
 
     try:

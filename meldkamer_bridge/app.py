@@ -19,6 +19,7 @@ import asyncpg
 
 from meldkamer_bridge import link, outbox
 from meldkamer_bridge.adapters.base import Transport, TransportFactory
+from meldkamer_bridge.adapters.nena_conveyance import NenaConveyance
 from meldkamer_bridge.api import BackendApi
 from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.inbound import Inbound
@@ -29,7 +30,12 @@ from meldkamer_bridge.outbox import PgStore
 log = logging.getLogger(__name__)
 
 # How a partner is reached, by the scheme of its URL: a partner on another transport is one more module.
-TRANSPORTS: dict[str, TransportFactory] = {"ws": link.PartnerLink, "wss": link.PartnerLink}
+TRANSPORTS: dict[str, TransportFactory] = {
+    "ws": link.PartnerLink,
+    "wss": link.PartnerLink,
+    "nena+ws": NenaConveyance,  # NENA-STA-024 subscribe/notify (loopback, the demo)
+    "nena+wss": NenaConveyance,  # the same over mutual TLS
+}
 
 
 class Bridge:
@@ -50,6 +56,8 @@ class Bridge:
         if scheme not in TRANSPORTS:
             known = ", ".join(TRANSPORTS)
             raise ValueError(f"partner {partner.name}: no transport for {partner.url!r} (known: {known})")
+        # mutual TLS only when configured, so a transport without TLS needs no `tls` parameter
+        tls = {"tls": self.config.tls} if self.config.tls is not None else {}
         return TRANSPORTS[scheme](
             partner.url,
             self.store,
@@ -58,6 +66,7 @@ class Bridge:
             token=partner.token,
             validate=self.inbound.validate,
             on_received=self.inbound.received,
+            **tls,
         )
 
     async def _retention_loop(self) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import msgspec
 
 from meldkamer_bridge.adapters import status
+from meldkamer_bridge.adapters.tls import TlsConfig
 
 
 class Partner(msgspec.Struct, frozen=True, kw_only=True):
     name: str  # its name on the link (the simulator's default: gms-sim)
     url: str  # ws://host:port/ (the scheme picks the transport)
     token: str = ""
+    exercise: str = (
+        ""  # "exercise"/"test": an exercise link, all it carries is marked so (docs/bridge.md, §11)
+    )
 
 
 class BridgeConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,3 +36,10 @@ class BridgeConfig(msgspec.Struct, frozen=True, kw_only=True):
     sender: str = "schakel@handhaving.nl"  # CAP sender
     agency: str = "handhaving.nl"  # our agency id in EIDO updates
     mapping: status.PartnerMapping = status.GMS_DEFAULT
+    tls: TlsConfig | None = None
+
+    def exercise_of(self, partner: str) -> str:
+        """The link setting: "exercise" or "test" when `partner`'s link is an exercise link, else ""."""
+        return next(
+            (p.exercise for p in self.partners if p.name == partner), ""
+        )  # mutual TLS for wss:// and nena+wss:// partners (docs/bridge.md, §10)

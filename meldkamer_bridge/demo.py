@@ -17,10 +17,12 @@ from meldkamer_bridge.api import BackendApi, Refused, Unavailable
 from meldkamer_bridge.app import Bridge
 from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.simulator import Simulator
+from meldkamer_bridge.simulator.nena_partner import NenaPartner
 
 log = logging.getLogger(__name__)
 
 PARTNER = "gms-sim"
+NENA_PARTNER = "nena-sim"  # the same kind of meldkamer, on the NENA EIDO conveyance (docs/bridge.md, §10)
 
 
 async def run_partner_and_bridge(
@@ -32,6 +34,7 @@ async def run_partner_and_bridge(
     host: str = "127.0.0.1",
     port: int = 8765,
     incident_every_s: float = 45.0,
+    nena_ports: tuple[int, int] | None = None,
 ) -> None:
     """Serve the reference partner and run the bridge (service account `bridge`) until cancelled.
 
@@ -51,26 +54,39 @@ async def run_partner_and_bridge(
             )
             return
         sim.send_police_alert(1)
+        # next to the link: a NENA partner (its notifier on port+1, Schakel's notifier for it on port+2)
+        nena_port, schakel_port = nena_ports or (port + 1, port + 2)
+        nena = NenaPartner(
+            data_dir / "nena-sim.sqlite3",
+            listen=f"{host}:{nena_port}",
+            subscribe=f"ws://{host}:{schakel_port}/",
+        )
+        stack.callback(nena.close)
+        nena_url = f"nena+ws://{host}:{nena_port}/?listen={host}:{schakel_port}"
         config = BridgeConfig(
             database_url=database_url,
-            partners=(Partner(name=PARTNER, url=f"ws://{host}:{port}/"),),
+            partners=(
+                Partner(name=PARTNER, url=f"ws://{host}:{port}/"),
+                Partner(name=NENA_PARTNER, url=nena_url),
+            ),
             meldkamer=PARTNER,
             police=PARTNER,
             backend_url=backend_url,
             password=password,
         )
         bridge = asyncio.create_task(Bridge(config, pool).run())
+        nena_task = asyncio.create_task(nena.run())
         dispatcher = asyncio.create_task(auto_assign(backend_url, password))
         try:
             n = sim.incidents_queued()
             while True:
                 await asyncio.sleep(incident_every_s)
                 n += 1
-                sim.send_incident(n)
+                sim.send_incident(n) if n % 2 else nena.send_incident(n)  # every other one over NENA
         finally:
-            for task in (bridge, dispatcher):
+            for task in (bridge, nena_task, dispatcher):
                 task.cancel()
-            await asyncio.gather(bridge, dispatcher, return_exceptions=True)
+            await asyncio.gather(bridge, nena_task, dispatcher, return_exceptions=True)
 
 
 async def auto_assign(backend_url: str, password: str) -> None:
@@ -83,7 +99,7 @@ async def auto_assign(backend_url: str, password: str) -> None:
         while True:
             await asyncio.sleep(2.0)
             try:
-                lines = await api.timeline(PARTNER)
+                lines = [line for partner in (PARTNER, NENA_PARTNER) for line in await api.timeline(partner)]
                 todo = sorted({line.incident_id for line in lines if line.kind == "created"} - done)
                 if not todo:
                     continue

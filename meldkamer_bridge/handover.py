@@ -43,9 +43,15 @@ def incident_request(partner: str, handover: eido.IncidentHandover) -> dict[str,
         "source": partner[:40],
         "external_id": handover.external_id[:200],
     }
+    if handover.exercise:
+        body["exercise"] = handover.exercise
     if handover.lon is not None and handover.lat is not None:
         body["lon"], body["lat"] = handover.lon, handover.lat
     return body
+
+
+# A police alert marked Exercise or Test reaches the tablets visibly as such, never as a real one.
+_EXERCISE_PREFIX = {"Exercise": "OEFENING: ", "Test": "TEST: "}
 
 
 def area_alert_request(partner: str, alert: cap.PartnerAlert) -> dict[str, object]:
@@ -54,7 +60,7 @@ def area_alert_request(partner: str, alert: cap.PartnerAlert) -> dict[str, objec
         "source": partner[:40],
         "identifier": alert.identifier[:300],
         "event": alert.event[:300],
-        "headline": alert.headline[:300],
+        "headline": (_EXERCISE_PREFIX.get(alert.status, "") + alert.headline)[:300],
         "description": alert.description[:2000],
         "instruction": alert.instruction[:2000],
         "severity": alert.severity[:40],
@@ -79,6 +85,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     call_sign: str | None
     units: tuple[str, ...]  # call signs of all tasks of the melding (for `closed`)
+    exercise: str = ""
 
 
 def progress_msg_id(incident_id: int, event_id: int) -> str:
@@ -95,6 +102,7 @@ def event_from(line: TimelineLine) -> Event:
         at=line.at,
         call_sign=line.call_sign,
         units=tuple(line.units),
+        exercise=line.exercise,
     )
 
 
@@ -136,4 +144,5 @@ def update_for(event: Event, agency: str) -> eido.IncidentUpdate | None:
         melding_id=event.incident_id,
         units=units,
         note=event.text[:500],
+        exercise=event.exercise,
     )

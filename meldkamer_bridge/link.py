@@ -25,6 +25,7 @@ import msgspec
 import websockets
 
 from meldkamer_bridge.adapters.base import OnReceived, Store, Validator
+from meldkamer_bridge.adapters.tls import TlsConfig, client_context
 from meldkamer_bridge.outbox import AckError, Envelope, SendWindow, Verdict, backoff_delay, backoff_delays
 
 log = logging.getLogger(__name__)
@@ -317,8 +318,10 @@ class PartnerLink:
         token: str = "",
         validate: Validator | None = None,
         on_received: OnReceived | None = None,
+        tls: TlsConfig | None = None,
     ) -> None:
         self.url = url
+        self.tls = tls  # wss:// with mutual TLS when set (our certificate, the partner's CA)
         self.store = store
         self.me = me
         self.peer = peer
@@ -339,7 +342,14 @@ class PartnerLink:
     async def run(self) -> None:
         """Stay connected to the partner until cancelled."""
         attempt = 0
-        options = {"max_size": MAX_SOCKET_BYTES, "open_timeout": 5, "ping_interval": 10, "ping_timeout": 10}
+        options: dict[str, Any] = {
+            "max_size": MAX_SOCKET_BYTES,
+            "open_timeout": 5,
+            "ping_interval": 10,
+            "ping_timeout": 10,
+        }
+        if self.tls is not None and self.url.startswith("wss://"):
+            options["ssl"] = client_context(self.tls)
         async with reconnecting(
             self.url, base=self.BASE_S, cap=self.CAP_S, on_failure=self._connect_failed, **options
         ) as connections:

@@ -19,6 +19,7 @@ import msgspec
 
 from meldkamer_bridge import handover, outbox, registers
 from meldkamer_bridge.adapters import cap, eido, status
+from meldkamer_bridge.adapters.base import CodecError
 from meldkamer_bridge.api import BackendApi, Unavailable
 from meldkamer_bridge.config import BridgeConfig
 from meldkamer_bridge.link import reconnecting
@@ -92,6 +93,8 @@ class Outbound:
         before); `partner` defaults to the meldkamer.
         """
         partner = partner or self.config.meldkamer
+        if not update.exercise and self.config.exercise_of(partner):  # an exercise link marks everything
+            update = msgspec.structs.replace(update, exercise=self.config.exercise_of(partner))
         body = eido.encode_update(update, self.config.mapping)
         queued = await outbox.enqueue(conn, partner, "eido_update", body, msg_id)
         self.store.changed(partner).set()
@@ -186,14 +189,45 @@ class Outbound:
             radius_km=radius_km,
             position_at=position_at,
             text=alert.text,
+            status=cap.EXERCISE_STATUS[self.config.exercise_of(self.config.police)],
         )
         queued = await self.store.enqueue(self.config.police, "cap", cap.encode_alert(out), out.message_id)
+        try:
+            await self._alarm_eidos(alert, out)
+        except CodecError as exc:  # never hold up the CAP or the operator feed behind it
+            log.error("alarm %d not sent as EIDO: %s", alert.alert_id, exc)
         if queued is not None:
             police = self.config.police
             log.warning("%s of %s (%s) queued for %s as CAP", alert.kind.value, alert.call_sign, code, police)
         if alert.acknowledged_at is not None:
             await self._send_acknowledged(alert, out)
         return queued is not None
+
+    async def _alarm_eidos(self, alert: AlertView, out: cap.OutgoingAlert) -> None:
+        """The alarm (and, once seen, its acknowledgement) as EIDOs to every NENA conveyance partner: they
+        subscribed to Schakel's EIDOs (docs/bridge.md, section 10). Fixed ids: each is queued once."""
+        for partner in self.config.partners:
+            if not partner.url.startswith("nena+"):
+                continue
+            seen = alert.acknowledged_at is not None
+            versions = [(False, alert.at)] + ([(True, alert.acknowledged_at)] if seen else [])
+            for acknowledged, at in versions:
+                assert at is not None
+                body = eido.encode_alarm(
+                    alarm_id=alert.alert_id,
+                    kind=alert.kind.value,
+                    headline=cap.headline(out),
+                    description=cap.describe(out),
+                    at=at,
+                    agency=self.config.agency,
+                    call_sign=out.call_sign,
+                    lon=out.lon,
+                    lat=out.lat,
+                    acknowledged=acknowledged,
+                    exercise=partner.exercise,
+                )
+                msg_id = f"{cap_msg_id(alert.alert_id)}:{'gezien:' if acknowledged else ''}eido"
+                await self.store.enqueue(partner.name, "eido", body, msg_id)
 
     async def _send_acknowledged(self, alert: AlertView, original: cap.OutgoingAlert) -> None:
         """The meldkamer has seen the alert: a CAP Update referencing it (sender,identifier,sent)."""

@@ -39,6 +39,7 @@ class TimelineLine(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     call_sign: str | None = None
     units: list[str] = []  # call signs of all tasks of the melding, in task order (for `closed`)
+    exercise: str = ""  # "exercise" / "test": the melding is a drill, and its updates say so
 
 
 class PendingQuery(msgspec.Struct, frozen=True, kw_only=True):

@@ -412,6 +412,7 @@ class IncidentView(msgspec.Struct, frozen=True, kw_only=True):
     created_by: str = ""
     required_domain: int = 1
     tasks: list[TaskView] = []
+    exercise: str = ""  # "exercise" / "test": a drill (shown as OEFENING / TEST, never in reports)
 
 
 class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):

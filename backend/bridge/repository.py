@@ -33,7 +33,7 @@ async def timeline(
 ) -> list[TimelineLine]:
     """Lines of the meldingen made for `source` (open, or closed lately) after event `after`, oldest first."""
     rows = await conn.fetch(
-        f"""SELECT e.id, e.incident_id, i.external_id, e.kind, e.text, e.at, u.call_sign,
+        f"""SELECT e.id, e.incident_id, i.external_id, e.kind, e.text, e.at, u.call_sign, i.exercise,
                    array(SELECT u2.call_sign FROM tasks t JOIN units u2 ON u2.id = t.unit_id
                          WHERE t.incident_id = i.id ORDER BY t.id) AS units
             FROM incidents i JOIN incident_events e ON e.incident_id = i.id
@@ -58,6 +58,7 @@ async def timeline(
             at=r["at"],
             call_sign=r["call_sign"],
             units=list(dict.fromkeys(r["units"])),
+            exercise=r["exercise"],
         )
         for r in rows
     ]

@@ -33,6 +33,7 @@ class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
     created_by: int | None
     source: str | None = None
     external_id: str | None = None
+    exercise: str = ""  # "exercise" or "test": a drill, never counted in reports (migration 0025)
 
 
 class TaskProgress(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,8 +67,8 @@ async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | Non
     """The new melding's id; None when the organisation has a melding with this (source, external_id)."""
     incident_id: int | None = await conn.fetchval(
         """INSERT INTO incidents (org_id, category, priority, description, lon, lat, address, beat_id,
-                                  required_domain, created_by, source, external_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                  required_domain, created_by, source, external_id, exercise)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
            ON CONFLICT (org_id, source, external_id) DO NOTHING RETURNING id""",
         new.org_id,
         new.category,
@@ -81,6 +82,7 @@ async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | Non
         new.created_by,
         new.source,
         new.external_id,
+        new.exercise,
     )
     if incident_id is not None:
         await add_event(
@@ -102,7 +104,7 @@ async def external_incident(conn: Conn, org_id: int, source: str, external_id: s
 
 _INCIDENT_SQL = """
     SELECT i.id, i.org_id, i.category, i.priority, i.description, i.lon, i.lat, i.address, i.beat_id, i.state,
-           i.created_at, i.required_domain, coalesce(a.display_name, '') AS created_by
+           i.created_at, i.required_domain, coalesce(a.display_name, '') AS created_by, i.exercise
     FROM incidents i LEFT JOIN accounts a ON a.id = i.created_by
 """
 _TASK_SQL = """
@@ -141,6 +143,7 @@ async def _views(conn: Conn, rows: Sequence[asyncpg.Record]) -> list[IncidentVie
             created_by=r["created_by"],
             required_domain=r["required_domain"],
             tasks=tasks.get(r["id"], []),
+            exercise=r["exercise"],
         )
         for r in rows
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, Router, get, post
@@ -39,6 +39,7 @@ class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
     org_id: int | None = None
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
     external_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    exercise: Literal["", "exercise", "test"] = ""  # a drill or a test melding (CAP status words)
 
 
 class NewTask(msgspec.Struct, frozen=True, kw_only=True):

@@ -40,6 +40,7 @@ class IncidentRequest(msgspec.Struct, frozen=True, kw_only=True):
     org_id: int | None = None
     source: str | None = None
     external_id: str | None = None
+    exercise: str = ""
 
 
 class IncidentDetail(msgspec.Struct, frozen=True, kw_only=True):
@@ -94,6 +95,7 @@ async def create_incident(services: Services, principal: Principal, data: Incide
             created_by=principal.account_id,
             source=data.source,
             external_id=data.external_id,
+            exercise=data.exercise,
         )
         incident_id = await repo.create_incident(conn, new, _actor(principal))
         if incident_id is None:  # a partner's incident handed over again: the melding made the first time

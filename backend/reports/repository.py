@@ -102,7 +102,8 @@ async def area_report(conn: Conn, org_id: int, month: str, now: datetime) -> are
     for r in await conn.fetch(
         """SELECT i.month, i.beat_id, GROUPING(i.beat_id) = 1 AS total, i.category, count(*) AS n
            FROM (SELECT to_char(created_at AT TIME ZONE $4, 'YYYY-MM') AS month, beat_id, category
-                 FROM incidents WHERE org_id = $1 AND created_at >= $2 AND created_at < $3) i
+                 FROM incidents WHERE org_id = $1 AND created_at >= $2 AND created_at < $3
+                   AND exercise = '') i
            GROUP BY GROUPING SETS ((i.month, i.beat_id, i.category), (i.month, i.category))""",
         org_id,
         trend_since,
@@ -117,7 +118,7 @@ async def area_report(conn: Conn, org_id: int, month: str, now: datetime) -> are
                   extract(epoch FROM min(e.at) - i.created_at)::float8 AS seconds
            FROM incidents i
            JOIN incident_events e ON e.incident_id = i.id AND e.kind = 'task_state' AND e.text ~ $5
-           WHERE i.org_id = $1 AND i.created_at >= $2 AND i.created_at < $3
+           WHERE i.org_id = $1 AND i.created_at >= $2 AND i.created_at < $3 AND i.exercise = ''
            GROUP BY i.id""",
         org_id,
         trend_since,

@@ -29,6 +29,7 @@ async def on_duty(conn: Conn, org_id: int) -> list[dict[str, Any]]:
 async def open_incidents(conn: Conn, org_id: int) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         """SELECT i.id, i.category, i.priority, i.description, i.address, i.created_at, b.name AS beat,
+                  i.exercise,
                   ARRAY(SELECT u.call_sign FROM tasks t JOIN units u ON u.id = t.unit_id
                         WHERE t.incident_id = i.id
                           AND t.state IN ('assigned', 'accepted', 'en_route', 'on_scene')

@@ -41,6 +41,7 @@ class OpenIncident(msgspec.Struct, frozen=True, kw_only=True):
     created_at: datetime
     beat: str | None
     units: list[str]
+    exercise: str = ""  # "exercise" / "test": a drill melding (shown as OEFENING / TEST)
 
 
 class DayRegistration(msgspec.Struct, frozen=True, kw_only=True):

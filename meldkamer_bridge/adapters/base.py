@@ -1,6 +1,7 @@
 """What every adapter shares: the transport seam, the one codec error and a hardened XML parser.
 
-A partner is reached over a `Transport` (today: meldkamer_bridge.link.PartnerLink, a websocket). Delivery
+A partner is reached over a `Transport` (meldkamer_bridge.link.PartnerLink, the link protocol's websocket;
+meldkamer_bridge.adapters.nena_conveyance.NenaConveyance, NENA-STA-024 subscribe/notify). Delivery
 rules (sequence numbers, cumulative acks, de-duplication, dead letters) are the outbox's and the `Store`'s, so
 a partner on another transport (a message queue, an HTTP push API) is one new module with a class that only
 moves envelopes, and one line in the wiring's table of transports (meldkamer_bridge.app.TRANSPORTS).
@@ -16,6 +17,7 @@ from typing import Protocol
 
 from lxml import etree
 
+from meldkamer_bridge.adapters.tls import TlsConfig
 from meldkamer_bridge.outbox import Envelope, OutboxMessage, Verdict
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
@@ -74,6 +76,7 @@ class TransportFactory(Protocol):
         token: str = "",
         validate: Validator | None = None,
         on_received: OnReceived | None = None,
+        tls: TlsConfig | None = None,
     ) -> Transport: ...
 
 

@@ -28,6 +28,11 @@ MsgType = Literal["Alert", "Update", "Cancel"]
 Scope = Literal["Restricted", "Private"]
 
 
+# CAP 1.2 <status>: Actual for real work; Exercise (a drill) and Test are never acted on as real.
+CapStatus = Literal["Actual", "Exercise", "Test"]
+EXERCISE_STATUS: dict[str, CapStatus] = {"": "Actual", "exercise": "Exercise", "test": "Test"}
+
+
 class OutgoingAlert(msgspec.Struct, frozen=True, kw_only=True):
     """What Schakel tells the police about a unit in need."""
 
@@ -47,6 +52,7 @@ class OutgoingAlert(msgspec.Struct, frozen=True, kw_only=True):
     restriction: str = "Alleen voor politie en meldkamer"
     addresses: str = ""  # required by CAP for scope Private
     references: str = ""  # "sender,identifier,sent" of the alert an Update/Cancel refers to
+    status: CapStatus = "Actual"  # Exercise or Test on an exercise link (docs/bridge.md, section 11)
 
 
 class Circle(msgspec.Struct, frozen=True):
@@ -155,6 +161,15 @@ def _describe(alert: OutgoingAlert) -> str:
     return "\n".join(lines)
 
 
+def describe(alert: OutgoingAlert) -> str:
+    """The alert's Dutch description (what, who, where, the boa's note), as CAP and EIDO carry it."""
+    return _describe(alert)
+
+
+def headline(alert: OutgoingAlert) -> str:
+    return KINDS[alert.kind].headline.format(call_sign=alert.call_sign, organisation=alert.organisation)
+
+
 def _age(delta: timedelta) -> str:
     seconds = max(0, round(delta.total_seconds()))
     minutes, seconds = divmod(seconds, 60)
@@ -204,7 +219,7 @@ def encode_alert(alert: OutgoingAlert) -> bytes:
     add(root, "identifier", alert.message_id)
     add(root, "sender", alert.sender)
     add(root, "sent", cap_time(alert.sent))
-    add(root, "status", "Actual")
+    add(root, "status", alert.status)
     add(root, "msgType", alert.msg_type)
     add(root, "scope", alert.scope)
     if alert.scope == "Restricted":
@@ -254,6 +269,7 @@ def encode_area_alert(
     polygon: Polygon,
     severity: str = "Moderate",
     expires: datetime | None = None,
+    status: str = "Actual",
 ) -> bytes:
     """A police alert for an area (wanted vehicle, missing person), as the police side sends it to us."""
     root = etree.Element(_Q + "alert", nsmap={None: NS})
@@ -261,7 +277,7 @@ def encode_area_alert(
         ("identifier", identifier),
         ("sender", sender),
         ("sent", cap_time(sent)),
-        ("status", "Actual"),
+        ("status", status),
         ("msgType", "Alert"),
         ("scope", "Restricted"),
         ("restriction", "Alleen voor handhaving en politie"),

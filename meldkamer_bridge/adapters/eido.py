@@ -89,6 +89,33 @@ def validate_eido(document: Any) -> None:
         raise CodecError(path, error.message[:300])
 
 
+# --- exercise and test traffic ---------------------------------------------------------------------------
+
+# NENA-STA-021 (EIDO 1.0) has no exercise or test indicator. Schakel marks drill traffic with the CAP 1.2
+# status words in the incident component's `incidentStatusInternalText` (an array of the agency's own status
+# texts, so the value sits beside the real status and no schema rule is bent): "Exercise" or "Test". On the
+# way in it also takes "oefening", and a call component whose `standardPrimaryCallType` is "test".
+EXERCISE_TEXT = {"exercise": "Exercise", "test": "Test"}
+_EXERCISE_IN = {"exercise": "exercise", "oefening": "exercise", "test": "test"}
+
+
+def exercise_of(doc: dict[str, Any]) -> str:
+    """The EIDO's marking: "exercise", "test" or "" (real traffic)."""
+    incident = doc.get("incidentComponent") or {}
+    texts = [
+        *(incident.get("incidentStatusInternalText") or []),
+        *(incident.get("incidentStatusCommonRegistryText") or []),
+    ]
+    for text in texts:
+        found = _EXERCISE_IN.get(str(text).strip().lower())
+        if found:
+            return found
+    for call in doc.get("callComponent") or []:
+        if isinstance(call, dict) and str(call.get("standardPrimaryCallType", "")).lower() == "test":
+            return "test"
+    return ""
+
+
 # --- in: an incident handed to handhaving -----------------------------------------------------------------
 
 
@@ -109,6 +136,7 @@ class IncidentHandover(msgspec.Struct, frozen=True, kw_only=True):
     description: str = ""  # the notes, oldest first
     at: datetime  # lastUpdateTimeStamp of the EIDO
     partner_incident_id: str = ""  # internalIncidentId, e.g. the GMS incident number
+    exercise: str = ""  # "exercise" or "test" for drill/test traffic (see `exercise_of`), "" for real
 
 
 _GML = "{http://www.opengis.net/gml}"
@@ -215,6 +243,7 @@ def decode_incident(
         description="\n".join(_TAGS.sub("", n["notesActionComments"]).strip() for n in notes),
         at=_parse_time(doc["lastUpdateTimeStamp"], "lastUpdateTimeStamp"),
         partner_incident_id=incident.get("internalIncidentId", ""),
+        exercise=exercise_of(doc),
     )
 
 
@@ -258,6 +287,7 @@ class IncidentUpdate(msgspec.Struct, frozen=True, kw_only=True):
     melding_id: int | None = None  # Schakel's melding
     units: tuple[str, ...] = ()  # call signs of the assigned units
     note: str = ""
+    exercise: str = ""  # "exercise"/"test": the melding is a drill, and the update says so
 
 
 def _prologue(component_id: str, agency: str, at: str) -> dict[str, Any]:
@@ -277,6 +307,8 @@ def encode_update(update: IncidentUpdate, mapping: PartnerMapping = GMS_DEFAULT)
         "incidentStatusCommonRegistryText": [incident_status],
         "incidentStatusInternalText": [update.progress.value],
     }
+    if update.exercise:
+        incident["incidentStatusInternalText"].append(EXERCISE_TEXT[update.exercise])
     if update.melding_id is not None:
         incident["internalIncidentId"] = str(update.melding_id)
     doc: dict[str, Any] = {
@@ -358,6 +390,7 @@ def decode_update(data: bytes) -> IncidentUpdate:
         melding_id=int(melding) if melding and melding.isdigit() else None,
         units=tuple(r.get("emergencyResourceName", "") for r in doc.get("emergencyResourceComponent") or []),
         note="\n".join(n["notesActionComments"] for n in doc.get("notesComponent") or []),
+        exercise=exercise_of(doc),
     )
 
 
@@ -403,6 +436,8 @@ def encode_incident(
         "incidentStatusCommonRegistryText": ["Pending"],
         "locationReference": [{"$ref": f"{ext}:location"}],
     }
+    if handover.exercise:
+        incident["incidentStatusInternalText"] = [EXERCISE_TEXT[handover.exercise]]
     if handover.category:
         incident["incidentTypeInternalText"] = handover.category
     if handover.partner_incident_id:
@@ -434,5 +469,98 @@ def encode_incident(
             {**_prologue(f"{ext}:note", agency, at), "notesActionComments": handover.description}
         ]
         incident["notesReference"] = [{"$ref": f"{ext}:note"}]
+    validate_eido(doc)
+    return json.dumps(doc, ensure_ascii=False).encode("utf-8")
+
+
+# --- out: Schakel's own safety alarms, for partners subscribed to Schakel's EIDOs --------------------------
+
+
+def alarm_incident_id(alarm_id: int, agency: str) -> str:
+    """The EIDO $id of Schakel's alarm: the same for the alarm and its acknowledgement."""
+    return f"urn:emergency:uid:incidentid:schakel-alert-{alarm_id}:{agency}"
+
+
+def encode_alarm(
+    *,
+    alarm_id: int,
+    kind: str,
+    headline: str,
+    description: str,
+    at: datetime,
+    agency: str,
+    call_sign: str,
+    lon: float | None,
+    lat: float | None,
+    acknowledged: bool = False,
+    exercise: str = "",
+) -> bytes:
+    """A noodknop, assistance request, man-down or missed check-in as an EIDO (NENA conveyance partners get
+    it next to the CAP the police get); `acknowledged`: the update saying the meldkamer has seen it."""
+    if at.tzinfo is None:
+        raise CodecError("at", "a time without a timezone")
+    stamp = at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    ext = alarm_incident_id(alarm_id, agency)
+    incident: dict[str, Any] = {
+        **_prologue(f"{ext}:incident", agency, stamp),
+        "incidentTypeCommonRegistryText": "Officer Needs Assistance",
+        "incidentTypeInternalText": kind,
+        "incidentPriorityInternalText": "P1",
+        "incidentStatusCommonRegistryText": ["Acknowledged" if acknowledged else "Pending"],
+        "incidentStatusInternalText": ["gezien" if acknowledged else "alarm"],
+        "internalIncidentId": f"alarm-{alarm_id}",
+        "notesReference": [{"$ref": f"{ext}:note:{stamp}"}],
+    }
+    if exercise:
+        incident["incidentStatusInternalText"].append(EXERCISE_TEXT[exercise])
+    doc: dict[str, Any] = {
+        **_prologue(ext, agency, stamp),
+        "eidoVersion": "1.0",
+        "issuingElementIdentification": f"schakel.{agency}",
+        "incidentComponent": incident,
+        "agencyComponent": [
+            {
+                **_prologue(agency, agency, stamp),
+                "agencyRoleDescriptionRegistryText": ["Owning"],
+                "agencyType": ["police.municipal-enforcement"],
+                "incidentOwningAgencyIndicator": True,
+            }
+        ],
+        "agentComponent": [
+            {
+                **_prologue(f"{agency}:{call_sign}:crew", agency, stamp),
+                "agentRoleRegistryText": ["Responder"],
+                "agencyReference": {"$ref": agency},
+            }
+        ],
+        "emergencyResourceComponent": [
+            {
+                **_prologue(f"{agency}:{call_sign}", agency, stamp),
+                "agentReference": [{"$ref": f"{agency}:{call_sign}:crew"}],
+                "emergencyResourceTypeCommonRegistryText": "Law Enforcement",
+                "emergencyResourceName": call_sign,
+                "resourceAttributeRegistryText": ["Foot Patrol"],
+                "primaryUnitStatusRegistryText": "Emergency",
+                "secondaryUnitStatusRegistryText": [],
+                "unitStatusInternal": [],
+                "activeOnIncidentId": ext,
+            }
+        ],
+        "notesComponent": [
+            {
+                **_prologue(f"{ext}:note:{stamp}", agency, stamp),
+                "notesActionComments": f"{headline}\n{description}",
+            }
+        ],
+    }
+    if lon is not None and lat is not None:
+        doc["locationComponent"] = [
+            {
+                **_prologue(f"{ext}:location", agency, stamp),
+                "locationTypeDescriptionRegistryText": "Incident",
+                "locationByValue": _pidf_lo(ext, lon, lat, {}),
+            }
+        ]
+        incident["locationReference"] = [{"$ref": f"{ext}:location"}]
     validate_eido(doc)
     return json.dumps(doc, ensure_ascii=False).encode("utf-8")

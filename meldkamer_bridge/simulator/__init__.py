@@ -94,6 +94,7 @@ def sample_incident(
     *,
     agency: str = "gms.gmk-amsterdam-amstelland.nl",
     at: datetime | None = None,
+    exercise: str = "",
 ) -> tuple[str, str]:
     """(msg_id, EIDO JSON) of sample incident n: deterministic ids, so a restart does not queue it twice."""
     (lon, lat), civic, category, text = PLACES[n % len(PLACES)]
@@ -110,6 +111,7 @@ def sample_incident(
         description=text,
         at=at or datetime.now(UTC),
         partner_incident_id=f"GMS-{n:06d}",
+        exercise=exercise,
     )
     body = eido.encode_incident(handover, agency=agency, civic={"country": "NL", **civic})
     return f"sim:incident:{n}", body.decode("utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 from pathlib import Path
 
 import httpx
@@ -81,7 +82,7 @@ async def test_demo_incident_from_the_meldkamer_is_tasked_and_its_status_flows_b
         partner = asyncio.create_task(
             run_partner_and_bridge(
                 database_url=database_url, backend_url=server.base, password=DEMO_PASSWORD,
-                data_dir=tmp_path, port=port, incident_every_s=2.0,
+                data_dir=tmp_path, port=port, incident_every_s=2.0, nena_ports=(free_port(), free_port()),
             )
         )  # fmt: skip
         try:
@@ -103,3 +104,8 @@ async def test_demo_incident_from_the_meldkamer_is_tasked_and_its_status_flows_b
             await asyncio.gather(walking, partner, return_exceptions=True)
     assert progress[0] == "accepted"
     assert {"assigned", "en_route", "on_scene", "done"} <= set(progress)
+    # next to the link, the NENA partner handed incidents over too, and heard of their progress (EIDOs)
+    db = sqlite3.connect(tmp_path / "nena-sim.sqlite3")
+    nena = [json.loads(body) for (body,) in db.execute("SELECT body FROM inbox ORDER BY seq")]
+    db.close()
+    assert "accepted" in [d["incidentComponent"]["incidentStatusInternalText"][0] for d in nena]

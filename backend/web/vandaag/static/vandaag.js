@@ -9,6 +9,7 @@ const URGENCY = {
   open: ["Aangifte nog open", ""], no_vpt: ["Zonder VPT-code", "warn"],
 };
 const REFRESH_MS = 30_000;
+const DRILL = { exercise: "OEFENING", test: "TEST" }; // drill meldingen (docs/bridge.md, section 11)
 
 function table(head, rows, empty) {
   if (!rows.length) return `<p class="empty">${esc(empty)}</p>`;
@@ -56,7 +57,8 @@ function render(main, t) {
       "Er is nu niemand op dienst.")}</div>
     <h2>Open meldingen</h2>
     <div id="incidents">${table(["Prio", "Categorie", "Adres", "Gebied", "Eenheden", "Sinds"],
-      t.open_incidents.map((i) => `<tr><td>${badge(`P${i.priority}`, i.priority === 1 ? "bad" : "")}</td>
+      t.open_incidents.map((i) => `<tr><td>${badge(`P${i.priority}`, i.priority === 1 ? "bad" : "")}${
+        DRILL[i.exercise] ? ` ${badge(DRILL[i.exercise], "warn")}` : ""}</td>
         <td>${esc(i.category)}${i.description ? `<div class="count-line">${esc(i.description)}</div>` : ""}</td>
         <td>${esc(i.address || "—")}</td><td>${esc(i.beat || "—")}</td>
         <td>${esc(i.units.join(", ") || "nog niet toegewezen")}</td><td>${esc(dateTime(i.created_at))}</td></tr>`),

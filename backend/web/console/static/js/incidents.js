@@ -2,6 +2,10 @@
 import { api } from "/web/static/js/api.js";
 import { ACTIVE_TASK, TASK, clock, esc, metres } from "/web/static/js/format.js";
 
+// A drill or test melding (CAP status Exercise/Test, docs/bridge.md §11): marked on sight, never mistaken for real.
+const DRILL = { exercise: "OEFENING", test: "TEST" };
+const drill = (i) => (DRILL[i.exercise] ? ` <span class="pill drill">${DRILL[i.exercise]}</span>` : "");
+
 export class Incidents {
   constructor({ list, count, detail, form, formError, picked, map, showTab, beatNames }) {
     Object.assign(this, { list, count, detail, form, formError, picked, map, showTab, beatNames });
@@ -49,7 +53,7 @@ export class Incidents {
     this.list.innerHTML = open.length ? open.map((i) => {
       const tasks = i.tasks.filter((t) => ACTIVE_TASK.has(t.state));
       return `<li data-id="${i.incident_id}" class="${i.incident_id === this.selected ? "selected" : ""}">
-        <span class="pill prio-${i.priority}">P${i.priority}</span> <b>${esc(i.category)}</b> ${esc(i.address)}
+        <span class="pill prio-${i.priority}">P${i.priority}</span>${drill(i)} <b>${esc(i.category)}</b> ${esc(i.address)}
         <br><small>${clock(i.created_at)} · ${tasks.length ? tasks.map((t) => `${esc(t.call_sign)} ${TASK[t.state]}`).join(", ") : "nog geen eenheid"}</small>
       </li>`;
     }).join("") : '<li class="hint">Geen open meldingen.</li>';
@@ -66,6 +70,7 @@ export class Incidents {
     const body = { category: f.get("category").trim(), priority: Number(f.get("priority")),
                    description: f.get("description").trim(), address: f.get("address").trim(),
                    required_domain: Number(f.get("required_domain") || 1) };
+    if (f.get("exercise")) body.exercise = "exercise";  // a drill: marked everywhere, never counted
     if (this.pickedAt) Object.assign(body, this.pickedAt);
     if (this.origin) Object.assign(body, this.origin);  // made from an alarm: its org, source and alert id
     this.formError.textContent = "";
@@ -138,7 +143,7 @@ export class Incidents {
     this.detail.hidden = false;
     this.detail.dataset.kind = "incident";
     this.detail.innerHTML = `
-      <h3><span class="pill prio-${i.priority}">P${i.priority}</span> ${esc(i.category)}
+      <h3><span class="pill prio-${i.priority}">P${i.priority}</span>${drill(i)} ${esc(i.category)}
         <button class="small ghost close" data-close>Sluiten ✕</button></h3>
       <div>${esc(i.address) || `${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}`}${this.beatSuffix(i)}</div>
       ${i.description ? `<div>${esc(i.description)}</div>` : ""}

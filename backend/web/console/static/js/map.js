@@ -91,14 +91,18 @@ export class LiveMap {
     let marker = this.incidents.get(view.incident_id);
     if (view.state !== "open") { if (marker) { marker.remove(); this.incidents.delete(view.incident_id); } return; }
     // a melding is a flag on a pole (never a dot like a unit), drawn below the units
-    const html = `<div class="incident-marker prio-${view.priority}"><span>P${view.priority}</span></div>`;
+    // a drill (exercise/test) flies a striped flag with OEF/TEST on it: never mistaken for real work
+    const drill = { exercise: "OEF", test: "TEST" }[view.exercise] || "";
+    const html = `<div class="incident-marker prio-${view.priority}${drill ? " drill" : ""}">` +
+      `<span>P${view.priority}${drill ? ` ${drill}` : ""}</span></div>`;
     const icon = L.divIcon({ html, className: "", iconSize: [0, 0] });
     if (!marker) {
       marker = L.marker([view.lat, view.lon], { icon, zIndexOffset: -100000 }).addTo(this.map);
       marker.on("click", () => this.onIncidentClick(view.incident_id));
       this.incidents.set(view.incident_id, marker);
     } else marker.setIcon(icon);
-    marker.bindTooltip(`${esc(view.category)}${view.address ? " — " + esc(view.address) : ""}`);
+    const what = { exercise: "OEFENING: ", test: "TEST: " }[view.exercise] || "";
+    marker.bindTooltip(`${what}${esc(view.category)}${view.address ? " — " + esc(view.address) : ""}`);
   }
 
   clearIncidents() { for (const m of this.incidents.values()) m.remove(); this.incidents.clear(); }
