@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import msgspec
 
 PDOK_TILES = "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+PDOK_LOCATIESERVER = "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
 PREFIX = "SCHAKEL_"
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
@@ -61,6 +62,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # meldkamer console: background tiles (PDOK BRT achtergrondkaart); the console works when they fail
     tile_url: str = PDOK_TILES
     tile_attribution: str = "Kaartgegevens &copy; Kadaster (PDOK)"
+    # addresses: the PDOK Locatieserver v3.1 (no key); "" = none (only the buurt is known). `schakel demo` and
+    # the tests point it at the local simulator (backend/geocoding/simulator.py)
+    geocoder_url: str = PDOK_LOCATIESERVER
+    geocoder_timeout_s: PositiveFloat = 2.0  # per request: the console types into it
+    geocoder_cache_s: NonNegativeFloat = 300.0  # answers are kept this long (addresses rarely move)
+    geocoder_poll_s: PositiveFloat = 1.0  # the background filler looks for rows without an address this often
+    geocoder_retry_s: PositiveFloat = 300.0  # a row the geocoder could not be asked for is tried again after
 
     @property
     def uploads_dir(self) -> Path:

@@ -18,6 +18,7 @@ from shared.protocol import IncidentView, MessageView, TaskAssigned, TaskState, 
 from shared.tasks import ACTIVE_TASK_STATES, IMPLIED_UNIT_STATUS, TASK_STATE_LABELS, task_transition_allowed
 
 ACTIVE = tuple(sorted(state.value for state in ACTIVE_TASK_STATES))  # as the tasks table stores them
+ALL_DONE = "alle eenheden gereed — de melding blijft open tot de meldkamer haar afsluit"
 
 
 class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
@@ -33,6 +34,9 @@ class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
     created_by: int | None
     source: str | None = None
     external_id: str | None = None
+    # from the console's address search (lookup): stored at once; otherwise the address filler fills them
+    bag_id: str | None = None
+    buurtcode: str | None = None
 
 
 class TaskProgress(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,8 +70,12 @@ async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | Non
     """The new melding's id; None when the organisation has a melding with this (source, external_id)."""
     incident_id: int | None = await conn.fetchval(
         """INSERT INTO incidents (org_id, category, priority, description, lon, lat, address, beat_id,
-                                  required_domain, created_by, source, external_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                  required_domain, created_by, source, external_id,
+                                  address_text, bag_id, buurtcode, address_state, address_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                   CASE WHEN $13::text IS NULL THEN NULL ELSE $7 END, $13, $14,
+                   CASE WHEN $13::text IS NULL THEN NULL ELSE 'found' END,
+                   CASE WHEN $13::text IS NULL THEN NULL ELSE now() END)
            ON CONFLICT (org_id, source, external_id) DO NOTHING RETURNING id""",
         new.org_id,
         new.category,
@@ -81,6 +89,8 @@ async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | Non
         new.created_by,
         new.source,
         new.external_id,
+        new.bag_id,
+        new.buurtcode,
     )
     if incident_id is not None:
         await add_event(
@@ -102,7 +112,9 @@ async def external_incident(conn: Conn, org_id: int, source: str, external_id: s
 
 _INCIDENT_SQL = """
     SELECT i.id, i.org_id, i.category, i.priority, i.description, i.lon, i.lat, i.address, i.beat_id, i.state,
-           i.created_at, i.required_domain, coalesce(a.display_name, '') AS created_by
+           i.created_at, i.required_domain,
+           coalesce(nullif(a.display_name, ''), a.username, '') AS created_by,
+           i.address_text, i.bag_id, i.buurtcode, i.address_state
     FROM incidents i LEFT JOIN accounts a ON a.id = i.created_by
 """
 _TASK_SQL = """
@@ -141,6 +153,10 @@ async def _views(conn: Conn, rows: Sequence[asyncpg.Record]) -> list[IncidentVie
             created_by=r["created_by"],
             required_domain=r["required_domain"],
             tasks=tasks.get(r["id"], []),
+            address_text=r["address_text"],
+            bag_id=r["bag_id"],
+            buurtcode=r["buurtcode"],
+            address_state=r["address_state"],
         )
         for r in rows
     ]
@@ -364,7 +380,8 @@ async def apply_task_update(
     note: str,
     actor: str,
 ) -> TaskProgress | None:
-    """A tablet's progress on a task: update it and the timeline; close the melding when all are finished.
+    """A tablet's progress on a task: update it and the timeline; when the last active task ends, a note says
+    so, but the melding stays open until an operator closes it (a unit's "afgerond" is not the meldkamer's).
 
     Returns None (and changes nothing) for a task of another unit or a transition that is not allowed, such
     as an update on a cancelled task; the frame itself is kept in field_events either way.
@@ -390,15 +407,8 @@ async def apply_task_update(
             row["incident_id"],
             list(ACTIVE),
         )
-        if still_active == 0:
-            await conn.execute(
-                "UPDATE incidents SET state = 'closed', closed_at = $2 WHERE id = $1 AND state = 'open'",
-                row["incident_id"],
-                at,
-            )
-            events.append(
-                await add_event(conn, row["incident_id"], "closed", "melding afgerond", actor, at=at)
-            )
+        if still_active == 0:  # the melding stays open: the operator closes it (the caller may call back)
+            events.append(await add_event(conn, row["incident_id"], "note", ALL_DONE, actor, at=at))
     status = IMPLIED_UNIT_STATUS.get(state)
     if status is not None:
         await conn.execute(

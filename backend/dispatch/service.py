@@ -19,6 +19,7 @@ from backend.dispatch import live
 from backend.dispatch import repository as repo
 from backend.dispatch.logic import Candidate, IncidentSite, Proposal, propose_units
 from backend.errors import BadInput, Conflict, Forbidden, NotFound
+from backend.geocoding.client import GeocoderUnavailable
 from backend.geofencing.logic import containing_beats
 from backend.privacy import audit
 from backend.services import Services
@@ -40,6 +41,8 @@ class IncidentRequest(msgspec.Struct, frozen=True, kw_only=True):
     org_id: int | None = None
     source: str | None = None
     external_id: str | None = None
+    bag_id: str | None = None  # the address was looked up in the console: its BAG id and buurtcode
+    buurtcode: str | None = None
 
 
 class IncidentDetail(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,6 +77,15 @@ def _actor(principal: Principal) -> str:
     return principal.username or f"account {principal.account_id}"
 
 
+async def _actor_name(conn: Conn, principal: Principal) -> str:
+    """Who did it, as the timeline shows it: the account's display name (else its username)."""
+    name: str | None = await conn.fetchval(
+        "SELECT coalesce(nullif(display_name, ''), username) FROM accounts WHERE id = $1",
+        principal.account_id,
+    )
+    return name or _actor(principal)
+
+
 # --- incidents ----------------------------------------------------------------------------------------------
 
 
@@ -94,13 +106,16 @@ async def create_incident(services: Services, principal: Principal, data: Incide
             created_by=principal.account_id,
             source=data.source,
             external_id=data.external_id,
+            bag_id=data.bag_id if address == data.address else None,
+            buurtcode=data.buurtcode if address == data.address else None,
         )
-        incident_id = await repo.create_incident(conn, new, _actor(principal))
+        incident_id = await repo.create_incident(conn, new, await _actor_name(conn, principal))
         if incident_id is None:  # a partner's incident handed over again: the melding made the first time
             return await _visible_incident(conn, principal, await _external(conn, org_id, data))
         view = await repo.require_incident(conn, incident_id)
         events = await repo.timeline(conn, incident_id)
     live.publish(services.hub, view, events)
+    services.addresses.poke()  # its address (BAG id, buurtcode) is filled in the background
     return view
 
 
@@ -115,17 +130,24 @@ async def _external(conn: Conn, org_id: int, data: IncidentRequest) -> int:
 async def _locate(
     services: Services, principal: Principal, data: IncidentRequest
 ) -> tuple[float, float, str]:
-    """Lon/lat when given; else the beat (buurt) named in the address text. No street geocoder offline."""
+    """Lon/lat when given; else the address through the geocoder (free text); else the beat (buurt) named in
+    the address text. A geocoder that cannot be asked falls back to the buurt at once (short timeout)."""
     if (data.lon is None) != (data.lat is None):
         raise BadInput("give both lon and lat, or neither", field="lat" if data.lat is None else "lon")
     if data.lon is not None and data.lat is not None:
         return data.lon, data.lat, data.address
     if not data.address.strip():
-        raise BadInput("give a location: lon and lat, or an address", field="address")
+        raise BadInput("geef een plaats: klik op de kaart of zoek een adres", field="address")
+    try:
+        found = await services.geocoder.free(data.address.strip())
+    except GeocoderUnavailable:
+        found = None
+    if found is not None:
+        return found.lon, found.lat, data.address.strip()
     async with services.pool.acquire() as conn:
         rows = await repo.beats_named_in(conn, sorted(principal.visible_org_ids), data.address.strip())
     if not rows:
-        raise BadInput("address not found; name the buurt or click on the map", field="address")
+        raise BadInput("adres niet gevonden: noem de buurt of klik op de kaart", field="address")
     point = shape(rows[0]["geometry"]).representative_point()
     return point.x, point.y, data.address.strip()
 
@@ -180,7 +202,7 @@ async def close_incident(
     async with services.pool.acquire() as conn, conn.transaction():
         view = await _visible_incident(conn, principal, incident_id)
         before = {e.event_id for e in await repo.timeline(conn, incident_id)}
-        cancelled = await repo.close_incident(conn, incident_id, _actor(principal), reason)
+        cancelled = await repo.close_incident(conn, incident_id, await _actor_name(conn, principal), reason)
         view = await repo.require_incident(conn, incident_id)
         events = [e for e in await repo.timeline(conn, incident_id) if e.event_id not in before]
     for task in view.tasks:
@@ -208,6 +230,7 @@ async def proposals(services: Services, principal: Principal, incident_id: int, 
             unit_id=u.unit_id,
             call_sign=u.call_sign,
             status=u.status,
+            status_since=u.status_since,
             lon=u.lon,
             lat=u.lat,
             beat_ids=tuple(u.fence.beats),
@@ -232,7 +255,12 @@ async def assign(services: Services, principal: Principal, incident_id: int, uni
         if unit is None or unit.org_id != view.org_id:
             raise NotFound("unit not found in the gemeente of this melding", field="unit_id")
         task_id = await repo.create_task(
-            conn, incident_id, unit_id, principal.account_id, _actor(principal), unit.call_sign
+            conn,
+            incident_id,
+            unit_id,
+            principal.account_id,
+            await _actor_name(conn, principal),
+            unit.call_sign,
         )
         view = await repo.require_incident(conn, incident_id)
         events = [e for e in await repo.timeline(conn, incident_id) if e.task_id == task_id]
@@ -259,7 +287,7 @@ async def cancel_task(services: Services, principal: Principal, task_id: int, re
         row = await repo.get_task(conn, task_id)
         if row is None or not principal.can_see_org(row["org_id"]):
             raise NotFound("task not found", field="task_id")
-        await repo.cancel_task(conn, task_id, _actor(principal), reason)
+        await repo.cancel_task(conn, task_id, await _actor_name(conn, principal), reason)
         view = await repo.require_incident(conn, row["incident_id"])
         events = [e for e in await repo.timeline(conn, row["incident_id"]) if e.task_id == task_id][-1:]
     await live.send_to_unit(services.hub, row["unit_id"], [TaskCancelled(task_id=task_id, reason=reason)])
