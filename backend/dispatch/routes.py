@@ -39,6 +39,9 @@ class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
     org_id: int | None = None
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
     external_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    # from the console's address lookup (GET /api/geocoding/lookup): kept with the melding
+    bag_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    buurtcode: Annotated[str, msgspec.Meta(min_length=1, max_length=20)] | None = None
 
 
 class NewTask(msgspec.Struct, frozen=True, kw_only=True):

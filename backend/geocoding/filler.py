@@ -128,22 +128,19 @@ class AddressFiller:
             buurtcode = address.buurtcode if address is not None else None
             if buurtcode is None:
                 buurtcode = await self.buurtcode_at(lon, lat)
+        # a melding shows the address when nothing was typed (the same statement: readers see both at once)
+        shown = ", address = CASE WHEN address = '' THEN coalesce($2, '') ELSE address END"
         async with self.pool.acquire() as conn:
             await conn.execute(
                 f"""UPDATE {table.name} SET address_text = $2, bag_id = $3, buurtcode = $4,
-                           address_state = $5, address_at = now() WHERE {table.key} = $1""",  # noqa: S608  # names from TABLES
+                           address_state = $5, address_at = now(){shown if table.name == "incidents" else ""}
+                    WHERE {table.key} = $1""",  # noqa: S608  # names from TABLES
                 key,
                 address.weergavenaam if address else None,
                 address.bag_id if address else None,
                 buurtcode,
                 state,
             )
-            if table.name == "incidents" and address is not None:  # the melding shows it if nothing was typed
-                await conn.execute(
-                    "UPDATE incidents SET address = $2 WHERE id = $1 AND address = ''",
-                    key,
-                    address.weergavenaam,
-                )
         return Filled(table=table.name, key=key, state=state, address=address)
 
     async def buurtcode_at(self, lon: float, lat: float) -> str | None:
