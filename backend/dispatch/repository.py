@@ -185,7 +185,7 @@ async def close_incident(conn: Conn, incident_id: int, actor: str, reason: str) 
         incident_id,
     )
     if closed is None:
-        raise Conflict("this melding is already closed", field="incident_id")
+        raise Conflict("deze melding is al afgesloten", field="incident_id")
     cancelled = await conn.fetch(
         """UPDATE tasks SET state = 'cancelled', state_at = now() WHERE incident_id = $1 AND state = ANY($2)
            RETURNING id, unit_id""",
@@ -289,7 +289,7 @@ async def create_task(
             assigned_by,
         )
     except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"{call_sign} already has this melding", field="unit_id") from exc
+        raise Conflict(f"{call_sign} heeft deze melding al", field="unit_id") from exc
     await add_event(
         conn,
         incident_id,
@@ -320,7 +320,7 @@ async def cancel_task(conn: Conn, task_id: int, actor: str, reason: str) -> asyn
         list(ACTIVE),
     )
     if row is None:
-        raise Conflict("this task is no longer active", field="task_id")
+        raise Conflict("deze taak is niet meer actief", field="task_id")
     text = f"{row['call_sign']}: opdracht geannuleerd" + (f" ({reason})" if reason else "")
     await add_event(
         conn, row["incident_id"], "cancelled", text, actor, task_id=task_id, unit_id=row["unit_id"]
@@ -531,5 +531,5 @@ async def beats_named_in(conn: Conn, org_ids: Sequence[int], text: str) -> list[
 async def require_incident(conn: Conn, incident_id: int) -> IncidentView:
     view = await get_incident(conn, incident_id)
     if view is None:
-        raise NotFound("melding not found", field="incident_id")
+        raise NotFound("melding niet gevonden", field="incident_id")
     return view

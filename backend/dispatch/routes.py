@@ -92,7 +92,7 @@ async def get_proposals(
 ) -> list[Proposal]:
     """Available units, best first (straight-line distance; in the beat and with the domain preferred)."""
     if not 1 <= limit <= 50:
-        raise BadInput("limit must be 1..50", field="limit")
+        raise BadInput("limit moet 1..50 zijn", field="limit")
     return await service.proposals(services, principal, incident_id, limit)
 
 
@@ -157,7 +157,7 @@ async def unit_track(
     """The unit's positions of the last hours; a read of personal data, logged in the audit log."""
     if not 0 < hours <= 24 or len(reason) > 300:
         raise BadInput(
-            "hours must be more than 0 and at most 24; reason at most 300 characters",
+            "uren: meer dan 0 en hoogstens 24; reden: hoogstens 300 tekens",
             field="hours" if len(reason) <= 300 else "reason",
         )
     origin = request.client.host if request.client else ""

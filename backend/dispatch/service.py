@@ -70,7 +70,7 @@ def _known_id(value: int, field: str, what: str) -> None:
     Dispatch answers an unknown melding or task the same whether its id is in range or not.
     """
     if not 1 <= value <= INT8_MAX:
-        raise NotFound(f"{what} not found", field=field)
+        raise NotFound(f"{what} niet gevonden", field=field)
 
 
 def _actor(principal: Principal) -> str:
@@ -123,7 +123,7 @@ async def _external(conn: Conn, org_id: int, data: IncidentRequest) -> int:
     assert data.source is not None and data.external_id is not None  # only these can conflict
     found = await repo.external_incident(conn, org_id, data.source, data.external_id)
     if found is None:
-        raise Conflict("this external incident is being created", field="external_id")
+        raise Conflict("deze externe melding wordt net aangemaakt", field="external_id")
     return found
 
 
@@ -133,7 +133,7 @@ async def _locate(
     """Lon/lat when given; else the address through the geocoder (free text); else the beat (buurt) named in
     the address text. A geocoder that cannot be asked falls back to the buurt at once (short timeout)."""
     if (data.lon is None) != (data.lat is None):
-        raise BadInput("give both lon and lat, or neither", field="lat" if data.lat is None else "lon")
+        raise BadInput("geef lon en lat samen, of geen van beide", field="lat" if data.lat is None else "lon")
     if data.lon is not None and data.lat is not None:
         return data.lon, data.lat, data.address
     if not data.address.strip():
@@ -173,7 +173,7 @@ async def _place(
         return visible[beat_id], beat_id
     others = principal.visible_org_ids - {principal.org_id}
     if len(others) > 1:
-        raise BadInput("the location is in no known beat: choose the gemeente", field="org_id")
+        raise BadInput("de plaats ligt in geen bekend gebied: kies de gemeente", field="org_id")
     return (next(iter(others)) if others else principal.org_id), None
 
 
@@ -192,7 +192,7 @@ async def _visible_incident(conn: Conn, principal: Principal, incident_id: int) 
     _known_id(incident_id, "incident_id", "melding")
     view = await repo.get_incident(conn, incident_id)
     if view is None or not principal.can_see_org(view.org_id):
-        raise NotFound("melding not found", field="incident_id")
+        raise NotFound("melding niet gevonden", field="incident_id")
     return view
 
 
@@ -250,10 +250,10 @@ async def assign(services: Services, principal: Principal, incident_id: int, uni
     async with services.pool.acquire() as conn, conn.transaction():
         view = await _visible_incident(conn, principal, incident_id)
         if view.state != "open":
-            raise BadInput("this melding is closed", field="incident_id")
+            raise BadInput("deze melding is afgesloten", field="incident_id")
         unit = services.hub.picture.units.get(unit_id)
         if unit is None or unit.org_id != view.org_id:
-            raise NotFound("unit not found in the gemeente of this melding", field="unit_id")
+            raise NotFound("eenheid niet gevonden in de gemeente van deze melding", field="unit_id")
         task_id = await repo.create_task(
             conn,
             incident_id,
@@ -282,11 +282,11 @@ async def assign(services: Services, principal: Principal, incident_id: int, uni
 
 
 async def cancel_task(services: Services, principal: Principal, task_id: int, reason: str) -> IncidentView:
-    _known_id(task_id, "task_id", "task")
+    _known_id(task_id, "task_id", "taak")
     async with services.pool.acquire() as conn, conn.transaction():
         row = await repo.get_task(conn, task_id)
         if row is None or not principal.can_see_org(row["org_id"]):
-            raise NotFound("task not found", field="task_id")
+            raise NotFound("taak niet gevonden", field="task_id")
         await repo.cancel_task(conn, task_id, await _actor_name(conn, principal), reason)
         view = await repo.require_incident(conn, row["incident_id"])
         events = [e for e in await repo.timeline(conn, row["incident_id"]) if e.task_id == task_id][-1:]
@@ -301,7 +301,7 @@ async def cancel_task(services: Services, principal: Principal, task_id: int, re
 def _visible_unit(services: Services, principal: Principal, unit_id: int) -> str:
     unit = services.hub.picture.units.get(unit_id)
     if unit is None or not principal.can_see_org(unit.org_id):
-        raise NotFound("unit not found", field="unit_id")
+        raise NotFound("eenheid niet gevonden", field="unit_id")
     return unit.call_sign
 
 
@@ -340,7 +340,7 @@ async def track(
                 reason=reason or None,
                 details={"since": since.isoformat(timespec="seconds"), "hours": hours},
             )
-        raise NotFound("unit not found", field="unit_id")
+        raise NotFound("eenheid niet gevonden", field="unit_id")
     call_sign = unit.call_sign if allowed and unit is not None else str(unit_id)
     async with services.pool.acquire() as conn, conn.transaction():
         points = await repo.track(conn, unit_id, since) if allowed else []
@@ -357,5 +357,5 @@ async def track(
             details={"since": since.isoformat(timespec="seconds"), "hours": hours, "points": len(points)},
         )
     if not allowed:
-        raise Forbidden(f"role {principal.role!r} may not replay tracks")
+        raise Forbidden(f"de rol {principal.role!r} mag geen sporen afspelen")
     return Track(unit_id=unit_id, call_sign=call_sign, since=since, points=points)

@@ -68,6 +68,7 @@ class AddressFiller:
     retry_s: float = 300.0
     listeners: list[Callable[[Filled], Any]] = field(default_factory=list)  # told after each stored row
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _down: bool = False  # the geocoder failed earlier in this pass
 
     def poke(self) -> None:
         """Look now rather than at the next poll (after a write that wants its address soon)."""
@@ -89,8 +90,12 @@ class AddressFiller:
                 pass
 
     async def fill_once(self) -> int:
-        """One pass over every table; the number of rows it handled."""
+        """One pass over every table; the number of rows it handled.
+
+        Once the geocoder fails in a pass, the rest of the pass does not ask it again (a geocoder that times
+        out would otherwise hold the pass for a timeout per row): those rows get the buurt and a retry."""
         handled = 0
+        self._down = False
         for table in TABLES:
             async with self.pool.acquire() as conn:
                 rows = await conn.fetch(
@@ -120,11 +125,15 @@ class AddressFiller:
             state, buurtcode = "none", None
         else:
             try:
+                if self._down:
+                    raise GeocoderUnavailable("eerder in deze ronde niet bereikbaar")
                 address = await self.geocoder.reverse(lon, lat)
                 state = "found" if address is not None else "none"
             except GeocoderUnavailable as exc:
                 state = "unreachable" if self.geocoder.configured else "off"
-                log.info("geocoder: %s", exc)
+                if not self._down:
+                    log.info("geocoder: %s", exc)
+                self._down = True
             buurtcode = address.buurtcode if address is not None else None
             if buurtcode is None:
                 buurtcode = await self.buurtcode_at(lon, lat)
