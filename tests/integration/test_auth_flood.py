@@ -41,9 +41,7 @@ async def test_parallel_logins_do_not_delay_a_tablets_ack(database_url: str, tmp
                 await ws.recv_until(lambda f, upto=seq: isinstance(f, Ack) and f.upto >= upto, timeout=30)
                 return time.perf_counter() - started
 
-            await (
-                one_fix()
-            )  # the first batch of a fresh server opens its writer's connection: not the flood's cost
+            await one_fix()  # the first batch of a fresh server opens its writer's connection: not the flood's cost
 
             async def one_login(username: str) -> int:
                 r = await http.post("/api/auth/login", json={"username": username, "password": PASSWORD})
