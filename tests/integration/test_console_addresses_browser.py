@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from backend.geocoding.simulator import serving
-from shared.protocol import Ack, PositionReported, TaskAssigned, TaskState, TaskUpdated
+from shared.protocol import Ack, NoodknopPressed, PositionReported, TaskAssigned, TaskState, TaskUpdated
 from tests.integration.browser import chromium, log_in, screenshot, skip_without_chromium
 from tests.integration.harness import PASSWORD, login, make_settings, running, socket_to
 from tests.integration.world import NIEUWE_ZIJDE, OUDE_ZIJDE, build_world
@@ -177,4 +177,30 @@ async def test_a_boa_sees_why_the_console_refuses_and_icons_are_drawn_not_glyphs
         html = await page.content()
         assert "🔇" not in html and "⧗" not in html
         assert await page.locator("#sound svg[aria-label='geluid uit']").count() == 1
+    assert page.errors == []
+
+
+async def test_the_alarm_banner_shows_the_address_once_it_is_looked_up(
+    database_url: str, tmp_path: Path
+) -> None:
+    world = await build_world(database_url)
+    async with (
+        serving() as sim,
+        running(make_settings(database_url, tmp_path, geocoder_url=sim.url)) as server,
+        chromium() as page,
+    ):
+        await log_in(page, server.base, "operator_mk", PASSWORD)
+        boa = await login(server.base, "boa_a", world.tablet_a)
+        async with socket_to(server.ws + "/ws/field", boa["access_token"]) as tablet:
+            welcome = await tablet.recv()
+            seq = welcome.acked + 1
+            await tablet.send(
+                NoodknopPressed(seq=seq, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1])
+            )
+            await tablet.recv_until(lambda f: isinstance(f, Ack) and f.upto == seq)
+            banner = page.locator("#emergency")
+            await banner.locator("text=NOODKNOP A-01").wait_for()
+            address = banner.locator(".addr", has_text="Amsterdam")
+            await address.wait_for(timeout=10_000)  # the banner asks again until the filler has it
+            assert re.search(r"\d+, \d{4}[A-Z]{2} Amsterdam", await address.inner_text())
     assert page.errors == []
