@@ -88,14 +88,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from SCHAKEL_* variables; generate and keep a secret key in the data dir when unset.
 
     An empty variable counts as unset (as for SCHAKEL_DATABASE_URL: empty means the embedded database), except
-    SCHAKEL_SECRET_KEY: set but empty is almost always a missing secret in a deployment template, and quietly
-    generating one per instance would make tokens from one instance invalid on the next.
+    SCHAKEL_GEOCODER_URL (empty: no geocoder, only the buurt) and SCHAKEL_SECRET_KEY: set but empty is almost
+    always a missing secret in a deployment template, and quietly generating one per instance would make
+    tokens from one instance invalid on the next.
     """
     env = os.environ if environ is None else environ
     raw: dict[str, str] = {}
     for field in msgspec.structs.fields(Settings):
         value = env.get(variable(field.name))
-        if value is not None and (value != "" or field.name == "secret_key"):
+        if value is not None and (value != "" or field.name in _EMPTY_IS_A_VALUE):
             raw[field.name] = value
     sources = {name: variable(name) for name in raw}
     settings = _convert(raw, sources)
@@ -108,6 +109,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return msgspec.structs.replace(settings, data_dir=settings.data_dir.absolute())
 
 
+# set but empty means "" here, not "unset": a missing secret (see load_settings); no geocoder at all
+_EMPTY_IS_A_VALUE = frozenset({"secret_key", "geocoder_url"})
 _ERROR_PATH = re.compile(r" - at `\$\.(\w+)`$")
 _SECRET_FIELDS = frozenset({"secret_key", "database_url"})  # a database URL may carry a password
 
