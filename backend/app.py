@@ -34,6 +34,9 @@ from backend.dispatch import live as dispatch_live
 from backend.dispatch import routes as dispatch_routes
 from backend.errors import EXCEPTION_HANDLERS
 from backend.feitcodes import routes as feitcode_routes
+from backend.geocoding import routes as geocoding_routes
+from backend.geocoding.client import Geocoder
+from backend.geocoding.filler import AddressFiller
 from backend.geofencing import routes as beat_routes
 from backend.live import osmand_routes, sockets
 from backend.live.hub import LiveHub
@@ -103,19 +106,34 @@ def create_app(settings: Settings) -> Litestar:
         sessions = SessionWatch(remember_s=settings.access_token_minutes * 60 + 60)
         async with pool.acquire() as conn:
             await sessions.look(conn)
+        geocoder = Geocoder(
+            settings.geocoder_url, timeout_s=settings.geocoder_timeout_s, cache_s=settings.geocoder_cache_s
+        )
+        addresses = AddressFiller(
+            pool, geocoder, hub, poll_s=settings.geocoder_poll_s, retry_s=settings.geocoder_retry_s
+        )
+        addresses.listeners.append(dispatch_live.address_filled(hub, pool))
         app.state.services = Services(
-            settings=settings, pool=pool, hub=hub, revoked_devices=revoked, sessions=sessions
+            settings=settings,
+            pool=pool,
+            hub=hub,
+            revoked_devices=revoked,
+            sessions=sessions,
+            geocoder=geocoder,
+            addresses=addresses,
         )
         retention_task = asyncio.create_task(retention.daily(pool, settings.uploads_dir))
         sessions_task = asyncio.create_task(sessions.follow(pool, settings.session_check_s), name="sessions")
+        addresses_task = asyncio.create_task(addresses.run(), name="addresses")
         try:
             yield
         finally:
-            for task in (retention_task, sessions_task):
+            for task in (retention_task, sessions_task, addresses_task):
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
             await sessions.stop()
+            await geocoder.close()
             await hub.stop()
             await pool.close()
 
@@ -149,6 +167,7 @@ def create_app(settings: Settings) -> Litestar:
             rooster_export_routes.feed_router,
             rooster_routes.router,
             rooster_field_routes.router,
+            geocoding_routes.router,
         ],
         dependencies={"principal": Provide(provide_principal), **DEPENDENCIES},
         guards=[authenticate_api],  # app-wide: a valid token before anything is parsed (401, never a 400)

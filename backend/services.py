@@ -14,6 +14,8 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from backend.auth.sessions import SessionWatch
+from backend.geocoding.client import Geocoder
+from backend.geocoding.filler import AddressFiller
 from backend.live.hub import LiveHub
 from backend.settings import Settings
 
@@ -25,6 +27,8 @@ class Services:
     hub: LiveHub
     revoked_devices: set[int]
     sessions: SessionWatch
+    geocoder: Geocoder
+    addresses: AddressFiller  # fills addresses in after writes; poke() it to look at once
 
 
 def provide_services(state: State) -> Services:

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import msgspec
 
 PDOK_TILES = "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+PDOK_LOCATIESERVER = "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
 PREFIX = "SCHAKEL_"
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
@@ -61,6 +62,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # meldkamer console: background tiles (PDOK BRT achtergrondkaart); the console works when they fail
     tile_url: str = PDOK_TILES
     tile_attribution: str = "Kaartgegevens &copy; Kadaster (PDOK)"
+    # addresses: the PDOK Locatieserver v3.1 (no key); "" = none (only the buurt is known). `schakel demo` and
+    # the tests point it at the local simulator (backend/geocoding/simulator.py)
+    geocoder_url: str = PDOK_LOCATIESERVER
+    geocoder_timeout_s: PositiveFloat = 2.0  # per request: the console types into it
+    geocoder_cache_s: NonNegativeFloat = 300.0  # answers are kept this long (addresses rarely move)
+    geocoder_poll_s: PositiveFloat = 1.0  # the background filler looks for rows without an address this often
+    geocoder_retry_s: PositiveFloat = 300.0  # a row the geocoder could not be asked for is tried again after
 
     @property
     def uploads_dir(self) -> Path:
@@ -80,14 +88,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from SCHAKEL_* variables; generate and keep a secret key in the data dir when unset.
 
     An empty variable counts as unset (as for SCHAKEL_DATABASE_URL: empty means the embedded database), except
-    SCHAKEL_SECRET_KEY: set but empty is almost always a missing secret in a deployment template, and quietly
-    generating one per instance would make tokens from one instance invalid on the next.
+    SCHAKEL_GEOCODER_URL (empty: no geocoder, only the buurt) and SCHAKEL_SECRET_KEY: set but empty is almost
+    always a missing secret in a deployment template, and quietly generating one per instance would make
+    tokens from one instance invalid on the next.
     """
     env = os.environ if environ is None else environ
     raw: dict[str, str] = {}
     for field in msgspec.structs.fields(Settings):
         value = env.get(variable(field.name))
-        if value is not None and (value != "" or field.name == "secret_key"):
+        if value is not None and (value != "" or field.name in _EMPTY_IS_A_VALUE):
             raw[field.name] = value
     sources = {name: variable(name) for name in raw}
     settings = _convert(raw, sources)
@@ -100,6 +109,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return msgspec.structs.replace(settings, data_dir=settings.data_dir.absolute())
 
 
+# set but empty means "" here, not "unset": a missing secret (see load_settings); no geocoder at all
+_EMPTY_IS_A_VALUE = frozenset({"secret_key", "geocoder_url"})
 _ERROR_PATH = re.compile(r" - at `\$\.(\w+)`$")
 _SECRET_FIELDS = frozenset({"secret_key", "database_url"})  # a database URL may carry a password
 

@@ -18,11 +18,13 @@ from meldkamer_bridge.app import Bridge
 from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.simulator import Simulator
 from meldkamer_bridge.simulator.nena_partner import NenaPartner
+from shared.tasks import ACTIVE_TASK_STATES
 
 log = logging.getLogger(__name__)
 
 PARTNER = "gms-sim"
 NENA_PARTNER = "nena-sim"  # the same kind of meldkamer, on the NENA EIDO conveyance (docs/bridge.md, §10)
+ACTIVE = frozenset(state.value for state in ACTIVE_TASK_STATES)
 
 
 async def run_partner_and_bridge(
@@ -91,21 +93,27 @@ async def run_partner_and_bridge(
 
 async def auto_assign(backend_url: str, password: str) -> None:
     """Demo only: a melding from the meldkamer goes to the first proposed unit, through the normal API, as the
-    operator would do it in the console. The partner's meldingen are the ones whose timeline the bridge reads
-    (as the service account); the tasking is the operator's."""
+    operator would do it in the console; once its units are done, the demo operator closes it (a melding does
+    not close itself). The partner's meldingen are the ones whose timeline the bridge reads (as the service
+    account); the tasking and closing are the operator's."""
     done: set[int] = set()
+    tasked: set[int] = set()  # meldingen given to a unit, to close once every task has ended
     api = BackendApi(backend_url, "bridge", password)
+    auth: dict[str, str] = {}
     try:
         while True:
             await asyncio.sleep(2.0)
             try:
                 lines = [line for partner in (PARTNER, NENA_PARTNER) for line in await api.timeline(partner)]
                 todo = sorted({line.incident_id for line in lines if line.kind == "created"} - done)
-                if not todo:
+                if not todo and not tasked:
                     continue
                 http = api.http
-                r = await http.post("/api/auth/login", json={"username": "operator", "password": password})
-                auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+                if not auth or (await http.get("/api/incidents", headers=auth)).status_code == 401:
+                    r = await http.post(
+                        "/api/auth/login", json={"username": "operator", "password": password}
+                    )
+                    auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
                 for incident_id in todo:
                     done.add(incident_id)
                     detail = (await http.get(f"/api/incidents/{incident_id}", headers=auth)).json()
@@ -116,7 +124,19 @@ async def auto_assign(backend_url: str, password: str) -> None:
                     if proposals:
                         await http.post(f"/api/incidents/{incident_id}/tasks", headers=auth,
                                         json={"unit_id": proposals[0]["unit_id"]})  # fmt: skip
+                        tasked.add(incident_id)
                         log.info("demo: melding %d to %s", incident_id, proposals[0]["call_sign"])
+                for incident_id in sorted(tasked):
+                    incident = (await http.get(f"/api/incidents/{incident_id}", headers=auth)).json()[
+                        "incident"
+                    ]
+                    if incident["state"] != "open":
+                        tasked.discard(incident_id)
+                    elif incident["tasks"] and all(t["state"] not in ACTIVE for t in incident["tasks"]):
+                        await http.post(f"/api/incidents/{incident_id}/close", headers=auth,
+                                        json={"reason": "afgehandeld"})  # fmt: skip
+                        tasked.discard(incident_id)
+                        log.info("demo: melding %d closed", incident_id)
             except (httpx.HTTPError, KeyError, ValueError, Refused, Unavailable, OSError) as exc:
                 log.info("demo dispatcher: %s", exc)
     finally:

@@ -57,6 +57,9 @@ class AlertContext(msgspec.Struct, frozen=True, kw_only=True):
     position_at: datetime | None = None
     position_age_s: float | None = None
     accuracy_m: float | None = None
-    address: str | None = None  # nearest address: filled in once a geocoder exists (not yet)
+    # the nearest address to where the alarm was raised (the geocoder, in the background); address_state None:
+    # not looked up yet; "found"; "none" (no address near); "unreachable"/"off" (only the buurt is known)
+    address: str | None = None
+    address_state: str | None = None
     task: CurrentTask | None = None
     nearest: list[NearbyUnit] = []

@@ -413,6 +413,12 @@ class IncidentView(msgspec.Struct, frozen=True, kw_only=True):
     required_domain: int = 1
     tasks: list[TaskView] = []
     exercise: str = ""  # "exercise" / "test": a drill (shown as OEFENING / TEST, never in reports)
+    # from the geocoder (PDOK Locatieserver), filled in after the melding is made; address_state None = not
+    # yet, "found", "none" (no address near), "unreachable" (only the buurtcode), "off" (no geocoder set)
+    address_text: str | None = None
+    bag_id: str | None = None
+    buurtcode: str | None = None
+    address_state: str | None = None
 
 
 class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):

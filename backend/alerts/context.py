@@ -27,7 +27,9 @@ async def alert_context(
     conn: Conn, picture: LivePicture, principal: Principal, alert_id: int, now: datetime
 ) -> AlertContext:
     """The context of one alert the principal may see; NotFound (404) otherwise, the same for both."""
-    alert = await conn.fetchrow("SELECT id, org_id, unit_id, payload FROM alerts WHERE id = $1", alert_id)
+    alert = await conn.fetchrow(
+        "SELECT id, org_id, unit_id, payload, address_text, address_state FROM alerts WHERE id = $1", alert_id
+    )
     if alert is None or not principal.can_see_org(alert["org_id"]):
         raise NotFound(NOT_VISIBLE, field="alert_id")
     payload = alert["payload"] or {}
@@ -55,6 +57,8 @@ async def alert_context(
         position_at=at,
         position_age_s=None if at is None else max(0.0, (now - at).total_seconds()),
         accuracy_m=accuracy,
+        address=alert["address_text"],
+        address_state=alert["address_state"],
         task=await _task(conn, unit_id) if unit_id is not None else None,
         nearest=nearest_available(
             picture,

@@ -8,11 +8,13 @@ import logging
 import sys
 from pathlib import Path
 
+import msgspec
 import uvicorn
 
 from backend.app import create_app
 from backend.cli import _migrate, database
 from backend.demo.seed import DEMO_PASSWORD, seed_demo
+from backend.geocoding import simulator as geocoder_simulator
 from backend.settings import Settings
 from backend.simulate import simulate
 
@@ -29,6 +31,13 @@ def run_demo(settings: Settings, *, units: int = 12) -> int:
 async def _serve_demo(settings: Settings, units: int) -> None:
     await _migrate(settings.database_url)  # type: ignore[arg-type]
     demo = await seed_demo(settings.database_url)  # type: ignore[arg-type]
+    # offline addresses: the local Locatieserver simulator (a small Amsterdam sample), on port + 766
+    async with geocoder_simulator.serving(settings.host, settings.port + 766) as geocoder:
+        settings = msgspec.structs.replace(settings, geocoder_url=geocoder.url)
+        await _serve_with(settings, units, demo.describe(), geocoder.url)
+
+
+async def _serve_with(settings: Settings, units: int, described: str, geocoder_url: str) -> None:
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -53,7 +62,9 @@ async def _serve_demo(settings: Settings, units: int) -> None:
         f"  operator feed: {base.replace('http', 'ws')}/ws/operator\n"
         f"  meldkamer:     {base}/meldkamer  (log in as operator / {DEMO_PASSWORD})\n"
         f"  OsmAnd:        {base}/osmand?id=demo-traccar&lat=52.37&lon=4.89\n"
-        f"{demo.describe()}\n"
+        f"{described}\n"
+        f"  addresses:     a local PDOK Locatieserver simulator at {geocoder_url} (a small sample of the\n"
+        f"                 old centre: Dam, Damrak, Warmoesstraat, Nieuwmarkt, …; docs/geocoding.md)\n"
         f"  meldkamer bridge: the reference partner's page is http://{settings.host}:{partner_port}/"
         f" (docs/bridge.md)\n"
         f"  {units} simulated duos are walking their beats. Ctrl-C stops everything.\n",

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+
+import asyncpg
 
 from backend.db.pool import Conn
 from backend.dispatch import repository as repo
+from backend.geocoding.filler import Filled
 from backend.live.hub import LiveHub
 from backend.live.links import FieldLink
 from backend.live.writer import FlushResult, Pending
@@ -65,9 +68,39 @@ async def _store_task_update(conn: Conn, item: Pending) -> repo.TaskProgress | N
     assert isinstance(frame, TaskUpdated)
     if not 1 <= frame.task_id <= MAX_ID:  # no such task; never let one frame fail the whole batch
         return None
+    actor = await crew_names(conn, item.unit_id) if item.unit_id is not None else None
     return await repo.apply_task_update(
-        conn, item.unit_id, frame.task_id, frame.state, frame.at, frame.note, actor="tablet"
+        conn, item.unit_id, frame.task_id, frame.state, frame.at, frame.note, actor=actor or "tablet"
     )
+
+
+async def crew_names(conn: Conn, unit_id: int) -> str | None:
+    """The boa's on the unit's open shift, as the timeline names them ("J. de Vries, A. Bakker"); the unit's
+    call sign when its shift names nobody."""
+    names: str | None = await conn.fetchval(
+        """SELECT coalesce(
+               (SELECT string_agg(coalesce(nullif(a.display_name, ''), a.username), ', ' ORDER BY m.n)
+                FROM shifts s CROSS JOIN LATERAL unnest(s.account_ids) WITH ORDINALITY AS m(account_id, n)
+                JOIN accounts a ON a.id = m.account_id
+                WHERE s.unit_id = $1 AND s.ended_at IS NULL),
+               (SELECT call_sign FROM units WHERE id = $1))""",
+        unit_id,
+    )
+    return names
+
+
+def address_filled(hub: LiveHub, pool: asyncpg.Pool) -> Callable[[Filled], Awaitable[None]]:
+    """When the background filler stored a melding's address, its operators see it at the next tick."""
+
+    async def tell(filled: Filled) -> None:
+        if filled.table != "incidents":
+            return
+        async with pool.acquire() as conn:
+            view = await repo.get_incident(conn, filled.key)
+        if view is not None:
+            publish(hub, view, [])
+
+    return tell
 
 
 async def _store_message_read(conn: Conn, item: Pending) -> repo.MessageDelivered | None:

@@ -18,6 +18,7 @@ from shared.protocol import IncidentView, MessageView, TaskAssigned, TaskState, 
 from shared.tasks import ACTIVE_TASK_STATES, IMPLIED_UNIT_STATUS, TASK_STATE_LABELS, task_transition_allowed
 
 ACTIVE = tuple(sorted(state.value for state in ACTIVE_TASK_STATES))  # as the tasks table stores them
+ALL_DONE = "alle eenheden gereed — de melding blijft open tot de meldkamer haar afsluit"
 
 
 class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,6 +35,9 @@ class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
     source: str | None = None
     external_id: str | None = None
     exercise: str = ""  # "exercise" or "test": a drill, never counted in reports (migration 0025)
+    # from the console's address search (lookup): stored at once; otherwise the address filler fills them
+    bag_id: str | None = None
+    buurtcode: str | None = None
 
 
 class TaskProgress(msgspec.Struct, frozen=True, kw_only=True):
@@ -67,8 +71,12 @@ async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | Non
     """The new melding's id; None when the organisation has a melding with this (source, external_id)."""
     incident_id: int | None = await conn.fetchval(
         """INSERT INTO incidents (org_id, category, priority, description, lon, lat, address, beat_id,
-                                  required_domain, created_by, source, external_id, exercise)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                  required_domain, created_by, source, external_id, exercise,
+                                  address_text, bag_id, buurtcode, address_state, address_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,
+                   CASE WHEN $14::text IS NULL THEN NULL ELSE $7 END, $14, $15,
+                   CASE WHEN $14::text IS NULL THEN NULL ELSE 'found' END,
+                   CASE WHEN $14::text IS NULL THEN NULL ELSE now() END)
            ON CONFLICT (org_id, source, external_id) DO NOTHING RETURNING id""",
         new.org_id,
         new.category,
@@ -83,6 +91,8 @@ async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | Non
         new.source,
         new.external_id,
         new.exercise,
+        new.bag_id,
+        new.buurtcode,
     )
     if incident_id is not None:
         await add_event(
@@ -104,7 +114,9 @@ async def external_incident(conn: Conn, org_id: int, source: str, external_id: s
 
 _INCIDENT_SQL = """
     SELECT i.id, i.org_id, i.category, i.priority, i.description, i.lon, i.lat, i.address, i.beat_id, i.state,
-           i.created_at, i.required_domain, coalesce(a.display_name, '') AS created_by, i.exercise
+           i.created_at, i.required_domain,
+           coalesce(nullif(a.display_name, ''), a.username, '') AS created_by, i.exercise,
+           i.address_text, i.bag_id, i.buurtcode, i.address_state
     FROM incidents i LEFT JOIN accounts a ON a.id = i.created_by
 """
 _TASK_SQL = """
@@ -144,6 +156,10 @@ async def _views(conn: Conn, rows: Sequence[asyncpg.Record]) -> list[IncidentVie
             required_domain=r["required_domain"],
             tasks=tasks.get(r["id"], []),
             exercise=r["exercise"],
+            address_text=r["address_text"],
+            bag_id=r["bag_id"],
+            buurtcode=r["buurtcode"],
+            address_state=r["address_state"],
         )
         for r in rows
     ]
@@ -172,7 +188,7 @@ async def close_incident(conn: Conn, incident_id: int, actor: str, reason: str) 
         incident_id,
     )
     if closed is None:
-        raise Conflict("this melding is already closed", field="incident_id")
+        raise Conflict("deze melding is al afgesloten", field="incident_id")
     cancelled = await conn.fetch(
         """UPDATE tasks SET state = 'cancelled', state_at = now() WHERE incident_id = $1 AND state = ANY($2)
            RETURNING id, unit_id""",
@@ -276,7 +292,7 @@ async def create_task(
             assigned_by,
         )
     except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"{call_sign} already has this melding", field="unit_id") from exc
+        raise Conflict(f"{call_sign} heeft deze melding al", field="unit_id") from exc
     await add_event(
         conn,
         incident_id,
@@ -307,7 +323,7 @@ async def cancel_task(conn: Conn, task_id: int, actor: str, reason: str) -> asyn
         list(ACTIVE),
     )
     if row is None:
-        raise Conflict("this task is no longer active", field="task_id")
+        raise Conflict("deze taak is niet meer actief", field="task_id")
     text = f"{row['call_sign']}: opdracht geannuleerd" + (f" ({reason})" if reason else "")
     await add_event(
         conn, row["incident_id"], "cancelled", text, actor, task_id=task_id, unit_id=row["unit_id"]
@@ -367,7 +383,8 @@ async def apply_task_update(
     note: str,
     actor: str,
 ) -> TaskProgress | None:
-    """A tablet's progress on a task: update it and the timeline; close the melding when all are finished.
+    """A tablet's progress on a task: update it and the timeline; when the last active task ends, a note says
+    so, but the melding stays open until an operator closes it (a unit's "afgerond" is not the meldkamer's).
 
     Returns None (and changes nothing) for a task of another unit or a transition that is not allowed, such
     as an update on a cancelled task; the frame itself is kept in field_events either way.
@@ -393,15 +410,8 @@ async def apply_task_update(
             row["incident_id"],
             list(ACTIVE),
         )
-        if still_active == 0:
-            await conn.execute(
-                "UPDATE incidents SET state = 'closed', closed_at = $2 WHERE id = $1 AND state = 'open'",
-                row["incident_id"],
-                at,
-            )
-            events.append(
-                await add_event(conn, row["incident_id"], "closed", "melding afgerond", actor, at=at)
-            )
+        if still_active == 0:  # the melding stays open: the operator closes it (the caller may call back)
+            events.append(await add_event(conn, row["incident_id"], "note", ALL_DONE, actor, at=at))
     status = IMPLIED_UNIT_STATUS.get(state)
     if status is not None:
         await conn.execute(
@@ -524,5 +534,5 @@ async def beats_named_in(conn: Conn, org_ids: Sequence[int], text: str) -> list[
 async def require_incident(conn: Conn, incident_id: int) -> IncidentView:
     view = await get_incident(conn, incident_id)
     if view is None:
-        raise NotFound("melding not found", field="incident_id")
+        raise NotFound("melding niet gevonden", field="incident_id")
     return view

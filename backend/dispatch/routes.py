@@ -40,6 +40,9 @@ class NewIncident(msgspec.Struct, frozen=True, kw_only=True):
     source: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
     external_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
     exercise: Literal["", "exercise", "test"] = ""  # a drill or a test melding (CAP status words)
+    # from the console's address lookup (GET /api/geocoding/lookup): kept with the melding
+    bag_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    buurtcode: Annotated[str, msgspec.Meta(min_length=1, max_length=20)] | None = None
 
 
 class NewTask(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,7 +93,7 @@ async def get_proposals(
 ) -> list[Proposal]:
     """Available units, best first (straight-line distance; in the beat and with the domain preferred)."""
     if not 1 <= limit <= 50:
-        raise BadInput("limit must be 1..50", field="limit")
+        raise BadInput("limit moet 1..50 zijn", field="limit")
     return await service.proposals(services, principal, incident_id, limit)
 
 
@@ -155,7 +158,7 @@ async def unit_track(
     """The unit's positions of the last hours; a read of personal data, logged in the audit log."""
     if not 0 < hours <= 24 or len(reason) > 300:
         raise BadInput(
-            "hours must be more than 0 and at most 24; reason at most 300 characters",
+            "uren: meer dan 0 en hoogstens 24; reden: hoogstens 300 tekens",
             field="hours" if len(reason) <= 300 else "reason",
         )
     origin = request.client.host if request.client else ""

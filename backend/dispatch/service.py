@@ -19,6 +19,7 @@ from backend.dispatch import live
 from backend.dispatch import repository as repo
 from backend.dispatch.logic import Candidate, IncidentSite, Proposal, propose_units
 from backend.errors import BadInput, Conflict, Forbidden, NotFound
+from backend.geocoding.client import GeocoderUnavailable
 from backend.geofencing.logic import containing_beats
 from backend.privacy import audit
 from backend.services import Services
@@ -41,6 +42,8 @@ class IncidentRequest(msgspec.Struct, frozen=True, kw_only=True):
     source: str | None = None
     external_id: str | None = None
     exercise: str = ""
+    bag_id: str | None = None  # the address was looked up in the console: its BAG id and buurtcode
+    buurtcode: str | None = None
 
 
 class IncidentDetail(msgspec.Struct, frozen=True, kw_only=True):
@@ -68,11 +71,20 @@ def _known_id(value: int, field: str, what: str) -> None:
     Dispatch answers an unknown melding or task the same whether its id is in range or not.
     """
     if not 1 <= value <= INT8_MAX:
-        raise NotFound(f"{what} not found", field=field)
+        raise NotFound(f"{what} niet gevonden", field=field)
 
 
 def _actor(principal: Principal) -> str:
     return principal.username or f"account {principal.account_id}"
+
+
+async def _actor_name(conn: Conn, principal: Principal) -> str:
+    """Who did it, as the timeline shows it: the account's display name (else its username)."""
+    name: str | None = await conn.fetchval(
+        "SELECT coalesce(nullif(display_name, ''), username) FROM accounts WHERE id = $1",
+        principal.account_id,
+    )
+    return name or _actor(principal)
 
 
 # --- incidents ----------------------------------------------------------------------------------------------
@@ -96,13 +108,16 @@ async def create_incident(services: Services, principal: Principal, data: Incide
             source=data.source,
             external_id=data.external_id,
             exercise=data.exercise,
+            bag_id=data.bag_id if address == data.address else None,
+            buurtcode=data.buurtcode if address == data.address else None,
         )
-        incident_id = await repo.create_incident(conn, new, _actor(principal))
+        incident_id = await repo.create_incident(conn, new, await _actor_name(conn, principal))
         if incident_id is None:  # a partner's incident handed over again: the melding made the first time
             return await _visible_incident(conn, principal, await _external(conn, org_id, data))
         view = await repo.require_incident(conn, incident_id)
         events = await repo.timeline(conn, incident_id)
     live.publish(services.hub, view, events)
+    services.addresses.poke()  # its address (BAG id, buurtcode) is filled in the background
     return view
 
 
@@ -110,24 +125,31 @@ async def _external(conn: Conn, org_id: int, data: IncidentRequest) -> int:
     assert data.source is not None and data.external_id is not None  # only these can conflict
     found = await repo.external_incident(conn, org_id, data.source, data.external_id)
     if found is None:
-        raise Conflict("this external incident is being created", field="external_id")
+        raise Conflict("deze externe melding wordt net aangemaakt", field="external_id")
     return found
 
 
 async def _locate(
     services: Services, principal: Principal, data: IncidentRequest
 ) -> tuple[float, float, str]:
-    """Lon/lat when given; else the beat (buurt) named in the address text. No street geocoder offline."""
+    """Lon/lat when given; else the address through the geocoder (free text); else the beat (buurt) named in
+    the address text. A geocoder that cannot be asked falls back to the buurt at once (short timeout)."""
     if (data.lon is None) != (data.lat is None):
-        raise BadInput("give both lon and lat, or neither", field="lat" if data.lat is None else "lon")
+        raise BadInput("geef lon en lat samen, of geen van beide", field="lat" if data.lat is None else "lon")
     if data.lon is not None and data.lat is not None:
         return data.lon, data.lat, data.address
     if not data.address.strip():
-        raise BadInput("give a location: lon and lat, or an address", field="address")
+        raise BadInput("geef een plaats: klik op de kaart of zoek een adres", field="address")
+    try:
+        found = await services.geocoder.free(data.address.strip())
+    except GeocoderUnavailable:
+        found = None
+    if found is not None:
+        return found.lon, found.lat, data.address.strip()
     async with services.pool.acquire() as conn:
         rows = await repo.beats_named_in(conn, sorted(principal.visible_org_ids), data.address.strip())
     if not rows:
-        raise BadInput("address not found; name the buurt or click on the map", field="address")
+        raise BadInput("adres niet gevonden: noem de buurt of klik op de kaart", field="address")
     point = shape(rows[0]["geometry"]).representative_point()
     return point.x, point.y, data.address.strip()
 
@@ -153,7 +175,7 @@ async def _place(
         return visible[beat_id], beat_id
     others = principal.visible_org_ids - {principal.org_id}
     if len(others) > 1:
-        raise BadInput("the location is in no known beat: choose the gemeente", field="org_id")
+        raise BadInput("de plaats ligt in geen bekend gebied: kies de gemeente", field="org_id")
     return (next(iter(others)) if others else principal.org_id), None
 
 
@@ -172,7 +194,7 @@ async def _visible_incident(conn: Conn, principal: Principal, incident_id: int) 
     _known_id(incident_id, "incident_id", "melding")
     view = await repo.get_incident(conn, incident_id)
     if view is None or not principal.can_see_org(view.org_id):
-        raise NotFound("melding not found", field="incident_id")
+        raise NotFound("melding niet gevonden", field="incident_id")
     return view
 
 
@@ -182,7 +204,7 @@ async def close_incident(
     async with services.pool.acquire() as conn, conn.transaction():
         view = await _visible_incident(conn, principal, incident_id)
         before = {e.event_id for e in await repo.timeline(conn, incident_id)}
-        cancelled = await repo.close_incident(conn, incident_id, _actor(principal), reason)
+        cancelled = await repo.close_incident(conn, incident_id, await _actor_name(conn, principal), reason)
         view = await repo.require_incident(conn, incident_id)
         events = [e for e in await repo.timeline(conn, incident_id) if e.event_id not in before]
     for task in view.tasks:
@@ -210,6 +232,7 @@ async def proposals(services: Services, principal: Principal, incident_id: int, 
             unit_id=u.unit_id,
             call_sign=u.call_sign,
             status=u.status,
+            status_since=u.status_since,
             lon=u.lon,
             lat=u.lat,
             beat_ids=tuple(u.fence.beats),
@@ -229,12 +252,17 @@ async def assign(services: Services, principal: Principal, incident_id: int, uni
     async with services.pool.acquire() as conn, conn.transaction():
         view = await _visible_incident(conn, principal, incident_id)
         if view.state != "open":
-            raise BadInput("this melding is closed", field="incident_id")
+            raise BadInput("deze melding is afgesloten", field="incident_id")
         unit = services.hub.picture.units.get(unit_id)
         if unit is None or unit.org_id != view.org_id:
-            raise NotFound("unit not found in the gemeente of this melding", field="unit_id")
+            raise NotFound("eenheid niet gevonden in de gemeente van deze melding", field="unit_id")
         task_id = await repo.create_task(
-            conn, incident_id, unit_id, principal.account_id, _actor(principal), unit.call_sign
+            conn,
+            incident_id,
+            unit_id,
+            principal.account_id,
+            await _actor_name(conn, principal),
+            unit.call_sign,
         )
         view = await repo.require_incident(conn, incident_id)
         events = [e for e in await repo.timeline(conn, incident_id) if e.task_id == task_id]
@@ -256,12 +284,12 @@ async def assign(services: Services, principal: Principal, incident_id: int, uni
 
 
 async def cancel_task(services: Services, principal: Principal, task_id: int, reason: str) -> IncidentView:
-    _known_id(task_id, "task_id", "task")
+    _known_id(task_id, "task_id", "taak")
     async with services.pool.acquire() as conn, conn.transaction():
         row = await repo.get_task(conn, task_id)
         if row is None or not principal.can_see_org(row["org_id"]):
-            raise NotFound("task not found", field="task_id")
-        await repo.cancel_task(conn, task_id, _actor(principal), reason)
+            raise NotFound("taak niet gevonden", field="task_id")
+        await repo.cancel_task(conn, task_id, await _actor_name(conn, principal), reason)
         view = await repo.require_incident(conn, row["incident_id"])
         events = [e for e in await repo.timeline(conn, row["incident_id"]) if e.task_id == task_id][-1:]
     await live.send_to_unit(services.hub, row["unit_id"], [TaskCancelled(task_id=task_id, reason=reason)])
@@ -275,7 +303,7 @@ async def cancel_task(services: Services, principal: Principal, task_id: int, re
 def _visible_unit(services: Services, principal: Principal, unit_id: int) -> str:
     unit = services.hub.picture.units.get(unit_id)
     if unit is None or not principal.can_see_org(unit.org_id):
-        raise NotFound("unit not found", field="unit_id")
+        raise NotFound("eenheid niet gevonden", field="unit_id")
     return unit.call_sign
 
 
@@ -314,7 +342,7 @@ async def track(
                 reason=reason or None,
                 details={"since": since.isoformat(timespec="seconds"), "hours": hours},
             )
-        raise NotFound("unit not found", field="unit_id")
+        raise NotFound("eenheid niet gevonden", field="unit_id")
     call_sign = unit.call_sign if allowed and unit is not None else str(unit_id)
     async with services.pool.acquire() as conn, conn.transaction():
         points = await repo.track(conn, unit_id, since) if allowed else []
@@ -331,5 +359,5 @@ async def track(
             details={"since": since.isoformat(timespec="seconds"), "hours": hours, "points": len(points)},
         )
     if not allowed:
-        raise Forbidden(f"role {principal.role!r} may not replay tracks")
+        raise Forbidden(f"de rol {principal.role!r} mag geen sporen afspelen")
     return Track(unit_id=unit_id, call_sign=call_sign, since=since, points=points)

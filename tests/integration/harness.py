@@ -50,6 +50,8 @@ def make_settings(database_url: str, tmp: Path, **overrides: Any) -> Settings:
         secret_key="test-secret-key-that-is-long-enough-0123456789",
         flush_interval_s=0.05,
         operator_tick_s=0.1,
+        geocoder_url="",  # no geocoder unless a test starts the simulator (never the real one from tests)
+        geocoder_poll_s=0.1,
     )
     values.update(overrides)
     return Settings(**values)

@@ -83,6 +83,11 @@ async def test_an_eido_incident_becomes_a_melding_and_its_tasking_flows_back_in_
                     TaskUpdated(seq=seq, task_id=task["task_id"], state=state, at=now + timedelta(seconds=i))
                 )
                 await tablet.recv_until(lambda f, s=seq: isinstance(f, Ack) and f.upto == s)
+            # the unit's "afgerond" does not close the melding: the operator does, and then the partner hears
+            closed = await http.post(
+                f"/api/incidents/{incident['incident_id']}/close", json={"reason": "afgehandeld"}
+            )
+            assert closed.status_code == 200, closed.text
 
             def updates() -> list[eido.IncidentUpdate]:
                 return [
@@ -112,7 +117,7 @@ async def test_an_eido_incident_becomes_a_melding_and_its_tasking_flows_back_in_
     assert all(u.external_id == EXTERNAL for u in got)
     assert all(u.melding_id == incident["incident_id"] for u in got)
     assert got[0].units == () and all(u.units == ("A-01",) for u in got[1:])
-    assert got[2].note == "A-01: geaccepteerd" and got[5].note == "melding afgerond"
+    assert got[2].note == "A-01: geaccepteerd" and got[5].note == "melding afgesloten: afgehandeld"
 
 
 async def http_post_again(base: str, session: dict[str, Any], incident: dict[str, Any]) -> int:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from backend.demo.seed import DEMO_DEVICE_SECRET, DEMO_PASSWORD, seed_demo
+from backend.geocoding.simulator import serving
 from backend.simulate import simulate
 from shared.protocol import NoodknopPressed, PositionReported
 from tests.integration.browser import chromium, log_in, screenshot, skip_without_chromium
@@ -33,7 +34,10 @@ pytestmark = [
 async def test_console_screens_on_the_demo(database_url: str, tmp_path: Path) -> None:
     await seed_demo(database_url)
     async with (
-        running(make_settings(database_url, tmp_path, operator_tick_s=0.5)) as server,
+        serving() as geocoder,  # addresses as `schakel demo` has them: the local Locatieserver simulator
+        running(
+            make_settings(database_url, tmp_path, operator_tick_s=0.5, geocoder_url=geocoder.url)
+        ) as server,
         httpx.AsyncClient(base_url=server.base) as http,
         chromium() as page,
     ):
@@ -81,20 +85,25 @@ async def test_console_screens_on_the_demo(database_url: str, tmp_path: Path) ->
                     NoodknopPressed(seq=welcome.acked + 2, at=datetime.now(UTC), lon=lon, lat=lat)
                 )
                 await page.locator("#emergency", has_text="NOODKNOP").wait_for()
-                await page.wait_for_timeout(1200)
+                # the address is looked up after the alarm is stored; the banner asks again every 2 s
+                await page.locator("#emergency .addr", has_text="Amsterdam").wait_for(timeout=10_000)
                 await screenshot(page, "noodknop", tmp_path)
                 await page.locator("#emergency button").first.click()
                 await page.locator("#alert-list li.acked", has_text="bevestigd door").first.wait_for()
 
-                # a melding by buurt name, with proposals; the nearest duo is tasked
+                # a melding by address search, with proposals; the nearest duo is tasked
                 await page.click(".tabs button[data-tab=new]")
                 await page.fill("input[name=category]", "Overlast alcohol/drugs")
                 await page.check("input[name=priority][value='1']")
                 await page.fill(
                     "textarea[name=description]", "Drie personen drinken op de stoep, melder belt opnieuw"
                 )
-                await page.fill("input[name=address]", "Nieuwmarkt 4, Burgwallen-Oude Zijde")
+                await page.locator("#address-input").press_sequentially("Nieuwmarkt", delay=40)
+                await page.locator("#address-suggestions li[role=option]").nth(2).wait_for()
+                await page.wait_for_timeout(300)
                 await screenshot(page, "new-incident", tmp_path)
+                await page.locator("#address-suggestions li[role=option]", has_text="Nieuwmarkt 4,").click()
+                await page.locator("#picked", has_text="Plaats: Nieuwmarkt 4,").wait_for()
                 await page.click("#incident-form button[type=submit]")
                 await page.locator("#proposals button", has_text="Koppelen").first.wait_for()
                 await page.wait_for_timeout(800)

@@ -131,11 +131,27 @@ async def test_task_reaches_the_tablet_and_its_progress_the_operator(
                 )
             )
             done = await op.recv_until(
-                lambda f: isinstance(f, Delta) and any(i.state == "closed" for i in f.incidents)
+                lambda f: (
+                    isinstance(f, Delta)
+                    and any(t.state == TaskState.DONE for i in f.incidents for t in i.tasks)
+                )
             )
-            assert done.incidents[0].tasks[0].state == TaskState.DONE
+            # the last task ended, but the melding stays open until the operator closes it (issue 11)
+            assert done.incidents[0].state == "open"
+            detail = (await http.get(f"/api/incidents/{incident['incident_id']}")).json()
+            assert detail["incident"]["state"] == "open"
+            assert incident["incident_id"] in [
+                i["incident_id"] for i in (await http.get("/api/incidents")).json()
+            ]
+            closed = await http.post(
+                f"/api/incidents/{incident['incident_id']}/close", json={"reason": "klaar"}
+            )
+            assert closed.status_code == 200 and closed.json()["state"] == "closed"
             detail = (await http.get(f"/api/incidents/{incident['incident_id']}")).json()
     texts = [e["text"] for e in detail["timeline"]]
+    # the close is stamped now; the tablet's lines carry its (slightly future) times: it sorts among them
+    assert "melding afgesloten: klaar" in texts
+    texts.remove("melding afgesloten: klaar")
     assert texts == [
         "melding aangemaakt: P2 Overlast jeugd",
         "A-01: opdracht verstrekt",
@@ -143,8 +159,11 @@ async def test_task_reaches_the_tablet_and_its_progress_the_operator(
         "A-01: aanrijdend",
         "A-01: ter plaatse",
         "A-01: afgerond — groep vertrokken",
-        "melding afgerond",
+        "alle eenheden gereed — de melding blijft open tot de meldkamer haar afsluit",
     ]
+    actors = [e["actor"] for e in detail["timeline"]]
+    # names, not "operator"/"tablet": the account (no display name in this world: its username) and the unit
+    assert actors[0] == "operator_mk" and actors[2] == "A-01"
     assert await fetchval(database_url, "SELECT status FROM units WHERE id = $1", world.unit_a) == "available"
 
 

@@ -106,3 +106,13 @@ def test_no_units_no_proposals() -> None:
 )
 def test_task_transitions(current: TaskState, new: TaskState, allowed: bool) -> None:
     assert task_transition_allowed(current, new) is allowed
+
+
+def test_the_travel_estimate_is_the_straight_line_with_a_detour_at_walking_and_cycling_pace() -> None:
+    from backend.dispatch.logic import BIKE_KMH, WALK_KMH, travel_minutes
+
+    assert travel_minutes(1000, WALK_KMH) == 16  # 1.3 km at 5 km/h
+    assert travel_minutes(1000, BIKE_KMH) == 5  # 1.3 km at 15 km/h
+    assert travel_minutes(10, WALK_KMH) == 1  # never "0 min"
+    (proposal,) = propose_units(SITE, [unit(1, 1000)])
+    assert (proposal.walk_min, proposal.bike_min) == (16, 5)

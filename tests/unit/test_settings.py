@@ -62,7 +62,17 @@ VALUES: dict[str, tuple[str, object]] = {
     "max_frame_bytes": ("131072", 131072),
     "tile_url": ("https://tiles.example/{z}/{x}/{y}.png", "https://tiles.example/{z}/{x}/{y}.png"),
     "tile_attribution": ("© example", "© example"),
+    "geocoder_url": ("http://127.0.0.1:8766/search/v3_1", "http://127.0.0.1:8766/search/v3_1"),
+    "geocoder_timeout_s": ("0.5", 0.5),
+    "geocoder_cache_s": ("0", 0.0),
+    "geocoder_poll_s": ("2", 2.0),
+    "geocoder_retry_s": ("60", 60.0),
 }
+
+
+def test_the_geocoder_is_pdok_unless_set_and_an_empty_url_means_none(tmp_path: Path) -> None:
+    assert load_settings(env(tmp_path)).geocoder_url == "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
+    assert load_settings(env(tmp_path, geocoder_url="")).geocoder_url == ""
 
 
 def test_every_field_has_a_case_here() -> None:

@@ -33,9 +33,10 @@ export function clock(iso) {
 export function age(iso, now = Date.now()) {
   if (!iso) return "—";
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  return `${Math.floor(s / 3600)}u${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}`;
+  // words, not unit letters: "2m" read as metres next to distances
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  return `${Math.floor(s / 3600)} u ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}`;
 }
 
 export function metres(m) {

@@ -6,6 +6,7 @@ import { api } from "/web/static/js/api.js";
 import { ALERT, ALERT_RANK, SAFETY, STATUS, TASK, clock, esc, metres, seconds } from "/web/static/js/format.js";
 
 const CONTEXT_EVERY_MS = 30_000;
+const ADDRESS_EVERY_MS = 2_000;
 const SILENT = "STIL ALARM — niet terugbellen, via portofoon afstemmen";
 const SOUND = {  // per level: 1 an open safety alarm, 2 an escalated one (louder, faster, higher)
   1: { every: 1500, gain: 0.08, tones: [880, 660, 880] },
@@ -179,7 +180,11 @@ export class Alerts {
       accuracy != null ? `± ${Math.round(accuracy)} m` : "",
       lon != null ? `<span class="coords">${lat.toFixed(5)}, ${lon.toFixed(5)}</span>` : "",
     ].filter(Boolean).join(" · ");
-    const address = c?.address ? esc(c.address) : '<span class="muted">adres: nog niet beschikbaar</span>';
+    // the address is looked up after the alarm is stored (never before it reaches the console)
+    const address = c?.address ? esc(c.address)
+      : c && (c.address_state === "unreachable" || c.address_state === "off") ? '<span class="muted">adres onbekend — geocoder niet bereikbaar</span>'
+      : c && c.address_state === "none" ? '<span class="muted">geen adres bij deze plaats bekend</span>'
+      : '<span class="muted">adres wordt opgezocht…</span>';
     const phone = (p, r) => [p ? `☎ ${esc(p)}` : "", r ? `portofoon ${esc(r)}` : ""].filter(Boolean).join(" · ");
     let who;
     if (c) {
@@ -229,7 +234,10 @@ export class Alerts {
     if (root !== this.laneList) return;
     // the nearest units move and get tasks: an open banner asks for its context again now and then
     for (const id of this.cards.keys()) {
-      if (now - (this.contextAt.get(id) || 0) > CONTEXT_EVERY_MS) this.loadContext(id);
+      const ctx = this.context.get(id);
+      // an address still being looked up is asked for again soon, not only every 30 s
+      const every = ctx && !ctx.error && ctx.address_state == null ? ADDRESS_EVERY_MS : CONTEXT_EVERY_MS;
+      if (now - (this.contextAt.get(id) || 0) > every) this.loadContext(id);
     }
   }
 

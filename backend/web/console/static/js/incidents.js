@@ -1,14 +1,27 @@
 // Meldingen: the open list, the create form, and the detail with proposals, one-click assign and the timeline.
 import { api } from "/web/static/js/api.js";
-import { ACTIVE_TASK, TASK, clock, esc, metres } from "/web/static/js/format.js";
+import { ACTIVE_TASK, STATUS, TASK, age, clock, esc, metres } from "/web/static/js/format.js";
+import { AddressSearch } from "./address.js";
+
+// how the proposal's travel estimate is made (backend/dispatch/logic.py: DETOUR_FACTOR, WALK_KMH, BIKE_KMH)
+const ESTIMATE = "Schatting: hemelsbrede afstand × 1,3 (straten lopen niet recht), lopend 5 km/u, fietsend 15 km/u";
 
 // A drill or test melding (CAP status Exercise/Test, docs/bridge.md §11): marked on sight, never mistaken for real.
 const DRILL = { exercise: "OEFENING", test: "TEST" };
 const drill = (i) => (DRILL[i.exercise] ? ` <span class="pill drill">${DRILL[i.exercise]}</span>` : "");
 
 export class Incidents {
-  constructor({ list, count, detail, form, formError, picked, map, showTab, beatNames }) {
+  constructor({ list, count, detail, form, formError, picked, map, showTab, beatNames, suggestions, geocoderState }) {
     Object.assign(this, { list, count, detail, form, formError, picked, map, showTab, beatNames });
+    this.search = new AddressSearch({
+      input: form.elements.address, list: suggestions, state: geocoderState,
+      onChosen: (a) => {
+        this.pickedAt = { lon: a.lon, lat: a.lat };
+        this.picked.textContent = `Plaats: ${a.weergavenaam}${a.buurtnaam ? ` (${a.buurtnaam})` : ""}`;
+        this.map.showPick(a.lon, a.lat);
+        this.map.zoomTo(a.lon, a.lat, 17);
+      },
+    });
     this.incidents = new Map();
     this.selected = null;     // incident id shown in the detail
     this.timeline = [];
@@ -59,10 +72,18 @@ export class Incidents {
     }).join("") : '<li class="hint">Geen open meldingen.</li>';
   }
 
-  pick(lon, lat) {
+  pick(lon, lat, { lookUp = true } = {}) {
     this.pickedAt = { lon, lat };
-    this.picked.textContent = `Plaats op de kaart: ${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+    const where = `${lat.toFixed(5)}, ${lon.toFixed(5)}`;
+    this.picked.textContent = `Plaats op de kaart: ${where}${lookUp ? " — adres zoeken…" : ""}`;
     this.map.showPick(lon, lat);
+    if (!lookUp) return;
+    const asked = this.pickedAt;
+    this.search.reverse(lon, lat).then(({ address, buurt }) => {
+      if (this.pickedAt !== asked) return;  // clicked again meanwhile
+      this.picked.textContent = address ? `Plaats op de kaart: ${address.weergavenaam}${buurt ? ` (${buurt})` : ""}`
+        : `Plaats op de kaart: ${where}${buurt ? ` (${buurt})` : ""} — geen adres bekend`;
+    });
   }
 
   async create() {
@@ -72,11 +93,13 @@ export class Incidents {
                    required_domain: Number(f.get("required_domain") || 1) };
     if (f.get("exercise")) body.exercise = "exercise";  // a drill: marked everywhere, never counted
     if (this.pickedAt) Object.assign(body, this.pickedAt);
+    Object.assign(body, this.search.extra());  // a looked-up address: its BAG id and buurtcode
     if (this.origin) Object.assign(body, this.origin);  // made from an alarm: its org, source and alert id
     this.formError.textContent = "";
     try {
       const view = await api("POST", "/api/incidents", body);
       this.form.reset();
+      this.search.reset();
       this.pickedAt = null;
       this.origin = null;
       this.picked.textContent = "Of klik op de kaart om de plaats aan te wijzen.";
@@ -87,7 +110,7 @@ export class Incidents {
     } catch (e) {
       const names = { address: "adres", lat: "plaats", lon: "plaats", category: "categorie", priority: "prioriteit",
                       org_id: "gemeente" };
-      const messages = { address: "Adres niet gevonden: noem de buurt of klik op de kaart." };
+      const messages = { address: "Adres niet gevonden: kies een gevonden adres, noem de buurt of klik op de kaart." };
       this.formError.textContent = messages[e.field] || `${names[e.field] ? names[e.field] + ": " : ""}${e.message}`;
     }
   }
@@ -95,6 +118,7 @@ export class Incidents {
   // the form filled in from an alarm; the operator checks it and presses "Melding aanmaken"
   prefill({ category, priority, description, address, lon, lat, org_id, source, external_id }) {
     this.form.reset();
+    this.search.reset();
     const f = this.form.elements;
     f.category.value = category;
     f.description.value = description;
@@ -102,7 +126,7 @@ export class Incidents {
     for (const r of this.form.querySelectorAll("input[name=priority]")) r.checked = Number(r.value) === priority;
     this.origin = { org_id, source, external_id };
     this.formError.textContent = "";
-    if (lon != null) { this.pick(lon, lat); this.map.focus(lon, lat); }
+    if (lon != null) { this.pick(lon, lat, { lookUp: !address }); this.map.focus(lon, lat); }
     else { this.pickedAt = null; this.picked.textContent = "Geen positie bekend: noem de buurt of klik op de kaart."; }
   }
 
@@ -137,7 +161,10 @@ export class Incidents {
       ${ACTIVE_TASK.has(t.state) && i.state === "open" ? `<button class="small ghost" data-cancel="${t.task_id}">Annuleren</button>` : ""}</li>`).join("");
     const proposals = this.proposals == null ? '<li class="hint">Voorstel wordt berekend…</li>'
       : this.proposals.length ? this.proposals.map((p) => `<li class="proposal"><b>${esc(p.call_sign)}</b>
-          <span class="grow">${metres(p.distance_m)} hemelsbreed${p.in_beat ? " · in het gebied" : ""}${p.stale ? " · positie verouderd" : ""}${p.has_domain ? "" : " · ander domein"}</span>
+          <span class="grow"><span class="pill st-${p.status}">${STATUS[p.status] || esc(p.status)}</span>${p.status_since ? ` <small>sinds ${age(p.status_since)}</small>` : ""}
+            · ${p.task ? `taak: ${esc(p.task)}` : "geen taak"}${p.in_beat ? " · in het gebied" : ""}${p.stale ? " · positie verouderd" : ""}${p.has_domain ? "" : " · ander domein"}
+            <br><span class="eta" title="${ESTIMATE}">${p.walk_min == null ? "reistijd onbekend (geen positie)"
+              : `≈ ${p.walk_min} min lopend / ≈ ${p.bike_min} min fietsend <small>(schatting, ${metres(p.distance_m)} hemelsbreed)</small>`}</span></span>
           <button class="small" data-assign="${p.unit_id}">Koppelen</button></li>`).join("")
       : '<li class="hint">Geen beschikbare eenheid.</li>';
     this.detail.hidden = false;
@@ -145,17 +172,29 @@ export class Incidents {
     this.detail.innerHTML = `
       <h3><span class="pill prio-${i.priority}">P${i.priority}</span>${drill(i)} ${esc(i.category)}
         <button class="small ghost close" data-close>Sluiten ✕</button></h3>
-      <div>${esc(i.address) || `${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}`}${this.beatSuffix(i)}</div>
+      <div class="where">${esc(i.address) || `${i.lat.toFixed(5)}, ${i.lon.toFixed(5)}`}${this.beatSuffix(i)}</div>
+      ${this.addressNote(i)}
       ${i.description ? `<div>${esc(i.description)}</div>` : ""}
       <div class="hint">Aangemaakt ${clock(i.created_at)} door ${esc(i.created_by) || "?"} · ${i.state === "open" ? "open" : "afgesloten"}</div>
       <h4>Eenheden</h4><ul>${tasks || '<li class="hint">Nog geen eenheid gekoppeld.</li>'}</ul>
-      ${i.state === "open" ? `<h4>Voorstel (beste eerst; afstand hemelsbreed)</h4><ul id="proposals">${proposals}</ul>` : ""}
+      ${i.state === "open" ? `<h4>Voorstel (beste eerst; reistijd is een schatting)</h4><ul id="proposals">${proposals}</ul>` : ""}
       <h4>Tijdlijn</h4><ul id="timeline">${this.timeline.map((e) => `<li><time>${clock(e.at)}</time><span class="grow">${esc(e.text)}</span>
         <small class="hint">${esc(e.actor)}</small></li>`).join("")}</ul>
       ${i.state === "open" ? `<div class="row"><input id="incident-reason" class="grow" maxlength="500" value=""
         placeholder="Reden bij annuleren of afsluiten (afsluiten: afgehandeld)" aria-label="Reden">
         <button class="ghost" data-finish>Melding afsluiten</button></div>` : ""}
       <p class="error" id="detail-error"></p>`;
+  }
+
+  // what the geocoder said about the melding's place: the BAG id, or why there is no address
+  addressNote(i) {
+    if (i.bag_id) return `<div class="hint">BAG ${esc(i.bag_id)}${i.buurtcode ? ` · buurt ${esc(i.buurtcode)}` : ""}</div>`;
+    if (i.address_state === "unreachable" || i.address_state === "off") {
+      return `<div class="geocoder-down">adres onbekend — geocoder niet bereikbaar${i.buurtcode ? ` · buurt ${esc(i.buurtcode)}` : ""}</div>`;
+    }
+    if (i.address_state === "none") return '<div class="hint">Geen adres bij deze plaats bekend.</div>';
+    if (i.address_state == null && !i.address) return '<div class="hint">Adres wordt opgezocht…</div>';
+    return "";
   }
 
   beatSuffix(i) {

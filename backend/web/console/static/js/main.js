@@ -8,6 +8,7 @@ import { UnitList } from "./units.js";
 import { Incidents } from "./incidents.js";
 import { RoosterNow } from "./rooster.js";
 import { ALERT, STATUS, TASK, age, clock, esc } from "/web/static/js/format.js";
+import { ICONS } from "./icons.js";
 
 const $ = (id) => document.getElementById(id);
 let app = null;
@@ -18,7 +19,8 @@ function showLogin() {
   $("login").hidden = false;
 }
 
-setLoggedOutHandler(() => location.reload());
+// a logged-out console starts over; on the login screen (a refused role) the refusal message must stay
+setLoggedOutHandler(() => { if (app) location.reload(); });
 
 bindLogin({
   form: $("login-form"),
@@ -76,7 +78,7 @@ class Console {
     this.incidents = new Incidents({
       list: $("incident-list"), count: $("incident-count"), detail: $("detail"), form: $("incident-form"),
       formError: $("incident-error"), picked: $("picked"), map: this.map, showTab: (t) => this.tab(t),
-      beatNames: this.beatNames,
+      beatNames: this.beatNames, suggestions: $("address-suggestions"), geocoderState: $("geocoder-state"),
     });
     this.incidents.onOpen = () => { this.shownUnit = null; this.map.clearReplay(); };
     this.units = new UnitList({
@@ -190,7 +192,7 @@ class Console {
       category: `${ALERT[a.kind] || a.kind} ${a.call_sign || ""}`.trim().slice(0, 80), priority: 1,
       description: `Alarm ${ALERT[a.kind] || a.kind} van ${a.call_sign || "onbekende eenheid"} om ${clock(a.at)}`
         + `${a.silent ? " — STIL ALARM: niet terugbellen" : ""}${a.text ? ` — ${a.text}` : ""}`,
-      address: beats, ...(p || {}), org_id: a.org_id, source: "alarm", external_id: String(a.alert_id),
+      address: (ctx && ctx.address) || beats, ...(p || {}), org_id: a.org_id, source: "alarm", external_id: String(a.alert_id),
     };
   }
 
@@ -255,11 +257,11 @@ class Console {
     const beats = (ids) => ids.filter((b) => this.beatNames.has(b)).map((b) => esc(this.beatNames.get(b))).join(", ") || "—";
     $("unit-title").innerHTML = `${esc(u.call_sign)} <span class="pill st-${u.status}">${STATUS[u.status]}</span>`;
     $("unit-info").innerHTML = `
-      <div>Sinds ${clock(u.status_since)} (${age(u.status_since)}) · positie ${u.at ? `${age(u.at)} oud` : "onbekend"}${u.stale ? " — <b>verouderd</b>" : ""}</div>
+      <div>${STATUS[u.status]} sinds ${clock(u.status_since)} (${age(u.status_since)}) · positie ${u.at ? `${age(u.at)} oud` : "onbekend"}${u.stale ? " — <b>verouderd</b>" : ""}</div>
       <div>Gebied: ${beats(u.beat_ids)} · toegewezen: ${beats(u.assigned_beat_ids)}${u.outside_assigned ? " — <b>buiten toegewezen gebied</b>" : ""}</div>
       <div>Taak: ${task ? `${esc(task.incident.category)} (${TASK[task.state]})` : "geen"}</div>`;
     $("messages").innerHTML = this.messages.slice(-8).map((m) => `<li><time>${clock(m.sent_at)}</time><span class="grow">${esc(m.text)}</span>
-      ${m.delivered_at ? `<span class="delivered">✓ afgeleverd ${clock(m.delivered_at)}</span>` : '<span class="pending">⧗ verzonden</span>'}</li>`).join("");
+      ${m.delivered_at ? `<span class="delivered">${ICONS.delivered} afgeleverd ${clock(m.delivered_at)}</span>` : `<span class="pending">${ICONS.pending} verzonden</span>`}</li>`).join("");
   }
 
   async sendMessage() {
