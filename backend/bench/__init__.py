@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("ingest", "alarms", "bridge")
+BENCHMARKS = ("ingest", "alarms", "bridge", "rooster")
 
 
 def run_bench(name: str, args: list[str]) -> int:
@@ -18,6 +18,10 @@ def run_bench(name: str, args: list[str]) -> int:
         from backend.bench.alarms import run as run_alarms
 
         return run_alarms(args)
+    if name == "rooster":  # the CP-SAT rooster solver: no server, no database
+        from backend.bench.rooster import run as run_rooster
+
+        return run_rooster(args)
     if name == "bridge":  # the bridge is a program of its own: run its benchmark as one
         return subprocess.call([sys.executable, "-m", "meldkamer_bridge.bench", *args])
     raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")
