@@ -21,7 +21,8 @@ in every rolling window and verlof/ziek hours counting as worked hours (art. 5:2
 - rest after a night ending after 02:00 (5:8 lid 4), after a series of 3 or more nights (5:8 lid 5), at most
   36 such nights per rolling 16 weeks (5:8 lid 2), at least 13 free Sundays per rolling 52 weeks (5:6 lid 1);
 - pins, and in a repair every published assignment before `frozen_until` stays as it is;
-- pair rules: "nooit" never in one duo; "altijd" on a day both work, they work in the same duo.
+- pair rules: "nooit" never in one duo; "altijd" a fixed duo: either works only with the other, except on a
+  day the other is absent (verlof, ziek, niet beschikbaar).
 
 Soft, with Weights: coverage, contract hours, fair spread (the most nights/weekend shifts/evenings any boa
 gets), preferences, continuity (the number of different beats a boa patrols), changes against `published`.
@@ -328,17 +329,12 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
             if rule.kind == "nooit":
                 if xa is not None and xb is not None:
                     m.add(xa + xb <= 1)
-            else:
-                for other, xv in ((ib, xa), (ia, xb)):
-                    if xv is None:
-                        continue
-                    other_day = [w for _, w in per_boa_day.get((other, slot.day), [])]
-                    partner = slot.x.get(other)
-                    if other_day:
-                        m.add(
-                            v + cp_model.LinearExpr.sum(other_day) - 1
-                            <= (partner if partner is not None else 0)
-                        )
+            elif xa is not None and xb is not None:
+                m.add(xa == xb)
+            else:  # one of them cannot take this duo: the other only works it when the partner is absent
+                for xv, partner in ((xa, ib), (xb, ia)):
+                    if xv is not None and slot.day not in absent[partner]:
+                        m.add(xv == 0)
 
     # --- work per boa, day and shift type: variables in the horizon, constants from the history
     hist_days = 0
@@ -827,7 +823,7 @@ def _greedy(  # noqa: C901 - one pass, read top to bottom
             return False
         for g in group:
             other = always.get(g)
-            if other is not None and other not in group and slot.day in schedule[other]:
+            if other is not None and other not in group and slot.day not in absent_days[other]:
                 return False
         return True
 
