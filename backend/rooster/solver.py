@@ -751,10 +751,6 @@ def _greedy(  # noqa: C901 - one pass, read top to bottom
     for (bi, di), s in history.items():
         schedule[bi][di] = s
     minutes = [0.0] * n
-    gap: list[set[int]] = []
-    for bi, b in enumerate(boas):
-        g = b.fixed_days_off[0] if b.fixed_days_off else (bi * 3) % 7
-        gap.append({g, (g + 1) % 7} | set(b.fixed_days_off))
     experienced = [b.experienced for b in boas]
     quals = [set(b.qualifications) for b in boas]
     never = {frozenset((r.a, r.b)) for r in problem.pair_rules if r.kind == "nooit"}
@@ -764,6 +760,12 @@ def _greedy(  # noqa: C901 - one pass, read top to bottom
         if r.kind == "altijd" and r.a in index and r.b in index:
             always[index[r.a]] = index[r.b]
             always[index[r.b]] = index[r.a]
+    gap: list[set[int]] = []
+    for bi, b in enumerate(boas):
+        lead = min(bi, always.get(bi, bi))  # a fixed duo shares its days off
+        off = sorted(set(b.fixed_days_off) | set(boas[always[bi]].fixed_days_off if bi in always else []))
+        g = off[0] if off else (lead * 3) % 7
+        gap.append({g, (g + 1) % 7} | set(off))
     chosen: set[tuple[int, int]] = set()
     members: list[list[int]] = [[] for _ in slots]
     blocked: set[tuple[int, int]] = set()  # (boa, day) an altijd partner keeps free
@@ -956,7 +958,8 @@ def solve(problem: PlanningProblem, *, progress: Progress | None = None) -> Plan
     first = cp_model.CpSolver()
     first.parameters.fix_variables_to_their_hinted_value = True
     first.parameters.num_workers = 1
-    first.parameters.max_time_in_seconds = max(0.05, min(remaining() * 0.6, 10.0))
+    # a rooster at all matters more than the limit: the fixed check gets at least 2 s on a busy machine
+    first.parameters.max_time_in_seconds = max(2.0, min(remaining() * 0.6, 10.0))
     code = first.solve(model)
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         values = [
