@@ -364,7 +364,7 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
         for di in range(days):
             items = per_boa_day.get((bi, di), [])
             if items:
-                m.add(sum(v for _, v in items) <= 1)  # at most one shift a day
+                m.add_at_most_one([v for _, v in items])  # at most one shift a day
             by_shift: dict[int, list[cp_model.IntVar]] = defaultdict(list)
             for slot, v in items:
                 by_shift[slot.shift].append(v)
@@ -391,6 +391,9 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
             return
         if const + sum(max(c, 0) for c, _ in var_terms) <= rhs:
             return
+        if rhs - const == 1 and all(c == 1 and isinstance(e, cp_model.IntVar) for c, e in var_terms):
+            m.add_at_most_one([e for _, e in var_terms if isinstance(e, cp_model.IntVar)])  # the fast form
+            return
         m.add(
             cp_model.LinearExpr.weighted_sum([e for _, e in var_terms], [c for c, _ in var_terms])
             <= rhs - const
@@ -416,6 +419,18 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
                     pattern.append((off, s2, rest < hard_need))
         rest_pattern.append(pattern)
     forbid: dict[tuple[int, int, int], list[Expr]] = defaultdict(list)
+    # which shifts (day offset, shift type) overlap a weekly rest starting at a shift's end time on day 0
+    rest_need = round(rules.weekly_rest_hours * 60)
+    ends = sorted({(shifts[s].start_minute + dur[s]) % DAY for s in range(n_shifts)})
+    rest_blocking: dict[int, list[tuple[int, int]]] = {}
+    for end_min in ends:
+        rest_blocking[end_min] = [
+            (off, s2)
+            for off in range(-1, 2 + math.ceil(rest_need / DAY))
+            for s2 in range(n_shifts)
+            if off * DAY + shifts[s2].start_minute < end_min + rest_need
+            and off * DAY + shifts[s2].start_minute + dur[s2] > end_min
+        ]
 
     for bi in range(len(boas)):
         wb = work[bi]
@@ -526,8 +541,6 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
                         add_le([(1, et), *before, *nxt, *later], series)
 
         # weekly rest (5:5 lid 1): every rolling 7 days hold the start of a rest of weekly_rest_hours
-        rest_need = round(rules.weekly_rest_hours * 60)
-        ends = sorted({(shifts[s].start_minute + dur[s]) % DAY for s in range(n_shifts)})
         rest_starts: dict[int, list[Expr]] = defaultdict(list)  # day -> rest-start indicators
         rest_cands: list[tuple[int, dict[tuple[int, int], Expr]]] = []
         for di in range(first, days):
@@ -537,14 +550,10 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
                     rest_starts[di].append(1)  # the rest runs past the horizon: free as far as we know
                     continue
                 blockers: dict[tuple[int, int], Expr] = {}
-                for dj in range(di - 1, di + 2 + math.ceil(rest_need / DAY)):
-                    for s2 in range(n_shifts):
-                        e2 = wexpr(bi, dj, s2)
-                        if isinstance(e2, int) and e2 == 0:
-                            continue
-                        st2, en2 = shift_interval(dj, s2)
-                        if st2 < t0 + rest_need and en2 > t0:
-                            blockers[(dj, s2)] = e2
+                for off, s2 in rest_blocking[end_min]:
+                    e2 = wb.get((di + off, s2), 0)
+                    if not (isinstance(e2, int) and e2 == 0):
+                        blockers[(di + off, s2)] = e2
                 if any(isinstance(e, int) for e in blockers.values()):
                     continue  # history already works in it
                 rest_cands.append((di, blockers))
@@ -570,7 +579,7 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
                 for (dj, _), e in c.items():
                     per_day_block[dj].append(e)
                 for es in per_day_block.values():
-                    m.add(r + cp_model.LinearExpr.sum(es) <= 1)  # at most one shift a day: one row per day
+                    add_le([(1, r), *((1, e) for e in es)], 1)  # at most one shift a day: one row per day
                 rest_starts[di].append(r)
         for w0 in range(max(first, -6), days - 6):
             if w0 + 7 <= 0:
@@ -699,11 +708,16 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
         preplaced=preplaced,
         first=first,
     )
+    hint_vars: list[int] = []
+    hint_values: list[int] = []
     for si, slot in enumerate(slot_list):
         for bi, v in slot.x.items():
-            m.add_hint(v, 1 if (bi, si) in chosen else 0)
+            hint_vars.append(v.index)
+            hint_values.append(1 if (bi, si) in chosen else 0)
         if not isinstance(slot.filled, int):
-            m.add_hint(slot.filled, 1 if sum(1 for bi in slot.x if (bi, si) in chosen) == 2 else 0)
+            hint_vars.append(slot.filled.index)
+            hint_values.append(1 if sum(1 for bi in slot.x if (bi, si) in chosen) == 2 else 0)
+    _set_hint(m, hint_vars, hint_values)
     if published_in:
         if weights.changes:
             same: dict[tuple[int, int], list[cp_model.IntVar]] = defaultdict(list)
@@ -876,6 +890,14 @@ def _greedy(  # noqa: C901 - one pass, read top to bottom
     return chosen
 
 
+def _set_hint(model: cp_model.CpModel, variables: list[int], values: list[int]) -> None:
+    """Replace the solution hint in bulk (per-variable add_hint is slow on 100 000 variables)."""
+    model.proto.clear_solution_hint()
+    hint = model.proto.solution_hint
+    hint.vars.extend(variables)
+    hint.values.extend(values)
+
+
 def _read(built: Model, best: _Values | None, status: SolveStatus, wall: float) -> PlanningResult:
     problem = built.problem
     shifts = problem.shift_types
@@ -962,16 +984,12 @@ def solve(problem: PlanningProblem, *, progress: Progress | None = None) -> Plan
     first.parameters.max_time_in_seconds = max(2.0, min(remaining() * 0.6, 10.0))
     code = first.solve(model)
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        values = [
-            first.value(model.get_int_var_from_proto_index(i)) for i in range(len(model.proto.variables))
-        ]
+        values = list(first.response_proto.solution)
         best = _Values(values, first.objective_value, 0.0, "haalbaar")  # the fixed model's bound says nothing
         built.first_solution_s = time.perf_counter() - t0
         if progress is not None:
             progress(first.objective_value / SCALE, 0.0, built.first_solution_s)
-        model.clear_hints()  # type: ignore[no-untyped-call]
-        for i, v in enumerate(values):
-            model.add_hint(model.get_int_var_from_proto_index(i), v)
+        _set_hint(model, list(range(len(values))), values)
     elapsed_before = time.perf_counter() - t0
 
     if remaining() > 0.05:
@@ -983,10 +1001,7 @@ def solve(problem: PlanningProblem, *, progress: Progress | None = None) -> Plan
         status = _status(code)
         if status in ("optimaal", "haalbaar"):
             if best is None or solver.objective_value <= best.objective:
-                values = [
-                    solver.value(model.get_int_var_from_proto_index(i))
-                    for i in range(len(model.proto.variables))
-                ]
+                values = list(solver.response_proto.solution)
                 best = _Values(values, solver.objective_value, solver.best_objective_bound, status)
             else:
                 best.bound = solver.best_objective_bound
