@@ -431,6 +431,14 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
             if off * DAY + shifts[s2].start_minute < end_min + rest_need
             and off * DAY + shifts[s2].start_minute + dur[s2] > end_min
         ]
+    # a rest whose blocking shifts include another end time's (same day) adds nothing: drop it
+    rest_dominated: set[int] = set()
+    for a_end in ends:
+        for b_end in ends:
+            pa, pb = set(rest_blocking[a_end]), set(rest_blocking[b_end])
+            if a_end != b_end and b_end not in rest_dominated and (pb < pa or (pb == pa and b_end < a_end)):
+                rest_dominated.add(a_end)
+                break
 
     for bi in range(len(boas)):
         wb = work[bi]
@@ -556,8 +564,9 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
                         blockers[(di + off, s2)] = e2
                 if any(isinstance(e, int) for e in blockers.values()):
                     continue  # history already works in it
+                if end_min in rest_dominated:
+                    continue  # another end time's rest is blocked by fewer shifts on the same day
                 rest_cands.append((di, blockers))
-        # a candidate whose blockers include another's on the same day adds nothing
         by_day_cands: dict[int, list[dict[tuple[int, int], Expr]]] = defaultdict(list)
         for di, blockers in rest_cands:
             by_day_cands[di].append(blockers)
@@ -565,15 +574,7 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
             if any(not c for c in cands):
                 rest_starts[di].append(1)
                 continue
-            keep = [
-                c
-                for i, c in enumerate(cands)
-                if not any(
-                    j != i and (o.keys() < c.keys() or (o.keys() == c.keys() and j < i))
-                    for j, o in enumerate(cands)
-                )
-            ]
-            for c in keep:
+            for c in cands:
                 r = m.new_bool_var("")
                 per_day_block: dict[int, list[Expr]] = defaultdict(list)
                 for (dj, _), e in c.items():
@@ -980,6 +981,7 @@ def solve(problem: PlanningProblem, *, progress: Progress | None = None) -> Plan
     first = cp_model.CpSolver()
     first.parameters.fix_variables_to_their_hinted_value = True
     first.parameters.num_workers = 1
+    first.parameters.cp_model_presolve = False  # every decision is fixed: propagation completes the rest
     # a rooster at all matters more than the limit: the fixed check gets at least 2 s on a busy machine
     first.parameters.max_time_in_seconds = max(2.0, min(remaining() * 0.6, 10.0))
     code = first.solve(model)
