@@ -60,12 +60,12 @@ class Params(msgspec.Struct, frozen=True, kw_only=True):
     boas: int = 185
     days: int = 28
     beats: int = 20
-    time_limit: float = 20.0
+    time_limit: float = 40.0
     repair_limit: float = 10.0
     long_boas: int = 60
     long_days: int = 112
     long_beats: int = 6
-    long_limit: float = 30.0
+    long_limit: float = 60.0
     json: str = "bench-rooster.json"
     seed: int = 1
 
@@ -74,12 +74,12 @@ QUICK = Params(
     boas=28,
     days=14,
     beats=3,
-    time_limit=4.0,
-    repair_limit=3.0,
+    time_limit=3.0,
+    repair_limit=2.0,
     long_boas=20,
     long_days=42,
     long_beats=2,
-    long_limit=4.0,
+    long_limit=3.0,
     json="bench-rooster.json",
 )
 

@@ -20,7 +20,8 @@ in every rolling window and verlof/ziek hours counting as worked hours (art. 5:2
   hours (the 72 h per 14 days alternative is not used: the 7-day rule is the stricter one);
 - rest after a night ending after 02:00 (5:8 lid 4), after a series of 3 or more nights (5:8 lid 5), at most
   36 such nights per rolling 16 weeks (5:8 lid 2), at least 13 free Sundays per rolling 52 weeks (5:6 lid 1);
-- pins, and in a repair every published assignment before `frozen_until` stays as it is;
+- pins, and in a repair every published assignment before `frozen_until` stays as it is, and so does every
+  published day after it that is more than REPAIR_REACH days away from a day the absence breaks;
 - pair rules: "nooit" never in one duo; "altijd" a fixed duo: either works only with the other, except on a
   day the other is absent (verlof, ziek, niet beschikbaar).
 
@@ -58,6 +59,8 @@ Progress = Callable[[float, float, float], None]
 DAY = 24 * 60
 SCALE = 60  # objective units per weight unit: minute-based terms (contract hours) stay integers
 SUNDAY = 6
+MAX_CANDIDATES = 16  # boa's per duo slot in a large team (the rest cannot take it in this solve)
+REPAIR_REACH = 2  # days around a broken published day that a repair may change too
 EVENING_END = 20 * 60  # a shift ending after 20:00 that is not a night is an evening shift
 
 Expr = cp_model.LinearExpr | cp_model.IntVar | int
@@ -122,6 +125,7 @@ class _Slot:
     x: dict[int, cp_model.IntVar] = field(default_factory=dict)  # boa index -> var
     fixed: set[int] = field(default_factory=set)  # boa indexes that must be in it
     filled: cp_model.IntVar | int = 0
+    cands: list[int] = field(default_factory=list)  # boa indexes that may take it (before variables)
 
 
 @dataclass
@@ -182,16 +186,28 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
 
     # --- fixed assignments: pins and, in a repair, the published days before frozen_until
     fixed: list[Assignment] = list(problem.pins)
-    frozen_days = 0
-    if problem.frozen_until is not None:
-        frozen_days = max(0, min(days, day_index(problem.frozen_until)))
     pinned_staff_days = {(a.staff_id, a.day) for a in problem.pins}
     published_in = [a for a in problem.published if 0 <= day_index(a.day) < days]
+    frozen: set[int] = set()  # day indexes whose published rooster stays
+    if problem.frozen_until is not None:
+        frozen_days = max(0, min(days, day_index(problem.frozen_until)))
+        frozen = set(range(frozen_days))
+        # a repair opens the days a published assignment no longer holds (its boa absent or gone), with
+        # REPAIR_REACH days around them for the rest rules; the other published days stay as they are
+        broken = {
+            day_index(a.day)
+            for a in published_in
+            if day_index(a.day) >= frozen_days
+            and (a.staff_id not in boa_index or day_index(a.day) in absent[boa_index[a.staff_id]])
+        }
+        if broken:
+            near = {d for b in broken for d in range(b - REPAIR_REACH, b + REPAIR_REACH + 1)}
+            frozen |= {d for d in range(frozen_days, days) if d not in near}
     broken_frozen_slots: set[tuple[int, str, str, int]] = set()
-    if frozen_days:
+    if frozen:
         by_slot: dict[tuple[int, str, str, int], list[Assignment]] = defaultdict(list)
         for a in published_in:
-            if day_index(a.day) < frozen_days:
+            if day_index(a.day) in frozen:
                 by_slot[(day_index(a.day), a.shift_code, a.beat_id, a.duo)].append(a)
         for slot_key, members in by_slot.items():
             ok = all(
@@ -261,7 +277,7 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
         return free_for[(di, s)]
 
     for slot in slots.values():
-        frozen_day = slot.day < frozen_days
+        frozen_day = slot.day in frozen
         slot_key = (slot.day, shifts[slot.shift].code, slot.beat, slot.duo)
         for bi in slot.fixed:
             if not can_take(bi, slot):
@@ -276,7 +292,58 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
                 if bi in beat_ok and (bi, slot.day) not in fixed_by_boa_day
             ]
             candidates += sorted(slot.fixed)
-        for bi in candidates:
+        slot.cands = candidates
+
+    slot_list = list(slots.values())
+    # --- the history before the start (constants in every rolling window)
+    hist_days = 0
+    history_work: dict[tuple[int, int], int] = {}  # (boa, day index < 0) -> shift index
+    for h in problem.history:
+        di = day_index(h.day)
+        if di < 0 and h.staff_id in boa_index and h.shift_code in code_index:
+            history_work[(boa_index[h.staff_id], di)] = code_index[h.shift_code]
+            hist_days = max(hist_days, -di)
+    hist_counted: dict[tuple[int, int], int] = {}
+    for bi in range(len(boas)):
+        for di, minutes in counted_min[bi].items():
+            if di < 0:
+                hist_counted[(bi, di)] = minutes
+                hist_days = max(hist_days, -di)
+    hist_days = min(hist_days, 16 * 7 * 4)
+    first = -hist_days
+
+    # the hint: the published rooster (what still stands of it) completed by a greedy pass over the open duos
+    published_keys = {_key(a) for a in published_in}
+    preplaced: set[tuple[int, int]] = set()
+    for si, slot in enumerate(slot_list):
+        code = shifts[slot.shift].code
+        for bi in slot.cands:
+            hk = (boas[bi].staff_id, start + timedelta(days=slot.day), code, slot.beat, slot.duo)
+            if bi in slot.fixed or hk in published_keys:
+                preplaced.add((bi, si))
+    chosen = _greedy(
+        problem,
+        slot_list,
+        absent_days=absent,
+        counted=counted_min,
+        history=history_work,
+        preplaced=preplaced,
+        first=first,
+    )
+    # a large team: each duo slot keeps at most MAX_CANDIDATES boa's (the hint's, then a seeded spread)
+    if len(boas) > MAX_CANDIDATES:
+        for si, slot in enumerate(slot_list):
+            if len(slot.cands) <= MAX_CANDIDATES:
+                continue
+            keep = [bi for bi in slot.cands if (bi, si) in chosen or bi in slot.fixed]
+            spread = sorted(
+                (bi for bi in slot.cands if bi not in keep),
+                key=lambda bi: (bi * 7919 + si * 104729) % 1_000_003,
+            )
+            slot.cands = keep + spread[: max(0, MAX_CANDIDATES - len(keep))]
+
+    for slot in slot_list:
+        for bi in slot.cands:
             slot.x[bi] = m.new_bool_var("")
             variables += 1
             if bi in slot.fixed:
@@ -292,7 +359,6 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
     if infeasible:
         m.add_bool_or([])  # no solution: the solver answers onhaalbaar
 
-    slot_list = list(slots.values())
     # symmetry: duo k+1 of a demand slot is only filled when duo k is (unless pins or published name a duo)
     named = {(a.day, a.shift_code, a.beat_id) for a in (*fixed, *published_in)}
     for slot in slot_list:
@@ -337,22 +403,6 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
                         m.add(xv == 0)
 
     # --- work per boa, day and shift type: variables in the horizon, constants from the history
-    hist_days = 0
-    history_work: dict[tuple[int, int], int] = {}  # (boa, day index < 0) -> shift index
-    for h in problem.history:
-        di = day_index(h.day)
-        if di < 0 and h.staff_id in boa_index and h.shift_code in code_index:
-            history_work[(boa_index[h.staff_id], di)] = code_index[h.shift_code]
-            hist_days = max(hist_days, -di)
-    hist_counted: dict[tuple[int, int], int] = {}
-    for bi in range(len(boas)):
-        for di, minutes in counted_min[bi].items():
-            if di < 0:
-                hist_counted[(bi, di)] = minutes
-                hist_days = max(hist_days, -di)
-    hist_days = min(hist_days, 16 * 7 * 4)
-    first = -hist_days
-
     n_shifts = len(shifts)
     work: list[dict[tuple[int, int], Expr]] = []  # per boa: (day, shift) -> 0/1 expression
     for bi in range(len(boas)):
@@ -691,24 +741,6 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
     for a in published_in:
         if a.staff_id in boa_index:
             published_at[(boa_index[a.staff_id], day_index(a.day))] = a
-    published_keys = {_key(a) for a in published_in}
-    # the hint: the published rooster (what still stands of it) completed by a greedy pass over the open duos
-    preplaced: set[tuple[int, int]] = set()
-    for si, slot in enumerate(slot_list):
-        code = shifts[slot.shift].code
-        for bi in slot.x:
-            hk = (boas[bi].staff_id, start + timedelta(days=slot.day), code, slot.beat, slot.duo)
-            if bi in slot.fixed or hk in published_keys:
-                preplaced.add((bi, si))
-    chosen = _greedy(
-        problem,
-        slot_list,
-        absent_days=absent,
-        counted=counted_min,
-        history=history_work,
-        preplaced=preplaced,
-        first=first,
-    )
     hint_vars: list[int] = []
     hint_values: list[int] = []
     for si, slot in enumerate(slot_list):
@@ -852,10 +884,10 @@ def _greedy(  # noqa: C901 - one pass, read top to bottom
         slot = slots[si]
         if not slot.demanded and not members[si]:
             continue
-        if len(members[si]) >= 2 or len(slot.x) < 2:
+        if len(members[si]) >= 2 or len(slot.cands) < 2:
             continue
         di, s = slot.day, slot.shift
-        cands = [bi for bi in slot.x if bi not in members[si] and ok(bi, di, s)]
+        cands = [bi for bi in slot.cands if bi not in members[si] and ok(bi, di, s)]
         cands.sort(key=lambda bi: minutes[bi] - target_day[bi] * di)
         have = list(members[si])
 
@@ -981,7 +1013,6 @@ def solve(problem: PlanningProblem, *, progress: Progress | None = None) -> Plan
     first = cp_model.CpSolver()
     first.parameters.fix_variables_to_their_hinted_value = True
     first.parameters.num_workers = 1
-    first.parameters.cp_model_presolve = False  # every decision is fixed: propagation completes the rest
     # a rooster at all matters more than the limit: the fixed check gets at least 2 s on a busy machine
     first.parameters.max_time_in_seconds = max(2.0, min(remaining() * 0.6, 10.0))
     code = first.solve(model)

@@ -42,7 +42,7 @@ def day(i: int) -> date:
 
 
 def problem(boas: list[Boa], demand: list[Demand], **kw: object) -> PlanningProblem:
-    days = kw.pop("days", max(d.day for d in demand).toordinal() - MONDAY.toordinal() + 1)
+    days = kw.pop("days", None) or max(d.day for d in demand).toordinal() - MONDAY.toordinal() + 1
     kw.setdefault("time_limit_s", 2.0)
     return PlanningProblem(start=MONDAY, days=int(days), shift_types=SHIFTS, boas=boas, demand=demand, **kw)  # type: ignore[arg-type]
 
@@ -314,3 +314,11 @@ def test_solving_off_the_loop_keeps_the_event_loop_serving() -> None:
 
     assert result.status in ("optimaal", "haalbaar")
     assert ticks >= 5
+
+
+def test_an_empty_team_or_no_demand_still_answers() -> None:
+    nobody = solve(problem([], every_day(2, "vroeg")))
+    idle = solve(problem(team(2), [], days=3))
+
+    assert nobody.status in ("optimaal", "haalbaar") and sum(u.missing for u in nobody.uncovered) == 4
+    assert idle.status in ("optimaal", "haalbaar") and idle.assignments == [] and idle.uncovered == []
