@@ -137,7 +137,7 @@ def generate(
     gemeenten = [beat_ids[i : i + BEATS_PER_GEMEENTE] for i in range(0, beats, BEATS_PER_GEMEENTE)]
     team: list[Boa] = []
     for i in range(boas):
-        home = i % len(gemeenten)
+        home = (i * beats // boas) // BEATS_PER_GEMEENTE  # boa's spread over the gemeenten by their beats
         akte = list(gemeenten[home])
         if len(gemeenten) > 1 and rnd.random() < 0.2:
             akte += gemeenten[(home + 1) % len(gemeenten)]
