@@ -1013,8 +1013,9 @@ def solve(problem: PlanningProblem, *, progress: Progress | None = None) -> Plan
     first = cp_model.CpSolver()
     first.parameters.fix_variables_to_their_hinted_value = True
     first.parameters.num_workers = 1
-    # a rooster at all matters more than the limit: the fixed check gets at least 2 s on a busy machine
-    first.parameters.max_time_in_seconds = max(2.0, min(remaining() * 0.6, 10.0))
+    # a rooster at all matters more than the limit: the fixed check (it stops as soon as it has completed the
+    # start) may take up to 10 s past it on a busy machine
+    first.parameters.max_time_in_seconds = max(10.0, min(remaining() * 0.6, 30.0))
     code = first.solve(model)
     if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         values = list(first.response_proto.solution)
