@@ -798,6 +798,16 @@ def _greedy(  # noqa: C901 - one pass, read top to bottom
     for (bi, di), s in history.items():
         schedule[bi][di] = s
     minutes = [0.0] * n
+    horizon = problem.days
+    # minutes per boa per known day (history, absences counted as worked, and what the pass plans)
+    day_minutes = [[0] * (horizon - first) for _ in range(n)]
+    for (bi, di), s in history.items():
+        if di >= first:
+            day_minutes[bi][di - first] += dur[s]
+    for bi in range(n):
+        for di, v in counted[bi].items():
+            if first <= di < horizon:
+                day_minutes[bi][di - first] += v
     experienced = [b.experienced for b in boas]
     quals = [set(b.qualifications) for b in boas]
     never = {frozenset((r.a, r.b)) for r in problem.pair_rules if r.kind == "nooit"}
@@ -820,10 +830,12 @@ def _greedy(  # noqa: C901 - one pass, read top to bottom
         chosen.add((bi, si))
         members[si].append(bi)
         schedule[bi][slots[si].day] = slots[si].shift
+        day_minutes[bi][slots[si].day - first] += dur[slots[si].shift]
+        minutes[bi] += dur[slots[si].shift]
 
     def worked(bi: int, lo: int, hi: int) -> int:
-        total = sum(dur[s] for d, s in schedule[bi].items() if lo <= d < hi)
-        return total + sum(v for d, v in counted[bi].items() if lo <= d < hi)
+        lo, hi = max(lo, first), min(hi, horizon)
+        return sum(day_minutes[bi][lo - first : hi - first]) if hi > lo else 0
 
     def ok(bi: int, di: int, s: int) -> bool:
         if di in schedule[bi] or (bi, di) in blocked or (start_wd + di) % 7 in gap[bi]:
@@ -912,10 +924,10 @@ def _greedy(  # noqa: C901 - one pass, read top to bottom
             members[si].append(bi)
             schedule[bi][di] = s
             minutes[bi] += dur[s]
+            day_minutes[bi][di - first] += dur[s]
             other = always.get(bi)
             if other is not None and other not in members[si]:
                 blocked.add((other, di))
-    del first
     fixed = {(bi, si) for si, slot in enumerate(slots) for bi in slot.fixed}
     for si, group in enumerate(members):
         if len(group) == 1 and (group[0], si) not in fixed:
