@@ -359,7 +359,8 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
     if infeasible:
         m.add_bool_or([])  # no solution: the solver answers onhaalbaar
 
-    # symmetry: duo k+1 of a demand slot is only filled when duo k is (unless pins or published name a duo)
+    # symmetry between the duos of one demand slot: duo k+1 only filled when duo k is, while both have the
+    # same candidates (no pins, nothing published, no candidate cut)
     named = {(a.day, a.shift_code, a.beat_id) for a in (*fixed, *published_in)}
     for slot in slot_list:
         if slot.duo == 0 or not slot.demanded:
@@ -367,7 +368,7 @@ def build(problem: PlanningProblem) -> Model:  # noqa: C901 - one model, read to
         if (start + timedelta(days=slot.day), shifts[slot.shift].code, slot.beat) in named:
             continue
         prev = slots.get((slot.day, slot.shift, slot.beat, slot.duo - 1))
-        if prev is not None and not isinstance(slot.filled, int):
+        if prev is not None and not isinstance(slot.filled, int) and prev.x.keys() == slot.x.keys():
             m.add(prev.filled >= slot.filled)
 
     # --- duo rules
@@ -875,6 +876,82 @@ def _greedy(  # noqa: C901 - one pass, read top to bottom
             return False
         return minutes[bi] + dur[s] <= target_day[bi] * (di + 1) + dur[s]
 
+    # a boa with published (or pinned) work in the plan does not follow the fixed days off: check the rules
+    # around the day both ways instead (a repair)
+    anchored = {bi for bi, _ in preplaced}
+    rest_need = round(rules.weekly_rest_hours * 60)
+    ends = sorted({(x.start_minute + x.duration_minutes) % DAY for x in shifts})
+
+    def ok_anchored(bi: int, di: int, s: int) -> bool:
+        if di in schedule[bi] or (bi, di) in blocked or (nights[s] and dur[s] > rules.night_max_hours * 60):
+            return False
+        sched = dict(schedule[bi])
+        sched[di] = s
+
+        def interval(d: int) -> tuple[int, int]:
+            st = d * DAY + shifts[sched[d]].start_minute
+            return st, st + dur[sched[d]]
+
+        for d1 in range(di - 2, di + 1):
+            for d2 in range(max(d1 + 1, di), d1 + 3):
+                if d1 not in sched or d2 not in sched or di not in (d1, d2):
+                    continue
+                need = rules.min_daily_rest_hours * 60
+                if late[sched[d1]]:
+                    need = max(need, rules.rest_after_late_night_hours * 60)
+                if interval(d2)[0] - interval(d1)[1] < need:
+                    return False
+        if nights[s]:
+            before = after = 0
+            while (di - 1 - before) in sched and nights[sched[di - 1 - before]]:
+                before += 1
+            while (di + 1 + after) in sched and nights[sched[di + 1 + after]]:
+                after += 1
+            if before + 1 + after >= rules.night_series_length:
+                return False
+            lates = sum(1 for x in sched.values() if late[x])
+            if late[s] and lates > rules.max_late_nights_per_16_weeks:
+                return False
+        else:
+            for back in (1, 2):  # within 46 h after a series of nights
+                run = 0
+                while (di - back - run) in sched and nights[sched[di - back - run]]:
+                    run += 1
+                if run >= rules.night_series_length:
+                    return False
+        for span, limit in (
+            (7, rules.max_week_hours * 60),
+            (28, rules.max_avg_4_weeks_hours * 4 * 60),
+            (112, rules.max_avg_16_weeks_hours * 16 * 60),
+        ):
+            if horizon - first <= span:
+                ranges = [(first, horizon)]
+            else:
+                ranges = [
+                    (lo, lo + span) for lo in range(max(first, di - span + 1), min(di, horizon - span) + 1)
+                ]
+            if any(worked(bi, lo, hi) + dur[s] > limit for lo, hi in ranges):
+                return False
+
+        def free_from(t0: int) -> bool:
+            if t0 + rest_need > horizon * DAY:
+                return True
+            d0 = t0 // DAY
+            for dj in range(d0 - 1, d0 + 2 + math.ceil(rest_need / DAY)):
+                if dj in sched:
+                    st2, en2 = interval(dj)
+                    if st2 < t0 + rest_need and en2 > t0:
+                        return False
+            return True
+
+        reach = 7 + math.ceil(rest_need / DAY) + 1  # a rest that starts before the window's end runs into di
+        for w0 in range(max(first, di - reach, -6), min(di, horizon - 7) + 1):
+            if w0 + 7 <= 0:
+                continue
+            if not any(free_from(d * DAY + e) for d in range(w0, w0 + 7) for e in ends):
+                return False
+        return minutes[bi] + dur[s] <= target_day[bi] * horizon + 2 * dur[s]
+
     def duo_ok(group: list[int], slot: _Slot) -> bool:
         if rules.duo_needs_experienced and not any(experienced[g] for g in group):
             return False
@@ -899,7 +976,11 @@ def _greedy(  # noqa: C901 - one pass, read top to bottom
         if len(members[si]) >= 2 or len(slot.cands) < 2:
             continue
         di, s = slot.day, slot.shift
-        cands = [bi for bi in slot.cands if bi not in members[si] and ok(bi, di, s)]
+        cands = [
+            bi
+            for bi in slot.cands
+            if bi not in members[si] and (ok_anchored(bi, di, s) if bi in anchored else ok(bi, di, s))
+        ]
         cands.sort(key=lambda bi: minutes[bi] - target_day[bi] * di)
         have = list(members[si])
 
