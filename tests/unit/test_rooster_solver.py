@@ -278,6 +278,8 @@ def test_repair_after_five_days_sickness_changes_only_what_it_must() -> None:
     assert not [a for a in result.assignments if a.staff_id == sick and a.day in sick_days]
     before = {a for a in published.assignments if a.day < day(sick_from)}
     assert {a for a in result.assignments if a.day < day(sick_from)} == before  # the past stays
+    far = day(sick_from + 5 + 2)  # two days past the sickness: the rest rules reach no further
+    assert {a for a in result.assignments if a.day >= far} == {a for a in published.assignments if a.day >= far}
     assert result.uncovered == []
     assert lost <= result.changed <= 3 * lost  # the sick shifts and their replacements, not a new rooster
     assert_basic_rules(repair, result)
