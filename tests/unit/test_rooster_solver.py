@@ -279,7 +279,9 @@ def test_repair_after_five_days_sickness_changes_only_what_it_must() -> None:
     before = {a for a in published.assignments if a.day < day(sick_from)}
     assert {a for a in result.assignments if a.day < day(sick_from)} == before  # the past stays
     far = day(sick_from + 5 + 2)  # two days past the sickness: the rest rules reach no further
-    assert {a for a in result.assignments if a.day >= far} == {a for a in published.assignments if a.day >= far}
+    assert {a for a in result.assignments if a.day >= far} == {
+        a for a in published.assignments if a.day >= far
+    }
     assert result.uncovered == []
     assert lost <= result.changed <= 3 * lost  # the sick shifts and their replacements, not a new rooster
     assert_basic_rules(repair, result)
@@ -324,3 +326,34 @@ def test_an_empty_team_or_no_demand_still_answers() -> None:
 
     assert nobody.status in ("optimaal", "haalbaar") and sum(u.missing for u in nobody.uncovered) == 4
     assert idle.status in ("optimaal", "haalbaar") and idle.assignments == [] and idle.uncovered == []
+
+
+def test_every_seven_days_hold_a_weekly_rest_of_36_hours() -> None:
+    p = problem(team(2), every_day(9, "dag"))
+
+    result = solve(p)
+
+    worked = sorted({a.day for a in result.assignments})
+    assert 0 < len(worked) < 9  # nine dag shifts in a row would leave no weekly rest (ATW 5:5)
+    shifts = [interval(a) for a in sorted(result.assignments, key=interval) if a.staff_id == "b0"]
+    for w0 in range(0, 9 - 6):
+        lo, hi = day(w0).toordinal() * 1440, day(w0 + 7).toordinal() * 1440
+        rests = [
+            t
+            for t in [e for _, e in shifts] + [lo]
+            if lo <= t < hi and all(not (s < t + 36 * 60 and e > t) for s, e in shifts)
+        ]
+        assert rests, f"no 36 h rest starts in the 7 days from day {w0}"
+
+
+def test_twelve_hour_shifts_stop_at_60_hours_a_week() -> None:
+    long_day = ShiftType(code="lang", name="Lang", start_minute=7 * 60, duration_minutes=12 * 60)
+    demand = [Demand(day=day(i), shift_code="lang", beat_id="1") for i in range(7)]
+    p = PlanningProblem(
+        start=MONDAY, days=7, shift_types=[long_day], boas=team(2), demand=demand, time_limit_s=2.0
+    )
+
+    result = solve(p)
+
+    assert len({a.day for a in result.assignments}) <= 5  # 5 × 12 h = 60 h (ATW 5:7 lid 2)
+    assert sum(u.missing for u in result.uncovered) >= 4
