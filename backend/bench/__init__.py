@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("ingest", "alarms", "bridge", "chaos")
+BENCHMARKS = ("ingest", "alarms", "bridge", "chaos", "rooster")
 
 
 def run_bench(name: str, args: list[str]) -> int:
@@ -22,6 +22,10 @@ def run_bench(name: str, args: list[str]) -> int:
         from backend.bench.chaos import run as run_chaos
 
         return run_chaos(args)
+    if name == "rooster":  # the CP-SAT rooster solver: no server, no database
+        from backend.bench.rooster import run as run_rooster
+
+        return run_rooster(args)
     if name == "bridge":  # the bridge is a program of its own: run its benchmark as one
         return subprocess.call([sys.executable, "-m", "meldkamer_bridge.bench", *args])
     raise ValueError(f"unknown benchmark {name!r}; known: {', '.join(BENCHMARKS)}")

@@ -9,6 +9,7 @@ import msgspec
 
 from backend.db.pool import Conn, create_pool
 from backend.demo.history import History, seed_history
+from backend.demo.rooster import RoosterSeed, seed_rooster
 from backend.geofencing.importer import parse_beats
 from backend.geofencing.repository import upsert_beats
 from backend.orgs import repository as orgs
@@ -30,6 +31,7 @@ class Demo(msgspec.Struct, frozen=True, kw_only=True):
     units: int
     logins: dict[str, str]  # username -> role
     history: History = History()  # what the three months of history added (nothing on a second run)
+    rooster: RoosterSeed = RoosterSeed()  # the published rooster of the current 4 weeks (once)
 
     def describe(self) -> str:
         lines = [
@@ -39,6 +41,7 @@ class Demo(msgspec.Struct, frozen=True, kw_only=True):
         lines += [f"  {name:<10} {role}" for name, role in self.logins.items()]
         lines.append(f"  demo tablets are enrolled with the secret {DEMO_DEVICE_SECRET!r}")
         lines.append(self.history.describe())
+        lines.append(self.rooster.describe())
         return "\n".join(lines)
 
 
@@ -173,8 +176,11 @@ async def seed_demo(url: str) -> Demo:
                 )
         async with pool.acquire() as conn, conn.transaction():
             history = await seed_history(conn, org_id)
+        async with pool.acquire() as conn, conn.transaction():
+            rooster = await seed_rooster(conn, org_id)
         return Demo(
             history=history,
+            rooster=rooster,
             org_id=org_id,
             meldkamer_id=mk_id,
             beats=len(beat_ids),

@@ -88,3 +88,24 @@ async def test_alarm_benchmark_counts_every_alarm_at_every_receiver(
     assert result["phases"]["loaded"]["positions"]["positions_per_s"] > 0
     assert result["targets"]["none_lost"]["pass"]
     assert result["ratios"]["console_p99"] is not None and result["ratios"]["partner_p99"] is not None
+
+
+async def test_rooster_benchmark_plans_repairs_and_reports_its_figures(tmp_path: Path) -> None:
+    out = tmp_path / "bench-rooster.json"
+    code = await asyncio.wait_for(
+        asyncio.to_thread(run_bench, "rooster", ["--quick", "--json", str(out)]), 60
+    )
+
+    result = json.loads(out.read_text())
+    assert code == (0 if result["pass"] else 1)
+    assert set(result["phases"]) == {"plan", "repair", "long"}
+    for name, phase in result["phases"].items():
+        assert phase["status"] in ("optimaal", "haalbaar"), name
+        assert phase["first_feasible_s"] is not None and phase["assignments"] > 0, name
+        assert phase["bound"] <= phase["objective"], name
+        assert 0 <= phase["uncovered_boa_shifts"] <= phase["demand_boa_shifts"], name
+    repair = result["phases"]["repair"]
+    assert repair["sick_still_planned"] == 0 and repair["frozen_days_changed"] == 0
+    assert repair["changed"] >= 1
+    assert result["phases"]["long"]["days"] == 42
+    assert set(result["targets"]) == {"first_feasible", "repair"}
