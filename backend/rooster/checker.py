@@ -465,7 +465,10 @@ class _Checker:
         first_known, last_monday = _monday(self.known_first), mondays[-1]
         for m in mondays:
             a = datetime.combine(m, time())
-            if max(pieces(a, a + WEEK), default=0.0) >= r.weekly_rest_hours - 1e-9:
+            # a rest that begins within the week (it may run on into the next one): the periods of 7 × 24 h
+            # follow one another, and each must hold the start of an uninterrupted weekly rest
+            begun = [(f1 - max(f0, a)) / HOUR for f0, f1 in free if f1 > a and max(f0, a) < a + WEEK]
+            if max(begun, default=0.0) >= r.weekly_rest_hours - 1e-9:
                 continue
             # or 72 hours in the 14 days with the week before or after, in periods of at least 32 hours
             fortnight_ok = any(

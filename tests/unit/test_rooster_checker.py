@@ -216,20 +216,29 @@ def test_reduced_rest_in_history_counts() -> None:
 # -- ATW 5:5 weekly rest -------------------------------------------------------------------------------------
 
 
+def short_weekend(then_laat: range) -> list[Assignment]:
+    """Week 10 Monday–Saturday laat (to 23:00), then Monday of week 11 vroeg (from 07:00): the only rest
+    beginning in week 10 is 32 h; in week 11 laat on the days of `then_laat`."""
+    return weekdays(0, "laat", range(6)) + weekdays(1, "vroeg", range(1)) + weekdays(1, "laat", then_laat)
+
+
 def test_weekly_rest_36_hours_per_7_days() -> None:
-    six = weekdays(0, "dag", range(6))  # Saturday 17:00 -> Sunday 24:00 = 31 h
-    assert "atw_5_5_lid_1" in codes(run(six, days=7))  # and no known week after it for 72 h in 14 days
+    v = assert_article(run(short_weekend(range(1, 7)), days=14), "atw_5_5_lid_1")  # no 72 h in 14 days either
+    assert v.text.startswith("geen 36 uur aaneengesloten rust in week 10")
     assert run(weekdays(0, "dag"), days=7) == []
+    # a rest that begins on Saturday evening may run on into the next week: 09–17 to Monday 09:00 is 40 h
+    assert "atw_5_5_lid_1" not in codes(
+        run(weekdays(0, "dag", range(6)) + weekdays(1, "dag", range(6)), days=14)
+    )
     seven = [a for w in range(2) for a in weekdays(w, "dag", range(7))]
     v = assert_article(run(seven, days=14), "atw_5_5_lid_1")
     assert v.text.startswith("geen 36 uur aaneengesloten rust in week 10")
 
 
 def test_weekly_rest_72_hours_per_14_days_instead() -> None:
-    rooster = weekdays(0, "dag", range(6)) + weekdays(1, "dag", range(1, 2))
-    assert "atw_5_5_lid_1" not in codes(run(rooster, days=14))
-    busy = weekdays(0, "dag", range(6)) + weekdays(1, "dag", range(6))  # 31 h + 31 h, no piece of 32 h
-    assert "atw_5_5_lid_1" in codes(run(busy, days=14))
+    # 32 h at the weekend, then Tuesday and Wednesday free: Monday 15:00 to Thursday 15:00 is 72 h
+    assert "atw_5_5_lid_1" not in codes(run(short_weekend(range(3, 7)), days=14))
+    assert "atw_5_5_lid_1" in codes(run(short_weekend(range(1, 7)), days=14))  # 32 h alone is not 72
 
 
 # -- ATW 5:6 Sundays -----------------------------------------------------------------------------------------
