@@ -35,6 +35,7 @@ from backend.dispatch import routes as dispatch_routes
 from backend.errors import EXCEPTION_HANDLERS
 from backend.feitcodes import routes as feitcode_routes
 from backend.geofencing import routes as beat_routes
+from backend.kenteken import routes as kenteken_routes
 from backend.live import osmand_routes, sockets
 from backend.live.hub import LiveHub
 from backend.openapi import COMPONENTS, SECURITY, document_errors
@@ -139,6 +140,7 @@ def create_app(settings: Settings) -> Litestar:
             bridge_routes.router,
             area_alert_routes.router,
             register_query_routes.router,
+            kenteken_routes.router,
             alert_timeline_routes.router,
             team_routes.router,
             teamlead_routes.router,
