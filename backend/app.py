@@ -51,6 +51,8 @@ from backend.request_input import bound_json_depth
 from backend.services import DEPENDENCIES, Services
 from backend.settings import Settings
 from backend.shifts import routes as shift_routes
+from backend.signalen import routes as signalen_routes
+from backend.signalen.sync import SignalenSync
 from backend.team import routes as team_routes
 from backend.teamlead import routes as teamlead_routes
 from backend.web import routes as web_routes
@@ -106,10 +108,14 @@ def create_app(settings: Settings) -> Litestar:
         )
         retention_task = asyncio.create_task(retention.daily(pool, settings.uploads_dir))
         sessions_task = asyncio.create_task(sessions.follow(pool, settings.session_check_s), name="sessions")
+        tasks = [retention_task, sessions_task]
+        if settings.signalen_url:  # the gemeente's Signalen (docs/partners.md)
+            signalen = SignalenSync.from_settings(app.state.services)
+            tasks.append(asyncio.create_task(signalen.run(), name="signalen"))
         try:
             yield
         finally:
-            for task in (retention_task, sessions_task):
+            for task in tasks:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
@@ -141,6 +147,7 @@ def create_app(settings: Settings) -> Litestar:
             area_alert_routes.router,
             register_query_routes.router,
             kenteken_routes.router,
+            signalen_routes.router,
             alert_timeline_routes.router,
             team_routes.router,
             teamlead_routes.router,
