@@ -20,6 +20,7 @@ from backend.dispatch import live
 from backend.dispatch import repository as dispatch
 from backend.geofencing.logic import containing_beats
 from backend.services import Services
+from backend.settings import Settings, SettingsError, variable
 from backend.signalen import logic
 from backend.signalen import repository as repo
 from backend.signalen.client import SignalenClient, SignalenError
@@ -36,6 +37,15 @@ def backoff_s(attempts: int, retry_after: float | None, base_s: float = 1.0) -> 
     if retry_after is not None:
         return min(MAX_BACKOFF_S, retry_after)
     return min(MAX_BACKOFF_S, base_s * 2.0 ** min(attempts + 1, 10))
+
+
+def check_settings(settings: Settings) -> None:
+    """Signalen on (a URL) needs its token endpoint, client and gemeente: name what is missing at start."""
+    if not settings.signalen_url:
+        return
+    for name in ("signalen_token_url", "signalen_client_id", "signalen_client_secret", "signalen_org"):
+        if not getattr(settings, name):
+            raise SettingsError(f"{variable(name)} is required when {variable('signalen_url')} is set")
 
 
 @dataclass
@@ -69,6 +79,7 @@ class SignalenSync:
     @classmethod
     def from_settings(cls, services: Services) -> SignalenSync:
         s = services.settings
+        check_settings(s)
         client = SignalenClient(
             s.signalen_url,
             s.signalen_token_url,

@@ -19,6 +19,7 @@ import pytest
 
 from backend.db.pool import create_pool
 from backend.partnersim import serving
+from backend.reports.area import month_of
 from backend.signalen.client import SignalenClient
 from backend.signalen.simulator import SignalenSimulator
 from backend.signalen.sync import SignalenSync
@@ -98,23 +99,29 @@ async def test_signals_become_meldingen_and_the_boas_progress_goes_back_once(
     )
     lamp = sim.add_signal("lantaarnpaal-straatverlichting", "Lamp kapot", *OUDE_ZIJDE, created_at=created)
     done = sim.add_signal("fietswrak", "Al opgeruimd", *OUDE_ZIJDE, created_at=created)
+    late = sim.add_signal("parkeeroverlast", "Auto op het fietspad", *OUDE_ZIJDE, created_at=created)
+    sim.signals[late]["category"]["deadline"] = (created + timedelta(minutes=10)).isoformat()  # already past
     sim.set_state(done, "o", "Opgeruimd door de reiniging")
     async with serving(sim.app) as base, running(make_settings(database_url, tmp_path)) as server:
         await mapped(server)
         sync = worker(server, base)
         report = await sync.cycle()
-        assert report.errors == [] and len(report.created) == 2
+        assert report.errors == [] and len(report.created) == 3
         again = await sync.cycle()
         assert again.created == [] and again.errors == []  # one melding per signal, however often it is seen
         async with pool.acquire() as conn:
             rows = {
                 r["external_id"]: r
                 for r in await conn.fetch(
-                    "SELECT id, external_id, category, priority, required_domain, deadline, description, address,"
-                    " beat_id FROM incidents WHERE source = 'signalen'"
+                    "SELECT id, external_id, category, priority, required_domain, deadline, description,"
+                    " address, beat_id FROM incidents WHERE source = 'signalen'"
                 )
             }
-        assert set(rows) == {str(bike), str(van)}  # not the lamp (no handhaving category), not the closed one
+        assert set(rows) == {
+            str(bike),
+            str(van),
+            str(late),
+        }  # not the lamp (no handhaving category), not the closed one
         assert lamp not in [int(k) for k in rows]
         b, v = rows[str(bike)], rows[str(van)]
         assert b["category"] == "Fietswrak" and b["priority"] == 2 and b["required_domain"] == 1
@@ -130,7 +137,6 @@ async def test_signals_become_meldingen_and_the_boas_progress_goes_back_once(
         async with socket_to(server.ws + "/ws/field", boa["access_token"]) as tablet:
             welcome = await tablet.recv_until(lambda f: isinstance(f, Welcome))
             seq = welcome.acked
-            now = datetime.now(UTC)
 
             async def progress(state: TaskState, note: str = "") -> None:
                 nonlocal seq
@@ -158,7 +164,7 @@ async def test_signals_become_meldingen_and_the_boas_progress_goes_back_once(
                 lead = await login(server.base, "lead_a")
                 async with httpx.AsyncClient(base_url=server.base, headers=bearer(lead)) as http:
                     status = (await http.get("/api/signalen/status")).json()
-                assert says in status["last_error"] and status["meldingen"] == 2, status
+                assert says in status["last_error"] and status["meldingen"] == 3, status
             assert sim.signals[bike]["status"]["state"] == "m"  # nothing got through yet...
             report = await sync.cycle()
             assert report.errors == [] and report.updates_sent == 1  # ... and now all of it
@@ -184,6 +190,16 @@ async def test_signals_become_meldingen_and_the_boas_progress_goes_back_once(
         report = await sync.cycle()
         assert report.errors == [] and len(sim.notes(bike)) == 2
         assert [h["what"] for h in sim.histories[bike]].count("UPDATE_STATUS") == 3  # gemeld, b, o: once each
+
+        # the team lead's area report counts the meldingen past their Signalen deadline
+        lead = await login(server.base, "lead_a")
+        async with httpx.AsyncClient(base_url=server.base, headers=bearer(lead)) as http:
+            r = await http.get("/api/reports/area", params={"month": month_of(created)})
+        assert r.status_code == 200, r.text
+        total = r.json()["total"]
+        assert total["sla_total"] == 3 and total["sla_breached"] == 1  # the late one, still open past it
+        [oude] = [f for f in r.json()["beats"] if f["beat_id"] == world.beats_a["Burgwallen-Oude Zijde"]]
+        assert oude["sla_breached"] == 1
         await sync.client.close()
 
 

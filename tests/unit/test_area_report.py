@@ -121,3 +121,9 @@ def test_pdf_of_an_empty_month_says_so() -> None:
         p.extract_text() for p in PdfReader(io.BytesIO(area_export.area_pdf(_report(True)))).pages
     )
     assert "Geen gegevens voor deze maand." in text
+
+
+def test_the_sla_figures_carry_the_counted_deadlines_and_breaches() -> None:
+    f = area.figures(None, "", "Totaal", area.Counts(sla_total=4, sla_breached=1))
+    assert (f.sla_total, f.sla_breached) == (4, 1)
+    assert area.figures(None, "", "Totaal", area.Counts()).sla_breached == 0
