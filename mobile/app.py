@@ -31,7 +31,20 @@ log = logging.getLogger(__name__)
 DEMO_DEVICE_SECRET = "schakel-demo-tablet"
 HERE = Path(__file__).parent
 # One .kv file per screen under views/; common first: its colours and shared widgets serve the others.
-VIEWS = ("common", "alarm", "login", "shift", "status", "map", "register", "tasks", "outbox", "duty", "root")
+VIEWS = (
+    "common",
+    "alarm",
+    "login",
+    "shift",
+    "status",
+    "map",
+    "register",
+    "tasks",
+    "outbox",
+    "kenteken",
+    "duty",
+    "root",
+)
 TICK_S = 0.5  # the alarm timers (pre-alarm countdown, NIET aangekomen, check-in warning)
 CHARGING_POLL_S = 10.0
 # --simulate: keys that move the simulated accelerometer (v: val, s: stil, l: lopen)

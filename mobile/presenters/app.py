@@ -25,6 +25,7 @@ from mobile.i18n import t
 from mobile.link import ONLINE, REFUSED, Link, LinkSender
 from mobile.outbox import Outbox
 from mobile.presenters.duty import LocationPresenter, NoodknopPresenter, StatusPresenter
+from mobile.presenters.kenteken import KentekenPresenter
 from mobile.presenters.map import MapPresenter
 from mobile.presenters.outbox import OutboxPresenter
 from mobile.presenters.ports import Clock
@@ -57,7 +58,7 @@ class AppConfig:
 
 class AppPresenter(EventDispatcher):  # type: ignore[misc]
     screen = OptionProperty("login", options=["login", "shift", "duty"])
-    tab = OptionProperty("status", options=["status", "map", "register", "tasks", "outbox"])
+    tab = OptionProperty("status", options=["status", "map", "register", "tasks", "outbox", "kenteken"])
     online = BooleanProperty(False)
     link_text = StringProperty(t("link.offline"))
     waiting = NumericProperty(0)
@@ -131,6 +132,9 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             account_id=lambda: self.session.account_id if self.session else None,
         )
         self.outbox_view = OutboxPresenter(outbox, frames)
+        self.kenteken = KentekenPresenter(
+            self.api.kenteken, spawn=self.spawn, store=config.data_dir / "kenteken.json"
+        )
         self.outbox.listeners.append(self._outbox_changed)
         self.bind(
             tab=lambda *_: self.outbox_view.refresh(),
