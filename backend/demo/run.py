@@ -12,8 +12,9 @@ import uvicorn
 
 from backend.app import create_app
 from backend.cli import _migrate, database
-from backend.demo.seed import DEMO_PASSWORD, seed_demo
+from backend.demo.seed import DEMO_ORG, DEMO_PASSWORD, Demo, seed_demo
 from backend.settings import Settings
+from backend.signalen.demo import start_partners
 from backend.simulate import simulate
 
 log = logging.getLogger(__name__)
@@ -27,8 +28,15 @@ def run_demo(settings: Settings, *, units: int = 12) -> int:
 
 
 async def _serve_demo(settings: Settings, units: int) -> None:
-    await _migrate(settings.database_url)  # type: ignore[arg-type]
-    demo = await seed_demo(settings.database_url)  # type: ignore[arg-type]
+    async with contextlib.AsyncExitStack() as partners:
+        await _migrate(settings.database_url)  # type: ignore[arg-type]
+        demo = await seed_demo(settings.database_url)  # type: ignore[arg-type]
+        # the gemeente's Signalen and the RDW open data, as simulators on loopback ports (docs/partners.md)
+        settings, partner_lines = await start_partners(partners, settings, DEMO_ORG)
+        await _serve(settings, units, demo, partner_lines)
+
+
+async def _serve(settings: Settings, units: int, demo: Demo, partner_lines: str) -> None:
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -56,6 +64,7 @@ async def _serve_demo(settings: Settings, units: int) -> None:
         f"{demo.describe()}\n"
         f"  meldkamer bridge: the reference partner's page is http://{settings.host}:{partner_port}/"
         f" (docs/bridge.md)\n"
+        f"{partner_lines}\n"
         f"  {units} simulated duos are walking their beats. Ctrl-C stops everything.\n",
         flush=True,
     )

@@ -24,6 +24,7 @@ from typing import Any
 
 import msgspec
 
+from backend.registrations.validation import LOCAL
 from shared.protocol import TaskState
 from shared.tasks import TASK_STATE_LABELS
 
@@ -162,9 +163,8 @@ def melding(signal: Signal, mapping: Mapping) -> Melding:
     priority = mapping.priority or PRIORITY.get(signal.priority.priority if signal.priority else "", 2)
     lines = [f"Signalen {signal.id}: {signal.text.strip()}".strip()]
     if signal.category.deadline is not None:
-        lines.append(
-            f"Afhandelen vóór {signal.category.deadline.isoformat(timespec='minutes')} (termijn Signalen)"
-        )
+        local = signal.category.deadline.astimezone(LOCAL).strftime("%d-%m-%Y %H:%M")
+        lines.append(f"Afhandelen vóór {local} (termijn Signalen)")
     return Melding(
         external_id=str(signal.id),
         category=signal.category.sub or signal.category.sub_slug,

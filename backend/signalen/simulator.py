@@ -374,6 +374,14 @@ def demo_simulator() -> SignalenSimulator:
         address="Warmoesstraat 12, 1012JD Amsterdam",
     )
     sim.add_signal("lantaarnpaal-straatverlichting", "Lamp brandt niet", 4.8910, 52.3740)
+    sim.add_signal(
+        "geluidsoverlast-muziek",
+        "Harde muziek uit bovenwoning, al uren",
+        4.8998,
+        52.3712,
+        address="Zeedijk 30, 1012AZ Amsterdam",
+        created_at=datetime.now(UTC) - timedelta(hours=6),
+    )
     return sim
 
 
