@@ -32,7 +32,7 @@ class KentekenAnswer(msgspec.Struct, frozen=True, kw_only=True):
     vehicle: Vehicle | None = None
     source: str = "rdw"  # rdw: asked now; cache: the last answer we had (the RDW could not be asked)
     fetched_at: datetime | None = None  # when the RDW gave this answer
-    message: str = ""  # why the answer is from the cache, in Dutch
+    message: str = ""  # why the answer is from the cache (the RDW trouble), in Dutch
     notice: str = NO_OWNER_DATA
 
 

@@ -71,7 +71,7 @@ async def check(
         found, cached_vehicle, fetched_at = hit
         return KentekenAnswer(
             kenteken=plate, found=found, vehicle=cached_vehicle, source="cache", fetched_at=fetched_at,
-            message=f"Laatst bekende gegevens: {exc}",
+            message=str(exc),
         )  # fmt: skip
     async with services.pool.acquire() as conn, conn.transaction():
         fetched_at = await repo.store(conn, plate, vehicle)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
@@ -23,6 +24,7 @@ from mobile.i18n import t
 from mobile.presenters.ports import Spawn
 from shared.kenteken import NO_OWNER_DATA, KentekenAnswer, display, normalise
 
+log = logging.getLogger(__name__)
 Lookup = Callable[[str, str], Awaitable[KentekenAnswer]]
 KEEP = 50  # answers kept on the tablet
 
@@ -62,6 +64,7 @@ class KentekenPresenter(EventDispatcher):  # type: ignore[misc]
         try:
             answer = await self._lookup(plate, purpose)
         except ApiError as exc:
+            log.warning("kenteken check of %s failed (%s): %s", plate, exc.status, exc.message)
             kept = self._kept.get(plate)
             if exc.transient and kept is not None:
                 self.show(msgspec.json.decode(kept, type=KentekenAnswer), offline=True)

@@ -105,9 +105,7 @@ async def test_input_is_checked_before_anything_is_asked(tmp_path: Path) -> None
 async def test_the_backends_cache_and_the_tablets_own_copy_are_marked_as_not_fresh(tmp_path: Path) -> None:
     backend = Backend()
     p, tasks = presenter(tmp_path, backend)
-    backend.answer = msgspec.structs.replace(
-        CAR, source="cache", message="Laatst bekende gegevens: de RDW antwoordde niet op tijd"
-    )
+    backend.answer = msgspec.structs.replace(CAR, source="cache", message="de RDW antwoordde niet op tijd")
     await ask(p, tasks, "G921GS", "controle foutparkeerder")
     assert p.stale and "niet op tijd" in p.source and p.rows
 
