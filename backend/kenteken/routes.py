@@ -11,11 +11,12 @@ from litestar.params import FromPath, FromQuery
 from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.kenteken import service
+from backend.openapi import errors
 from backend.services import Services
 from shared.kenteken import KentekenAnswer
 
 
-@get("/{kenteken:str}")
+@get("/{kenteken:str}", responses=errors(503))
 async def kenteken_check(
     request: Request[Any, Any, Any],
     kenteken: FromPath[str],

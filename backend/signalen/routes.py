@@ -6,6 +6,7 @@ from __future__ import annotations
 import msgspec
 from litestar import Router, get, post, put
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody
 from litestar.response import Response
 
@@ -35,7 +36,12 @@ def _view(row: object) -> ObservationView:
     )
 
 
-@post("/observations", guards=[requires("boa")], status_code=201)
+@post(
+    "/observations",
+    guards=[requires("boa")],
+    status_code=201,
+    responses={200: ResponseSpec(ObservationView, description="A resend: stored before.")},
+)
 async def file_observation(
     data: JSONBody[Observation], principal: NamedDependency[Principal], services: NamedDependency[Services]
 ) -> Response[ObservationView]:
