@@ -271,3 +271,42 @@ async def test_a_boa_files_an_observation_for_another_department_once_and_follow
             await sync.cycle()
             assert len(sim.calls) == before  # a closed observation is no longer followed
         await sync.client.close()
+
+
+async def test_a_configured_backend_polls_signalen_by_itself(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    await build_world(database_url)
+    sim = SignalenSimulator()
+    sim.add_signal("fietswrak", "Fietswrak bij de Oude Kerk", *OUDE_ZIJDE)
+    async with serving(sim.app) as base:
+        settings = make_settings(
+            database_url,
+            tmp_path,
+            signalen_url=base,
+            signalen_token_url=base + "/oidc/token",
+            signalen_client_id="schakel",
+            signalen_client_secret="sim-secret",
+            signalen_org="gemeente-a",
+            signalen_poll_s=0.2,
+        )
+        async with running(settings) as server:
+            await mapped(server)
+            async with asyncio.timeout(10):
+                while True:
+                    async with pool.acquire() as conn:
+                        if await conn.fetchval("SELECT count(*) FROM incidents WHERE source = 'signalen'"):
+                            break
+                    await asyncio.sleep(0.1)
+            lead = await login(server.base, "lead_a")
+            async with httpx.AsyncClient(base_url=server.base, headers=bearer(lead)) as http:
+                status = (await http.get("/api/signalen/status")).json()
+                other = await login(server.base, "lead_b")
+                theirs = (await http.get("/api/signalen/status", headers=bearer(other))).json()
+        assert (
+            status["configured"]
+            and status["meldingen"] == 1
+            and status["polled_at"]
+            and not status["last_error"]
+        )
+        assert not theirs["configured"] and theirs["meldingen"] == 0  # gemeente B has no Signalen here
