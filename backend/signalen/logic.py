@@ -159,7 +159,10 @@ class Melding(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def melding(signal: Signal, mapping: Mapping) -> Melding:
+    """What the signal becomes; Malformed when its point cannot be a place (not WGS84 lon/lat)."""
     lon, lat = signal.location.geometrie.coordinates
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90) or (lon, lat) == (0.0, 0.0):
+        raise Malformed(f"location {lon}, {lat} is not a WGS84 point")
     priority = mapping.priority or PRIORITY.get(signal.priority.priority if signal.priority else "", 2)
     lines = [f"Signalen {signal.id}: {signal.text.strip()}".strip()]
     if signal.category.deadline is not None:

@@ -167,7 +167,15 @@ class SignalenSync:
             mapping = mappings.get(signal.category.sub_slug)
             if mapping is None or signal.status.state in logic.CLOSED_STATES:
                 continue
-            incident_id = await self._melding(org, logic.melding(signal, mapping))
+            try:
+                incident_id = await self._melding(org, logic.melding(signal, mapping))
+            except logic.Malformed as exc:  # one bad signal must not hold up the others, poll after poll
+                message = f"signal {signal.id} skipped: {exc}"
+                report.errors.append(message)
+                log.warning("Signalen: %s", message)
+                async with self.services.pool.acquire() as conn:
+                    await repo.trouble(conn, org, f"poll: {message}")
+                continue
             if incident_id is not None:
                 report.created.append(incident_id)
         async with self.services.pool.acquire() as conn:

@@ -100,15 +100,20 @@ async def test_signals_become_meldingen_and_the_boas_progress_goes_back_once(
     lamp = sim.add_signal("lantaarnpaal-straatverlichting", "Lamp kapot", *OUDE_ZIJDE, created_at=created)
     done = sim.add_signal("fietswrak", "Al opgeruimd", *OUDE_ZIJDE, created_at=created)
     late = sim.add_signal("parkeeroverlast", "Auto op het fietspad", *OUDE_ZIJDE, created_at=created)
+    bad = sim.add_signal("fietswrak", "Punt in RD-meters", 121000.0, 487000.0, created_at=created)
     sim.signals[late]["category"]["deadline"] = (created + timedelta(minutes=10)).isoformat()  # already past
     sim.set_state(done, "o", "Opgeruimd door de reiniging")
     async with serving(sim.app) as base, running(make_settings(database_url, tmp_path)) as server:
         await mapped(server)
         sync = worker(server, base)
         report = await sync.cycle()
-        assert report.errors == [] and len(report.created) == 3
+        assert report.errors == [f"signal {bad} skipped: location 121000.0, 487000.0 is not a WGS84 point"]
+        assert len(report.created) == 3  # the bad one holds up no other
         again = await sync.cycle()
-        assert again.created == [] and again.errors == []  # one melding per signal, however often it is seen
+        assert (
+            again.created == [] and len(again.errors) == 1
+        )  # one melding per signal, however often it is seen
+        del sim.signals[bad]  # the gemeente corrects it (here: it is gone)
         async with pool.acquire() as conn:
             rows = {
                 r["external_id"]: r

@@ -47,6 +47,14 @@ def test_a_signal_becomes_a_melding_with_its_deadline_and_the_gemeentes_mapping(
     assert logic.melding(signal, logic.Mapping(domain=1, priority=3)).priority == 3
 
 
+def test_a_signal_without_a_usable_point_is_malformed() -> None:
+    for coordinates in ([121000.0, 487000.0], [0.0, 0.0]):  # RD metres; the null island
+        raw = {**SIGNAL, "location": {"geometrie": {"type": "Point", "coordinates": coordinates}}}
+        [signal], _ = logic.decode_page(page([raw], None))
+        with pytest.raises(logic.Malformed):
+            logic.melding(signal, logic.Mapping(domain=1, priority=None))
+
+
 def test_the_next_page_link_is_followed_and_bad_bodies_are_malformed() -> None:
     _, nxt = logic.decode_page(page([], "http://s/signals/v1/private/signals/?page=2"))
     assert nxt == "http://s/signals/v1/private/signals/?page=2"
