@@ -20,7 +20,7 @@ import pytest
 from backend.db.pool import create_pool
 from backend.partnersim import serving
 from backend.reports.area import month_of
-from backend.signalen.client import SignalenClient
+from backend.signalen.client import SignalenClient, SignalenError
 from backend.signalen.simulator import SignalenSimulator
 from backend.signalen.sync import SignalenSync
 from shared.protocol import TaskState, TaskUpdated, Welcome
@@ -315,3 +315,24 @@ async def test_a_configured_backend_polls_signalen_by_itself(
             and not status["last_error"]
         )
         assert not theirs["configured"] and theirs["meldingen"] == 0  # gemeente B has no Signalen here
+
+
+async def test_the_token_is_renewed_before_it_expires_and_a_wrong_secret_says_so() -> None:
+    sim = SignalenSimulator(token_ttl_s=0.5)
+    async with serving(sim.app) as base:
+        client = SignalenClient(base, base + "/oidc/token", "schakel", "sim-secret", timeout_s=2.0)
+        try:
+            assert await client.signals([]) == []
+            await asyncio.sleep(0.45)  # past 80 % of its life: renewed before the call, not after a 401
+            assert await client.signals([]) == []
+            assert client.tokens_fetched == 2 and sim.tokens_issued == 2 and len(sim.calls) == 2
+        finally:
+            await client.close()
+        wrong = SignalenClient(base, base + "/oidc/token", "schakel", "not-the-secret", timeout_s=2.0)
+        try:
+            with pytest.raises(
+                SignalenError, match="token refused \\(HTTP 401\\): check the client id and secret"
+            ):
+                await wrong.signals([])
+        finally:
+            await wrong.close()
