@@ -103,6 +103,7 @@ def test_csv_is_excel_friendly_dutch_and_formula_safe() -> None:
     assert row["Gebied"] == "'=Burgwallen-Oude Zijde"
     assert row["Straaturen boa's"] == "12,3" and row["Aanrijtijd prio 1 mediaan (min)"] == "7,0"
     assert row["Meldingen Afval"] == "3" and row["PV (OM)"] == "2"
+    assert row["Meldingen met termijn (Signalen)"] == "0" and row["Termijn overschreden"] == "0"
     assert "Handhaving per feitcodegroep" in text and "A00a;'=Burgwallen-Oude Zijde;Overlast;1;2;0;0" in text
 
 
