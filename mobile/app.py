@@ -42,6 +42,7 @@ VIEWS = (
     "tasks",
     "outbox",
     "kenteken",
+    "signal",
     "duty",
     "root",
 )

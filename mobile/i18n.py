@@ -98,6 +98,15 @@ NL: dict[str, str] = {
     "nav.tasks": "Taken",
     "nav.outbox": "Verzenden",
     "nav.kenteken": "Kenteken",
+    "nav.signal": "Gemeente",
+    # melden aan de gemeente (Signalen)
+    "signal.title": "Melden aan de gemeente (voor een andere afdeling, via Signalen)",
+    "signal.text": "Wat zie je? bijv. lamp knippert, kabel hangt los",
+    "signal.submit": "Melding versturen",
+    "signal.saved": "Melding staat klaar om te versturen (zie Verzenden).",
+    "signal.error.category": "Kies waar de melding over gaat.",
+    "signal.error.text": "Beschrijf wat je ziet (minstens 3 tekens).",
+    "signal.error.position": "Nog geen GPS-positie: wacht even en probeer opnieuw.",
     # kenteken check (RDW open data)
     "kenteken.title": "Kenteken opvragen (RDW open data)",
     "kenteken.plate": "Kenteken",
@@ -258,6 +267,7 @@ NL: dict[str, str] = {
     "outbox.kind.message_read": "Bericht gelezen",
     "outbox.kind.registration": "Registratie",
     "outbox.kind.photo": "Foto",
+    "outbox.kind.signal": "Melding gemeente",
     "outbox.retry": "Opnieuw",
     "outbox.discard": "Weggooien",
     "outbox.positions": "{count} posities wachten",

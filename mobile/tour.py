@@ -186,6 +186,12 @@ async def kenteken_tour(app: Any, directory: Path) -> None:
             await _shot(app, directory, "21-kenteken-rdw-weg")
         finally:
             await http.post(f"{rdw}/_sim/mode/ok")
+    p.tab = "signal"
+    p.signal.choose(p.signal.choices[0]["value"])
+    p.signal.text = "Lantaarnpaal knippert en de kabel hangt los bij de brug"
+    await _shot(app, directory, "22-melden-gemeente")
+    p.signal.save()
+    await _shot(app, directory, "23-melden-gemeente-klaar")
 
 
 async def alarm_tour(app: Any, directory: Path) -> None:

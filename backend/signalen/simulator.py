@@ -55,8 +55,8 @@ CATEGORIES = {  # sub_slug -> (sub, main_slug, main, SLA hours)
         24,
     ),
     "grofvuil": ("Grofvuil", "afval", "Afval", 48),
-    "lantaarnpaal-straatverlichting": (
-        "Lantaarnpaal straatverlichting",
+    "straatverlichting-openbare-klok": (
+        "Straatverlichting / openbare klok",
         "wegen-verkeer-straatmeubilair",
         "Wegen, verkeer, straatmeubilair",
         120,
@@ -373,7 +373,7 @@ def demo_simulator() -> SignalenSimulator:
         priority="high",
         address="Warmoesstraat 12, 1012JD Amsterdam",
     )
-    sim.add_signal("lantaarnpaal-straatverlichting", "Lamp brandt niet", 4.8910, 52.3740)
+    sim.add_signal("straatverlichting-openbare-klok", "Lamp brandt niet", 4.8910, 52.3740)
     sim.add_signal(
         "geluidsoverlast-muziek",
         "Harde muziek uit bovenwoning, al uren",

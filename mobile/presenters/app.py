@@ -38,6 +38,7 @@ from mobile.presenters.safety import (
     SilentNoodknop,
 )
 from mobile.presenters.session import LoginPresenter, ShiftPresenter
+from mobile.presenters.signal import SignalPresenter
 from mobile.presenters.tasks import TasksPresenter
 from mobile.state import SavedEnrolment, SavedShift, SavedState, SavedTask, StateFile
 from shared.protocol import AlertAcknowledged, ColleagueAlarm, PartnerPositions, UnitStatus, Welcome
@@ -58,7 +59,9 @@ class AppConfig:
 
 class AppPresenter(EventDispatcher):  # type: ignore[misc]
     screen = OptionProperty("login", options=["login", "shift", "duty"])
-    tab = OptionProperty("status", options=["status", "map", "register", "tasks", "outbox", "kenteken"])
+    tab = OptionProperty(
+        "status", options=["status", "map", "register", "tasks", "outbox", "kenteken", "signal"]
+    )
     online = BooleanProperty(False)
     link_text = StringProperty(t("link.offline"))
     waiting = NumericProperty(0)
@@ -132,6 +135,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             account_id=lambda: self.session.account_id if self.session else None,
         )
         self.outbox_view = OutboxPresenter(outbox, frames)
+        self.signal = SignalPresenter(outbox, self.location)
         self.kenteken = KentekenPresenter(
             self.api.kenteken, spawn=self.spawn, store=config.data_dir / "kenteken.json"
         )

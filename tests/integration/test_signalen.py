@@ -97,7 +97,7 @@ async def test_signals_become_meldingen_and_the_boas_progress_goes_back_once(
     van = sim.add_signal(
         "parkeeroverlast", "Busje op de stoep", *OUDE_ZIJDE, priority="low", created_at=created
     )
-    lamp = sim.add_signal("lantaarnpaal-straatverlichting", "Lamp kapot", *OUDE_ZIJDE, created_at=created)
+    lamp = sim.add_signal("straatverlichting-openbare-klok", "Lamp kapot", *OUDE_ZIJDE, created_at=created)
     done = sim.add_signal("fietswrak", "Al opgeruimd", *OUDE_ZIJDE, created_at=created)
     late = sim.add_signal("parkeeroverlast", "Auto op het fietspad", *OUDE_ZIJDE, created_at=created)
     bad = sim.add_signal("fietswrak", "Punt in RD-meters", 121000.0, 487000.0, created_at=created)
@@ -219,7 +219,7 @@ async def test_a_boa_files_an_observation_for_another_department_once_and_follow
         event = uuid.uuid4()
         body = {
             "event_id": str(event),
-            "category": "wegen-verkeer-straatmeubilair/lantaarnpaal-straatverlichting",
+            "category": "wegen-verkeer-straatmeubilair/straatverlichting-openbare-klok",
             "text": "Lantaarnpaal knippert, kabel hangt los",
             "lon": OUDE_ZIJDE[0],
             "lat": OUDE_ZIJDE[1],
@@ -248,7 +248,7 @@ async def test_a_boa_files_an_observation_for_another_department_once_and_follow
             signal = sim.signals[signal_id]
             assert (
                 signal["source"] == "Schakel"
-                and signal["category"]["sub_slug"] == "lantaarnpaal-straatverlichting"
+                and signal["category"]["sub_slug"] == "straatverlichting-openbare-klok"
             )
             assert str(event) in signal["text"]
             async with (
