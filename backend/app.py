@@ -38,6 +38,7 @@ from backend.geocoding import routes as geocoding_routes
 from backend.geocoding.client import Geocoder
 from backend.geocoding.filler import AddressFiller
 from backend.geofencing import routes as beat_routes
+from backend.kenteken import routes as kenteken_routes
 from backend.live import osmand_routes, sockets
 from backend.live.hub import LiveHub
 from backend.openapi import COMPONENTS, SECURITY, document_errors
@@ -56,6 +57,8 @@ from backend.rooster import routes as rooster_routes
 from backend.services import DEPENDENCIES, Services
 from backend.settings import Settings
 from backend.shifts import routes as shift_routes
+from backend.signalen import routes as signalen_routes
+from backend.signalen.sync import SignalenSync
 from backend.team import routes as team_routes
 from backend.teamlead import routes as teamlead_routes
 from backend.web import routes as web_routes
@@ -125,10 +128,14 @@ def create_app(settings: Settings) -> Litestar:
         retention_task = asyncio.create_task(retention.daily(pool, settings.uploads_dir))
         sessions_task = asyncio.create_task(sessions.follow(pool, settings.session_check_s), name="sessions")
         addresses_task = asyncio.create_task(addresses.run(), name="addresses")
+        tasks = [retention_task, sessions_task, addresses_task]
+        if settings.signalen_url:  # the gemeente's Signalen (docs/partners.md)
+            signalen = SignalenSync.from_settings(app.state.services)
+            tasks.append(asyncio.create_task(signalen.run(), name="signalen"))
         try:
             yield
         finally:
-            for task in (retention_task, sessions_task, addresses_task):
+            for task in tasks:
                 task.cancel()
                 with suppress(asyncio.CancelledError):
                     await task
@@ -160,6 +167,8 @@ def create_app(settings: Settings) -> Litestar:
             bridge_routes.router,
             area_alert_routes.router,
             register_query_routes.router,
+            kenteken_routes.router,
+            signalen_routes.router,
             alert_timeline_routes.router,
             team_routes.router,
             teamlead_routes.router,

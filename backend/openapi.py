@@ -55,6 +55,7 @@ _ERRORS = {
     413: "The body is larger than this route takes.",
     415: "The body's content type is not one this route takes.",
     429: "Too many failed attempts: wait the seconds Retry-After says (login, password change).",
+    503: "A partner this answer needs (the RDW) could not be asked, and nothing is known from before.",
 }
 
 

@@ -69,6 +69,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     geocoder_cache_s: NonNegativeFloat = 300.0  # answers are kept this long (addresses rarely move)
     geocoder_poll_s: PositiveFloat = 1.0  # the background filler looks for rows without an address this often
     geocoder_retry_s: PositiveFloat = 300.0  # a row the geocoder could not be asked for is tried again after
+    # RDW open data (Socrata): the kenteken check (docs/partners.md)
+    rdw_url: str = "https://opendata.rdw.nl"
+    rdw_timeout_s: PositiveFloat = 3.0
+    rdw_app_token: str = ""  # optional Socrata app token (a higher rate limit); the data is open without one
+    # Signalen (the gemeente's melding system; docs/partners.md): off while signalen_url is empty
+    signalen_url: str = ""  # the API root, e.g. https://api.meldingen.gemeente.nl (…/signals/v1/private/…)
+    signalen_token_url: str = ""  # the OIDC token endpoint (client-credentials grant)
+    signalen_client_id: str = ""
+    signalen_client_secret: str = ""
+    signalen_org: str = ""  # the code of the gemeente (organisations.code) whose Signalen it is
+    signalen_source: str = "Schakel"  # the `source` of signals Schakel files (configured as a source there)
+    signalen_department: str = ""  # only signals routed to this department code (empty: every department)
+    signalen_poll_s: PositiveFloat = 30.0
+    signalen_timeout_s: PositiveFloat = 10.0
 
     @property
     def uploads_dir(self) -> Path:
@@ -112,7 +126,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 # set but empty means "" here, not "unset": a missing secret (see load_settings); no geocoder at all
 _EMPTY_IS_A_VALUE = frozenset({"secret_key", "geocoder_url"})
 _ERROR_PATH = re.compile(r" - at `\$\.(\w+)`$")
-_SECRET_FIELDS = frozenset({"secret_key", "database_url"})  # a database URL may carry a password
+_SECRET_FIELDS = frozenset(
+    {"secret_key", "database_url", "signalen_client_secret"}
+)  # a database URL may carry a password
 
 
 def _convert(raw: dict[str, str], sources: dict[str, str]) -> Settings:

@@ -17,6 +17,7 @@ import msgspec
 
 from shared.feitcodes import FeitResult
 from shared.http import TokenPair, error_body_decoder
+from shared.kenteken import KentekenAnswer
 from shared.rooster import PlannedShiftView
 
 TIMEOUT_S = 15.0
@@ -58,6 +59,7 @@ def _error_of(response: httpx.Response) -> ApiError:
 _session = msgspec.json.Decoder(Session)
 _feit_result = msgspec.json.Decoder(FeitResult)
 _rooster = msgspec.json.Decoder(list[PlannedShiftView])
+_kenteken = msgspec.json.Decoder(KentekenAnswer)
 
 
 class Api:
@@ -146,6 +148,11 @@ class Api:
         if lon is not None and lat is not None:
             params.update(lon=lon, lat=lat)
         return _feit_result.decode((await self._call("GET", "/api/feitcodes", params=params)).content)
+
+    async def kenteken(self, plate: str, purpose: str) -> KentekenAnswer:
+        """The RDW open data about a vehicle (`GET /api/kenteken/{plate}`); the purpose is logged."""
+        r = await self._call("GET", f"/api/kenteken/{plate}", params={"purpose": purpose})
+        return _kenteken.decode(r.content)
 
     async def observation_categories(self) -> list[str]:
         """The waarneming categories of the organisation ([] when the server has no registration API yet)."""

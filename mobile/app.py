@@ -32,7 +32,7 @@ DEMO_DEVICE_SECRET = "schakel-demo-tablet"
 HERE = Path(__file__).parent
 # One .kv file per screen under views/; common first: its colours and shared widgets serve the others.
 VIEWS: tuple[str, ...] = ("common", "alarm", "login", "shift", "status", "map", "register", "tasks", "outbox")
-VIEWS += ("rooster", "duty", "root")  # duty and root use the screens before them
+VIEWS += ("rooster", "kenteken", "signal", "duty", "root")  # duty and root use the screens before them
 TICK_S = 0.5  # the alarm timers (pre-alarm countdown, NIET aangekomen, check-in warning)
 CHARGING_POLL_S = 10.0
 # --simulate: keys that move the simulated accelerometer (v: val, s: stil, l: lopen)

@@ -13,6 +13,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import websockets
@@ -105,6 +106,7 @@ async def tour(app: Any, directory: Path) -> None:
         p.register.toggle_type("verbaal")
         p.register.text = "Scheldt en dreigt na aanspreken over hond"
         await _shot(app, directory, "7-agressie")
+        await kenteken_tour(app, directory)
         # a real task: the demo operator creates two meldingen at the boa's position and assigns his unit
         async with httpx.AsyncClient(base_url=p.config.server) as http:
             r = await http.post("/api/auth/login", json={"username": "operator", "password": DEMO_PASSWORD})
@@ -163,6 +165,33 @@ async def tour(app: Any, directory: Path) -> None:
         await alarm_tour(app, directory)
     finally:
         app.stop()
+
+
+async def kenteken_tour(app: Any, directory: Path) -> None:
+    """The kenteken check against the demo's RDW simulator: a car with an expired APK, no WAM and an open
+    recall; then the RDW times out and the backend's last answer shows, marked as such."""
+    p = app.p
+    p.tab = "kenteken"
+    p.kenteken.plate, p.kenteken.purpose = "G-921-GS", "controle foutparkeerder Zeedijk"
+    p.kenteken.check()
+    await _until(lambda: bool(p.kenteken.rows))
+    await _shot(app, directory, "20-kenteken")
+    server = urlsplit(p.config.server)
+    rdw = f"{server.scheme}://{server.hostname}:{(server.port or 80) + 91}"  # the demo's RDW simulator
+    async with httpx.AsyncClient() as http:
+        await http.post(f"{rdw}/_sim/mode/timeout")
+        try:
+            p.kenteken.check()
+            await _until(lambda: p.kenteken.stale and not p.kenteken.busy, timeout=20)
+            await _shot(app, directory, "21-kenteken-rdw-weg")
+        finally:
+            await http.post(f"{rdw}/_sim/mode/ok")
+    p.tab = "signal"
+    p.signal.choose(p.signal.choices[0]["value"])
+    p.signal.text = "Lantaarnpaal knippert en de kabel hangt los bij de brug"
+    await _shot(app, directory, "22-melden-gemeente")
+    p.signal.save()
+    await _shot(app, directory, "23-melden-gemeente-klaar")
 
 
 async def alarm_tour(app: Any, directory: Path) -> None:

@@ -13,9 +13,10 @@ import uvicorn
 
 from backend.app import create_app
 from backend.cli import _migrate, database
-from backend.demo.seed import DEMO_PASSWORD, seed_demo
+from backend.demo.seed import DEMO_ORG, DEMO_PASSWORD, seed_demo
 from backend.geocoding import simulator as geocoder_simulator
 from backend.settings import Settings
+from backend.signalen.demo import start_partners
 from backend.simulate import simulate
 
 log = logging.getLogger(__name__)
@@ -29,15 +30,22 @@ def run_demo(settings: Settings, *, units: int = 12) -> int:
 
 
 async def _serve_demo(settings: Settings, units: int) -> None:
-    await _migrate(settings.database_url)  # type: ignore[arg-type]
-    demo = await seed_demo(settings.database_url)  # type: ignore[arg-type]
-    # offline addresses: the local Locatieserver simulator (a small Amsterdam sample), on port + 766
-    async with geocoder_simulator.serving(settings.host, settings.port + 766) as geocoder:
+    async with contextlib.AsyncExitStack() as partners:
+        await _migrate(settings.database_url)  # type: ignore[arg-type]
+        demo = await seed_demo(settings.database_url)  # type: ignore[arg-type]
+        # offline addresses: the local Locatieserver simulator (a small Amsterdam sample), on port + 766
+        geocoder = await partners.enter_async_context(
+            geocoder_simulator.serving(settings.host, settings.port + 766)
+        )
         settings = msgspec.structs.replace(settings, geocoder_url=geocoder.url)
-        await _serve_with(settings, units, demo.describe(), geocoder.url)
+        # the gemeente's Signalen and the RDW open data, as simulators on loopback ports (docs/partners.md)
+        settings, partner_lines = await start_partners(partners, settings, DEMO_ORG)
+        await _serve_with(settings, units, demo.describe(), geocoder.url, partner_lines)
 
 
-async def _serve_with(settings: Settings, units: int, described: str, geocoder_url: str) -> None:
+async def _serve_with(
+    settings: Settings, units: int, described: str, geocoder_url: str, partner_lines: str
+) -> None:
     config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
@@ -67,6 +75,7 @@ async def _serve_with(settings: Settings, units: int, described: str, geocoder_u
         f"                 old centre: Dam, Damrak, Warmoesstraat, Nieuwmarkt, …; docs/geocoding.md)\n"
         f"  meldkamer bridge: the reference partner's page is http://{settings.host}:{partner_port}/"
         f" (docs/bridge.md)\n"
+        f"{partner_lines}\n"
         f"  {units} simulated duos are walking their beats. Ctrl-C stops everything.\n",
         flush=True,
     )

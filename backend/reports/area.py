@@ -9,7 +9,9 @@ unit-tested (``tests/unit/test_area_report.py``). The definitions are in ``docs/
 * aggression incidents and police assists (assistance requests from a tablet);
 * street hours: boa-hours on shift with positions inside the beat (see :func:`street_seconds`);
 * response time melding → ter plaatse: from the melding's creation to the first unit on scene, median and
-  p90 (nearest rank) per priority.
+  p90 (nearest rank) per priority;
+* SLA: meldingen with a partner's deadline (Signalen's category deadline) and how many of them were closed
+  after it, or are still open past it.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ class BeatFigures(msgspec.Struct, frozen=True, kw_only=True):
     police_assists: int
     street_hours: float
     response: dict[str, ResponseTimes]  # priority ("1", "2", "3") -> times
+    sla_total: int = 0  # meldingen with a deadline (Signalen)
+    sla_breached: int = 0  # of those: closed after the deadline, or still open past it
 
     @property
     def fines(self) -> int:
@@ -153,6 +157,8 @@ class Counts(msgspec.Struct, kw_only=True):
     police_assists: int = 0
     street_s: float = 0.0
     response: dict[int, list[float]] = {}
+    sla_total: int = 0
+    sla_breached: int = 0
 
 
 def figures(beat_id: int | None, code: str, name: str, counts: Counts) -> BeatFigures:
@@ -172,6 +178,8 @@ def figures(beat_id: int | None, code: str, name: str, counts: Counts) -> BeatFi
         police_assists=counts.police_assists,
         street_hours=round(counts.street_s / 3600, 1),
         response={str(p): response_times(counts.response.get(p, [])) for p in PRIORITIES},
+        sla_total=counts.sla_total,
+        sla_breached=counts.sla_breached,
     )
 
 

@@ -122,6 +122,7 @@ def area_csv(report: AreaReport) -> str:
             f"Aanrijtijd prio {p} p90 (min)",
             f"Meldingen prio {p} ter plaatse",
         ]
+    header += ["Meldingen met termijn (Signalen)", "Termijn overschreden"]
     w.writerow(header)
     for f in [*report.beats, report.total]:
         row: list[Any] = [f.code, _safe(f.name), f.meldingen_total]
@@ -130,6 +131,7 @@ def area_csv(report: AreaReport) -> str:
         for p in PRIORITIES:
             r = f.response[str(p)]
             row += [_minutes_decimal(r.median_s), _minutes_decimal(r.p90_s), r.count]
+        row += [f.sla_total, f.sla_breached]
         w.writerow(row)
     w.writerow([])
     w.writerow(["Handhaving per feitcodegroep"])

@@ -129,6 +129,22 @@ async def area_report(conn: Conn, org_id: int, month: str, now: datetime) -> are
         for beat in (None, r["beat_id"] or 0):
             at(r["month"], beat).response.setdefault(r["priority"], []).append(max(r["seconds"], 0.0))
 
+    for r in await conn.fetch(
+        """SELECT i.month, i.beat_id, GROUPING(i.beat_id) = 1 AS total, count(*) AS n,
+                  count(*) FILTER (WHERE coalesce(i.closed_at, now()) > i.deadline) AS breached
+           FROM (SELECT to_char(created_at AT TIME ZONE $4, 'YYYY-MM') AS month, beat_id, deadline, closed_at
+                 FROM incidents WHERE org_id = $1 AND created_at >= $2 AND created_at < $3
+                   AND deadline IS NOT NULL) i
+           GROUP BY GROUPING SETS ((i.month, i.beat_id), (i.month))""",
+        org_id,
+        trend_since,
+        until,
+        area.TIMEZONE,
+    ):
+        c = at(r["month"], None if r["total"] else r["beat_id"] or 0)
+        c.sla_total += r["n"]
+        c.sla_breached += r["breached"]
+
     assists = await conn.fetch(
         """SELECT a.at, (a.payload->>'lon')::float8 AS lon, (a.payload->>'lat')::float8 AS lat FROM alerts a
            WHERE a.org_id = $1 AND a.kind = 'assistance' AND a.at >= $2 AND a.at < $3""",

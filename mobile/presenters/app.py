@@ -25,6 +25,7 @@ from mobile.i18n import t
 from mobile.link import ONLINE, REFUSED, Link, LinkSender
 from mobile.outbox import Outbox
 from mobile.presenters.duty import LocationPresenter, NoodknopPresenter, StatusPresenter
+from mobile.presenters.kenteken import KentekenPresenter
 from mobile.presenters.map import MapPresenter
 from mobile.presenters.outbox import OutboxPresenter
 from mobile.presenters.ports import Clock
@@ -38,6 +39,7 @@ from mobile.presenters.safety import (
     SilentNoodknop,
 )
 from mobile.presenters.session import LoginPresenter, ShiftPresenter
+from mobile.presenters.signal import SignalPresenter
 from mobile.presenters.tasks import TasksPresenter
 from mobile.state import SavedEnrolment, SavedShift, SavedState, SavedTask, StateFile
 from shared.protocol import AlertAcknowledged, ColleagueAlarm, PartnerPositions, UnitStatus, Welcome
@@ -58,7 +60,9 @@ class AppConfig:
 
 class AppPresenter(EventDispatcher):  # type: ignore[misc]
     screen = OptionProperty("login", options=["login", "shift", "duty", "rooster"])
-    tab = OptionProperty("status", options=["status", "map", "register", "tasks", "outbox", "rooster"])
+    tab = OptionProperty(
+        "status", options=["status", "map", "register", "tasks", "outbox", "rooster", "kenteken", "signal"]
+    )
     online = BooleanProperty(False)
     link_text = StringProperty(t("link.offline"))
     waiting = NumericProperty(0)
@@ -141,6 +145,10 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             account_id=lambda: self.session.account_id if self.session else None,
         )
         self.outbox_view = OutboxPresenter(outbox, frames)
+        self.signal = SignalPresenter(outbox, self.location)
+        self.kenteken = KentekenPresenter(
+            self.api.kenteken, spawn=self.spawn, store=config.data_dir / "kenteken.json"
+        )
         self.outbox.listeners.append(self._outbox_changed)
         self.bind(
             tab=self._tab_opened,

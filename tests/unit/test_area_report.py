@@ -103,6 +103,7 @@ def test_csv_is_excel_friendly_dutch_and_formula_safe() -> None:
     assert row["Gebied"] == "'=Burgwallen-Oude Zijde"
     assert row["Straaturen boa's"] == "12,3" and row["Aanrijtijd prio 1 mediaan (min)"] == "7,0"
     assert row["Meldingen Afval"] == "3" and row["PV (OM)"] == "2"
+    assert row["Meldingen met termijn (Signalen)"] == "0" and row["Termijn overschreden"] == "0"
     assert "Handhaving per feitcodegroep" in text and "A00a;'=Burgwallen-Oude Zijde;Overlast;1;2;0;0" in text
 
 
@@ -121,3 +122,9 @@ def test_pdf_of_an_empty_month_says_so() -> None:
         p.extract_text() for p in PdfReader(io.BytesIO(area_export.area_pdf(_report(True)))).pages
     )
     assert "Geen gegevens voor deze maand." in text
+
+
+def test_the_sla_figures_carry_the_counted_deadlines_and_breaches() -> None:
+    f = area.figures(None, "", "Totaal", area.Counts(sla_total=4, sla_breached=1))
+    assert (f.sla_total, f.sla_breached) == (4, 1)
+    assert area.figures(None, "", "Totaal", area.Counts()).sla_breached == 0

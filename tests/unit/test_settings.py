@@ -9,6 +9,7 @@ import pytest
 
 from backend.cli import main
 from backend.settings import PDOK_TILES, Settings, SettingsError, load_settings, variable
+from backend.signalen.sync import check_settings
 
 SECRET = "a-secret-key-of-at-least-32-characters"
 DB_URL = "postgresql://schakel:pw@db.example:5432/schakel"
@@ -67,12 +68,32 @@ VALUES: dict[str, tuple[str, object]] = {
     "geocoder_cache_s": ("0", 0.0),
     "geocoder_poll_s": ("2", 2.0),
     "geocoder_retry_s": ("60", 60.0),
+    "rdw_url": ("http://127.0.0.1:8091", "http://127.0.0.1:8091"),
+    "rdw_timeout_s": ("1.5", 1.5),
+    "rdw_app_token": ("app-token", "app-token"),
+    "signalen_url": ("http://127.0.0.1:8092", "http://127.0.0.1:8092"),
+    "signalen_token_url": ("http://127.0.0.1:8092/oidc/token", "http://127.0.0.1:8092/oidc/token"),
+    "signalen_client_id": ("schakel", "schakel"),
+    "signalen_client_secret": ("geheim", "geheim"),
+    "signalen_org": ("amsterdam", "amsterdam"),
+    "signalen_source": ("Handhaving", "Handhaving"),
+    "signalen_department": ("ASC", "ASC"),
+    "signalen_poll_s": ("5", 5.0),
+    "signalen_timeout_s": ("2.5", 2.5),
 }
 
 
 def test_the_geocoder_is_pdok_unless_set_and_an_empty_url_means_none(tmp_path: Path) -> None:
     assert load_settings(env(tmp_path)).geocoder_url == "https://api.pdok.nl/bzk/locatieserver/search/v3_1"
     assert load_settings(env(tmp_path, geocoder_url="")).geocoder_url == ""
+
+
+def test_signalen_needs_its_token_endpoint_client_and_gemeente(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="SCHAKEL_SIGNALEN_TOKEN_URL"):
+        check_settings(load_settings(env(tmp_path, signalen_url="http://127.0.0.1:8092")))
+    complete = {"signalen_url": "http://s", "signalen_token_url": "http://s/t", "signalen_client_id": "c",
+                "signalen_client_secret": "x", "signalen_org": "amsterdam"}  # fmt: skip
+    check_settings(load_settings(env(tmp_path, **complete)))
 
 
 def test_every_field_has_a_case_here() -> None:

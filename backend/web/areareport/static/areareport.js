@@ -111,6 +111,8 @@ function cards(t) {
     ${card("street_hours", "Straaturen boa's", hours(t.street_hours))}
     ${card("response_p1", "Aanrijtijd prio 1", mmss(t.response["1"].median_s),
       `mediaan · p90 ${mmss(t.response["1"].p90_s)} · ${t.response["1"].count} meldingen`)}
+    ${card("sla_breached", "Termijn overschreden", t.sla_breached,
+      `van ${t.sla_total} meldingen met een termijn (Signalen)`)}
   </div>`;
 }
 
