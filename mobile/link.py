@@ -272,9 +272,9 @@ class LinkSender:
                 lon, lat, at, late=late, accuracy_m=accuracy_m, speed_mps=speed_mps, heading_deg=heading_deg
             )
 
-    def task_update(self, task_id: int, state: TaskState, at: datetime) -> None:
+    def task_update(self, task_id: int, state: TaskState, at: datetime, note: str = "") -> None:
         if self.link is not None:
-            self.link.client.task_update(task_id, state, at)
+            self.link.client.task_update(task_id, state, at, note)
 
     def message_read(self, message_id: int, at: datetime) -> None:
         if self.link is not None:

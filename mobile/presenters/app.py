@@ -268,6 +268,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
 
     def on_shift_ended(self) -> None:
         self.tasks.shift_ended()
+        self.map.clear_task()
         self.checkin.clear()  # the server ends the timer with the shift
         self.mandown.check()
         self.colleagues.shift_ended()
@@ -336,6 +337,15 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
     def _session_refreshed(self, session: Session) -> None:
         self.session = session
         self._save()
+
+    def show_task_on_map(self, task_id: int) -> None:
+        """ "Op kaart" on a task: the map tab with the task's place, the own and the partner's position."""
+        entry = self.tasks.tasks.get(task_id)
+        if entry is None:
+            return
+        task = entry["task"]
+        if self.map.show_task(task.lon, task.lat, task.address or task.category or task.title):
+            self.tab = "map"
 
     def _frame(self, frame: msgspec.Struct) -> None:
         if isinstance(frame, Welcome):

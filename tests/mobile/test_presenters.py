@@ -633,8 +633,8 @@ class RecordingSender:
     def position(self, lon: float, lat: float, at: datetime, **_: Any) -> None:
         self.sent.append(("position", (lon, lat)))
 
-    def task_update(self, task_id: int, state: Any, at: datetime) -> None:
-        self.sent.append(("task_update", state))
+    def task_update(self, task_id: int, state: Any, at: datetime, note: str = "") -> None:
+        self.sent.append(("task_update", (state, note)) if note else ("task_update", state))
 
     def message_read(self, message_id: int, at: datetime) -> None:
         self.sent.append(("message_read", message_id))
@@ -713,3 +713,127 @@ async def test_the_koppelcode_is_sent_at_login_and_kept_for_the_next_one(tmp_pat
     assert await again.login.login(), again.login.error
     assert sent[-1]["device_secret"] == "de-koppelcode"
     await again.close()
+
+
+# --- tasks through a shift (issue 11) -----------------------------------------------------------------------
+
+
+def test_open_tasks_come_first_newest_first_within_a_priority_and_finished_ones_fold(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    for task_id, priority in ((1, 1), (2, 2), (3, 2), (4, 1)):
+        app.tasks.received(
+            TaskAssigned(task_id=task_id, incident_id=task_id, title=f"T{task_id}", priority=priority)
+        )
+    for _ in range(4):
+        app.tasks.advance(4)  # the newest prio 1 is finished: it goes below every open task
+    app.tasks.received(TaskAssigned(task_id=5, incident_id=5, title="T5", priority=2))
+    assert [r["task_id"] for r in app.tasks.rows] == [1, 5, 3, 2, 4]
+    view = app.tasks.view_rows
+    assert [r.get("task_id") for r in view] == [1, 5, 3, 2, None]  # the finished one is folded away
+    assert view[-1]["viewclass"] == "DoneFold" and view[-1]["text"].startswith("Afgerond (1)")
+    app.tasks.toggle_done()
+    assert [r.get("task_id") for r in app.tasks.view_rows] == [1, 5, 3, 2, None, 4]
+    assert "verbergen" in app.tasks.view_rows[4]["text"] and app.tasks.open_count == 4
+
+
+def test_notices_stack_and_a_task_s_notice_goes_when_it_is_handled(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.tasks.received(TaskAssigned(task_id=9, incident_id=4, title="Overlast", priority=1))
+    now = datetime.now(UTC)
+    app.tasks.received(TextMessage(message_id=4, text="Politie onderweg", sender="Meldkamer", sent_at=now))
+    assert [b["text"] for b in app.tasks.banners] == [
+        "Bericht van Meldkamer: Politie onderweg",
+        "Nieuwe taak: Overlast",
+    ]
+    for _ in range(4):
+        app.tasks.advance(9)  # accepted … afgerond: the "Nieuwe taak" notice went with the first tap
+    assert [b["text"] for b in app.tasks.banners] == ["Bericht van Meldkamer: Politie onderweg"]
+    app.tasks.received(TaskAssigned(task_id=10, incident_id=5, title="Fietsen", priority=3))
+    app.tasks.received(TaskCancelled(task_id=10, reason="opgelost"))  # replaces its own notice
+    assert [b["text"] for b in app.tasks.banners] == [
+        "Ingetrokken door de meldkamer: Fietsen  —  reden: opgelost",
+        "Bericht van Meldkamer: Politie onderweg",
+    ]
+    for n in range(3):
+        app.tasks.received(TextMessage(message_id=10 + n, text=f"nr {n}", sender="Meldkamer", sent_at=now))
+    assert len(app.tasks.banners) == 3 and app.tasks.banners_more == "+ 2 meer (zie Taken)"
+    app.tasks.open_from_banner(app.tasks.banners[1]["key"])  # a tap closes that notice only
+    assert [b["text"] for b in app.tasks.banners][:2] == [
+        "Bericht van Meldkamer: nr 2",
+        "Bericht van Meldkamer: nr 0",
+    ]
+    assert app.tab == "tasks" and app.tasks.banner == "Bericht van Meldkamer: nr 2"
+    app.tasks.dismiss(10)
+    assert all("Fietsen" not in b["text"] for b in app.tasks.banners)
+
+
+def test_a_long_description_folds_at_a_word_and_a_tap_shows_it_whole(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    text = "Melder ziet een groep jongeren bij de speeltuin die de bankjes vernielen en omstanders " * 4
+    app.tasks.received(TaskAssigned(task_id=9, incident_id=4, title="Overlast", priority=1, description=text))
+    row = app.tasks.rows[0]
+    assert row["folds"] and row["description"].endswith("…  (tik voor de hele tekst)")
+    shown = row["description"].removesuffix(" …  (tik voor de hele tekst)")
+    assert text.startswith(shown) and text[len(shown)] == " "  # cut between words, not in one
+    folded_height = row["size"][1]
+    app.tasks.toggle_description(9)
+    row = app.tasks.rows[0]
+    assert row["description"].startswith(text.strip()) and row["size"][1] > folded_height
+    app.tasks.toggle_description(9)
+    assert app.tasks.rows[0]["size"][1] == folded_height
+    app.tasks.received(
+        TaskAssigned(task_id=10, incident_id=5, title="Kort", priority=2, description="Bij de kerk")
+    )
+    short = next(r for r in app.tasks.rows if r["task_id"] == 10)
+    assert not short["folds"] and short["description"] == "Bij de kerk"
+
+
+def test_declining_asks_a_reason_and_sends_it_with_the_task_update(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.tasks.received(TaskAssigned(task_id=9, incident_id=4, title="Overlast", priority=1, category="Jeugd"))
+    app.tasks.start_decline(9)
+    assert app.tasks.declining == 9 and app.tasks.decline_title == "Weigeren: Jeugd"
+    assert not app.tasks.decline()  # no reason: nothing goes out
+    assert "reden" in app.tasks.decline_error.lower()
+    assert [f for f in frames(app) if f["kind"] == "task_update"] == []
+    assert app.tasks.decline(app.tasks.decline_reasons[1])  # one tap: "Te ver weg"
+    sent = [f for f in frames(app) if f["kind"] == "task_update"]
+    assert [(f["task_id"], f["state"], f["note"]) for f in sent] == [(9, "declined", "Te ver weg")]
+    row = app.tasks.rows[0]
+    assert row["closed"] and row["state"] == "Geweigerd  —  reden: Te ver weg" and app.tasks.declining == 0
+    assert app.tasks.banners == [] and app.tasks.open_count == 0
+    app.tasks.received(TaskAssigned(task_id=11, incident_id=6, title="Afval", priority=3))
+    app.tasks.start_decline(11)
+    app.tasks.decline_reason = "  Pauze, collega neemt hem  "
+    assert app.tasks.decline()
+    assert [f["note"] for f in frames(app) if f["kind"] == "task_update"][-1] == "Pauze, collega neemt hem"
+
+
+def test_a_task_on_the_map_is_in_view_with_the_own_and_the_partner_s_position(tmp_path: Path) -> None:
+    from shared.protocol import PartnerFix, PartnerPositions
+
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.map.layout(800, 600)
+    app.location.fix(4.895, 52.375, accuracy_m=5.0)
+    app._frame(PartnerPositions(fixes=[PartnerFix(device_id=8, lon=4.893, lat=52.374, at=datetime.now(UTC))]))
+    far = (4.93, 52.36)  # outside the beat
+    app.tasks.received(
+        TaskAssigned(
+            task_id=9, incident_id=4, title="Overlast", priority=1, lon=far[0], lat=far[1], address="Dam 1"
+        )
+    )
+    app.show_task_on_map(9)
+    assert app.tab == "map" and app.map.task_caption.startswith("Taak: Dam 1")
+    for x, y in [app.map.task_marker, app.map.marker, *app.map.partner_markers]:
+        assert 0 <= x <= 800 and 0 <= y <= 600
+    app.tab = "tasks"
+    app.tasks.received(TaskAssigned(task_id=10, incident_id=5, title="Zonder plaats", priority=2))
+    app.show_task_on_map(10)  # no place: the map is not opened for nothing
+    assert app.tab == "tasks"
+    app.on_shift_ended()
+    assert app.map.task_marker == [] and app.map.task_caption == ""
