@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kivy.event import EventDispatcher
-from kivy.properties import ListProperty, OptionProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, OptionProperty, StringProperty
 
 from mobile import api as api_mod
 from mobile import feitcodes
@@ -47,6 +47,10 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
     results = ListProperty([])  # [{"code", "text"}]
     feitcode = StringProperty("")
     feitcode_label = StringProperty("")
+    feitcode_text = StringProperty("")  # the chosen offence in full, as on the kennisgeving
+    feitcode_amount = StringProperty("")  # "Bedrag: € 110" or plainly that the catalogue has none
+    feitcode_has_amount = BooleanProperty(False)
+    picking = BooleanProperty(True)  # the results list shows; False: the chosen offence and its amount show
     offender_name = StringProperty("")
     offender_birth = StringProperty("")
     id_type = StringProperty("identiteitskaart")
@@ -97,8 +101,9 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         )  # tags of the APV zones at this spot (server search knows them)
         self.recent: tuple[str, ...] = ()
         self._short: dict[str, str] = {}
+        self._hits: dict[str, tuple[str, str, dict[str, int]]] = {}  # code -> (full text, scheme, amounts)
         self._categories: list[str] = []
-        self.bind(query=lambda *_: self.search(), category=self._category_rows)
+        self.bind(query=self._query_changed, category=self._category_rows)
         self.bind(
             photos=lambda *_: setattr(
                 self, "photos_label", t("reg.photos", count=len(self.photos)) if self.photos else ""
@@ -109,6 +114,13 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         self.use_categories(list(DEFAULT_CATEGORIES))
         self._where_when()
         self.search()
+
+    def _query_changed(self, *_: object) -> None:
+        self.picking = True  # typing again: pick (the chosen code stays until another is tapped)
+        self.search()
+
+    def pick_again(self) -> None:
+        self.picking = True
 
     def _photo_button(self, *_: object) -> None:
         self.photo_button = t("reg.photo") + (f"  ·  {self.photos_label}" if self.photos_label else "")
@@ -155,6 +167,7 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
             self.catalogue, self.query, track=self.track, domains=self.domains, zone_tags=self.here,
             recent=self.recent, limit=RESULTS_MAX,
         )  # fmt: skip
+        self._hits = {f.code: (f.description, f.amount_scheme, dict(f.amounts_eur)) for f in found}
         self._show([(f.code, f.description, bool(self.here & set(f.tags))) for f in found])
         if self._frames.online:
             self._spawn(self._server_search(self.query))
@@ -172,6 +185,7 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
             return  # the local results stay
         self.track, self.domains = answer.track, tuple(answer.domains) or self.domains
         if query == self.query:
+            self._hits = {h.code: (h.description, h.amount_scheme, dict(h.amounts_eur)) for h in answer.hits}
             self._show([(h.code, h.description, h.applies_here) for h in answer.hits])
 
     def _show(self, found: list[tuple[str, str, bool]]) -> None:
@@ -191,6 +205,11 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         self.feitcode = code
         # the part that sets it apart from its neighbours, as in the list (the full text is long)
         self.feitcode_label = t("reg.feitcode_chosen", code=code, description=self._short[code])
+        description, scheme, amounts = self._hits.get(code, (self._short[code], "none", {}))
+        self.feitcode_text = f"{code}  ·  {description}"
+        self.feitcode_has_amount = bool(amounts)
+        self.feitcode_amount = amount_text(scheme, amounts)
+        self.picking = False
 
     def add_photo(self, path: str) -> None:
         self.photos = [*self.photos, path]
@@ -298,6 +317,8 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
             "query",
             "feitcode",
             "feitcode_label",
+            "feitcode_text",
+            "feitcode_amount",
             "offender_name",
             "offender_birth",
             "id_number",
@@ -312,10 +333,32 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         ):
             setattr(self, name, "")
         self.id_type = "identiteitskaart"
+        self.feitcode_has_amount = False
+        self.picking = True
         self.severity = "middel"
         self.aggression_types = []
         self.photos = []
         self._where_when()
+
+
+def _euros(amount: int) -> str:
+    return f"€ {amount:,}".replace(",", ".")
+
+
+def amount_text(scheme: str, amounts: dict[str, int]) -> str:
+    """What the boa tells the offender before confirming: the amount, or plainly that the catalogue has none
+    (the shipped OM track has no tarieven; a team lead imports the gemeente's list)."""
+    if not amounts:
+        return t("reg.amount_missing")
+    if scheme == "person":
+        adult, minor = amounts.get("adult"), amounts.get("minor")
+        if adult is not None and minor is not None and minor != adult:
+            return t("reg.amount_person", adult=_euros(adult), minor=_euros(minor))
+        return t("reg.amount", amount=_euros(adult if adult is not None else next(iter(amounts.values()))))
+    values = sorted(set(amounts.values()))
+    if len(values) == 1:
+        return t("reg.amount", amount=_euros(values[0]))
+    return t("reg.amount_range", low=_euros(values[0]), high=_euros(values[-1]))
 
 
 def _id_number(text: str) -> str:

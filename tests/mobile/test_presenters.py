@@ -837,3 +837,40 @@ def test_a_task_on_the_map_is_in_view_with_the_own_and_the_partner_s_position(tm
     assert app.tab == "tasks"
     app.on_shift_ended()
     assert app.map.task_marker == [] and app.map.task_caption == ""
+
+
+def test_the_fine_shows_the_whole_offence_and_its_amount_or_plainly_that_there_is_none(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path)
+    reg = app.register
+    reg.choose_kind("fine")
+    reg.track = "bestuurlijke_boete"  # the gemeente's track, as the server's first answer says
+    reg.query = "BF 070a"  # a bestuurlijke boete with an amount in the shipped catalogue
+    reg.choose_feitcode("BF 070a")
+    assert reg.feitcode_text.startswith("BF 070a  ·  Zonder vergunning van de burgemeester op of aan de weg")
+    assert reg.feitcode_amount == "Bedrag: € 60" and reg.feitcode_has_amount and not reg.picking
+    reg.track = "om_strafbeschikking"  # another gemeente: the OM track
+    reg.query = "hond"  # typing again shows the list; the chosen code stays until another is tapped
+    assert reg.picking and reg.feitcode == "BF 070a"
+    om = next(r["code"] for r in reg.results if r["code"].startswith("BF 145"))
+    reg.choose_feitcode(om)  # the OM track ships without tarieven
+    entry = next(e for e in reg.catalogue.entries if e.code == om and e.track == "om_strafbeschikking")
+    assert reg.feitcode_text == f"{om}  ·  {entry.description}"  # in full, not the list's fragment
+    assert reg.feitcode_amount.startswith("Bedrag niet in de catalogus") and not reg.feitcode_has_amount
+    reg.pick_again()
+    assert reg.picking
+
+
+def test_amounts_read_as_a_boa_says_them() -> None:
+    from mobile.presenters.register import amount_text
+
+    assert amount_text("person", {"adult": 1100, "minor": 550}) == (
+        "Bedrag: € 1.100 (volwassene), € 550 (minderjarige)"
+    )
+    assert (
+        amount_text("road_user", {"1": 110, "8": 330})
+        == "Bedrag: € 110 tot € 330 (hangt af van de categorie)"
+    )
+    assert amount_text("speed", {"1": 70}) == "Bedrag: € 70"
+    assert amount_text("none", {}).startswith("Bedrag niet in de catalogus")
