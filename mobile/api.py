@@ -123,6 +123,16 @@ class Api:
             raise
         return [{"id": a["id"], "name": a.get("display_name") or a["username"]} for a in r.json()]
 
+    async def open_shifts(self) -> list[dict[str, Any]]:
+        """The organisation's units on duty and who is on them ([] from a server without that list)."""
+        try:
+            r = await self._call("GET", "/api/shifts/open")
+        except ApiError as exc:
+            if exc.status in (404, 405):
+                return []
+            raise
+        return list(r.json())
+
     async def start_shift(self, unit_id: int, account_ids: list[int], beat_ids: list[int]) -> int:
         r = await self._call(
             "POST", "/api/shifts", json={"unit_id": unit_id, "account_ids": account_ids, "beat_ids": beat_ids}

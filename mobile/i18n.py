@@ -228,6 +228,9 @@ NL: dict[str, str] = {
     "tasks.more_banners": "+ {count} meer (zie Taken)",
     "tasks.decline": "Weigeren",
     "tasks.on_map": "Op kaart",
+    "shift.take_over": "{call_sign} is al in dienst met {names}. Kies een vrije eenheid: overnemen kan "
+    "alleen als zij of de teamleider die dienst eerst beëindigen.",
+    "shift.start_anyway": "Toch starten als {call_sign}",
     "reg.amount": "Bedrag: {amount}",
     "reg.amount_person": "Bedrag: {adult} (volwassene), {minor} (minderjarige)",
     "reg.amount_range": "Bedrag: {low} tot {high} (hangt af van de categorie)",
