@@ -159,6 +159,10 @@ class Api:
             raise
         return [str(c) for c in r.json()]
 
+    async def receipt(self, registration_id: str) -> dict[str, Any]:
+        """What a fine's kennisgeving says (kenmerk, amount, place); 404 until the fine has arrived."""
+        return dict((await self._call("GET", f"/api/registrations/{registration_id}/receipt.json")).json())
+
     # --- the outbox's requests ----------------------------------------------------------------------------
 
     async def send(self, method: str, path: str, body: bytes, content_type: str) -> None:

@@ -228,6 +228,12 @@ NL: dict[str, str] = {
     "tasks.more_banners": "+ {count} meer (zie Taken)",
     "tasks.decline": "Weigeren",
     "tasks.on_map": "Op kaart",
+    "receipt.waiting": "Kennisgeving: het kenmerk volgt zodra de boete is verzonden",
+    "receipt.show": "Kennisgeving {kenmerk} tonen",
+    "receipt.failed": "Kennisgeving niet op te halen: {reason}",
+    "receipt.close": "Terug naar het formulier",
+    "receipt.print": "Laat dit de overtreder zien en noem het kenmerk. "
+    "Afdrukken als PDF kan in Registraties.",
     "shift.take_over": "{call_sign} is al in dienst met {names}. Kies een vrije eenheid: overnemen kan "
     "alleen als zij of de teamleider die dienst eerst beëindigen.",
     "shift.start_anyway": "Toch starten als {call_sign}",

@@ -26,6 +26,9 @@ from shared.feitcodes import search as search_feitcodes
 from shared.registrations import DEFAULT_CATEGORIES, KINDS, FieldError, decode_submission
 
 RECENT_MAX = 10
+RECEIPT_RETRY_S = 3.0  # until the fine has reached the server (it goes through the outbox)
+RECEIPT_TRIES = 400  # about twenty minutes of dead zone; after that the team lead's page still has it
+RECEIPT_LINES = ("Kenmerk", "Datum en tijd", "Plaats", "Feitcode", "Overtreding", "Bedrag", "Naam")
 RESULTS_MAX = 8  # rows of the feitcode picker, offline and from the server alike
 SEARCH_DELAY_S = 0.3
 
@@ -67,6 +70,12 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
     photos = ListProperty([])  # file paths
     photos_label = StringProperty("")
     photo_button = StringProperty(t("reg.photo"))  # the camera button, with the photos taken so far
+    # the kennisgeving of the last fine: its kenmerk once the server has the fine
+    receipt_button = StringProperty("")  # "Kennisgeving 26-K7M3-Q9XA tonen", or that it is on its way
+    receipt_ready = BooleanProperty(False)
+    showing_receipt = BooleanProperty(False)
+    receipt_title = StringProperty("")
+    receipt_rows = ListProperty([])  # [{"label", "value"}] as on the paper
     error = StringProperty("")
     saved = StringProperty("")
     notice = StringProperty("")  # what went wrong, else that it was saved
@@ -102,6 +111,7 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         self.recent: tuple[str, ...] = ()
         self._short: dict[str, str] = {}
         self._hits: dict[str, tuple[str, str, dict[str, int]]] = {}  # code -> (full text, scheme, amounts)
+        self._receipt_for = ""  # the registration id of the last fine
         self._categories: list[str] = []
         self.bind(query=self._query_changed, category=self._category_rows)
         self.bind(
@@ -307,9 +317,49 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         )
         if self.feitcode:
             self.recent = tuple(dict.fromkeys((self.feitcode, *self.recent)))[:RECENT_MAX]
+        if self.kind == "fine":
+            self._receipt_for = registration_id
+            self.receipt_ready, self.showing_receipt = False, False
+            self.receipt_button = t("receipt.waiting")
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a form driven on its own): nothing to fetch with
+                pass
+            else:
+                self._spawn(self.fetch_receipt(registration_id))
         self.clear()
         self.saved = t("reg.saved")
         return True
+
+    async def fetch_receipt(self, registration_id: str, retry_s: float = RECEIPT_RETRY_S) -> bool:
+        """Ask the server for the fine's kennisgeving until it has the fine (404 until the outbox sent it)."""
+        for _ in range(RECEIPT_TRIES):
+            if registration_id != self._receipt_for:
+                return False  # a newer fine took its place
+            try:
+                view = await self._api.receipt(registration_id)
+            except ApiError as exc:
+                if not (exc.transient or exc.status == 404):
+                    self.receipt_button = t("receipt.failed", reason=exc.message)
+                    return False
+                await asyncio.sleep(retry_s)
+                continue
+            if registration_id != self._receipt_for:
+                return False
+            self.receipt_title = str(view.get("title", ""))
+            rows = {str(label): str(value) for label, value in view.get("rows", [])}
+            self.receipt_rows = [{"label": k, "value": rows[k]} for k in RECEIPT_LINES if k in rows]
+            self.receipt_button = t("receipt.show", kenmerk=view.get("kenmerk", ""))
+            self.receipt_ready = True
+            return True
+        return False
+
+    def show_receipt(self) -> None:
+        if self.receipt_ready:
+            self.showing_receipt = True
+
+    def hide_receipt(self) -> None:
+        self.showing_receipt = False
 
     def clear(self) -> None:
         for name in (

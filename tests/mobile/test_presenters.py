@@ -874,3 +874,57 @@ def test_amounts_read_as_a_boa_says_them() -> None:
     )
     assert amount_text("speed", {"1": 70}) == "Bedrag: € 70"
     assert amount_text("none", {}).startswith("Bedrag niet in de catalogus")
+
+
+async def test_after_a_fine_the_tablet_shows_its_kennisgeving_once_the_server_has_it(tmp_path: Path) -> None:
+    asked: list[str] = []
+    receipt = {
+        "title": "Aankondiging van bestuurlijke boete",
+        "kenmerk": "26-K7M3-Q9XA",
+        "rows": [
+            ["Kenmerk", "26-K7M3-Q9XA"],
+            ["Datum en tijd", "01-12-2026 16:02"],
+            ["Plaats", "Zeedijk 12"],
+            ["Feitcode", "BF 070a"],
+            ["Overtreding", "Zonder vergunning een evenement"],
+            ["Bedrag", "€ 60,00"],
+            ["Naam", "J. de Vries"],
+            ["Geboortedatum", "1988-04-12"],
+        ],
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/receipt.json"):
+            asked.append(request.url.path)
+            if len(asked) < 3:  # the outbox has not delivered the fine yet
+                return refusal(404, "not_found", "registratie niet gevonden")
+            return httpx.Response(200, json=receipt)
+        return httpx.Response(503)
+
+    app = make_app(tmp_path, handler)
+    on_shift(app)
+    app.location.fix(4.895, 52.375, accuracy_m=5.0)
+    reg = app.register
+    reg.choose_kind("fine")
+    reg.track = "bestuurlijke_boete"
+    reg.query = "BF 070a"
+    reg.choose_feitcode("BF 070a")
+    reg.offender_name, reg.offender_birth = "J. de Vries", "12-04-1988"
+    reg.id_type, reg.id_number = "rijbewijs", "5612345678"
+    reg.street, reg.house_number, reg.postcode, reg.city = "Zeedijk", "12", "1012 AZ", "Amsterdam"
+    assert reg.save(), reg.error
+    assert reg.receipt_button.startswith("Kennisgeving: het kenmerk volgt") and not reg.receipt_ready
+    registration_id = json.loads(app.outbox.next_request()[0].body)["id"]  # type: ignore[union-attr]
+    assert await reg.fetch_receipt(registration_id, retry_s=0.0)
+    assert len(asked) == 3 and asked[0] == f"/api/registrations/{registration_id}/receipt.json"
+    assert reg.receipt_button == "Kennisgeving 26-K7M3-Q9XA tonen" and reg.receipt_ready
+    reg.show_receipt()
+    assert reg.showing_receipt and reg.receipt_title == "Aankondiging van bestuurlijke boete"
+    assert [(r["label"], r["value"]) for r in reg.receipt_rows][:3] == [
+        ("Kenmerk", "26-K7M3-Q9XA"),
+        ("Datum en tijd", "01-12-2026 16:02"),
+        ("Plaats", "Zeedijk 12"),
+    ]
+    assert ("Bedrag", "€ 60,00") in [(r["label"], r["value"]) for r in reg.receipt_rows]
+    reg.hide_receipt()
+    assert not reg.showing_receipt
