@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from backend.reports import excel_csv
+
 LOCAL = ZoneInfo("Europe/Amsterdam")
 WITHIN_FAST_S = 10.0
 WITHIN_SLOW_S = 40.0
@@ -277,18 +279,9 @@ CSV_HEADER = (
 )  # fmt: skip
 
 
-def _csv_cell(value: str) -> str:
-    """Semicolon CSV cell: quoted when needed, and no spreadsheet formula from a stored text."""
-    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        value = "'" + value
-    if any(c in value for c in ';"\r\n'):
-        value = '"' + value.replace('"', '""') + '"'
-    return value
-
-
 def csv_document(alarms: Iterable[Alarm]) -> str:
     """Every safety alarm of the month, oldest first: semicolons, decimal commas, local time, UTF-8 BOM."""
-    lines = [";".join(CSV_HEADER)]
+    rows: list[Sequence[str]] = [CSV_HEADER]
     for a in sorted(alarms, key=lambda a: (a.at, a.alert_id)):
         t = a.ack_s
         row = [
@@ -300,5 +293,5 @@ def csv_document(alarms: Iterable[Alarm]) -> str:
             "ja" if t is not None and t <= WITHIN_SLOW_S else "nee",
             a.acknowledged_by or "",
         ]
-        lines.append(";".join(_csv_cell(v) for v in row))
-    return "\ufeff" + "\r\n".join(lines) + "\r\n"
+        rows.append(row)
+    return excel_csv.document(rows)

@@ -50,7 +50,7 @@ async def _export(
     return found
 
 
-@get("/registrations.csv", media_type="text/csv")
+@get("/registrations.csv", media_type="text/csv; charset=utf-8")
 async def export_registrations(
     request: AnyRequest,
     principal: NamedDependency[Principal],
@@ -79,7 +79,7 @@ async def export_registrations(
     return documents.review_csv(await _export(pool, request, principal, filters, "csv"))
 
 
-@get("/gir.csv", media_type="text/csv")
+@get("/gir.csv", media_type="text/csv; charset=utf-8")
 async def export_gir(
     request: AnyRequest,
     principal: NamedDependency[Principal],

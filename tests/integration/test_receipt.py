@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -127,3 +127,33 @@ def test_the_kenmerk_is_derived_the_same_way_every_time() -> None:
         kenmerk.derive(registration, at)
     )
     assert not set(kenmerk.derive(registration, at, 5)) & set("ILOU")
+
+
+async def test_registrations_and_gir_csv_open_in_dutch_excel_with_local_times(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from tests.integration.registrations_kit import aggression
+
+    at = (datetime.now(UTC) - timedelta(hours=1)).replace(second=0, microsecond=0)
+    local = at.astimezone(ZoneInfo("Europe/Amsterdam"))  # one or two hours on from UTC: never the same
+    async with environment(db, tmp_path) as env:
+        body = fine(occurred_at=at.isoformat(), statement="=1+2 betaald")
+        assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
+        incident = aggression(occurred_at=at.isoformat())
+        assert (await env["boa_a"].post("/api/registrations", json=incident)).status_code == 201
+        r = await env["lead_a"].get("/api/reports/registrations.csv?kind=fine")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+        assert r.content.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM: Excel reads it as UTF-8
+        lines = r.content.decode("utf-8-sig").split("\r\n")
+        header, row = lines[0].split(";"), lines[1].split(";")
+        fields = dict(zip(header, row, strict=True))
+        assert fields["tijdstip"] == local.strftime("%d-%m-%Y %H:%M") != at.strftime("%d-%m-%Y %H:%M")
+        assert fields["geboortedatum"] == "01-04-1990" and fields["lon"].startswith("4,")
+        assert fields["verklaring"] == "'=1+2 betaald"  # no formula from what the offender said
+        gir = await env["lead_a"].get("/api/reports/gir.csv")
+        assert gir.content.startswith(b"\xef\xbb\xbf")
+        lines = gir.content.decode("utf-8-sig").split("\r\n")
+        fields = dict(zip(lines[0].split(";"), lines[1].split(";"), strict=True))
+        assert (fields["datum"], fields["tijd"]) == (local.strftime("%d-%m-%Y"), local.strftime("%H:%M"))
