@@ -12,7 +12,7 @@ import uvicorn
 
 from backend.app import create_app
 from backend.cli import _migrate, database
-from backend.demo.seed import DEMO_PASSWORD, seed_demo
+from backend.demo.seed import DEMO_PASSWORD, TABLET_LOGIN, seed_demo
 from backend.settings import Settings
 from backend.simulate import simulate
 
@@ -54,6 +54,9 @@ async def _serve_demo(settings: Settings, units: int) -> None:
         f"  meldkamer:     {base}/meldkamer  (log in as operator / {DEMO_PASSWORD})\n"
         f"  OsmAnd:        {base}/osmand?id=demo-traccar&lat=52.37&lon=4.89\n"
         f"{demo.describe()}\n"
+        f"  start the tablet beside this (another terminal):\n"
+        f"    .venv/bin/python -m mobile --simulate --server {base} --device-id {demo.tablet_id}\n"
+        f"    then log in as {TABLET_LOGIN} / {DEMO_PASSWORD} (the tablet number is filled in)\n"
         f"  meldkamer bridge: the reference partner's page is http://{settings.host}:{partner_port}/"
         f" (docs/bridge.md)\n"
         f"  {units} simulated duos are walking their beats. Ctrl-C stops everything.\n",
