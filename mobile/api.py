@@ -7,17 +7,22 @@ registration API (client-made UUID `id`, photos addressed by their sha256) and a
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import httpx
 import msgspec
 
+from mobile.i18n import server_text
 from shared.feitcodes import FeitResult
 from shared.http import TokenPair, error_body_decoder
 
 TIMEOUT_S = 15.0
+TOKEN_PATHS = ("/api/auth/login", "/api/auth/refresh")
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -46,11 +51,12 @@ def _error_of(response: httpx.Response) -> ApiError:
 
     A body that is not one (a proxy's HTML page, an empty 502) leaves the HTTP reason phrase and no field.
     """
+    status = response.status_code
     try:
         body = error_body_decoder.decode(response.content)
     except msgspec.DecodeError:
-        return ApiError(response.status_code, response.reason_phrase)
-    return ApiError(response.status_code, body.detail or response.reason_phrase, body.field)
+        return ApiError(status, server_text(status, response.reason_phrase))
+    return ApiError(status, server_text(status, body.detail or response.reason_phrase), body.field)
 
 
 _session = msgspec.json.Decoder(Session)
@@ -62,6 +68,9 @@ class Api:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=TIMEOUT_S, transport=transport)
         self.token: str | None = None
+        # refreshes the token pair: before a call when it is about to expire (None), or after the server
+        # refused this access token; set by the session's link (every call refreshes, not only the link's)
+        self.fresh: Callable[[str | None], Awaitable[None]] | None = None
 
     @property
     def ws_url(self) -> str:
@@ -70,14 +79,22 @@ class Api:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = dict(kwargs.pop("headers", {}))
-        if self.token is not None:
-            headers["Authorization"] = f"Bearer {self.token}"
+    async def _call(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
+        own_token = path.startswith(TOKEN_PATHS)  # login and refresh carry their own credentials
+        if self.fresh is not None and self.token is not None and not own_token:
+            await self.fresh(None)  # expiring: a new pair first (15 minutes pass quickly on a shift)
+        headers = dict(kwargs.get("headers", {}))
+        used = self.token
+        if used is not None:
+            headers["Authorization"] = f"Bearer {used}"
         try:
-            response = await self._http.request(method, path, headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ApiError(0, str(exc) or type(exc).__name__) from exc
+            response = await self._http.request(method, path, **{**kwargs, "headers": headers})
+        except httpx.HTTPError as exc:  # httpx's English ("All connection attempts failed") stays in the log
+            log.info("%s %s: %s", method, path, exc or type(exc).__name__)
+            raise ApiError(0, server_text(0, "")) from exc
+        if response.status_code == 401 and retry and self.fresh is not None and used and not own_token:
+            await self.fresh(used)  # refused (expired early, clocks apart): refresh once and try again
+            return await self._call(method, path, retry=False, **kwargs)
         if response.status_code >= 400:
             raise _error_of(response)
         return response

@@ -11,6 +11,10 @@ NL: dict[str, str] = {
     # connection
     "link.online": "Verbonden met de meldkamer",
     "link.offline": "Geen verbinding — alles wordt bewaard en later verzonden",
+    "link.off_duty": "Niet in dienst",
+    "net.unreachable": "geen verbinding met de server",
+    "net.server_error": "storing bij de server (code {status}); probeer het opnieuw",
+    "net.refused": "geweigerd door de server",
     "link.refused": "Geweigerd door de server: {reason}",
     "link.waiting": "{count} wachtend",
     # login
@@ -38,6 +42,7 @@ NL: dict[str, str] = {
     "shift.started": "Dienst gestart als {call_sign}",
     "shift.ended": "Dienst beëindigd — locatie wordt niet meer gevolgd",
     "shift.failed": "Dienst starten mislukt: {reason}",
+    "shift.end_failed": "Dienst beëindigen mislukt: {reason}",
     "shift.choose_unit": "Kies eerst een eenheid",
     "shift.on_duty": "{call_sign} · {beats}",
     "shift.logout": "Uitloggen",
@@ -242,7 +247,7 @@ NL: dict[str, str] = {
     "reg.amount_range": "Bedrag: {low} tot {high} (hangt af van de categorie)",
     "reg.amount_missing": "Bedrag niet in de catalogus: de gemeente heeft voor deze feitcode geen tarief "
     "ingevoerd. Noem de overtreder geen bedrag; de teamleider voert de tarievenlijst in.",
-    "map.task": "Taak: {where} (oranje)  ·  u (rood)  ·  partner (blauw)",
+    "map.task": "Taak: {where} (oranje)  ·  jij (rood)  ·  partner (blauw)",
     "map.task_no_place": "Deze taak heeft geen plaats",
     "decline.title": "Weigeren: {title}",
     "decline.ask": "Waarom? Tik een reden of typ er een",
@@ -276,6 +281,50 @@ NL: dict[str, str] = {
     "outbox.reason": "Reden: {reason}",
     "outbox.attempts": "{count} pogingen",
 }
+
+# What the server says in English (its API texts are for developers too): what the boa reads instead.
+SERVER_TEXTS: dict[str, str] = {
+    "unknown username or wrong password": "onbekende gebruikersnaam of verkeerd wachtwoord",
+    "account is disabled": "dit account is uitgeschakeld; vraag de teamleider",
+    "refresh token unknown, expired or revoked": "de sessie is verlopen; log opnieuw in",
+    "this session has ended (logged out or revoked); log in again": "de sessie is beëindigd; log opnieuw in",
+    "missing bearer token": "niet ingelogd; log opnieuw in",
+    "device not found": "deze tablet is niet bekend bij de server (tabletnummer)",
+    "unit not found": "eenheid niet gevonden",
+    "shift not found": "dienst niet gevonden (al beëindigd?)",
+    "account not found": "account niet gevonden",
+    "one or more beats do not exist in this organisation": "een gekozen gebied bestaat niet (meer)",
+}
+STATUS_TEXTS = {
+    400: "de server weigert de invoer", 401: "niet (meer) ingelogd; log opnieuw in", 403: "geen toegang",
+    404: "niet gevonden op de server", 409: "botst met wat de server al heeft",
+    413: "te groot voor de server",
+    429: "te veel pogingen; wacht even en probeer het opnieuw",
+}  # fmt: skip
+# words that mark a server text as English (Dutch texts from the server are shown as they are)
+_ENGLISH = frozenset(
+    "the not found unknown wrong missing this must invalid disabled expired revoked neither exist already "
+    "cannot you your please failed error attempts connection refused timed out reset bad request "
+    "unauthorized forbidden internal server unavailable gateway".split()
+)
+
+
+def server_text(status: int, detail: str) -> str:
+    """The server's reason in Dutch: a known English text translated, another English one replaced by what
+    its status means; a Dutch one (most of the API's refusals) kept. Status 0: the server was not reached."""
+    if status == 0:
+        return NL["net.unreachable"]
+    text = detail.strip()
+    known = SERVER_TEXTS.get(text.lower())
+    if known is not None:
+        return known
+    words = {w.strip(".,;:()'\"").lower() for w in text.split()}
+    if text and not words & _ENGLISH:
+        return text
+    if status >= 500:
+        return NL["net.server_error"].format(status=status)
+    return STATUS_TEXTS.get(status, NL["net.refused"])
+
 
 _table = NL
 

@@ -112,6 +112,10 @@ class Link:
 
     # --- tokens -------------------------------------------------------------------------------------------
 
+    async def fresh_token(self, refused: str | None = None) -> None:
+        """For every HTTP call of the app (``Api.fresh``): the same single refresh the link's loops use."""
+        await self._fresh_token(refused)
+
     async def _fresh_token(self, refused: str | None = None) -> None:
         """Refresh the access token when it is about to expire, or when the server `refused` this one.
 
@@ -206,7 +210,9 @@ class Link:
                 used = self.session.access_token
                 await self.api.send(item.method, item.path, item.body, item.content_type)
             except ApiError as exc:
-                reason = f"{exc.status} {exc.message}" if exc.status else exc.message
+                reason = (
+                    f"{exc.status} {exc.message}" if exc.status else exc.message
+                )  # Dutch: i18n.server_text
                 if exc.status == 401:
                     self.outbox.request_retry(item.id, reason)
                     with contextlib.suppress(ApiError):

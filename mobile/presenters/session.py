@@ -284,7 +284,7 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
         try:
             await self._api.end_shift(int(self.shift_id))
         except ApiError as exc:
-            self.error = t("shift.failed", reason=_reason(exc))
+            self.error = t("shift.end_failed", reason=_reason(exc))
             return False
         finally:
             self.busy = False

@@ -410,7 +410,7 @@ async def test_login_shows_the_reason_in_dutch_and_refuses_non_boa_accounts(tmp_
     app = make_app(tmp_path, handler)
     app.login.username, app.login.password, app.login.device_id = "boa01", "fout", "3"
     assert not await app.login.login()
-    assert app.login.error == "Inloggen mislukt: unknown username or wrong password"
+    assert app.login.error == "Inloggen mislukt: onbekende gebruikersnaam of verkeerd wachtwoord"
     app.login.password = "goed"
     assert not await app.login.login()
     assert app.login.error == "Dit account is geen boa-account." and app.screen == "login"
@@ -457,7 +457,8 @@ async def test_requests_wait_out_a_server_failure_and_keep_their_order(tmp_path:
         await api.close()
     assert seen == ["POST /api/registrations", "PUT /api/photos/dup", "POST /api/registrations"]
     (failed,) = outbox.items()
-    assert failed.key == "r2" and failed.reason == "422 kind is unknown (kind)"
+    # the server's English reason does not reach the boa: what the refusal means, in Dutch
+    assert failed.key == "r2" and failed.reason == "422 geweigerd door de server (kind)"
 
 
 async def test_a_conflicting_registration_id_is_shown_as_failed_not_as_sent(tmp_path: Path) -> None:
@@ -519,7 +520,7 @@ async def test_a_refused_session_goes_back_to_login_and_keeps_the_outbox(tmp_pat
         while app.screen != "login":
             changed.clear()
             await changed.wait()
-    assert "refresh token unknown" in app.login.error
+    assert "de sessie is verlopen" in app.login.error
     assert app.outbox.has("status") and app.shift.active
     await app.close()
 
@@ -928,3 +929,68 @@ async def test_after_a_fine_the_tablet_shows_its_kennisgeving_once_the_server_ha
     assert ("Bedrag", "€ 60,00") in [(r["label"], r["value"]) for r in reg.receipt_rows]
     reg.hide_receipt()
     assert not reg.showing_receipt
+
+
+async def test_every_call_refreshes_an_expiring_token_ending_a_shift_too(tmp_path: Path) -> None:
+    """Fifteen minutes into a shift the access token has expired: ending the shift refreshes it first, and a
+    401 on a call refreshes once and tries again; a failure is shown in Dutch."""
+    seen: list[tuple[str, str | None]] = []
+    refreshes = itertools.count(2)
+    end_answers = iter([httpx.Response(204), refusal(500, "internal", "Internal Server Error")])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.headers.get("authorization")))
+        if request.url.path == "/api/auth/refresh":
+            fresh = f"a{next(refreshes)}"
+            return httpx.Response(200, json={**msgspec.to_builtins(SESSION), "access_token": fresh})
+        if request.url.path == "/api/units" and request.headers["authorization"] == "Bearer a2":
+            return refusal(401, "unauthorized", "token expired", "token")  # refused early: refresh, retry
+        if request.url.path == "/api/units":
+            return httpx.Response(200, json=[])
+        if request.url.path.endswith("/end"):
+            return next(end_answers)
+        return httpx.Response(503)
+
+    app = make_app(tmp_path, handler)
+    expired = msgspec.structs.replace(SESSION, obtained_at=1.0)  # long ago
+    await app.signed_in(expired, load=False)
+    app.shift.began(5, "HH-01", [])
+    assert await app.shift.end_shift(), app.shift.error
+    assert [p for p, _ in seen] == ["/api/auth/refresh", "/api/shifts/5/end"]
+    assert seen[1][1] == "Bearer a2" and app.api.token == "a2"
+    seen.clear()
+    assert await app.api.units() == []
+    assert [p for p, _ in seen] == ["/api/units", "/api/auth/refresh", "/api/units"]
+    assert seen[-1][1] == "Bearer a3"
+    app.shift.began(6, "HH-01", [])
+    assert not await app.shift.end_shift()  # the server failed: the boa reads why, in Dutch
+    assert (
+        app.shift.error == "Dienst beëindigen mislukt: storing bij de server (code 500); probeer het opnieuw"
+    )
+    assert app.shift.active
+    await app.close()
+
+
+def test_server_and_network_texts_reach_the_boa_in_dutch() -> None:
+    from mobile.i18n import server_text
+
+    assert (
+        server_text(401, "unknown username or wrong password")
+        == "onbekende gebruikersnaam of verkeerd wachtwoord"
+    )
+    assert server_text(0, "All connection attempts failed") == "geen verbinding met de server"
+    assert (
+        server_text(409, "deze eenheid is in dienst met een collega")
+        == "deze eenheid is in dienst met een collega"
+    )
+    assert server_text(404, "beat not found") == "niet gevonden op de server"
+    assert server_text(502, "Bad Gateway").startswith("storing bij de server (code 502)")
+
+
+def test_the_login_screen_does_not_say_geen_verbinding_before_there_is_a_link(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    assert app.screen == "login" and app.bar_text == "Niet in dienst" and not app.bar_warn
+    on_shift(app)  # on duty, the link not up: now it matters
+    assert app.bar_text.startswith("Geen verbinding") and app.bar_warn
+    app._link_state("online")
+    assert app.bar_text == "Verbonden met de meldkamer" and not app.bar_warn
