@@ -245,8 +245,8 @@ NL: dict[str, str] = {
     "reg.amount": "Bedrag: {amount}",
     "reg.amount_person": "Bedrag: {adult} (volwassene), {minor} (minderjarige)",
     "reg.amount_range": "Bedrag: {low} tot {high} (hangt af van de categorie)",
-    "reg.amount_missing": "Bedrag niet in de catalogus: de gemeente heeft voor deze feitcode geen tarief "
-    "ingevoerd. Noem de overtreder geen bedrag; de teamleider voert de tarievenlijst in.",
+    "reg.amount_missing": "Bedrag niet in de catalogus: noem geen bedrag (de teamleider voert de tarieven "
+    "van de gemeente in)",
     "map.task": "Taak: {where} (oranje)  ·  jij (rood)  ·  partner (blauw)",
     "map.task_no_place": "Deze taak heeft geen plaats",
     "decline.title": "Weigeren: {title}",

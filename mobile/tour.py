@@ -104,10 +104,10 @@ async def tour(app: Any, directory: Path) -> None:
         unit_id = int(p.shift.unit_id)
         here = {"lon": p.location.lon, "lat": p.location.lat}
         task_ids: list[int] = []
-        async with http:
+        try:
             for body in (
                 {"category": "Overlast jongeren bij speeltuin", "priority": 1, "address": "Nieuwmarkt 4",
-                 "description": LONG_DESCRIPTION, **here},
+                 "description": LONG_DESCRIPTION, "lon": here["lon"] + 0.004, "lat": here["lat"] - 0.002},
                 {"category": "Fout geparkeerde bestelbus", "priority": 3, "address": "Zeedijk 30", **here},
                 {"category": "Afval naast container", "priority": 2, "address": "Geldersekade 8", **here},
             ):  # fmt: skip
@@ -120,6 +120,8 @@ async def tour(app: Any, directory: Path) -> None:
             text = "Politie is onderweg naar de Nieuwmarkt, verwacht over tien minuten"
             await http.post(f"/api/units/{unit_id}/messages", json={"text": text})
             await _until(lambda: bool(p.tasks.message_rows))
+        finally:
+            await http.aclose()
         urgent, parked, litter = task_ids
         for _ in range(4):
             p.tasks.advance(litter)  # done: folds under Afgerond, its notice goes

@@ -24,7 +24,7 @@ from shared.protocol import AreaAlert, TaskAssigned, TaskCancelled, TaskState, T
 from shared.tasks import FINAL_TASK_STATES, IMPLIED_UNIT_STATUS, NEXT_STEP
 
 MAX_MESSAGES = 50  # the newest are kept (and shown)
-MAX_BANNERS = 3  # shown at once, newest first; more are counted in one line (room for the tabs)
+MAX_BANNERS = 2  # shown at once, newest first; more are counted in one line (room for the forms)
 DESCRIPTION_CHARS = 150  # about two lines of a task row; longer descriptions fold, a tap shows them whole
 LINE_CHARS = 70  # characters on one line of a row's text at 20sp (for the height of an unfolded row)
 ROW_DP = 196  # a task row's height with a folded description
