@@ -9,10 +9,15 @@ STAMP := $(VENV)/.installed
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,mobile,dev]'
-	touch $(STAMP)
+	@echo "Installing Schakel into $(VENV) (first run, or pyproject.toml changed): this takes a minute or two;"
+	@echo "the next runs skip it."
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "  - pip itself"
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@echo "  - the backend, the tablet app (Kivy), the test and lint tools (the largest downloads: Kivy, OR-Tools)"
+	@$(BIN)/python -m pip install --quiet -e '.[test,mobile,dev]'
+	@touch $(STAMP)
+	@echo "Installed."
 
 run: install
 	$(BIN)/schakel demo

@@ -13,7 +13,6 @@ import asyncpg
 from litestar import Litestar, get
 from litestar.di import NamedDependency, Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Response
 from litestar.template.config import TemplateConfig
@@ -41,7 +40,7 @@ from backend.geofencing import routes as beat_routes
 from backend.kenteken import routes as kenteken_routes
 from backend.live import osmand_routes, sockets
 from backend.live.hub import LiveHub
-from backend.openapi import COMPONENTS, SECURITY, document_errors
+from backend.openapi import COMPONENTS, SECURITY, document_errors, swagger_assets, swagger_plugin
 from backend.orgs import repository as orgs
 from backend.orgs import routes as org_routes
 from backend.photos import routes as photo_routes
@@ -177,6 +176,7 @@ def create_app(settings: Settings) -> Litestar:
             rooster_routes.router,
             rooster_field_routes.router,
             geocoding_routes.router,
+            swagger_assets(),
         ],
         dependencies={"principal": Provide(provide_principal), **DEPENDENCIES},
         guards=[authenticate_api],  # app-wide: a valid token before anything is parsed (401, never a 400)
@@ -187,7 +187,7 @@ def create_app(settings: Settings) -> Litestar:
             title="Schakel",
             version="0.1.0",
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin()],
+            render_plugins=[swagger_plugin()],  # its assets from this server: works offline
             components=COMPONENTS,
             security=SECURITY,  # every operation needs the bearer token unless it says otherwise (public)
         ),

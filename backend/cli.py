@@ -160,12 +160,37 @@ def cmd_import_beats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_url() -> str:
+    """The server `schakel serve` or `make run` starts with the same environment (SCHAKEL_HOST/PORT)."""
+    import os
+
+    host = os.environ.get("SCHAKEL_HOST") or "127.0.0.1"
+    port = os.environ.get("SCHAKEL_PORT") or "8000"
+    return f"http://{host}:{port}"
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
+    import httpx
+
     from backend.simulate import simulate
 
-    asyncio.run(
-        simulate(args.url, units=args.units, org=args.org, speed=args.speed, duration_s=args.duration)
-    )
+    url = args.url or _default_url()
+    try:
+        asyncio.run(simulate(url, units=args.units, org=args.org, speed=args.speed, duration_s=args.duration))
+    except httpx.TransportError as exc:
+        print(
+            f"schakel simulate: no server answers at {url} ({type(exc).__name__}); start one with `make run` "
+            "or `schakel serve`, or give --url (SCHAKEL_PORT sets the default port)",
+            file=sys.stderr,
+        )
+        return 1
+    except httpx.HTTPStatusError as exc:
+        print(
+            f"schakel simulate: {url} refused {exc.request.method} {exc.request.url.path} "
+            f"({exc.response.status_code}); is the demo seeded (`schakel seed-demo`)?",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -333,7 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_import_beats)
 
     p = sub.add_parser("simulate", help="drive N simulated boa units through the field protocol")
-    p.add_argument("--url", default="http://127.0.0.1:8000")
+    p.add_argument(
+        "--url",
+        default=None,
+        help="the server (default http://SCHAKEL_HOST:SCHAKEL_PORT, else 127.0.0.1:8000)",
+    )
     p.add_argument("--units", type=int, default=12)
     p.add_argument("--org", default="amsterdam")
     p.add_argument("--speed", type=float, default=1.0, help="time factor for walking speed")

@@ -267,3 +267,35 @@ def errors(*statuses: int) -> dict[int, ResponseSpec]:
 
 def _spec(status: int) -> ResponseSpec:
     return ResponseSpec(data_container=ErrorBody, description=_ERRORS[status], generate_examples=False)
+
+
+# --- the Swagger UI, served by us ---------------------------------------------------------------------------
+
+SWAGGER_ASSETS = "/web/swagger-ui"  # the swagger-ui-py package's files: /schema/swagger works offline
+
+
+def swagger_plugin() -> Any:
+    """Litestar's Swagger UI page with its JavaScript and CSS from this server, not from a CDN (a demo on a
+    laptop without internet, a locked-down network), from the ``swagger-ui-py`` package's copy of Swagger UI 5
+    (4.x cannot read OpenAPI 3.1, which Litestar writes)."""
+    from litestar.openapi.plugins import SwaggerRenderPlugin
+
+    return SwaggerRenderPlugin(
+        js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{SWAGGER_ASSETS}/swagger-ui-standalone-preset.js",
+        favicon=f"<link rel='icon' type='image/png' href='{SWAGGER_ASSETS}/favicon-32x32.png'>",
+    )
+
+
+def swagger_assets() -> Any:
+    from pathlib import Path
+
+    import swagger_ui  # type: ignore[import-untyped]
+    from litestar.static_files import create_static_files_router
+
+    return create_static_files_router(
+        path=SWAGGER_ASSETS,
+        directories=[Path(swagger_ui.__file__).parent / "static"],
+        include_in_schema=False,
+    )

@@ -75,6 +75,12 @@ def _env_int(name: str) -> int | None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
+    if args.tour is not None and args.device_id is None:
+        # the tour logs in without anyone to type the tablet number: say so instead of failing in the window
+        sys.exit(
+            "python -m mobile --tour: give the tablet number with --device-id N (or SCHAKEL_DEVICE_ID); "
+            "`make run` prints the demo tablet's number"
+        )
     if "ANDROID_ARGUMENT" in os.environ and not os.environ.get("SCHAKEL_MOBILE_DATA"):
         from android.storage import app_storage_path
 

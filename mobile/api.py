@@ -8,19 +8,24 @@ sha256) and always go through the outbox.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
 import httpx
 import msgspec
 
+from mobile.i18n import server_text
 from shared.feitcodes import FeitResult
 from shared.http import TokenPair, error_body_decoder
 from shared.kenteken import KentekenAnswer
 from shared.rooster import PlannedShiftView
 
 TIMEOUT_S = 15.0
+TOKEN_PATHS = ("/api/auth/login", "/api/auth/refresh")
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -49,11 +54,12 @@ def _error_of(response: httpx.Response) -> ApiError:
 
     A body that is not one (a proxy's HTML page, an empty 502) leaves the HTTP reason phrase and no field.
     """
+    status = response.status_code
     try:
         body = error_body_decoder.decode(response.content)
     except msgspec.DecodeError:
-        return ApiError(response.status_code, response.reason_phrase)
-    return ApiError(response.status_code, body.detail or response.reason_phrase, body.field)
+        return ApiError(status, server_text(status, response.reason_phrase))
+    return ApiError(status, server_text(status, body.detail or response.reason_phrase), body.field)
 
 
 _session = msgspec.json.Decoder(Session)
@@ -67,6 +73,9 @@ class Api:
         self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=TIMEOUT_S, transport=transport)
         self.token: str | None = None
+        # refreshes the token pair: before a call when it is about to expire (None), or after the server
+        # refused this access token; set by the session's link (every call refreshes, not only the link's)
+        self.fresh: Callable[[str | None], Awaitable[None]] | None = None
 
     @property
     def ws_url(self) -> str:
@@ -75,14 +84,22 @@ class Api:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = dict(kwargs.pop("headers", {}))
-        if self.token is not None:
-            headers["Authorization"] = f"Bearer {self.token}"
+    async def _call(self, method: str, path: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
+        own_token = path.startswith(TOKEN_PATHS)  # login and refresh carry their own credentials
+        if self.fresh is not None and self.token is not None and not own_token:
+            await self.fresh(None)  # expiring: a new pair first (15 minutes pass quickly on a shift)
+        headers = dict(kwargs.get("headers", {}))
+        used = self.token
+        if used is not None:
+            headers["Authorization"] = f"Bearer {used}"
         try:
-            response = await self._http.request(method, path, headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ApiError(0, str(exc) or type(exc).__name__) from exc
+            response = await self._http.request(method, path, **{**kwargs, "headers": headers})
+        except httpx.HTTPError as exc:  # httpx's English ("All connection attempts failed") stays in the log
+            log.info("%s %s: %s", method, path, exc or type(exc).__name__)
+            raise ApiError(0, server_text(0, "")) from exc
+        if response.status_code == 401 and retry and self.fresh is not None and used and not own_token:
+            await self.fresh(used)  # refused (expired early, clocks apart): refresh once and try again
+            return await self._call(method, path, retry=False, **kwargs)
         if response.status_code >= 400:
             raise _error_of(response)
         return response
@@ -128,6 +145,16 @@ class Api:
             raise
         return [{"id": a["id"], "name": a.get("display_name") or a["username"]} for a in r.json()]
 
+    async def open_shifts(self) -> list[dict[str, Any]]:
+        """The organisation's units on duty and who is on them ([] from a server without that list)."""
+        try:
+            r = await self._call("GET", "/api/shifts/open")
+        except ApiError as exc:
+            if exc.status in (404, 405):
+                return []
+            raise
+        return list(r.json())
+
     async def start_shift(self, unit_id: int, account_ids: list[int], beat_ids: list[int]) -> int:
         r = await self._call(
             "POST", "/api/shifts", json={"unit_id": unit_id, "account_ids": account_ids, "beat_ids": beat_ids}
@@ -163,6 +190,10 @@ class Api:
                 return []
             raise
         return [str(c) for c in r.json()]
+
+    async def receipt(self, registration_id: str) -> dict[str, Any]:
+        """What a fine's kennisgeving says (kenmerk, amount, place); 404 until the fine has arrived."""
+        return dict((await self._call("GET", f"/api/registrations/{registration_id}/receipt.json")).json())
 
     # --- the outbox's requests ----------------------------------------------------------------------------
 

@@ -164,14 +164,18 @@ async def _main(args: argparse.Namespace) -> int:
         gps, accelerometer = NoGps(), NoAccelerometer()
     app = SchakelApp(presenter, gps, accelerometer, charging)
     await presenter.resume()
+    touring: asyncio.Task[None] | None = None
     if args.tour is not None:
         from mobile.tour import tour
 
-        presenter.spawn(tour(app, args.tour))
+        touring = presenter.spawn(tour(app, args.tour))
     try:
         await app.async_run(async_lib="asyncio")
     finally:
         await presenter.close()
+    if touring is not None and (not touring.done() or touring.cancelled() or touring.exception()):
+        log.error("the tour did not finish: its screenshots are incomplete")
+        return 1  # a failed tour is a failed run (scripts and CI see it)
     return 0
 
 

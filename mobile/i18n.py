@@ -11,6 +11,10 @@ NL: dict[str, str] = {
     # connection
     "link.online": "Verbonden met de meldkamer",
     "link.offline": "Geen verbinding — alles wordt bewaard en later verzonden",
+    "link.off_duty": "Niet in dienst",
+    "net.unreachable": "geen verbinding met de server",
+    "net.server_error": "storing bij de server (code {status}); probeer het opnieuw",
+    "net.refused": "geweigerd door de server",
     "link.refused": "Geweigerd door de server: {reason}",
     "link.waiting": "{count} wachtend",
     # login
@@ -38,6 +42,7 @@ NL: dict[str, str] = {
     "shift.started": "Dienst gestart als {call_sign}",
     "shift.ended": "Dienst beëindigd — locatie wordt niet meer gevolgd",
     "shift.failed": "Dienst starten mislukt: {reason}",
+    "shift.end_failed": "Dienst beëindigen mislukt: {reason}",
     "shift.choose_unit": "Kies eerst een eenheid",
     "shift.on_duty": "{call_sign} · {beats}",
     "shift.logout": "Uitloggen",
@@ -164,6 +169,9 @@ NL: dict[str, str] = {
     "reg.category": "Soort waarneming",
     "reg.text": "Omschrijving",
     "reg.feitcode": "Feitcode zoeken (code of woord)",
+    "reg.feitcode_label": "Feitcode",
+    "reg.feitcode_other": "Andere feitcode kiezen",
+    "reg.id_type": "Identiteitsbewijs",
     "reg.feitcode_none": "Geen feitcode gevonden",
     "reg.applies_here": "● hier",
     "reg.feitcode_chosen": "Gekozen: {code} — {description}",
@@ -269,6 +277,40 @@ NL: dict[str, str] = {
     "tasks.messages": "Berichten van de meldkamer",
     "tasks.message_meta": "{time} · {sender}",
     "tasks.alert": "Waarschuwing: {headline}",
+    "tasks.state.declined": "Geweigerd",
+    "tasks.more": "(tik voor de hele tekst)",
+    "tasks.less": "(tik om in te klappen)",
+    "tasks.done_fold": "Afgerond ({count})  —  tik om te tonen",
+    "tasks.done_fold_open": "Afgerond ({count})  —  tik om te verbergen",
+    "tasks.more_banners": "+ {count} meer (zie Taken)",
+    "tasks.decline": "Weigeren",
+    "tasks.on_map": "Op kaart",
+    "receipt.waiting": "Kennisgeving: het kenmerk volgt zodra de boete is verzonden",
+    "receipt.show": "Kennisgeving {kenmerk} tonen",
+    "receipt.failed": "Kennisgeving niet op te halen: {reason}",
+    "receipt.close": "Terug naar het formulier",
+    "receipt.print": "Laat dit de overtreder zien en noem het kenmerk. "
+    "Afdrukken als PDF kan in Registraties.",
+    "shift.take_over": "{call_sign} is al in dienst met {names}. Kies een vrije eenheid: overnemen kan "
+    "alleen als zij of de teamleider die dienst eerst beëindigen.",
+    "shift.start_anyway": "Toch starten als {call_sign}",
+    "reg.amount": "Bedrag: {amount}",
+    "reg.amount_person": "Bedrag: {adult} (volwassene), {minor} (minderjarige)",
+    "reg.amount_range": "Bedrag: {low} tot {high} (hangt af van de categorie)",
+    "reg.amount_missing": "Bedrag niet in de catalogus: noem geen bedrag (de teamleider voert de tarieven "
+    "van de gemeente in)",
+    "map.task": "Taak: {where} (oranje)  ·  jij (rood)  ·  partner (blauw)",
+    "map.task_no_place": "Deze taak heeft geen plaats",
+    "decline.title": "Weigeren: {title}",
+    "decline.ask": "Waarom? Tik een reden of typ er een",
+    "decline.busy": "Bezig met een andere taak",
+    "decline.far": "Te ver weg",
+    "decline.not_mine": "Niet bevoegd voor deze taak",
+    "decline.typed": "Andere reden",
+    "decline.send": "Weigering versturen",
+    "decline.back": "Terug",
+    "decline.need_reason": "Geef een reden: de meldkamer ziet hem bij de melding",
+    "decline.offline": "Niet op dienst: weigeren kan pas als de dienst loopt",
     # outbox
     "outbox.title": "Verzenden",
     "outbox.empty": "Alles is verzonden",
@@ -292,6 +334,50 @@ NL: dict[str, str] = {
     "outbox.reason": "Reden: {reason}",
     "outbox.attempts": "{count} pogingen",
 }
+
+# What the server says in English (its API texts are for developers too): what the boa reads instead.
+SERVER_TEXTS: dict[str, str] = {
+    "unknown username or wrong password": "onbekende gebruikersnaam of verkeerd wachtwoord",
+    "account is disabled": "dit account is uitgeschakeld; vraag de teamleider",
+    "refresh token unknown, expired or revoked": "de sessie is verlopen; log opnieuw in",
+    "this session has ended (logged out or revoked); log in again": "de sessie is beëindigd; log opnieuw in",
+    "missing bearer token": "niet ingelogd; log opnieuw in",
+    "device not found": "deze tablet is niet bekend bij de server (tabletnummer)",
+    "unit not found": "eenheid niet gevonden",
+    "shift not found": "dienst niet gevonden (al beëindigd?)",
+    "account not found": "account niet gevonden",
+    "one or more beats do not exist in this organisation": "een gekozen gebied bestaat niet (meer)",
+}
+STATUS_TEXTS = {
+    400: "de server weigert de invoer", 401: "niet (meer) ingelogd; log opnieuw in", 403: "geen toegang",
+    404: "niet gevonden op de server", 409: "botst met wat de server al heeft",
+    413: "te groot voor de server",
+    429: "te veel pogingen; wacht even en probeer het opnieuw",
+}  # fmt: skip
+# words that mark a server text as English (Dutch texts from the server are shown as they are)
+_ENGLISH = frozenset(
+    "the not found unknown wrong missing this must invalid disabled expired revoked neither exist already "
+    "cannot you your please failed error attempts connection refused timed out reset bad request "
+    "unauthorized forbidden internal server unavailable gateway".split()
+)
+
+
+def server_text(status: int, detail: str) -> str:
+    """The server's reason in Dutch: a known English text translated, another English one replaced by what
+    its status means; a Dutch one (most of the API's refusals) kept. Status 0: the server was not reached."""
+    if status == 0:
+        return NL["net.unreachable"]
+    text = detail.strip()
+    known = SERVER_TEXTS.get(text.lower())
+    if known is not None:
+        return known
+    words = {w.strip(".,;:()'\"").lower() for w in text.split()}
+    if text and not words & _ENGLISH:
+        return text
+    if status >= 500:
+        return NL["net.server_error"].format(status=status)
+    return STATUS_TEXTS.get(status, NL["net.refused"])
+
 
 _table = NL
 

@@ -112,6 +112,10 @@ class Link:
 
     # --- tokens -------------------------------------------------------------------------------------------
 
+    async def fresh_token(self, refused: str | None = None) -> None:
+        """For every HTTP call of the app (``Api.fresh``): the same single refresh the link's loops use."""
+        await self._fresh_token(refused)
+
     async def _fresh_token(self, refused: str | None = None) -> None:
         """Refresh the access token when it is about to expire, or when the server `refused` this one.
 
@@ -206,7 +210,9 @@ class Link:
                 used = self.session.access_token
                 await self.api.send(item.method, item.path, item.body, item.content_type)
             except ApiError as exc:
-                reason = f"{exc.status} {exc.message}" if exc.status else exc.message
+                reason = (
+                    f"{exc.status} {exc.message}" if exc.status else exc.message
+                )  # Dutch: i18n.server_text
                 if exc.status == 401:
                     self.outbox.request_retry(item.id, reason)
                     with contextlib.suppress(ApiError):
@@ -272,9 +278,9 @@ class LinkSender:
                 lon, lat, at, late=late, accuracy_m=accuracy_m, speed_mps=speed_mps, heading_deg=heading_deg
             )
 
-    def task_update(self, task_id: int, state: TaskState, at: datetime) -> None:
+    def task_update(self, task_id: int, state: TaskState, at: datetime, note: str = "") -> None:
         if self.link is not None:
-            self.link.client.task_update(task_id, state, at)
+            self.link.client.task_update(task_id, state, at, note)
 
     def message_read(self, message_id: int, at: datetime) -> None:
         if self.link is not None:

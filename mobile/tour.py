@@ -1,10 +1,12 @@
 """`python -m mobile --tour DIR`: drive every screen against a demo server and save tablet-*.png screenshots.
 
-Used for the documentation (docs/screenshots/). It logs in as boa01 (the demo password), starts a shift, walks
-a little, fills each registration form, has the demo operator create two meldingen and task the unit (over
-the dispatch API) and send a message, presses the noodknop and has the operator acknowledge it (the
-"gezien" state), shows the outbox, then goes offline (noodknop and outbox without a network) and stops
-the app; the shift stays open in the demo (end it with the status screen or the API).
+Used for the documentation (docs/screenshots/). It logs in as `boa` (the demo password), shows the shift
+screen with the units colleagues are on, starts a shift on a free unit, has the demo operator create three
+meldingen, task the unit (over the dispatch API) and send a message (their notices stay on top), fills each
+registration form and shows a fine's kennisgeving, shows the tasks (folded, whole, declining, on the map),
+presses the noodknop and has the operator acknowledge it (the "gezien" state), shows the outbox, then goes
+offline (noodknop and outbox without a network) and stops the app; the shift stays open in the demo (end it
+with the status screen or the API).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from shared.protocol import (
 )
 
 DEMO_PASSWORD = "schakel-demo"
+TABLET_LOGIN = "boa"  # backend.demo.seed.TABLET_LOGIN: the account no simulated duo uses
 
 
 async def _shot(app: Any, directory: Path, name: str, settle: float = 0.6) -> None:
@@ -60,78 +63,90 @@ async def _acknowledge_noodknop(server: str, unit_id: int) -> None:
                 await ws.send(encoder.encode(AcknowledgeAlert(alert_id=alert.alert_id)).decode())
 
 
+LONG_DESCRIPTION = (
+    "Melder ziet een groep van zes jongeren bij de speeltuin op de Nieuwmarkt die de bankjes vernielen "
+    "en omstanders uitschelden. Een van hen heeft een hond zonder lijn bij zich. Melder blijft op afstand "
+    "bij de Waag en is bereikbaar via de meldkamer. Politie is op de hoogte maar heeft nog geen eenheid vrij."
+)
+
+
+async def _operator(server: str) -> httpx.AsyncClient:
+    http = httpx.AsyncClient(base_url=server)
+    r = await http.post("/api/auth/login", json={"username": "operator", "password": DEMO_PASSWORD})
+    http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+    return http
+
+
 async def tour(app: Any, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     p = app.p
     try:
         await asyncio.sleep(1.0)
-        p.login.username = "boa01"
+        p.login.username = TABLET_LOGIN
         p.login.password = DEMO_PASSWORD
         await _shot(app, directory, "1-login")
         assert await p.login.login(), p.login.error
         await asyncio.sleep(1.0)
-        p.shift.choose_unit(p.shift.units[-1]["id"])  # the simulator walks the first few units
+        taken = [u for u in p.shift.units if u["id"] in p.shift.on_duty]
+        if taken:  # the shift screen asks before a colleague's unit is taken over
+            p.shift.choose_unit(taken[0]["id"])
         p.shift.choose_partner(p.shift.partners[0]["id"] if p.shift.partners else 0)
         await _shot(app, directory, "2-shift")
-        for unit in reversed(p.shift.units):  # the demo's simulated duos may hold the last units already
+        free = [u for u in p.shift.units if u["id"] not in p.shift.on_duty] or p.shift.units
+        for unit in reversed(free):
             p.shift.choose_unit(unit["id"])
             if await p.shift.start_shift():
                 break
         assert p.shift.active, p.shift.error
         await asyncio.sleep(6.0)  # connect and walk a bit
+        # real tasks and a message: the demo operator creates meldingen at the boa's position and tasks his
+        # unit over the dispatch API; their notices stay on top of every screen below until handled
+        http = await _operator(p.config.server)
+        unit_id = int(p.shift.unit_id)
+        here = {"lon": p.location.lon, "lat": p.location.lat}
+        task_ids: list[int] = []
+        try:
+            for body in (
+                {"category": "Overlast jongeren bij speeltuin", "priority": 1, "address": "Nieuwmarkt 4",
+                 "description": LONG_DESCRIPTION, "lon": here["lon"] + 0.004, "lat": here["lat"] - 0.002},
+                {"category": "Fout geparkeerde bestelbus", "priority": 3, "address": "Zeedijk 30", **here},
+                {"category": "Afval naast container", "priority": 2, "address": "Geldersekade 8", **here},
+            ):  # fmt: skip
+                incident = (await http.post("/api/incidents", json=body)).json()
+                r = await http.post(
+                    f"/api/incidents/{incident['incident_id']}/tasks", json={"unit_id": unit_id}
+                )
+                task_ids.append(int(r.json()["task_id"]))
+            await _until(lambda: all(t in p.tasks.tasks for t in task_ids))
+            text = "Politie is onderweg naar de Nieuwmarkt, verwacht over tien minuten"
+            await http.post(f"/api/units/{unit_id}/messages", json={"text": text})
+            await _until(lambda: bool(p.tasks.message_rows))
+        finally:
+            await http.aclose()
+        urgent, parked, litter = task_ids
+        for _ in range(4):
+            p.tasks.advance(litter)  # done: folds under Afgerond, its notice goes
         p.status.choose("en_route")
         await _shot(app, directory, "3-status")
         p.tab = "map"
         await asyncio.sleep(4.0)
         await _shot(app, directory, "4-map")
-        p.tab = "register"
-        p.register.choose_kind("waarneming")
-        p.register.category = "openbare_ruimte"
-        p.register.text = "Fietswrak tegen lantaarnpaal, al drie weken"
-        await _shot(app, directory, "5-waarneming")
-        p.register.choose_kind("fine")
-        p.register.query = "hond"
-        await asyncio.sleep(0.3)
-        if p.register.results:
-            p.register.choose_feitcode(p.register.results[0]["code"])
-        p.register.offender_name = "J. de Vries"
-        p.register.offender_birth = "12-04-1988"
-        p.register.id_type, p.register.id_number = "rijbewijs", "5612345678"
-        p.register.street, p.register.house_number = "Zeedijk", "12"
-        p.register.postcode, p.register.city = "1012 AZ", "Amsterdam"
-        await _shot(app, directory, "6-boete")
-        assert p.register.save(), p.register.error
-        p.register.choose_kind("aggression")
-        p.register.toggle_type("bedreiging")
-        p.register.toggle_type("verbaal")
-        p.register.text = "Scheldt en dreigt na aanspreken over hond"
-        await _shot(app, directory, "7-agressie")
+        await forms(app, directory)
         await kenteken_tour(app, directory)
-        # a real task: the demo operator creates two meldingen at the boa's position and assigns his unit
-        async with httpx.AsyncClient(base_url=p.config.server) as http:
-            r = await http.post("/api/auth/login", json={"username": "operator", "password": DEMO_PASSWORD})
-            http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
-            unit_id = int(p.shift.unit_id)
-            here = {"lon": p.location.lon, "lat": p.location.lat}
-            for body in (
-                {
-                    "category": "Overlast jongeren bij speeltuin",
-                    "priority": 1,
-                    "address": "Nieuwmarkt 4",
-                    "description": "Melder ziet groep jongeren vernielen. Politie op afstand.",
-                    **here,
-                },
-                {"category": "Fout geparkeerde bestelbus", "priority": 3, "address": "Zeedijk 30", **here},
-            ):
-                incident = (await http.post("/api/incidents", json=body)).json()
-                await http.post(f"/api/incidents/{incident['incident_id']}/tasks", json={"unit_id": unit_id})
-            await _until(lambda: len(p.tasks.rows) == 2)
-            p.tasks.advance(max(r["task_id"] for r in p.tasks.rows))  # accept the prio 3 one
-            text = "Politie is onderweg naar de Nieuwmarkt"
-            await http.post(f"/api/units/{unit_id}/messages", json={"text": text})
-            await _until(lambda: bool(p.tasks.message_rows))
+        p.tasks.advance(parked)  # accept the prio 3 one
         p.tab = "tasks"
         await _shot(app, directory, "8-taken")
+        p.tasks.toggle_description(urgent)
+        p.tasks.toggle_done()
+        await _shot(app, directory, "8b-taak-hele-tekst")
+        p.tasks.toggle_description(urgent)
+        p.tasks.start_decline(parked)
+        p.tasks.decline_reason = "Collega HH-04 staat er al naast"
+        await _shot(app, directory, "8c-taak-weigeren")
+        p.tasks.cancel_decline()
+        p.show_task_on_map(urgent)
+        await asyncio.sleep(1.0)
+        await _shot(app, directory, "8d-taak-op-kaart")
         p.tab = "status"
         p.noodknop.press(0.0)
         p.noodknop.hold(0.9)
@@ -192,6 +207,50 @@ async def kenteken_tour(app: Any, directory: Path) -> None:
     await _shot(app, directory, "22-melden-gemeente")
     p.signal.save()
     await _shot(app, directory, "23-melden-gemeente-klaar")
+
+
+async def forms(app: Any, directory: Path) -> None:
+    """Every registration form, filled in, with the meldkamer's notices on top."""
+    p = app.p
+    p.tab = "register"
+    p.register.choose_kind("waarneming")
+    p.register.category = "openbare_ruimte"
+    p.register.text = "Fietswrak tegen lantaarnpaal, al drie weken; bel en zadel ontbreken, voorwiel krom"
+    await _shot(app, directory, "5-waarneming")
+    p.register.choose_kind("fine")
+    p.register.query = "evenement"
+    await asyncio.sleep(1.0)  # the server's answer (its track) follows the local one
+    priced = [r["code"] for r in p.register.results if p.register._hits.get(r["code"], ("", "", {}))[2]]
+    if p.register.results:
+        p.register.choose_feitcode((priced or [p.register.results[0]["code"]])[0])
+    p.register.offender_name = "J. de Vries-van der Heijden"
+    p.register.offender_birth = "12-04-1988"
+    p.register.id_type, p.register.id_number = "rijbewijs", "5612345678"
+    p.register.street, p.register.house_number = "Oudezijds Voorburgwal", "12-2"
+    p.register.postcode, p.register.city = "1012 AZ", "Amsterdam"
+    p.register.statement = "Ik wist niet dat daar een vergunning voor nodig was"
+    await _shot(app, directory, "6-boete")
+    p.register.query = "hond"
+    await asyncio.sleep(1.0)
+    unpriced = [r["code"] for r in p.register.results if not p.register._hits.get(r["code"], ("", "", {}))[2]]
+    if unpriced:
+        p.register.choose_feitcode(unpriced[0])
+        await _shot(app, directory, "6b-boete-geen-bedrag")
+        p.register.query = "evenement"
+        await asyncio.sleep(1.0)
+        if p.register.results:
+            p.register.choose_feitcode((priced or [p.register.results[0]["code"]])[0])
+    assert p.register.save(), p.register.error
+    await _shot(app, directory, "6c-boete-opgeslagen")  # the ID-type buttons keep their labels
+    await _until(lambda: p.register.receipt_ready, timeout=20)
+    p.register.show_receipt()
+    await _shot(app, directory, "6d-kennisgeving")
+    p.register.hide_receipt()
+    p.register.choose_kind("aggression")
+    p.register.toggle_type("bedreiging")
+    p.register.toggle_type("verbaal")
+    p.register.text = "Scheldt en dreigt na aanspreken over hond"
+    await _shot(app, directory, "7-agressie")
 
 
 async def alarm_tour(app: Any, directory: Path) -> None:

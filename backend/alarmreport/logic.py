@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from backend.reports import excel_csv
 from backend.reports.months import Month
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
@@ -248,18 +249,9 @@ CSV_HEADER = (
 )  # fmt: skip
 
 
-def _csv_cell(value: str) -> str:
-    """Semicolon CSV cell: quoted when needed, and no spreadsheet formula from a stored text."""
-    if value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        value = "'" + value
-    if any(c in value for c in ';"\r\n'):
-        value = '"' + value.replace('"', '""') + '"'
-    return value
-
-
 def csv_document(alarms: Iterable[Alarm]) -> str:
     """Every safety alarm of the month, oldest first: semicolons, decimal commas, local time, UTF-8 BOM."""
-    lines = [";".join(CSV_HEADER)]
+    rows: list[Sequence[str]] = [CSV_HEADER]
     for a in sorted(alarms, key=lambda a: (a.at, a.alert_id)):
         t = a.ack_s
         row = [
@@ -271,5 +263,5 @@ def csv_document(alarms: Iterable[Alarm]) -> str:
             "ja" if t is not None and t <= WITHIN_SLOW_S else "nee",
             a.acknowledged_by or "",
         ]
-        lines.append(";".join(_csv_cell(v) for v in row))
-    return "\ufeff" + "\r\n".join(lines) + "\r\n"
+        rows.append(row)
+    return excel_csv.document(rows)

@@ -3,7 +3,8 @@
 - ``Content-Security-Policy``: scripts, styles, fonts and connections only from Schakel itself (the console
   is ES modules and vendored Leaflet, no CDN); images also from the configured map tile server; no plugins,
   no framing by anyone (``frame-ancestors 'none'``, with ``X-Frame-Options: DENY`` for old browsers). The
-  OpenAPI viewer under ``/schema`` loads its UI from a CDN and gets no CSP; it shows no personal data.
+  OpenAPI viewer under ``/schema`` (its UI served from ``/web/swagger-ui``, no CDN) gets no CSP; it shows no
+  personal data.
 - ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: no-referrer`` (URLs may carry ids), and a
   ``Permissions-Policy`` that turns off what no page uses.
 - ``Cache-Control: no-store`` on every ``/api`` answer that does not set its own: tokens (login, refresh,

@@ -13,7 +13,7 @@ import uvicorn
 
 from backend.app import create_app
 from backend.cli import _migrate, database
-from backend.demo.seed import DEMO_ORG, DEMO_PASSWORD, seed_demo
+from backend.demo.seed import DEMO_ORG, DEMO_PASSWORD, TABLET_LOGIN, Demo, seed_demo
 from backend.geocoding import simulator as geocoder_simulator
 from backend.settings import Settings
 from backend.signalen.demo import start_partners
@@ -40,11 +40,11 @@ async def _serve_demo(settings: Settings, units: int) -> None:
         settings = msgspec.structs.replace(settings, geocoder_url=geocoder.url)
         # the gemeente's Signalen and the RDW open data, as simulators on loopback ports (docs/partners.md)
         settings, partner_lines = await start_partners(partners, settings, DEMO_ORG)
-        await _serve_with(settings, units, demo.describe(), geocoder.url, partner_lines)
+        await _serve_with(settings, units, demo, geocoder.url, partner_lines)
 
 
 async def _serve_with(
-    settings: Settings, units: int, described: str, geocoder_url: str, partner_lines: str
+    settings: Settings, units: int, demo: Demo, geocoder_url: str, partner_lines: str
 ) -> None:
     config = uvicorn.Config(
         create_app(settings),
@@ -70,7 +70,10 @@ async def _serve_with(
         f"  operator feed: {base.replace('http', 'ws')}/ws/operator\n"
         f"  meldkamer:     {base}/meldkamer  (log in as operator / {DEMO_PASSWORD})\n"
         f"  OsmAnd:        {base}/osmand?id=demo-traccar&lat=52.37&lon=4.89\n"
-        f"{described}\n"
+        f"{demo.describe()}\n"
+        f"  start the tablet beside this (another terminal):\n"
+        f"    .venv/bin/python -m mobile --simulate --server {base} --device-id {demo.tablet_id}\n"
+        f"    then log in as {TABLET_LOGIN} / {DEMO_PASSWORD} (the tablet number is filled in)\n"
         f"  addresses:     a local PDOK Locatieserver simulator at {geocoder_url} (a small sample of the\n"
         f"                 old centre: Dam, Damrak, Warmoesstraat, Nieuwmarkt, …; docs/geocoding.md)\n"
         f"  meldkamer bridge: the reference partner's page is http://{settings.host}:{partner_port}/"

@@ -21,6 +21,10 @@ DEMO_DEVICE_SECRET = "schakel-demo-tablet"
 DEMO_ORG = "amsterdam"
 DEMO_MELDKAMER = "gmk-amsterdam-amstelland"
 DEMO_UNITS = 12
+# the unit for the tablet app beside the demo: never simulated, so the boa `boa` finds it free (HH-01 … HH-12
+# are on duty with the simulated duos)
+TABLET_UNIT = "HH-13"
+TABLET_LOGIN = "boa"
 BUURTEN_FILE = "amsterdam_cbs_buurten_2014_wgs84.geojson"
 
 
@@ -32,6 +36,7 @@ class Demo(msgspec.Struct, frozen=True, kw_only=True):
     logins: dict[str, str]  # username -> role
     history: History = History()  # what the three months of history added (nothing on a second run)
     rooster: RoosterSeed = RoosterSeed()  # the published rooster of the current 4 weeks (once)
+    tablet_id: int = 0  # the device number of "demo-tablet", for the tablet app's login
 
     def describe(self) -> str:
         lines = [
@@ -40,6 +45,10 @@ class Demo(msgspec.Struct, frozen=True, kw_only=True):
         ]
         lines += [f"  {name:<10} {role}" for name, role in self.logins.items()]
         lines.append(f"  demo tablets are enrolled with the secret {DEMO_DEVICE_SECRET!r}")
+        lines.append(
+            f"  the tablet app: user {TABLET_LOGIN}, password {DEMO_PASSWORD}, tablet number "
+            f"{self.tablet_id}, unit {TABLET_UNIT} (free: not simulated)"
+        )
         lines.append(self.history.describe())
         lines.append(self.rooster.describe())
         return "\n".join(lines)
@@ -159,12 +168,19 @@ async def seed_demo(url: str) -> Demo:
                 name = f"demo-tablet-{i:02d}"
                 if name not in devices:
                     await orgs.create_device(conn, org_id=org_id, name=name)
+            if TABLET_UNIT not in units:
+                units[TABLET_UNIT] = await orgs.create_unit(
+                    conn, org_id=org_id, call_sign=TABLET_UNIT, assigned_beat_ids=[beat_ids[0]]
+                )
             await _contact_details(conn, org_id)
             if "demo-tablet" not in devices:
                 await orgs.create_device(conn, org_id=org_id, name="demo-tablet")
+            tablet_id = 0
             for device in await orgs.list_devices(conn, [org_id]):
                 if device.kind == "tablet" and device.name.startswith("demo-tablet"):
                     await orgs.set_device_secret(conn, device.id, DEMO_DEVICE_SECRET)
+                if device.name == "demo-tablet":
+                    tablet_id = device.id
             if "demo-tracker" not in devices:
                 await orgs.create_device(
                     conn,
@@ -186,6 +202,7 @@ async def seed_demo(url: str) -> Demo:
             beats=len(beat_ids),
             units=len(units),
             logins={k: v[0] for k, v in logins.items()},
+            tablet_id=tablet_id,
         )
     finally:
         await pool.close()

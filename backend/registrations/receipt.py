@@ -1,58 +1,190 @@
-"""The printable receipt of a fine (the aankondiging a boa hands over): what ``templates/receipt.html`` shows.
+"""The receipt of a fine (the kennisgeving/aankondiging a boa hands over): one view, three forms.
 
-The template escapes every value (autoescape), so what a boa or offender typed is text, never markup.
+:func:`receipt_view` decides what it says (pure): the title by the fine's track, the short kenmerk a citizen
+can quote (``kenmerk.py``), the date, the place (the address when the registration has one, else the buurt,
+else the coordinates), the offence in full, the amount (or plainly that the catalogue has none) and the
+offender's details. ``templates/receipt.html`` prints it from a browser (autoescape: what a boa or offender
+typed is text, never markup), :func:`receipt_pdf` makes a PDF (fpdf2, A5 portrait), and the tablet reads the
+same view as JSON.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
+from fpdf import FPDF
+
 from backend.registrations.repository import Registration
 from backend.registrations.validation import LOCAL
+
+TEMPLATE = "receipt.html"
+NO_AMOUNT = "bedrag niet in de catalogus: u ontvangt het bedrag met de beschikking"
+TITLES = {
+    "om_strafbeschikking": "Aankondiging van strafbeschikking",
+    "bestuurlijke_boete": "Aankondiging van bestuurlijke boete",
+    "mulder": "Aankondiging van beschikking (Wet Mulder)",
+}
+FOOTER = (
+    "U ontvangt de beschikking later per post. Bewaar dit bewijs en noem het kenmerk als u contact opneemt. "
+    "Tegen de beschikking kunt u bezwaar of beroep instellen zoals daarin vermeld staat. Uw gegevens worden "
+    "verwerkt volgens de Wet politiegegevens."
+)
+
+
+class ReceiptView(msgspec.Struct, frozen=True, kw_only=True):
+    """What a receipt says, in Dutch, in order."""
+
+    title: str
+    organisation: str
+    kenmerk: str
+    occurred_at: str  # local time, dd-mm-jjjj uu:mm
+    place: str
+    feitcode: str
+    offence: str
+    amount: str
+    has_amount: bool
+    rows: list[tuple[str, str]]  # every line of the receipt, label and value
+    voided: bool
+    footer: str
+    version: int
+    catalogue_version_id: str
+    registration_id: str
 
 
 def _local(value: datetime) -> str:
     return value.astimezone(LOCAL).strftime("%d-%m-%Y %H:%M")
 
 
-def _euro(amount: int | None) -> str:
-    return "tarief volgt uit de beschikking" if amount is None else f"€ {amount},00"
+def euro(amount: int) -> str:
+    """Dutch notation: € 1.100,00."""
+    return f"€ {amount:,}".replace(",", ".") + ",00"
 
 
-TEMPLATE = "receipt.html"
+def place_of(r: Registration, buurten: Sequence[str], looked_up: str | None = None) -> str:
+    """The address when the registration has one (the boa's, else the geocoder's nearest address to its
+    position), else the buurt it lies in, else the coordinates."""
+    location = r.details.get("location", {})
+    address = location.get("address") or r.details.get("address")
+    if isinstance(address, dict):  # a structured address: its text
+        address = address.get("text") or address.get("label")
+    if address:
+        return str(address)
+    if looked_up:
+        return looked_up
+    coordinates = f"{r.lat:.5f} N, {r.lon:.5f} O"
+    return f"buurt {', '.join(buurten)} ({coordinates})" if buurten else coordinates
 
 
-def receipt_context(r: Registration, organisation: str) -> dict[str, Any]:
-    """The "aankondiging van strafbeschikking" a boa hands over (or a receipt for a bestuurlijke boete)."""
+def receipt_view(
+    r: Registration,
+    organisation: str,
+    kenmerk: str,
+    buurten: Sequence[str] = (),
+    looked_up: str | None = None,
+) -> ReceiptView:
     d, derived = r.details, r.derived
     offender = d["offender"]
     address = offender["address"]
     entry = derived.get("entry", {})
     tariff = derived.get("tariff", {})
-    title = {
-        "om_strafbeschikking": "Aankondiging van strafbeschikking",
-        "bestuurlijke_boete": "Aankondiging van bestuurlijke boete",
-        "mulder": "Aankondiging van beschikking (Wet Mulder)",
-    }.get(entry.get("track", ""), "Aankondiging van sanctie")
+    amount_eur = tariff.get("amount_eur")
+    amount = NO_AMOUNT if amount_eur is None else euro(int(amount_eur))
+    if amount_eur is not None and tariff.get("minor"):
+        amount += " (minderjarige)"
+    code = entry.get("code", r.feitcode or "")
+    offence = entry.get("description", "")
+    place = place_of(r, buurten, looked_up)
+    occurred = _local(r.occurred_at)
     rows = [
-        ("Kenmerk", str(r.id)), ("Datum en tijd", _local(r.occurred_at)),
-        ("Plaats", d["location"].get("address") or f"{r.lat:.5f} N, {r.lon:.5f} O"),
-        ("Feitcode", entry.get("code", r.feitcode or "")), ("Omschrijving", entry.get("description", "")),
-        ("Bedrag", _euro(tariff.get("amount_eur")) + (" (minderjarige)" if tariff.get("minor") else "")),
-        ("Naam", offender["name"]), ("Geboortedatum", offender["birth_date"]),
+        ("Kenmerk", kenmerk), ("Datum en tijd", occurred), ("Plaats", place), ("Feitcode", code),
+        ("Overtreding", offence), ("Bedrag", amount), ("Naam", offender["name"]),
+        ("Geboortedatum", offender["birth_date"]),
         ("Identiteitsbewijs", f"{offender['id_document_type']} {offender['id_document_number']}"),
         ("Adres", f"{address['street']} {address['house_number']}, {address.get('postcode', '')} "
                   f"{address['city']} ({address.get('country', 'NL')})"),
         ("Verklaring betrokkene", d.get("statement") or "geen verklaring afgelegd"),
     ]  # fmt: skip
     if d.get("licence_plate"):
-        rows.insert(5, ("Kenteken", d["licence_plate"]))
-    return {
-        "title": title,
-        "organisation": organisation,
-        "state": r.state,
-        "rows": [(label, str(value)) for label, value in rows],
-        "version": r.version,
-        "catalogue_version_id": str(derived.get("catalogue_version_id", "")),
-    }
+        rows.insert(4, ("Kenteken", d["licence_plate"]))
+    return ReceiptView(
+        title=TITLES.get(entry.get("track", ""), "Aankondiging van sanctie"),
+        organisation=organisation,
+        kenmerk=kenmerk,
+        occurred_at=occurred,
+        place=place,
+        feitcode=code,
+        offence=offence,
+        amount=amount,
+        has_amount=amount_eur is not None,
+        rows=[(label, str(value)) for label, value in rows],
+        voided=r.state != "active",
+        footer=FOOTER,
+        version=r.version,
+        catalogue_version_id=str(derived.get("catalogue_version_id", "")),
+        registration_id=str(r.id),
+    )
+
+
+def receipt_context(view: ReceiptView, state: str) -> dict[str, Any]:
+    """What ``templates/receipt.html`` reads."""
+    return {**msgspec.structs.asdict(view), "state": state}
+
+
+# --- PDF ----------------------------------------------------------------------------------------------------
+
+
+def _latin1(text: str) -> str:
+    """The PDF core fonts are Latin-1: the euro sign is written EUR, dashes and quotes become their plain
+    forms, the rest is kept."""
+    plain = text.translate(
+        {0x20AC: "EUR", 0x2013: "-", 0x2014: "-", 0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"'}
+    )
+    return plain.encode("latin-1", "replace").decode("latin-1")
+
+
+def receipt_pdf(view: ReceiptView) -> bytes:
+    """The receipt as an A5 PDF: title, organisation, the kenmerk large, every line, the footer."""
+    pdf = FPDF(orientation="P", unit="mm", format=(148, 210))  # A5 (by size: the name warns in fpdf2 2.8.5)
+    pdf.set_margins(12, 12, 12)
+    pdf.set_auto_page_break(auto=True, margin=12)
+    pdf.set_title(_latin1(f"{view.title} {view.kenmerk}"))
+    pdf.set_author(_latin1(view.organisation))
+    pdf.set_creator("Schakel")
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 15)
+    pdf.multi_cell(0, 7, _latin1(view.title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    pdf.cell(0, 6, _latin1(f"{view.organisation} - handhaving"), new_x="LMARGIN", new_y="NEXT")
+    if view.voided:
+        pdf.set_text_color(176, 0, 0)
+        pdf.set_font("Helvetica", "B", 11)
+        pdf.cell(0, 7, "Deze registratie is vervallen.", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_text_color(0)
+    pdf.ln(3)
+    pdf.set_font("Helvetica", size=9)
+    pdf.cell(0, 5, "Kenmerk (noem dit als u contact opneemt)", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Courier", "B", 20)
+    pdf.cell(0, 10, _latin1(view.kenmerk), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    label_w = 34
+    for label, value in view.rows:
+        if label == "Kenmerk":
+            continue
+        pdf.set_font("Helvetica", "B", 9.5)
+        y = pdf.get_y()
+        pdf.multi_cell(label_w, 5, _latin1(label), new_x="RIGHT", new_y="TOP")
+        pdf.set_xy(pdf.l_margin + label_w, y)
+        pdf.set_font("Helvetica", "B" if label == "Bedrag" else "", 9.5)
+        pdf.multi_cell(0, 5, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
+    pdf.ln(3)
+    pdf.set_font("Helvetica", size=8.5)
+    pdf.multi_cell(0, 4.5, _latin1(view.footer), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(2)
+    pdf.set_text_color(110)
+    pdf.cell(0, 4, _latin1(f"Versie {view.version}, catalogus {view.catalogue_version_id}, registratie "
+                           f"{view.registration_id}"), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    return bytes(pdf.output())

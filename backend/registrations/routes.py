@@ -26,9 +26,9 @@ from backend.live.hub import LiveHub
 from backend.openapi import raw_body
 from backend.params import QueryId
 from backend.privacy import audit
+from backend.registrations import kenmerk, service, validation
 from backend.registrations import receipt as receipts
 from backend.registrations import repository as repo
-from backend.registrations import service, validation
 from backend.request_input import AnyRequest
 from shared.registrations import (
     KINDS,
@@ -219,6 +219,26 @@ async def registration_versions(
         return await repo.versions(conn, registration_id)
 
 
+async def _receipt(
+    pool: asyncpg.Pool, request: AnyRequest, principal: Principal, registration_id: uuid.UUID
+) -> tuple[repo.Registration, receipts.ReceiptView]:
+    found = await _read(pool, request, principal, registration_id, "print_receipt")
+    if found.kind != "fine":
+        raise BadInput("alleen een boete heeft een aankondiging", field="registration_id")
+    async with pool.acquire() as conn:
+        name = await conn.fetchval("SELECT name FROM organisations WHERE id = $1", found.org_id)
+        buurten = await conn.fetchval(
+            "SELECT coalesce(array_agg(name ORDER BY name), '{}') FROM beats WHERE id = ANY($1)",
+            found.beat_ids,
+        )
+        code = await kenmerk.assign(conn, found.org_id, found.id, found.occurred_at)
+        # the geocoder's nearest address, filled in after the registration was stored (docs/geocoding.md)
+        looked_up = await conn.fetchval(
+            "SELECT address_text FROM registrations WHERE id = $1 AND address_state = 'found'", found.id
+        )
+    return found, receipts.receipt_view(found, str(name), code, list(buurten), looked_up)
+
+
 @get("/registrations/{registration_id:uuid}/receipt", media_type=MediaType.HTML)
 async def receipt(
     request: AnyRequest,
@@ -227,12 +247,36 @@ async def receipt(
     pool: NamedDependency[asyncpg.Pool],
 ) -> Template:
     """The printable aankondiging for a fine (HTML, Dutch)."""
-    found = await _read(pool, request, principal, registration_id, "print_receipt")
-    if found.kind != "fine":
-        raise BadInput("alleen een boete heeft een aankondiging", field="registration_id")
-    async with pool.acquire() as conn:
-        name = await conn.fetchval("SELECT name FROM organisations WHERE id = $1", found.org_id)
-    return Template(template_name=receipts.TEMPLATE, context=receipts.receipt_context(found, str(name)))
+    found, view = await _receipt(pool, request, principal, registration_id)
+    return Template(template_name=receipts.TEMPLATE, context=receipts.receipt_context(view, found.state))
+
+
+@get("/registrations/{registration_id:uuid}/receipt.pdf", media_type="application/pdf")
+async def receipt_pdf(
+    request: AnyRequest,
+    registration_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+) -> Response[bytes]:
+    """The aankondiging for a fine as a PDF (A5), to print or send."""
+    _, view = await _receipt(pool, request, principal, registration_id)
+    return Response(
+        receipts.receipt_pdf(view),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="aankondiging-{view.kenmerk}.pdf"'},
+    )
+
+
+@get("/registrations/{registration_id:uuid}/receipt.json")
+async def receipt_json(
+    request: AnyRequest,
+    registration_id: FromPath[uuid.UUID],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+) -> receipts.ReceiptView:
+    """What the aankondiging says, for the tablet to show the offender (kenmerk, amount, place)."""
+    _, view = await _receipt(pool, request, principal, registration_id)
+    return view
 
 
 @post("/registrations/{registration_id:uuid}/seen", tags=["review"], status_code=200, guards=[TEAMLEAD])
@@ -336,6 +380,8 @@ router = Router(
         get_registration,
         registration_versions,
         receipt,
+        receipt_pdf,
+        receipt_json,
         mark_seen,
         correct_registration,
         void_registration,

@@ -16,8 +16,8 @@ from backend.db.pool import Conn
 from backend.errors import Forbidden
 from backend.feitcodes import repository as feitcodes
 from backend.geofencing.logic import PreparedBeats, containing_beats
+from backend.registrations import kenmerk, validation
 from backend.registrations import repository as repo
-from backend.registrations import validation
 from shared.feitcodes import FeitEntry
 from shared.registrations import Aggression, FieldError, Fine, Submission, Waarneming, canonical
 
@@ -45,6 +45,8 @@ async def submit(
     if existing is None:
         row = await _checked_row(conn, principal, submission, beats, now)
         if await repo.insert(conn, row):
+            if row.kind == "fine":  # the kenmerk on its kennisgeving, fixed from the start
+                await kenmerk.assign(conn, row.org_id, row.id, row.occurred_at)
             return Outcome(created=True, registration=await repo.get_raw(conn, submission.id))
         existing = await repo.submitted_content(conn, submission.id)  # a concurrent first submit won
         assert existing is not None

@@ -8,8 +8,6 @@ through :func:`_latin1`.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Sequence
 from datetime import datetime
@@ -17,7 +15,7 @@ from typing import Any
 
 from fpdf import FPDF
 
-from backend.registrations.validation import LOCAL
+from backend.reports import excel_csv
 from backend.reports.area import (
     OUTCOME_LABELS,
     OUTCOMES,
@@ -83,7 +81,7 @@ def category_label(code: str) -> str:
 
 def _num(value: float) -> str:
     """A decimal number as Dutch Excel reads it (decimal comma)."""
-    return f"{value:.1f}".replace(".", ",")
+    return excel_csv.decimal(value, 1)
 
 
 def _minutes_decimal(seconds: float | None) -> str:
@@ -91,14 +89,12 @@ def _minutes_decimal(seconds: float | None) -> str:
 
 
 def _safe(value: Any) -> Any:
-    """No spreadsheet formulas from names (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """No spreadsheet formulas from names (CSV injection; the writer guards every text as well)."""
+    return excel_csv.safe(value) if isinstance(value, str) else value
 
 
 def local_time(at: datetime) -> str:
-    return at.astimezone(LOCAL).strftime("%d-%m-%Y %H:%M")
+    return excel_csv.local_time(at)
 
 
 def categories_of(report: AreaReport) -> list[str]:
@@ -107,11 +103,10 @@ def categories_of(report: AreaReport) -> list[str]:
 
 def area_csv(report: AreaReport) -> str:
     """Every figure of the month per beat and in total; then enforcement per feitcode group; the trend."""
-    out = io.StringIO()
-    w = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    w.writerow(["Rapportage per gebied", report.org_name, month_label(report.month)])
-    w.writerow(["Gemaakt op", local_time(report.generated_at)])
-    w.writerow([])
+    rows: list[Sequence[Any]] = []
+    rows.append(["Rapportage per gebied", report.org_name, month_label(report.month)])
+    rows.append(["Gemaakt op", local_time(report.generated_at)])
+    rows.append([])
     categories = categories_of(report)
     header = ["Buurtcode", "Gebied", "Meldingen"] + [f"Meldingen {category_label(c)}" for c in categories]
     header += ["Waarschuwingen", "PV (OM)", "BSB", "Mulder", "Agressie-incidenten", "Politie-assistenties"]
@@ -123,7 +118,7 @@ def area_csv(report: AreaReport) -> str:
             f"Meldingen prio {p} ter plaatse",
         ]
     header += ["Meldingen met termijn (Signalen)", "Termijn overschreden"]
-    w.writerow(header)
+    rows.append(header)
     for f in [*report.beats, report.total]:
         row: list[Any] = [f.code, _safe(f.name), f.meldingen_total]
         row += [f.meldingen.get(c, 0) for c in categories]
@@ -132,27 +127,27 @@ def area_csv(report: AreaReport) -> str:
             r = f.response[str(p)]
             row += [_minutes_decimal(r.median_s), _minutes_decimal(r.p90_s), r.count]
         row += [f.sla_total, f.sla_breached]
-        w.writerow(row)
-    w.writerow([])
-    w.writerow(["Handhaving per feitcodegroep"])
-    w.writerow(["Buurtcode", "Gebied", "Feitcodegroep", *(OUTCOME_LABELS[o] for o in OUTCOMES)])
+        rows.append(row)
+    rows.append([])
+    rows.append(["Handhaving per feitcodegroep"])
+    rows.append(["Buurtcode", "Gebied", "Feitcodegroep", *(OUTCOME_LABELS[o] for o in OUTCOMES)])
     for f in [*report.beats, report.total]:
         for group, outcomes in f.enforcement.items():
-            w.writerow(
+            rows.append(
                 [f.code, _safe(f.name), category_label(group), *(outcomes.get(o, 0) for o in OUTCOMES)]
             )
-    w.writerow([])
-    w.writerow(["Trend (hele gemeente)"])
-    w.writerow([
+    rows.append([])
+    rows.append(["Trend (hele gemeente)"])
+    rows.append([
         "Maand", "Meldingen", "Waarschuwingen", "Boetes", "Agressie-incidenten", "Politie-assistenties",
         "Straaturen boa's", "Aanrijtijd prio 1 mediaan (min)",
     ])  # fmt: skip
     for t in report.trend:
-        w.writerow([
+        rows.append([
             month_label(t.month), t.meldingen, t.warnings, t.fines, t.aggression, t.police_assists,
             _num(t.street_hours), _minutes_decimal(t.response_p1_median_s),
         ])  # fmt: skip
-    return "\ufeff" + out.getvalue()
+    return excel_csv.document(rows)
 
 
 # --- PDF ----------------------------------------------------------------------------------------------------

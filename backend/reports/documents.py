@@ -5,30 +5,32 @@ Pure functions; the overview page itself is ``templates/overview.html`` (autoesc
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from backend.registrations.repository import Registration
 from backend.registrations.validation import LOCAL
+from backend.reports import excel_csv
 from backend.reports.repository import OverviewRow
 
 
+def _when(value: Any) -> Any:
+    """A stored ISO date or time as a date or a datetime (so the CSV writes it in local time); else as is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if len(value) == 10:
+        return parsed.date()
+    return parsed if parsed.tzinfo is not None else value
+
+
 def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow(["" if v is None else _safe(v) for v in row])
-    return out.getvalue()
-
-
-def _safe(value: Any) -> Any:
-    """No spreadsheet formulas from user input (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """Semicolons, a BOM, decimal commas and local times: what Dutch Excel opens (``excel_csv``)."""
+    return excel_csv.document([header, *rows])
 
 
 REVIEW_HEADER = (
@@ -48,11 +50,11 @@ def review_csv(registrations: Sequence[Registration]) -> str:
         address = (person or {}).get("address", {})
         entry, tariff = r.derived.get("entry", {}), r.derived.get("tariff", {})
         rows.append([
-            r.id, r.kind, r.state, r.version, r.regime, r.occurred_at.isoformat(), r.category, r.feitcode,
+            r.id, r.kind, r.state, r.version, r.regime, r.occurred_at, r.category, r.feitcode,
             entry.get("description"), tariff.get("amount_eur"), tariff.get("minor"), r.lon, r.lat,
             " ".join(map(str, r.beat_ids)), d["location"].get("address"), r.author_id,
             " ".join(map(str, r.boa_ids)), r.unit_id, (person or {}).get("name"),
-            (person or {}).get("birth_date"), (person or {}).get("id_document_type"),
+            _when((person or {}).get("birth_date")), (person or {}).get("id_document_type"),
             (person or {}).get("id_document_number"), address.get("street"),
             address.get("house_number"), address.get("postcode"), address.get("city"), address.get("country"),
             d.get("licence_plate"), d.get("vehicle_category"), d.get("statement") or d.get("text"),
@@ -74,12 +76,12 @@ def gir_csv(incidents: Sequence[Registration]) -> str:
     for r in incidents:
         d, local = r.details, r.occurred_at.astimezone(LOCAL)
         rows.append([
-            r.id, local.date().isoformat(), local.strftime("%H:%M"), r.lon, r.lat,
+            r.id, local.date(), local.strftime("%H:%M"), r.lon, r.lat,
             d["location"].get("address"), " ".join(d["types"]), d["severity"], d.get("impact"),
             d.get("description"), "; ".join(s["role"] for s in d["staff"]),
             "ja" if d.get("offender") else "nee", len(d.get("witnesses", [])), len(r.photos),
-            " ".join(d.get("bodycam_refs", [])), d.get("report"), d.get("reported_at"),
-            r.derived.get("aangifte_deadline"), "ja" if d.get("vpt_code_used") else "nee",
+            " ".join(d.get("bodycam_refs", [])), d.get("report"), _when(d.get("reported_at")),
+            _when(r.derived.get("aangifte_deadline")), "ja" if d.get("vpt_code_used") else "nee",
             d.get("follow_up_care"), r.state,
         ])  # fmt: skip
     return _csv(GIR_HEADER, rows)

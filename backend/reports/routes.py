@@ -49,7 +49,7 @@ async def _export(
     return found
 
 
-@get("/registrations.csv", media_type="text/csv")
+@get("/registrations.csv", media_type="text/csv; charset=utf-8")
 async def export_registrations(
     request: AnyRequest,
     principal: NamedDependency[Principal],
@@ -78,7 +78,7 @@ async def export_registrations(
     return documents.review_csv(await _export(pool, request, principal, filters, "csv"))
 
 
-@get("/gir.csv", media_type="text/csv")
+@get("/gir.csv", media_type="text/csv; charset=utf-8")
 async def export_gir(
     request: AnyRequest,
     principal: NamedDependency[Principal],

@@ -85,3 +85,18 @@ async def open_shift(conn: Conn, unit_id: int) -> asyncpg.Record | None:
         "WHERE unit_id = $1 AND ended_at IS NULL",
         unit_id,
     )
+
+
+async def open_shifts_of_org(conn: Conn, org_id: int) -> list[asyncpg.Record]:
+    """Every open shift of the organisation's units with the names of who is on it (the tablet's shift
+    screen shows them, so a boa does not pick a unit a colleague is using)."""
+    return await conn.fetch(
+        """SELECT s.id, s.unit_id, u.call_sign, s.started_at, s.account_ids,
+                  coalesce(array(SELECT coalesce(nullif(a.display_name, ''), a.username)
+                                 FROM unnest(s.account_ids) WITH ORDINALITY AS m(id, n)
+                                 JOIN accounts a ON a.id = m.id ORDER BY m.n), '{}') AS names
+           FROM shifts s JOIN units u ON u.id = s.unit_id
+           WHERE s.ended_at IS NULL AND u.org_id = $1
+           ORDER BY u.call_sign""",
+        org_id,
+    )

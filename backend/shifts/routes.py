@@ -7,9 +7,11 @@ ends only a shift he is on.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 import msgspec
-from litestar import Router, post
+from litestar import Router, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
@@ -31,6 +33,37 @@ class NewShift(msgspec.Struct, frozen=True, kw_only=True):
     device_id: Id | None = None
     account_ids: ManyIds = []
     beat_ids: ManyIds = []
+
+
+class OpenShift(msgspec.Struct, frozen=True, kw_only=True):
+    """A unit on duty and who is on it, for the tablet's shift screen."""
+
+    shift_id: int
+    unit_id: int
+    call_sign: str
+    started_at: datetime
+    names: list[str]
+    mine: bool  # the caller is on it
+
+
+@get("/open")
+async def list_open_shifts(
+    principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
+) -> list[OpenShift]:
+    """The organisation's open shifts: which unit is on duty with whom."""
+    async with pool.acquire() as conn:
+        rows = await shifts.open_shifts_of_org(conn, principal.org_id)
+    return [
+        OpenShift(
+            shift_id=r["id"],
+            unit_id=r["unit_id"],
+            call_sign=r["call_sign"],
+            started_at=r["started_at"],
+            names=list(r["names"]),
+            mine=principal.account_id in r["account_ids"],
+        )
+        for r in rows
+    ]
 
 
 @post("/")
@@ -111,5 +144,5 @@ router = Router(
     path="/api/shifts",
     tags=["shifts"],
     guards=[requires("boa", "teamlead", "admin")],
-    route_handlers=[start_shift, end_shift],
+    route_handlers=[list_open_shifts, start_shift, end_shift],
 )

@@ -65,6 +65,10 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
     )
     online = BooleanProperty(False)
     link_text = StringProperty(t("link.offline"))
+    # the top bar: the link's state on duty; before a shift there is no link to lose, so none is shown
+    # ("Geen verbinding" on the login screen read as "the server is down" while it answered)
+    bar_text = StringProperty(t("link.off_duty"))
+    bar_warn = BooleanProperty(False)  # amber: on duty and the meldkamer cannot be reached
     waiting = NumericProperty(0)
     user = StringProperty("")
     title = StringProperty(t("app.title"))  # the top bar: the app, and the shift when on one
@@ -154,7 +158,10 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             tab=self._tab_opened,
             online=self.map.setter("online"),
             waiting=self._tab_labels,
+            screen=self._bar,
+            link_text=self._bar,
         )
+        self.bind(online=self._bar)
         self.tasks.bind(open_count=self._tab_labels)
         self.colleagues.bind(markers=lambda _, where: self.map.set_colleagues(list(where)))
         self.shift.bind(active=self._title, summary=self._title)
@@ -289,6 +296,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         self.user = session.display_name
         self.api.token = session.access_token
         link = self.link = Link(self.api, self.outbox, session)
+        self.api.fresh = link.fresh_token  # every call refreshes the token, ending a shift included
         link.on_state = self._link_state
         link.on_frame = self._frame
         link.on_session = self._session_refreshed
@@ -311,6 +319,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
 
     def on_shift_ended(self) -> None:
         self.tasks.shift_ended()
+        self.map.clear_task()
         self.checkin.clear()  # the server ends the timer with the shift
         self.mandown.check()
         self.colleagues.shift_ended()
@@ -330,12 +339,14 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
         await self.stop_link()
         self.session = None
         self.api.token = None
+        self.api.fresh = None
         self.user = ""
         self.rooster.clear()  # the next boa on this tablet does not see this one's shifts
         self._save()
         self.screen = "login"
 
     async def stop_link(self) -> None:
+        self.api.fresh = None
         if self.link is not None:
             await self.link.stop()
             self.link = None
@@ -378,9 +389,23 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             self.link_text = t("link.online" if self.online else "link.offline")
         self.noodknop.refresh()
 
+    def _bar(self, *_: object) -> None:
+        on_duty = self.screen == "duty"
+        self.bar_text = self.link_text if on_duty else t("link.off_duty")
+        self.bar_warn = on_duty and not self.online
+
     def _session_refreshed(self, session: Session) -> None:
         self.session = session
         self._save()
+
+    def show_task_on_map(self, task_id: int) -> None:
+        """ "Op kaart" on a task: the map tab with the task's place, the own and the partner's position."""
+        entry = self.tasks.tasks.get(task_id)
+        if entry is None:
+            return
+        task = entry["task"]
+        if self.map.show_task(task.lon, task.lat, task.address or task.category or task.title):
+            self.tab = "map"
 
     def _frame(self, frame: msgspec.Struct) -> None:
         if isinstance(frame, Welcome):

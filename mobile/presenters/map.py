@@ -37,6 +37,8 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
     marker = ListProperty([])  # [x, y] of the own position, [] without a fix
     partner_markers = ListProperty([])  # [[x, y], ...] of the duo partner's devices (from the server)
     colleague_markers = ListProperty([])  # [[x, y], ...] of colleagues with an unanswered alarm
+    task_marker = ListProperty([])  # [x, y] of the task shown on the map, [] when none
+    task_caption = StringProperty("")  # "Taak: Nieuwmarkt 4 (oranje) · u (rood) · partner (blauw)"
     accuracy_px = NumericProperty(0.0)
     track = ListProperty([])  # flat pixels of the recent track
     caption = StringProperty(t("map.no_beat"))
@@ -52,6 +54,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         self.beats: list[dict[str, Any]] = []  # [{"id", "name", "rings"}]
         self._partners: list[tuple[float, float]] = []
         self._colleagues: list[tuple[float, float]] = []
+        self._task: tuple[float, float] | None = None
         self._size = (0.0, 0.0)
         self.tiles_url = tiles_url
         location.bind(lon=self._relayout, lat=self._relayout, track=self._relayout)
@@ -81,6 +84,21 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
     def set_colleagues(self, where: list[tuple[float, float]]) -> None:
         """Colleagues whose alarm the meldkamer has not answered (lon, lat): drawn as pulsing red rings."""
         self._colleagues = list(where)
+        self._relayout()
+
+    def show_task(self, lon: float | None, lat: float | None, where: str) -> bool:
+        """The place of a task (an orange square), kept in view with the own and the partner's position.
+        False when the task has no place (then nothing changes)."""
+        if lon is None or lat is None:
+            return False
+        self._task = (lon, lat)
+        self.task_caption = t("map.task", where=where or f"{lat:.5f}, {lon:.5f}")
+        self._relayout()
+        return True
+
+    def clear_task(self) -> None:
+        self._task = None
+        self.task_caption = ""
         self._relayout()
 
     def names(self, beat_ids: list[int]) -> list[str]:
@@ -113,6 +131,8 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         if loc.has_fix:
             points.append((loc.lon, loc.lat))
         points += self._colleagues  # a colleague in trouble is always in view
+        if self._task is not None:  # a task shown on the map: it, the boa and the partner in one view
+            points += [self._task, *self._partners]
         if not points or width <= 0 or height <= 0:
             return None
         lons, lats = [p[0] for p in points], [p[1] for p in points]
@@ -138,6 +158,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
             self.lines, self.other_lines, self.labels, self.marker, self.track = [], [], [], [], []
             self.partner_markers = []
             self.colleague_markers = []
+            self.task_marker = []
             return
         clon, clat, scale = frame
         width, height = self._size
@@ -171,6 +192,7 @@ class MapPresenter(EventDispatcher):  # type: ignore[misc]
         self.marker = list(px(loc.lon, loc.lat)) if loc.has_fix else []
         self.partner_markers = [list(px(lon, lat)) for lon, lat in self._partners]
         self.colleague_markers = [list(px(lon, lat)) for lon, lat in self._colleagues]
+        self.task_marker = list(px(*self._task)) if self._task is not None else []
         self.accuracy_px = max(loc.accuracy_m, 0.0) / 111_320.0 * scale if loc.has_fix else 0.0
         self.track = [c for p in loc.track for c in px(*p)]
         self.tiles = self._tiles(clon, clat, scale) if self.tiles_url and self.online else []

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kivy.event import EventDispatcher
-from kivy.properties import ListProperty, OptionProperty, StringProperty
+from kivy.properties import BooleanProperty, ListProperty, OptionProperty, StringProperty
 
 from mobile import api as api_mod
 from mobile import feitcodes
@@ -26,6 +26,9 @@ from shared.feitcodes import search as search_feitcodes
 from shared.registrations import DEFAULT_CATEGORIES, KINDS, FieldError, decode_submission
 
 RECENT_MAX = 10
+RECEIPT_RETRY_S = 3.0  # until the fine has reached the server (it goes through the outbox)
+RECEIPT_TRIES = 400  # about twenty minutes of dead zone; after that the team lead's page still has it
+RECEIPT_LINES = ("Kenmerk", "Datum en tijd", "Plaats", "Feitcode", "Overtreding", "Bedrag", "Naam")
 RESULTS_MAX = 8  # rows of the feitcode picker, offline and from the server alike
 SEARCH_DELAY_S = 0.3
 
@@ -47,6 +50,10 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
     results = ListProperty([])  # [{"code", "text"}]
     feitcode = StringProperty("")
     feitcode_label = StringProperty("")
+    feitcode_text = StringProperty("")  # the chosen offence in full, as on the kennisgeving
+    feitcode_amount = StringProperty("")  # "Bedrag: € 110" or plainly that the catalogue has none
+    feitcode_has_amount = BooleanProperty(False)
+    picking = BooleanProperty(True)  # the results list shows; False: the chosen offence and its amount show
     offender_name = StringProperty("")
     offender_birth = StringProperty("")
     id_type = StringProperty("identiteitskaart")
@@ -63,6 +70,12 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
     photos = ListProperty([])  # file paths
     photos_label = StringProperty("")
     photo_button = StringProperty(t("reg.photo"))  # the camera button, with the photos taken so far
+    # the kennisgeving of the last fine: its kenmerk once the server has the fine
+    receipt_button = StringProperty("")  # "Kennisgeving 26-K7M3-Q9XA tonen", or that it is on its way
+    receipt_ready = BooleanProperty(False)
+    showing_receipt = BooleanProperty(False)
+    receipt_title = StringProperty("")
+    receipt_rows = ListProperty([])  # [{"label", "value"}] as on the paper
     error = StringProperty("")
     saved = StringProperty("")
     notice = StringProperty("")  # what went wrong, else that it was saved
@@ -97,8 +110,10 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         )  # tags of the APV zones at this spot (server search knows them)
         self.recent: tuple[str, ...] = ()
         self._short: dict[str, str] = {}
+        self._hits: dict[str, tuple[str, str, dict[str, int]]] = {}  # code -> (full text, scheme, amounts)
+        self._receipt_for = ""  # the registration id of the last fine
         self._categories: list[str] = []
-        self.bind(query=lambda *_: self.search(), category=self._category_rows)
+        self.bind(query=self._query_changed, category=self._category_rows)
         self.bind(
             photos=lambda *_: setattr(
                 self, "photos_label", t("reg.photos", count=len(self.photos)) if self.photos else ""
@@ -109,6 +124,13 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         self.use_categories(list(DEFAULT_CATEGORIES))
         self._where_when()
         self.search()
+
+    def _query_changed(self, *_: object) -> None:
+        self.picking = True  # typing again: pick (the chosen code stays until another is tapped)
+        self.search()
+
+    def pick_again(self) -> None:
+        self.picking = True
 
     def _photo_button(self, *_: object) -> None:
         self.photo_button = t("reg.photo") + (f"  ·  {self.photos_label}" if self.photos_label else "")
@@ -155,6 +177,7 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
             self.catalogue, self.query, track=self.track, domains=self.domains, zone_tags=self.here,
             recent=self.recent, limit=RESULTS_MAX,
         )  # fmt: skip
+        self._hits = {f.code: (f.description, f.amount_scheme, dict(f.amounts_eur)) for f in found}
         self._show([(f.code, f.description, bool(self.here & set(f.tags))) for f in found])
         if self._frames.online:
             self._spawn(self._server_search(self.query))
@@ -172,6 +195,7 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
             return  # the local results stay
         self.track, self.domains = answer.track, tuple(answer.domains) or self.domains
         if query == self.query:
+            self._hits = {h.code: (h.description, h.amount_scheme, dict(h.amounts_eur)) for h in answer.hits}
             self._show([(h.code, h.description, h.applies_here) for h in answer.hits])
 
     def _show(self, found: list[tuple[str, str, bool]]) -> None:
@@ -191,6 +215,11 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         self.feitcode = code
         # the part that sets it apart from its neighbours, as in the list (the full text is long)
         self.feitcode_label = t("reg.feitcode_chosen", code=code, description=self._short[code])
+        description, scheme, amounts = self._hits.get(code, (self._short[code], "none", {}))
+        self.feitcode_text = f"{code}  ·  {description}"
+        self.feitcode_has_amount = bool(amounts)
+        self.feitcode_amount = amount_text(scheme, amounts)
+        self.picking = False
 
     def add_photo(self, path: str) -> None:
         self.photos = [*self.photos, path]
@@ -288,9 +317,49 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         )
         if self.feitcode:
             self.recent = tuple(dict.fromkeys((self.feitcode, *self.recent)))[:RECENT_MAX]
+        if self.kind == "fine":
+            self._receipt_for = registration_id
+            self.receipt_ready, self.showing_receipt = False, False
+            self.receipt_button = t("receipt.waiting")
+            try:
+                asyncio.get_running_loop()
+            except RuntimeError:  # no loop (a form driven on its own): nothing to fetch with
+                pass
+            else:
+                self._spawn(self.fetch_receipt(registration_id))
         self.clear()
         self.saved = t("reg.saved")
         return True
+
+    async def fetch_receipt(self, registration_id: str, retry_s: float = RECEIPT_RETRY_S) -> bool:
+        """Ask the server for the fine's kennisgeving until it has the fine (404 until the outbox sent it)."""
+        for _ in range(RECEIPT_TRIES):
+            if registration_id != self._receipt_for:
+                return False  # a newer fine took its place
+            try:
+                view = await self._api.receipt(registration_id)
+            except ApiError as exc:
+                if not (exc.transient or exc.status == 404):
+                    self.receipt_button = t("receipt.failed", reason=exc.message)
+                    return False
+                await asyncio.sleep(retry_s)
+                continue
+            if registration_id != self._receipt_for:
+                return False
+            self.receipt_title = str(view.get("title", ""))
+            rows = {str(label): str(value) for label, value in view.get("rows", [])}
+            self.receipt_rows = [{"label": k, "value": rows[k]} for k in RECEIPT_LINES if k in rows]
+            self.receipt_button = t("receipt.show", kenmerk=view.get("kenmerk", ""))
+            self.receipt_ready = True
+            return True
+        return False
+
+    def show_receipt(self) -> None:
+        if self.receipt_ready:
+            self.showing_receipt = True
+
+    def hide_receipt(self) -> None:
+        self.showing_receipt = False
 
     def clear(self) -> None:
         for name in (
@@ -298,6 +367,8 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
             "query",
             "feitcode",
             "feitcode_label",
+            "feitcode_text",
+            "feitcode_amount",
             "offender_name",
             "offender_birth",
             "id_number",
@@ -312,10 +383,32 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         ):
             setattr(self, name, "")
         self.id_type = "identiteitskaart"
+        self.feitcode_has_amount = False
+        self.picking = True
         self.severity = "middel"
         self.aggression_types = []
         self.photos = []
         self._where_when()
+
+
+def _euros(amount: int) -> str:
+    return f"€ {amount:,}".replace(",", ".")
+
+
+def amount_text(scheme: str, amounts: dict[str, int]) -> str:
+    """What the boa tells the offender before confirming: the amount, or plainly that the catalogue has none
+    (the shipped OM track has no tarieven; a team lead imports the gemeente's list)."""
+    if not amounts:
+        return t("reg.amount_missing")
+    if scheme == "person":
+        adult, minor = amounts.get("adult"), amounts.get("minor")
+        if adult is not None and minor is not None and minor != adult:
+            return t("reg.amount_person", adult=_euros(adult), minor=_euros(minor))
+        return t("reg.amount", amount=_euros(adult if adult is not None else next(iter(amounts.values()))))
+    values = sorted(set(amounts.values()))
+    if len(values) == 1:
+        return t("reg.amount", amount=_euros(values[0]))
+    return t("reg.amount_range", low=_euros(values[0]), high=_euros(values[-1]))
 
 
 def _id_number(text: str) -> str:

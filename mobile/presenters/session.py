@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from kivy.event import EventDispatcher
-from kivy.properties import BooleanProperty, ListProperty, NumericProperty, StringProperty
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, StringProperty
 
 from mobile.api import Api, ApiError, Session
 from mobile.i18n import field_label, t
@@ -118,6 +118,9 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
     end_label = StringProperty(t("shift.end"))
     # ready for the view's lists: exactly the keys of the row widgets
     unit_rows = ListProperty([])
+    on_duty = DictProperty({})  # unit id -> names of the colleagues on its open shift (not the boa's own)
+    take_over = StringProperty("")  # the question when the chosen unit is on duty with colleagues
+    start_label = StringProperty(t("shift.start"))  # "Toch starten als HH-03" while take_over asks
     partner_rows = ListProperty([])
     beat_rows = ListProperty([])
     rooster_note = StringProperty("")  # "Volgens rooster: …" when the boa has a planned shift now
@@ -147,12 +150,19 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
             partner_id=self._rows,
             beats=self._rows,
             beat_ids=self._rows,
+            on_duty=self._rows,
         )
 
     def _rows(self, *_: object) -> None:
         planned_label = "shift.beat_rooster" if self._rooster_beats else "shift.beat_planned"
         self.unit_rows = [
-            {"text": u["call_sign"], "unit_id": u["id"], "chosen": u["id"] == self.unit_id}
+            {
+                "text": u["call_sign"]
+                + (f"\n{', '.join(self.on_duty[u['id']])}" if self.on_duty.get(u["id"]) else ""),
+                "unit_id": u["id"],
+                "chosen": u["id"] == self.unit_id,
+                "taken": bool(self.on_duty.get(u["id"])),
+            }
             for u in self.units
         ]
         self.partner_rows = [
@@ -176,6 +186,7 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
             collection = await self._api.beats()
             partners = await self._api.colleagues()
             categories = await self._api.observation_categories()
+            open_shifts = await self._api.open_shifts()
         except ApiError as exc:
             self.error = t("shift.failed", reason=_reason(exc))
             return
@@ -193,12 +204,24 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
             {"id": f["id"], "name": f["properties"].get("name", str(f["id"]))}
             for f in collection.get("features", [])
         ]
-        if self.units and not self.unit_id:
-            self.choose_unit(self.units[0]["id"])
+        # a shift nobody is on (a team lead set it up without accounts) is the boa's to take: not "taken"
+        self.on_duty = {s["unit_id"]: list(s["names"]) for s in open_shifts if s["names"] and not s["mine"]}
+        free = [u for u in self.units if u["id"] not in self.on_duty] or self.units
+        if self.units and (not self.unit_id or self.unit_id in self.on_duty):
+            self.choose_unit(free[0]["id"])  # never preselect a unit a colleague is using
         else:
             self._order_beats()
 
     def choose_unit(self, unit_id: int) -> None:
+        """Choose the unit; one on duty with colleagues says so and asks before the shift starts."""
+        names = self.on_duty.get(unit_id)
+        unit = next((u for u in self.units if u["id"] == unit_id), None)
+        if names and unit is not None:
+            self.take_over = t("shift.take_over", call_sign=unit["call_sign"], names=" en ".join(names))
+            self.start_label = t("shift.start_anyway", call_sign=unit["call_sign"])
+        else:
+            self.take_over = ""
+            self.start_label = t("shift.start")
         self.unit_id = unit_id
         planned = self._planned()
         self.beat_ids = list(planned)
@@ -289,7 +312,7 @@ class ShiftPresenter(EventDispatcher):  # type: ignore[misc]
         try:
             await self._api.end_shift(int(self.shift_id))
         except ApiError as exc:
-            self.error = t("shift.failed", reason=_reason(exc))
+            self.error = t("shift.end_failed", reason=_reason(exc))
             return False
         finally:
             self.busy = False

@@ -95,6 +95,7 @@ class BeatMap(StencilView):  # type: ignore[misc]
             tiles=self._draw,
             partner_markers=self._draw,
             colleague_markers=self._draw,
+            task_marker=self._draw,
         )
         self.bind(size=self._resize, pos=self._draw)
         self._resize()
@@ -141,6 +142,12 @@ class BeatMap(StencilView):  # type: ignore[misc]
                 Line(circle=(cx_ + x0, cy_ + y0, dp(16)), width=dp(4))
                 Color(0.35, 0.0, 0.0, 1)
                 Ellipse(pos=(cx_ + x0 - dp(7), cy_ + y0 - dp(7)), size=(dp(14), dp(14)))
+            if p.task_marker:  # the task's place: an orange square with a dark edge
+                tx, ty = p.task_marker[0] + x0, p.task_marker[1] + y0
+                Color(0.10, 0.10, 0.10, 1)
+                Rectangle(pos=(tx - dp(14), ty - dp(14)), size=(dp(28), dp(28)))
+                Color(0.95, 0.55, 0.05, 1)
+                Rectangle(pos=(tx - dp(11), ty - dp(11)), size=(dp(22), dp(22)))
             if p.marker:
                 mx, my = p.marker[0] + x0, p.marker[1] + y0
                 r = max(p.accuracy_px, dp(14))

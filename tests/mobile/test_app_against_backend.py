@@ -125,6 +125,10 @@ async def test_boa_logs_in_starts_a_shift_sets_status_and_the_noodknop_is_acknow
                 app.outbox.listeners.append(lambda: app.outbox.count() == 0 and drained.set())
                 if app.outbox.count():
                     await asyncio.wait_for(drained.wait(), 15)
+                # the fine's kennisgeving on the tablet: the server's short kenmerk once it has the fine
+                await until(reg, "receipt_ready", lambda: reg.receipt_ready, timeout=15)
+                assert reg.receipt_button.startswith("Kennisgeving ") and "tonen" in reg.receipt_button
+                assert reg.receipt_rows[0]["label"] == "Kenmerk" and len(reg.receipt_rows[0]["value"]) == 12
 
                 assert await app.shift.end_shift(), app.shift.error
                 assert app.screen == "shift" and app.status.status == "off_duty"

@@ -256,3 +256,37 @@ async def test_the_noodknop_shows_that_the_meldkamer_has_seen_it(database_url: s
             assert app.noodknop.label.startswith("NOODMELDING\nGezien door\noperator_mk\nom ")
             app.noodknop.reset()
             assert app.noodknop.state == "idle" and app.noodknop.seen_by == ""
+
+
+async def test_a_declined_task_reaches_the_operator_with_its_reason(
+    database_url: str, tmp_path: Path
+) -> None:
+    world = await build_world(database_url)
+    async with running(make_settings(database_url, tmp_path)) as server:
+        op_session = await login(server.base, "operator_mk")
+        async with (
+            httpx.AsyncClient(base_url=server.base, headers=bearer(op_session)) as http,
+            socket_to(server.ws + "/ws/operator", op_session["access_token"]) as op,
+            on_duty(server, world, tmp_path / "tablet") as app,
+        ):
+            assert isinstance(await op.recv(), Snapshot)
+            watch = Watch(op)
+            r = await http.post(
+                "/api/incidents",
+                json={"category": "Afval", "priority": 3, "lon": OUDE_ZIJDE[0], "lat": OUDE_ZIJDE[1]},
+            )
+            incident_id = r.json()["incident_id"]
+            r = await http.post(f"/api/incidents/{incident_id}/tasks", json={"unit_id": world.unit_a})
+            task_id = r.json()["task_id"]
+            await until(app.tasks, "rows", lambda: bool(app.tasks.rows))
+            app.tasks.start_decline(task_id)
+            assert app.tasks.decline("Bezig met een andere taak")
+            await watch.until(lambda: "A-01: geweigerd — Bezig met een andere taak" in watch.timeline)
+            await outbox_empty(app)
+            r = await http.get(f"/api/incidents/{incident_id}")
+            assert r.status_code == 200, r.text
+            incident = r.json()["incident"]
+            task = next(t for t in incident["tasks"] if t["task_id"] == task_id)
+            assert task["state"] == "declined"
+            assert incident["state"] == "open"  # declined: the melding waits for another unit
+            assert app.tasks.rows[0]["state"] == "Geweigerd  —  reden: Bezig met een andere taak"

@@ -51,7 +51,7 @@ async def test_a_400_from_the_backends_validation_keeps_its_field_on_the_login_s
     assert (caught.value.status, caught.value.field) == (400, "device_id")
     app.login.username, app.login.password, app.login.device_id = "boa01", "geheim", "3"
     assert not await app.login.login()
-    assert app.login.error.startswith("Inloggen mislukt: Validation failed")
+    assert app.login.error.startswith("Inloggen mislukt: de server weigert de invoer")  # not its English
     assert app.login.error.endswith("(tablet-nummer)")
     await app.close()
 

@@ -52,3 +52,20 @@ def test_the_koppelcode_comes_from_the_option_or_in_a_simulation_from_the_demo_s
     assert tablet_side == DEMO_DEVICE_SECRET  # `--simulate` logs in to the demo's tablets
     assert parse(["--device-secret", "abc"]).device_secret == "abc"
     assert parse([]).device_secret is None
+
+
+def test_the_tour_without_a_tablet_number_exits_non_zero_and_says_why(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "SCHAKEL_DEVICE_ID"}
+    done = subprocess.run(
+        [sys.executable, "-m", "mobile", "--tour", str(tmp_path / "shots")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "--device-id" in done.stderr and not (tmp_path / "shots").exists()

@@ -410,7 +410,7 @@ async def test_login_shows_the_reason_in_dutch_and_refuses_non_boa_accounts(tmp_
     app = make_app(tmp_path, handler)
     app.login.username, app.login.password, app.login.device_id = "boa01", "fout", "3"
     assert not await app.login.login()
-    assert app.login.error == "Inloggen mislukt: unknown username or wrong password"
+    assert app.login.error == "Inloggen mislukt: onbekende gebruikersnaam of verkeerd wachtwoord"
     app.login.password = "goed"
     assert not await app.login.login()
     assert app.login.error == "Dit account is geen boa-account." and app.screen == "login"
@@ -457,7 +457,8 @@ async def test_requests_wait_out_a_server_failure_and_keep_their_order(tmp_path:
         await api.close()
     assert seen == ["POST /api/registrations", "PUT /api/photos/dup", "POST /api/registrations"]
     (failed,) = outbox.items()
-    assert failed.key == "r2" and failed.reason == "422 kind is unknown (kind)"
+    # the server's English reason does not reach the boa: what the refusal means, in Dutch
+    assert failed.key == "r2" and failed.reason == "422 geweigerd door de server (kind)"
 
 
 async def test_a_conflicting_registration_id_is_shown_as_failed_not_as_sent(tmp_path: Path) -> None:
@@ -519,7 +520,7 @@ async def test_a_refused_session_goes_back_to_login_and_keeps_the_outbox(tmp_pat
         while app.screen != "login":
             changed.clear()
             await changed.wait()
-    assert "refresh token unknown" in app.login.error
+    assert "de sessie is verlopen" in app.login.error
     assert app.outbox.has("status") and app.shift.active
     await app.close()
 
@@ -633,8 +634,8 @@ class RecordingSender:
     def position(self, lon: float, lat: float, at: datetime, **_: Any) -> None:
         self.sent.append(("position", (lon, lat)))
 
-    def task_update(self, task_id: int, state: Any, at: datetime) -> None:
-        self.sent.append(("task_update", state))
+    def task_update(self, task_id: int, state: Any, at: datetime, note: str = "") -> None:
+        self.sent.append(("task_update", (state, note)) if note else ("task_update", state))
 
     def message_read(self, message_id: int, at: datetime) -> None:
         self.sent.append(("message_read", message_id))
@@ -713,3 +714,283 @@ async def test_the_koppelcode_is_sent_at_login_and_kept_for_the_next_one(tmp_pat
     assert await again.login.login(), again.login.error
     assert sent[-1]["device_secret"] == "de-koppelcode"
     await again.close()
+
+
+# --- tasks through a shift (issue 11) -----------------------------------------------------------------------
+
+
+def test_open_tasks_come_first_newest_first_within_a_priority_and_finished_ones_fold(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    for task_id, priority in ((1, 1), (2, 2), (3, 2), (4, 1)):
+        app.tasks.received(
+            TaskAssigned(task_id=task_id, incident_id=task_id, title=f"T{task_id}", priority=priority)
+        )
+    for _ in range(4):
+        app.tasks.advance(4)  # the newest prio 1 is finished: it goes below every open task
+    app.tasks.received(TaskAssigned(task_id=5, incident_id=5, title="T5", priority=2))
+    assert [r["task_id"] for r in app.tasks.rows] == [1, 5, 3, 2, 4]
+    view = app.tasks.view_rows
+    assert [r.get("task_id") for r in view] == [1, 5, 3, 2, None]  # the finished one is folded away
+    assert view[-1]["viewclass"] == "DoneFold" and view[-1]["text"].startswith("Afgerond (1)")
+    app.tasks.toggle_done()
+    assert [r.get("task_id") for r in app.tasks.view_rows] == [1, 5, 3, 2, None, 4]
+    assert "verbergen" in app.tasks.view_rows[4]["text"] and app.tasks.open_count == 4
+
+
+def test_notices_stack_and_a_task_s_notice_goes_when_it_is_handled(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.tasks.received(TaskAssigned(task_id=9, incident_id=4, title="Overlast", priority=1))
+    now = datetime.now(UTC)
+    app.tasks.received(TextMessage(message_id=4, text="Politie onderweg", sender="Meldkamer", sent_at=now))
+    assert [b["text"] for b in app.tasks.banners] == [
+        "Bericht van Meldkamer: Politie onderweg",
+        "Nieuwe taak: Overlast",
+    ]
+    for _ in range(4):
+        app.tasks.advance(9)  # accepted … afgerond: the "Nieuwe taak" notice went with the first tap
+    assert [b["text"] for b in app.tasks.banners] == ["Bericht van Meldkamer: Politie onderweg"]
+    app.tasks.received(TaskAssigned(task_id=10, incident_id=5, title="Fietsen", priority=3))
+    app.tasks.received(TaskCancelled(task_id=10, reason="opgelost"))  # replaces its own notice
+    assert [b["text"] for b in app.tasks.banners] == [
+        "Ingetrokken door de meldkamer: Fietsen  —  reden: opgelost",
+        "Bericht van Meldkamer: Politie onderweg",
+    ]
+    for n in range(3):
+        app.tasks.received(TextMessage(message_id=10 + n, text=f"nr {n}", sender="Meldkamer", sent_at=now))
+    assert len(app.tasks.banners) == 2 and app.tasks.banners_more == "+ 3 meer (zie Taken)"
+    app.tasks.open_from_banner(app.tasks.banners[1]["key"])  # a tap closes that notice only
+    assert [b["text"] for b in app.tasks.banners] == [
+        "Bericht van Meldkamer: nr 2",
+        "Bericht van Meldkamer: nr 0",
+    ]
+    assert app.tab == "tasks" and app.tasks.banner == "Bericht van Meldkamer: nr 2"
+    app.tasks.dismiss(10)
+    assert all("Fietsen" not in b["text"] for b in app.tasks.banners)
+
+
+def test_a_long_description_folds_at_a_word_and_a_tap_shows_it_whole(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    text = "Melder ziet een groep jongeren bij de speeltuin die de bankjes vernielen en omstanders " * 4
+    app.tasks.received(TaskAssigned(task_id=9, incident_id=4, title="Overlast", priority=1, description=text))
+    row = app.tasks.rows[0]
+    assert row["folds"] and row["description"].endswith("…  (tik voor de hele tekst)")
+    shown = row["description"].removesuffix(" …  (tik voor de hele tekst)")
+    assert text.startswith(shown) and text[len(shown)] == " "  # cut between words, not in one
+    folded_height = row["size"][1]
+    app.tasks.toggle_description(9)
+    row = app.tasks.rows[0]
+    assert row["description"].startswith(text.strip()) and row["size"][1] > folded_height
+    app.tasks.toggle_description(9)
+    assert app.tasks.rows[0]["size"][1] == folded_height
+    app.tasks.received(
+        TaskAssigned(task_id=10, incident_id=5, title="Kort", priority=2, description="Bij de kerk")
+    )
+    short = next(r for r in app.tasks.rows if r["task_id"] == 10)
+    assert not short["folds"] and short["description"] == "Bij de kerk"
+
+
+def test_declining_asks_a_reason_and_sends_it_with_the_task_update(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.tasks.received(TaskAssigned(task_id=9, incident_id=4, title="Overlast", priority=1, category="Jeugd"))
+    app.tasks.start_decline(9)
+    assert app.tasks.declining == 9 and app.tasks.decline_title == "Weigeren: Jeugd"
+    assert not app.tasks.decline()  # no reason: nothing goes out
+    assert "reden" in app.tasks.decline_error.lower()
+    assert [f for f in frames(app) if f["kind"] == "task_update"] == []
+    assert app.tasks.decline(app.tasks.decline_reasons[1])  # one tap: "Te ver weg"
+    sent = [f for f in frames(app) if f["kind"] == "task_update"]
+    assert [(f["task_id"], f["state"], f["note"]) for f in sent] == [(9, "declined", "Te ver weg")]
+    row = app.tasks.rows[0]
+    assert row["closed"] and row["state"] == "Geweigerd  —  reden: Te ver weg" and app.tasks.declining == 0
+    assert app.tasks.banners == [] and app.tasks.open_count == 0
+    app.tasks.received(TaskAssigned(task_id=11, incident_id=6, title="Afval", priority=3))
+    app.tasks.start_decline(11)
+    app.tasks.decline_reason = "  Pauze, collega neemt hem  "
+    assert app.tasks.decline()
+    assert [f["note"] for f in frames(app) if f["kind"] == "task_update"][-1] == "Pauze, collega neemt hem"
+
+
+def test_a_task_on_the_map_is_in_view_with_the_own_and_the_partner_s_position(tmp_path: Path) -> None:
+    from shared.protocol import PartnerFix, PartnerPositions
+
+    app = make_app(tmp_path)
+    on_shift(app)
+    app.map.layout(800, 600)
+    app.location.fix(4.895, 52.375, accuracy_m=5.0)
+    app._frame(PartnerPositions(fixes=[PartnerFix(device_id=8, lon=4.893, lat=52.374, at=datetime.now(UTC))]))
+    far = (4.93, 52.36)  # outside the beat
+    app.tasks.received(
+        TaskAssigned(
+            task_id=9, incident_id=4, title="Overlast", priority=1, lon=far[0], lat=far[1], address="Dam 1"
+        )
+    )
+    app.show_task_on_map(9)
+    assert app.tab == "map" and app.map.task_caption.startswith("Taak: Dam 1")
+    for x, y in [app.map.task_marker, app.map.marker, *app.map.partner_markers]:
+        assert 0 <= x <= 800 and 0 <= y <= 600
+    app.tab = "tasks"
+    app.tasks.received(TaskAssigned(task_id=10, incident_id=5, title="Zonder plaats", priority=2))
+    app.show_task_on_map(10)  # no place: the map is not opened for nothing
+    assert app.tab == "tasks"
+    app.on_shift_ended()
+    assert app.map.task_marker == [] and app.map.task_caption == ""
+
+
+def test_the_fine_shows_the_whole_offence_and_its_amount_or_plainly_that_there_is_none(
+    tmp_path: Path,
+) -> None:
+    app = make_app(tmp_path)
+    reg = app.register
+    reg.choose_kind("fine")
+    reg.track = "bestuurlijke_boete"  # the gemeente's track, as the server's first answer says
+    reg.query = "BF 070a"  # a bestuurlijke boete with an amount in the shipped catalogue
+    reg.choose_feitcode("BF 070a")
+    assert reg.feitcode_text.startswith("BF 070a  ·  Zonder vergunning van de burgemeester op of aan de weg")
+    assert reg.feitcode_amount == "Bedrag: € 60" and reg.feitcode_has_amount and not reg.picking
+    reg.track = "om_strafbeschikking"  # another gemeente: the OM track
+    reg.query = "hond"  # typing again shows the list; the chosen code stays until another is tapped
+    assert reg.picking and reg.feitcode == "BF 070a"
+    om = next(r["code"] for r in reg.results if r["code"].startswith("BF 145"))
+    reg.choose_feitcode(om)  # the OM track ships without tarieven
+    entry = next(e for e in reg.catalogue.entries if e.code == om and e.track == "om_strafbeschikking")
+    assert reg.feitcode_text == f"{om}  ·  {entry.description}"  # in full, not the list's fragment
+    assert reg.feitcode_amount.startswith("Bedrag niet in de catalogus") and not reg.feitcode_has_amount
+    reg.pick_again()
+    assert reg.picking
+
+
+def test_amounts_read_as_a_boa_says_them() -> None:
+    from mobile.presenters.register import amount_text
+
+    assert amount_text("person", {"adult": 1100, "minor": 550}) == (
+        "Bedrag: € 1.100 (volwassene), € 550 (minderjarige)"
+    )
+    assert (
+        amount_text("road_user", {"1": 110, "8": 330})
+        == "Bedrag: € 110 tot € 330 (hangt af van de categorie)"
+    )
+    assert amount_text("speed", {"1": 70}) == "Bedrag: € 70"
+    assert amount_text("none", {}).startswith("Bedrag niet in de catalogus")
+
+
+async def test_after_a_fine_the_tablet_shows_its_kennisgeving_once_the_server_has_it(tmp_path: Path) -> None:
+    asked: list[str] = []
+    receipt = {
+        "title": "Aankondiging van bestuurlijke boete",
+        "kenmerk": "26-K7M3-Q9XA",
+        "rows": [
+            ["Kenmerk", "26-K7M3-Q9XA"],
+            ["Datum en tijd", "01-12-2026 16:02"],
+            ["Plaats", "Zeedijk 12"],
+            ["Feitcode", "BF 070a"],
+            ["Overtreding", "Zonder vergunning een evenement"],
+            ["Bedrag", "€ 60,00"],
+            ["Naam", "J. de Vries"],
+            ["Geboortedatum", "1988-04-12"],
+        ],
+    }
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/receipt.json"):
+            asked.append(request.url.path)
+            if len(asked) < 3:  # the outbox has not delivered the fine yet
+                return refusal(404, "not_found", "registratie niet gevonden")
+            return httpx.Response(200, json=receipt)
+        return httpx.Response(503)
+
+    app = make_app(tmp_path, handler)
+    on_shift(app)
+    app.location.fix(4.895, 52.375, accuracy_m=5.0)
+    reg = app.register
+    reg.choose_kind("fine")
+    reg.track = "bestuurlijke_boete"
+    reg.query = "BF 070a"
+    reg.choose_feitcode("BF 070a")
+    reg.offender_name, reg.offender_birth = "J. de Vries", "12-04-1988"
+    reg.id_type, reg.id_number = "rijbewijs", "5612345678"
+    reg.street, reg.house_number, reg.postcode, reg.city = "Zeedijk", "12", "1012 AZ", "Amsterdam"
+    assert reg.save(), reg.error
+    assert reg.receipt_button.startswith("Kennisgeving: het kenmerk volgt") and not reg.receipt_ready
+    registration_id = json.loads(app.outbox.next_request()[0].body)["id"]  # type: ignore[union-attr]
+    assert await reg.fetch_receipt(registration_id, retry_s=0.0)
+    assert len(asked) == 3 and asked[0] == f"/api/registrations/{registration_id}/receipt.json"
+    assert reg.receipt_button == "Kennisgeving 26-K7M3-Q9XA tonen" and reg.receipt_ready
+    reg.show_receipt()
+    assert reg.showing_receipt and reg.receipt_title == "Aankondiging van bestuurlijke boete"
+    assert [(r["label"], r["value"]) for r in reg.receipt_rows][:3] == [
+        ("Kenmerk", "26-K7M3-Q9XA"),
+        ("Datum en tijd", "01-12-2026 16:02"),
+        ("Plaats", "Zeedijk 12"),
+    ]
+    assert ("Bedrag", "€ 60,00") in [(r["label"], r["value"]) for r in reg.receipt_rows]
+    reg.hide_receipt()
+    assert not reg.showing_receipt
+
+
+async def test_every_call_refreshes_an_expiring_token_ending_a_shift_too(tmp_path: Path) -> None:
+    """Fifteen minutes into a shift the access token has expired: ending the shift refreshes it first, and a
+    401 on a call refreshes once and tries again; a failure is shown in Dutch."""
+    seen: list[tuple[str, str | None]] = []
+    refreshes = itertools.count(2)
+    end_answers = iter([httpx.Response(204), refusal(500, "internal", "Internal Server Error")])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.headers.get("authorization")))
+        if request.url.path == "/api/auth/refresh":
+            fresh = f"a{next(refreshes)}"
+            return httpx.Response(200, json={**msgspec.to_builtins(SESSION), "access_token": fresh})
+        if request.url.path == "/api/units" and request.headers["authorization"] == "Bearer a2":
+            return refusal(401, "unauthorized", "token expired", "token")  # refused early: refresh, retry
+        if request.url.path == "/api/units":
+            return httpx.Response(200, json=[])
+        if request.url.path.endswith("/end"):
+            return next(end_answers)
+        return httpx.Response(503)
+
+    app = make_app(tmp_path, handler)
+    expired = msgspec.structs.replace(SESSION, obtained_at=1.0)  # long ago
+    await app.signed_in(expired, load=False)
+    app.shift.began(5, "HH-01", [])
+    assert await app.shift.end_shift(), app.shift.error
+    assert [p for p, _ in seen] == ["/api/auth/refresh", "/api/shifts/5/end"]
+    assert seen[1][1] == "Bearer a2" and app.api.token == "a2"
+    seen.clear()
+    assert await app.api.units() == []
+    assert [p for p, _ in seen] == ["/api/units", "/api/auth/refresh", "/api/units"]
+    assert seen[-1][1] == "Bearer a3"
+    app.shift.began(6, "HH-01", [])
+    assert not await app.shift.end_shift()  # the server failed: the boa reads why, in Dutch
+    assert (
+        app.shift.error == "Dienst beëindigen mislukt: storing bij de server (code 500); probeer het opnieuw"
+    )
+    assert app.shift.active
+    await app.close()
+
+
+def test_server_and_network_texts_reach_the_boa_in_dutch() -> None:
+    from mobile.i18n import server_text
+
+    assert (
+        server_text(401, "unknown username or wrong password")
+        == "onbekende gebruikersnaam of verkeerd wachtwoord"
+    )
+    assert server_text(0, "All connection attempts failed") == "geen verbinding met de server"
+    assert (
+        server_text(409, "deze eenheid is in dienst met een collega")
+        == "deze eenheid is in dienst met een collega"
+    )
+    assert server_text(404, "beat not found") == "niet gevonden op de server"
+    assert server_text(502, "Bad Gateway").startswith("storing bij de server (code 502)")
+
+
+def test_the_login_screen_does_not_say_geen_verbinding_before_there_is_a_link(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    assert app.screen == "login" and app.bar_text == "Niet in dienst" and not app.bar_warn
+    on_shift(app)  # on duty, the link not up: now it matters
+    assert app.bar_text.startswith("Geen verbinding") and app.bar_warn
+    app._link_state("online")
+    assert app.bar_text == "Verbonden met de meldkamer" and not app.bar_warn

@@ -117,3 +117,52 @@ async def test_alarm_views_bind_prealarm_banners_checkin_and_the_silent_top_bar(
         app.dispatch("on_stop")  # the .kv files' `app` lets go of this one (as when the app stops)
         App._running_app = None
         await p.close()
+
+
+async def test_task_banners_stack_and_clear_and_the_task_list_shows_its_fold(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from kivy.lang import Builder
+
+    from mobile.app import HERE, VIEWS
+    from mobile.link import Link
+    from shared.protocol import TaskAssigned, TextMessage
+    from tests.mobile.test_presenters import SESSION
+
+    api = Api("http://schakel.test", transport=httpx.MockTransport(lambda _: httpx.Response(503)))
+    p = AppPresenter(
+        AppConfig(server="http://schakel.test", device_id=3, device_secret="koppel", data_dir=tmp_path),
+        api=api,
+    )
+    app = SchakelApp(p, NoGps())
+    App._running_app = app
+    for name in VIEWS:  # an earlier test built them: load the rules once, not twice
+        Builder.unload_file(str(HERE / "views" / f"{name}.kv"))
+    try:
+        root = app.build()
+        p.session = SESSION
+        p.link = Link(p.api, p.outbox, SESSION)
+        p.shift.began(5, "HH-13", [])
+        p.on_shift_started()
+        p._frame(TaskAssigned(task_id=9, incident_id=4, title="Overlast", priority=1))
+        now = datetime.now(UTC)
+        p._frame(TextMessage(message_id=4, text="Politie onderweg", sender="Meldkamer", sent_at=now))
+        found = [w for w in walk(root) if type(w).__name__ == "TaskBanner"]
+        banners = sorted(found, key=lambda b: b.index)
+        assert [b.text for b in banners] == [
+            "Bericht van Meldkamer: Politie onderweg",
+            "Nieuwe taak: Overlast",
+        ]
+        for _ in range(4):
+            p.tasks.advance(9)  # accepted … done: the task's notice goes, the message stays
+        assert [b.text for b in banners] == ["Bericht van Meldkamer: Politie onderweg", ""]
+        banners[0].dispatch("on_release")
+        assert [b.text for b in banners] == ["", ""] and p.tab == "tasks"
+        assert all(b.height == 0 for b in banners)
+        p.tasks.start_decline(9)  # a finished task cannot be declined: the panel stays shut
+        panel = next(w for w in walk(root) if type(w).__name__ == "DeclinePanel")
+        assert panel.height == 0
+    finally:
+        app.dispatch("on_stop")
+        App._running_app = None
+        await p.close()

@@ -175,7 +175,8 @@ async function open(id) {
       ${esc(v.action === "void" ? "vervallen verklaard" : "gecorrigeerd")} op ${esc(dateTime(v.replaced_at))} door ${esc(
       look.member.get(v.replaced_by)?.display_name || `account ${v.replaced_by}`)} — “${esc(v.reason)}”</li>`).join("")}</ol>`
       : `<p class="empty" id="versions">Geen eerdere versies.</p>`}
-    ${reg.kind === "fine" ? `<p><button class="secondary" id="receipt">Aankondiging downloaden</button></p>` : ""}
+    ${reg.kind === "fine" ? `<p><button class="secondary" id="receipt">Aankondiging downloaden</button>
+      <button class="secondary" id="receipt-pdf">Aankondiging als PDF</button></p>` : ""}
     ${reg.state === "active" ? `<div class="actions">
       <label>Reden (verplicht bij corrigeren en vervallen)
         <textarea id="reason" maxlength="1000" placeholder="bijv. verkeerde feitcode, dubbel ingevoerd"></textarea></label>
@@ -200,19 +201,23 @@ async function open(id) {
       document.getElementById("photos")?.append(img);
     }).catch(() => {});
   }
-  document.getElementById("receipt")?.addEventListener("click", async () => {
+  const download = async (path, name) => {
     try {
-      const blob = await read(`/api/registrations/${id}/receipt`, { as: "blob" });
+      const blob = await read(path, { as: "blob" });
       const a = document.createElement("a");
       a.href = URL.createObjectURL(blob);
-      a.download = `aankondiging-${id}.html`;
+      a.download = name;
       document.body.append(a);
       a.click();
       a.remove();
     } catch (err) {
       showProblem(err, panel);
     }
-  });
+  };
+  document.getElementById("receipt")?.addEventListener("click", () =>
+    download(`/api/registrations/${id}/receipt`, `aankondiging-${id}.html`));
+  document.getElementById("receipt-pdf")?.addEventListener("click", () =>
+    download(`/api/registrations/${id}/receipt.pdf`, `aankondiging-${id}.pdf`));
   const msg = document.getElementById("action-msg");
   const act = async (path, body, done) => {
     msg.className = "row-msg";
