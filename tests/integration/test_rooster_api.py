@@ -15,7 +15,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from backend.rooster import engine
 from backend.rooster import repository as repo
 from tests.conftest import new_database
 from tests.integration.registrations_kit import Env, environment, world_template
@@ -370,22 +369,6 @@ async def test_build_problem_reads_pins_published_history_and_absences(
         assert [(a.staff_id, a.kind, a.hours) for a in problem.absences] == [(str(smit), "ziek", 8.0)]
 
 
-async def test_solving_without_the_solver_is_refused_not_a_crash(
-    db: tuple[str, World], tmp_path: Path
-) -> None:
-    if engine.has_solver():
-        pytest.skip("the solver is installed: test_solve_* cover solving")
-    async with team_env(db, tmp_path) as env:
-        plan = await new_plan(env, days=7)
-        r = await env["lead_a"].post(
-            f"/api/rooster/plans/{plan['plan']['id']}/solve", json={"time_limit_s": 2}
-        )
-        assert r.status_code == 409 and r.json()["field"] == "solver"
-        assert plan["solver_available"] is False
-        v = ok(await env["lead_a"].get(f"/api/rooster/plans/{plan['plan']['id']}/violations"))
-        assert v == {"available": engine.has_checker(), "violations": []}
-
-
 async def wait_job(env: Env, job_id: str, timeout: float = 60) -> dict[str, Any]:
     async with asyncio.timeout(timeout):
         while True:
@@ -398,7 +381,6 @@ async def wait_job(env: Env, job_id: str, timeout: float = 60) -> dict[str, Any]
 async def test_solve_fills_the_draft_keeps_pins_one_job_per_plan(
     db: tuple[str, World], tmp_path: Path
 ) -> None:
-    pytest.importorskip("backend.rooster.solver")
     url, world = db
     async with team_env(db, tmp_path) as env:
         lead = env["lead_a"]
@@ -435,7 +417,6 @@ async def test_solve_fills_the_draft_keeps_pins_one_job_per_plan(
 
 
 async def test_herplan_after_a_sick_call_changes_little(db: tuple[str, World], tmp_path: Path) -> None:
-    pytest.importorskip("backend.rooster.solver")
     url, _ = db
     async with team_env(db, tmp_path) as env:
         lead = env["lead_a"]
@@ -465,7 +446,6 @@ async def test_herplan_after_a_sick_call_changes_little(db: tuple[str, World], t
 
 
 async def test_violations_name_the_article_boa_and_days(db: tuple[str, World], tmp_path: Path) -> None:
-    pytest.importorskip("backend.rooster.checker")
     url, world = db
     async with team_env(db, tmp_path) as env:
         lead = env["lead_a"]

@@ -254,7 +254,6 @@ async def wait_text(page: Any, selector: str, text: str, timeout_s: float = 60) 
 async def test_plan_maken_shows_progress_and_fills_the_grid_around_a_pin(
     db: tuple[str, World], tmp_path: Path
 ) -> None:
-    pytest.importorskip("backend.rooster.solver")
     url, world = db
     async with (
         environment(db, tmp_path, extra_sql=team_sql(world.org_a)) as env,
@@ -292,7 +291,6 @@ async def test_plan_maken_shows_progress_and_fills_the_grid_around_a_pin(
 
 
 async def test_ziekmelding_herplan_repairs_from_that_day(db: tuple[str, World], tmp_path: Path) -> None:
-    pytest.importorskip("backend.rooster.solver")
     url, world = db
     async with (
         environment(db, tmp_path, extra_sql=team_sql(world.org_a)) as env,
@@ -326,7 +324,6 @@ async def test_ziekmelding_herplan_repairs_from_that_day(db: tuple[str, World], 
 async def test_violations_are_listed_with_article_and_marked_in_the_grid(
     db: tuple[str, World], tmp_path: Path
 ) -> None:
-    pytest.importorskip("backend.rooster.checker")
     url, world = db
     async with (
         environment(db, tmp_path, extra_sql=team_sql(world.org_a)) as env,
