@@ -130,7 +130,9 @@ class _Checker:
 
     # -- output ---------------------------------------------------------------------------------------------
 
-    def add(self, code: str, what: str, staff_ids: Iterable[str], days: Iterable[date]) -> None:
+    def add(
+        self, code: str, what: str, staff_ids: Iterable[str], days: Iterable[date], hard: bool | None = None
+    ) -> None:
         r = rule(code)
         ids = list(dict.fromkeys(staff_ids))
         day_list = sorted(set(days))
@@ -138,7 +140,14 @@ class _Checker:
         where = ", ".join(x for x in (names, days_label(day_list)) if x)
         text = f"{what}: {where}" if where else what
         self.out.append(
-            Violation(rule=code, article=r.article, text=text, staff_ids=ids, days=day_list, hard=r.hard)
+            Violation(
+                rule=code,
+                article=r.article,
+                text=text,
+                staff_ids=ids,
+                days=day_list,
+                hard=r.hard if hard is None else hard,
+            )
         )
 
     def name(self, staff_id: str) -> str:
@@ -517,16 +526,21 @@ class _Checker:
                     )
                     return
             return
-        # a shorter known period: the same share, rounded down (13 of 52 is one in four)
+        # a shorter known period: broken only when so many Sundays are worked that no 52 weeks around them can
+        # still hold 13 free ones; short of that, falling behind the same share (13 of 52, rounded down) is a
+        # warning, not a broken rule: the Sundays nobody planned yet may all be free
+        work_limit = 52 - r.min_free_sundays_per_52_weeks
+        worked_known = [s for s in sundays if s in worked]
         needed = math.floor(r.min_free_sundays_per_52_weeks * len(sundays) / 52)
-        free = sum(1 for s in sundays if s not in worked)
-        if free < needed:
+        free = len(sundays) - len(worked_known)
+        if len(worked_known) > work_limit or free < needed:
             self.add(
                 "atw_5_6_lid_1",
                 f"{free} van {len(sundays)} zondagen vrij (ten minste {needed}, naar rato van "
                 f"{r.min_free_sundays_per_52_weeks} per 52 weken)",
                 [staff],
-                [s for s in sundays if s in worked and self.in_horizon(s)],
+                [s for s in worked_known if self.in_horizon(s)],
+                hard=len(worked_known) > work_limit,
             )
 
     # -- soft findings --------------------------------------------------------------------------------------

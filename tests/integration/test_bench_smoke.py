@@ -104,8 +104,9 @@ async def test_rooster_benchmark_plans_repairs_and_reports_its_figures(tmp_path:
         assert phase["first_feasible_s"] is not None and phase["assignments"] > 0, name
         assert phase["bound"] <= phase["objective"], name
         assert 0 <= phase["uncovered_boa_shifts"] <= phase["demand_boa_shifts"], name
+        assert phase["hard_violations"] == 0, (name, phase["hard_violation_rules"])  # the independent checker
     repair = result["phases"]["repair"]
     assert repair["sick_still_planned"] == 0 and repair["frozen_days_changed"] == 0
     assert repair["changed"] >= 1
     assert result["phases"]["long"]["days"] == 42
-    assert set(result["targets"]) == {"first_feasible", "repair"}
+    assert set(result["targets"]) == {"no_hard_violations", "first_feasible", "repair"}

@@ -244,11 +244,19 @@ def test_weekly_rest_72_hours_per_14_days_instead() -> None:
 # -- ATW 5:6 Sundays -----------------------------------------------------------------------------------------
 
 
-def test_free_sundays_prorated_in_a_short_horizon() -> None:
+def test_free_sundays_prorated_in_a_short_horizon_are_a_warning_not_a_broken_rule() -> None:
     sundays = [a for w in range(4) for a in duo(7 * w + 6, "dag")]
-    v = assert_article(run(sundays), "atw_5_6_lid_1")
-    assert "0 van 4 zondagen vrij (ten minste 1" in v.text
-    assert run(sundays[2:]) == []
+    assert "atw_5_6_lid_1" not in codes(run(sundays))  # the 48 Sundays nobody planned may all be free
+    warned = [v for v in check(problem(sundays), sundays) if v.rule == "atw_5_6_lid_1"]
+    assert warned and not warned[0].hard and "0 van 4 zondagen vrij (ten minste 1" in warned[0].text
+    assert not [v for v in check(problem(sundays[2:]), sundays[2:]) if v.rule == "atw_5_6_lid_1"]
+
+
+def test_forty_worked_sundays_break_the_rule_however_little_is_known() -> None:
+    worked = [a for w in range(-36, 4) for a in duo(7 * w + 6, "dag")]  # 40 Sundays in a row: 12 left of 52
+    history, plan = [a for a in worked if a.day < START], [a for a in worked if a.day >= START]
+    v = assert_article(run(plan, history=history), "atw_5_6_lid_1")
+    assert v.hard
 
 
 def test_13_free_sundays_per_52_weeks_with_history() -> None:
