@@ -10,10 +10,39 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from argon2 import PasswordHasher
 
 os.environ.setdefault("KIVY_NO_ARGS", "1")
 
 _counter = itertools.count(1)
+
+
+# Argon2 is made to be slow: ~0.14 s of CPU per hash here. Each test's world creates its accounts anew, and
+# hashing them at full cost took minutes of the suite. Tests hash with Argon2id at its lowest cost instead;
+# verifying reads the cost from the hash itself, so every login in every process (in-process servers,
+# `schakel serve` children) checks these cheap hashes cheaply. The tests about what the real cost does to
+# the live path (a login flood beside a tablet) ask for it with the `real_argon2` fixture.
+CHEAP_ARGON2 = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    from backend.auth import passwords
+
+    real = passwords._hasher
+    passwords._hasher = CHEAP_ARGON2
+    yield
+    passwords._hasher = real
+
+
+@pytest.fixture
+def real_argon2() -> Iterator[None]:
+    """Production Argon2 cost for this test's hashes (and so for its logins)."""
+    from backend.auth import passwords
+
+    passwords._hasher = PasswordHasher()
+    yield
+    passwords._hasher = CHEAP_ARGON2
 
 
 @pytest.fixture(scope="session")

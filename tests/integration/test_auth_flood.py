@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from shared.protocol import Ack, PositionReported, Welcome
 from tests.integration.harness import PASSWORD, login, make_settings, running, socket_to
@@ -17,6 +18,7 @@ PARALLEL_LOGINS = 24
 ACK_BOUND_S = 1.0
 
 
+@pytest.mark.usefixtures("real_argon2")
 async def test_parallel_logins_do_not_delay_a_tablets_ack(database_url: str, tmp_path: Path) -> None:
     world = await build_world(database_url)
     async with running(make_settings(database_url, tmp_path)) as server:
