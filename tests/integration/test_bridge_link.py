@@ -164,18 +164,31 @@ async def test_messages_flow_both_ways_in_order_and_refusals_are_dead_letters(
 async def test_an_incident_sink_gets_each_incident_once(
     database_url: str, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
+    async with pool.acquire() as conn:  # what the sink does, in the inbox's transaction (like a melding)
+        await conn.execute("CREATE TABLE handed (id serial PRIMARY KEY, external_id text NOT NULL)")
+    busy = {"GMS-000002"}  # the console is busy for this one until the test says otherwise
+
+    async def sink(
+        conn: asyncpg.Connection, message: outbox.InboxMessage, handover: eido.IncidentHandover
+    ) -> str:
+        await conn.execute("INSERT INTO handed (external_id) VALUES ($1)", handover.partner_incident_id)
+        if handover.partner_incident_id in busy:
+            raise RuntimeError("the console is busy")  # rolled back: handed over again next time
+        return f"melding for {handover.partner_incident_id}"
+
+    async def processed() -> int:
+        async with pool.acquire() as conn:
+            return int(
+                await conn.fetchval("SELECT count(*) FROM bridge_inbox WHERE processed_at IS NOT NULL")
+            )
+
+    async def until_processed(n: int) -> None:
+        async with asyncio.timeout(10):  # the bridge's own inbox loop or this test's call, whichever first
+            while await processed() < n:
+                await b.inbound.process("eido")
+                await asyncio.sleep(0.05)
+
     async with partner(tmp_path) as (sim, port), bridge(database_url, pool, port) as b:
-        seen: list[str] = []
-
-        async def sink(
-            conn: asyncpg.Connection, message: outbox.InboxMessage, handover: eido.IncidentHandover
-        ) -> str:
-            if handover.partner_incident_id == "GMS-000002" and "GMS-000002" not in seen:
-                seen.append("GMS-000002")
-                raise RuntimeError("the console is busy")  # rolled back: handed over again next time
-            seen.append(handover.external_id)
-            return f"melding for {handover.partner_incident_id}"
-
         for n in (1, 2, 1, 3):
             sim.send_incident(n)  # n=1 twice: the simulator queues a message id once
         async with asyncio.timeout(5):
@@ -185,13 +198,22 @@ async def test_an_incident_sink_gets_each_incident_once(
                         break
                 await asyncio.sleep(0.05)
         b.inbound.incident_sink = sink
-        assert await b.inbound.process("eido") == 2
-        assert await b.inbound.process("eido") == 1
-        assert await b.inbound.process("eido") == 0
+        await until_processed(2)  # GMS-000001 and GMS-000003; the busy one waits in the inbox
+        await asyncio.sleep(0.3)
+        assert await processed() == 2
+        busy.clear()
+        await until_processed(3)
         async with pool.acquire() as conn:
             results = [r["result"] for r in await conn.fetch("SELECT result FROM bridge_inbox ORDER BY seq")]
+            handed = [
+                r["external_id"] for r in await conn.fetch("SELECT external_id FROM handed ORDER BY id")
+            ]
     assert results == ["melding for GMS-000001", "melding for GMS-000002", "melding for GMS-000003"]
-    assert len(seen) == 4 and len(set(seen)) == 4
+    assert sorted(handed) == [
+        "GMS-000001",
+        "GMS-000002",
+        "GMS-000003",
+    ]  # each once: a failed try left nothing
 
 
 async def test_an_oversized_partner_message_is_refused_and_the_messages_behind_it_still_arrive(

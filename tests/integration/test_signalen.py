@@ -183,6 +183,11 @@ async def test_signals_become_meldingen_and_the_boas_progress_goes_back_once(
             report = await sync.cycle()
             assert report.errors == [] and sync.client.tokens_fetched == tokens + 1
             await progress(TaskState.DONE, note="fiets verwijderd")
+        # the melding stays open until the meldkamer closes it; then the signal is afgehandeld
+        lead = await login(server.base, "lead_a")
+        async with httpx.AsyncClient(base_url=server.base, headers=bearer(lead)) as http:
+            r = await http.post(f"/api/incidents/{b['id']}/close", json={"reason": "fiets verwijderd"})
+            assert r.status_code == 200, r.text
         report = await sync.cycle()
         assert report.errors == []
         assert sim.signals[bike]["status"]["state"] == "o"

@@ -190,7 +190,7 @@ async def test_a_real_task_reaches_the_tablet_and_its_steps_the_operator(
                 "A-01: aanrijdend",
                 "A-01: ter plaatse",
                 "A-01: afgerond",
-                "melding afgerond",
+                "alle eenheden gereed — de melding blijft open tot de meldkamer haar afsluit",
             ]
             after_accept = watch.statuses[world.unit_a]
             assert after_accept[-3:] == [UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE, UnitStatus.AVAILABLE]
