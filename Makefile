@@ -22,8 +22,11 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/schakel demo
 
+# the suite in parallel processes, one test file at a time each (module fixtures stay in one process)
+TEST_WORKERS ?= 3
+
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-unit: install
 	$(BIN)/python -m pytest -q tests/unit

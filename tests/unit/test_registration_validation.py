@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from backend.registrations import validation
-from backend.reports import documents
+from backend.reports import excel_csv
 from shared.feitcodes import FeitEntry
 from shared.registrations import Aggression, FieldError, Fine, decode_submission
 
@@ -173,8 +173,8 @@ def test_differences_lists_dotted_paths() -> None:
 
 
 def test_csv_cells_cannot_start_a_formula() -> None:
-    assert documents._safe("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert documents._safe("Jan") == "Jan"
+    assert excel_csv.safe("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert excel_csv.safe("Jan") == "Jan"
 
 
 @pytest.mark.parametrize(("now", "expected"), [
