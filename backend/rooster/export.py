@@ -11,8 +11,6 @@ adding a second one, and a SEQUENCE that grows with the published version.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +20,7 @@ import msgspec
 from fpdf import FPDF
 from icalendar import Calendar, Event
 
+from backend.reports import excel_csv
 from backend.rooster.rules import MONTHS_NL_SHORT, period_label
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
@@ -86,11 +85,6 @@ def _hhmm(moment: datetime) -> str:
     return moment.strftime("%H:%M")
 
 
-def _safe(value: str) -> str:
-    """No spreadsheet formulas from names (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def _hours(minutes: int) -> str:
     return f"{minutes / 60:.2f}".rstrip("0").rstrip(".").replace(".", ",")
 
@@ -103,21 +97,20 @@ def _sorted(rows: Sequence[PlanRow]) -> list[PlanRow]:
 
 
 def plan_csv(export: PlanExport) -> str:
-    out = io.StringIO()
-    w = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    w.writerow(["Rooster", _safe(export.org_name), _safe(export.plan_name), f"versie {export.version}"])
-    w.writerow(["Gepubliceerd op", export.published_at.astimezone(LOCAL).strftime("%d-%m-%Y %H:%M")])
-    w.writerow([])
-    w.writerow(
-        ["Datum", "Dag", "Boa", "Dienst", "Begin", "Einde", "Uren", "Gebied", "Buurtcode", "Duo", "Duo met"]
-    )
+    """The project's one Excel CSV (backend/reports/excel_csv.py): BOM, semicolons, formula-safe text."""
+    rows: list[list[object]] = [
+        ["Rooster", export.org_name, export.plan_name, f"versie {export.version}"],
+        ["Gepubliceerd op", export.published_at],
+        [],
+        ["Datum", "Dag", "Boa", "Dienst", "Begin", "Einde", "Uren", "Gebied", "Buurtcode", "Duo", "Duo met"],
+    ]
     for r in _sorted(with_partners(export.rows)):
-        w.writerow([
-            r.day.strftime("%d-%m-%Y"), WEEKDAYS_NL[r.day.weekday()], _safe(r.staff_name),
-            _safe(r.shift_name), _hhmm(local_start(r)), _hhmm(local_end(r)), _hours(r.duration_minutes),
-            _safe(r.beat_name), _safe(r.beat_code), r.duo + 1, _safe(" en ".join(r.partners)),
+        rows.append([
+            r.day, WEEKDAYS_NL[r.day.weekday()], r.staff_name, r.shift_name, _hhmm(local_start(r)),
+            _hhmm(local_end(r)), _hours(r.duration_minutes), r.beat_name, r.beat_code, r.duo + 1,
+            " en ".join(r.partners),
         ])  # fmt: skip
-    return "\ufeff" + out.getvalue()
+    return excel_csv.document(rows)
 
 
 # --- PDF ----------------------------------------------------------------------------------------------------
