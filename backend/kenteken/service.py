@@ -34,7 +34,7 @@ def client(services: Services) -> RdwClient:
 def check_input(kenteken: str, purpose: str | None) -> tuple[str, str]:
     plate = normalise(kenteken)
     if plate is None:
-        raise BadInput("give the kenteken: six letters and digits, dashes allowed", field="kenteken")
+        raise BadInput("vul het kenteken in: zes letters en cijfers, streepjes mogen", field="kenteken")
     text = (purpose or "").strip()
     if not PURPOSE_MIN <= len(text) <= PURPOSE_MAX:
         raise BadInput(
@@ -54,7 +54,7 @@ async def check(
                 conn, principal=principal, action="lookup", object_type="kenteken", object_id=plate,
                 result="denied", origin=where, reason=reason, details={"why": "not on shift"},
             )  # fmt: skip
-            raise Forbidden("a kenteken check is for a boa on shift", field="kenteken")
+            raise Forbidden("een kentekencontrole is voor een boa in dienst", field="kenteken")
     try:
         vehicle = await client(services).lookup(plate)
     except RdwUnavailable as exc:

@@ -175,7 +175,7 @@ async def _export(
                 origin=req.origin(request, principal),
                 reason=req.reason(request),
             )
-            raise NotFound("plan not found", field="plan_id")
+            raise NotFound("rooster niet gevonden", field="plan_id")
         async with conn.transaction():
             return await _export_version(conn, request, principal, plan, action)
 
@@ -186,7 +186,7 @@ async def _export_version(
     plan_id = plan.id
     version = await _latest_version(conn, plan_id)
     if version is None:
-        raise NotFound("this plan has no published version yet", field="plan_id")
+        raise NotFound("dit rooster heeft nog geen gepubliceerde versie", field="plan_id")
     version_id, number, published_at = version
     rows = await _version_rows(conn, plan_id, version_id)
     await audit.record(
@@ -278,7 +278,7 @@ async def _feed_account(
             origin=req.origin(request, principal),
             reason=req.reason(request),
         )
-        raise NotFound("account not found", field="account_id")
+        raise NotFound("account niet gevonden", field="account_id")
     return int(org_id)
 
 
@@ -362,11 +362,11 @@ async def feed(
     """A boa's shifts as iCalendar (``<secret>.ics``): what a calendar app subscribes to, without a login."""
     secret = name.removesuffix(".ics")
     if not name.endswith(".ics") or not 20 <= len(secret) <= 100:
-        raise NotFound("feed not found", field="secret")
+        raise NotFound("agenda-adres niet gevonden", field="secret")
     async with pool.acquire() as conn, conn.transaction():
         owner = await _feed_owner(conn, secret)
         if owner is None:
-            raise NotFound("feed not found", field="secret")
+            raise NotFound("agenda-adres niet gevonden", field="secret")
         versions = await _feed_versions(conn, owner["org_id"], owner["id"], datetime.now(UTC).date())
         await audit.record(
             conn,

@@ -59,7 +59,7 @@ async def file_observation(
         )
         row = await repo.observation(conn, data.event_id)
     if row is None or row["account_id"] != principal.account_id:
-        raise BadInput("this event id is taken", field="event_id")
+        raise BadInput("dit event-id is al gebruikt", field="event_id")
     return Response(_view(row), status_code=201 if added else 200)
 
 
@@ -91,7 +91,7 @@ async def set_categories(
     """Replace the gemeente's mapping: which Signalen categories are handhaving, their domain and priority."""
     slugs = [m.category_slug for m in data]
     if len(set(slugs)) != len(slugs):
-        raise BadInput("each category once", field="category_slug")
+        raise BadInput("elke categorie één keer", field="category_slug")
     async with services.pool.acquire() as conn, conn.transaction():
         await repo.set_mappings(
             conn, principal.org_id, [(m.category_slug, m.domain, m.priority) for m in data]

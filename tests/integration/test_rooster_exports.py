@@ -213,7 +213,7 @@ async def test_unpublished_plan_has_no_download(db: tuple[str, World], tmp_path:
         await conn.close()
     async with environment(db, tmp_path) as env:
         r = await env["lead_a"].get(f"/api/rooster/plans/{plan}/rooster.csv")
-        assert r.status_code == 404 and "no published version" in r.json()["detail"]
+        assert r.status_code == 404 and "nog geen gepubliceerde versie" in r.json()["detail"]
 
 
 def events(body: bytes) -> list[Any]:
