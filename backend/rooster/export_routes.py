@@ -10,6 +10,7 @@ one is a 404). The published tables (migration 0017) are read with this module's
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
@@ -248,8 +249,11 @@ async def plan_pdf_download(
 ) -> Response[bytes]:
     """The latest published version as a four-week grid per boa (A4 landscape)."""
     export = await _export(pool, request, principal, plan_id, "pdf")
+    body = await asyncio.to_thread(
+        plan_pdf, export
+    )  # drawing 185 boa's grids: off the loop, like the area PDF
     return Response(
-        plan_pdf(export),
+        body,
         media_type="application/pdf",
         headers=_attachment(f"rooster-{plan_id}-v{export.version}.pdf"),
     )
