@@ -435,8 +435,8 @@ function follow(jobId) {
       showProblem(err);
       return;
     }
-    showProgress(job);
-    if (job.state === "bezig") { polling = setTimeout(tick, 400); return; }
+    if (job.state === "bezig") { showProgress(job); polling = setTimeout(tick, 400); return; }
+    // "Klaar" only once the grid shows the new rooster (it said so before the grid had reloaded)
     await refreshPlan();
     showProgress(job);
   };
