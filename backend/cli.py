@@ -389,8 +389,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--password-file", help="read the admin's password from this file (default: generate one)")
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("bench", help="benchmarks: ingest, alarms, chaos, registrations, bridge, rooster")
-    p.add_argument("name", choices=["ingest", "alarms", "chaos", "registrations", "bridge", "rooster"])
+    names = ["ingest", "alarms", "chaos", "cluster", "registrations", "bridge", "rooster"]
+    p = sub.add_parser("bench", help="benchmarks: " + ", ".join(names))
+    p.add_argument("name", choices=names)
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_bench)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHMARKS = ("ingest", "alarms", "bridge", "chaos", "rooster")
+BENCHMARKS = ("ingest", "alarms", "bridge", "chaos", "cluster", "rooster")
 
 
 def run_bench(name: str, args: list[str]) -> int:
@@ -22,6 +22,10 @@ def run_bench(name: str, args: list[str]) -> int:
         from backend.bench.chaos import run as run_chaos
 
         return run_chaos(args)
+    if name == "cluster":  # two instances behind HAProxy, one PostgreSQL
+        from backend.bench.cluster import run as run_cluster
+
+        return run_cluster(args)
     if name == "rooster":  # the CP-SAT rooster solver: no server, no database
         from backend.bench.rooster import run as run_rooster
 

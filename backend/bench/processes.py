@@ -12,7 +12,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -149,8 +149,10 @@ async def run_phase(
     postmaster_pid: int | None,
     seconds: float,
     drain: float,
+    more_server_pids: Sequence[int] = (),
 ) -> PhaseRun:
-    """Start the workers, let them connect, start them together, measure the server's CPU over the window."""
+    """Start the workers, let them connect, start them together, measure the server's CPU over the window
+    (the sum over `server_pid` and `more_server_pids` when several instances serve the load)."""
     procs: list[asyncio.subprocess.Process] = []
     logs: list[Path] = []
     try:
@@ -176,9 +178,10 @@ async def run_phase(
             line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT_S)
             if line.strip() != b"ready":
                 raise RuntimeError(f"a load worker did not get ready:\n{_tail(log_path)}")
-        server_cpu = CpuMeter(server_pid)
+        server_cpus = [CpuMeter(pid) for pid in (server_pid, *more_server_pids)]
         database_cpu = CpuMeter(postmaster_pid, children=True) if postmaster_pid else None
-        server_cpu.start()
+        for meter in server_cpus:
+            meter.start()
         if database_cpu:
             database_cpu.start()
         busy0 = busy_seconds()
@@ -190,7 +193,7 @@ async def run_phase(
         await asyncio.sleep(seconds)
         window = time.perf_counter() - t0
         machine_busy_s = busy_seconds() - busy0
-        server_cpu_s = server_cpu.stop()
+        server_cpu_s = sum(meter.stop() for meter in server_cpus)
         database_cpu_s = database_cpu.stop() if database_cpu else None
         for proc, log_path in zip(procs, logs, strict=True):
             assert proc.stdout is not None
