@@ -37,6 +37,7 @@ from shared.protocol import (
     AlertRaised,
     Delta,
     Hello,
+    PositionReported,
     Snapshot,
     UnitStatus,
     encoder,
@@ -105,6 +106,9 @@ class ClusterWorkerResult(msgspec.Struct, kw_only=True):
     # phase -> "same"/"other" -> latency in ms -> samples (position `at` -> a console received it)
     position_ms: dict[str, dict[str, dict[int, int]]] = {}
     positions_sent: dict[int, int] = {}  # device id -> positions queued (FieldClient)
+    # device id -> positions still unacknowledged in the tablet's outbox at the end: not lost (the tablet
+    # still holds them and sends them when it is connected again), but not delivered within the run
+    positions_unacked: dict[int, int] = {}
     presses: list[Press] = []
     statuses_sent: int = 0
     # per console: alert id -> (wall-clock time it first arrived, the alert's `at`, how: live or snapshot)
@@ -338,6 +342,10 @@ async def run_worker(spec: ClusterWorkerSpec) -> ClusterWorkerResult:
         result.console_instances = [c.instance for c in consoles]
         result.console_alerts = [c.alerts for c in consoles]
         result.unacked_at_end = sum(len(t.client.unacked) for t in tablets)
+        for tablet in tablets:
+            held = sum(1 for f in tablet.client.unacked if isinstance(f, PositionReported))
+            if held:
+                result.positions_unacked[tablet.spec.device_id] = held
         result.refused = [f"{e.code}: {e.message}" for t in tablets for e in t.client.errors][:20]
         for tablet in tablets:
             if tablet.open_gap is not None:

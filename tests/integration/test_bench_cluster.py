@@ -50,7 +50,7 @@ async def test_cluster_benchmark_fails_over_and_counts_every_position_and_alarm(
     counted = result["counted"]
     assert counted["positions_sent"] > 0
     assert counted["positions_lost"] == 0 and counted["positions_doubled"] == 0
-    assert counted["positions_stored"] == counted["positions_sent"]
+    assert counted["positions_stored"] == counted["positions_sent"] and counted["positions_undelivered"] == 0
     assert counted["noodknoppen_pressed"] > 0
     assert counted["noodknoppen_stored"] == counted["noodknoppen_pressed"]
     assert counted["alarms_lost"] == 0 and counted["console_receipts_missing"] == 0
@@ -60,6 +60,7 @@ async def test_cluster_benchmark_fails_over_and_counts_every_position_and_alarm(
         assert ceiling["instances"] == int(n) and ceiling["steps"], n
         assert ceiling["max_positions_per_s"] > 0, n
         assert ceiling["database_cpu_pct_at_max"] is not None, n
+        assert ceiling["database_cpu_pct_per_1000_per_s"] is not None, n
     assert set(result["targets"]) == {
         "other_instance_p99",
         "noodknop_p99",
