@@ -457,6 +457,26 @@ class LiveHub:
             with contextlib.suppress(ValueError):
                 self.picture.apply_status(unit_id, UnitStatus(status), at)
 
+    async def _merge_partners(self, now: datetime) -> None:
+        """The duo view: our protocol-2 tablets hear where the other devices of their unit are, also when
+        those report through another instance (one read per tick of the positions table, never a message per
+        position)."""
+        here = self.links.device_ids()
+        units = {
+            link.unit_id
+            for device_id in here
+            if (link := self.links.get(device_id)) is not None
+            and link.unit_id is not None
+            and link.protocol >= 2
+        }
+        if not units:
+            return
+        since = now - timedelta(seconds=self.settings.stale_after_s)
+        async with self.pool.acquire() as conn:
+            fixes = await repo.partner_fixes_elsewhere(conn, units, here, since)
+        for device_id, unit_id, lon, lat, at in fixes:
+            self.picture.device_fix(device_id, unit_id, lon, lat, at)
+
     async def _lead(self) -> bool:
         """Whether this instance raises tick alerts and escalation steps now; on taking over, the picture
         learns which routine alerts the database really has open."""
@@ -580,6 +600,10 @@ class LiveHub:
             await self._merge_live()
         except Exception:
             log.exception("operator tick: reading other instances' positions failed")
+        try:
+            await self._merge_partners(now)
+        except Exception:
+            log.exception("operator tick: reading partners' positions from other instances failed")
         leader = await self._lead()
         step = self.picture.tick(
             now, stale_after_s=self.settings.stale_after_s, partners_apart_m=self.settings.partners_apart_m

@@ -257,3 +257,24 @@ async def live_changed_since(
         since,
     )
     return positions, [(r["id"], r["status"], r["status_since"]) for r in statuses], now
+
+
+async def partner_fixes_elsewhere(
+    conn: Conn, unit_ids: Collection[int], here: Collection[int], since: datetime
+) -> list[tuple[int, int, float, float, datetime]]:
+    """The newest live fix since `since` of every device of these units that is not connected here (its
+    tablet is on another instance, or it is a tracker reporting through another): (device, unit, lon, lat,
+    at). One statement per tick; per device the index (unit_id, at) is read backwards to its first row."""
+    rows = await conn.fetch(
+        """SELECT d.id, d.unit_id, p.lon, p.lat, p.at
+           FROM devices d
+           CROSS JOIN LATERAL (
+               SELECT lon, lat, at FROM positions
+               WHERE unit_id = d.unit_id AND device_id = d.id AND NOT late AND at >= $3
+               ORDER BY at DESC LIMIT 1) p
+           WHERE d.unit_id = ANY($1::int[]) AND d.id <> ALL($2::int[]) AND d.revoked_at IS NULL""",
+        list(unit_ids),
+        list(here),
+        since,
+    )
+    return [(r["id"], r["unit_id"], r["lon"], r["lat"], r["at"]) for r in rows]
