@@ -34,7 +34,7 @@ from backend.alerts.escalation import (
 )
 from backend.alerts.logic import (
     RAISING_FRAMES,
-    SeenAlerts,
+    SEEN_RESEND,
     is_urgent,
     seen_frame,
     sets_emergency,
@@ -111,7 +111,6 @@ class LiveHub:
         self.links = FieldLinks()
         self.sequences = DeviceSequences()
         self.mailboxes = Mailboxes()
-        self.seen = SeenAlerts()
         self.trackers = TrackerFixes()
         self.escalating: dict[int, Escalating] = {}  # open safety alerts nobody acknowledged yet
         self.checkins: dict[int, CheckinTimer] = {}  # device -> its running check-in timer
@@ -213,9 +212,15 @@ class LiveHub:
         """After the welcome: the device hears again what it is owed (seen alerts, open tasks, unread
         messages)."""
         if link.protocol >= 2:
-            with contextlib.suppress(Exception):
-                for frame in self.seen.owed(link.device_id, link.unit_id, datetime.now(UTC)):
-                    await link.send(frame)
+            with contextlib.suppress(Exception):  # from the alerts table: whichever instance acknowledged it
+                async with self.pool.acquire() as conn:
+                    owed = await alerts_repo.seen_owed(
+                        conn, link.device_id, link.unit_id, datetime.now(UTC) - SEEN_RESEND
+                    )
+                for view in owed:
+                    frame = seen_frame(view)
+                    if frame is not None:
+                        await link.send(frame)
         for listener in self.attach_listeners:
             try:
                 await listener(link)
@@ -577,7 +582,6 @@ class LiveHub:
         frame = seen_frame(view)
         if frame is None:
             return
-        self.seen.remember(view, device_id, frame)
         for link in self.links.of(view.unit_id, device_id, min_protocol=2):
             # a stuck tablet must not hold up the operator's socket; it hears it again when it reconnects
             with contextlib.suppress(Exception):
