@@ -127,6 +127,10 @@ class LiveHub:
         self._was_leader = False
         self._owed_asks = itertools.count(1)
         self._owed_waiting: dict[int, asyncio.Future[None]] = {}  # ask -> answered by the tablet's instance
+        # other domains' low-rate events between instances: kind -> handler (True: it acted, answer the asker)
+        self.cluster_handlers: dict[str, Callable[[dict[str, Any]], Awaitable[bool]]] = {}
+        self._asked: dict[int, asyncio.Event] = {}  # ask -> set by each instance that answers it
+        self._waiters: dict[str, set[asyncio.Event]] = {}  # key -> requests here waiting for a row to change
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -355,9 +359,72 @@ class LiveHub:
         finally:
             self._owed_waiting.pop(ask, None)
 
+    async def ask_others(
+        self,
+        kind: str,
+        settled: Callable[[], Awaitable[bool]],
+        wait_s: float = OWED_ANSWER_S,
+        **ids: int | str | list[int],
+    ) -> None:
+        """Tell the other instances (`cluster_handlers[kind]` there reads the rows and acts), then wait until
+        `settled()` says the rows show it done (re-read whenever one answers), at most `wait_s`."""
+        ask = next(self._owed_asks)
+        answered = self._asked[ask] = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        try:
+            async with self.pool.acquire() as conn:
+                await self.cluster.publish(conn, kind, ask=ask, **ids)
+            while not await settled():
+                left = deadline - loop.time()
+                if left <= 0:
+                    return
+                answered.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(answered.wait(), left)
+        finally:
+            self._asked.pop(ask, None)
+
+    def waiter(self, key: str) -> asyncio.Event:
+        """An event set when `wake_everywhere(key)` is called on any instance (a request here waits for a row
+        another instance changes); `unwait` it when done."""
+        event = asyncio.Event()
+        self._waiters.setdefault(key, set()).add(event)
+        return event
+
+    def unwait(self, key: str, event: asyncio.Event) -> None:
+        found = self._waiters.get(key)
+        if found is not None:
+            found.discard(event)
+            if not found:
+                del self._waiters[key]
+
+    async def wake_everywhere(self, key: str) -> None:
+        """Wake whoever waits for `key`, here and on every other instance (call it after the commit)."""
+        self._wake(key)
+        async with self.pool.acquire() as conn:
+            await self.cluster.publish(conn, "wake", key=key)
+
+    def _wake(self, key: str) -> None:
+        for event in self._waiters.get(key, ()):
+            event.set()
+
     async def _on_cluster_event(self, event: dict[str, Any]) -> None:
         kind = event.get("k")
-        if kind == "alert" and isinstance(event.get("id"), int):
+        handler = self.cluster_handlers.get(kind) if isinstance(kind, str) else None
+        if handler is not None:
+            acted = await handler(event)
+            if acted and isinstance(event.get("ask"), int):
+                async with self.pool.acquire() as conn:
+                    await self.cluster.publish(conn, "answered", ask=event["ask"], to=event["i"])
+            return
+        if kind == "wake" and isinstance(event.get("key"), str):
+            self._wake(event["key"])
+        elif kind == "answered" and event.get("to") == self.cluster.instance:
+            asked = self._asked.get(event.get("ask"))  # type: ignore[arg-type]
+            if asked is not None:
+                asked.set()
+        elif kind == "alert" and isinstance(event.get("id"), int):
             await self._remote_alert(event["id"])
         elif kind == "revoke" and isinstance(event.get("device"), int):
             for listener in self.revoke_listeners:
