@@ -4,11 +4,13 @@ gone); after the hour it is not told again."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
 
+from backend.alerts import repository as alerts_repo
+from backend.db.pool import Conn, create_pool
 from shared.protocol import (
     Ack,
     AcknowledgeAlert,
@@ -23,7 +25,7 @@ from shared.protocol import (
 )
 from tests.integration.cluster import instances
 from tests.integration.harness import login, make_settings, running, socket_to
-from tests.integration.world import OUDE_ZIJDE, build_world
+from tests.integration.world import OUDE_ZIJDE, World, build_world
 
 
 async def test_a_tablet_hears_gezien_from_an_instance_started_after_the_acknowledgement(
@@ -70,3 +72,55 @@ async def test_a_tablet_hears_gezien_from_an_instance_started_after_the_acknowle
             assert isinstance(await tablet.recv(), Welcome)
             await tablet.send(Ping(nonce=7))
             assert await tablet.recv() == Pong(nonce=7)
+
+
+async def acknowledged(
+    conn: Conn, world: World, kind: str, unit_id: int, device_id: int, at: datetime
+) -> int:
+    """An alert raised by `device_id` for `unit_id`, acknowledged by operator_mk at `at`."""
+    alert_id: int = await conn.fetchval(
+        """INSERT INTO alerts (org_id, unit_id, kind, at, payload, acknowledged_at, acknowledged_by)
+           VALUES ($1, $2, $3, $4, $5::jsonb, $4,
+                   (SELECT id FROM accounts WHERE username = 'operator_mk')) RETURNING id""",
+        world.org_a,
+        unit_id,
+        kind,
+        at,
+        {"device_id": device_id},  # the pool's codec encodes jsonb
+    )
+    return alert_id
+
+
+async def test_what_a_device_is_owed_its_own_press_and_its_units_latest_within_the_hour(
+    database_url: str,
+) -> None:
+    world = await build_world(database_url)
+    t0 = datetime.now(UTC) - timedelta(minutes=30)
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            await check_owed(conn, world, t0)
+    finally:
+        await pool.close()
+
+
+async def check_owed(conn: Conn, world: World, t0: datetime) -> None:
+    unit, own, partner, other = world.unit_a, world.tablet_a, world.tracker_a, world.tablet_b
+    first = await acknowledged(conn, world, "noodknop", unit, own, t0)
+
+    async def owed(device_id: int, unit_id: int | None, now: datetime) -> list[int]:
+        since = now - timedelta(hours=1)
+        return [v.alert_id for v in await alerts_repo.seen_owed(conn, device_id, unit_id, since)]
+
+    assert await owed(own, unit, t0 + timedelta(minutes=59)) == [first]  # by device and by unit: once
+    assert await owed(partner, unit, t0 + timedelta(minutes=5)) == [first]  # the partner's device
+    assert await owed(own, None, t0 + timedelta(minutes=5)) == [first]  # off shift, still its press
+    assert await owed(other, world.unit_b, t0 + timedelta(minutes=5)) == []  # another unit
+    assert await owed(own, unit, t0 + timedelta(hours=1)) == []  # an hour later: no longer
+
+    # the partner presses too, acknowledged later: the unit's latest replaces the first for the unit
+    second = await acknowledged(conn, world, "assistance", unit, partner, t0 + timedelta(minutes=1))
+    assert await owed(partner, unit, t0 + timedelta(minutes=2)) == [second]
+    assert await owed(own, unit, t0 + timedelta(minutes=2)) == [first, second]  # its own, its unit's
+    await acknowledged(conn, world, "partners_apart", unit, own, t0 + timedelta(minutes=3))
+    assert await owed(own, unit, t0 + timedelta(minutes=4)) == [first, second]  # routine: no "gezien"
