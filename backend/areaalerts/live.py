@@ -8,6 +8,7 @@ sends what the unit is still owed: alerts received within `OWED_FOR`, not yet ex
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from shared.protocol import AreaAlert, encoder
 log = logging.getLogger(__name__)
 
 OWED_FOR = timedelta(hours=1)  # a tablet that comes back later than this is not told an old police alert
+SEND_TIMEOUT_S = 2.0
 
 
 def install(hub: LiveHub) -> None:
@@ -68,8 +70,8 @@ async def send_owed(
             severity=item.severity,
             sent_at=item.sent_at,
         )
-        try:
-            await link.send(encoder.encode(frame))
+        try:  # a stuck tablet must not hold up the cluster events behind it; it is owed it still
+            await asyncio.wait_for(link.send(encoder.encode(frame)), SEND_TIMEOUT_S)
         except Exception as exc:  # the socket just went; the reconnect sends it
             log.info("could not reach unit %s now: %s", item.unit_id, exc)
             continue
