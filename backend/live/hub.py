@@ -544,8 +544,11 @@ class LiveHub:
         if not units:
             return
         since = now - timedelta(seconds=self.settings.stale_after_s)
+        known = {
+            d: fix[3] for d, fix in self.picture.device_fixes.items() if fix[0] in units and fix[3] >= since
+        }
         async with self.pool.acquire() as conn:
-            fixes = await repo.partner_fixes_elsewhere(conn, units, here, since)
+            fixes = await repo.partner_fixes_elsewhere(conn, units, here, since, known)
         for device_id, unit_id, lon, lat, at in fixes:
             self.picture.device_fix(device_id, unit_id, lon, lat, at)
 
