@@ -21,6 +21,7 @@ from backend.admin import routes as admin_routes
 from backend.alarmreport import routes as alarm_report_routes
 from backend.alerts import routes as alert_routes
 from backend.alerts import timeline as alert_timeline_routes
+from backend.areaalerts import live as area_live
 from backend.areaalerts import routes as area_alert_routes
 from backend.auth import routes as auth_routes
 from backend.auth.guards import authenticate_api, provide_principal
@@ -103,6 +104,7 @@ def create_app(settings: Settings) -> Litestar:
         hub = LiveHub(pool, settings)
         hub.revoke_listeners.append(revoked.add)  # a device revoked on any instance is refused here too
         dispatch_live.install(hub)
+        area_live.install(hub)
         await hub.start()
         # an ended session is remembered as long as an access token issued from it may still be valid
         sessions = SessionWatch(remember_s=settings.access_token_minutes * 60 + 60)

@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_window_s: PositiveInt = 300
     # how often an instance reads the sessions other instances (or an account change) ended
     session_check_s: PositiveFloat = 1.0
+    # a rooster solve job whose instance stopped writing its heartbeat this long ago is failed ("mislukt")
+    rooster_job_dead_s: PositiveFloat = 15.0
     # live path
     flush_interval_s: PositiveFloat = 0.1  # position history is written at least this often ...
     flush_max_rows: PositiveInt = 500  # ... or when this many rows wait (bounds ack latency under load)

@@ -8,7 +8,6 @@ partners apart). Both end up as an `AlertView` for the operators.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -135,37 +134,3 @@ def seen_frame(view: AlertView) -> bytes | None:
             at=view.acknowledged_at,
         )
     )
-
-
-SeenKey = tuple[str, int]  # ("unit" | "device", id)
-
-
-def seen_keys(unit_id: int | None, device_id: int | None) -> list[SeenKey]:
-    """Who is told about an acknowledged alert: the device that raised it and every device of its unit."""
-    keys: list[SeenKey] = []
-    if device_id is not None:
-        keys.append(("device", device_id))
-    if unit_id is not None:
-        keys.append(("unit", unit_id))
-    return keys
-
-
-class SeenAlerts:
-    """The latest `alert_ack` frame per unit and per device, resent to a tablet that (re)connects within
-    `SEEN_RESEND` of the acknowledgement. Memory only: after a restart nobody is told again."""
-
-    def __init__(self) -> None:
-        self._latest: dict[SeenKey, tuple[datetime, bytes]] = {}
-
-    def remember(self, view: AlertView, device_id: int | None, frame: bytes) -> None:
-        assert view.acknowledged_at is not None
-        for key in seen_keys(view.unit_id, device_id):
-            self._latest[key] = (view.acknowledged_at, frame)
-
-    def owed(self, device_id: int, unit_id: int | None, now: datetime) -> set[bytes]:
-        """The frames a device that connects now is still owed (at most one per key, de-duplicated)."""
-        since = now - SEEN_RESEND
-        return {frame for at, frame in self._found(seen_keys(unit_id, device_id)) if at > since}
-
-    def _found(self, keys: Iterable[SeenKey]) -> list[tuple[datetime, bytes]]:
-        return [self._latest[k] for k in keys if k in self._latest]

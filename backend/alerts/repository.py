@@ -142,6 +142,31 @@ async def alert_by_id(conn: Conn, alert_id: int) -> tuple[AlertView, int | None]
     return None if r is None else (_view(r), (r["payload"] or {}).get("device_id"))
 
 
+async def seen_owed(conn: Conn, device_id: int, unit_id: int | None, since: datetime) -> list[AlertView]:
+    """The acknowledged safety alerts a device that connects now is told "gezien" about again: the latest one
+    acknowledged since `since` that it raised itself, and the latest of its unit (at most two, maybe one).
+    From the alerts table, so any instance knows them, also one started after the acknowledgement."""
+    rows = await conn.fetch(
+        f"""(SELECT {_VIEW_COLUMNS}
+             FROM alerts a LEFT JOIN units u ON u.id = a.unit_id
+             LEFT JOIN accounts acc ON acc.id = a.acknowledged_by
+             WHERE a.acknowledged_at > $3 AND a.kind = ANY($4::text[])
+               AND a.payload->>'device_id' = $1::int::text
+             ORDER BY a.acknowledged_at DESC, a.id DESC LIMIT 1)
+            UNION
+            (SELECT {_VIEW_COLUMNS}
+             FROM alerts a LEFT JOIN units u ON u.id = a.unit_id
+             LEFT JOIN accounts acc ON acc.id = a.acknowledged_by
+             WHERE a.acknowledged_at > $3 AND a.kind = ANY($4::text[]) AND a.unit_id = $2
+             ORDER BY a.acknowledged_at DESC, a.id DESC LIMIT 1)""",
+        device_id,
+        unit_id,
+        since,
+        list(SAFETY_KINDS),
+    )
+    return sorted((_view(r) for r in rows), key=lambda v: (v.acknowledged_at, v.alert_id))
+
+
 async def alerts_changed_since(conn: Conn, since: datetime) -> list[int]:
     """The alerts raised, escalated, acknowledged or resolved since `since` (catching up after a gap)."""
     rows = await conn.fetch(

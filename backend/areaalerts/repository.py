@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -83,3 +84,77 @@ async def set_units(conn: Conn, alert_id: int, unit_ids: list[int]) -> AreaAlert
     )
     assert row is not None  # the caller has just stored this alert
     return _view(row)
+
+
+async def add_targets(conn: Conn, alert_id: int, unit_ids: Collection[int]) -> None:
+    """The units inside the alert's area: each is owed the alert until its tablet was sent it."""
+    await conn.execute(
+        """INSERT INTO area_alert_targets (alert_id, unit_id) SELECT $1, unnest($2::int[])
+           ON CONFLICT DO NOTHING""",
+        alert_id,
+        list(unit_ids),
+    )
+
+
+class Owed(msgspec.Struct, frozen=True, kw_only=True):
+    alert_id: int
+    unit_id: int
+    headline: str
+    description: str  # the description and the instruction, as the tablet shows them
+    severity: str
+    sent_at: datetime | None
+
+
+async def owed(
+    conn: Conn, unit_ids: Collection[int], since: datetime, alert_id: int | None = None
+) -> list[Owed]:
+    """What these units are owed: alerts received since `since`, not expired, not yet sent to them (only
+    `alert_id` when given), oldest first."""
+    rows = await conn.fetch(
+        """SELECT a.id, t.unit_id, coalesce(nullif(a.headline, ''), a.event) AS headline,
+                  concat_ws(E'\n', nullif(a.description, ''), nullif(a.instruction, '')) AS text,
+                  a.severity, a.sent_at
+           FROM area_alert_targets t JOIN area_alerts a ON a.id = t.alert_id
+           WHERE t.unit_id = ANY($1::int[]) AND t.sent_at IS NULL AND a.received_at >= $2
+             AND (a.expires_at IS NULL OR a.expires_at > now()) AND ($3::bigint IS NULL OR a.id = $3)
+           ORDER BY a.id, t.unit_id""",
+        list(unit_ids),
+        since,
+        alert_id,
+    )
+    return [
+        Owed(
+            alert_id=r["id"],
+            unit_id=r["unit_id"],
+            headline=r["headline"],
+            description=r["text"],
+            severity=r["severity"],
+            sent_at=r["sent_at"],
+        )
+        for r in rows
+    ]
+
+
+async def mark_sent(conn: Conn, alert_id: int, unit_id: int) -> None:
+    """The unit's tablet was sent the alert: no longer owed, and the alert says it reached the unit."""
+    await conn.execute(
+        """WITH t AS (UPDATE area_alert_targets SET sent_at = now()
+                      WHERE alert_id = $1 AND unit_id = $2 AND sent_at IS NULL RETURNING alert_id)
+           UPDATE area_alerts SET unit_ids = (SELECT array_agg(u ORDER BY u)
+                                              FROM unnest(array_append(unit_ids, $2)) AS u)
+           WHERE id IN (SELECT alert_id FROM t) AND NOT ($2 = ANY(unit_ids))""",
+        alert_id,
+        unit_id,
+    )
+
+
+async def unsent(conn: Conn, alert_id: int) -> int:
+    found: int = await conn.fetchval(
+        "SELECT count(*) FROM area_alert_targets WHERE alert_id = $1 AND sent_at IS NULL", alert_id
+    )
+    return found
+
+
+async def get(conn: Conn, alert_id: int) -> AreaAlertView | None:
+    row = await conn.fetchrow(f"SELECT {_VIEW} FROM area_alerts WHERE id = $1", alert_id)
+    return _view(row) if row is not None else None

@@ -1,5 +1,7 @@
 """A partner's alert for an area (police CAP, posted by the bridge): stored once, pushed at once to the
-tablets of the units whose last position lies in the area, and shown to operators in their next delta."""
+tablets of the units whose last position lies in the area (on whichever instance they are connected; a tablet
+connected nowhere gets it when it connects within the hour, `areaalerts/live.py`), and shown to operators in
+their next delta."""
 
 from __future__ import annotations
 
@@ -9,14 +11,13 @@ from typing import Annotated
 import msgspec
 from shapely.geometry import Polygon
 
+from backend.areaalerts import live as area_live
 from backend.areaalerts import repository as repo
 from backend.areaalerts.area import Circle, units_in_area
 from backend.auth.tokens import Principal
-from backend.dispatch import live
 from backend.errors import BadInput
 from backend.services import Services
 from shared.protocol import (
-    AreaAlert,
     AreaAlertView,
     Latitude,
     Longitude,
@@ -109,17 +110,20 @@ async def receive(services: Services, principal: Principal, data: AreaAlertReque
         for u in services.hub.picture.units.values()
         if u.lon is not None and u.lat is not None and principal.can_see_org(u.org_id)
     }
-    text = "\n".join(t for t in (data.description, data.instruction) if t)
-    frame = AreaAlert(
-        alert_id=view.alert_id,
-        headline=data.headline or data.event,
-        description=text,
-        severity=data.severity,
-        sent_at=data.sent,
-    )
     inside = sorted(units_in_area(polygons, circles, positions))
-    reached = [u for u in inside if await live.send_to_unit(services.hub, u, [frame])]
     async with services.pool.acquire() as conn:
-        view = await repo.set_units(conn, view.alert_id, reached)
-    services.hub.push_area_alert(frozenset(principal.visible_org_ids), view)
-    return view
+        await repo.add_targets(conn, view.alert_id, inside)
+    if inside:  # the tablets here at once; those on other instances from theirs (NOTIFY with the id)
+        await area_live.send_owed(services.hub, alert_id=view.alert_id)
+
+        async def settled() -> bool:
+            async with services.pool.acquire() as conn:
+                return await repo.unsent(conn, view.alert_id) == 0
+
+        if not await settled():  # a unit connected nowhere gets it when its tablet connects (within the hour)
+            await services.hub.ask_others("area", settled, id=view.alert_id)
+    async with services.pool.acquire() as conn:
+        found = await repo.get(conn, view.alert_id)
+    assert found is not None
+    services.hub.push_area_alert(frozenset(principal.visible_org_ids), found)
+    return found

@@ -19,7 +19,9 @@ from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.bridge import repository as repo
 from backend.errors import Forbidden
+from backend.live.hub import LiveHub
 from backend.params import PathBigId
+from backend.registerqueries.service import answered_key
 from shared.bridge_api import (
     AnswerTaken,
     Count,
@@ -108,10 +110,14 @@ async def answer_query(
     data: JSONBody[QueryAnswer],
     principal: NamedDependency[Principal],
     pool: NamedDependency[asyncpg.Pool],
+    hub: NamedDependency[LiveHub],
 ) -> AnswerTaken:
-    """The police answer to a query, held for the boa's request to take; dropped when nobody waits."""
+    """The police answer to a query, held for the boa's request to take; dropped when nobody waits. The
+    request waits on whichever instance the boa reached: it is woken there at once."""
     async with pool.acquire() as conn:
         taken = await repo.put_answer(conn, sorted(principal.visible_org_ids), query_id, data)
+    if taken:
+        await hub.wake_everywhere(answered_key(query_id))
     return AnswerTaken(query_id=query_id, taken=taken)
 
 

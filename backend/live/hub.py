@@ -34,7 +34,7 @@ from backend.alerts.escalation import (
 )
 from backend.alerts.logic import (
     RAISING_FRAMES,
-    SeenAlerts,
+    SEEN_RESEND,
     is_urgent,
     seen_frame,
     sets_emergency,
@@ -111,7 +111,6 @@ class LiveHub:
         self.links = FieldLinks()
         self.sequences = DeviceSequences()
         self.mailboxes = Mailboxes()
-        self.seen = SeenAlerts()
         self.trackers = TrackerFixes()
         self.escalating: dict[int, Escalating] = {}  # open safety alerts nobody acknowledged yet
         self.checkins: dict[int, CheckinTimer] = {}  # device -> its running check-in timer
@@ -128,6 +127,10 @@ class LiveHub:
         self._was_leader = False
         self._owed_asks = itertools.count(1)
         self._owed_waiting: dict[int, asyncio.Future[None]] = {}  # ask -> answered by the tablet's instance
+        # other domains' low-rate events between instances: kind -> handler (True: it acted, answer the asker)
+        self.cluster_handlers: dict[str, Callable[[dict[str, Any]], Awaitable[bool]]] = {}
+        self._asked: dict[int, asyncio.Event] = {}  # ask -> set by each instance that answers it
+        self._waiters: dict[str, set[asyncio.Event]] = {}  # key -> requests here waiting for a row to change
 
     # --- lifecycle ----------------------------------------------------------------------------------------
 
@@ -213,9 +216,15 @@ class LiveHub:
         """After the welcome: the device hears again what it is owed (seen alerts, open tasks, unread
         messages)."""
         if link.protocol >= 2:
-            with contextlib.suppress(Exception):
-                for frame in self.seen.owed(link.device_id, link.unit_id, datetime.now(UTC)):
-                    await link.send(frame)
+            with contextlib.suppress(Exception):  # from the alerts table: whichever instance acknowledged it
+                async with self.pool.acquire() as conn:
+                    owed = await alerts_repo.seen_owed(
+                        conn, link.device_id, link.unit_id, datetime.now(UTC) - SEEN_RESEND
+                    )
+                for view in owed:
+                    frame = seen_frame(view)
+                    if frame is not None:
+                        await link.send(frame)
         for listener in self.attach_listeners:
             try:
                 await listener(link)
@@ -350,9 +359,72 @@ class LiveHub:
         finally:
             self._owed_waiting.pop(ask, None)
 
+    async def ask_others(
+        self,
+        kind: str,
+        settled: Callable[[], Awaitable[bool]],
+        wait_s: float = OWED_ANSWER_S,
+        **ids: int | str | list[int],
+    ) -> None:
+        """Tell the other instances (`cluster_handlers[kind]` there reads the rows and acts), then wait until
+        `settled()` says the rows show it done (re-read whenever one answers), at most `wait_s`."""
+        ask = next(self._owed_asks)
+        answered = self._asked[ask] = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        try:
+            async with self.pool.acquire() as conn:
+                await self.cluster.publish(conn, kind, ask=ask, **ids)
+            while not await settled():
+                left = deadline - loop.time()
+                if left <= 0:
+                    return
+                answered.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(answered.wait(), left)
+        finally:
+            self._asked.pop(ask, None)
+
+    def waiter(self, key: str) -> asyncio.Event:
+        """An event set when `wake_everywhere(key)` is called on any instance (a request here waits for a row
+        another instance changes); `unwait` it when done."""
+        event = asyncio.Event()
+        self._waiters.setdefault(key, set()).add(event)
+        return event
+
+    def unwait(self, key: str, event: asyncio.Event) -> None:
+        found = self._waiters.get(key)
+        if found is not None:
+            found.discard(event)
+            if not found:
+                del self._waiters[key]
+
+    async def wake_everywhere(self, key: str) -> None:
+        """Wake whoever waits for `key`, here and on every other instance (call it after the commit)."""
+        self._wake(key)
+        async with self.pool.acquire() as conn:
+            await self.cluster.publish(conn, "wake", key=key)
+
+    def _wake(self, key: str) -> None:
+        for event in self._waiters.get(key, ()):
+            event.set()
+
     async def _on_cluster_event(self, event: dict[str, Any]) -> None:
         kind = event.get("k")
-        if kind == "alert" and isinstance(event.get("id"), int):
+        handler = self.cluster_handlers.get(kind) if isinstance(kind, str) else None
+        if handler is not None:
+            acted = await handler(event)
+            if acted and isinstance(event.get("ask"), int):
+                async with self.pool.acquire() as conn:
+                    await self.cluster.publish(conn, "answered", ask=event["ask"], to=event["i"])
+            return
+        if kind == "wake" and isinstance(event.get("key"), str):
+            self._wake(event["key"])
+        elif kind == "answered" and event.get("to") == self.cluster.instance:
+            asked = self._asked.get(event.get("ask"))  # type: ignore[arg-type]
+            if asked is not None:
+                asked.set()
+        elif kind == "alert" and isinstance(event.get("id"), int):
             await self._remote_alert(event["id"])
         elif kind == "revoke" and isinstance(event.get("device"), int):
             for listener in self.revoke_listeners:
@@ -457,6 +529,29 @@ class LiveHub:
             with contextlib.suppress(ValueError):
                 self.picture.apply_status(unit_id, UnitStatus(status), at)
 
+    async def _merge_partners(self, now: datetime) -> None:
+        """The duo view: our protocol-2 tablets hear where the other devices of their unit are, also when
+        those report through another instance (one read per tick of the positions table, never a message per
+        position)."""
+        here = self.links.device_ids()
+        units = {
+            link.unit_id
+            for device_id in here
+            if (link := self.links.get(device_id)) is not None
+            and link.unit_id is not None
+            and link.protocol >= 2
+        }
+        if not units:
+            return
+        since = now - timedelta(seconds=self.settings.stale_after_s)
+        known = {
+            d: fix[3] for d, fix in self.picture.device_fixes.items() if fix[0] in units and fix[3] >= since
+        }
+        async with self.pool.acquire() as conn:
+            fixes = await repo.partner_fixes_elsewhere(conn, units, here, since, known)
+        for device_id, unit_id, lon, lat, at in fixes:
+            self.picture.device_fix(device_id, unit_id, lon, lat, at)
+
     async def _lead(self) -> bool:
         """Whether this instance raises tick alerts and escalation steps now; on taking over, the picture
         learns which routine alerts the database really has open."""
@@ -557,7 +652,6 @@ class LiveHub:
         frame = seen_frame(view)
         if frame is None:
             return
-        self.seen.remember(view, device_id, frame)
         for link in self.links.of(view.unit_id, device_id, min_protocol=2):
             # a stuck tablet must not hold up the operator's socket; it hears it again when it reconnects
             with contextlib.suppress(Exception):
@@ -580,6 +674,10 @@ class LiveHub:
             await self._merge_live()
         except Exception:
             log.exception("operator tick: reading other instances' positions failed")
+        try:
+            await self._merge_partners(now)
+        except Exception:
+            log.exception("operator tick: reading partners' positions from other instances failed")
         leader = await self._lead()
         step = self.picture.tick(
             now, stale_after_s=self.settings.stale_after_s, partners_apart_m=self.settings.partners_apart_m

@@ -294,6 +294,13 @@ class LivePicture:
         unit.border_m = 0.0 if math.isinf(best) else best
         return unit.border_m
 
+    def device_fix(self, device_id: int, unit_id: int, lon: float, lat: float, at: datetime) -> None:
+        """A device's live fix read from the database (it reports through another instance): kept if it is
+        newer than what the picture has for that device."""
+        known = self.device_fixes.get(device_id)
+        if known is None or at > known[3] or known[0] != unit_id:
+            self.device_fixes[device_id] = (unit_id, lon, lat, at)
+
     def partner_fixes(self, now: datetime, max_age_s: float) -> dict[int, list[PartnerFix]]:
         """Per unit the current live fix of each of its devices (what the duo partner's tablet is told)."""
         by_unit: dict[int, list[PartnerFix]] = {}

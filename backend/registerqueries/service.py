@@ -2,13 +2,16 @@
 to the police by the meldkamer bridge and answered to the boa alone.
 
 The backend queues the query (register_queries, pending); the bridge sends it to the police partner and puts
-the answer back on the row; the boa's request takes the answer, which erases it, and the disclosure is logged
-in audit_log in the same transaction. Nothing of the register is kept: not the answer, not a copy.
+the answer back on the row, through any instance, which wakes the boa's waiting request wherever it is
+(`LiveHub.wake_everywhere`: NOTIFY with the query id); the boa's request takes the answer, which erases it,
+and the disclosure is logged in audit_log in the same transaction. Nothing of the register is kept: not the
+answer, not a copy.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from typing import Annotated, Any, Literal
@@ -22,6 +25,9 @@ from backend.registerqueries import repository as repo
 from backend.services import Services
 
 ANSWER_TIMEOUT_S = 15.0
+# the answer arrives through any instance (the bridge's POST) and wakes the waiting request by NOTIFY at once;
+# the request also looks this often, in case that notification was lost (a listener reconnecting)
+LOOK_AGAIN_S = 1.0
 PLATE = re.compile(r"^[A-Z0-9]{6}$")  # Dutch plates: six characters without the dashes
 
 
@@ -45,6 +51,10 @@ class RegisterAnswer(msgspec.Struct, frozen=True, kw_only=True):
     status: str  # found | not_found | refused
     result: dict[str, Any] = {}
     source: str = ""  # who answered (the police system)
+
+
+def answered_key(query_id: int) -> str:
+    return f"register_query:{query_id}"
 
 
 def _subject(data: RegisterQueryRequest) -> str:
@@ -71,16 +81,24 @@ async def ask(
             conn, principal.account_id, data.kind, subject, data.purpose, data.legal_basis, request
         )
     deadline = time.monotonic() + ANSWER_TIMEOUT_S
-    while time.monotonic() < deadline:
-        async with services.pool.acquire() as conn, conn.transaction():
-            answer = await repo.take_answer(conn, query_id)
-            if answer is not None:
-                status = str(answer.get("status", ""))
-                await _log(conn, principal, data, subject, query_id, origin, status)
-                return RegisterAnswer(query_id=query_id, kind=data.kind, subject=subject, status=status,
-                                      result=dict(answer.get("result") or {}),
-                                      source=str(answer.get("source", "")))  # fmt: skip
-        await asyncio.sleep(0.1)
+    key = answered_key(query_id)
+    woken = services.hub.waiter(key)  # the bridge's answer, through whichever instance, wakes this request
+    try:
+        while time.monotonic() < deadline:
+            woken.clear()
+            async with services.pool.acquire() as conn, conn.transaction():
+                answer = await repo.take_answer(conn, query_id)
+                if answer is not None:
+                    status = str(answer.get("status", ""))
+                    await _log(conn, principal, data, subject, query_id, origin, status)
+                    return RegisterAnswer(query_id=query_id, kind=data.kind, subject=subject, status=status,
+                                          result=dict(answer.get("result") or {}),
+                                          source=str(answer.get("source", "")))  # fmt: skip
+            left = min(LOOK_AGAIN_S, deadline - time.monotonic())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), max(left, 0))
+    finally:
+        services.hub.unwait(key, woken)
     async with services.pool.acquire() as conn, conn.transaction():
         await repo.expire(conn, query_id)
         await _log(conn, principal, data, subject, query_id, origin, "no_answer")

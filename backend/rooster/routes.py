@@ -32,6 +32,7 @@ from backend.request_input import AnyRequest
 from backend.rooster import engine
 from backend.rooster import repository as repo
 from backend.rooster.jobs import Busy, Jobs, JobView
+from backend.services import provide_services
 from backend.team import logic as team_logic
 from shared import rooster as r
 from shared.ids import Id
@@ -214,7 +215,8 @@ class Plans(msgspec.Struct, frozen=True, kw_only=True):
 def jobs_of(state: State) -> Jobs:
     jobs: Jobs | None = state.get("rooster_jobs")
     if jobs is None:
-        jobs = Jobs()
+        services = provide_services(state)
+        jobs = Jobs(services.pool, services.settings.rooster_job_dead_s)
         state["rooster_jobs"] = jobs
     return jobs
 
@@ -281,7 +283,7 @@ async def _view(conn: Conn, principal: Principal, plan_id: int, jobs: Jobs) -> P
     demand = await repo.demand(conn, plan_id)
     the_draft = await repo.draft(conn, plan_id)
     published = await repo.published(conn, plan_id)
-    job = jobs.latest(plan_id)
+    job = await jobs.latest(conn, plan_id)
     return PlanView(
         plan=the_plan,
         shift_types=await repo.shift_types(conn, principal.org_id, with_inactive=True),
@@ -293,7 +295,7 @@ async def _view(conn: Conn, principal: Principal, plan_id: int, jobs: Jobs) -> P
         absences=await repo.absences(conn, principal.org_id, the_plan.start_day, last),
         versions=await repo.versions(conn, plan_id),
         changes=repo.diff(published, the_draft) if the_plan.latest_version is not None else [],
-        job=job.view() if job is not None else None,
+        job=job,
         solver_available=True,
         checker_available=True,
     )
@@ -722,7 +724,7 @@ async def pin_assignment(
 # ---- solving, checking, publishing, repair ----
 
 
-def _start(
+async def _start(
     pool: asyncpg.Pool, jobs: Jobs, principal: Principal, plan_id: int, kind: str, problem: r.PlanningProblem
 ) -> Started:
     pins = {(p.staff_id, p.day) for p in problem.pins}
@@ -743,15 +745,15 @@ def _start(
             await repo.replace_draft(conn, plan_id, [codes.draft(a) for a in found])
 
     try:
-        job = jobs.start(
+        job = await jobs.start(
             plan_id=plan_id, org_id=principal.org_id, kind=kind, problem=problem,
             solve=lambda p, progress: engine.solve(p, progress), store=store,
         )  # fmt: skip
     except Busy as exc:
         raise Conflict(
-            f"dit rooster wordt al gepland (taak {exc.job.id}); wacht tot die klaar is", field="plan_id"
+            f"dit rooster wordt al gepland (taak {exc.job_id}); wacht tot die klaar is", field="plan_id"
         ) from None
-    return Started(job_id=job.id, job=job.view())
+    return Started(job_id=job.id, job=job)
 
 
 @post("/plans/{plan_id:int}/solve", status_code=HTTP_200_OK)
@@ -768,7 +770,7 @@ async def solve(
     async with pool.acquire() as conn, conn.transaction():
         await _plan(conn, principal, plan_id)
         problem = await repo.build_problem(conn, plan_id, time_limit_s=data.time_limit_s)
-        started = _start(pool, jobs_of(state), principal, plan_id, "plan", problem)
+        started = await _start(pool, jobs_of(state), principal, plan_id, "plan", problem)
         await audit.record(
             conn, principal=principal, action="rooster_solve", object_type="rooster_plan",
             object_id=str(plan_id), origin=req.origin(request, principal),
@@ -778,12 +780,19 @@ async def solve(
 
 
 @get("/jobs/{job_id:str}")
-async def get_job(job_id: FromPath[str], principal: NamedDependency[Principal], state: State) -> JobView:
-    """A solve job: bezig (objective, bound, seconds so far), klaar (the result's summary) or mislukt."""
-    job = jobs_of(state).get(job_id[:64], principal.org_id)
+async def get_job(
+    job_id: FromPath[str],
+    principal: NamedDependency[Principal],
+    pool: NamedDependency[asyncpg.Pool],
+    state: State,
+) -> JobView:
+    """A solve job: bezig (objective, bound, seconds so far), klaar (the result's summary) or mislukt (also
+    when the instance that ran it died). Through any instance: the job's state is in the database."""
+    async with pool.acquire() as conn:
+        job = await jobs_of(state).get(conn, job_id[:64], principal.org_id)
     if job is None:
         raise NotFound("planningstaak niet gevonden", field="job_id")
-    return job.view()
+    return job
 
 
 @get("/plans/{plan_id:int}/violations")
@@ -869,7 +878,7 @@ async def herplan(
         problem = await repo.build_problem(
             conn, plan_id, time_limit_s=data.time_limit_s, frozen_until=data.from_day
         )
-        started = _start(pool, jobs_of(state), principal, plan_id, "herplan", problem)
+        started = await _start(pool, jobs_of(state), principal, plan_id, "herplan", problem)
     return started
 
 

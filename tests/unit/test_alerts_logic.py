@@ -1,5 +1,6 @@
 """Alert rules: which frames raise one, which go to operators at once, and what a tablet hears when an
-operator has seen its noodknop (also when it was away at the time, for an hour)."""
+operator has seen its noodknop (what it is owed when it was away at the time is read from the database:
+tests/integration/test_cluster_seen.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import pytest
 
 from backend.alerts.logic import (
     FieldAlert,
-    SeenAlerts,
     StoredAlert,
     field_alert,
     is_urgent,
@@ -97,24 +97,3 @@ def test_the_seen_frame_says_who_acknowledged_which_press() -> None:
 def test_no_seen_frame_for_other_alerts_or_before_acknowledgement() -> None:
     assert seen_frame(_view(AlertKind.PARTNERS_APART, acknowledged=True)) is None
     assert seen_frame(_view(AlertKind.NOODKNOP, acknowledged=False)) is None
-
-
-def test_a_device_that_reconnects_within_the_hour_is_owed_the_seen_frame_once() -> None:
-    seen = SeenAlerts()
-    view = _view(AlertKind.NOODKNOP, acknowledged=True)
-    seen.remember(view, 31, b"ack-frame")
-    acked = T0 + timedelta(seconds=20)
-    assert seen.owed(31, 4, acked + timedelta(minutes=59)) == {b"ack-frame"}  # by device and by unit: once
-    assert seen.owed(32, 4, acked + timedelta(minutes=5)) == {b"ack-frame"}  # the partner's tablet
-    assert seen.owed(31, None, acked + timedelta(minutes=5)) == {b"ack-frame"}  # off shift, still its press
-    assert seen.owed(33, 5, acked + timedelta(minutes=5)) == set()  # another unit
-    assert seen.owed(31, 4, acked + timedelta(hours=1)) == set()  # an hour later: no longer
-
-
-def test_the_latest_acknowledgement_of_a_unit_replaces_the_earlier_one() -> None:
-    seen = SeenAlerts()
-    seen.remember(_view(AlertKind.NOODKNOP, acknowledged=True), 31, b"first")
-    seen.remember(_view(AlertKind.ASSISTANCE, acknowledged=True), 32, b"second")
-    assert seen.owed(32, 4, T0 + timedelta(minutes=1)) == {b"second"}
-    # its own press, and its unit's latest
-    assert seen.owed(31, 4, T0 + timedelta(minutes=1)) == {b"first", b"second"}

@@ -49,6 +49,7 @@ VALUES: dict[str, tuple[str, object]] = {
     "login_failures_per_address": ("100", 100),
     "login_window_s": ("600", 600),
     "session_check_s": ("2.5", 2.5),
+    "rooster_job_dead_s": ("30", 30.0),
     "flush_interval_s": ("0.25", 0.25),
     "flush_max_rows": ("1000", 1000),
     "operator_tick_s": ("1", 1.0),
