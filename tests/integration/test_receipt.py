@@ -149,11 +149,13 @@ async def test_registrations_and_gir_csv_open_in_dutch_excel_with_local_times(
         lines = r.content.decode("utf-8-sig").split("\r\n")
         header, row = lines[0].split(";"), lines[1].split(";")
         fields = dict(zip(header, row, strict=True))
-        assert fields["tijdstip"] == local.strftime("%d-%m-%Y %H:%M") != at.strftime("%d-%m-%Y %H:%M")
-        assert fields["geboortedatum"] == "01-04-1990" and fields["lon"].startswith("4,")
-        assert fields["verklaring"] == "'=1+2 betaald"  # no formula from what the offender said
+        shown = fields["Datum en tijd (Europe/Amsterdam)"]
+        assert shown == local.strftime("%d-%m-%Y %H:%M") != at.strftime("%d-%m-%Y %H:%M")
+        assert fields["Geboortedatum"] == "01-04-1990" and fields["Lengtegraad"].startswith("4,")
+        assert fields["Verklaring / tekst"] == "'=1+2 betaald"  # no formula from what the offender said
         gir = await env["lead_a"].get("/api/reports/gir.csv")
         assert gir.content.startswith(b"\xef\xbb\xbf")
         lines = gir.content.decode("utf-8-sig").split("\r\n")
         fields = dict(zip(lines[0].split(";"), lines[1].split(";"), strict=True))
-        assert (fields["datum"], fields["tijd"]) == (local.strftime("%d-%m-%Y"), local.strftime("%H:%M"))
+        shown = fields["Datum (Europe/Amsterdam)"], fields["Tijd (Europe/Amsterdam)"]
+        assert shown == (local.strftime("%d-%m-%Y"), local.strftime("%H:%M"))
