@@ -54,7 +54,7 @@ async def test_the_receipt_pdf_holds_the_kenmerk_the_amount_and_the_place(
         assert f'filename="aankondiging-{code}.pdf"' in pdf.headers["content-disposition"]
         text = pdf_text(pdf.content)
         assert code in text and "Oudekerksplein 1" in text
-        assert "EUR 90,00" in text  # the PDF core font has no euro sign
+        assert "€ 90,00" in text  # the embedded font has the euro sign (the core font wrote EUR)
         assert "Aankondiging van bestuurlijke boete" in text and "Jan Jansen" in text
         html = await env["boa_a"].get(f"/api/registrations/{body['id']}/receipt")
         assert code in html.text and body["id"] in html.text  # the UUID stays, in the small print
