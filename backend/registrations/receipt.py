@@ -11,7 +11,7 @@ same view as JSON.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -53,6 +53,14 @@ class ReceiptView(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     catalogue_version_id: str
     registration_id: str
+
+
+def _dutch_date(value: str) -> str:
+    """A stored ISO date as a Dutch reader writes it (01-04-1990); anything else as it is."""
+    try:
+        return date.fromisoformat(value).strftime("%d-%m-%Y")
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _local(value: datetime) -> str:
@@ -102,7 +110,7 @@ def receipt_view(
     rows = [
         ("Kenmerk", kenmerk), ("Datum en tijd", occurred), ("Plaats", place), ("Feitcode", code),
         ("Overtreding", offence), ("Bedrag", amount), ("Naam", offender["name"]),
-        ("Geboortedatum", offender["birth_date"]),
+        ("Geboortedatum", _dutch_date(offender["birth_date"])),
         ("Identiteitsbewijs", f"{offender['id_document_type']} {offender['id_document_number']}"),
         ("Adres", f"{address['street']} {address['house_number']}, {address.get('postcode', '')} "
                   f"{address['city']} ({address.get('country', 'NL')})"),
@@ -161,16 +169,18 @@ def receipt_pdf(view: ReceiptView) -> bytes:
     pdf.set_font(pdf_fonts.MONO, "B", 20)
     pdf.cell(0, 10, view.kenmerk, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    label_w = 34
+    label_w = 40  # "Identiteitsbewijs" in DejaVu Sans Bold 9.5 fits on one line
     for label, value in view.rows:
         if label == "Kenmerk":
             continue
         pdf.set_font(pdf_fonts.SANS, "B", 9.5)
         y = pdf.get_y()
-        pdf.multi_cell(label_w, 5, label, align="L", new_x="RIGHT", new_y="TOP")
+        pdf.multi_cell(label_w, 5, label, align="L", new_x="RIGHT", new_y="NEXT")
+        label_bottom = pdf.get_y()
         pdf.set_xy(pdf.l_margin + label_w, y)
         pdf.set_font(pdf_fonts.SANS, "B" if label == "Bedrag" else "", 9.5)
         pdf.multi_cell(0, 5, value, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_y(max(pdf.get_y(), label_bottom))  # a label on two lines pushes the next row down too
         pdf.ln(1)
     pdf.ln(3)
     pdf.set_font(pdf_fonts.SANS, size=8.5)
