@@ -142,8 +142,10 @@ def _proposal(site: IncidentSite, unit: Candidate) -> Proposal:
         reasons.append(f"geen domein {site.required_domain}")
     if may_take and current is not None:
         reasons.append(f"P1 gaat voor: mag van de P{current.priority}-taak worden gehaald")
-    elif busy:
+    elif current is not None:
         reasons.append("bezet: pas vrij na de huidige taak")
+    elif busy:
+        reasons.append("niet beschikbaar gemeld")  # aanrijdend, ter plaatse, bezet or pauze of its own
     return Proposal(
         unit_id=unit.unit_id,
         call_sign=unit.call_sign,

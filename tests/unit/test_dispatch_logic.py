@@ -64,7 +64,7 @@ def test_busy_units_are_listed_after_every_free_one(status: UnitStatus) -> None:
     proposals = propose_units(SITE, [unit(1, 50, status=status), unit(2, 800), unit(3, 1500)])
     assert [p.unit_id for p in proposals] == [2, 3, 1]  # the nearest is busy: still last
     assert [p.busy for p in proposals] == [False, False, True]
-    assert "bezet: pas vrij na de huidige taak" in proposals[2].reasons
+    assert "niet beschikbaar gemeld" in proposals[2].reasons  # busy by its own status, without a task
 
 
 def test_a_unit_with_an_active_task_comes_after_the_free_ones_with_its_task() -> None:
@@ -77,6 +77,7 @@ def test_a_unit_with_an_active_task_comes_after_the_free_ones_with_its_task() ->
     assert second.task is not None and second.task.startswith("P3 Afval — Damstraat 1: Zakken naast")
     assert second.task.endswith("…") and len(second.task) < 140  # cut at a word
     assert not second.may_take  # SITE is a P2
+    assert "bezet: pas vrij na de huidige taak" in second.reasons
 
 
 def test_a_p1_may_take_a_unit_from_a_lower_priority_task_and_says_so() -> None:

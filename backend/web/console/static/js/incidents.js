@@ -190,7 +190,7 @@ export class Incidents {
         : "geen taak";
       const note = !p.busy ? "" : p.may_take
         ? `<br><span class="take">P1 gaat voor: ${esc(p.call_sign)} mag van de P${p.task_priority}-taak worden gehaald</span>`
-        : '<br><span class="hint">bezet: pas vrij na de huidige taak</span>';
+        : `<br><span class="hint">${p.task ? "bezet: pas vrij na de huidige taak" : "niet beschikbaar gemeld"}</span>`;
       const label = !p.busy ? "Koppelen" : p.may_take ? "Overnemen voor P1" : "Toch koppelen";
       return `<li class="proposal${p.busy ? " busy" : ""}${p.may_take ? " may-take" : ""}"><b>${esc(p.call_sign)}</b>
           <span class="grow"><span class="pill st-${p.status}">${STATUS[p.status] || esc(p.status)}</span>${p.status_since ? ` <small>sinds ${age(p.status_since)}</small>` : ""}
