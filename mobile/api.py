@@ -195,6 +195,10 @@ class Api:
         """What a fine's kennisgeving says (kenmerk, amount, place); 404 until the fine has arrived."""
         return dict((await self._call("GET", f"/api/registrations/{registration_id}/receipt.json")).json())
 
+    async def receipt_pdf(self, registration_id: str) -> bytes:
+        """The fine's kennisgeving as the PDF the offender may get (A5); 404 until the fine has arrived."""
+        return (await self._call("GET", f"/api/registrations/{registration_id}/receipt.pdf")).content
+
     # --- the outbox's requests ----------------------------------------------------------------------------
 
     async def send(self, method: str, path: str, body: bytes, content_type: str) -> None:

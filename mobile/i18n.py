@@ -290,7 +290,11 @@ NL: dict[str, str] = {
     "receipt.failed": "Kennisgeving niet op te halen: {reason}",
     "receipt.close": "Terug naar het formulier",
     "receipt.print": "Laat dit de overtreder zien en noem het kenmerk. "
-    "Afdrukken als PDF kan in Registraties.",
+    "Als PDF openen: tonen, afdrukken of delen met de PDF-app van de tablet.",
+    "receipt.pdf": "Als PDF openen",
+    "receipt.pdf_fetching": "PDF wordt opgehaald…",
+    "receipt.pdf_opened": "Geopend in de PDF-viewer ({name})",
+    "receipt.pdf_failed": "PDF niet te openen: {reason}",
     "shift.take_over": "{call_sign} is al in dienst met {names}. Kies een vrije eenheid: overnemen kan "
     "alleen als zij of de teamleider die dienst eerst beëindigen.",
     "shift.start_anyway": "Toch starten als {call_sign}",

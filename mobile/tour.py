@@ -35,6 +35,18 @@ DEMO_PASSWORD = "schakel-demo"
 TABLET_LOGIN = "boa"  # backend.demo.seed.TABLET_LOGIN: the account no simulated duo uses
 
 
+def _scroll_to_end(app: Any, screen: str) -> None:
+    """Scroll the named screen's form to its end (what a boa's swipe does)."""
+    from kivy.uix.scrollview import ScrollView
+
+    for widget in app.root.walk():
+        if getattr(widget, "name", None) == screen:
+            for inner in widget.walk():
+                if isinstance(inner, ScrollView):
+                    inner.scroll_y = 0
+            return
+
+
 async def _shot(app: Any, directory: Path, name: str, settle: float = 0.6) -> None:
     await asyncio.sleep(settle)  # let Kivy lay out and draw
     path = directory / f"tablet-{name}.png"
@@ -245,6 +257,8 @@ async def forms(app: Any, directory: Path) -> None:
     await _until(lambda: p.register.receipt_ready, timeout=20)
     p.register.show_receipt()
     await _shot(app, directory, "6d-kennisgeving")
+    _scroll_to_end(app, "receipt")  # the rest of the kennisgeving and its "Als PDF openen" button
+    await _shot(app, directory, "6e-kennisgeving-pdf-knop")
     p.register.hide_receipt()
     p.register.choose_kind("aggression")
     p.register.toggle_type("bedreiging")

@@ -36,6 +36,19 @@ class IncidentSite(msgspec.Struct, frozen=True, kw_only=True):
     lat: float
     beat_id: int | None = None
     required_domain: int = 1
+    priority: int = 2  # 1 (spoed) may take a unit from a lower-priority task
+
+
+class CurrentTask(msgspec.Struct, frozen=True, kw_only=True):
+    """A unit's most urgent active task (repository.current_tasks): what a busy proposal shows."""
+
+    task_id: int
+    incident_id: int
+    priority: int
+    category: str
+    description: str = ""
+    address: str = ""
+    state: TaskState = TaskState.ASSIGNED
 
 
 class Candidate(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,6 +62,8 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
     domains: tuple[int, ...] = (1,)
     stale: bool = False
     busy_with_task: bool = False
+    current_task: CurrentTask | None = None
+    on_this_incident: bool = False  # already has an active task for this melding: never proposed again
 
 
 class Proposal(msgspec.Struct, frozen=True, kw_only=True):
@@ -62,58 +77,108 @@ class Proposal(msgspec.Struct, frozen=True, kw_only=True):
     reasons: list[str]  # Dutch, for the operator
     status: UnitStatus = UnitStatus.AVAILABLE
     status_since: datetime | None = None
-    task: str | None = None  # the unit's current task (proposed units have none: "geen taak")
+    task: str | None = None  # the unit's current task as the operator reads it; None: "geen taak"
     walk_min: int | None = None  # estimate (see travel_minutes), None without a position
     bike_min: int | None = None
+    busy: bool = False  # not available or on a task: ranked after every free unit, never the first choice
+    task_id: int | None = None
+    task_incident_id: int | None = None
+    task_priority: int | None = None
+    task_state: TaskState | None = None
+    may_take: bool = False  # a P1 may take this unit from its lower-priority task
+
+
+NEVER_PROPOSED = frozenset({UnitStatus.OFF_DUTY, UnitStatus.EMERGENCY})
+"""Off duty is not there; a unit in an emergency needs help itself."""
+
+TASK_TEXT_MAX = 90
 
 
 def propose_units(site: IncidentSite, units: Iterable[Candidate], limit: int = 5) -> list[Proposal]:
-    """Available units, best first: with the required domain, then by distance plus penalties.
+    """Free units first, best first: with the required domain, then by distance plus penalties; then the busy
+    ones (not available, or on a task), ranked the same way after them, those a P1 may take first.
 
-    A unit that is not available, or already has an active task, is never proposed. Units without a
-    position come last (the operator may still know where they are).
+    Up to ``limit`` of each. Units without a position come last in their group (the operator may still know
+    where they are). Off duty and emergency units, and units already on this melding, are never listed.
     """
-    proposals = []
+    free: list[Proposal] = []
+    busy: list[Proposal] = []
     for unit in units:
-        if unit.status != UnitStatus.AVAILABLE or unit.busy_with_task:
+        if unit.status in NEVER_PROPOSED or unit.on_this_incident:
             continue
-        in_beat = site.beat_id is not None and site.beat_id in unit.beat_ids
-        has_domain = site.required_domain in unit.domains
-        reasons = []
-        if unit.lon is None or unit.lat is None:
-            distance = score = None
-            reasons.append("geen positie")
-        else:
-            distance = distance_m(unit.lon, unit.lat, site.lon, site.lat)
-            score = distance
-            reasons.append(f"{_km(distance)} hemelsbreed")
-            if not in_beat and site.beat_id is not None:
-                score += OUTSIDE_BEAT_PENALTY_M
-            if unit.stale:
-                score += STALE_PENALTY_M
-                reasons.append("positie verouderd")
-        if in_beat:
-            reasons.append("in het gebied")
-        if not has_domain:
-            reasons.append(f"geen domein {site.required_domain}")
-        proposals.append(
-            Proposal(
-                unit_id=unit.unit_id,
-                call_sign=unit.call_sign,
-                distance_m=distance,
-                in_beat=in_beat,
-                has_domain=has_domain,
-                stale=unit.stale,
-                score_m=score,
-                reasons=reasons,
-                status=unit.status,
-                status_since=unit.status_since,
-                walk_min=None if distance is None else travel_minutes(distance, WALK_KMH),
-                bike_min=None if distance is None else travel_minutes(distance, BIKE_KMH),
-            )
-        )
-    proposals.sort(key=lambda p: (not p.has_domain, p.score_m is None, p.score_m or 0.0, p.call_sign))
-    return proposals[:limit]
+        proposal = _proposal(site, unit)
+        (busy if proposal.busy else free).append(proposal)
+
+    def rank(p: Proposal) -> tuple[bool, bool, bool, float, str]:
+        return (not p.has_domain, not p.may_take, p.score_m is None, p.score_m or 0.0, p.call_sign)
+
+    free.sort(key=rank)
+    busy.sort(key=rank)
+    return free[:limit] + busy[:limit]
+
+
+def _proposal(site: IncidentSite, unit: Candidate) -> Proposal:
+    in_beat = site.beat_id is not None and site.beat_id in unit.beat_ids
+    has_domain = site.required_domain in unit.domains
+    current = unit.current_task
+    busy = unit.status != UnitStatus.AVAILABLE or unit.busy_with_task or current is not None
+    may_take = busy and site.priority == 1 and current is not None and current.priority > 1
+    reasons = []
+    if unit.lon is None or unit.lat is None:
+        distance = score = None
+        reasons.append("geen positie")
+    else:
+        distance = distance_m(unit.lon, unit.lat, site.lon, site.lat)
+        score = distance
+        reasons.append(f"{_km(distance)} hemelsbreed")
+        if not in_beat and site.beat_id is not None:
+            score += OUTSIDE_BEAT_PENALTY_M
+        if unit.stale:
+            score += STALE_PENALTY_M
+            reasons.append("positie verouderd")
+    if in_beat:
+        reasons.append("in het gebied")
+    if not has_domain:
+        reasons.append(f"geen domein {site.required_domain}")
+    if may_take and current is not None:
+        reasons.append(f"P1 gaat voor: mag van de P{current.priority}-taak worden gehaald")
+    elif current is not None:
+        reasons.append("bezet: pas vrij na de huidige taak")
+    elif busy:
+        reasons.append("niet beschikbaar gemeld")  # aanrijdend, ter plaatse, bezet or pauze of its own
+    return Proposal(
+        unit_id=unit.unit_id,
+        call_sign=unit.call_sign,
+        distance_m=distance,
+        in_beat=in_beat,
+        has_domain=has_domain,
+        stale=unit.stale,
+        score_m=score,
+        reasons=reasons,
+        status=unit.status,
+        status_since=unit.status_since,
+        task=None if current is None else task_text(current),
+        walk_min=None if distance is None else travel_minutes(distance, WALK_KMH),
+        bike_min=None if distance is None else travel_minutes(distance, BIKE_KMH),
+        busy=busy,
+        task_id=None if current is None else current.task_id,
+        task_incident_id=None if current is None else current.incident_id,
+        task_priority=None if current is None else current.priority,
+        task_state=None if current is None else current.state,
+        may_take=may_take,
+    )
+
+
+def task_text(task: CurrentTask) -> str:
+    """The current task as a proposal row shows it: "P3 Afval — Damstraat 1: zakken naast de container",
+    the description cut at a word."""
+    text = task_title(task.category, task.address, task.priority)
+    description = " ".join(task.description.split())
+    if description:
+        if len(description) > TASK_TEXT_MAX:
+            description = description[:TASK_TEXT_MAX].rsplit(" ", 1)[0] + "…"
+        text += f": {description}"
+    return text
 
 
 def travel_minutes(straight_m: float, kmh: float) -> int:

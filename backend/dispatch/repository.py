@@ -12,7 +12,7 @@ import asyncpg
 import msgspec
 
 from backend.db.pool import Conn
-from backend.dispatch.logic import task_title
+from backend.dispatch.logic import CurrentTask, task_title
 from backend.errors import Conflict, NotFound
 from shared.protocol import IncidentView, MessageView, TaskAssigned, TaskState, TaskView, TimelineEntry
 from shared.tasks import ACTIVE_TASK_STATES, IMPLIED_UNIT_STATUS, TASK_STATE_LABELS, task_transition_allowed
@@ -274,6 +274,31 @@ async def units_with_active_task(conn: Conn, unit_ids: Sequence[int]) -> set[int
         list(ACTIVE),
     )
     return {r["unit_id"] for r in rows}
+
+
+async def current_tasks(conn: Conn, unit_ids: Sequence[int]) -> dict[int, CurrentTask]:
+    """Each unit's most urgent active task (lowest priority number, then the newest): what it is doing now."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (t.unit_id) t.unit_id, t.id, t.state, i.id AS incident_id, i.priority,
+                  i.category, i.description, i.address
+           FROM tasks t JOIN incidents i ON i.id = t.incident_id
+           WHERE t.unit_id = ANY($1) AND t.state = ANY($2)
+           ORDER BY t.unit_id, i.priority, t.assigned_at DESC, t.id DESC""",
+        list(unit_ids),
+        list(ACTIVE),
+    )
+    return {
+        r["unit_id"]: CurrentTask(
+            task_id=r["id"],
+            incident_id=r["incident_id"],
+            priority=r["priority"],
+            category=r["category"],
+            description=r["description"],
+            address=r["address"],
+            state=TaskState(r["state"]),
+        )
+        for r in rows
+    }
 
 
 async def unit_domains(conn: Conn, unit_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:

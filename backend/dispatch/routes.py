@@ -91,7 +91,8 @@ async def get_proposals(
     services: NamedDependency[Services],
     limit: FromQuery[int] = 5,
 ) -> list[Proposal]:
-    """Available units, best first (straight-line distance; in the beat and with the domain preferred)."""
+    """Free units best first (straight-line distance; in the beat and with the domain preferred), then the
+    busy ones with their current task (a P1 may take a unit from a lower-priority task); `limit` of each."""
     if not 1 <= limit <= 50:
         raise BadInput("limit moet 1..50 zijn", field="limit")
     return await service.proposals(services, principal, incident_id, limit)

@@ -25,6 +25,7 @@ from backend.privacy import audit
 from backend.services import Services
 from shared.ids import INT8_MAX
 from shared.protocol import IncidentView, MessageView, TaskCancelled, TimelineEntry
+from shared.tasks import ACTIVE_TASK_STATES
 
 DISPATCH_ROLES = ("operator", "teamlead", "admin", "service")
 TRACK_ROLES = ("operator", "teamlead", "admin")
@@ -227,6 +228,8 @@ async def proposals(services: Services, principal: Principal, incident_id: int, 
         ids = [u.unit_id for u in units]
         domains = await repo.unit_domains(conn, ids)
         busy = await repo.units_with_active_task(conn, ids)
+        current = await repo.current_tasks(conn, ids)
+    on_this = {t.unit_id for t in view.tasks if t.state in ACTIVE_TASK_STATES}
     candidates = [
         Candidate(
             unit_id=u.unit_id,
@@ -239,11 +242,17 @@ async def proposals(services: Services, principal: Principal, incident_id: int, 
             domains=domains.get(u.unit_id, (1,)),
             stale=u.stale,
             busy_with_task=u.unit_id in busy,
+            current_task=current.get(u.unit_id),
+            on_this_incident=u.unit_id in on_this,
         )
         for u in units
     ]
     site = IncidentSite(
-        lon=view.lon, lat=view.lat, beat_id=view.beat_id, required_domain=view.required_domain
+        lon=view.lon,
+        lat=view.lat,
+        beat_id=view.beat_id,
+        required_domain=view.required_domain,
+        priority=view.priority,
     )
     return propose_units(site, candidates, limit)
 

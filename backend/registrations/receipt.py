@@ -11,7 +11,7 @@ same view as JSON.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import msgspec
@@ -19,6 +19,7 @@ from fpdf import FPDF
 
 from backend.registrations.repository import Registration
 from backend.registrations.validation import LOCAL
+from backend.reports import pdf_fonts
 
 TEMPLATE = "receipt.html"
 NO_AMOUNT = "bedrag niet in de catalogus: u ontvangt het bedrag met de beschikking"
@@ -52,6 +53,14 @@ class ReceiptView(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     catalogue_version_id: str
     registration_id: str
+
+
+def _dutch_date(value: str) -> str:
+    """A stored ISO date as a Dutch reader writes it (01-04-1990); anything else as it is."""
+    try:
+        return date.fromisoformat(value).strftime("%d-%m-%Y")
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _local(value: datetime) -> str:
@@ -101,7 +110,7 @@ def receipt_view(
     rows = [
         ("Kenmerk", kenmerk), ("Datum en tijd", occurred), ("Plaats", place), ("Feitcode", code),
         ("Overtreding", offence), ("Bedrag", amount), ("Naam", offender["name"]),
-        ("Geboortedatum", offender["birth_date"]),
+        ("Geboortedatum", _dutch_date(offender["birth_date"])),
         ("Identiteitsbewijs", f"{offender['id_document_type']} {offender['id_document_number']}"),
         ("Adres", f"{address['street']} {address['house_number']}, {address.get('postcode', '')} "
                   f"{address['city']} ({address.get('country', 'NL')})"),
@@ -136,55 +145,48 @@ def receipt_context(view: ReceiptView, state: str) -> dict[str, Any]:
 # --- PDF ----------------------------------------------------------------------------------------------------
 
 
-def _latin1(text: str) -> str:
-    """The PDF core fonts are Latin-1: the euro sign is written EUR, dashes and quotes become their plain
-    forms, the rest is kept."""
-    plain = text.translate(
-        {0x20AC: "EUR", 0x2013: "-", 0x2014: "-", 0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"'}
-    )
-    return plain.encode("latin-1", "replace").decode("latin-1")
-
-
 def receipt_pdf(view: ReceiptView) -> bytes:
     """The receipt as an A5 PDF: title, organisation, the kenmerk large, every line, the footer."""
-    pdf = FPDF(orientation="P", unit="mm", format=(148, 210))  # A5 (by size: the name warns in fpdf2 2.8.5)
+    pdf = pdf_fonts.use(FPDF(orientation="P", unit="mm", format=(148, 210)))  # A5 (by size: the name warns)
     pdf.set_margins(12, 12, 12)
     pdf.set_auto_page_break(auto=True, margin=12)
-    pdf.set_title(_latin1(f"{view.title} {view.kenmerk}"))
-    pdf.set_author(_latin1(view.organisation))
+    pdf.set_title(f"{view.title} {view.kenmerk}")
+    pdf.set_author(view.organisation)
     pdf.set_creator("Schakel")
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 15)
-    pdf.multi_cell(0, 7, _latin1(view.title), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=10)
-    pdf.cell(0, 6, _latin1(f"{view.organisation} - handhaving"), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(pdf_fonts.SANS, "B", 15)
+    pdf.multi_cell(0, 7, view.title, align="L", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(pdf_fonts.SANS, size=10)
+    pdf.cell(0, 6, f"{view.organisation} – handhaving", new_x="LMARGIN", new_y="NEXT")
     if view.voided:
         pdf.set_text_color(176, 0, 0)
-        pdf.set_font("Helvetica", "B", 11)
+        pdf.set_font(pdf_fonts.SANS, "B", 11)
         pdf.cell(0, 7, "Deze registratie is vervallen.", new_x="LMARGIN", new_y="NEXT")
         pdf.set_text_color(0)
     pdf.ln(3)
-    pdf.set_font("Helvetica", size=9)
+    pdf.set_font(pdf_fonts.SANS, size=9)
     pdf.cell(0, 5, "Kenmerk (noem dit als u contact opneemt)", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Courier", "B", 20)
-    pdf.cell(0, 10, _latin1(view.kenmerk), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(pdf_fonts.MONO, "B", 20)
+    pdf.cell(0, 10, view.kenmerk, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
-    label_w = 34
+    label_w = 40  # "Identiteitsbewijs" in DejaVu Sans Bold 9.5 fits on one line
     for label, value in view.rows:
         if label == "Kenmerk":
             continue
-        pdf.set_font("Helvetica", "B", 9.5)
+        pdf.set_font(pdf_fonts.SANS, "B", 9.5)
         y = pdf.get_y()
-        pdf.multi_cell(label_w, 5, _latin1(label), new_x="RIGHT", new_y="TOP")
+        pdf.multi_cell(label_w, 5, label, align="L", new_x="RIGHT", new_y="NEXT")
+        label_bottom = pdf.get_y()
         pdf.set_xy(pdf.l_margin + label_w, y)
-        pdf.set_font("Helvetica", "B" if label == "Bedrag" else "", 9.5)
-        pdf.multi_cell(0, 5, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf_fonts.SANS, "B" if label == "Bedrag" else "", 9.5)
+        pdf.multi_cell(0, 5, value, align="L", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_y(max(pdf.get_y(), label_bottom))  # a label on two lines pushes the next row down too
         pdf.ln(1)
     pdf.ln(3)
-    pdf.set_font("Helvetica", size=8.5)
-    pdf.multi_cell(0, 4.5, _latin1(view.footer), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(pdf_fonts.SANS, size=8.5)
+    pdf.multi_cell(0, 4.5, view.footer, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     pdf.set_text_color(110)
-    pdf.cell(0, 4, _latin1(f"Versie {view.version}, catalogus {view.catalogue_version_id}, registratie "
-                           f"{view.registration_id}"), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.cell(0, 4, f"Versie {view.version}, catalogus {view.catalogue_version_id}, registratie "
+                   f"{view.registration_id}", new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     return bytes(pdf.output())

@@ -2,8 +2,8 @@
 
 The CSV opens correctly in Dutch Excel by double-click: UTF-8 with a BOM, semicolons, decimal commas, Dutch
 column labels, names instead of ids and local times. The PDF (fpdf2) has a title page, the per-beat table, a
-trend chart drawn as vector lines and the sources and definitions; its core font is Latin-1, so texts pass
-through :func:`_latin1`.
+trend chart drawn as vector lines and the sources and definitions, set in the embedded DejaVu Sans
+(``pdf_fonts``: the euro sign, diacritics and dashes print as typed).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from fpdf import FPDF
 
-from backend.reports import excel_csv
+from backend.reports import excel_csv, pdf_fonts
 from backend.reports.area import (
     OUTCOME_LABELS,
     OUTCOMES,
@@ -153,24 +153,19 @@ def area_csv(report: AreaReport) -> str:
 # --- PDF ----------------------------------------------------------------------------------------------------
 
 
-def _latin1(text: str) -> str:
-    """The PDF core fonts are Latin-1: dashes and quotes become their plain forms, the rest is kept."""
-    plain = text.translate({0x2013: "-", 0x2014: "-", 0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"'})
-    return plain.encode("latin-1", "replace").decode("latin-1")
-
-
 class _Pdf(FPDF):
     def __init__(self, title: str) -> None:
         super().__init__(orientation="L", unit="mm", format="A4")
         self.title_text = title
+        pdf_fonts.use(self)
         self.set_auto_page_break(auto=True, margin=14)
         self.set_margins(14, 14, 14)
 
     def footer(self) -> None:
         self.set_y(-10)
-        self.set_font("Helvetica", size=8)
+        self.set_font(pdf_fonts.SANS, size=8)
         self.set_text_color(110)
-        self.cell(0, 5, _latin1(f"{self.title_text} - pagina {self.page_no()}"), align="C")
+        self.cell(0, 5, f"{self.title_text} - pagina {self.page_no()}", align="C")
 
 
 TABLE_COLUMNS = (
@@ -192,7 +187,7 @@ def _table_row(f: BeatFigures) -> list[str]:
 
 def _table(pdf: _Pdf, rows: Sequence[BeatFigures], total: BeatFigures) -> None:
     def head() -> None:
-        pdf.set_font("Helvetica", "B", 8.5)
+        pdf.set_font(pdf_fonts.SANS, "B", 7.5)  # DejaVu runs wider than Helvetica: the labels fit at 7.5
         pdf.set_fill_color(230, 235, 242)
         for label, width in TABLE_COLUMNS:
             pdf.cell(width, 7, label, border="B", fill=True, align="L" if label == "Gebied" else "R")
@@ -204,10 +199,10 @@ def _table(pdf: _Pdf, rows: Sequence[BeatFigures], total: BeatFigures) -> None:
             pdf.add_page()
             head()
         last = i == len(rows)
-        pdf.set_font("Helvetica", "B" if last else "", 8.5)
+        pdf.set_font(pdf_fonts.SANS, "B" if last else "", 8.5)
         pdf.set_fill_color(246, 248, 251)
         for (label, width), value in zip(TABLE_COLUMNS, _table_row(f), strict=True):
-            pdf.cell(width, 6, _latin1(value), border="T" if last else 0, fill=i % 2 == 1,
+            pdf.cell(width, 6, value, border="T" if last else 0, fill=i % 2 == 1,
                      align="L" if label == "Gebied" else "R")  # fmt: skip
         pdf.ln()
 
@@ -232,7 +227,7 @@ def _trend_chart(pdf: _Pdf, report: AreaReport, x: float, y: float, w: float, h:
     top = nice_top(max([4] + [getattr(t, key) for t in points for key, _, _ in SERIES]))
     pdf.set_draw_color(180)
     pdf.set_line_width(0.2)
-    pdf.set_font("Helvetica", size=7.5)
+    pdf.set_font(pdf_fonts.SANS, size=7.5)
     pdf.set_text_color(90)
     for step in range(5):
         value = top * step / 4
@@ -262,28 +257,26 @@ def _trend_chart(pdf: _Pdf, report: AreaReport, x: float, y: float, w: float, h:
 
 def area_pdf(report: AreaReport) -> bytes:
     title = f"Rapportage per gebied - {report.org_name} - {month_label(report.month)}"
-    pdf = _Pdf(_latin1(title))
-    pdf.set_title(_latin1(title))
+    pdf = _Pdf(title)
+    pdf.set_title(title)
     pdf.set_author("Schakel")
     pdf.set_creator("Schakel")
     # title page
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 26)
+    pdf.set_font(pdf_fonts.SANS, "B", 26)
     pdf.ln(30)
     pdf.cell(0, 14, "Rapportage per gebied", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=16)
-    pdf.cell(
-        0, 10, _latin1(f"{report.org_name} - {month_label(report.month)}"), new_x="LMARGIN", new_y="NEXT"
-    )
-    pdf.set_font("Helvetica", size=11)
+    pdf.set_font(pdf_fonts.SANS, size=16)
+    pdf.cell(0, 10, f"{report.org_name} - {month_label(report.month)}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(pdf_fonts.SANS, size=11)
     pdf.set_text_color(90)
-    pdf.cell(0, 8, _latin1(f"Handhaving in de openbare ruimte, voor de gemeenteraad. Gemaakt op "
+    pdf.cell(0, 8, (f"Handhaving in de openbare ruimte, voor de gemeenteraad. Gemaakt op "
                            f"{local_time(report.generated_at)}."), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     pdf.set_text_color(0)
     pdf.ln(10)
     t = report.total
     if report.empty:
-        pdf.set_font("Helvetica", "I", 13)
+        pdf.set_font(pdf_fonts.SANS, "I", 13)
         pdf.cell(0, 10, "Geen gegevens voor deze maand.", new_x="LMARGIN", new_y="NEXT")
     summary = (
         ("Meldingen", str(t.meldingen_total)),
@@ -300,58 +293,58 @@ def area_pdf(report: AreaReport) -> bytes:
         ),
     )  # fmt: skip
     for label, value in summary:
-        pdf.set_font("Helvetica", size=12)
-        pdf.cell(90, 8, _latin1(label))
-        pdf.set_font("Helvetica", "B", 12)
-        pdf.cell(0, 8, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf_fonts.SANS, size=12)
+        pdf.cell(90, 8, label)
+        pdf.set_font(pdf_fonts.SANS, "B", 12)
+        pdf.cell(0, 8, value, new_x="LMARGIN", new_y="NEXT")
     # per-beat table: the beats where something happened (the rest are all zero)
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 15)
+    pdf.set_font(pdf_fonts.SANS, "B", 15)
     pdf.cell(0, 10, "Per gebied", new_x="LMARGIN", new_y="NEXT")
     active = sorted((f for f in report.beats if has_data(f)), key=lambda f: (-f.meldingen_total, f.name))
     beat_count = sum(1 for f in report.beats if f.beat_id)
-    pdf.set_font("Helvetica", size=9)
+    pdf.set_font(pdf_fonts.SANS, size=9)
     pdf.set_text_color(90)
     note = f"{len(active)} van {beat_count} gebieden met gegevens, op meldingen; aanrijtijden in min:sec."
-    pdf.cell(0, 6, _latin1(note), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, note, new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0)
     _table(pdf, active, t)
     # enforcement per feitcode group
     if t.enforcement:
         pdf.ln(6)
-        pdf.set_font("Helvetica", "B", 12)
+        pdf.set_font(pdf_fonts.SANS, "B", 12)
         pdf.cell(
             0, 8, "Waarschuwingen en boetes per feitcodegroep (hele gemeente)", new_x="LMARGIN", new_y="NEXT"
         )
-        pdf.set_font("Helvetica", "B", 9)
+        pdf.set_font(pdf_fonts.SANS, "B", 9)
         for label, width in (("Feitcodegroep", 60), *((OUTCOME_LABELS[o], 30) for o in OUTCOMES)):
-            pdf.cell(width, 6, _latin1(label), border="B")
+            pdf.cell(width, 6, label, border="B")
         pdf.ln()
-        pdf.set_font("Helvetica", size=9)
+        pdf.set_font(pdf_fonts.SANS, size=9)
         for group, outcomes in t.enforcement.items():
-            pdf.cell(60, 6, _latin1(category_label(group)))
+            pdf.cell(60, 6, category_label(group))
             for o in OUTCOMES:
                 pdf.cell(30, 6, str(outcomes.get(o, 0)))
             pdf.ln()
     # trend
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 15)
+    pdf.set_font(pdf_fonts.SANS, "B", 15)
     pdf.cell(0, 10, "Trend over twaalf maanden (hele gemeente)", new_x="LMARGIN", new_y="NEXT")
     _trend_chart(pdf, report, x=30, y=34, w=240, h=110)
     # sources and definitions
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 15)
+    pdf.set_font(pdf_fonts.SANS, "B", 15)
     pdf.cell(0, 10, "Bronnen en definities", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=10)
-    pdf.multi_cell(0, 6, _latin1(
+    pdf.set_font(pdf_fonts.SANS, size=10)
+    pdf.multi_cell(0, 6, (
         "Bron: Schakel, het registratie- en inzetsysteem van de handhaving (registraties van boa's, "
         "meldingen en opdrachten van de meldkamer, diensten en posities van de eenheden)."
-    ), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    ), align="L", new_x="LMARGIN", new_y="NEXT")  # fmt: skip
     pdf.ln(2)
     for term, text in DEFINITIONS:
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(0, 6, _latin1(term), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", size=10)
-        pdf.multi_cell(0, 5.5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf_fonts.SANS, "B", 10)
+        pdf.cell(0, 6, term, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf_fonts.SANS, size=10)
+        pdf.multi_cell(0, 5.5, text, align="L", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
     return bytes(pdf.output())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import msgspec
@@ -11,6 +12,7 @@ from shapely.geometry import shape
 from backend.db.pool import Conn
 from backend.geofencing.logic import PreparedBeats, containing_beats_many
 from backend.geofencing.repository import list_beats
+from backend.registrations.repository import Registration
 from backend.reports import area
 from shared.protocol import TaskState
 from shared.tasks import TASK_STATE_LABELS
@@ -204,4 +206,40 @@ async def area_report(conn: Conn, org_id: int, month: str, now: datetime) -> are
         beats=beats,
         total=total,
         trend=trend,
+    )
+
+
+class ExportNames(msgspec.Struct, frozen=True, kw_only=True):
+    """What the registrations and GIR CSVs write instead of ids: names, call signs, the geocoded address."""
+
+    org_name: str
+    accounts: dict[int, str]  # display names
+    units: dict[int, str]  # call signs
+    beats: dict[int, str]
+    addresses: dict[str, tuple[str | None, str | None, str | None]]  # registration id: (text, BAG id, buurt)
+    kenmerken: dict[str, str]
+
+
+async def export_names(conn: Conn, org_id: int, registrations: Sequence[Registration]) -> ExportNames:
+    """The names behind the ids of these registrations (of one gemeente), in a few queries for any number."""
+    account_ids = sorted({a for r in registrations for a in (r.author_id, *r.boa_ids)})
+    unit_ids = sorted({r.unit_id for r in registrations if r.unit_id is not None})
+    beat_ids = sorted({b for r in registrations for b in r.beat_ids})
+    ids = [r.id for r in registrations]
+    org_name = await conn.fetchval("SELECT name FROM organisations WHERE id = $1", org_id)
+    accounts = await conn.fetch("SELECT id, display_name FROM accounts WHERE id = ANY($1)", account_ids)
+    units = await conn.fetch("SELECT id, call_sign FROM units WHERE id = ANY($1)", unit_ids)
+    beats = await conn.fetch("SELECT id, name FROM beats WHERE id = ANY($1)", beat_ids)
+    addresses = await conn.fetch(
+        """SELECT r.id, r.address_text, r.bag_id, r.buurtcode, k.kenmerk FROM registrations r
+           LEFT JOIN registration_kenmerken k ON k.registration_id = r.id WHERE r.id = ANY($1)""",
+        ids,
+    )
+    return ExportNames(
+        org_name=org_name or "",
+        accounts={r["id"]: r["display_name"] for r in accounts},
+        units={r["id"]: r["call_sign"] for r in units},
+        beats={r["id"]: r["name"] for r in beats},
+        addresses={str(r["id"]): (r["address_text"], r["bag_id"], r["buurtcode"]) for r in addresses},
+        kenmerken={str(r["id"]): r["kenmerk"] for r in addresses if r["kenmerk"]},
     )

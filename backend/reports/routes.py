@@ -33,7 +33,7 @@ class Overview(msgspec.Struct, frozen=True, kw_only=True):
 
 async def _export(
     pool: asyncpg.Pool, request: AnyRequest, principal: Principal, filters: reg_repo.Filters, what: str
-) -> list[reg_repo.Registration]:
+) -> tuple[list[reg_repo.Registration], repo.ExportNames]:
     async with pool.acquire() as conn, conn.transaction():
         found = await reg_repo.list_visible(conn, principal, filters)
         await audit.record_many(
@@ -46,7 +46,8 @@ async def _export(
             reason=req.reason(request),
             org_id=principal.org_id,
         )
-    return found
+        names = await repo.export_names(conn, principal.org_id, found)
+    return found, names
 
 
 @get("/registrations.csv", media_type="text/csv; charset=utf-8")
@@ -75,7 +76,7 @@ async def export_registrations(
         kind=kind,
         limit=100_000,
     )
-    return documents.review_csv(await _export(pool, request, principal, filters, "csv"))
+    return documents.review_csv(*await _export(pool, request, principal, filters, "csv"))
 
 
 @get("/gir.csv", media_type="text/csv; charset=utf-8")
@@ -89,7 +90,7 @@ async def export_gir(
     """Aggression incidents for the gemeente's GIR registration."""
     req.times(since=since, until=until)
     filters = reg_repo.Filters(since=since, until=until, kind="aggression", limit=100_000)
-    return documents.gir_csv(await _export(pool, request, principal, filters, "gir"))
+    return documents.gir_csv(*await _export(pool, request, principal, filters, "gir"))
 
 
 def _month(month: str) -> tuple[datetime, datetime]:

@@ -3,7 +3,7 @@
 Pure functions over plan rows (no I/O; backend/rooster/export_routes.py reads the published tables). Times are
 local (Europe/Amsterdam) wall-clock, the way the rooster is planned: a shift is a day plus a shift type's
 start minute and duration, and may run past midnight. The CSV opens in Dutch Excel by double-click (UTF-8 with
-a BOM, semicolons, Dutch headers, names instead of ids); the PDF (fpdf2 core font, Latin-1) has one page per
+a BOM, semicolons, Dutch headers, names instead of ids); the PDF (fpdf2, DejaVu Sans) has one page per
 four weeks per block of boa's; the iCalendar feed gives each assignment a UID that stays the same across
 versions (plan, boa, day: one shift per boa per day), so a calendar app updates a changed shift instead of
 adding a second one, and a SEQUENCE that grows with the published version.
@@ -20,7 +20,7 @@ import msgspec
 from fpdf import FPDF
 from icalendar import Calendar, Event
 
-from backend.reports import excel_csv
+from backend.reports import excel_csv, pdf_fonts
 from backend.rooster.rules import MONTHS_NL_SHORT, period_label
 
 LOCAL = ZoneInfo("Europe/Amsterdam")
@@ -116,24 +116,19 @@ def plan_csv(export: PlanExport) -> str:
 # --- PDF ----------------------------------------------------------------------------------------------------
 
 
-def _latin1(text: str) -> str:
-    """The PDF core fonts are Latin-1: dashes and quotes become their plain forms, the rest is kept."""
-    plain = text.translate({0x2013: "-", 0x2014: "-", 0x2018: "'", 0x2019: "'", 0x201C: '"', 0x201D: '"'})
-    return plain.encode("latin-1", "replace").decode("latin-1")
-
-
 class _Pdf(FPDF):
     def __init__(self, title: str) -> None:
         super().__init__(orientation="L", unit="mm", format="A4")
         self.title_text = title
+        pdf_fonts.use(self)
         self.set_auto_page_break(auto=False)
         self.set_margins(10, 10, 10)
 
     def footer(self) -> None:
         self.set_y(-9)
-        self.set_font("Helvetica", size=7)
+        self.set_font(pdf_fonts.SANS, size=7)
         self.set_text_color(110, 110, 110)
-        self.cell(0, 4, _latin1(f"{self.title_text} - pagina {self.page_no()}"), align="C")
+        self.cell(0, 4, f"{self.title_text} - pagina {self.page_no()}", align="C")
 
 
 NAME_W = 42.0
@@ -149,8 +144,8 @@ def _short(code: str) -> str:
 def plan_pdf(export: PlanExport) -> bytes:
     """Four weeks per page: a row per boa, a column per day, each cell the shift and the beat code."""
     title = f"Rooster {export.org_name} - {export.plan_name} (versie {export.version})"
-    pdf = _Pdf(_latin1(title))
-    pdf.set_title(_latin1(title))
+    pdf = _Pdf(title)
+    pdf.set_title(title)
     pdf.set_author("Schakel")
     rows = with_partners(export.rows)
     by_cell = {(r.staff_id, r.day): r for r in rows}
@@ -170,11 +165,11 @@ def plan_pdf(export: PlanExport) -> bytes:
         for page_start in range(0, max(len(boas), 1), ROWS_PER_PAGE):
             page_boas = boas[page_start : page_start + ROWS_PER_PAGE]
             pdf.add_page()
-            pdf.set_font("Helvetica", "B", 12)
-            pdf.cell(0, 7, _latin1(title), new_x="LMARGIN", new_y="NEXT")
-            pdf.set_font("Helvetica", size=8)
+            pdf.set_font(pdf_fonts.SANS, "B", 12)
+            pdf.cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font(pdf_fonts.SANS, size=8)
             published = export.published_at.astimezone(LOCAL).strftime("%d-%m-%Y %H:%M")
-            pdf.cell(0, 5, _latin1(f"{period_label(block[0], block[-1])} - gepubliceerd "
+            pdf.cell(0, 5, (f"{period_label(block[0], block[-1])} - gepubliceerd "
                                    f"{published}"), new_x="LMARGIN", new_y="NEXT")  # fmt: skip
             _grid(pdf, page_boas, block, by_cell, beat_keys)
             _legend(pdf, shift_names, beat_names, beat_keys)
@@ -191,7 +186,7 @@ def _grid(
     col_w = (pdf.w - 20 - NAME_W) / 28
     y0 = pdf.get_y() + 1
     pdf.set_xy(10, y0)
-    pdf.set_font("Helvetica", "B", 7)
+    pdf.set_font(pdf_fonts.SANS, "B", 7)
     pdf.set_fill_color(230, 234, 240)
     pdf.cell(NAME_W, HEAD_H, "Boa", border=1, fill=True)
     for d in block:
@@ -200,16 +195,18 @@ def _grid(
         pdf.set_fill_color(*((214, 222, 235) if weekend else (230, 234, 240)))
         pdf.cell(col_w, HEAD_H / 2, WEEKDAYS_NL[d.weekday()], border="LTR", align="C", fill=True)
         pdf.set_xy(x, y0 + HEAD_H / 2)
-        label = _latin1(f"{d.day} {MONTHS_NL_SHORT[d.month - 1]}")
+        label = f"{d.day} {MONTHS_NL_SHORT[d.month - 1]}"
+        pdf.set_font(pdf_fonts.SANS, "", 5.5)  # DejaVu runs wider than Helvetica: "28 mrt" fits a day at 5.5
         pdf.cell(col_w, HEAD_H / 2, label, border="LBR", align="C", fill=True)
+        pdf.set_font(pdf_fonts.SANS, "B", 7)
         pdf.set_xy(x + col_w, y0)
     y = y0 + HEAD_H
     for i, (staff_id, name) in enumerate(boas):
         pdf.set_xy(10, y)
-        pdf.set_font("Helvetica", size=7)
+        pdf.set_font(pdf_fonts.SANS, size=7)
         pdf.set_fill_color(246, 247, 250)
-        shown = name if pdf.get_string_width(_latin1(name)) <= NAME_W - 2 else name[:30] + "..."
-        pdf.cell(NAME_W, ROW_H, _latin1(shown), border=1, fill=i % 2 == 1)
+        shown = name if pdf.get_string_width(name) <= NAME_W - 2 else name[:30] + "..."
+        pdf.cell(NAME_W, ROW_H, shown, border=1, fill=i % 2 == 1)
         for d in block:
             x = pdf.get_x()
             row = by_cell.get((staff_id, d))
@@ -221,11 +218,11 @@ def _grid(
             overnight = row.start_minute + row.duration_minutes > 24 * 60
             if overnight:
                 pdf.set_fill_color(255, 243, 205)
-            pdf.set_font("Helvetica", "B", 6.5)
-            code = _latin1(_short(row.shift_code))
+            pdf.set_font(pdf_fonts.SANS, "B", 6.5)
+            code = _short(row.shift_code)
             pdf.cell(col_w, ROW_H / 2, code, border="LTR", align="C", fill=overnight)
             pdf.set_xy(x, y + ROW_H / 2)
-            pdf.set_font("Helvetica", size=5.5)
+            pdf.set_font(pdf_fonts.SANS, size=5.5)
             pdf.cell(
                 col_w,
                 ROW_H / 2,
@@ -242,22 +239,22 @@ def _grid(
 def _legend(
     pdf: _Pdf, shifts: dict[str, tuple[str, int, int]], beats: dict[str, str], keys: dict[str, str]
 ) -> None:
-    pdf.set_font("Helvetica", "B", 7)
+    pdf.set_font(pdf_fonts.SANS, "B", 7)
     pdf.cell(18, 4, "Diensten:")
-    pdf.set_font("Helvetica", size=7)
+    pdf.set_font(pdf_fonts.SANS, size=7)
     parts = []
     for code, (name, start, duration) in sorted(shifts.items(), key=lambda kv: kv[1][1]):
         s = datetime.combine(date(2000, 1, 1), time()) + timedelta(minutes=start)
         e = s + timedelta(minutes=duration)
         parts.append(f"{_short(code)} = {name} {s:%H:%M}-{e:%H:%M}")
-    pdf.multi_cell(0, 4, _latin1("; ".join(parts) + " (geel: loopt door na middernacht)"), new_x="LMARGIN",
+    pdf.multi_cell(0, 4, "; ".join(parts) + " (geel: loopt door na middernacht)", align="L", new_x="LMARGIN",
                    new_y="NEXT")  # fmt: skip
-    pdf.set_font("Helvetica", "B", 7)
+    pdf.set_font(pdf_fonts.SANS, "B", 7)
     pdf.cell(18, 4, "Gebieden:")  # the number in a cell
-    pdf.set_font("Helvetica", size=7)
+    pdf.set_font(pdf_fonts.SANS, size=7)
     ordered = sorted(beats.items(), key=lambda kv: int(keys[kv[0]]))
     beat_text = "; ".join(f"{keys[code]} = {name} ({code})" for code, name in ordered)
-    pdf.multi_cell(0, 4, _latin1(beat_text[:1500]), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4, beat_text[:1500], align="L", new_x="LMARGIN", new_y="NEXT")
 
 
 # --- iCalendar ----------------------------------------------------------------------------------------------

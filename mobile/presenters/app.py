@@ -147,6 +147,7 @@ class AppPresenter(EventDispatcher):  # type: ignore[misc]
             spawn=self.spawn,
             beat_caption=lambda: str(self.map.caption),
             account_id=lambda: self.session.account_id if self.session else None,
+            documents_dir=config.data_dir / "receipts",
         )
         self.outbox_view = OutboxPresenter(outbox, frames)
         self.signal = SignalPresenter(outbox, self.location)

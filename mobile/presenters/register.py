@@ -17,7 +17,7 @@ from kivy.event import EventDispatcher
 from kivy.properties import BooleanProperty, ListProperty, OptionProperty, StringProperty
 
 from mobile import api as api_mod
-from mobile import feitcodes
+from mobile import documents, feitcodes
 from mobile.api import Api, ApiError
 from mobile.i18n import field_label, field_text, t
 from mobile.outbox import Outbox
@@ -76,6 +76,8 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
     showing_receipt = BooleanProperty(False)
     receipt_title = StringProperty("")
     receipt_rows = ListProperty([])  # [{"label", "value"}] as on the paper
+    receipt_pdf_state = StringProperty("")  # fetching, opened in the viewer, or why not
+    receipt_pdf_busy = BooleanProperty(False)
     error = StringProperty("")
     saved = StringProperty("")
     notice = StringProperty("")  # what went wrong, else that it was saved
@@ -90,6 +92,8 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         spawn: Spawn,
         beat_caption: Callable[[], str],
         account_id: Callable[[], int | None],
+        documents_dir: Path = Path("mobile-data") / "receipts",
+        open_document: Callable[[Path, str], None] = documents.open_document,
         **kwargs: object,
     ) -> None:
         super().__init__(**kwargs)
@@ -100,6 +104,9 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
         self._spawn = spawn
         self._beat_caption = beat_caption
         self._account_id = account_id
+        self._documents_dir = documents_dir  # only the last kennisgeving is kept (it holds personal data)
+        self._open_document = open_document
+        self._kenmerk = ""
         self.catalogue = feitcodes.load()
         # the scope of the server's search (its gemeente's track, the boa's domains), learnt from its first
         # answer so the offline search gives the same codes; until then every track, domain I
@@ -349,7 +356,9 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
             self.receipt_title = str(view.get("title", ""))
             rows = {str(label): str(value) for label, value in view.get("rows", [])}
             self.receipt_rows = [{"label": k, "value": rows[k]} for k in RECEIPT_LINES if k in rows]
-            self.receipt_button = t("receipt.show", kenmerk=view.get("kenmerk", ""))
+            self._kenmerk = str(view.get("kenmerk", ""))
+            self.receipt_button = t("receipt.show", kenmerk=self._kenmerk)
+            self.receipt_pdf_state = ""
             self.receipt_ready = True
             return True
         return False
@@ -360,6 +369,41 @@ class RegisterPresenter(EventDispatcher):  # type: ignore[misc]
 
     def hide_receipt(self) -> None:
         self.showing_receipt = False
+
+    def start_open_receipt_pdf(self) -> None:
+        """The "Als PDF openen" button: fetch and hand over on the app's loop."""
+        if self.receipt_ready and not self.receipt_pdf_busy:
+            self._spawn(self.open_receipt_pdf())
+
+    async def open_receipt_pdf(self) -> Path | None:
+        """Fetch the kennisgeving's PDF, keep it as the only one on the tablet and open it in the system's
+        viewer (show, print or share from there). Returns the file, or None with the reason on screen."""
+        registration_id = self._receipt_for
+        if not self.receipt_ready or not registration_id:
+            return None
+        self.receipt_pdf_busy = True
+        self.receipt_pdf_state = t("receipt.pdf_fetching")
+        try:
+            data = await self._api.receipt_pdf(registration_id)
+            self._documents_dir.mkdir(parents=True, exist_ok=True)
+            for old in self._documents_dir.glob("*.pdf"):  # the previous fine's: not kept on the tablet
+                old.unlink(missing_ok=True)
+            path = self._documents_dir / f"kennisgeving-{self._kenmerk or registration_id}.pdf"
+            path.write_bytes(data)
+            self._open_document(path, "application/pdf")
+        except ApiError as exc:
+            self.receipt_pdf_state = t("receipt.pdf_failed", reason=exc.message)
+            return None
+        except documents.DocumentError as exc:
+            self.receipt_pdf_state = t("receipt.pdf_failed", reason=str(exc))
+            return None
+        except OSError as exc:
+            self.receipt_pdf_state = t("receipt.pdf_failed", reason=exc.strerror or str(exc))
+            return None
+        finally:
+            self.receipt_pdf_busy = False
+        self.receipt_pdf_state = t("receipt.pdf_opened", name=path.name)
+        return path
 
     def clear(self) -> None:
         for name in (

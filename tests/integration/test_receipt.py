@@ -54,7 +54,7 @@ async def test_the_receipt_pdf_holds_the_kenmerk_the_amount_and_the_place(
         assert f'filename="aankondiging-{code}.pdf"' in pdf.headers["content-disposition"]
         text = pdf_text(pdf.content)
         assert code in text and "Oudekerksplein 1" in text
-        assert "EUR 90,00" in text  # the PDF core font has no euro sign
+        assert "€ 90,00" in text  # the embedded font has the euro sign (the core font wrote EUR)
         assert "Aankondiging van bestuurlijke boete" in text and "Jan Jansen" in text
         html = await env["boa_a"].get(f"/api/registrations/{body['id']}/receipt")
         assert code in html.text and body["id"] in html.text  # the UUID stays, in the small print
@@ -149,11 +149,45 @@ async def test_registrations_and_gir_csv_open_in_dutch_excel_with_local_times(
         lines = r.content.decode("utf-8-sig").split("\r\n")
         header, row = lines[0].split(";"), lines[1].split(";")
         fields = dict(zip(header, row, strict=True))
-        assert fields["tijdstip"] == local.strftime("%d-%m-%Y %H:%M") != at.strftime("%d-%m-%Y %H:%M")
-        assert fields["geboortedatum"] == "01-04-1990" and fields["lon"].startswith("4,")
-        assert fields["verklaring"] == "'=1+2 betaald"  # no formula from what the offender said
+        shown = fields["Datum en tijd (Europe/Amsterdam)"]
+        assert shown == local.strftime("%d-%m-%Y %H:%M") != at.strftime("%d-%m-%Y %H:%M")
+        assert fields["Geboortedatum"] == "01-04-1990" and fields["Lengtegraad"].startswith("4,")
+        assert fields["Verklaring / tekst"] == "'=1+2 betaald"  # no formula from what the offender said
         gir = await env["lead_a"].get("/api/reports/gir.csv")
         assert gir.content.startswith(b"\xef\xbb\xbf")
         lines = gir.content.decode("utf-8-sig").split("\r\n")
         fields = dict(zip(lines[0].split(";"), lines[1].split(";"), strict=True))
-        assert (fields["datum"], fields["tijd"]) == (local.strftime("%d-%m-%Y"), local.strftime("%H:%M"))
+        shown = fields["Datum (Europe/Amsterdam)"], fields["Tijd (Europe/Amsterdam)"]
+        assert shown == (local.strftime("%d-%m-%Y"), local.strftime("%H:%M"))
+
+
+async def test_the_receipt_pdf_page_prints_the_euro_sign_and_diacritics_as_rendered(
+    db: tuple[str, World], tmp_path: Path
+) -> None:
+    """The A5 page as a viewer draws it (pypdfium2), saved as docs/screenshots/receipt-pdf.png when asked."""
+    import os
+
+    import pypdfium2
+
+    extra = """UPDATE organisations SET fine_track = 'bestuurlijke_boete', name = 'Gemeente Amsterdam'
+               WHERE code = 'gemeente-a'"""
+    async with environment(db, tmp_path, extra) as env:
+        offender = {**fine()["offender"], "name": "Noël Çelik-Hoëvenaars"}
+        location = {
+            "lon": OUDE_ZIJDE[0],
+            "lat": OUDE_ZIJDE[1],
+            "address": "Oudekerksplein 23, bij café ’t Oude Hoekje",
+        }
+        body = fine(offender=offender, location=location, statement="Ik wist niet dat het hier niet mocht.")
+        assert (await env["boa_a"].post("/api/registrations", json=body)).status_code == 201
+        pdf = (await env["boa_a"].get(f"/api/registrations/{body['id']}/receipt.pdf")).content
+        text = pdf_text(pdf)
+        assert "€ 90,00" in text and "Noël Çelik-Hoëvenaars" in text and "café ’t Oude Hoekje" in text
+        page = pypdfium2.PdfDocument(pdf)[0]
+        image = page.render(scale=2.5).to_pil()
+        assert (
+            image.width > 1000 and len(image.convert("L").getcolors(maxcolors=4096) or []) > 10
+        )  # drawn, not blank
+        target = Path(os.environ.get("SCHAKEL_SCREENSHOTS") or tmp_path)
+        target.mkdir(parents=True, exist_ok=True)
+        image.save(target / "receipt-pdf.png")

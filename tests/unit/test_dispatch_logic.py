@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from backend.dispatch.logic import (
     OUTSIDE_BEAT_PENALTY_M,
     Candidate,
+    CurrentTask,
     IncidentSite,
     propose_units,
 )
@@ -50,13 +52,55 @@ def test_nearest_available_unit_comes_first() -> None:
     assert ids([unit(1, 900), unit(2, 100), unit(3, 500)]) == [2, 3, 1]
 
 
-@pytest.mark.parametrize("status", [s for s in UnitStatus if s != UnitStatus.AVAILABLE])
-def test_units_that_are_not_available_are_never_proposed(status: UnitStatus) -> None:
+@pytest.mark.parametrize("status", [UnitStatus.OFF_DUTY, UnitStatus.EMERGENCY])
+def test_units_off_duty_or_in_an_emergency_are_never_proposed(status: UnitStatus) -> None:
     assert ids([unit(1, 50, status=status), unit(2, 800)]) == [2]
 
 
-def test_a_unit_with_an_active_task_is_not_proposed() -> None:
-    assert ids([unit(1, 50, busy=True), unit(2, 800)]) == [2]
+@pytest.mark.parametrize(
+    "status", [UnitStatus.EN_ROUTE, UnitStatus.ON_SCENE, UnitStatus.BUSY, UnitStatus.BREAK]
+)
+def test_busy_units_are_listed_after_every_free_one(status: UnitStatus) -> None:
+    proposals = propose_units(SITE, [unit(1, 50, status=status), unit(2, 800), unit(3, 1500)])
+    assert [p.unit_id for p in proposals] == [2, 3, 1]  # the nearest is busy: still last
+    assert [p.busy for p in proposals] == [False, False, True]
+    assert "niet beschikbaar gemeld" in proposals[2].reasons  # busy by its own status, without a task
+
+
+def test_a_unit_with_an_active_task_comes_after_the_free_ones_with_its_task() -> None:
+    task = CurrentTask(task_id=9, incident_id=4, priority=3, category="Afval", address="Damstraat 1",
+                       description="Zakken naast de container " * 8, state=TaskState.ON_SCENE)  # fmt: skip
+    busy = Candidate(**{**msgspec.structs.asdict(unit(1, 50)), "current_task": task})
+    first, second = propose_units(SITE, [busy, unit(2, 800)])
+    assert (first.unit_id, first.busy, first.task) == (2, False, None)
+    assert second.busy and second.task_priority == 3 and second.task_state == TaskState.ON_SCENE
+    assert second.task is not None and second.task.startswith("P3 Afval — Damstraat 1: Zakken naast")
+    assert second.task.endswith("…") and len(second.task) < 140  # cut at a word
+    assert not second.may_take  # SITE is a P2
+    assert "bezet: pas vrij na de huidige taak" in second.reasons
+
+
+def test_a_p1_may_take_a_unit_from_a_lower_priority_task_and_says_so() -> None:
+    def on(priority: int, unit_id: int, north_m: float) -> Candidate:
+        task = CurrentTask(task_id=unit_id, incident_id=unit_id, priority=priority, category="Overlast")
+        return Candidate(**{**msgspec.structs.asdict(unit(unit_id, north_m)), "current_task": task})
+
+    p1 = IncidentSite(lon=SITE.lon, lat=SITE.lat, beat_id=SITE.beat_id, priority=1)
+    proposals = propose_units(p1, [on(1, 1, 100), on(3, 2, 900), unit(3, 2000)])
+    assert [p.unit_id for p in proposals] == [3, 2, 1]  # free, then the one a P1 may take, then the P1
+    assert [p.may_take for p in proposals] == [False, True, False]
+    assert "P1 gaat voor: mag van de P3-taak worden gehaald" in proposals[1].reasons
+    assert not propose_units(SITE, [on(3, 2, 900)])[0].may_take  # a P2 takes nobody's unit
+
+
+def test_a_unit_already_on_this_melding_is_not_proposed_again() -> None:
+    again = Candidate(**{**msgspec.structs.asdict(unit(1, 50)), "on_this_incident": True})
+    assert ids([again, unit(2, 800)]) == [2]
+
+
+def test_the_limit_applies_to_the_free_and_the_busy_ones_each() -> None:
+    units = [unit(i, 100.0 * i) for i in range(1, 5)] + [unit(i, 10.0 * i, busy=True) for i in range(5, 9)]
+    assert ids(units, limit=2) == [1, 2, 5, 6]
 
 
 def test_a_unit_in_the_incidents_beat_beats_a_slightly_nearer_one_outside() -> None:

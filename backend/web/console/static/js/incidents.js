@@ -160,13 +160,7 @@ export class Incidents {
     const tasks = i.tasks.map((t) => `<li><b>${esc(t.call_sign)}</b><span class="grow">${TASK[t.state]} · ${clock(t.state_at)}</span>
       ${ACTIVE_TASK.has(t.state) && i.state === "open" ? `<button class="small ghost" data-cancel="${t.task_id}">Annuleren</button>` : ""}</li>`).join("");
     const proposals = this.proposals == null ? '<li class="hint">Voorstel wordt berekend…</li>'
-      : this.proposals.length ? this.proposals.map((p) => `<li class="proposal"><b>${esc(p.call_sign)}</b>
-          <span class="grow"><span class="pill st-${p.status}">${STATUS[p.status] || esc(p.status)}</span>${p.status_since ? ` <small>sinds ${age(p.status_since)}</small>` : ""}
-            · ${p.task ? `taak: ${esc(p.task)}` : "geen taak"}${p.in_beat ? " · in het gebied" : ""}${p.stale ? " · positie verouderd" : ""}${p.has_domain ? "" : " · ander domein"}
-            <br><span class="eta" title="${ESTIMATE}">${p.walk_min == null ? "reistijd onbekend (geen positie)"
-              : `≈ ${p.walk_min} min lopend / ≈ ${p.bike_min} min fietsend <small>(schatting, ${metres(p.distance_m)} hemelsbreed)</small>`}</span></span>
-          <button class="small" data-assign="${p.unit_id}">Koppelen</button></li>`).join("")
-      : '<li class="hint">Geen beschikbare eenheid.</li>';
+      : this.proposals.length ? this.proposalRows(i) : '<li class="hint">Geen eenheid in dienst.</li>';
     this.detail.hidden = false;
     this.detail.dataset.kind = "incident";
     this.detail.innerHTML = `
@@ -184,6 +178,29 @@ export class Incidents {
         placeholder="Reden bij annuleren of afsluiten (afsluiten: afgehandeld)" aria-label="Reden">
         <button class="ghost" data-finish>Melding afsluiten</button></div>` : ""}
       <p class="error" id="detail-error"></p>`;
+  }
+
+  // Free units first; the busy ones after them under their own heading, each with its current task, and for
+  // a P1 whether it may be taken from a lower-priority task. Nothing is pre-selected: the operator clicks.
+  proposalRows(i) {
+    const free = this.proposals.filter((p) => !p.busy), busy = this.proposals.filter((p) => p.busy);
+    const row = (p) => {
+      const task = p.task
+        ? `taak${p.task_state ? ` (${TASK[p.task_state] || esc(p.task_state)})` : ""}: <span class="task-text">${esc(p.task)}</span>`
+        : "geen taak";
+      const note = !p.busy ? "" : p.may_take
+        ? `<br><span class="take">P1 gaat voor: ${esc(p.call_sign)} mag van de P${p.task_priority}-taak worden gehaald</span>`
+        : `<br><span class="hint">${p.task ? "bezet: pas vrij na de huidige taak" : "niet beschikbaar gemeld"}</span>`;
+      const label = !p.busy ? "Koppelen" : p.may_take ? "Overnemen voor P1" : "Toch koppelen";
+      return `<li class="proposal${p.busy ? " busy" : ""}${p.may_take ? " may-take" : ""}"><b>${esc(p.call_sign)}</b>
+          <span class="grow"><span class="pill st-${p.status}">${STATUS[p.status] || esc(p.status)}</span>${p.status_since ? ` <small>sinds ${age(p.status_since)}</small>` : ""}
+            · ${task}${p.in_beat ? " · in het gebied" : ""}${p.stale ? " · positie verouderd" : ""}${p.has_domain ? "" : " · ander domein"}
+            <br><span class="eta" title="${ESTIMATE}">${p.walk_min == null ? "reistijd onbekend (geen positie)"
+              : `≈ ${p.walk_min} min lopend / ≈ ${p.bike_min} min fietsend <small>(schatting, ${metres(p.distance_m)} hemelsbreed)</small>`}</span>${note}</span>
+          <button class="small${p.busy ? " ghost" : ""}" data-assign="${p.unit_id}">${label}</button></li>`;
+    };
+    return (free.length ? free.map(row).join("") : '<li class="hint">Geen vrije eenheid.</li>')
+      + (busy.length ? `<li class="group">Bezet${i.priority === 1 ? " (een P1 mag een eenheid van een lagere prioriteit halen)" : ""}</li>${busy.map(row).join("")}` : "");
   }
 
   // what the geocoder said about the melding's place: the BAG id, or why there is no address
