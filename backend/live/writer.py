@@ -313,6 +313,8 @@ class FieldWriter:
         self._routine = _Lane("field-writer", pool)
         self._safety = _Lane("field-writer-safety", safety_pool or pool)
         self._urgent: set[int] = set()  # devices with a safety frame waiting (queued or in a routine batch)
+        self._safety_quiet = asyncio.Event()  # set while the safety lane writes nothing
+        self._safety_quiet.set()
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
         self._partitions_day: date | None = None
@@ -532,6 +534,8 @@ class FieldWriter:
         lane.pending = [batch]
         lane.devices = {item.device_id for item in batch}
         lane.taken_at = datetime.now(UTC)
+        if lane is self._safety:
+            self._safety_quiet.clear()
         try:
             async with lane.pool.acquire() as conn:
                 lane.acquired_at = datetime.now(UTC)
@@ -541,6 +545,8 @@ class FieldWriter:
                     self._partitions_day = today
                 await self._write(conn, lane)
         finally:
+            if lane is self._safety:
+                self._safety_quiet.set()
             self._give_back(lane)  # nothing, when all went well
 
     async def flush(self) -> None:
@@ -551,6 +557,9 @@ class FieldWriter:
         """Write the lane's batch in one transaction; if something in it is at fault, write each half in turn
         (in order, so every device's frames stay in seq order) until the one frame at fault is refused."""
         while True:
+            if lane is self._routine and not self._stopping:
+                # a safety transaction running now has the database to itself: routine work waits for it
+                await self._safety_quiet.wait()
             self._let_go(lane)
             if not lane.pending:
                 return
