@@ -4,9 +4,9 @@ Argon2 is made to be slow (tens of milliseconds of CPU and 64 MiB per hash). Run
 of parallel logins stalls every socket of the instance, tablets' acks included. The async functions here run
 the hash in a small executor of its own: argon2-cffi releases the GIL while it hashes, and one thread fewer
 than the machine has cores keeps a login flood from taking every core (the event loop and PostgreSQL keep one)
-or every thread of the default executor that other work shares. Those threads run at a lower CPU priority
-(nice +10): on a busy machine the event loop (tablets' acks, noodknoppen) and PostgreSQL come first, a login
-waits a little longer.
+or every thread of the default executor that other work shares. (They keep the process's CPU priority: at
+nice +10 on a machine busy with other processes, measured under `schakel bench chaos` at load 16-18, a
+login flood's hashes starved for minutes and the bridge's own login with them.)
 
 `login_slot` lets a few logins in at a time (`LOGINS_AT_ONCE`); the rest wait before touching the database,
 so a flood of parallel logins can neither empty the shared pool (measured under `schakel bench chaos`: 24
@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import threading
 import weakref
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,19 +29,8 @@ _hasher = PasswordHasher()
 # Verified against when the account does not exist, so a missing user costs as much time as a wrong password.
 _DUMMY_HASH = _hasher.hash("schakel-dummy-password")
 LOGINS_AT_ONCE = 3
-HASH_NICENESS = 10
 
-
-def _lower_priority() -> None:
-    """In each hashing thread: yield the CPU to the event loop and the database when both want it (Linux
-    sets a thread's niceness by its id; elsewhere the threads keep the process's priority)."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICENESS)
-
-
-_executor = ThreadPoolExecutor(
-    max_workers=max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="argon2", initializer=_lower_priority
-)
+_executor = ThreadPoolExecutor(max_workers=max(1, (os.cpu_count() or 2) - 1), thread_name_prefix="argon2")
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 

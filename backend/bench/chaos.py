@@ -116,7 +116,10 @@ def say(text: str) -> None:
 
 def run(args: list[str]) -> int:
     params = parse_args(args)
-    result = run_in_temp("schakel-chaos-", params.keep_temp, None, lambda u, _p, t: _run(params, u, t))
+    database_url = os.environ.get("SCHAKEL_DATABASE_URL") or None  # as the module says: else an embedded one
+    result = run_in_temp(
+        "schakel-chaos-", params.keep_temp, database_url, lambda u, _p, t: _run(params, u, t)
+    )
     return report(result, render(result), params.json)
 
 
@@ -568,6 +571,11 @@ async def _phase(
     phase = "chaos" if procs is not None else "baseline"
     for p in chaos.presses:
         p.context = _context(p, chaos.spans, phase)
+        killed = [start for start, _ in chaos.outages if p.at <= start]
+        acked = p.acked_after_s
+        if not p.during_outage and acked is not None and killed and p.at + acked > killed[0]:
+            # its ack was on its way when the backend was killed: it can only come after the restart
+            p.during_outage, p.context = True, "cut by the kill"
     up = [p.acked_after_s for p in chaos.presses if not p.during_outage and p.acked_after_s is not None]
     by_context: dict[str, dict[str, Any]] = {}
     for p in chaos.presses:
