@@ -14,7 +14,7 @@ from litestar.params import JSONBody
 
 from backend.auth import events, password_policy, sessions, throttle
 from backend.auth.guards import authenticate_token, require_org, requires
-from backend.auth.passwords import hash_password_off_loop, verify_password_off_loop
+from backend.auth.passwords import hash_password_off_loop, login_slot, verify_password_off_loop
 from backend.auth.tokens import Principal, hash_refresh_token, issue_access_token, new_refresh_token
 from backend.db.pool import Conn
 from backend.errors import BadInput, NotFound, TooManyRequests, Unauthorized
@@ -92,6 +92,15 @@ async def login(
     data: JSONBody[LoginRequest],
     pool: NamedDependency[asyncpg.Pool],
     settings: NamedDependency[Settings],
+) -> TokenPair:
+    # a few logins at a time: a flood waits here, holding neither connections of the shared pool nor the
+    # CPU the tablets' sockets need (`passwords.login_slot`)
+    async with login_slot():
+        return await _login(request, data, pool, settings)
+
+
+async def _login(
+    request: Request[Any, Any, Any], data: LoginRequest, pool: asyncpg.Pool, settings: Settings
 ) -> TokenPair:
     address = request.client.host if request.client else ""
     who = {"username": data.username}
@@ -300,6 +309,18 @@ async def change_password(
     """Change one's own password (the old one is asked: a token alone is not enough). Every session of the
     account ends, this one too; the answer is a new token pair in a new session."""
     _check_policy(data.new_password, principal.username)
+    async with login_slot():
+        return await _change_password(request, data, principal, pool, settings, services)
+
+
+async def _change_password(
+    request: Request[Any, Any, Any],
+    data: PasswordChange,
+    principal: Principal,
+    pool: asyncpg.Pool,
+    settings: Settings,
+    services: Services,
+) -> TokenPair:
     address = request.client.host if request.client else ""
     async with pool.acquire() as conn:
         # the old password is a guess like a login's: the same throttle counts it

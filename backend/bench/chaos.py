@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import os
 import random
+import re
 import secrets
 import sqlite3
 import subprocess
@@ -115,7 +116,10 @@ def say(text: str) -> None:
 
 def run(args: list[str]) -> int:
     params = parse_args(args)
-    result = run_in_temp("schakel-chaos-", params.keep_temp, None, lambda u, _p, t: _run(params, u, t))
+    database_url = os.environ.get("SCHAKEL_DATABASE_URL") or None  # as the module says: else an embedded one
+    result = run_in_temp(
+        "schakel-chaos-", params.keep_temp, database_url, lambda u, _p, t: _run(params, u, t)
+    )
     return report(result, render(result), params.json)
 
 
@@ -155,7 +159,9 @@ class Press:
     seq: int
     at: float  # monotonic
     during_outage: bool  # the backend was dead, or this tablet had not reconnected yet
+    wall: datetime  # the frame's `at`, to find it in the server's safety trace
     acked_after_s: float | None = None
+    context: str = "calm"  # what else was going on when it was pressed (see `_context`)
 
 
 @dataclass
@@ -169,6 +175,30 @@ class Chaos:
     poison_answered: int = 0  # an error frame (or a refusal close) came back
     server_errors: list[str] = field(default_factory=list)  # 5xx, close 1011, or no answer at all
     logins: dict[str, int] = field(default_factory=dict)
+    spans: list[tuple[float, float, str]] = field(default_factory=list)  # (from, to, what) monotonic
+    loop_lag_s: list[float] = field(default_factory=list)  # this process's own event loop, sampled
+
+
+AFTER_RESTART_S = 5.0  # a press this soon after a restart meets the reconnecting tablets' resends
+
+
+def _context(press: Press, spans: list[tuple[float, float, str]], phase: str) -> str:
+    """What was going on at a press: the login flood, the backend's restart (and the few seconds after it,
+    while the tablets reconnect and resend), the bridge's restart — or only the poison (chaos) or nothing
+    (baseline)."""
+    for start, end, what in spans:
+        if start <= press.at <= end:
+            return what
+    return "poison only" if phase == "chaos" else "calm"
+
+
+async def _watch_loop(chaos: Chaos, stop: asyncio.Event, every: float = 0.01) -> None:
+    """How late this process's event loop wakes up: the tablets, the poison and the ack watcher share it,
+    so a late loop would show in the ack figures without the server being slow."""
+    while not stop.is_set():
+        before = time.monotonic()
+        await asyncio.sleep(every)
+        chaos.loop_lag_s.append(max(0.0, time.monotonic() - before - every))
 
 
 async def _healthy(base: str, deadline_s: float = 90.0) -> None:
@@ -208,7 +238,7 @@ async def _press_noodknoppen(
         client = clients[d.device_id]
         offline = chaos.backend_down or not client.connected.is_set()  # the tablet is still reconnecting
         frame = client.noodknop(datetime.now(UTC), d.lon, d.lat)
-        chaos.presses.append(Press(d.device_id, frame.seq, time.monotonic(), offline))
+        chaos.presses.append(Press(d.device_id, frame.seq, time.monotonic(), offline, frame.at))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), every)
 
@@ -352,7 +382,9 @@ async def _schedule(
         await asyncio.sleep(max(0.0, t0 + fraction * seconds - time.monotonic()))
         if what == "flood":
             say("login flood")
+            began = time.monotonic()
             await _login_flood(base, usernames, chaos)
+            chaos.spans.append((began, time.monotonic(), "login flood"))
         elif what == "backend":
             say("kill -9 backend")
             chaos.backend_down = True
@@ -361,14 +393,18 @@ async def _schedule(
             await asyncio.sleep(params.down_s)
             backend.start()
             await _healthy(base)
-            chaos.outages.append((killed, time.monotonic()))
+            healthy = time.monotonic()
+            chaos.outages.append((killed, healthy))
+            chaos.spans.append((killed, healthy + AFTER_RESTART_S, "backend restart"))
             chaos.backend_down = False
             say(f"backend back after {time.monotonic() - killed:.1f} s")
         else:
             say("kill -9 bridge")
+            killed = time.monotonic()
             bridge.kill()
             await asyncio.sleep(params.down_s)
             bridge.start()
+            chaos.spans.append((killed, time.monotonic() + AFTER_RESTART_S, "bridge restart"))
 
 
 async def _run(params: Params, url: str, tmp: Path) -> dict[str, Any]:
@@ -453,7 +489,33 @@ async def _run(params: Params, url: str, tmp: Path) -> dict[str, Any]:
     finally:
         for p in (bridge, backend, partner):
             p.stop()
+    _join_trace(phases, tmp / "s.log")
     return _result(params, phases, counted, backend.kills, bridge.kills)
+
+
+TRACE = re.compile(r"safety frame durable: kind=(\w+) device=(\d+) seq=(\d+) (.*)$")
+
+
+def _number(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _join_trace(phases: dict[str, dict[str, Any]], server_log: Path) -> None:
+    """Each press gets where its time went in the server (the writer's safety trace), when it is there."""
+    trace: dict[tuple[int, int], dict[str, float | str]] = {}
+    with contextlib.suppress(OSError):
+        for line in server_log.read_text(errors="replace").splitlines():
+            m = TRACE.search(line)
+            if m is None:
+                continue
+            fields = dict(pair.split("=", 1) for pair in m.group(4).split())
+            trace.setdefault((int(m.group(2)), int(m.group(3))), {k: _number(v) for k, v in fields.items()})
+    for phase in phases.values():
+        for press in phase["presses"]:
+            press["server"] = trace.get((press["device"], press["seq"]))
 
 
 def _env() -> dict[str, str]:
@@ -478,6 +540,7 @@ async def _phase(
     background = [
         asyncio.create_task(_press_noodknoppen(clients, devices, chaos, params.noodknop_every, stop)),
         asyncio.create_task(_watch_acks(clients, chaos, acks_done)),
+        asyncio.create_task(_watch_loop(chaos, stop)),
     ]
     if procs is not None:
         ws_url = base.replace("http", "ws") + "/ws/field"
@@ -505,7 +568,25 @@ async def _phase(
         t.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await t
+    phase = "chaos" if procs is not None else "baseline"
+    for p in chaos.presses:
+        p.context = _context(p, chaos.spans, phase)
+        killed = [start for start, _ in chaos.outages if p.at <= start]
+        acked = p.acked_after_s
+        if not p.during_outage and acked is not None and killed and p.at + acked > killed[0]:
+            # its ack was on its way when the backend was killed: it can only come after the restart
+            p.during_outage, p.context = True, "cut by the kill"
     up = [p.acked_after_s for p in chaos.presses if not p.during_outage and p.acked_after_s is not None]
+    by_context: dict[str, dict[str, Any]] = {}
+    for p in chaos.presses:
+        if not p.during_outage and p.acked_after_s is not None:
+            by_context.setdefault(p.context, {"n": 0, "acks": []})
+            by_context[p.context]["n"] += 1
+            by_context[p.context]["acks"].append(p.acked_after_s)
+    contexts = {
+        what: {"n": v["n"], "p50_ms": _ms(percentile(v["acks"], 50)), "max_ms": _ms(max(v["acks"]))}
+        for what, v in sorted(by_context.items())
+    }
     restarts = [end for _, end in chaos.outages]
     after_restart = []
     for p in chaos.presses:
@@ -519,6 +600,7 @@ async def _phase(
         "noodknop_ack_p50_ms": _ms(percentile(up, 50)),
         "noodknop_ack_p99_ms": _ms(percentile(up, 99)),
         "noodknop_ack_max_ms": _ms(max(up)) if up else None,
+        "noodknop_ack_by_context": contexts,
         "pressed_during_outage": len(after_restart),
         "outage_ack_after_restart_max_ms": _ms(max(after_restart)) if after_restart else None,
         "backend_outages_s": [round(end - start, 2) for start, end in chaos.outages],
@@ -527,6 +609,19 @@ async def _phase(
         "logins": chaos.logins,
         "server_errors": chaos.server_errors[:20],
         "server_error_count": len(chaos.server_errors),
+        "orchestrator_loop_lag_p99_ms": _ms(percentile(chaos.loop_lag_s, 99)),
+        "orchestrator_loop_lag_max_ms": _ms(max(chaos.loop_lag_s)) if chaos.loop_lag_s else None,
+        "presses": [
+            {
+                "device": p.device_id,
+                "seq": p.seq,
+                "at": p.wall.isoformat(),
+                "context": p.context,
+                "during_outage": p.during_outage,
+                "ack_ms": _ms(p.acked_after_s),
+            }
+            for p in chaos.presses
+        ],
     }
 
 
@@ -630,9 +725,21 @@ def _result(
         "phases": phases,
         "counted": counted,
         "worst_ack_ratio_to_baseline": round(worst / baseline_max, 2) if worst and baseline_max else None,
+        "worst_presses": _worst(phases, 5),
         "checks": checks,
         "pass": all(checks.values()),
     }
+
+
+def _worst(phases: dict[str, dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    """The slowest presses on a connected tablet, with what was going on and where the server spent it."""
+    up = [
+        {"phase": name, **p}
+        for name, phase in phases.items()
+        for p in phase["presses"]
+        if not p["during_outage"] and p["ack_ms"] is not None
+    ]
+    return sorted(up, key=lambda p: -float(p["ack_ms"]))[:n]
 
 
 def render(result: dict[str, Any]) -> str:
@@ -666,6 +773,20 @@ def render(result: dict[str, Any]) -> str:
         f"at the police partner {c['noodknop_alerts_at_partner']}/{c['noodknop_alerts']} "
         f"(lost {c['noodknop_alerts_lost_at_partner']})",
         f"worst noodknop ack against the calm baseline: {result['worst_ack_ratio_to_baseline']}×",
+        "",
+        "slowest noodknoppen (link up): "
+        + "; ".join(
+            f"{p['ack_ms']:.0f} ms ({p['phase']}, {p['context']}"
+            + (
+                f"; server {p['server'].get('lane', '')}: queued {p['server']['queued_ms']:.0f} ms "
+                f"behind {p['server']['ahead']:.0f}, "
+                f"pool {p['server']['pool_ms']:.0f}, write {p['server']['write_ms']:.0f} ms"
+                f" in {p['server']['batch']:.0f} rows)"
+                if p.get("server")
+                else ")"
+            )
+            for p in result["worst_presses"]
+        ),
         "",
         "checks: " + ", ".join(f"{k} {'ok' if v else 'FAIL'}" for k, v in result["checks"].items()),
     ]

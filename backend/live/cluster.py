@@ -85,6 +85,18 @@ class ClusterBus:
         except Exception:
             log.exception("cluster: could not publish %s", kind)
 
+    async def publish_in_transaction(
+        self, conn: Any, kind: str, **ids: int | str | list[int] | list[float | None]
+    ) -> None:
+        """`publish` inside the caller's transaction (it goes out at the commit). In a savepoint of its own: a
+        failing NOTIFY is logged and never fails the caller's transaction."""
+        payload = json.dumps({"k": kind, "i": self.instance, **ids}, separators=(",", ":"))
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+        except Exception:
+            log.exception("cluster: could not publish %s", kind)
+
     # --- leadership ---------------------------------------------------------------------------------------
 
     async def lead(self) -> bool:

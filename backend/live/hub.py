@@ -40,6 +40,7 @@ from backend.alerts.logic import (
     sets_emergency,
     stored_view,
 )
+from backend.db.pool import Conn, create_pool
 from backend.geofencing.logic import PreparedBeats
 from backend.geofencing.repository import load_prepared
 from backend.live import repository as repo
@@ -101,10 +102,16 @@ class LiveHub:
                 clear_s=settings.routine_clear_s,
             ),
         )
+        # connections of their own, never waiting behind logins, pages and exports on the shared pool: the
+        # writer's two lanes (one each) and the alarm work of the tick and the consoles (`start`)
+        self.alarm_pool = pool
+        self._own_pools: list[asyncpg.Pool] = []
+        self._listeners_tail: asyncio.Task[None] | None = None
         self.writer = FieldWriter(
             pool,
             self._on_durable,
             on_refused=self._on_refused,
+            in_transaction=self._notify_alerts,
             flush_interval_s=settings.flush_interval_s,
             max_rows=settings.flush_max_rows,
         )
@@ -137,6 +144,11 @@ class LiveHub:
     async def start(self) -> None:
         await self.reload()
         await self.cluster.start()
+        if self.settings.database_url:
+            writer_pool = await create_pool(self.settings.database_url, min_size=2, max_size=2)
+            self.alarm_pool = await create_pool(self.settings.database_url, min_size=1, max_size=2)
+            self._own_pools = [writer_pool, self.alarm_pool]
+            self.writer.use_pools(writer_pool, writer_pool)  # each lane holds one connection at a time
         self.writer.start()
         self._tick_task = asyncio.create_task(self._tick_loop(), name="operator-tick")
 
@@ -147,7 +159,15 @@ class LiveHub:
                 await self._tick_task
         self.mailboxes.remove_all()
         await self.writer.stop()
+        if self._listeners_tail is not None:
+            with contextlib.suppress(Exception):
+                await self._listeners_tail
         await self.cluster.stop()
+        for own in self._own_pools:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(own.close(), 5)
+        self._own_pools = []
+        self.alarm_pool = self.pool
 
     async def reload(self) -> None:
         """Load beats and units (with their last known positions) from the database."""
@@ -306,12 +326,26 @@ class LiveHub:
             view = stored_view(alert, self.picture.call_sign(alert.unit_id))
             self.mailboxes.push_alert(view)
             self._watch(view, alert.device_id)
-        await self._publish_alerts([alert.alert_id for alert in result.alerts])
+        if self.flush_listeners:
+            # other domains' follow-ups (they read from the shared pool) run after the writer has moved on,
+            # one flush after the other
+            previous = self._listeners_tail
+            self._listeners_tail = asyncio.create_task(self._run_flush_listeners(previous, result))
+
+    async def _run_flush_listeners(self, previous: asyncio.Task[None] | None, result: FlushResult) -> None:
+        if previous is not None:
+            with contextlib.suppress(BaseException):
+                await previous
         for flushed in self.flush_listeners:
             try:
                 await flushed(result)
             except Exception:
                 log.exception("flush listener failed")
+
+    async def _notify_alerts(self, conn: Conn, result: FlushResult) -> None:
+        """Inside the writer's transaction: the other instances hear of its alerts at its commit."""
+        for alert in result.alerts:
+            await self.cluster.publish_in_transaction(conn, "alert", id=alert.alert_id)
 
     async def _on_refused(self, item: Pending, reason: str) -> None:
         """The writer could not store one frame: its device hears so (the rest of its batch is stored)."""
@@ -329,7 +363,7 @@ class LiveHub:
     async def _publish_alerts(self, alert_ids: list[int]) -> None:
         if not alert_ids:
             return
-        async with self.pool.acquire() as conn:
+        async with self.alarm_pool.acquire() as conn:
             for alert_id in alert_ids:
                 await self.cluster.publish(conn, "alert", id=alert_id)
 
@@ -612,7 +646,7 @@ class LiveHub:
     ) -> AlertView | None:
         """An operator has seen an alert: every operator of its organisation hears it now, and so does the
         tablet that raised a safety alert (and its unit's other tablets)."""
-        async with self.pool.acquire() as conn:
+        async with self.alarm_pool.acquire() as conn:
             acknowledged = await alerts_repo.acknowledge(conn, alert_id, account_id, org_ids)
         if acknowledged is None:
             return None
@@ -632,7 +666,7 @@ class LiveHub:
         for device_id in watched.told:
             self.links.tell(device_id, frame)
         with contextlib.suppress(Exception):
-            async with self.pool.acquire() as conn:
+            async with self.alarm_pool.acquire() as conn:
                 await alerts_repo.add_event(
                     conn,
                     view.alert_id,
@@ -670,6 +704,10 @@ class LiveHub:
     async def tick(self, now: datetime) -> None:
         """One tick: geofence the moved units, detect stale and apart ones and store what that raises, tell
         tablets where their partners are, send every operator one merged delta."""
+        try:  # first, on its own connections: nothing routine below can hold up a missed check-in
+            await self._missed_checkins(now)
+        except Exception:
+            log.exception("operator tick: _missed_checkins failed")
         try:
             await self._merge_live()
         except Exception:
@@ -687,12 +725,11 @@ class LiveHub:
             for view in stored:
                 self.mailboxes.push_alert(view)
             await self._publish_alerts([view.alert_id for view in stored])
-        steps = (self._missed_checkins, self._escalate) if leader else (self._missed_checkins,)
-        for step_of_safety in steps:
+        if leader:
             try:  # a failing safety step is logged and retried next tick; the units still go out
-                await step_of_safety(now)
+                await self._escalate(now)
             except Exception:
-                log.exception("operator tick: %s failed", step_of_safety.__name__)
+                log.exception("operator tick: _escalate failed")
         self.links.tell_partners(self.picture.partner_fixes(now, self.settings.stale_after_s))
         self.mailboxes.push_units([u.view() for u in self.picture.take_dirty()])
 
@@ -722,7 +759,7 @@ class LiveHub:
             unit = None if timer.unit_id is None else self.picture.units.get(timer.unit_id)
             lon, lat = (unit.live_lon, unit.live_lat) if unit is not None else (None, None)
             text = f"check-in verwacht om {timer.next_due.astimezone(LOCAL):%H:%M}"
-            async with self.pool.acquire() as conn, conn.transaction():
+            async with self.alarm_pool.acquire() as conn, conn.transaction():
                 if not await alerts_repo.claim_missed_checkin(conn, timer.device_id, timer.next_due):
                     timer.fired = True  # a newer check-in, or another instance raised it
                     continue
@@ -760,7 +797,7 @@ class LiveHub:
             if level <= watched.view.escalation_level:
                 continue
             told = self._colleagues(watched, settings, now)
-            async with self.pool.acquire() as conn:
+            async with self.alarm_pool.acquire() as conn:
                 view = await alerts_repo.escalate(conn, alert_id, level, now, [t[0] for t in told])
             if view is None:  # acknowledged meanwhile (maybe on another instance)
                 self.escalating.pop(alert_id, None)
@@ -776,7 +813,7 @@ class LiveHub:
                     watched.told[link.device_id] = entry["unit_id"]
                     self.links.tell(link.device_id, frame)
             if told:  # the recipients' tablets on other instances hear it from theirs
-                async with self.pool.acquire() as conn:
+                async with self.alarm_pool.acquire() as conn:
                     await self.cluster.publish(
                         conn,
                         "colleague",

@@ -16,8 +16,10 @@ the log and `/health` say so.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -44,6 +46,7 @@ class Pending(msgspec.Struct, kw_only=True):
     org_id: int
     frame: SequencedFrame
     received_at: datetime
+    ahead: int = 0  # frames queued before it when it was added (for the safety trace)
 
 
 class FlushResult(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,6 +61,8 @@ DurableCallback = Callable[[FlushResult], Awaitable[None]]
 RefusedCallback = Callable[[Pending, str], Awaitable[None]]
 """A frame the database would not take, and why (in words fit for its device)."""
 FrameHandler = Callable[[Conn, Pending], Awaitable[Any]]
+TransactionHook = Callable[[Conn, "FlushResult"], Awaitable[None]]
+"""Runs inside a batch's transaction after it is written (e.g. NOTIFY the other instances of its alerts)."""
 """Handles one stored frame of a kind this module does not know, inside the batch's transaction."""
 
 
@@ -208,6 +213,32 @@ async def _write_event(
     return alert, None
 
 
+def _ms(later: datetime, earlier: datetime) -> float:
+    return (later - earlier).total_seconds() * 1000
+
+
+def _trace_safety(lane: str, batch: Sequence[Pending], taken_at: datetime, acquired_at: datetime) -> None:
+    """One log line per safety frame made durable: where its time went between the socket and the commit
+    (in the queue behind how many frames, waiting for a connection, writing its batch)."""
+    now = datetime.now(UTC)
+    for item in batch:
+        if isinstance(item.frame, RAISING_FRAMES):
+            log.info(
+                "safety frame durable: kind=%s device=%d seq=%d lane=%s arrival_to_commit_ms=%.0f "
+                "queued_ms=%.0f ahead=%d pool_ms=%.0f write_ms=%.0f batch=%d",
+                type(item.frame).__name__,
+                item.device_id,
+                item.frame.seq,
+                lane,
+                _ms(now, item.received_at),
+                _ms(taken_at, item.received_at),
+                item.ahead,
+                _ms(acquired_at, taken_at),
+                _ms(now, acquired_at),
+                len(batch),
+            )
+
+
 def is_transient(exc: BaseException) -> bool:
     """True when a failed write says the database is away or busy (retry the same batch later), False when
     something in the batch is at fault (split it to find the frame)."""
@@ -227,8 +258,40 @@ async def _refuse_nothing(_: Pending, __: str) -> None:
     return None
 
 
+@dataclass(eq=False)
+class _Lane:
+    """One of the writer's two lanes: its connections, the devices whose frames it is writing now, and what of
+    its batch is not committed yet (sub-batches in order: a failing batch is split in place)."""
+
+    name: str
+    pool: asyncpg.Pool
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    devices: set[int] = field(default_factory=set)
+    pending: list[list[Pending]] = field(default_factory=list)
+    taken_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    acquired_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    task: asyncio.Task[None] | None = None
+
+    def uncommitted(self) -> list[Pending]:
+        return [item for part in self.pending for item in part]
+
+
 class FieldWriter:
-    """Queues field frames and flushes them in batches (every flush_interval_s or max_rows)."""
+    """Queues field frames and writes them in two lanes, each with connections of its own.
+
+    The routine lane flushes batches every flush_interval_s or max_rows. The safety lane writes a device's
+    frames the moment a safety frame of it (noodknop, assistance, man_down) is queued: that device's queued
+    frames up to and including it, in a small transaction on its own reserved connection, so a noodknop never
+    waits for a routine batch to gather, for a big batch of other devices' positions, for a batch being split
+    around a bad frame, or for a pool emptied by other work.
+
+    A device's frames are in at most one lane at a time and in seq order (its durable `last_seq` is a high
+    mark: a later frame made durable first would make the earlier ones look like resends). So the routine lane
+    leaves the frames of a device with a safety frame waiting in the queue; a routine batch already being
+    written with such a device in it lets go of that device's frames at its next step (before a retry or the
+    next half of a split), and the safety lane takes them over; only a routine transaction already running is
+    waited for.
+    """
 
     def __init__(
         self,
@@ -236,18 +299,23 @@ class FieldWriter:
         on_durable: DurableCallback,
         *,
         on_refused: RefusedCallback = _refuse_nothing,
+        safety_pool: asyncpg.Pool | None = None,
+        in_transaction: TransactionHook | None = None,
         flush_interval_s: float = 0.25,
         max_rows: int = 1000,
     ) -> None:
-        self._pool = pool
         self._on_durable = on_durable
         self._on_refused = on_refused
+        self._in_transaction = in_transaction
         self._interval = flush_interval_s
         self._max_rows = max_rows
         self._queue: list[Pending] = []
-        self._wake = asyncio.Event()
-        self._urgent = False
-        self._task: asyncio.Task[None] | None = None  # the supervisor
+        self._routine = _Lane("field-writer", pool)
+        self._safety = _Lane("field-writer-safety", safety_pool or pool)
+        self._urgent: set[int] = set()  # devices with a safety frame waiting (queued or in a routine batch)
+        self._safety_quiet = asyncio.Event()  # set while the safety lane writes nothing
+        self._safety_quiet.set()
+        self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
         self._partitions_day: date | None = None
         self.flushes = 0
@@ -255,13 +323,19 @@ class FieldWriter:
         self.refused = 0
         self.frame_handlers: dict[type, FrameHandler] = {}
 
+    def use_pools(self, routine: asyncpg.Pool, safety: asyncpg.Pool) -> None:
+        """The connections of each lane (before `start`): the hub gives the writer pools of its own."""
+        self._routine.pool = routine
+        self._safety.pool = safety
+
     def add(self, item: Pending, *, urgent: bool = False) -> None:
+        item.ahead = len(self._queue)
         self._queue.append(item)
         if urgent:
-            self._urgent = True
-            self._wake.set()
+            self._urgent.add(item.device_id)
+            self._safety.wake.set()
         elif len(self._queue) >= self._max_rows:
-            self._wake.set()
+            self._routine.wake.set()
 
     @property
     def queued(self) -> int:
@@ -270,59 +344,87 @@ class FieldWriter:
     @property
     def status(self) -> str:
         """For `/health`: "running", "restarted N times" or "stopped"."""
-        if self._task is None or self._task.done():
+        if self._supervisor is None or self._supervisor.done():
             return "stopped"
         return "running" if self.restarts == 0 else f"restarted {self.restarts} times"
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._supervise(), name="field-writer-supervisor")
+        self._supervisor = asyncio.create_task(self._supervise(), name="field-writer-supervisor")
 
     async def stop(self) -> None:
         """Flush what is queued, then stop."""
         self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
+        self._routine.wake.set()
+        self._safety.wake.set()
+        if self._supervisor is not None:
+            await self._supervisor
+
+    # --- supervision --------------------------------------------------------------------------------------
 
     async def _supervise(self) -> None:
-        """Run the writer; when its task dies (an error nobody foresaw, or it was cancelled by someone else)
-        start it again, so the field's frames keep being stored. What was queued stays queued."""
-        while True:
-            run = asyncio.create_task(self._run(), name="field-writer")
-            try:
-                await asyncio.wait({run})
-            except asyncio.CancelledError:
-                run.cancel()
-                raise
-            if not run.cancelled() and run.exception() is None:
-                return  # stopped as asked
-            if self._stopping and not self._queue:
-                return
-            self.restarts += 1
-            error = None if run.cancelled() else run.exception()
-            log.error(
-                "field writer died (%s); restarting it (restart %d)",
-                "cancelled" if error is None else f"{type(error).__name__}: {error}",
-                self.restarts,
-                exc_info=error,
-            )
-            await asyncio.sleep(min(0.05 * self.restarts, 1.0))
+        """Run both lanes; when a lane's task dies (an error nobody foresaw, or it was cancelled by someone
+        else) start it again, so the field's frames keep being stored. What it was writing goes back to the
+        queue, so nothing is lost (what it had committed is recognised as durable on the retry)."""
+        runs = {self._routine: self._run_routine, self._safety: self._run_safety}
+        for lane, body in runs.items():
+            lane.task = asyncio.create_task(body(), name=lane.name)
+        try:
+            while True:
+                live = {lane.task for lane in runs if lane.task is not None and not lane.task.done()}
+                if not live:
+                    return
+                await asyncio.wait(live, return_when=asyncio.FIRST_COMPLETED)
+                for lane, body in runs.items():
+                    run = lane.task
+                    if run is None or not run.done():
+                        continue
+                    if not run.cancelled() and run.exception() is None:
+                        lane.task = None  # stopped as asked
+                        continue
+                    self._give_back(lane)
+                    if self._stopping and not self._queue:
+                        lane.task = None
+                        continue
+                    self.restarts += 1
+                    error = None if run.cancelled() else run.exception()
+                    log.error(
+                        "field writer died (%s); restarting it (restart %d)",
+                        "cancelled" if error is None else f"{type(error).__name__}: {error}",
+                        self.restarts,
+                        exc_info=error,
+                    )
+                    await asyncio.sleep(min(0.05 * self.restarts, 1.0))
+                    lane.task = asyncio.create_task(body(), name=lane.name)
+        except asyncio.CancelledError:
+            for lane in runs:
+                if lane.task is not None:
+                    lane.task.cancel()
+            raise
 
-    async def _run(self) -> None:
+    def _give_back(self, lane: _Lane) -> None:
+        """What a lane took and did not commit goes back to the front of the queue (it is older than
+        everything queued since), and its devices are free again."""
+        self._queue[:0] = lane.uncommitted()
+        lane.pending = []
+        lane.devices = set()
+        if self._urgent:
+            self._safety.wake.set()
+
+    # --- the routine lane ---------------------------------------------------------------------------------
+
+    async def _run_routine(self) -> None:
+        lane = self._routine
         backoff = 0.1
         while True:
             # a backlog of a full batch or more (the previous flush could not keep up) is written at once:
             # the rows that would have woken us arrived while we were flushing
-            if not self._urgent and len(self._queue) < self._max_rows:
+            if self._routine_rows() < self._max_rows and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(lane.wake.wait(), self._interval)
+            lane.wake.clear()
+            if self._routine_rows():
                 try:
-                    await asyncio.wait_for(self._wake.wait(), self._interval)
-                except TimeoutError:
-                    pass
-            self._wake.clear()
-            self._urgent = False
-            if self._queue:
-                try:
-                    await self.flush()
+                    await self._flush(lane, self._take_routine())
                     backoff = 0.1
                 except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                     # keep the batch; it is retried: nothing acknowledged is ever lost
@@ -332,37 +434,155 @@ class FieldWriter:
                     if self._stopping and backoff >= 5.0:
                         return
                     continue
-            if self._stopping and not self._queue:
+            if self._stopping and not self._queue and self._safety_idle():
                 return
+            if self._stopping and not self._routine_rows():
+                await asyncio.sleep(0.01)  # the safety lane is writing the rest
+
+    def _safety_idle(self) -> bool:
+        return not self._safety.devices and (self._safety.task is None or self._safety.task.done())
+
+    def _held(self) -> set[int]:
+        """Devices whose queued frames the routine lane leaves alone: the safety lane has them or will."""
+        if self._stopping and self._safety_idle():
+            return set()  # stopping: the routine lane writes whatever is left
+        return self._urgent | self._safety.devices
+
+    def _routine_rows(self) -> int:
+        """How many queued frames the routine lane may take now."""
+        held = self._held()
+        if not held:
+            return len(self._queue)
+        return sum(1 for item in self._queue if item.device_id not in held)
+
+    def _take_routine(self) -> list[Pending]:
+        """The next routine batch: the oldest frames, up to 5 × max_rows, of devices no safety frame waits
+        for; the rest stays queued in order."""
+        cap = max(self._max_rows * 5, 1)
+        held = self._held()
+        if not held:
+            head = self._queue[:cap]
+            del self._queue[:cap]
+            return head
+        batch: list[Pending] = []
+        rest: list[Pending] = []
+        for item in self._queue:
+            (batch if len(batch) < cap and item.device_id not in held else rest).append(item)
+        self._queue = rest
+        return batch
+
+    def _let_go(self, lane: _Lane) -> None:
+        """A routine batch lets go of the frames of devices a safety frame now waits for (at a step between
+        transactions): they go back to the queue, in order, for the safety lane."""
+        if lane is not self._routine or not (self._urgent & lane.devices) or self._stopping:
+            return
+        released = self._urgent & lane.devices
+        keep: list[list[Pending]] = []
+        back: list[Pending] = []
+        for part in lane.pending:
+            back += [item for item in part if item.device_id in released]
+            rest = [item for item in part if item.device_id not in released]
+            if rest:
+                keep.append(rest)
+        lane.pending = keep
+        lane.devices -= released
+        self._queue[:0] = back
+        self._safety.wake.set()
+
+    # --- the safety lane ----------------------------------------------------------------------------------
+
+    async def _run_safety(self) -> None:
+        lane = self._safety
+        backoff = 0.1
+        while True:
+            if self._stopping:
+                return  # the routine lane writes what is left, in order
+            await lane.wake.wait()
+            lane.wake.clear()
+            # a device whose frames a routine transaction is writing right now waits for its commit (the
+            # routine lane wakes us when it lets go of them)
+            devices = self._urgent - self._routine.devices
+            if not devices or self._stopping:
+                continue
+            batch = [item for item in self._queue if item.device_id in devices]
+            self._queue = [item for item in self._queue if item.device_id not in devices]
+            try:
+                await self._flush(lane, batch)
+                backoff = 0.1
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("safety flush failed, retrying in %.1fs: %s", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+                lane.wake.set()
+                continue
+            # a device stays urgent while another safety frame of it came in meanwhile
+            still = {
+                item.device_id
+                for item in self._queue
+                if item.device_id in devices and isinstance(item.frame, RAISING_FRAMES)
+            }
+            self._urgent = (self._urgent - devices) | still
+            if still:
+                lane.wake.set()
+
+    # --- writing ------------------------------------------------------------------------------------------
+
+    async def _flush(self, lane: _Lane, batch: list[Pending]) -> None:
+        """Write a lane's batch; whatever is not committed when this fails goes back to the queue."""
+        if not batch:
+            return
+        lane.pending = [batch]
+        lane.devices = {item.device_id for item in batch}
+        lane.taken_at = datetime.now(UTC)
+        if lane is self._safety:
+            self._safety_quiet.clear()
+        try:
+            async with lane.pool.acquire() as conn:
+                lane.acquired_at = datetime.now(UTC)
+                today = lane.acquired_at.date()
+                if self._partitions_day != today:
+                    await repo.ensure_partitions(conn, today)
+                    self._partitions_day = today
+                await self._write(conn, lane)
+        finally:
+            if lane is self._safety:
+                self._safety_quiet.set()
+            self._give_back(lane)  # nothing, when all went well
 
     async def flush(self) -> None:
-        batch = self._queue[: max(self._max_rows * 5, 1)]
-        today = datetime.now(UTC).date()
-        async with self._pool.acquire() as conn:
-            if self._partitions_day != today:
-                await repo.ensure_partitions(conn, today)
-                self._partitions_day = today
-            await self._write(conn, batch)
-        del self._queue[: len(batch)]
+        """Write everything queued now (in the routine lane)."""
+        await self._flush(self._routine, self._take_routine())
 
-    async def _write(self, conn: Conn, batch: Sequence[Pending]) -> None:
-        """Write a batch in one transaction; if something in it is at fault, write each half in turn (in
-        order, so every device's frames stay in seq order) until the one frame at fault is refused."""
-        try:
-            async with conn.transaction():
-                result = await write_batch(conn, batch, self.frame_handlers)
-        except Exception as exc:
-            if is_transient(exc):
-                raise
-            if len(batch) > 1:
-                half = len(batch) // 2
-                await self._write(conn, batch[:half])
-                await self._write(conn, batch[half:])
+    async def _write(self, conn: Conn, lane: _Lane) -> None:
+        """Write the lane's batch in one transaction; if something in it is at fault, write each half in turn
+        (in order, so every device's frames stay in seq order) until the one frame at fault is refused."""
+        while True:
+            if lane is self._routine and not self._stopping:
+                # a safety transaction running now has the database to itself: routine work waits for it
+                await self._safety_quiet.wait()
+            self._let_go(lane)
+            if not lane.pending:
                 return
-            await self._refuse(batch[0], exc)
-            return
-        self.flushes += 1
-        await self._on_durable(result)
+            part = lane.pending[0]
+            try:
+                async with conn.transaction():
+                    result = await write_batch(conn, part, self.frame_handlers)
+                    if self._in_transaction is not None:
+                        await self._in_transaction(conn, result)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                if len(part) > 1:
+                    half = len(part) // 2
+                    lane.pending[:1] = [part[:half], part[half:]]
+                    continue
+                lane.pending.pop(0)
+                await self._refuse(part[0], exc)
+                continue
+            lane.pending.pop(0)
+            self.flushes += 1
+            _trace_safety(lane.name, part, lane.taken_at, lane.acquired_at)
+            await self._on_durable(result)
 
     async def _refuse(self, item: Pending, exc: Exception) -> None:
         self.refused += 1

@@ -95,8 +95,8 @@ async def test_a_failing_row_costs_only_itself_and_another_tablets_noodknop_gets
 ) -> None:
     world = await build_world(database_url)
     await _fail_rows_of(database_url, "field_events", world.tablet_b, 2)
-    # a long flush interval: B's frames wait in the queue until A's noodknop flushes them in one batch
-    settings = make_settings(database_url, tmp_path, flush_interval_s=30.0, operator_tick_s=30.0)
+    # B's frames, the failing one among them, go in one routine batch; A's noodknop has a lane of its own
+    settings = make_settings(database_url, tmp_path, flush_interval_s=0.5, operator_tick_s=30.0)
     async with running(settings) as server:
         token_a, token_b, token_op = await _tablets(server, world)
         async with (
@@ -130,7 +130,7 @@ async def test_a_frame_past_the_edge_with_a_value_beyond_float32_costs_only_itse
     """The frame that used to stop all storage (`speed 1e300`), handed to the hub as if an edge had missed
     it: refused alone, and storage goes on for everyone."""
     world = await build_world(database_url)
-    settings = make_settings(database_url, tmp_path, flush_interval_s=30.0, operator_tick_s=30.0)
+    settings = make_settings(database_url, tmp_path, flush_interval_s=0.5, operator_tick_s=30.0)
     async with running(settings) as server:
         token_a, token_b, token_op = await _tablets(server, world)
         async with (
