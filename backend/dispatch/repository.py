@@ -69,6 +69,14 @@ class TrackPoint(msgspec.Struct, frozen=True, kw_only=True):
 
 async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | None:
     """The new melding's id; None when the organisation has a melding with this (source, external_id)."""
+    return (await create_incident_with_event(conn, new, actor))[0]
+
+
+async def create_incident_with_event(
+    conn: Conn, new: NewIncident, actor: str
+) -> tuple[int | None, TimelineEntry | None]:
+    """The new melding's id and its `created` timeline line; (None, None) when the organisation has a melding
+    with this (source, external_id)."""
     incident_id: int | None = await conn.fetchval(
         """INSERT INTO incidents (org_id, category, priority, description, lon, lat, address, beat_id,
                                   required_domain, created_by, source, external_id, exercise,
@@ -94,11 +102,10 @@ async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | Non
         new.bag_id,
         new.buurtcode,
     )
-    if incident_id is not None:
-        await add_event(
-            conn, incident_id, "created", f"melding aangemaakt: P{new.priority} {new.category}", actor
-        )
-    return incident_id
+    if incident_id is None:
+        return None, None
+    text = f"melding aangemaakt: P{new.priority} {new.category}"
+    return incident_id, await add_event(conn, incident_id, "created", text, actor)
 
 
 async def external_incident(conn: Conn, org_id: int, source: str, external_id: str) -> int | None:
@@ -169,6 +176,13 @@ async def get_incident(conn: Conn, incident_id: int) -> IncidentView | None:
     rows = await conn.fetch(_INCIDENT_SQL + " WHERE i.id = $1", incident_id)
     views = await _views(conn, rows)
     return views[0] if views else None
+
+
+async def incident_views(conn: Conn, incident_ids: Sequence[int]) -> list[IncidentView]:
+    """The meldingen with these ids (in one statement, and one for their tasks)."""
+    if not incident_ids:
+        return []
+    return await _views(conn, await conn.fetch(_INCIDENT_SQL + " WHERE i.id = ANY($1)", list(incident_ids)))
 
 
 async def open_incidents(conn: Conn, org_ids: Sequence[int]) -> list[IncidentView]:

@@ -7,8 +7,10 @@ checked here, and so is the track replay's role, because a refused replay is log
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import msgspec
 from shapely.geometry import shape
 
@@ -18,11 +20,12 @@ from backend.db.pool import Conn
 from backend.dispatch import live
 from backend.dispatch import repository as repo
 from backend.dispatch.logic import Candidate, IncidentSite, Proposal, propose_units
-from backend.errors import BadInput, Conflict, Forbidden, NotFound
+from backend.errors import BadInput, Conflict, DomainError, Forbidden, NotFound
 from backend.geocoding.client import GeocoderUnavailable
 from backend.geofencing.logic import containing_beats
 from backend.privacy import audit
 from backend.services import Services
+from shared.bridge_api import IncidentOutcome
 from shared.ids import INT8_MAX
 from shared.protocol import IncidentView, MessageView, TaskCancelled, TimelineEntry
 
@@ -121,6 +124,101 @@ async def create_incident(services: Services, principal: Principal, data: Incide
     return view
 
 
+async def create_incidents(
+    services: Services, principal: Principal, items: Sequence[IncidentRequest | DomainError]
+) -> list[IncidentOutcome]:
+    """A partner's batch of handed-over incidents (POST /api/bridge/incidents), in order, in one transaction:
+    each item is made as POST /api/incidents would make it, or refused alone with the 4xx that route would
+    answer. The common case costs two statements per item (no savepoints); when one item's statements fail
+    the transaction rolls back and the batch is made again with a savepoint per item, so only that one
+    fails."""
+    try:
+        async with services.pool.acquire() as conn, conn.transaction():
+            made, outcomes = await _create_batch(services, principal, conn, items, savepoints=False)
+    except asyncpg.PostgresError:
+        async with services.pool.acquire() as conn, conn.transaction():
+            made, outcomes = await _create_batch(services, principal, conn, items, savepoints=True)
+    for view, event in made:
+        live.publish(services.hub, view, [event])
+    if made:
+        services.addresses.poke()
+    return outcomes
+
+
+async def _create_batch(
+    services: Services,
+    principal: Principal,
+    conn: Conn,
+    items: Sequence[IncidentRequest | DomainError],
+    *,
+    savepoints: bool,
+) -> tuple[list[tuple[IncidentView, TimelineEntry]], list[IncidentOutcome]]:
+    actor = await _actor_name(conn, principal)
+    owners_seen: dict[tuple[int, ...], dict[int, int]] = {}
+    outcomes: list[IncidentOutcome] = []
+    created: list[tuple[int, TimelineEntry]] = []
+    for item in items:
+        try:
+            if isinstance(item, DomainError):
+                raise item
+            if savepoints:
+                try:
+                    async with conn.transaction():
+                        outcome, event = await _create_one(
+                            services, principal, conn, item, actor, owners_seen
+                        )
+                except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+                    raise BadInput(f"deze melding kan niet worden opgeslagen: {exc}"[:300]) from exc
+                except asyncpg.PostgresError as exc:  # e.g. a deadlock: the bridge tries it again
+                    raise Conflict(f"deze melding kon nu niet worden opgeslagen: {exc}"[:300]) from exc
+            else:
+                outcome, event = await _create_one(services, principal, conn, item, actor, owners_seen)
+        except DomainError as exc:
+            outcome = IncidentOutcome(status=exc.status_code, field=exc.field, reason=exc.message)
+            event = None
+        outcomes.append(outcome)
+        if event is not None and outcome.incident_id is not None:
+            created.append((outcome.incident_id, event))
+    views = {v.incident_id: v for v in await repo.incident_views(conn, [i for i, _ in created])}
+    return [(views[i], event) for i, event in created], outcomes
+
+
+async def _create_one(
+    services: Services,
+    principal: Principal,
+    conn: Conn,
+    data: IncidentRequest,
+    actor: str,
+    owners_seen: dict[tuple[int, ...], dict[int, int]],
+) -> tuple[IncidentOutcome, TimelineEntry | None]:
+    """One item of a batch: its melding and the timeline line saying so (None when it was made before)."""
+    if data.source is None or data.external_id is None:
+        raise BadInput("een overgedragen melding heeft een source en external_id", field="external_id")
+    lon, lat, address = await _locate(services, principal, data)
+    org_id, beat_id = await _place(services, principal, conn, lon, lat, data.org_id, owners_seen)
+    new = repo.NewIncident(
+        org_id=org_id,
+        category=data.category,
+        priority=data.priority,
+        description=data.description,
+        lon=lon,
+        lat=lat,
+        address=address,
+        beat_id=beat_id,
+        required_domain=data.required_domain,
+        created_by=principal.account_id,
+        source=data.source,
+        external_id=data.external_id,
+        exercise=data.exercise,
+        bag_id=data.bag_id if address == data.address else None,
+        buurtcode=data.buurtcode if address == data.address else None,
+    )
+    incident_id, event = await repo.create_incident_with_event(conn, new, actor)
+    if incident_id is None:  # handed over before (a retry, or twice in this batch): the melding made then
+        return IncidentOutcome(status=200, incident_id=await _external(conn, org_id, data)), None
+    return IncidentOutcome(status=201, incident_id=incident_id), event
+
+
 async def _external(conn: Conn, org_id: int, data: IncidentRequest) -> int:
     assert data.source is not None and data.external_id is not None  # only these can conflict
     found = await repo.external_incident(conn, org_id, data.source, data.external_id)
@@ -161,10 +259,16 @@ async def _place(
     lon: float,
     lat: float,
     org_id: int | None,
+    owners_seen: dict[tuple[int, ...], dict[int, int]] | None = None,
 ) -> tuple[int, int | None]:
-    """The organisation that handles the melding and the beat it lies in."""
-    beats = containing_beats(lon, lat, services.hub.picture.beats)
-    owners = await repo.beat_orgs(conn, sorted(beats))
+    """The organisation that handles the melding and the beat it lies in (`owners_seen`: the beats' owners
+    already read in this transaction, by the beats a point lies in)."""
+    beats = tuple(sorted(containing_beats(lon, lat, services.hub.picture.beats)))
+    owners = None if owners_seen is None else owners_seen.get(beats)
+    if owners is None:
+        owners = await repo.beat_orgs(conn, beats)
+        if owners_seen is not None:
+            owners_seen[beats] = owners
     visible = {b: o for b, o in owners.items() if principal.can_see_org(o)}
     if org_id is not None:
         require_org(principal, org_id, "organisation")
