@@ -112,11 +112,16 @@ class BackendApi:
     async def organisations(self) -> list[Organisation]:
         return await self._typed(list[Organisation], "GET", "/api/bridge/organisations")
 
-    async def timeline(self, source: str) -> list[TimelineLine]:
-        """Every line the meldkamer may hear of, of the meldingen made for `source`, oldest first."""
+    async def timeline(self, source: str, after: int = 0) -> list[TimelineLine]:
+        """Every line after event `after` the meldkamer may hear of, of the meldingen made for `source`,
+        oldest first."""
         lines: list[TimelineLine] = []
         while True:
-            params = {"source": source, "after": lines[-1].event_id if lines else 0, "limit": TIMELINE_PAGE}
+            params = {
+                "source": source,
+                "after": lines[-1].event_id if lines else after,
+                "limit": TIMELINE_PAGE,
+            }
             page = await self._typed(list[TimelineLine], "GET", "/api/bridge/timeline", params=params)
             lines.extend(page)
             if len(page) < TIMELINE_PAGE:

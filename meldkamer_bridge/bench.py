@@ -73,11 +73,12 @@ async def _wait_acked(pool: asyncpg.Pool, partner: str, seq: int) -> None:
 
 async def _inbound_end_to_end(
     config: BridgeConfig, pool: asyncpg.Pool, meldkamer: Simulator, first: int, count: int, batch: int
-) -> float:
+) -> tuple[float, float]:
     """Incidents/s from the partner's backlog to meldingen: `count` incidents queued at the meldkamer
     partner, then sent over the link (validated against the EIDO schema, stored in the inbox, acknowledged),
     handed to the backend (POST /api/bridge/incidents, or one POST /api/incidents each with `batch` 1) and
-    recorded; the clock runs from the queueing until the last is recorded in the inbox as a melding."""
+    recorded; the clock runs from the queueing until the last is recorded in the inbox as a melding.
+    Also: how fast they were taken in (stored in the inbox and acknowledged to the partner)."""
     bridge = Bridge(msgspec.structs.replace(config, inbound_batch=batch), pool)
     task = asyncio.create_task(bridge.run())
     try:
@@ -89,16 +90,23 @@ async def _inbound_end_to_end(
             before = await c.fetchval("SELECT count(*) FROM bridge_inbox WHERE type = 'eido'")
         start = time.perf_counter()
         meldkamer.send_incidents(incidents)
+        stored_at = None
         async with asyncio.timeout(900):
             while True:
                 async with pool.acquire() as c:
-                    done = await c.fetchval(
-                        "SELECT count(*) FROM bridge_inbox WHERE type = 'eido' AND processed_at IS NOT NULL"
+                    row = await c.fetchrow(
+                        """SELECT count(*), count(processed_at) FROM bridge_inbox WHERE type = 'eido'"""
                     )
+                assert row is not None  # count(*) always answers
+                stored, done = row
+                if stored_at is None and stored >= before + count:
+                    stored_at = time.perf_counter()
                 if done >= before + count:
                     break
                 await asyncio.sleep(0.02)
-        return count / (time.perf_counter() - start)
+        end = time.perf_counter()
+        assert stored_at is not None
+        return count / (end - start), count / (stored_at - start)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -137,8 +145,10 @@ async def _inbound_phase(
         with_backend = msgspec.structs.replace(
             config, backend_url=base, username=BRIDGE_ACCOUNT, password=PASSWORD
         )
-        serial = await _inbound_end_to_end(with_backend, pool, meldkamer, 1, inbound, batch=1)
-        batched = await _inbound_end_to_end(with_backend, pool, meldkamer, inbound + 1, inbound, batch=200)
+        serial, serial_in = await _inbound_end_to_end(with_backend, pool, meldkamer, 1, inbound, batch=1)
+        batched, batched_in = await _inbound_end_to_end(
+            with_backend, pool, meldkamer, inbound + 1, inbound, batch=200
+        )
     async with pool.acquire() as c:
         made = await c.fetchrow(
             """SELECT count(*) AS n, count(DISTINCT external_id) AS distinct_ids FROM incidents
@@ -153,6 +163,8 @@ async def _inbound_phase(
         "inbound_per_s_serial": round(serial),
         "inbound_per_s_batched": round(batched),
         "inbound_batched_over_serial": round(batched / serial, 1),
+        "inbound_taken_in_per_s_serial": round(serial_in),
+        "inbound_taken_in_per_s_batched": round(batched_in),
         "inbound_meldingen_made": made["n"],
         "inbound_each_once": made["n"] == made["distinct_ids"] == results == 2 * inbound,
     }

@@ -235,6 +235,9 @@ class Inbound:
         bodies = [handover.incident_request(m.partner, decoded[m.id]) for m in messages]
         try:
             outcomes = await self.api.hand_over(bodies)
+        except Refused:  # the call as a whole (never expected): one by one, so only a bad one is refused
+            log.exception("the backend refused a batch of %d incidents; posting them one by one", len(bodies))
+            return None
         except Exception:
             log.exception("handing %d incidents over failed; they stay in the inbox", len(messages))
             return {}

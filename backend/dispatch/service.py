@@ -129,15 +129,15 @@ async def create_incidents(
 ) -> list[IncidentOutcome]:
     """A partner's batch of handed-over incidents (POST /api/bridge/incidents), in order, in one transaction:
     each item is made as POST /api/incidents would make it, or refused alone with the 4xx that route would
-    answer. The common case costs two statements per item (no savepoints); when one item's statements fail
-    the transaction rolls back and the batch is made again with a savepoint per item, so only that one
-    fails."""
+    answer. The common case writes the whole batch with two statements (the meldingen, their `created`
+    lines); when those fail the transaction rolls back and the batch is made again item by item, each under
+    a savepoint of its own, so only the failing item is refused."""
     try:
         async with services.pool.acquire() as conn, conn.transaction():
-            made, outcomes = await _create_batch(services, principal, conn, items, savepoints=False)
+            made, outcomes = await _create_bulk(services, principal, conn, items)
     except asyncpg.PostgresError:
         async with services.pool.acquire() as conn, conn.transaction():
-            made, outcomes = await _create_batch(services, principal, conn, items, savepoints=True)
+            made, outcomes = await _create_one_by_one(services, principal, conn, items)
     for view, event in made:
         live.publish(services.hub, view, [event])
     if made:
@@ -145,14 +145,47 @@ async def create_incidents(
     return outcomes
 
 
-async def _create_batch(
-    services: Services,
-    principal: Principal,
-    conn: Conn,
-    items: Sequence[IncidentRequest | DomainError],
-    *,
-    savepoints: bool,
-) -> tuple[list[tuple[IncidentView, TimelineEntry]], list[IncidentOutcome]]:
+Made = list[tuple[IncidentView, TimelineEntry]]
+
+
+def _refusal(exc: DomainError) -> IncidentOutcome:
+    return IncidentOutcome(status=exc.status_code, field=exc.field, reason=exc.message)
+
+
+async def _create_bulk(
+    services: Services, principal: Principal, conn: Conn, items: Sequence[IncidentRequest | DomainError]
+) -> tuple[Made, list[IncidentOutcome]]:
+    actor = await _actor_name(conn, principal)
+    owners_seen: dict[tuple[int, ...], dict[int, int]] = {}
+    outcomes: list[IncidentOutcome | None] = []
+    news: list[tuple[int, repo.NewIncident]] = []  # (index in outcomes, the melding to make)
+    for item in items:
+        try:
+            if isinstance(item, DomainError):
+                raise item
+            news.append((len(outcomes), await _new_incident(services, principal, conn, item, owners_seen)))
+            outcomes.append(None)
+        except DomainError as exc:
+            outcomes.append(_refusal(exc))
+    created, ids = await repo.create_incidents_bulk(conn, [n for _, n in news], actor) if news else ({}, {})
+    first: set[int] = set()
+    for index, new in news:
+        incident_id = ids.get((new.org_id, new.source or "", new.external_id or ""))
+        if incident_id is None:
+            busy = Conflict("deze externe melding wordt net aangemaakt", field="external_id")
+            outcomes[index] = _refusal(busy)
+        elif incident_id in created and incident_id not in first:
+            first.add(incident_id)
+            outcomes[index] = IncidentOutcome(status=201, incident_id=incident_id)
+        else:  # made before, or earlier in this batch
+            outcomes[index] = IncidentOutcome(status=200, incident_id=incident_id)
+    views = await repo.incident_views(conn, sorted(created))
+    return [(v, created[v.incident_id]) for v in views], [o for o in outcomes if o is not None]
+
+
+async def _create_one_by_one(
+    services: Services, principal: Principal, conn: Conn, items: Sequence[IncidentRequest | DomainError]
+) -> tuple[Made, list[IncidentOutcome]]:
     actor = await _actor_name(conn, principal)
     owners_seen: dict[tuple[int, ...], dict[int, int]] = {}
     outcomes: list[IncidentOutcome] = []
@@ -161,42 +194,39 @@ async def _create_batch(
         try:
             if isinstance(item, DomainError):
                 raise item
-            if savepoints:
-                try:
-                    async with conn.transaction():
-                        outcome, event = await _create_one(
-                            services, principal, conn, item, actor, owners_seen
-                        )
-                except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
-                    raise BadInput(f"deze melding kan niet worden opgeslagen: {exc}"[:300]) from exc
-                except asyncpg.PostgresError as exc:  # e.g. a deadlock: the bridge tries it again
-                    raise Conflict(f"deze melding kon nu niet worden opgeslagen: {exc}"[:300]) from exc
-            else:
-                outcome, event = await _create_one(services, principal, conn, item, actor, owners_seen)
+            try:
+                async with conn.transaction():  # a savepoint: a failing item rolls back alone
+                    new = await _new_incident(services, principal, conn, item, owners_seen)
+                    incident_id, event = await repo.create_incident_with_event(conn, new, actor)
+                    if incident_id is None:  # handed over before: the melding made then
+                        incident_id = await _external(conn, new.org_id, item)
+            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+                raise BadInput(f"deze melding kan niet worden opgeslagen: {exc}"[:300]) from exc
+            except asyncpg.PostgresError as exc:  # e.g. a deadlock: the bridge tries it again
+                raise Conflict(f"deze melding kon nu niet worden opgeslagen: {exc}"[:300]) from exc
         except DomainError as exc:
-            outcome = IncidentOutcome(status=exc.status_code, field=exc.field, reason=exc.message)
-            event = None
-        outcomes.append(outcome)
-        if event is not None and outcome.incident_id is not None:
-            created.append((outcome.incident_id, event))
+            outcomes.append(_refusal(exc))
+            continue
+        outcomes.append(IncidentOutcome(status=201 if event else 200, incident_id=incident_id))
+        if event is not None:
+            created.append((incident_id, event))
     views = {v.incident_id: v for v in await repo.incident_views(conn, [i for i, _ in created])}
     return [(views[i], event) for i, event in created], outcomes
 
 
-async def _create_one(
+async def _new_incident(
     services: Services,
     principal: Principal,
     conn: Conn,
     data: IncidentRequest,
-    actor: str,
     owners_seen: dict[tuple[int, ...], dict[int, int]],
-) -> tuple[IncidentOutcome, TimelineEntry | None]:
-    """One item of a batch: its melding and the timeline line saying so (None when it was made before)."""
+) -> repo.NewIncident:
+    """One item of a batch, placed (or refused: BadInput, Forbidden) as POST /api/incidents places it."""
     if data.source is None or data.external_id is None:
         raise BadInput("een overgedragen melding heeft een source en external_id", field="external_id")
     lon, lat, address = await _locate(services, principal, data)
     org_id, beat_id = await _place(services, principal, conn, lon, lat, data.org_id, owners_seen)
-    new = repo.NewIncident(
+    return repo.NewIncident(
         org_id=org_id,
         category=data.category,
         priority=data.priority,
@@ -213,10 +243,6 @@ async def _create_one(
         bag_id=data.bag_id if address == data.address else None,
         buurtcode=data.buurtcode if address == data.address else None,
     )
-    incident_id, event = await repo.create_incident_with_event(conn, new, actor)
-    if incident_id is None:  # handed over before (a retry, or twice in this batch): the melding made then
-        return IncidentOutcome(status=200, incident_id=await _external(conn, org_id, data)), None
-    return IncidentOutcome(status=201, incident_id=incident_id), event
 
 
 async def _external(conn: Conn, org_id: int, data: IncidentRequest) -> int:
