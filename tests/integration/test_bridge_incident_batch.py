@@ -5,6 +5,7 @@ melding made the first time — and only for the service account."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,11 @@ import httpx
 import pytest
 
 from backend.db.pool import create_pool
+from meldkamer_bridge.adapters import eido
+from meldkamer_bridge.simulator import sample_incident
 from tests.integration.harness import bearer, login, make_settings, running
-from tests.integration.test_bridge_link import world_with_bridge_account
+from tests.integration.test_bridge_incidents import until
+from tests.integration.test_bridge_link import bridge, partner, world_with_bridge_account
 from tests.integration.world import OUDE_ZIJDE
 
 
@@ -88,3 +92,62 @@ async def test_a_batch_makes_each_melding_once_in_order_and_refuses_a_bad_item_a
 
             r = await http.post("/api/bridge/incidents", json={"items": []})
             assert r.status_code == 400 and r.json()["field"] == "items"
+
+
+async def test_through_the_bridge_a_batch_becomes_meldingen_and_a_placeless_incident_is_declined_alone(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """The real path: the partner sends 30 incidents, the 11th without any place; the bridge hands them over
+    in one batch call, 29 become meldingen once, the bad one is answered `declined` with the reason."""
+    await world_with_bridge_account(database_url, pool)
+    agency = "gms.gmk-amsterdam-amstelland.nl"
+    nowhere = eido.IncidentHandover(
+        external_id="urn:emergency:uid:incidentid:nowhere:" + agency,
+        issued_by=agency,
+        incident_type="Public Order",
+        category="Zonder plaats",
+        priority=2,
+        partner_priority="P2",
+        lon=None,
+        lat=None,
+        description="geen locatie",
+        at=datetime.now(UTC),
+        partner_incident_id="GMS-NOWHERE",
+    )
+    incidents = [sample_incident(n) for n in range(1, 31)]
+    incidents[10] = ("sim:incident:nowhere", eido.encode_incident(nowhere, agency=agency).decode())
+    async with running(make_settings(database_url, tmp_path)) as server, partner(tmp_path) as (sim, port):
+        async with bridge(database_url, pool, port, backend=server):
+            sim.send_incidents(incidents)
+
+            async def all_recorded() -> bool:
+                async with pool.acquire() as conn:
+                    done = await conn.fetchval(
+                        "SELECT count(*) FROM bridge_inbox WHERE type = 'eido' AND processed_at IS NOT NULL"
+                    )
+                return bool(done == 30)
+
+            await until(all_recorded, within=60)
+
+            def declined() -> list[eido.IncidentUpdate]:
+                return [
+                    u
+                    for u in (eido.decode_update(str(e["body"]).encode()) for e in sim.store.received()
+                              if e["type"] == "eido_update")
+                    if u.progress is eido.Progress.DECLINED
+                ]  # fmt: skip
+
+            async def one_declined() -> list[eido.IncidentUpdate]:
+                return declined()
+
+            (refusal,) = await until(one_declined, within=30)
+    assert refusal.external_id == nowhere.external_id and "address" in refusal.note
+    async with pool.acquire() as conn:
+        made = await conn.fetch("SELECT external_id FROM incidents WHERE source = 'gms-sim'")
+        results = await conn.fetch("SELECT msg_id, result FROM bridge_inbox WHERE type = 'eido' ORDER BY seq")
+    assert len(made) == 29 and nowhere.external_id not in {r["external_id"] for r in made}
+    assert len({r["external_id"] for r in made}) == 29  # each once
+    assert [r["msg_id"] for r in results if not r["result"].startswith("melding ")] == [
+        "sim:incident:nowhere"
+    ]
+    assert results[10]["result"].startswith("refused: 400")
