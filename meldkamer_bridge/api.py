@@ -16,6 +16,9 @@ import msgspec
 
 from shared.bridge_api import (
     AnswerTaken,
+    IncidentBatch,
+    IncidentOutcome,
+    IncidentOutcomes,
     Organisation,
     PendingQuery,
     QueriesSent,
@@ -31,6 +34,10 @@ TIMELINE_PAGE = 500
 
 class Refused(Exception):
     """The backend will never take this (a 4xx that a retry does not change): consume it with the reason."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Unavailable(Exception):
@@ -81,7 +88,7 @@ class BackendApi:
         if r.status_code == 401:
             self.forget_token()
         if 400 <= r.status_code < 500 and r.status_code not in (401, 408, 409, 429):
-            raise Refused(f"{r.status_code} {r.text[:300]}")
+            raise Refused(f"{r.status_code} {r.text[:300]}", r.status_code)
         raise Unavailable(f"backend answered {r.status_code}: {r.text[:200]}")
 
     async def _typed(self, type_: type[T], method: str, path: str, **kwargs: Any) -> T:
@@ -91,14 +98,30 @@ class BackendApi:
         """POST a JSON body (a melding, an area alert); raises Refused for a 4xx that will not change."""
         return dict(await self._call("POST", path, body=body))
 
+    async def hand_over(self, bodies: list[dict[str, object]]) -> list[IncidentOutcome] | None:
+        """A batch of handed-over incidents in one call (POST /api/bridge/incidents), one outcome per body in
+        their order; None when the backend has no such route (an older one: post them one by one)."""
+        try:
+            answer = await self._call("POST", "/api/bridge/incidents", body=IncidentBatch(items=bodies))
+        except Refused as exc:
+            if exc.status in (404, 405):
+                return None
+            raise
+        return msgspec.convert(answer, IncidentOutcomes).results
+
     async def organisations(self) -> list[Organisation]:
         return await self._typed(list[Organisation], "GET", "/api/bridge/organisations")
 
-    async def timeline(self, source: str) -> list[TimelineLine]:
-        """Every line the meldkamer may hear of, of the meldingen made for `source`, oldest first."""
+    async def timeline(self, source: str, after: int = 0) -> list[TimelineLine]:
+        """Every line after event `after` the meldkamer may hear of, of the meldingen made for `source`,
+        oldest first."""
         lines: list[TimelineLine] = []
         while True:
-            params = {"source": source, "after": lines[-1].event_id if lines else 0, "limit": TIMELINE_PAGE}
+            params = {
+                "source": source,
+                "after": lines[-1].event_id if lines else after,
+                "limit": TIMELINE_PAGE,
+            }
             page = await self._typed(list[TimelineLine], "GET", "/api/bridge/timeline", params=params)
             lines.extend(page)
             if len(page) < TIMELINE_PAGE:

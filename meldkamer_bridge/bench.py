@@ -1,9 +1,10 @@
 """`python -m meldkamer_bridge.bench`: messages/s through the outbox and over the link, how long a noodknop
-CAP takes to reach the police side when the link is busy, and inbound messages/s through the inbox (serial,
-one per transaction, against batched, in the same run).
+CAP takes to reach the police side when the link is busy, and inbound incidents/s end to end (serial, one
+per transaction and one backend call each, against batched, in the same run).
 
 Everything runs on this machine: an embedded PostgreSQL in a temporary directory, the reference partner on a
-loopback port, the bridge's links in this process.
+loopback port, the bridge's links in this process; for the inbound figure also the real backend
+(`schakel serve`, in its own process), which makes each incident a melding.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import secrets
 import socket
 import statistics
 import tempfile
@@ -24,11 +26,13 @@ import asyncpg
 import msgspec
 
 from meldkamer_bridge import outbox
-from meldkamer_bridge.adapters import cap, eido, status
+from meldkamer_bridge.adapters import cap, status
 from meldkamer_bridge.app import Bridge
 from meldkamer_bridge.config import BridgeConfig, Partner
-from meldkamer_bridge.simulator import Simulator
+from meldkamer_bridge.simulator import Simulator, sample_incident
 from shared.protocol import AlertKind, UnitStatus
+
+BRIDGE_ACCOUNT = "bench-bridge-inbound"
 
 
 def _port() -> int:
@@ -67,41 +71,103 @@ async def _wait_acked(pool: asyncpg.Pool, partner: str, seq: int) -> None:
             await asyncio.sleep(0.01)
 
 
-async def _bench_sink(conn: Any, message: outbox.InboxMessage, incident: eido.IncidentHandover) -> str:
-    """What the inbox phase hands incidents to: one row per incident, written in the inbox's transaction
-    (it stands in for the backend's melding: the backend's POST /api/incidents is not in this figure)."""
-    await conn.execute(
-        "INSERT INTO bench_meldingen (external_id, msg_id) VALUES ($1, $2)",
-        incident.external_id,
-        message.msg_id,
-    )
-    return "bench melding"
+async def _inbound_end_to_end(
+    config: BridgeConfig, pool: asyncpg.Pool, meldkamer: Simulator, first: int, count: int, batch: int
+) -> tuple[float, float]:
+    """Incidents/s from the partner's backlog to meldingen: `count` incidents queued at the meldkamer
+    partner, then sent over the link (validated against the EIDO schema, stored in the inbox, acknowledged),
+    handed to the backend (POST /api/bridge/incidents, or one POST /api/incidents each with `batch` 1) and
+    recorded; the clock runs from the queueing until the last is recorded in the inbox as a melding.
+    Also: how fast they were taken in (stored in the inbox and acknowledged to the partner)."""
+    bridge = Bridge(msgspec.structs.replace(config, inbound_batch=batch), pool)
+    task = asyncio.create_task(bridge.run())
+    try:
+        async with asyncio.timeout(60):
+            for connected in (*bridge.links_connected.values(), bridge.backend_connected):
+                await connected.wait()
+        incidents = [sample_incident(n) for n in range(first, first + count)]  # made before the clock runs
+        async with pool.acquire() as c:
+            before = await c.fetchval("SELECT count(*) FROM bridge_inbox WHERE type = 'eido'")
+        start = time.perf_counter()
+        meldkamer.send_incidents(incidents)
+        stored_at = None
+        async with asyncio.timeout(900):
+            while True:
+                async with pool.acquire() as c:
+                    row = await c.fetchrow(
+                        """SELECT count(*), count(processed_at) FROM bridge_inbox WHERE type = 'eido'"""
+                    )
+                assert row is not None  # count(*) always answers
+                stored, done = row
+                if stored_at is None and stored >= before + count:
+                    stored_at = time.perf_counter()
+                if done >= before + count:
+                    break
+                await asyncio.sleep(0.02)
+        end = time.perf_counter()
+        assert stored_at is not None
+        return count / (end - start), count / (stored_at - start)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
-async def _inbound_rate(
-    bridge: Bridge, pool: asyncpg.Pool, meldkamer: Simulator, first: int, count: int, batch: int
-) -> float:
-    """Inbound messages/s: `count` incidents stored in the inbox first, then handed over with `batch`."""
-    bridge.inbound.incident_sink = None  # they wait in the inbox until the clock starts
-    for n in range(first, first + count):
-        meldkamer.send_incident(n)
-    async with asyncio.timeout(300):
-        while True:
-            async with pool.acquire() as c:
-                if await outbox.inbound_seq(c, "meldkamer") >= first + count - 1:
-                    break
-            await asyncio.sleep(0.05)
-    bridge.inbound.config = msgspec.structs.replace(bridge.config, inbound_batch=batch)
-    start = time.perf_counter()
-    bridge.inbound.incident_sink = _bench_sink
-    bridge.inbound.changed.set()
-    async with asyncio.timeout(600):
-        while True:
-            async with pool.acquire() as c:
-                if not await c.fetchval("SELECT count(*) FROM bridge_inbox WHERE processed_at IS NULL"):
-                    break
-            await asyncio.sleep(0.01)
-    return count / (time.perf_counter() - start)
+async def _inbound_world(url: str) -> None:
+    """A gemeente with the Amsterdam beats, its meldkamer and the bridge's service account there."""
+    from backend.bench.world import PASSWORD, build_world
+    from backend.orgs import repository as orgs
+
+    world = await build_world(url, devices=1, operators=1, suffix="bridge")
+    conn = await asyncpg.connect(url)
+    try:
+        await orgs.create_account(
+            conn, org_id=world.meldkamer_id, username=BRIDGE_ACCOUNT, password=PASSWORD, role="service"
+        )
+    finally:
+        await conn.close()
+
+
+def _loadavg() -> str:
+    with contextlib.suppress(OSError):
+        return Path("/proc/loadavg").read_text().strip()
+    return "unknown"
+
+
+async def _inbound_phase(
+    url: str, tmp: Path, pool: asyncpg.Pool, config: BridgeConfig, meldkamer: Simulator, inbound: int
+) -> dict[str, Any]:
+    from backend.bench.processes import schakel_server
+    from backend.bench.world import PASSWORD
+
+    await _inbound_world(url)
+    async with schakel_server(url, secrets.token_urlsafe(48), tmp) as (base, _server):
+        with_backend = msgspec.structs.replace(
+            config, backend_url=base, username=BRIDGE_ACCOUNT, password=PASSWORD
+        )
+        serial, serial_in = await _inbound_end_to_end(with_backend, pool, meldkamer, 1, inbound, batch=1)
+        batched, batched_in = await _inbound_end_to_end(
+            with_backend, pool, meldkamer, inbound + 1, inbound, batch=200
+        )
+    async with pool.acquire() as c:
+        made = await c.fetchrow(
+            """SELECT count(*) AS n, count(DISTINCT external_id) AS distinct_ids FROM incidents
+               WHERE source = 'meldkamer'"""
+        )
+        results = await c.fetchval(
+            "SELECT count(*) FROM bridge_inbox WHERE type = 'eido' AND result LIKE 'melding %'"
+        )
+    assert made is not None  # count(*) always answers
+    return {
+        "inbound_messages": inbound,
+        "inbound_per_s_serial": round(serial),
+        "inbound_per_s_batched": round(batched),
+        "inbound_batched_over_serial": round(batched / serial, 1),
+        "inbound_taken_in_per_s_serial": round(serial_in),
+        "inbound_taken_in_per_s_batched": round(batched_in),
+        "inbound_meldingen_made": made["n"],
+        "inbound_each_once": made["n"] == made["distinct_ids"] == results == 2 * inbound,
+    }
 
 
 async def run(messages: int, alerts: int, inbound: int = 2000) -> dict[str, Any]:
@@ -120,7 +186,7 @@ async def run(messages: int, alerts: int, inbound: int = 2000) -> dict[str, Any]
         await migrate(conn)
         await conn.close()
         pool = await create_pool(url, min_size=2, max_size=8)
-        results: dict[str, Any] = {"messages": messages}
+        results: dict[str, Any] = {"messages": messages, "loadavg_start": _loadavg()}
 
         # 1. enqueue only: one transaction per message (the bridge's normal case), and 100 per transaction
         start = time.perf_counter()
@@ -182,27 +248,19 @@ async def run(messages: int, alerts: int, inbound: int = 2000) -> dict[str, Any]
                 results["noodknop_ms_own_link_max"] = round(max(separate) * 1000, 1)
                 results[f"noodknop_ms_behind_{messages}_on_same_link"] = round(behind * 1000, 1)
 
-                # 4. inbound: incidents from the meldkamer handed over from the inbox, serial (one message
-                #    per transaction, as before batching) and batched, each incident once and in order
-                async with pool.acquire() as c:
-                    await c.execute(
-                        "CREATE TABLE bench_meldingen (external_id text PRIMARY KEY, msg_id text NOT NULL)"
-                    )
-                serial = await _inbound_rate(bridge, pool, meldkamer, 1, inbound, batch=1)
-                batched = await _inbound_rate(bridge, pool, meldkamer, inbound + 1, inbound, batch=200)
-                async with pool.acquire() as c:
-                    made = await c.fetchval("SELECT count(*) FROM bench_meldingen")
-                results["inbound_messages"] = inbound
-                results["inbound_per_s_serial"] = round(serial)
-                results["inbound_per_s_batched"] = round(batched)
-                results["inbound_handed_over_once"] = made == 2 * inbound
             finally:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            # 4. inbound, end to end: incidents from the meldkamer partner made meldingen by the real backend,
+            #    serial (one message per transaction and one backend call each, as before batching) and
+            #    batched, each incident once and in order
+            if inbound:
+                results.update(await _inbound_phase(url, tmp, pool, config, meldkamer, inbound))
         meldkamer.close()
         police.close()
         await pool.close()
+        results["loadavg_end"] = _loadavg()
         return results
     finally:
         server.cleanup()

@@ -29,6 +29,7 @@ from meldkamer_bridge.outbox import Conn, Envelope, InboxMessage
 
 log = logging.getLogger(__name__)
 BACKEND_CONCURRENCY = 16  # backend calls in flight at once while handing a batch over
+DECODED_KEPT = 5000  # decoded messages kept from arrival for their hand-over
 
 # Where handed-over incidents go (with a backend: "make a melding"). It runs in the transaction that marks
 # the inbox message processed (so each incident becomes a melding exactly once), returns what it did (the
@@ -45,6 +46,9 @@ class Inbound:
         self.incident_sink: IncidentSink | None = None
         self.changed = asyncio.Event()  # wakes the inbox loop
         self._busy = {type_: asyncio.Lock() for type_ in ROUTES}  # one hand-over at a time per type
+        # what `validate` decoded, by (partner, msg_id), until the hand-over takes it (after a restart, or
+        # past DECODED_KEPT, the body is decoded again from the inbox)
+        self._decoded: dict[tuple[str, str], Any] = {}
 
     def has_backend(self) -> bool:
         return self.api is not None
@@ -65,11 +69,14 @@ class Inbound:
         if route is None:
             return f"the bridge does not take {env.type!r} messages"
         try:
-            route.decode(env.body.encode("utf-8"))
+            decoded = route.decode(env.body.encode("utf-8"))
         except CodecError as exc:
             return f"{exc.field}: {exc.reason}"
         except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
             return str(exc)[:300]
+        if len(self._decoded) >= DECODED_KEPT:
+            self._decoded.clear()
+        self._decoded[(env.partner, env.msg_id)] = decoded  # the hand-over need not decode it again
         return None
 
     async def received(self, env: Envelope) -> None:
@@ -115,13 +122,20 @@ class Inbound:
             # the body passed `decode` on arrival and the inbox keeps it unchanged: read it only (the serial
             # way, kept as the bench's baseline, decodes again and takes one message per transaction)
             read = route.decode if batch == 1 else (route.read or route.decode)
-            decoded = {m.id: read(m.body.encode("utf-8")) for m in messages}
+            decoded = {}
+            for m in messages:
+                kept = None if batch == 1 else self._decoded.pop((m.partner, m.msg_id), None)
+                decoded[m.id] = kept if kept is not None else read(m.body.encode("utf-8"))
             if batch == 1:
                 done = 0
                 for m in messages:
                     done += await self._record(route, [m], decoded, await self._prepare(route, [m], decoded))
                 return done
-            prepared = await self._prepare(route, messages[:batch], decoded)
+            prepared = None
+            if route.prepare_many is not None:  # the backend takes the batch in one call
+                prepared = await route.prepare_many(self, messages[:batch], decoded)
+            if prepared is None:
+                prepared = await self._prepare(route, messages[:batch], decoded)
             return await self._record(route, messages[:batch], decoded, prepared)
 
     async def _prepare(
@@ -217,6 +231,47 @@ class Inbound:
         except Refused as exc:
             return exc
 
+    async def prepare_incidents(
+        self, messages: list[InboxMessage], decoded: dict[int, Any]
+    ) -> dict[int, Any] | None:
+        """A batch of handed-over incidents in one backend call (POST /api/bridge/incidents), in inbox order;
+        id -> outcome as `prepare_incident` gives it. An item the backend could not take now (409, 5xx) is
+        left out, and so are its incident's later messages (they wait for it, in order); when the call itself
+        fails all of them stay in the inbox. None: post them one by one (another sink, an older backend)."""
+        if self.api is None or self.incident_sink != self.create_melding:
+            return None
+        if not messages:
+            return {}
+        bodies = [handover.incident_request(m.partner, decoded[m.id]) for m in messages]
+        try:
+            outcomes = await self.api.hand_over(bodies)
+        except Refused:  # the call as a whole (never expected): one by one, so only a bad one is refused
+            log.exception("the backend refused a batch of %d incidents; posting them one by one", len(bodies))
+            return None
+        except Exception:
+            log.exception("handing %d incidents over failed; they stay in the inbox", len(messages))
+            return {}
+        if outcomes is None:
+            return None
+        if len(outcomes) != len(messages):
+            log.error("the backend answered %d outcomes for %d incidents", len(outcomes), len(messages))
+            return {}
+        prepared: dict[int, Any] = {}
+        waiting: set[str] = set()  # incidents with a message not taken: their later messages wait
+        for m, outcome in zip(messages, outcomes, strict=True):
+            key = f"incident:{decoded[m.id].external_id}"
+            if key in waiting:
+                continue
+            if outcome.status in (200, 201) and outcome.incident_id is not None:
+                prepared[m.id] = {"incident_id": outcome.incident_id}
+            elif 400 <= outcome.status < 500 and outcome.status not in (401, 408, 409, 429):
+                where = f"{outcome.field}: " if outcome.field else ""
+                prepared[m.id] = Refused(f"{outcome.status} {where}{outcome.reason}", outcome.status)
+            else:
+                log.warning("%s %s not taken yet: %s", m.type, m.msg_id, outcome.reason or outcome.status)
+                waiting.add(key)
+        return prepared
+
     async def incident(
         self, conn: Conn, message: InboxMessage, incident: eido.IncidentHandover, prepared: Any
     ) -> str:
@@ -297,6 +352,10 @@ class Route(NamedTuple):
     done: Callable[[Any], str | None]  # the result when prepare's outcome leaves nothing to write
     ready: Callable[[Inbound], bool]  # whether there is anyone to hand it to now
     read: Callable[[bytes], Any] | None = None  # decode without the schema check done on arrival
+    # the backend calls of a whole batch in one (id -> outcome, as prepare gives), or None: prepare each
+    prepare_many: (
+        Callable[[Inbound, list[InboxMessage], dict[int, Any]], Awaitable[dict[int, Any] | None]] | None
+    ) = None
 
 
 # What partners may send, and what becomes of it (docs/bridge.md, section 5).
@@ -309,6 +368,7 @@ ROUTES: dict[str, Route] = {
         lambda prepared: f"melding {prepared['incident_id']}" if isinstance(prepared, dict) else None,
         Inbound.has_sink,
         lambda body: eido.decode_incident(body, validated=True),
+        Inbound.prepare_incidents,
     ),
     "cap": Route(
         cap.decode_alert,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -44,6 +45,9 @@ LOCAL = ZoneInfo("Europe/Amsterdam")  # the police read times as the meldkamer d
 FEED_BASE_S = 0.2  # reconnecting to the backend: 0.2 s doubling to 10 s
 FEED_CAP_S = 10.0
 MAX_FEED_FRAME = 16 * 1024 * 1024
+PROGRESS_LOOKBACK = 200  # timeline event ids read again each time (a line committed late, under a lower id)
+PROGRESS_FULL_S = 60.0  # the whole timeline is read again this often
+PROGRESS_PAUSE_S = 0.25  # between two reads of the timeline (each frame of a busy feed would wake it)
 
 
 def cap_msg_id(alert_id: int) -> str:
@@ -66,6 +70,8 @@ class Outbound:
         self._fixes: dict[int, UnitView] = {}
         self._roster_sent: list[status.UnitEntry] | None = None
         self._orgs: dict[int, tuple[str, str]] = {}  # org id -> (code, name)
+        self._progress_seen: dict[str, int] = {}  # partner -> highest timeline event id read
+        self._progress_full_at = -PROGRESS_FULL_S  # when the whole timeline was last read (monotonic)
 
     async def run(self, api: BackendApi) -> None:
         """Follow the backend until cancelled."""
@@ -101,20 +107,35 @@ class Outbound:
         return queued is not None
 
     async def send_pending_progress(self) -> int:
-        """Queue an eido_update for each timeline line of a handed-over melding not queued yet; how many."""
+        """Queue an eido_update for each timeline line of a handed-over melding not queued yet; how many.
+
+        Read from the last line seen (less PROGRESS_LOOKBACK event ids: a line committed late under a lower
+        id is still found), and the whole timeline every PROGRESS_FULL_S (and after a start) as the safety
+        net; the message id of each line keeps a line read again from being queued twice. The new updates
+        of one read are queued in one transaction."""
         assert self.api is not None
         queued = 0
+        full = time.monotonic() - self._progress_full_at >= PROGRESS_FULL_S
+        if full:
+            self._progress_full_at = time.monotonic()
         for partner in self.config.partners:
-            events = [handover.event_from(line) for line in await self.api.timeline(partner.name)]
+            seen = self._progress_seen.get(partner.name, 0)
+            lines = await self.api.timeline(partner.name, 0 if full else max(0, seen - PROGRESS_LOOKBACK))
+            if lines:
+                self._progress_seen[partner.name] = max(seen, max(line.event_id for line in lines))
+            events = [handover.event_from(line) for line in lines]
             msg_ids = {handover.progress_msg_id(e.incident_id, e.event_id): e for e in events}
             async with self.pool.acquire() as conn:
                 done = await outbox.queued(conn, list(msg_ids))
+            updates = []
             for msg_id, event in msg_ids.items():
                 update = handover.update_for(event, self.config.agency)
-                if msg_id in done or update is None:
-                    continue
+                if msg_id not in done and update is not None:
+                    updates.append((msg_id, update))
+            if updates:
                 async with self.pool.acquire() as conn, conn.transaction():
-                    queued += await self.send_progress(conn, update, msg_id=msg_id, partner=partner.name)
+                    for msg_id, update in updates:
+                        queued += await self.send_progress(conn, update, msg_id=msg_id, partner=partner.name)
         return queued
 
     async def _progress_loop(self) -> None:
@@ -124,6 +145,7 @@ class Outbound:
                 await self.send_pending_progress()
             except Exception:  # the backend or the database is away: try again in a moment
                 log.exception("sending progress failed")
+            await asyncio.sleep(PROGRESS_PAUSE_S)  # a busy feed wakes it at most this often
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(2.0):
                     await self.timeline_changed.wait()

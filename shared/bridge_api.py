@@ -8,6 +8,7 @@ outbox and inbox in tables of its own. Paths, all under /api/bridge/ (docs/bridg
     GET  register-queries                   -> list[PendingQuery]
     POST register-queries/sent   QueriesSent -> Count
     POST register-queries/{id}/answer  QueryAnswer -> AnswerTaken
+    POST incidents               IncidentBatch -> IncidentOutcomes (a batch of handed-over incidents)
 """
 
 from __future__ import annotations
@@ -102,3 +103,27 @@ class PartnerMetrics(msgspec.Struct, frozen=True, kw_only=True):
     last_error: str | None = None
     lease_holder: str | None = None  # the one active bridge for this partner (host:pid:random), if any
     lease_expires_at: datetime | None = None  # it renews the lease before this; another takes over after
+
+
+HANDOVER_BATCH = 500  # the most incidents one POST /api/bridge/incidents takes
+
+
+class IncidentBatch(msgspec.Struct, frozen=True, kw_only=True):
+    """Incidents a partner handed over, each a POST /api/incidents body with `source` and `external_id`; the
+    backend takes them in this order, each on its own: one it refuses does not hold up the others."""
+
+    items: Annotated[list[dict[str, Any]], msgspec.Meta(min_length=1, max_length=HANDOVER_BATCH)]
+
+
+class IncidentOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """What became of one item: 201 a melding made, 200 the melding made for it before (a retry), else the
+    4xx the single POST /api/incidents would have answered, with its field and reason (409: try again)."""
+
+    status: int
+    incident_id: int | None = None
+    field: str | None = None
+    reason: str = ""
+
+
+class IncidentOutcomes(msgspec.Struct, frozen=True, kw_only=True):
+    results: list[IncidentOutcome]  # one per item, in the items' order

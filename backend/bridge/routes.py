@@ -18,14 +18,19 @@ from litestar.params import JSONBody, Parameter
 from backend.auth.guards import requires
 from backend.auth.tokens import Principal
 from backend.bridge import repository as repo
-from backend.errors import Forbidden
+from backend.dispatch.routes import NewIncident
+from backend.dispatch.service import IncidentRequest, create_incidents
+from backend.errors import BadInput, DomainError, Forbidden
 from backend.live.hub import LiveHub
 from backend.params import PathBigId
 from backend.registerqueries.service import answered_key
+from backend.services import Services
 from shared.bridge_api import (
     AnswerTaken,
     Count,
     DeadLetter,
+    IncidentBatch,
+    IncidentOutcomes,
     Organisation,
     PartnerMetrics,
     PendingQuery,
@@ -85,6 +90,35 @@ async def timeline(
         return await repo.timeline(conn, sorted(principal.visible_org_ids), source, after, limit)
 
 
+@post("/incidents", status_code=200, guards=[SERVICE])
+async def hand_over_incidents(
+    data: JSONBody[IncidentBatch],
+    principal: NamedDependency[Principal],
+    services: NamedDependency[Services],
+) -> IncidentOutcomes:
+    """A batch of incidents a partner handed over, each a POST /api/incidents body with `source` and
+    `external_id`: made in order in one transaction, each refused alone (its 4xx, field and reason) without
+    holding up the others; an item made before (a retry) answers 200 with the melding made then."""
+    items: list[IncidentRequest | DomainError] = []
+    for n, item in enumerate(data.items):
+        try:
+            body = msgspec.convert(item, NewIncident)
+        except msgspec.ValidationError as exc:
+            items.append(BadInput(str(exc)[:300], field=_field(str(exc), n)))
+            continue
+        items.append(IncidentRequest(**msgspec.structs.asdict(body)))
+    return IncidentOutcomes(results=await create_incidents(services, principal, items))
+
+
+def _field(message: str, n: int) -> str:
+    """The field a msgspec message names (`... - at `$.lon``, `missing required field `category``)."""
+    if "missing required field `" in message:
+        return message.split("missing required field `", 1)[1].split("`", 1)[0]
+    if "`$." in message:
+        return message.rsplit("`$.", 1)[1].split("`", 1)[0].split("[", 1)[0].split(".", 1)[0]
+    return f"items[{n}]"
+
+
 @get("/register-queries", guards=[SERVICE])
 async def pending_queries(
     principal: NamedDependency[Principal], pool: NamedDependency[asyncpg.Pool]
@@ -124,5 +158,13 @@ async def answer_query(
 router = Router(
     path="/api/bridge",
     tags=["bridge"],
-    route_handlers=[bridge_status, organisations, timeline, pending_queries, queries_sent, answer_query],
+    route_handlers=[
+        bridge_status,
+        organisations,
+        timeline,
+        hand_over_incidents,
+        pending_queries,
+        queries_sent,
+        answer_query,
+    ],
 )

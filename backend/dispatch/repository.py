@@ -69,6 +69,14 @@ class TrackPoint(msgspec.Struct, frozen=True, kw_only=True):
 
 async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | None:
     """The new melding's id; None when the organisation has a melding with this (source, external_id)."""
+    return (await create_incident_with_event(conn, new, actor))[0]
+
+
+async def create_incident_with_event(
+    conn: Conn, new: NewIncident, actor: str
+) -> tuple[int | None, TimelineEntry | None]:
+    """The new melding's id and its `created` timeline line; (None, None) when the organisation has a melding
+    with this (source, external_id)."""
     incident_id: int | None = await conn.fetchval(
         """INSERT INTO incidents (org_id, category, priority, description, lon, lat, address, beat_id,
                                   required_domain, created_by, source, external_id, exercise,
@@ -94,11 +102,84 @@ async def create_incident(conn: Conn, new: NewIncident, actor: str) -> int | Non
         new.bag_id,
         new.buurtcode,
     )
-    if incident_id is not None:
-        await add_event(
-            conn, incident_id, "created", f"melding aangemaakt: P{new.priority} {new.category}", actor
+    if incident_id is None:
+        return None, None
+    text = f"melding aangemaakt: P{new.priority} {new.category}"
+    return incident_id, await add_event(conn, incident_id, "created", text, actor)
+
+
+async def create_incidents_bulk(
+    conn: Conn, news: Sequence[NewIncident], actor: str
+) -> tuple[dict[int, TimelineEntry], dict[tuple[int, str, str], int]]:
+    """Meldingen handed over by a partner, in one statement (and one for their `created` lines), in order;
+    each has `source` and `external_id`. Returns the new meldingen's `created` lines by melding id, and the
+    melding id of every (org, source, external id) asked for, new or made before (one missing: it is being
+    made by another transaction right now)."""
+    rows = await conn.fetch(
+        """INSERT INTO incidents (org_id, category, priority, description, lon, lat, address, beat_id,
+                                  required_domain, created_by, source, external_id, exercise,
+                                  address_text, bag_id, buurtcode, address_state, address_at)
+           SELECT o, c, p, d, x, y, a, b, r, $10, s, e, ex,
+                  CASE WHEN bag IS NULL THEN NULL ELSE a END, bag, bc,
+                  CASE WHEN bag IS NULL THEN NULL ELSE 'found' END,
+                  CASE WHEN bag IS NULL THEN NULL ELSE now() END
+           FROM unnest($1::int[], $2::text[], $3::smallint[], $4::text[], $5::float8[], $6::float8[],
+                       $7::text[], $8::int[], $9::smallint[], $11::text[], $12::text[], $13::text[],
+                       $14::text[], $15::text[])
+                WITH ORDINALITY AS t(o, c, p, d, x, y, a, b, r, s, e, ex, bag, bc, n)
+           ORDER BY n
+           ON CONFLICT (org_id, source, external_id) DO NOTHING
+           RETURNING id, org_id, source, external_id, priority, category""",
+        [n.org_id for n in news],
+        [n.category for n in news],
+        [n.priority for n in news],
+        [n.description for n in news],
+        [n.lon for n in news],
+        [n.lat for n in news],
+        [n.address for n in news],
+        [n.beat_id for n in news],
+        [n.required_domain for n in news],
+        news[0].created_by if news else None,
+        [n.source for n in news],
+        [n.external_id for n in news],
+        [n.exercise for n in news],
+        [n.bag_id for n in news],
+        [n.buurtcode for n in news],
+    )
+    rows = sorted(rows, key=lambda r: r["id"])
+    ids = {(r["org_id"], r["source"], r["external_id"]): r["id"] for r in rows}
+    events = await conn.fetch(
+        """INSERT INTO incident_events (incident_id, kind, text, actor)
+           SELECT i, 'created', t, $3 FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(i, t, n)
+           ORDER BY n
+           RETURNING id, incident_id, at""",
+        [r["id"] for r in rows],
+        [f"melding aangemaakt: P{r['priority']} {r['category']}" for r in rows],
+        actor,
+    )
+    created = {
+        e["incident_id"]: TimelineEntry(
+            event_id=e["id"],
+            incident_id=e["incident_id"],
+            kind="created",
+            text=f"melding aangemaakt: P{r['priority']} {r['category']}",
+            at=e["at"],
+            actor=actor,
         )
-    return incident_id
+        for e, r in zip(sorted(events, key=lambda e: e["incident_id"]), rows, strict=True)
+    }
+    missing = {(n.org_id, n.source or "", n.external_id or "") for n in news} - ids.keys()
+    if missing:
+        before = await conn.fetch(
+            """SELECT i.id, i.org_id, i.source, i.external_id FROM incidents i
+               JOIN unnest($1::int[], $2::text[], $3::text[]) AS k(o, s, e)
+                 ON i.org_id = k.o AND i.source = k.s AND i.external_id = k.e""",
+            [m[0] for m in missing],
+            [m[1] for m in missing],
+            [m[2] for m in missing],
+        )
+        ids.update({(r["org_id"], r["source"], r["external_id"]): r["id"] for r in before})
+    return created, ids
 
 
 async def external_incident(conn: Conn, org_id: int, source: str, external_id: str) -> int | None:
@@ -169,6 +250,13 @@ async def get_incident(conn: Conn, incident_id: int) -> IncidentView | None:
     rows = await conn.fetch(_INCIDENT_SQL + " WHERE i.id = $1", incident_id)
     views = await _views(conn, rows)
     return views[0] if views else None
+
+
+async def incident_views(conn: Conn, incident_ids: Sequence[int]) -> list[IncidentView]:
+    """The meldingen with these ids (in one statement, and one for their tasks)."""
+    if not incident_ids:
+        return []
+    return await _views(conn, await conn.fetch(_INCIDENT_SQL + " WHERE i.id = ANY($1)", list(incident_ids)))
 
 
 async def open_incidents(conn: Conn, org_ids: Sequence[int]) -> list[IncidentView]:

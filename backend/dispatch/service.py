@@ -7,8 +7,10 @@ checked here, and so is the track replay's role, because a refused replay is log
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import msgspec
 from shapely.geometry import shape
 
@@ -18,11 +20,12 @@ from backend.db.pool import Conn
 from backend.dispatch import live
 from backend.dispatch import repository as repo
 from backend.dispatch.logic import Candidate, IncidentSite, Proposal, propose_units
-from backend.errors import BadInput, Conflict, Forbidden, NotFound
+from backend.errors import BadInput, Conflict, DomainError, Forbidden, NotFound
 from backend.geocoding.client import GeocoderUnavailable
 from backend.geofencing.logic import containing_beats
 from backend.privacy import audit
 from backend.services import Services
+from shared.bridge_api import IncidentOutcome
 from shared.ids import INT8_MAX
 from shared.protocol import IncidentView, MessageView, TaskCancelled, TimelineEntry
 from shared.tasks import ACTIVE_TASK_STATES
@@ -122,6 +125,127 @@ async def create_incident(services: Services, principal: Principal, data: Incide
     return view
 
 
+async def create_incidents(
+    services: Services, principal: Principal, items: Sequence[IncidentRequest | DomainError]
+) -> list[IncidentOutcome]:
+    """A partner's batch of handed-over incidents (POST /api/bridge/incidents), in order, in one transaction:
+    each item is made as POST /api/incidents would make it, or refused alone with the 4xx that route would
+    answer. The common case writes the whole batch with two statements (the meldingen, their `created`
+    lines); when those fail the transaction rolls back and the batch is made again item by item, each under
+    a savepoint of its own, so only the failing item is refused."""
+    try:
+        async with services.pool.acquire() as conn, conn.transaction():
+            made, outcomes = await _create_bulk(services, principal, conn, items)
+    except asyncpg.PostgresError:
+        async with services.pool.acquire() as conn, conn.transaction():
+            made, outcomes = await _create_one_by_one(services, principal, conn, items)
+    for view, event in made:
+        live.publish(services.hub, view, [event])
+    if made:
+        services.addresses.poke()
+    return outcomes
+
+
+Made = list[tuple[IncidentView, TimelineEntry]]
+
+
+def _refusal(exc: DomainError) -> IncidentOutcome:
+    return IncidentOutcome(status=exc.status_code, field=exc.field, reason=exc.message)
+
+
+async def _create_bulk(
+    services: Services, principal: Principal, conn: Conn, items: Sequence[IncidentRequest | DomainError]
+) -> tuple[Made, list[IncidentOutcome]]:
+    actor = await _actor_name(conn, principal)
+    owners_seen: dict[tuple[int, ...], dict[int, int]] = {}
+    outcomes: list[IncidentOutcome | None] = []
+    news: list[tuple[int, repo.NewIncident]] = []  # (index in outcomes, the melding to make)
+    for item in items:
+        try:
+            if isinstance(item, DomainError):
+                raise item
+            news.append((len(outcomes), await _new_incident(services, principal, conn, item, owners_seen)))
+            outcomes.append(None)
+        except DomainError as exc:
+            outcomes.append(_refusal(exc))
+    created, ids = await repo.create_incidents_bulk(conn, [n for _, n in news], actor) if news else ({}, {})
+    first: set[int] = set()
+    for index, new in news:
+        incident_id = ids.get((new.org_id, new.source or "", new.external_id or ""))
+        if incident_id is None:
+            busy = Conflict("deze externe melding wordt net aangemaakt", field="external_id")
+            outcomes[index] = _refusal(busy)
+        elif incident_id in created and incident_id not in first:
+            first.add(incident_id)
+            outcomes[index] = IncidentOutcome(status=201, incident_id=incident_id)
+        else:  # made before, or earlier in this batch
+            outcomes[index] = IncidentOutcome(status=200, incident_id=incident_id)
+    views = await repo.incident_views(conn, sorted(created))
+    return [(v, created[v.incident_id]) for v in views], [o for o in outcomes if o is not None]
+
+
+async def _create_one_by_one(
+    services: Services, principal: Principal, conn: Conn, items: Sequence[IncidentRequest | DomainError]
+) -> tuple[Made, list[IncidentOutcome]]:
+    actor = await _actor_name(conn, principal)
+    owners_seen: dict[tuple[int, ...], dict[int, int]] = {}
+    outcomes: list[IncidentOutcome] = []
+    created: list[tuple[int, TimelineEntry]] = []
+    for item in items:
+        try:
+            if isinstance(item, DomainError):
+                raise item
+            try:
+                async with conn.transaction():  # a savepoint: a failing item rolls back alone
+                    new = await _new_incident(services, principal, conn, item, owners_seen)
+                    incident_id, event = await repo.create_incident_with_event(conn, new, actor)
+                    if incident_id is None:  # handed over before: the melding made then
+                        incident_id = await _external(conn, new.org_id, item)
+            except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+                raise BadInput(f"deze melding kan niet worden opgeslagen: {exc}"[:300]) from exc
+            except asyncpg.PostgresError as exc:  # e.g. a deadlock: the bridge tries it again
+                raise Conflict(f"deze melding kon nu niet worden opgeslagen: {exc}"[:300]) from exc
+        except DomainError as exc:
+            outcomes.append(_refusal(exc))
+            continue
+        outcomes.append(IncidentOutcome(status=201 if event else 200, incident_id=incident_id))
+        if event is not None:
+            created.append((incident_id, event))
+    views = {v.incident_id: v for v in await repo.incident_views(conn, [i for i, _ in created])}
+    return [(views[i], event) for i, event in created], outcomes
+
+
+async def _new_incident(
+    services: Services,
+    principal: Principal,
+    conn: Conn,
+    data: IncidentRequest,
+    owners_seen: dict[tuple[int, ...], dict[int, int]],
+) -> repo.NewIncident:
+    """One item of a batch, placed (or refused: BadInput, Forbidden) as POST /api/incidents places it."""
+    if data.source is None or data.external_id is None:
+        raise BadInput("een overgedragen melding heeft een source en external_id", field="external_id")
+    lon, lat, address = await _locate(services, principal, data)
+    org_id, beat_id = await _place(services, principal, conn, lon, lat, data.org_id, owners_seen)
+    return repo.NewIncident(
+        org_id=org_id,
+        category=data.category,
+        priority=data.priority,
+        description=data.description,
+        lon=lon,
+        lat=lat,
+        address=address,
+        beat_id=beat_id,
+        required_domain=data.required_domain,
+        created_by=principal.account_id,
+        source=data.source,
+        external_id=data.external_id,
+        exercise=data.exercise,
+        bag_id=data.bag_id if address == data.address else None,
+        buurtcode=data.buurtcode if address == data.address else None,
+    )
+
+
 async def _external(conn: Conn, org_id: int, data: IncidentRequest) -> int:
     assert data.source is not None and data.external_id is not None  # only these can conflict
     found = await repo.external_incident(conn, org_id, data.source, data.external_id)
@@ -162,10 +286,16 @@ async def _place(
     lon: float,
     lat: float,
     org_id: int | None,
+    owners_seen: dict[tuple[int, ...], dict[int, int]] | None = None,
 ) -> tuple[int, int | None]:
-    """The organisation that handles the melding and the beat it lies in."""
-    beats = containing_beats(lon, lat, services.hub.picture.beats)
-    owners = await repo.beat_orgs(conn, sorted(beats))
+    """The organisation that handles the melding and the beat it lies in (`owners_seen`: the beats' owners
+    already read in this transaction, by the beats a point lies in)."""
+    beats = tuple(sorted(containing_beats(lon, lat, services.hub.picture.beats)))
+    owners = None if owners_seen is None else owners_seen.get(beats)
+    if owners is None:
+        owners = await repo.beat_orgs(conn, beats)
+        if owners_seen is not None:
+            owners_seen[beats] = owners
     visible = {b: o for b, o in owners.items() if principal.can_see_org(o)}
     if org_id is not None:
         require_org(principal, org_id, "organisation")

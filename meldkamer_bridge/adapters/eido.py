@@ -23,6 +23,7 @@ from referencing import Registry, Resource
 from referencing.exceptions import Unresolvable
 from referencing.jsonschema import DRAFT4
 
+from meldkamer_bridge.adapters import compiled_schema
 from meldkamer_bridge.adapters.base import MAX_MESSAGE_BYTES, SCHEMAS, CodecError, parse_xml
 from meldkamer_bridge.adapters.status import GMS_DEFAULT, PartnerMapping
 from shared.protocol import UnitStatus
@@ -69,17 +70,47 @@ def _retrieve(uri: str) -> Resource[Any]:
     return Resource.from_contents(_document(name), default_specification=DRAFT4)
 
 
+_SCHEMA = {"$ref": f"{_BASE}openapi.yaml#/components/schemas/{ROOT}"}
+
+
+@functools.cache
+def _registry() -> Registry[Any]:
+    registry: Registry[Any] = Registry(retrieve=_retrieve)  # type: ignore[call-arg]
+    with_root: Registry[Any] = registry.with_resource(
+        _BASE + "openapi.yaml", _retrieve(_BASE + "openapi.yaml")
+    )
+    return with_root
+
+
 @functools.cache
 def _validator() -> jsonschema.Draft4Validator:
     # OpenAPI 3.0 schema objects are a JSON Schema draft 4/5 dialect; draft 4 validates them.
-    registry: Registry[Any] = Registry(retrieve=_retrieve)  # type: ignore[call-arg]
-    registry = registry.with_resource(_BASE + "openapi.yaml", _retrieve(_BASE + "openapi.yaml"))
-    schema = {"$ref": f"{_BASE}openapi.yaml#/components/schemas/{ROOT}"}
-    return jsonschema.Draft4Validator(schema, registry=registry)
+    return jsonschema.Draft4Validator(_SCHEMA, registry=_registry())
+
+
+_fast: list[compiled_schema.Check | None] = []  # the compiled check, or None once it met what it cannot do
+
+
+def _compiled() -> compiled_schema.Check | None:
+    if not _fast:
+        _fast.append(compiled_schema.Compiler(_registry().resolver()).compile(_SCHEMA))
+    return _fast[0]
 
 
 def validate_eido(document: Any) -> None:
-    """Raise CodecError naming the first offending field when `document` is not a valid EIDO."""
+    """Raise CodecError naming the first offending field when `document` is not a valid EIDO.
+
+    The compiled check (meldkamer_bridge.adapters.compiled_schema) answers first; a document it refuses,
+    or one it cannot check, goes through `jsonschema`, which names the offending field."""
+    check = _compiled()
+    if check is not None:
+        try:
+            if check(document):
+                return
+        except compiled_schema.Unsupported:
+            _fast[0] = None  # this schema needs jsonschema itself, from now on
+        except (Unresolvable, RecursionError):
+            pass  # jsonschema says what is wrong
     try:
         error = jsonschema.exceptions.best_match(_validator().iter_errors(document))
     except (Unresolvable, RecursionError) as exc:

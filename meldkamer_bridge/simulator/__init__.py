@@ -178,6 +178,10 @@ class Simulator:
         msg_id, body = sample_incident(n)
         return self.store.enqueue(peer, "eido", body, msg_id)
 
+    def send_incidents(self, incidents: list[tuple[str, str]], peer: str = "schakel") -> int:
+        """(msg_id, body) incidents, e.g. from `sample_incident`, queued at once (one transaction)."""
+        return self.store.enqueue_many(peer, "eido", incidents)
+
     def incidents_queued(self, peer: str = "schakel") -> int:
         return self.store.count_outbox(peer, "sim:incident:")
 

@@ -69,6 +69,26 @@ class SqliteStore:
         self.changed(peer).set()
         return int(seq)
 
+    def enqueue_many(self, peer: str, type_: str, messages: list[tuple[str, str]]) -> int:
+        """Queue (msg_id, body) messages for `peer` in one transaction (a partner's backlog, for the bench);
+        a msg_id already queued is skipped. How many were queued."""
+        queued = 0
+        with self.db:
+            self.db.execute("BEGIN IMMEDIATE")
+            self._peer(peer)
+            (seq,) = self.db.execute("SELECT next_seq FROM peers WHERE peer = ?", (peer,)).fetchone()
+            for msg_id, body in messages:
+                if self.db.execute("SELECT 1 FROM outbox WHERE msg_id = ?", (msg_id,)).fetchone():
+                    continue
+                self.db.execute(
+                    "INSERT INTO outbox (peer, seq, msg_id, type, body, created_at) VALUES (?,?,?,?,?,?)",
+                    (peer, seq + queued, msg_id, type_, body, _now()),
+                )
+                queued += 1
+            self.db.execute("UPDATE peers SET next_seq = ? WHERE peer = ?", (seq + queued, peer))
+        self.changed(peer).set()
+        return queued
+
     # --- the Store protocol -------------------------------------------------------------------------------
 
     async def outbound_state(self, peer: str) -> tuple[int, int]:
