@@ -203,8 +203,9 @@ class Console {
   }
 
   async sendToAlarm(a, ctx, unitId) {
+    const asked = this.incidents.liveCount;
     const incident = await api("POST", "/api/incidents", this.alarmIncident(a, ctx));
-    this.incidents.put(incident);
+    this.incidents.answered(incident, asked);
     await api("POST", `/api/incidents/${incident.incident_id}/tasks`, { unit_id: unitId });
   }
 
