@@ -4,7 +4,8 @@ It answers `/suggest`, `/lookup`, `/free` and `/reverse` in the shape PDOK docum
 ``response.numFound/start/maxScore/numFoundExact/docs``, ``highlighting`` for suggest, `fl` choosing the
 fields, `afstand` in metres for reverse, 400 for a parameter the API does not know) from the small bundled
 sample in `data/amsterdam_sample.json` (see data/NOTICE.md). `mode` lets a test make it misbehave: "slow"
-(answers after `delay_s`), "error" (HTTP 500), "malformed" (a body that is not JSON).
+(answers after `delay_s`, or at once when the test calls `release()`, in the mode set by then), "error"
+(HTTP 500), "malformed" (a body that is not JSON).
 
     async with serving() as sim:   # sim.url is the base URL for SCHAKEL_GEOCODER_URL
         sim.mode = "error"
@@ -13,6 +14,7 @@ sample in `data/amsterdam_sample.json` (see data/NOTICE.md). `mode` lets a test 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
@@ -56,6 +58,7 @@ class LocatieserverSimulator:
         self.by_id = {d["id"]: d for d in self.docs}
         self.mode = "ok"  # ok | slow | error | malformed
         self.delay_s = 5.0
+        self.released = asyncio.Event()  # set: "slow" requests waiting now go on at once (a test's cue)
         self.requests: list[str] = []  # endpoint of every request, for tests
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,7 +69,8 @@ class LocatieserverSimulator:
         self.requests.append(endpoint)
         query = dict(parse_qsl(scope.get("query_string", b"").decode(), keep_blank_values=True))
         if self.mode == "slow":
-            await asyncio.sleep(self.delay_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.released.wait(), self.delay_s)
         if self.mode == "error":
             await _reply(send, 500, b'{"message": "Internal Server Error"}')
             return
@@ -196,6 +200,10 @@ class Running:
     @mode.setter
     def mode(self, value: str) -> None:
         self.app.mode = value
+
+    def release(self) -> None:
+        """Let the "slow" requests that wait now be answered at once (in the mode set by then)."""
+        self.app.released.set()
 
 
 def free_port(host: str = "127.0.0.1") -> int:

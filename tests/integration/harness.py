@@ -20,6 +20,9 @@ from backend.settings import Settings
 from shared.protocol import Hello, Message, encoder, server_decoder
 
 PASSWORD = "test-password-1"
+# how long a test waits for something that must come (a frame, a login): generous, because a wait only
+# ends early when the thing comes; the CI machine runs 3 test processes on 2 cores (load up to ~10)
+WAIT_S = 20.0
 
 
 def free_port() -> int:
@@ -94,7 +97,7 @@ async def login(
         "device_id": device_id,
         "device_secret": device_secret,
     }
-    async with httpx.AsyncClient(base_url=base) as http:
+    async with httpx.AsyncClient(base_url=base, timeout=WAIT_S) as http:  # Argon2 on a busy machine
         r = await http.post("/api/auth/login", json=body)
         assert r.status_code == 200, r.text
         return r.json()  # type: ignore[no-any-return]
@@ -116,11 +119,11 @@ class Socket:
         else:
             await self.ws.send(encoder.encode(frame).decode())
 
-    async def recv(self, timeout: float = 5.0) -> Any:
+    async def recv(self, timeout: float = WAIT_S) -> Any:
         raw = await asyncio.wait_for(self.ws.recv(), timeout)
         return server_decoder.decode(raw)
 
-    async def recv_until(self, predicate: Any, timeout: float = 5.0) -> Any:
+    async def recv_until(self, predicate: Any, timeout: float = WAIT_S) -> Any:
         async with asyncio.timeout(timeout):
             while True:
                 frame = await self.recv(timeout)

@@ -128,7 +128,8 @@ async def test_man_down_reaches_the_console_at_once_and_puts_the_unit_in_emergen
     database_url: str, tmp_path: Path
 ) -> None:
     world = await build_world(database_url)
-    async with running(make_settings(database_url, tmp_path)) as server:
+    # a flush interval far longer than any wait below: the man-down cannot be waiting for a flush
+    async with running(make_settings(database_url, tmp_path, flush_interval_s=30.0)) as server:
         operator = await login(server.base, "operator_mk")
         async with (
             socket_to(server.ws + "/ws/operator", operator["access_token"]) as op,
@@ -145,8 +146,10 @@ async def test_man_down_reaches_the_console_at_once_and_puts_the_unit_in_emergen
                     lat=OUDE_ZIJDE[1],
                 )
             )
-            raised = await op.recv_until(lambda f: isinstance(f, AlertRaised), timeout=2.0)
-            assert time.monotonic() - sent < 1.0  # not held for the tick or a flush interval
+            raised = await op.recv_until(lambda f: isinstance(f, AlertRaised))
+            # at once, not after the 30 s flush (the absolute figure is `schakel bench alarms`' to hold: a
+            # busy CI machine cannot promise a second)
+            assert time.monotonic() - sent < 5.0
             assert raised.alert.kind is AlertKind.MAN_DOWN and raised.alert.unit_id == world.unit_a
             assert raised.alert.text == "tilt"
             await ws.recv_until(lambda f: isinstance(f, Ack) and f.upto == 1)
@@ -194,15 +197,16 @@ async def test_an_unacknowledged_noodknop_escalates_to_the_partner_and_the_neare
             assert first.alert.escalation_level == 0
             told = await partner.recv_until(lambda f: isinstance(f, ColleagueAlarm), timeout=10.0)
             waited = time.monotonic() - pressed
-            assert 4.5 <= waited < 7.0, waited  # at the set time (5 s), not before
+            # at the set time (5 s), not before; the next step is a minute on (a margin for a busy machine)
+            assert 4.5 <= waited < 10.0, waited
             assert told.alert_id == first.alert.alert_id and told.call_sign == "A-01"
             assert told.escalation_level == 1 and not told.resolved
-            nearby = await near.recv_until(lambda f: isinstance(f, ColleagueAlarm), timeout=2.0)
+            nearby = await near.recv_until(lambda f: isinstance(f, ColleagueAlarm))
             assert nearby.alert_id == first.alert.alert_id
             expected = distance_m(*OUDE_ZIJDE, *NEAR)
             assert nearby.distance_m is not None and abs(nearby.distance_m - expected) < 1.0
             escalated = await op.recv_until(
-                lambda f: isinstance(f, AlertRaised) and f.alert.escalation_level == 1, timeout=2.0
+                lambda f: isinstance(f, AlertRaised) and f.alert.escalation_level == 1
             )
             assert escalated.alert.escalated_at is not None
             await nothing_of(far, ColleagueAlarm, 0.5)  # only the nearest unit
@@ -210,7 +214,7 @@ async def test_an_unacknowledged_noodknop_escalates_to_the_partner_and_the_neare
 
             await op.send(AcknowledgeAlert(alert_id=first.alert.alert_id))
             for ws in (partner, near):
-                over = await ws.recv_until(lambda f: isinstance(f, ColleagueAlarm), timeout=3.0)
+                over = await ws.recv_until(lambda f: isinstance(f, ColleagueAlarm))
                 assert over.resolved and over.alert_id == first.alert.alert_id
             await nothing_of(far, ColleagueAlarm, 0.3)
 

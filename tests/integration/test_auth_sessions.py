@@ -185,7 +185,7 @@ async def test_revoking_a_device_whose_socket_does_not_read_does_not_hang(
         r = await _post(server, f"/api/devices/{world.tablet_a}/revoke", None, bearer(lead))
         took = time.perf_counter() - started
         assert r.status_code == 204
-        assert took < 4.0, took
+        assert took < 8.0, took  # it hung 10 s; a margin for a busy machine
         # and the handler is gone: the device is no longer attached
         async with asyncio.timeout(5):
             while hub.links.get(world.tablet_a) is not None:

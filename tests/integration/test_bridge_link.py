@@ -443,10 +443,10 @@ async def test_a_noodknop_acknowledged_while_the_bridge_was_down_still_reaches_t
             await op.recv()
             assert isinstance(await ws.recv(), Welcome)
             await ws.send(NoodknopPressed(seq=1, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
-            raised = await op.recv_until(lambda f: isinstance(f, AlertRaised), timeout=3)
+            raised = await op.recv_until(lambda f: isinstance(f, AlertRaised), timeout=10)
             await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))  # no bridge is running
             await op.recv_until(
-                lambda f: isinstance(f, Delta) and any(a.acknowledged_at for a in f.alerts), timeout=3
+                lambda f: isinstance(f, Delta) and any(a.acknowledged_at for a in f.alerts), timeout=10
             )
         async with bridge(database_url, pool, port, backend=server):
             first = await next_of(sim, "cap")

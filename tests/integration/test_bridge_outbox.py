@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -150,14 +149,16 @@ async def test_retention_prunes_only_old_acknowledged_and_processed_messages(poo
         assert (m.queue_depth, m.next_seq) == (1, 5)
 
 
-async def test_enqueue_throughput(pool: asyncpg.Pool) -> None:
-    """Not a benchmark gate, a floor: batching 1,000 enqueues in one transaction stays well under a second."""
-    start = time.perf_counter()
+async def test_a_thousand_enqueues_in_one_transaction_are_numbered_in_order(pool: asyncpg.Pool) -> None:
+    """A burst in one transaction: every message queued, numbered 1..1,000 in the order given. (How fast is
+    the bench's figure, `python -m meldkamer_bridge.bench`, not a timed test on a shared machine.)"""
     async with pool.acquire() as conn, conn.transaction():
-        for i in range(1000):
-            await outbox.enqueue(conn, "gms", "avl", f'{{"i": {i}}}')
-    elapsed = time.perf_counter() - start
-    assert elapsed < 5.0, elapsed
+        queued = [await outbox.enqueue(conn, "gms", "avl", f'{{"i": {i}}}') for i in range(1000)]
+    assert [m.seq for m in queued if m is not None] == list(range(1, 1001))
+    assert [m.body for m in queued if m is not None][-1] == '{"i": 999}'
+    async with pool.acquire() as conn:
+        (m,) = await outbox.metrics(conn, "gms")
+    assert (m.queue_depth, m.next_seq) == (1000, 1001)
 
 
 async def test_administrators_see_metrics_and_dead_letters_over_http(

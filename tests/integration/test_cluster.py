@@ -92,22 +92,25 @@ async def test_a_noodknop_on_a_reaches_a_console_on_b_and_the_ack_on_b_reaches_t
     database_url: str, tmp_path: Path
 ) -> None:
     world = await build_world(database_url)
-    async with instances(database_url, tmp_path) as (a, b):
+    # a tick and a flush interval far longer than any wait below: the noodknop cannot ride on either
+    async with instances(database_url, tmp_path, operator_tick_s=30.0, flush_interval_s=30.0) as (a, b):
         async with console(b) as op, tablet(a, "boa_a", world.tablet_a) as boa:
             pressed = time.monotonic()
             at = datetime.now(UTC)
             await boa.send(NoodknopPressed(seq=1, at=at, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
-            raised = await op.recv_until(lambda f: isinstance(f, AlertRaised), timeout=3.0)
-            assert time.monotonic() - pressed < 1.0  # by NOTIFY at once, not after a poll
+            raised = await op.recv_until(lambda f: isinstance(f, AlertRaised), timeout=10)
+            # by NOTIFY at once, not after a tick, a flush or a poll (p99 ≤ 500 ms is a benchmark's figure,
+            # not a timed test: a busy CI machine cannot promise a second)
+            assert time.monotonic() - pressed < 5.0
             assert raised.alert.kind is AlertKind.NOODKNOP and raised.alert.unit_id == world.unit_a
             assert raised.alert.call_sign == "A-01"
             await boa.recv_until(lambda f: isinstance(f, Ack) and f.upto == 1)
 
             await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))
-            seen = await boa.recv_until(lambda f: isinstance(f, AlertAcknowledged), timeout=3.0)
+            seen = await boa.recv_until(lambda f: isinstance(f, AlertAcknowledged), timeout=10)
             assert seen.alert_id == raised.alert.alert_id
             # and instance A no longer escalates it
-            async with asyncio.timeout(3):
+            async with asyncio.timeout(10):
                 while raised.alert.alert_id in a.services.hub.escalating:
                     await asyncio.sleep(0.02)
 
@@ -136,7 +139,7 @@ async def test_a_task_created_through_b_reaches_the_tablet_on_a(database_url: st
                 assert r.status_code == 201, r.text
                 task_id = r.json()["task_id"]
                 assert r.json()["sent"] is True  # instance A said it sent it: no "niet verbonden" note
-            frame = await boa.recv_until(lambda f: isinstance(f, TaskAssigned), timeout=3.0)
+            frame = await boa.recv_until(lambda f: isinstance(f, TaskAssigned), timeout=10)
             assert frame.task_id == task_id and "Overlast jeugd" in frame.title
 
 
@@ -151,7 +154,7 @@ async def test_a_device_revoked_through_b_is_cut_off_on_a(database_url: str, tmp
                 r = await http.post(f"/api/devices/{world.tablet_a}/revoke")
                 assert r.status_code == 204, r.text
             with pytest.raises(websockets.ConnectionClosed):
-                async with asyncio.timeout(3):
+                async with asyncio.timeout(10):
                     while True:
                         await ws.recv()
         # and instance A refuses the device's token too (not only B, where it was revoked)
@@ -171,10 +174,12 @@ async def test_a_console_on_b_sees_a_tablet_on_a_within_one_tick(database_url: s
                     isinstance(f, Delta)
                     and any(u.unit_id == world.unit_a and u.lat == 52.3746 for u in f.units)
                 ),
-                timeout=3.0,
+                timeout=10.0,
             )
             took = time.monotonic() - sent
-            assert took < 0.05 + 2 * 0.5 + 0.3, took  # the flush, then at most one tick on each side
+            # the flush, then at most one tick on each side (and a margin for a busy machine: a position that
+            # crossed only on some slower path would still miss it)
+            assert took < 0.05 + 2 * 0.5 + 1.5, took
             assert delta is not None
 
 
@@ -301,7 +306,7 @@ async def test_an_escalation_by_the_leader_reaches_the_partner_tablet_on_the_oth
             told = await mate.recv_until(lambda f: isinstance(f, ColleagueAlarm), timeout=10.0)
             assert told.alert_id == raised.alert.alert_id and told.escalation_level == 1
             await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))
-            over = await mate.recv_until(lambda f: isinstance(f, ColleagueAlarm), timeout=3.0)
+            over = await mate.recv_until(lambda f: isinstance(f, ColleagueAlarm), timeout=10)
             assert over.resolved
 
 
@@ -317,7 +322,7 @@ async def test_when_the_leader_stops_another_instance_raises_the_tick_alerts(
             assert not second.services.hub.cluster.leader
             # the leader's database session ends (as when its process is killed): PostgreSQL frees the lock
             await first.services.hub.cluster.stop()
-            async with asyncio.timeout(3):
+            async with asyncio.timeout(10):
                 while not second.services.hub.cluster.leader:
                     await asyncio.sleep(0.05)
             async with tablet(second, "boa_a", world.tablet_a) as boa:
@@ -395,13 +400,13 @@ async def test_an_instance_whose_listener_was_away_catches_up_from_the_tables(
                 await boa.send(
                     NoodknopPressed(seq=1, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1])
                 )
-                raised = await op.recv_until(lambda f: isinstance(f, AlertRaised), timeout=3.0)
+                raised = await op.recv_until(lambda f: isinstance(f, AlertRaised), timeout=10)
                 # B's listener goes away and cannot come back for a while
                 bus = b.services.hub.cluster
                 assert bus._conn is not None
                 await admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
                 await admin.execute("SELECT pg_terminate_backend($1)", bus._conn.get_server_pid())
-                async with asyncio.timeout(3):
+                async with asyncio.timeout(10):
                     while bus.connected.is_set():
                         await asyncio.sleep(0.02)
                 await op.send(AcknowledgeAlert(alert_id=raised.alert.alert_id))  # its NOTIFY: missed by B

@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 
 from backend.geocoding.simulator import serving
 from shared.protocol import Ack, NoodknopPressed, PositionReported, TaskAssigned, TaskState, TaskUpdated
 from tests.integration.browser import chromium, log_in, screenshot, skip_without_chromium
-from tests.integration.harness import PASSWORD, login, make_settings, running, socket_to
+from tests.integration.harness import PASSWORD, bearer, login, make_settings, running, socket_to
 from tests.integration.world import NIEUWE_ZIJDE, OUDE_ZIJDE, build_world
 
 pytestmark = [pytest.mark.browser, skip_without_chromium()]
@@ -28,6 +29,17 @@ async def click_map_at(page: Any, lon: float, lat: float) -> None:
     )
     box = await page.locator("#map").bounding_box()
     await page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+
+
+async def zoom_to(page: Any, lon: float, lat: float, zoom: int) -> None:
+    """The map at that place and zoom, its animation over (a click lands where the test means it to)."""
+    await page.evaluate(f"window.__schakel.app.map.zoomTo({lon}, {lat}, {zoom})")
+    await page.wait_for_function(
+        "([lat, lon, zoom]) => { const m = window.__schakel.app.map.map;"
+        " return m.getZoom() === zoom && m.getCenter().distanceTo([lat, lon]) < 2"
+        " && !document.querySelector('#map .leaflet-zoom-anim'); }",
+        arg=[lat, lon, zoom],
+    )
 
 
 async def new_melding_tab(page: Any) -> None:
@@ -123,8 +135,7 @@ async def test_a_map_click_fills_the_address_and_a_down_geocoder_falls_back_to_t
     ):
         await log_in(page, server.base, "operator_mk", PASSWORD)
         await new_melding_tab(page)
-        await page.evaluate(f"window.__schakel.app.map.zoomTo({OUDE_ZIJDE[0]}, {OUDE_ZIJDE[1]}, 17)")
-        await page.wait_for_timeout(300)
+        await zoom_to(page, *OUDE_ZIJDE, 17)  # not a fixed wait: a busy machine animates slower
         await click_map_at(page, *OUDE_ZIJDE)
         await page.wait_for_function(
             "() => document.querySelector('#address-input').value.endsWith('Amsterdam')"
@@ -157,6 +168,54 @@ async def test_a_map_click_fills_the_address_and_a_down_geocoder_falls_back_to_t
         ).wait_for()
         await detail.locator("text=buurt BU03630000").wait_for()
         await screenshot(page, "geocoder-down-melding", tmp_path)
+    assert page.errors == []
+
+
+async def test_an_address_that_arrives_while_the_detail_loads_is_not_undone_by_the_older_read(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The melding's detail is read (no address yet) and, before that answer is in, the filler's news comes
+    in live: the console keeps the news; it did go back to "Adres wordt opgezocht…" for good (the flake of
+    the test above: it waited for a line the older read had taken away again)."""
+    await build_world(database_url)
+    async with (
+        serving() as sim,
+        running(
+            make_settings(database_url, tmp_path, geocoder_url=sim.url, geocoder_timeout_s=30.0)
+        ) as server,
+        chromium() as page,
+    ):
+        reads: list[str | None] = []
+        detail = page.locator("#detail")
+
+        async def hold_the_read(route: Any) -> None:
+            response = await route.fetch()  # read while the filler still waits for the geocoder
+            reads.append((await response.json())["incident"]["address_state"])
+            if len(reads) == 1:
+                sim.mode = "error"
+                sim.release()  # now the filler hears "unreachable"; the console gets it live
+                await detail.locator(".geocoder-down").wait_for()
+            await route.fulfill(response=response)  # and only then the older read lands
+
+        await page.route(re.compile(r".*/api/incidents/\d+$"), hold_the_read)
+        await log_in(page, server.base, "operator_mk", PASSWORD)
+        sim.mode = "slow"  # the filler's reverse waits for the cue below
+        sim.app.delay_s = 30.0
+        operator = await login(server.base, "operator_mk")
+        async with httpx.AsyncClient(base_url=server.base, headers=bearer(operator)) as http:
+            r = await http.post(
+                "/api/incidents",
+                json={"category": "Afval", "priority": 3, "lon": OUDE_ZIJDE[0], "lat": OUDE_ZIJDE[1]},
+            )
+            assert r.status_code == 201, r.text
+        await page.click(".tabs button[data-tab=incidents]")
+        await page.locator("#incident-list li[data-id]", has_text="Afval").click()
+        await detail.locator("#proposals:not(:has-text('Voorstel wordt berekend'))").wait_for()
+        assert reads[0] is None  # the read was older than the news
+        assert await detail.locator(
+            ".geocoder-down", has_text="adres onbekend — geocoder niet bereikbaar · buurt BU03630000"
+        ).is_visible()
+        assert "Adres wordt opgezocht" not in await detail.inner_text()
     assert page.errors == []
 
 

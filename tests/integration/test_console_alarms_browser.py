@@ -35,7 +35,7 @@ async def beeps(page: Any) -> int:
 
 
 async def sounds_again(page: Any, before: int) -> None:
-    await page.wait_for_function(f"() => (window.__schakel.beeps || 0) > {before}", timeout=5000)
+    await page.wait_for_function(f"() => (window.__schakel.beeps || 0) > {before}")
 
 
 async def test_an_alarm_shows_and_sounds_while_every_panel_and_form_is_open(
@@ -60,7 +60,7 @@ async def test_an_alarm_shows_and_sounds_while_every_panel_and_form_is_open(
             await page.locator("#replay-ui").wait_for()
             before = await beeps(page)
             await tablet.send(NoodknopPressed(seq=2, at=datetime.now(UTC)))
-            await lane.locator("text=NOODKNOP A-01").wait_for(timeout=3000)
+            await lane.locator("text=NOODKNOP A-01").wait_for()
             await sounds_again(page, before)
             assert await page.input_value("#replay-reason") == "nazorg melding 17"
             assert await page.locator("#replay-ui").is_visible()
@@ -74,7 +74,7 @@ async def test_an_alarm_shows_and_sounds_while_every_panel_and_form_is_open(
             await page.fill("#incident-reason", "dubbele melding, half getypt")
             before = await beeps(page)
             await tablet.send(AssistanceRequested(seq=3, at=datetime.now(UTC), text="agressieve man"))
-            await lane.locator("text=Assistentieverzoek A-01").wait_for(timeout=3000)
+            await lane.locator("text=Assistentieverzoek A-01").wait_for()
             await sounds_again(page, before)
             assert await page.input_value("#incident-reason") == "dubbele melding, half getypt"
             assert await page.locator("#detail button[data-cancel]").is_visible()
@@ -88,7 +88,7 @@ async def test_an_alarm_shows_and_sounds_while_every_panel_and_form_is_open(
             await page.fill("textarea[name=description]", "Feest op de boot")
             before = await beeps(page)
             await tablet.send(ManDown(seq=4, at=datetime.now(UTC), trigger=ManDownTrigger.NO_MOTION))
-            await lane.locator("text=Man-down (geen beweging / gevallen) A-01").wait_for(timeout=3000)
+            await lane.locator("text=Man-down (geen beweging / gevallen) A-01").wait_for()
             await sounds_again(page, before)
             assert await page.input_value("input[name=category]") == "Geluidsoverlast"
             assert await page.input_value("textarea[name=description]") == "Feest op de boot"
@@ -112,7 +112,7 @@ async def test_the_banner_says_where_and_who_and_sends_the_nearest_unit(
             await log_in(page, server.base, "operator_mk", PASSWORD)
             await tablet.send(NoodknopPressed(seq=2, at=datetime.now(UTC)))
             banner = page.locator("#emergency article.alarm", has_text="NOODKNOP A-01")
-            await banner.wait_for(timeout=3000)
+            await banner.wait_for()
             # filled in from the context
             for text in (
                 "Burgwallen-Oude Zijde",
@@ -125,7 +125,7 @@ async def test_the_banner_says_where_and_who_and_sends_the_nearest_unit(
                 "020-5550101",
                 "geen taak",
             ):
-                await banner.locator(f"text={text}").first.wait_for(timeout=5000)
+                await banner.locator(f"text={text}").first.wait_for()
             assert "oud" in await banner.locator("dd").first.inner_text()
             nearest = banner.locator(".nearest .near")
             assert [t.split()[0] for t in await nearest.all_inner_texts()] == ["A-03", "A-02", "A-04"]

@@ -69,7 +69,7 @@ async def test_rooster_now_shows_the_late_duo_and_the_one_on_time(database_url: 
             await tablet.send(PositionReported(seq=1, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1], at=at))
             await tablet.send(NoodknopPressed(seq=2, at=at, lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
             lane = page.locator("#emergency")
-            await lane.locator("text=NOODKNOP").first.wait_for(timeout=5000)
+            await lane.locator("text=NOODKNOP").first.wait_for()
             box = await lane.bounding_box()
             assert box is not None and box["y"] < 200 and box["height"] > 40  # in view, at the top
             assert await late.is_visible()

@@ -35,7 +35,9 @@ async def test_demo_seeds_three_months_quickly_and_only_once(database_url: str) 
     demo = await seed_demo(database_url)
     took = time.monotonic() - started
     assert demo.history.incidents > 0
-    assert took < 30, f"seeding took {took:.1f} s"
+    # a floor against a gross regression (a commit per row), not a timing: it takes a few seconds, and a
+    # busy CI machine (3 test processes on 2 cores) may take several times that
+    assert took < 120, f"seeding took {took:.1f} s"
     conn = await asyncpg.connect(database_url)
     try:
         first = await _counts(conn)

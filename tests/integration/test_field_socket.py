@@ -144,9 +144,9 @@ async def test_noodknop_reaches_the_operator_at_once_and_is_acknowledged(
             await op.recv()
             await ws.recv()
             await ws.send(NoodknopPressed(seq=1, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
-            raised = await op.recv_until(lambda f: isinstance(f, AlertRaised), timeout=3)
+            raised = await op.recv_until(lambda f: isinstance(f, AlertRaised), timeout=10)
             assert raised.alert.kind.value == "noodknop" and raised.alert.call_sign == "A-01"
-            ack = await ws.recv_until(lambda f: isinstance(f, Ack), timeout=3)
+            ack = await ws.recv_until(lambda f: isinstance(f, Ack), timeout=10)
             assert ack.upto == 1
             from shared.protocol import AcknowledgeAlert
 
@@ -174,11 +174,11 @@ async def test_a_noodknop_puts_the_unit_in_emergency_on_the_operators_picture(
             await op.recv()
             await ws.recv()
             await ws.send(pos(1, OUDE_ZIJDE, datetime.now(UTC)))
-            await ws.recv_until(lambda f: isinstance(f, Ack) and f.upto == 1, timeout=3)
+            await ws.recv_until(lambda f: isinstance(f, Ack) and f.upto == 1, timeout=10)
             await ws.send(NoodknopPressed(seq=2, at=datetime.now(UTC), lon=OUDE_ZIJDE[0], lat=OUDE_ZIJDE[1]))
             delta = await op.recv_until(
                 lambda f: isinstance(f, Delta) and any(u.status == UnitStatus.EMERGENCY for u in f.units),
-                timeout=3,
+                timeout=10,
             )
             assert [u.call_sign for u in delta.units if u.status == UnitStatus.EMERGENCY] == ["A-01"]
 

@@ -61,13 +61,14 @@ async def test_reverse_names_the_nearest_address_and_nothing_far_away() -> None:
 async def test_a_geocoder_that_misbehaves_gives_a_clear_dutch_message_quickly(mode: str, reason: str) -> None:
     async with serving() as sim:
         sim.mode = mode
-        sim.app.delay_s = 3.0
+        sim.app.delay_s = 20.0
         geocoder = Geocoder(sim.url, timeout_s=0.3)
         try:
             started = time.perf_counter()
             with pytest.raises(GeocoderUnavailable) as caught:
                 await geocoder.suggest("Dam")
-            assert time.perf_counter() - started < 1.5  # short timeout: the operator is never held up
+            # the short timeout ends it, long before the slow simulator answers (a margin for a busy machine)
+            assert time.perf_counter() - started < 5.0
             assert str(caught.value).startswith(UNAVAILABLE) and reason in str(caught.value)
         finally:
             await geocoder.close()
@@ -134,8 +135,13 @@ async def test_the_console_api_searches_and_falls_back_to_the_buurt_when_the_geo
                 assert body["available"] is False and body["message"].startswith(UNAVAILABLE)
                 assert body["buurt"]["name"] == "Burgwallen-Oude Zijde"  # the fallback the console shows
                 sim.mode = "slow"
-                sim.app.delay_s = 5.0
+                sim.app.delay_s = 20.0
                 started = time.perf_counter()
-                r = await http.get("/api/geocoding/reverse", params={**other, "lat": other["lat"] - 0.0002})
-                assert r.json()["available"] is False and time.perf_counter() - started < 2.0
+                r = await http.get(
+                    "/api/geocoding/reverse",
+                    params={**other, "lat": other["lat"] - 0.0002},
+                    timeout=20.0,
+                )
+                # the 0.5 s timeout answers, not the simulator 20 s later (a margin for a busy machine)
+                assert r.json()["available"] is False and time.perf_counter() - started < 8.0
                 sim.mode = "ok"

@@ -19,7 +19,7 @@ export class AddressSearch {
     this.results = [];
     this.active = -1;
     this.timer = null;
-    this.asked = 0;         // a newer question wins over a slower older answer
+    this.asked = 0;         // a newer question (suggest, lookup or map click) wins over a slower older answer
     input.addEventListener("input", () => this.typed());
     input.addEventListener("keydown", (e) => this.key(e));
     input.addEventListener("blur", () => setTimeout(() => this.hide(), 150));
@@ -39,7 +39,8 @@ export class AddressSearch {
     return extra;
   }
 
-  reset() { this.chosen = null; this.hide(); this.down(null); }
+  // a new, empty form: answers still on their way are for the melding just made, not for this one
+  reset() { clearTimeout(this.timer); this.asked++; this.chosen = null; this.filled = null; this.hide(); this.down(null); }
 
   typed() {
     clearTimeout(this.timer);
@@ -93,9 +94,11 @@ export class AddressSearch {
     if (!pick) return;
     this.hide();
     this.input.value = pick.weergavenaam;
+    const ask = ++this.asked;
     let answer;
     try { answer = await api("GET", `/api/geocoding/lookup?id=${encodeURIComponent(pick.id)}`); }
     catch (e) { answer = { available: false, message: `adres onbekend — geocoder niet bereikbaar (${e.message})` }; }
+    if (ask !== this.asked) return;
     this.down(answer.available ? null : answer.message);
     if (answer.address) {
       this.chosen = answer.address;
@@ -106,11 +109,15 @@ export class AddressSearch {
 
   // a map click: the nearest address fills the field (unless the operator typed something of their own)
   async reverse(lon, lat) {
-    const typedOwn = this.input.value.trim() && (!this.filled || this.input.value !== this.filled);
+    clearTimeout(this.timer);  // the click is the newer question: a suggestion not yet asked for is not asked
+    const ask = ++this.asked;
     let answer;
     try { answer = await api("GET", `/api/geocoding/reverse?lon=${lon}&lat=${lat}`); }
     catch (e) { answer = { available: false, message: `adres onbekend — geocoder niet bereikbaar (${e.message})`, buurt: null }; }
     const buurt = answer.buurt ? answer.buurt.name : null;
+    if (ask !== this.asked) return { address: answer.address || null, buurt };  // asked anew meanwhile: leave the form
+    // what is in the field now (typed while the answer was on its way counts too)
+    const typedOwn = this.input.value.trim() && (!this.filled || this.input.value !== this.filled);
     if (!answer.available) {
       this.down(`${answer.message}${buurt ? ` — de melding krijgt de buurt ${buurt}` : ""}`);
       this.chosen = null;

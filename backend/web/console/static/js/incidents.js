@@ -23,6 +23,10 @@ export class Incidents {
       },
     });
     this.incidents = new Map();
+    // a view read by a request may be older than one the socket brought meanwhile (the address filler, a
+    // tablet): live views count up here, and a read answer never replaces a live view newer than its request
+    this.liveCount = 0;
+    this.liveAt = new Map();  // incident id -> liveCount when its last live view came in
     this.selected = null;     // incident id shown in the detail
     this.timeline = [];
     this.pickedAt = null;
@@ -33,13 +37,26 @@ export class Incidents {
 
   replace(list) {
     this.incidents = new Map(list.map((i) => [i.incident_id, i]));
+    this.liveCount++;
+    for (const i of list) this.liveAt.set(i.incident_id, this.liveCount);
     this.map.clearIncidents();
     for (const i of list) this.map.putIncident(i);
     this.renderList();
     if (this.selected) this.open(this.selected);
   }
 
+  // a view from the socket (snapshot or delta): the newest there is
   put(view) {
+    this.liveAt.set(view.incident_id, ++this.liveCount);
+    this.show(view);
+  }
+
+  // a view an API call answered; `asked` is this.liveCount when the call went out
+  answered(view, asked) {
+    if ((this.liveAt.get(view.incident_id) ?? 0) <= asked) this.show(view);
+  }
+
+  show(view) {
     this.incidents.set(view.incident_id, view);
     this.map.putIncident(view);
     this.renderList();
@@ -97,6 +114,7 @@ export class Incidents {
     if (this.origin) Object.assign(body, this.origin);  // made from an alarm: its org, source and alert id
     this.formError.textContent = "";
     try {
+      const asked = this.liveCount;
       const view = await api("POST", "/api/incidents", body);
       this.form.reset();
       this.search.reset();
@@ -104,7 +122,7 @@ export class Incidents {
       this.origin = null;
       this.picked.textContent = "Of klik op de kaart om de plaats aan te wijzen.";
       this.map.clearPick();
-      this.put(view);
+      this.answered(view, asked);
       this.showTab("incidents");
       await this.open(view.incident_id);
     } catch (e) {
@@ -135,15 +153,22 @@ export class Incidents {
     this.onOpen?.();
     this.proposals = null;
     this.renderList();
+    const asked = this.liveCount;
     const [detail, proposals] = await Promise.all([
       api("GET", `/api/incidents/${id}`), api("GET", `/api/incidents/${id}/proposals`).catch(() => []),
     ]);
     if (this.selected !== id) return;
-    this.incidents.set(id, detail.incident);
-    this.timeline = detail.timeline;
+    if ((this.liveAt.get(id) ?? 0) <= asked) this.incidents.set(id, detail.incident);
+    this.timeline = this.withLive(detail.timeline, id);
     this.proposals = proposals;
     this.map.focus(detail.incident.lon, detail.incident.lat);
     this.renderDetail();
+  }
+
+  // the timeline read for incident `id`, and the entries the socket brought while it was being read
+  withLive(read, id) {
+    const known = new Set(read.map((e) => e.event_id));
+    return [...read, ...this.timeline.filter((e) => e.incident_id === id && !known.has(e.event_id))];
   }
 
   async refreshProposals() {
@@ -229,17 +254,20 @@ export class Incidents {
       else if (b.dataset.assign) {
         b.disabled = true;
         await api("POST", `/api/incidents/${id}/tasks`, { unit_id: Number(b.dataset.assign) });
+        const asked = this.liveCount;
         const detail = await api("GET", `/api/incidents/${id}`);
-        this.timeline = detail.timeline;
-        this.put(detail.incident);
+        if (this.selected === id) this.timeline = this.withLive(detail.timeline, id);
+        this.answered(detail.incident, asked);
         await this.refreshProposals();
       } else if (b.dataset.cancel) {
         // reasons come from the field in the detail, never from a blocking dialog (alarms must keep showing)
         const reason = this.detail.querySelector("#incident-reason")?.value.trim() ?? "";
-        this.put(await api("POST", `/api/tasks/${b.dataset.cancel}/cancel`, { reason }));
+        const asked = this.liveCount;
+        this.answered(await api("POST", `/api/tasks/${b.dataset.cancel}/cancel`, { reason }), asked);
       } else if (b.dataset.finish !== undefined) {
         const reason = this.detail.querySelector("#incident-reason")?.value.trim() || "afgehandeld";
-        this.put(await api("POST", `/api/incidents/${id}/close`, { reason }));
+        const asked = this.liveCount;
+        this.answered(await api("POST", `/api/incidents/${id}/close`, { reason }), asked);
       }
     } catch (err) { error(err); b.disabled = false; }
   }

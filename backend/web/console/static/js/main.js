@@ -203,8 +203,9 @@ class Console {
   }
 
   async sendToAlarm(a, ctx, unitId) {
+    const asked = this.incidents.liveCount;
     const incident = await api("POST", "/api/incidents", this.alarmIncident(a, ctx));
-    this.incidents.put(incident);
+    this.incidents.answered(incident, asked);
     await api("POST", `/api/incidents/${incident.incident_id}/tasks`, { unit_id: unitId });
   }
 
@@ -215,15 +216,27 @@ class Console {
     this.shownUnit = id;
     this.messages = [];
     this.renderUnit();
-    try { this.messages = await api("GET", `/api/units/${id}/messages`); } catch (e) { this.messages = []; }
-    if (this.shownUnit === id) this.renderUnit();
+    let read;
+    try { read = await api("GET", `/api/units/${id}/messages`); } catch (e) { read = []; }
+    if (this.shownUnit !== id) return;
+    // what came in live while the list was read is at least as new as the read
+    const live = this.messages;
+    this.messages = read;
+    for (const m of live) this.keep(m);
+    this.renderUnit();
   }
 
   messageChanged(m) {
     if (m.unit_id !== this.shownUnit) return;
-    const i = this.messages.findIndex((x) => x.message_id === m.message_id);
-    if (i >= 0) this.messages[i] = m; else this.messages.push(m);
+    this.keep(m);
     this.renderUnit();
+  }
+
+  // delivered never goes back: an older view (a slow answer, a read) does not undo "afgeleverd"
+  keep(m) {
+    const i = this.messages.findIndex((x) => x.message_id === m.message_id);
+    if (i < 0) this.messages.push(m);
+    else if (!this.messages[i].delivered_at || m.delivered_at) this.messages[i] = m;
   }
 
   renderUnit() {
