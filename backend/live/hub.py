@@ -43,7 +43,7 @@ from backend.alerts.logic import (
 from backend.geofencing.logic import PreparedBeats
 from backend.geofencing.repository import load_prepared
 from backend.live import repository as repo
-from backend.live.cluster import ClusterBus
+from backend.live.cluster import ClusterBus, notify_alerts
 from backend.live.links import FieldLink, FieldLinks, SendBytes
 from backend.live.mailboxes import Mailboxes, OperatorMailbox
 from backend.live.osmand import TrackerReport
@@ -124,6 +124,7 @@ class LiveHub:
         self.revoke_listeners: list[Callable[[int], None]] = []  # a device was revoked (maybe elsewhere)
         # the other instances on this database: low-rate events by NOTIFY, the tick-alert lease
         self.cluster = ClusterBus(settings.database_url or "", self._on_cluster_event, self._catch_up)
+        self.writer.cluster_instance = self.cluster.instance  # the batch's alerts are announced at its commit
         self._live_since: datetime | None = None  # the database time of the last unit_live read
         self._was_leader = False
         self._owed_asks = itertools.count(1)
@@ -297,7 +298,6 @@ class LiveHub:
             view = stored_view(alert, self.picture.call_sign(alert.unit_id))
             self.mailboxes.push_alert(view)
             self._watch(view, alert.device_id)
-        await self._publish_alerts([alert.alert_id for alert in result.alerts])
         for flushed in self.flush_listeners:
             try:
                 await flushed(result)
@@ -316,13 +316,6 @@ class LiveHub:
         return None if link is None else link.close()
 
     # --- other instances ----------------------------------------------------------------------------------
-
-    async def _publish_alerts(self, alert_ids: list[int]) -> None:
-        if not alert_ids:
-            return
-        async with self.pool.acquire() as conn:
-            for alert_id in alert_ids:
-                await self.cluster.publish(conn, "alert", id=alert_id)
 
     async def revoke_device(self, device_id: int) -> None:
         """A device is cut off here and on every other instance (its tokens are revoked in the database)."""
@@ -517,12 +510,13 @@ class LiveHub:
     ) -> AlertView | None:
         """An operator has seen an alert: every operator of its organisation hears it now, and so does the
         tablet that raised a safety alert (and its unit's other tablets)."""
-        async with self.pool.acquire() as conn:
+        async with self.pool.acquire() as conn, conn.transaction():
             acknowledged = await alerts_repo.acknowledge(conn, alert_id, account_id, org_ids)
+            if acknowledged is not None:  # the other instances hear it when it commits
+                await notify_alerts(conn, self.cluster.instance, [alert_id])
         if acknowledged is None:
             return None
         view, device_id = acknowledged
-        await self._publish_alerts([view.alert_id])
         self.mailboxes.push_alert(view)
         await self._tell_seen(view, device_id)
         self.mailboxes.wake(view.org_id)
@@ -588,7 +582,6 @@ class LiveHub:
             stored = await self._store_tick(step, now)
             for view in stored:
                 self.mailboxes.push_alert(view)
-            await self._publish_alerts([view.alert_id for view in stored])
         steps = (self._missed_checkins, self._escalate) if leader else (self._missed_checkins,)
         for step_of_safety in steps:
             try:  # a failing safety step is logged and retried next tick; the units still go out
@@ -616,6 +609,7 @@ class LiveHub:
                 )
                 if alert_id is not None:  # None: the database already has it open (another instance)
                     views.append(a.view(alert_id))
+            await notify_alerts(conn, self.cluster.instance, [view.alert_id for view in views])
         return views
 
     async def _missed_checkins(self, now: datetime) -> None:
@@ -637,6 +631,7 @@ class LiveHub:
                     payload={"lon": lon, "lat": lat, "text": text, "device_id": timer.device_id},
                 )
                 await alerts_repo.mark_checkin_missed(conn, timer.device_id, alert_id)
+                await notify_alerts(conn, self.cluster.instance, [alert_id])
             timer.fired = True  # only once it is stored: a failed attempt is tried again next tick
             view = AlertView(
                 alert_id=alert_id,
@@ -651,7 +646,6 @@ class LiveHub:
             )
             self.mailboxes.push_alert(view)
             self._watch(view, timer.device_id)
-            await self._publish_alerts([alert_id])
 
     async def _escalate(self, now: datetime) -> None:
         """Every safety alert nobody acknowledged in time goes one level up: stored with who is told, pushed
@@ -662,13 +656,14 @@ class LiveHub:
             if level <= watched.view.escalation_level:
                 continue
             told = self._colleagues(watched, settings, now)
-            async with self.pool.acquire() as conn:
+            async with self.pool.acquire() as conn, conn.transaction():
                 view = await alerts_repo.escalate(conn, alert_id, level, now, [t[0] for t in told])
+                if view is not None:  # the other instances hear it when it commits
+                    await notify_alerts(conn, self.cluster.instance, [alert_id])
             if view is None:  # acknowledged meanwhile (maybe on another instance)
                 self.escalating.pop(alert_id, None)
                 continue
             watched.view = view
-            await self._publish_alerts([alert_id])
             self.mailboxes.push_alert(
                 view, skip_roles=frozenset() if settings.notify_teamlead else frozenset({"teamlead"})
             )

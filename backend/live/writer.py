@@ -4,7 +4,9 @@ Frames are queued in arrival order. A flush writes a whole batch in one transact
 the partitioned history, other frames into field_events (plus status changes and alerts), and per device the
 highest durable sequence number. Inside the transaction the devices' rows are locked and every frame whose seq
 is already durable is dropped, so a frame resent after a reconnect (even to another instance) is stored once.
-Only after the commit are the devices acknowledged.
+Only after the commit are the devices acknowledged. The other instances hear of the alerts a batch raised by a
+NOTIFY sent in that same transaction (`cluster.notify_alerts`), so it reaches them even if this instance dies
+right after the commit, and never for a batch that rolled back.
 
 One bad frame must never stop storage for everyone. A batch whose transaction fails for a reason that is not
 the database being away (see `is_transient`) is split in halves and each half retried, down to the one frame
@@ -28,6 +30,7 @@ from backend.alerts import repository as alerts_repo
 from backend.alerts.logic import RAISING_FRAMES, StoredAlert, field_alert
 from backend.db.pool import Conn
 from backend.live import repository as repo
+from backend.live.cluster import notify_alerts
 from shared.protocol import (
     CheckIn,
     PositionReported,
@@ -254,6 +257,8 @@ class FieldWriter:
         self.restarts = 0
         self.refused = 0
         self.frame_handlers: dict[type, FrameHandler] = {}
+        # this instance's id on the cluster bus: alerts a batch raises are announced in its transaction
+        self.cluster_instance: str | None = None
 
     def add(self, item: Pending, *, urgent: bool = False) -> None:
         self._queue.append(item)
@@ -351,6 +356,8 @@ class FieldWriter:
         try:
             async with conn.transaction():
                 result = await write_batch(conn, batch, self.frame_handlers)
+                if result.alerts and self.cluster_instance is not None:
+                    await notify_alerts(conn, self.cluster_instance, [a.alert_id for a in result.alerts])
         except Exception as exc:
             if is_transient(exc):
                 raise
