@@ -1,11 +1,14 @@
 // The operator websocket: hello, snapshot, then deltas and alerts. Reconnects by itself.
-// Keep-alive: a ping every PING_EVERY_MS; a socket that brings nothing (no pong, no frame) for SILENT_MS is
-// dropped and a new one opened (hello + a fresh snapshot), so a console on a hung instance (its sockets open,
-// nothing answering) moves to a working one instead of waiting for the proxy's tunnel timeout.
+// Keep-alive: a ping every PING_EVERY_MS; a socket that brings nothing (no pong, no frame) for SILENT_MS after
+// a ping (or after connecting) is dropped and a new one opened (hello + a fresh snapshot), so a console on a
+// hung instance (its sockets open, nothing answering) moves to a working one instead of waiting for the
+// proxy's tunnel timeout. Silence is counted from the unanswered ping, not from the last frame, so a
+// background tab whose timers the browser slows down is not dropped for a quiet minute.
 import { token, refresh } from "/web/static/js/api.js";
 
-const PING_EVERY_MS = 3000;
-const SILENT_MS = 10000;
+const PING_EVERY_MS = 2000;
+const SILENT_MS = 8000;
+const WATCH_EVERY_MS = 1000;
 
 export const frameTimes = [];  // ms spent handling each snapshot/delta frame (for the benchmark)
 window.__schakel = { frameTimes };
@@ -17,6 +20,7 @@ export class Live {
     this.backoff = 1000;
     this.stopped = false;
     this.heardAt = 0;  // when the current socket last brought anything
+    this.askedAt = 0;  // when it was opened or sent the oldest ping not yet answered
     this.nonce = 0;
     this.watchdog = null;
   }
@@ -34,9 +38,10 @@ export class Live {
     const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/operator`;
     const ws = new WebSocket(url);
     this.ws = ws;
-    this.heardAt = Date.now();
+    this.heardAt = 0;
+    this.askedAt = Date.now();
     clearInterval(this.watchdog);
-    this.watchdog = setInterval(() => this.keepAlive(ws), PING_EVERY_MS);
+    this.watchdog = setInterval(() => this.keepAlive(ws), WATCH_EVERY_MS);
     let fatal = null;
     ws.onopen = () => ws.send(JSON.stringify({ kind: "hello", token: token() }));
     ws.onmessage = (event) => {
@@ -71,7 +76,8 @@ export class Live {
 
   keepAlive(ws) {
     if (this.ws !== ws) return;
-    if (Date.now() - this.heardAt > SILENT_MS) {
+    const now = Date.now();
+    if (this.heardAt < this.askedAt && now - this.askedAt > SILENT_MS) {
       // the server went silent (hung instance, dead path): its close handshake would never come either
       this.ws = null;
       clearInterval(this.watchdog);
@@ -80,7 +86,9 @@ export class Live {
       if (!this.stopped) this.reconnect();
       return;
     }
-    if (ws.readyState === WebSocket.OPEN) {
+    // the next ping once the previous one was answered and PING_EVERY_MS have passed since it
+    if (ws.readyState === WebSocket.OPEN && this.heardAt >= this.askedAt && now - this.askedAt >= PING_EVERY_MS) {
+      this.askedAt = now;
       this.nonce = (this.nonce + 1) % 1000000;
       ws.send(JSON.stringify({ kind: "ping", nonce: this.nonce }));
     }
