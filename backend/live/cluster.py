@@ -4,6 +4,9 @@ Each instance holds ONE long-lived connection of its own (outside the pool) that
 An instance that changed something another instance must act on (an alert raised, escalated or
 acknowledged; a device revoked; a task or message for a tablet it does not hold) sends a NOTIFY with ids
 only; the receiver reads the rows itself. Events are handled one at a time in the order they arrive.
+An alert's NOTIFY is sent inside the transaction that stores (or acknowledges, escalates) it
+(`notify_alerts`): PostgreSQL delivers it exactly when the row commits, so an instance that dies right after
+its commit cannot leave the other instances' consoles without that alert, and a rolled-back write sends none.
 
 When the listener connection is lost, the bus reconnects with backoff and hands `on_gap(since)` the moment
 it was lost, so the hub catches up from the tables (an instance that missed a NOTIFY reads what changed).
@@ -22,7 +25,7 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +41,18 @@ BACKOFF_MAX_S = 5.0
 
 OnEvent = Callable[[dict[str, Any]], Awaitable[None]]
 OnGap = Callable[[datetime], Awaitable[None]]
+
+
+def event_payload(instance: str, kind: str, **ids: int | str | list[int] | list[float | None]) -> str:
+    return json.dumps({"k": kind, "i": instance, **ids}, separators=(",", ":"))
+
+
+async def notify_alerts(conn: Any, instance: str, alert_ids: Collection[int]) -> None:
+    """Tell the other instances about these alerts, through `conn` INSIDE the transaction that stored them:
+    the NOTIFY goes out at that commit and not at all on a rollback. A failure here fails the transaction
+    (the caller retries it), so a stored alert is never left unannounced."""
+    for alert_id in alert_ids:
+        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, event_payload(instance, "alert", id=alert_id))
 
 
 class ClusterBus:
@@ -79,7 +94,7 @@ class ClusterBus:
         """Tell the other instances (ids only). Sent through `conn` (a pool connection): inside a transaction
         it goes out at commit, so the receiver finds the row. A failure is logged; the gap catch-up and
         reconnects make up for it."""
-        payload = json.dumps({"k": kind, "i": self.instance, **ids}, separators=(",", ":"))
+        payload = event_payload(self.instance, kind, **ids)
         try:
             await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
         except Exception:

@@ -44,7 +44,7 @@ from backend.db.pool import Conn, create_pool
 from backend.geofencing.logic import PreparedBeats
 from backend.geofencing.repository import load_prepared
 from backend.live import repository as repo
-from backend.live.cluster import ClusterBus
+from backend.live.cluster import ClusterBus, notify_alerts
 from backend.live.links import FieldLink, FieldLinks, SendBytes
 from backend.live.mailboxes import Mailboxes, OperatorMailbox
 from backend.live.osmand import TrackerReport
@@ -360,13 +360,6 @@ class LiveHub:
 
     # --- other instances ----------------------------------------------------------------------------------
 
-    async def _publish_alerts(self, alert_ids: list[int]) -> None:
-        if not alert_ids:
-            return
-        async with self.alarm_pool.acquire() as conn:
-            for alert_id in alert_ids:
-                await self.cluster.publish(conn, "alert", id=alert_id)
-
     async def revoke_device(self, device_id: int) -> None:
         """A device is cut off here and on every other instance (its tokens are revoked in the database)."""
         for listener in self.revoke_listeners:
@@ -646,12 +639,13 @@ class LiveHub:
     ) -> AlertView | None:
         """An operator has seen an alert: every operator of its organisation hears it now, and so does the
         tablet that raised a safety alert (and its unit's other tablets)."""
-        async with self.alarm_pool.acquire() as conn:
+        async with self.alarm_pool.acquire() as conn, conn.transaction():
             acknowledged = await alerts_repo.acknowledge(conn, alert_id, account_id, org_ids)
+            if acknowledged is not None:  # the other instances hear it when it commits
+                await notify_alerts(conn, self.cluster.instance, [alert_id])
         if acknowledged is None:
             return None
         view, device_id = acknowledged
-        await self._publish_alerts([view.alert_id])
         self.mailboxes.push_alert(view)
         await self._tell_seen(view, device_id)
         self.mailboxes.wake(view.org_id)
@@ -724,7 +718,6 @@ class LiveHub:
             stored = await self._store_tick(step, now)
             for view in stored:
                 self.mailboxes.push_alert(view)
-            await self._publish_alerts([view.alert_id for view in stored])
         if leader:
             try:  # a failing safety step is logged and retried next tick; the units still go out
                 await self._escalate(now)
@@ -751,6 +744,7 @@ class LiveHub:
                 )
                 if alert_id is not None:  # None: the database already has it open (another instance)
                     views.append(a.view(alert_id))
+            await notify_alerts(conn, self.cluster.instance, [view.alert_id for view in views])
         return views
 
     async def _missed_checkins(self, now: datetime) -> None:
@@ -772,6 +766,7 @@ class LiveHub:
                     payload={"lon": lon, "lat": lat, "text": text, "device_id": timer.device_id},
                 )
                 await alerts_repo.mark_checkin_missed(conn, timer.device_id, alert_id)
+                await notify_alerts(conn, self.cluster.instance, [alert_id])
             timer.fired = True  # only once it is stored: a failed attempt is tried again next tick
             view = AlertView(
                 alert_id=alert_id,
@@ -786,7 +781,6 @@ class LiveHub:
             )
             self.mailboxes.push_alert(view)
             self._watch(view, timer.device_id)
-            await self._publish_alerts([alert_id])
 
     async def _escalate(self, now: datetime) -> None:
         """Every safety alert nobody acknowledged in time goes one level up: stored with who is told, pushed
@@ -797,13 +791,14 @@ class LiveHub:
             if level <= watched.view.escalation_level:
                 continue
             told = self._colleagues(watched, settings, now)
-            async with self.alarm_pool.acquire() as conn:
+            async with self.alarm_pool.acquire() as conn, conn.transaction():
                 view = await alerts_repo.escalate(conn, alert_id, level, now, [t[0] for t in told])
+                if view is not None:  # the other instances hear it when it commits
+                    await notify_alerts(conn, self.cluster.instance, [alert_id])
             if view is None:  # acknowledged meanwhile (maybe on another instance)
                 self.escalating.pop(alert_id, None)
                 continue
             watched.view = view
-            await self._publish_alerts([alert_id])
             self.mailboxes.push_alert(
                 view, skip_roles=frozenset() if settings.notify_teamlead else frozenset({"teamlead"})
             )

@@ -4,7 +4,9 @@ Frames are queued in arrival order. A flush writes a whole batch in one transact
 the partitioned history, other frames into field_events (plus status changes and alerts), and per device the
 highest durable sequence number. Inside the transaction the devices' rows are locked and every frame whose seq
 is already durable is dropped, so a frame resent after a reconnect (even to another instance) is stored once.
-Only after the commit are the devices acknowledged.
+Only after the commit are the devices acknowledged. The other instances hear of the alerts a batch raised by a
+NOTIFY sent in that same transaction (the `in_transaction` hook, `LiveHub._notify_alerts`), so it reaches them
+even if this instance dies right after the commit, and never for a batch that rolled back.
 
 One bad frame must never stop storage for everyone. A batch whose transaction fails for a reason that is not
 the database being away (see `is_transient`) is split in halves and each half retried, down to the one frame
