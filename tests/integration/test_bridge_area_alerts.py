@@ -3,6 +3,7 @@ the reference partner, the bridge, the backend, a tablet and an operator."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,9 +61,10 @@ async def test_a_police_alert_reaches_units_inside_its_area_and_no_others(
             second = await op.recv_until(lambda f: isinstance(f, Delta) and f.area_alerts, timeout=10)
             assert second.area_alerts[0].unit_ids == [world.unit_a]
             assert second.area_alerts[0].alert_id == frame.alert_id
-            async with pool.acquire() as conn:
-                results = await conn.fetch("SELECT result FROM bridge_inbox WHERE type = 'cap' ORDER BY seq")
-            assert [r["result"] for r in results] == [
+            # the bridge records the backend's answer after the tablets have it (the backend first asks the
+            # other instances whose tablets they reached)
+            results = await inbox_results(pool, count=2)
+            assert results == [
                 f"area alert {first.area_alerts[0].alert_id} to units []",
                 f"area alert {frame.alert_id} to units [{world.unit_a}]",
             ]
@@ -107,3 +109,15 @@ async def test_only_the_service_role_posts_area_alerts_and_a_repeat_is_not_pushe
             point = [[4.9, 52.3]] * 4  # a degenerate area elsewhere concerns nobody
             r = await http.post("/api/area-alerts", json={**body, "identifier": "p-2", "polygons": [point]})
             assert r.status_code == 201 and r.json()["unit_ids"] == []
+
+
+async def inbox_results(pool: asyncpg.Pool, count: int, timeout_s: float = 10) -> list[str | None]:
+    """The CAP messages' results in the bridge's inbox once `count` of them are recorded (or the timeout)."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT result FROM bridge_inbox WHERE type = 'cap' ORDER BY seq")
+        results = [r["result"] for r in rows]
+        if sum(1 for r in results if r is not None) >= count or asyncio.get_running_loop().time() > deadline:
+            return results
+        await asyncio.sleep(0.1)
