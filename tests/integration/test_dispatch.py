@@ -104,22 +104,18 @@ async def test_task_reaches_the_tablet_and_its_progress_the_operator(
                 await tablet.send(
                     TaskUpdated(seq=seq, task_id=task["task_id"], state=state, at=now + timedelta(seconds=i))
                 )
-            delta = await op.recv_until(
-                lambda f: isinstance(f, Delta) and any(e.text.endswith("ter plaatse") for e in f.timeline)
-            )
-            unit = (
-                await op.recv_until(
-                    lambda f: (
-                        isinstance(f, Delta)
-                        and any(
-                            u.unit_id == world.unit_a and u.status == UnitStatus.ON_SCENE for u in f.units
-                        )
+            # the timeline line and the unit's new status may come in one delta or in either order
+            seen = {"timeline": False, "status": False}
+
+            def on_scene(f: Any) -> bool:
+                if isinstance(f, Delta):
+                    seen["timeline"] |= any(e.text.endswith("ter plaatse") for e in f.timeline)
+                    seen["status"] |= any(
+                        u.unit_id == world.unit_a and u.status == UnitStatus.ON_SCENE for u in f.units
                     )
-                )
-                if not any(u.unit_id == world.unit_a and u.status == UnitStatus.ON_SCENE for u in delta.units)
-                else delta
-            )
-            assert unit is not None
+                return seen["timeline"] and seen["status"]
+
+            await op.recv_until(on_scene)
             seq += 1
             await tablet.send(
                 TaskUpdated(
