@@ -98,23 +98,7 @@ async def create_incident(services: Services, principal: Principal, data: Incide
     async with services.pool.acquire() as conn, conn.transaction():
         lon, lat, address = await _locate(services, principal, data)
         org_id, beat_id = await _place(services, principal, conn, lon, lat, data.org_id)
-        new = repo.NewIncident(
-            org_id=org_id,
-            category=data.category,
-            priority=data.priority,
-            description=data.description,
-            lon=lon,
-            lat=lat,
-            address=address,
-            beat_id=beat_id,
-            required_domain=data.required_domain,
-            created_by=principal.account_id,
-            source=data.source,
-            external_id=data.external_id,
-            exercise=data.exercise,
-            bag_id=data.bag_id if address == data.address else None,
-            buurtcode=data.buurtcode if address == data.address else None,
-        )
+        new = _incident_row(principal, data, org_id, beat_id, lon, lat, address)
         incident_id = await repo.create_incident(conn, new, await _actor_name(conn, principal))
         if incident_id is None:  # a partner's incident handed over again: the melding made the first time
             return await _visible_incident(conn, principal, await _external(conn, org_id, data))
@@ -227,23 +211,7 @@ async def _new_incident(
         raise BadInput("een overgedragen melding heeft een source en external_id", field="external_id")
     lon, lat, address = await _locate(services, principal, data)
     org_id, beat_id = await _place(services, principal, conn, lon, lat, data.org_id, owners_seen)
-    return repo.NewIncident(
-        org_id=org_id,
-        category=data.category,
-        priority=data.priority,
-        description=data.description,
-        lon=lon,
-        lat=lat,
-        address=address,
-        beat_id=beat_id,
-        required_domain=data.required_domain,
-        created_by=principal.account_id,
-        source=data.source,
-        external_id=data.external_id,
-        exercise=data.exercise,
-        bag_id=data.bag_id if address == data.address else None,
-        buurtcode=data.buurtcode if address == data.address else None,
-    )
+    return _incident_row(principal, data, org_id, beat_id, lon, lat, address)
 
 
 async def _external(conn: Conn, org_id: int, data: IncidentRequest) -> int:
@@ -277,6 +245,36 @@ async def _locate(
         raise BadInput("adres niet gevonden: noem de buurt of klik op de kaart", field="address")
     point = shape(rows[0]["geometry"]).representative_point()
     return point.x, point.y, data.address.strip()
+
+
+def _incident_row(
+    principal: Principal,
+    data: IncidentRequest,
+    org_id: int,
+    beat_id: int | None,
+    lon: float,
+    lat: float,
+    address: str,
+) -> repo.NewIncident:
+    """The melding's row from a located and placed request (one build for POST /api/incidents and the batch).
+    The geocoder's BAG id and buurtcode count only when the address is the one the request gave."""
+    return repo.NewIncident(
+        org_id=org_id,
+        category=data.category,
+        priority=data.priority,
+        description=data.description,
+        lon=lon,
+        lat=lat,
+        address=address,
+        beat_id=beat_id,
+        required_domain=data.required_domain,
+        created_by=principal.account_id,
+        source=data.source,
+        external_id=data.external_id,
+        exercise=data.exercise,
+        bag_id=data.bag_id if address == data.address else None,
+        buurtcode=data.buurtcode if address == data.address else None,
+    )
 
 
 async def _place(
