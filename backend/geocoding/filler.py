@@ -5,7 +5,10 @@ rows without an address (``address_state IS NULL``) every `geocoder_poll_s` (or 
 geocoder for the nearest address to the row's position (reverse), and stores the address text, the BAG id and
 the CBS buurtcode. When the geocoder cannot be asked the row gets the buurtcode of the buurt its position lies
 in (the shipped buurt polygons, the beats whose code is a CBS code) and state 'unreachable'; it is tried again
-after `geocoder_retry_s`. Rows older than a day are left alone (a restored backup is not geocoded in bulk).
+after `geocoder_retry_s`. It only fills what is missing: an address text, BAG id or buurtcode the row already
+holds (chosen in the console, or stored by another instance's filler while this one waited for its geocoder)
+is never overwritten, and never with NULL. Rows older than a day are left alone (a restored backup is not
+geocoded in bulk).
 """
 
 from __future__ import annotations
@@ -55,8 +58,9 @@ TABLES = (
 class Filled:
     table: str
     key: Any
-    state: str
-    address: Address | None
+    state: str  # what the row says now ('found' when it already held an address), or what this pass found
+    address: Address | None  # the geocoder's answer (None: none, or not asked)
+    kept: bool = False  # the row was filled meanwhile (another instance, an earlier pass): left as it was
 
 
 @dataclass
@@ -137,20 +141,31 @@ class AddressFiller:
             buurtcode = address.buurtcode if address is not None else None
             if buurtcode is None:
                 buurtcode = await self.buurtcode_at(lon, lat)
-        # a melding shows the address when nothing was typed (the same statement: readers see both at once)
-        shown = ", address = CASE WHEN address = '' THEN coalesce($2, '') ELSE address END"
+        # Only what is missing is filled: a known address text, BAG id or buurtcode (chosen in the console,
+        # or stored meanwhile by another instance's filler or an earlier pass) is never overwritten, least of
+        # all with NULL when the geocoder could not be asked. The row is updated only while it still wants an
+        # address (the state the SELECT read: another instance may have filled it since), and a row that holds
+        # an address text is 'found' whatever this answer was. A melding shows the address when nothing was
+        # typed (the same statement: readers see both at once).
+        shown = ", address = CASE WHEN address = '' THEN coalesce(address_text, $2, '') ELSE address END"
         async with self.pool.acquire() as conn:
-            await conn.execute(
-                f"""UPDATE {table.name} SET address_text = $2, bag_id = $3, buurtcode = $4,
-                           address_state = $5, address_at = now(){shown if table.name == "incidents" else ""}
-                    WHERE {table.key} = $1""",  # noqa: S608  # names from TABLES
+            stored = await conn.fetchrow(
+                f"""UPDATE {table.name} SET address_text = coalesce(address_text, $2),
+                           bag_id = coalesce(bag_id, $3), buurtcode = coalesce(buurtcode, $4),
+                           address_state = CASE WHEN coalesce(address_text, $2) IS NOT NULL THEN 'found'
+                                                ELSE $5 END,
+                           address_at = now(){shown if table.name == "incidents" else ""}
+                    WHERE {table.key} = $1 AND (address_state IS NULL OR address_state = 'unreachable')
+                    RETURNING address_state""",  # noqa: S608  # names from TABLES
                 key,
                 address.weergavenaam if address else None,
                 address.bag_id if address else None,
                 buurtcode,
                 state,
             )
-        return Filled(table=table.name, key=key, state=state, address=address)
+        if stored is None:  # filled meanwhile (another instance, a chosen address): left as it is
+            return Filled(table=table.name, key=key, state=state, address=address, kept=True)
+        return Filled(table=table.name, key=key, state=stored["address_state"], address=address)
 
     async def buurtcode_at(self, lon: float, lat: float) -> str | None:
         """The CBS code of the buurt the point lies in, from the beats (their code is the buurtcode)."""
