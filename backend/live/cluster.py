@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 CHANNEL = "schakel_cluster"
 # pg_try_advisory_lock(key): one key per database, so test databases on one server do not share a leader
 LEADER_KEY = 0x5C4A4B45  # "SCKE"
+# the listener connection's application_name (with the instance id after it): pg_stat_activity then shows
+# which instances are listening on this database right now (`others_listening`)
+APPLICATION = "schakel-cluster"
 BACKOFF_START_S = 0.1
 BACKOFF_MAX_S = 5.0
 
@@ -112,6 +115,24 @@ class ClusterBus:
         except Exception:
             log.exception("cluster: could not publish %s", kind)
 
+    async def others_listening(self, conn: Any) -> bool:
+        """Whether another instance listens on this database now (its listener connection is open), read
+        through `conn` (a pool connection). True when it cannot tell (a query that fails): the caller then
+        waits its bounded time as before. An instance whose listener is away catches up when it is back
+        (`on_gap`), so one that is not listening at this moment misses nothing by not being waited for."""
+        try:
+            found: bool = await conn.fetchval(
+                """SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                                  WHERE datname = current_database() AND application_name LIKE $1
+                                    AND application_name <> $2)""",
+                f"{APPLICATION} %",
+                f"{APPLICATION} {self.instance}",
+            )
+        except Exception:
+            log.exception("cluster: could not tell whether other instances listen")
+            return True
+        return bool(found)
+
     # --- leadership ---------------------------------------------------------------------------------------
 
     async def lead(self) -> bool:
@@ -156,7 +177,9 @@ class ClusterBus:
         while True:
             closed = asyncio.Event()
             try:
-                conn = await asyncpg.connect(self.url)
+                conn = await asyncpg.connect(
+                    self.url, server_settings={"application_name": f"{APPLICATION} {self.instance}"}
+                )
                 conn.add_termination_listener(lambda _c, ended=closed: ended.set())
                 await conn.add_listener(CHANNEL, self._on_notify)
                 self._conn = conn

@@ -392,23 +392,28 @@ class LiveHub:
         settled: Callable[[], Awaitable[bool]],
         wait_s: float = OWED_ANSWER_S,
         **ids: int | str | list[int],
-    ) -> None:
+    ) -> bool:
         """Tell the other instances (`cluster_handlers[kind]` there reads the rows and acts), then wait until
-        `settled()` says the rows show it done (re-read whenever one answers), at most `wait_s`."""
+        `settled()` says the rows show it done (re-read whenever one answers), at most `wait_s`. Returns at
+        once, without telling anyone, when no other instance listens on this database now. Returns whether
+        the others were asked."""
         ask = next(self._owed_asks)
         answered = self._asked[ask] = asyncio.Event()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_s
         try:
             async with self.pool.acquire() as conn:
+                if not await self.cluster.others_listening(conn):
+                    return False  # nobody to wait for (one that starts later sends what is owed itself)
                 await self.cluster.publish(conn, kind, ask=ask, **ids)
             while not await settled():
                 left = deadline - loop.time()
                 if left <= 0:
-                    return
+                    return True
                 answered.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(answered.wait(), left)
+            return True
         finally:
             self._asked.pop(ask, None)
 
