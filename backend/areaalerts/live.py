@@ -4,6 +4,11 @@ The units inside an alert's area are stored as its targets (`area_alert_targets`
 unit's tablet sends it the alert and marks it sent. It learns of a new alert by NOTIFY with the alert's id
 (`LiveHub.ask_others("area", ...)`), and when a tablet connects (or the listener comes back after a gap) it
 sends what the unit is still owed: alerts received within `OWED_FOR`, not yet expired, not yet sent to it.
+
+Operators see an alert and the units it reached ("bereikt") in their deltas (`area_alerts`, an
+`AreaAlertView`): when the POST stored it, and again whenever a tablet is sent it later (it connects within
+the hour, or another instance reached it). `show_operators` pushes the stored row to the consoles here and
+tells the other instances (NOTIFY "area_shown" with the id), which push it to theirs.
 """
 
 from __future__ import annotations
@@ -34,7 +39,14 @@ def install(hub: LiveHub) -> None:
         if link.unit_id is not None:
             await send_owed(hub, units=[link.unit_id])
 
+    async def on_shown(event: dict[str, Any]) -> bool:
+        alert_id = event.get("id")
+        if isinstance(alert_id, int):
+            await show_operators(hub, alert_id, everywhere=False)
+        return False  # nobody waits for this one
+
     hub.cluster_handlers["area"] = on_event
+    hub.cluster_handlers["area_shown"] = on_shown
     hub.attach_listeners.append(on_attach)
 
 
@@ -59,6 +71,7 @@ async def send_owed(
     async with hub.pool.acquire() as conn:
         owed = await repo.owed(conn, here, datetime.now(UTC) - OWED_FOR, alert_id)
     sent = 0
+    reached: set[int] = set()  # alerts whose unit_ids changed: their operators are shown them again
     for item in owed:
         link = hub.link_for_unit(item.unit_id)
         if link is None:
@@ -76,6 +89,21 @@ async def send_owed(
             log.info("could not reach unit %s now: %s", item.unit_id, exc)
             continue
         async with hub.pool.acquire() as conn:
-            await repo.mark_sent(conn, item.alert_id, item.unit_id)
+            if await repo.mark_sent(conn, item.alert_id, item.unit_id):
+                reached.add(item.alert_id)
         sent += 1
+    for reached_id in sorted(reached):
+        await show_operators(hub, reached_id)
     return sent
+
+
+async def show_operators(hub: LiveHub, alert_id: int, *, everywhere: bool = True) -> None:
+    """The operators who see the alert get it as stored now (with the units it reached) in their next delta:
+    those connected here, and (`everywhere`) those on the other instances, which read the row themselves."""
+    async with hub.pool.acquire() as conn:
+        view = await repo.get(conn, alert_id)
+        org_ids = await repo.audience(conn, alert_id) if view is not None else frozenset()
+        if view is not None and everywhere:
+            await hub.cluster.publish(conn, "area_shown", id=alert_id)
+    if view is not None and org_ids:
+        hub.push_area_alert(org_ids, view)

@@ -135,17 +135,35 @@ async def owed(
     ]
 
 
-async def mark_sent(conn: Conn, alert_id: int, unit_id: int) -> None:
-    """The unit's tablet was sent the alert: no longer owed, and the alert says it reached the unit."""
-    await conn.execute(
+async def mark_sent(conn: Conn, alert_id: int, unit_id: int) -> bool:
+    """The unit's tablet was sent the alert: no longer owed, and the alert says it reached the unit. True when
+    the alert's `unit_ids` changed (its operators are to see it)."""
+    changed = await conn.fetchval(
         """WITH t AS (UPDATE area_alert_targets SET sent_at = now()
                       WHERE alert_id = $1 AND unit_id = $2 AND sent_at IS NULL RETURNING alert_id)
            UPDATE area_alerts SET unit_ids = (SELECT array_agg(u ORDER BY u)
                                               FROM unnest(array_append(unit_ids, $2)) AS u)
-           WHERE id IN (SELECT alert_id FROM t) AND NOT ($2 = ANY(unit_ids))""",
+           WHERE id IN (SELECT alert_id FROM t) AND NOT ($2 = ANY(unit_ids)) RETURNING id""",
         alert_id,
         unit_id,
     )
+    return changed is not None
+
+
+async def audience(conn: Conn, alert_id: int) -> frozenset[int]:
+    """The organisations whose operators see the alert: those the receiving account sees (its own and, for a
+    meldkamer, the gemeenten linked to it: what the POST pushed it to), and the organisations of its target
+    units."""
+    rows = await conn.fetch(
+        """WITH o AS (SELECT ac.org_id FROM area_alerts a JOIN accounts ac ON ac.id = a.received_by
+                      WHERE a.id = $1)
+           SELECT org_id FROM o
+           UNION SELECT gemeente_id FROM meldkamer_links WHERE meldkamer_id IN (SELECT org_id FROM o)
+           UNION SELECT u.org_id FROM area_alert_targets t JOIN units u ON u.id = t.unit_id
+                 WHERE t.alert_id = $1""",
+        alert_id,
+    )
+    return frozenset(r["org_id"] for r in rows)
 
 
 async def unsent(conn: Conn, alert_id: int) -> int:

@@ -1,7 +1,7 @@
 """A partner's alert for an area (police CAP, posted by the bridge): stored once, pushed at once to the
 tablets of the units whose last position lies in the area (on whichever instance they are connected; a tablet
 connected nowhere gets it when it connects within the hour, `areaalerts/live.py`), and shown to operators in
-their next delta."""
+their next delta, on every instance, and again whenever a tablet is sent it later."""
 
 from __future__ import annotations
 
@@ -125,5 +125,5 @@ async def receive(services: Services, principal: Principal, data: AreaAlertReque
     async with services.pool.acquire() as conn:
         found = await repo.get(conn, view.alert_id)
     assert found is not None
-    services.hub.push_area_alert(frozenset(principal.visible_org_ids), found)
+    await area_live.show_operators(services.hub, view.alert_id)  # the consoles here and on other instances
     return found

@@ -40,7 +40,7 @@ class OperatorMailbox:
     incidents: dict[int, IncidentView] = field(default_factory=dict)
     timeline: list[TimelineEntry] = field(default_factory=list)
     messages: dict[int, MessageView] = field(default_factory=dict)
-    area_alerts: list[AreaAlertView] = field(default_factory=list)
+    area_alerts: dict[int, AreaAlertView] = field(default_factory=dict)  # by alert id: the latest view
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
 
@@ -62,10 +62,10 @@ class OperatorMailbox:
                     incidents=list(self.incidents.values()),
                     timeline=self.timeline,
                     messages=list(self.messages.values()),
-                    area_alerts=self.area_alerts,
+                    area_alerts=list(self.area_alerts.values()),
                 )
             )
-            self.units, self.alerts, self.area_alerts = {}, [], []
+            self.units, self.alerts, self.area_alerts = {}, [], {}
             self.incidents, self.timeline, self.messages = {}, [], {}
         return frames
 
@@ -132,10 +132,14 @@ class Mailboxes:
                     box.messages[message.message_id] = message
 
     def push_area_alert(self, org_ids: frozenset[int], view: AreaAlertView) -> None:
-        """A partner's area alert rides with the next tick to operators who see any of org_ids."""
+        """A partner's area alert rides with the next tick to operators who see any of org_ids: once per tick,
+        the view that reached the most units (its `unit_ids` only grow; reads of the row may finish out of
+        order)."""
         for box in self._boxes:
             if box.org_ids & org_ids:
-                box.area_alerts.append(view)
+                held = box.area_alerts.get(view.alert_id)
+                if held is None or len(view.unit_ids) >= len(held.unit_ids):
+                    box.area_alerts[view.alert_id] = view
 
     def wake(self, org_id: int) -> None:
         """Send what the operators who may see org_id have now, without waiting for the tick."""

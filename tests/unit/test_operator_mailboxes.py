@@ -11,6 +11,7 @@ from shared.protocol import (
     AlertKind,
     AlertRaised,
     AlertView,
+    AreaAlertView,
     Delta,
     MessageView,
     UnitStatus,
@@ -124,3 +125,14 @@ def test_an_escalation_the_organisation_keeps_from_team_leads_reaches_only_the_o
     assert operator.urgent == [view] and lead.urgent == []
     boxes.push_alert(view)  # with notify_teamlead
     assert lead.urgent == [view]
+
+
+def test_an_area_alert_goes_out_once_per_delta_with_the_most_units_reached() -> None:
+    boxes = Mailboxes()
+    box = boxes.add(frozenset({1}), _ignore)
+    for reached in ([3], [3, 4], []):  # the last one is a read of the row that finished late
+        boxes.push_area_alert(frozenset({1}), AreaAlertView(alert_id=7, source="politie", unit_ids=reached))
+    boxes.push_area_alert(frozenset({2}), AreaAlertView(alert_id=8, source="politie"))  # not this operator's
+    [delta] = box.take_frames(T0)
+    assert isinstance(delta, Delta)
+    assert [(a.alert_id, a.unit_ids) for a in delta.area_alerts] == [(7, [3, 4])]
