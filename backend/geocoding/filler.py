@@ -143,15 +143,18 @@ class AddressFiller:
                 buurtcode = await self.buurtcode_at(lon, lat)
         # Only what is missing is filled: a known address text, BAG id or buurtcode (chosen in the console,
         # or stored meanwhile by another instance's filler or an earlier pass) is never overwritten, least of
-        # all with NULL when the geocoder could not be asked. The row is updated only while it still wants an
-        # address (the state the SELECT read: another instance may have filled it since), and a row that holds
-        # an address text is 'found' whatever this answer was. A melding shows the address when nothing was
-        # typed (the same statement: readers see both at once).
+        # all with NULL when the geocoder could not be asked; only an address filled in now brings its own
+        # buurtcode, over the polygon's fallback an earlier 'unreachable' pass stored. The row is updated only
+        # while it still wants an address (the state the SELECT read: another instance may have filled it
+        # since), and a row that holds an address text is 'found' whatever this answer was. A melding shows
+        # the address when nothing was typed (the same statement: readers see both at once).
         shown = ", address = CASE WHEN address = '' THEN coalesce(address_text, $2, '') ELSE address END"
         async with self.pool.acquire() as conn:
             stored = await conn.fetchrow(
                 f"""UPDATE {table.name} SET address_text = coalesce(address_text, $2),
-                           bag_id = coalesce(bag_id, $3), buurtcode = coalesce(buurtcode, $4),
+                           bag_id = coalesce(bag_id, $3),
+                           buurtcode = CASE WHEN address_text IS NULL AND $2 IS NOT NULL
+                                            THEN coalesce($4, buurtcode) ELSE coalesce(buurtcode, $4) END,
                            address_state = CASE WHEN coalesce(address_text, $2) IS NOT NULL THEN 'found'
                                                 ELSE $5 END,
                            address_at = now(){shown if table.name == "incidents" else ""}
