@@ -427,7 +427,35 @@ async def get_task(conn: Conn, task_id: int) -> asyncpg.Record | None:
     )
 
 
-async def cancel_task(conn: Conn, task_id: int, actor: str, reason: str) -> asyncpg.Record:
+async def unit_active_tasks(conn: Conn, unit_id: int) -> list[CurrentTask]:
+    """The unit's active tasks with their meldingen, locked until the transaction ends: a take-over for a P1
+    decides on them, and a tablet's progress on one waits for it (apply_task_update locks the row too)."""
+    rows = await conn.fetch(
+        """SELECT t.id, t.state, i.id AS incident_id, i.priority, i.category, i.description, i.address
+           FROM tasks t JOIN incidents i ON i.id = t.incident_id
+           WHERE t.unit_id = $1 AND t.state = ANY($2) ORDER BY t.id FOR UPDATE OF t""",
+        unit_id,
+        list(ACTIVE),
+    )
+    return [
+        CurrentTask(
+            task_id=r["id"],
+            incident_id=r["incident_id"],
+            priority=r["priority"],
+            category=r["category"],
+            description=r["description"],
+            address=r["address"],
+            state=TaskState(r["state"]),
+        )
+        for r in rows
+    ]
+
+
+async def cancel_task(
+    conn: Conn, task_id: int, actor: str, reason: str, *, text: str | None = None
+) -> TimelineEntry:
+    """Cancel an active task; returns the `cancelled` line it adds to its melding's timeline: "HH-03:
+    opdracht geannuleerd (reason)", or `text` when given (a take-over for a P1 writes its own)."""
     row = await conn.fetchrow(
         """UPDATE tasks t SET state = 'cancelled', state_at = now() FROM units u
            WHERE t.id = $1 AND u.id = t.unit_id AND t.state = ANY($2)
@@ -437,11 +465,11 @@ async def cancel_task(conn: Conn, task_id: int, actor: str, reason: str) -> asyn
     )
     if row is None:
         raise Conflict("deze taak is niet meer actief", field="task_id")
-    text = f"{row['call_sign']}: opdracht geannuleerd" + (f" ({reason})" if reason else "")
-    await add_event(
+    if text is None:
+        text = f"{row['call_sign']}: opdracht geannuleerd" + (f" ({reason})" if reason else "")
+    return await add_event(
         conn, row["incident_id"], "cancelled", text, actor, task_id=task_id, unit_id=row["unit_id"]
     )
-    return row
 
 
 async def recently_cancelled(conn: Conn, unit_id: int, hours: float = 12.0) -> list[int]:
