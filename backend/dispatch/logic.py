@@ -182,10 +182,15 @@ def melding_text(incident_id: int, priority: int, category: str) -> str:
     return f"P{priority}-melding #{incident_id} ({category})"
 
 
-def takeover_reason(incident_id: int, priority: int, category: str) -> str:
-    """Why a released task ended, as the tablet shows it: "overgenomen voor P1-melding #12 (Vechtpartij)";
-    the released melding's timeline line is the call sign and this."""
-    return f"overgenomen voor {melding_text(incident_id, priority, category)}"
+def takeover_reason(priority: int, category: str) -> str:
+    """Why a released task ended, as the tablet shows it (next to the P1 it names the way its list does, by
+    category; melding numbers mean nothing to a boa): "overgenomen voor P1: Vechtpartij"."""
+    return f"overgenomen voor P{priority}: {category}"
+
+
+def taken_over_text(call_sign: str, incident_id: int, priority: int, category: str) -> str:
+    """The released task's line on its own melding: "HH-03 overgenomen voor P1-melding #12 (Vechtpartij)"."""
+    return f"{call_sign} overgenomen voor {melding_text(incident_id, priority, category)}"
 
 
 def taken_from_text(call_sign: str, incident_id: int, priority: int, category: str) -> str:

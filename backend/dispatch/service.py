@@ -26,6 +26,7 @@ from backend.dispatch.logic import (
     Proposal,
     propose_units,
     taken_from_text,
+    taken_over_text,
     takeover_reason,
     takes_over,
 )
@@ -448,8 +449,9 @@ async def _take_over(
     for old in await repo.unit_active_tasks(conn, unit_id):
         if old.incident_id == view.incident_id or not takes_over(view.priority, old.priority):
             continue
-        reason = takeover_reason(view.incident_id, view.priority, view.category)
-        line = await repo.cancel_task(conn, old.task_id, actor, reason, text=f"{call_sign} {reason}")
+        reason = takeover_reason(view.priority, view.category)
+        text = taken_over_text(call_sign, view.incident_id, view.priority, view.category)
+        line = await repo.cancel_task(conn, old.task_id, actor, reason, text=text)
         await repo.add_event(
             conn,
             view.incident_id,

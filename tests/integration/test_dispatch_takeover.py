@@ -95,7 +95,7 @@ async def test_a_p1_takes_the_unit_from_its_p3_task_which_needs_a_unit_again(
             # the tablet: first the old task goes, with the reason, then the P1 arrives
             frame = await tablet.recv_until(lambda f: isinstance(f, TaskCancelled | TaskAssigned))
             assert isinstance(frame, TaskCancelled) and frame.task_id == old["task_id"]
-            assert frame.reason == f"overgenomen voor P1-melding #{p1} (Vechtpartij)"
+            assert frame.reason == "overgenomen voor P1: Vechtpartij"
             frame = await tablet.recv_until(lambda f: isinstance(f, TaskAssigned))
             assert frame.task_id == new["task_id"] and frame.priority == 1
 

@@ -62,7 +62,7 @@ async def test_a_p1_takes_the_unit_and_the_tablet_drops_the_p3_and_rings_for_the
             first, second = app.tasks.rows
             assert (first["task_id"], first["urgent"], first["title"]) == (new, True, "Vechtpartij")
             assert first["action"] == "Accepteren"
-            reason = f"overgenomen voor P1-melding #{p1} (Vechtpartij)"
+            reason = "overgenomen voor P1: Vechtpartij"
             assert second["task_id"] == old and second["closed"]
             assert second["state"] == f"Ingetrokken  —  reden: {reason}"
             assert alarms == [3, 1]
@@ -77,5 +77,7 @@ async def test_a_p1_takes_the_unit_and_the_tablet_drops_the_p3_and_rings_for_the
             await watch.until(lambda: "A-01: geaccepteerd" in watch.timeline[-3:])
             detail = (await http.get(f"/api/incidents/{p3}")).json()
             assert [t["state"] for t in detail["incident"]["tasks"]] == ["cancelled"]
-            assert f"A-01 {reason}" in [e["text"] for e in detail["timeline"]]
+            assert f"A-01 overgenomen voor P1-melding #{p1} (Vechtpartij)" in [
+                e["text"] for e in detail["timeline"]
+            ]
             assert [e["text"] for e in detail["timeline"]].count("A-01: geaccepteerd") == 1

@@ -12,6 +12,7 @@ from backend.dispatch.logic import (
     IncidentSite,
     propose_units,
     taken_from_text,
+    taken_over_text,
     takeover_reason,
     takes_over,
 )
@@ -108,7 +109,11 @@ def test_only_a_p1_takes_a_unit_over_and_only_from_a_lower_priority_task(
 
 
 def test_a_take_over_names_the_other_melding_on_both_timelines() -> None:
-    assert takeover_reason(12, 1, "Vechtpartij") == "overgenomen voor P1-melding #12 (Vechtpartij)"
+    assert takeover_reason(1, "Vechtpartij") == "overgenomen voor P1: Vechtpartij"  # the tablet's reason
+    assert (
+        taken_over_text("HH-03", 12, 1, "Vechtpartij")
+        == "HH-03 overgenomen voor P1-melding #12 (Vechtpartij)"
+    )
     assert taken_from_text("HH-03", 11, 3, "Afval") == "HH-03 overgenomen van P3-melding #11 (Afval)"
 
 
