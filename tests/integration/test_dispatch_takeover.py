@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from backend.orgs import repository as orgs
 from meldkamer_bridge import handover
 from meldkamer_bridge.adapters import eido
 from shared.bridge_api import TimelineLine
@@ -32,8 +33,7 @@ ACTIVE = {"assigned", "accepted", "en_route", "on_scene"}
 
 
 async def add_bridge_account(database_url: str, meldkamer: int) -> None:
-    from backend.orgs import repository as orgs
-
+    """The bridge's service account (role service, in the meldkamer): it hands the P3 over."""
     conn = await asyncpg.connect(database_url)
     try:
         await orgs.create_account(
@@ -83,7 +83,7 @@ async def test_a_p1_takes_the_unit_from_its_p3_task_which_needs_a_unit_again(
             await tablet.recv_until(lambda f: isinstance(f, Ack) and f.upto == seq)
 
             p1 = (await new_incident(http, priority=1, category="Vechtpartij"))["incident_id"]
-            (busy,) = [p for p in (await http.get(f"/api/incidents/{p1}/proposals")).json()]
+            (busy,) = (await http.get(f"/api/incidents/{p1}/proposals")).json()
             assert busy["unit_id"] == world.unit_a and busy["may_take"] is True
             assert busy["task_id"] == old["task_id"] and busy["task_state"] == "en_route"
 
@@ -109,7 +109,7 @@ async def test_a_p1_takes_the_unit_from_its_p3_task_which_needs_a_unit_again(
                 if isinstance(f, Delta):
                     seen.update({i.incident_id: i for i in f.incidents})
                     lines.extend((e.incident_id, e.text) for e in f.timeline)
-                return p1 in seen and (p3, taken) in lines and seen[p3].tasks[0].state != "en_route"
+                return p1 in seen and (p3, taken) in lines and seen[p3].tasks[0].state == TaskState.CANCELLED
 
             await op.recv_until(both)
             assert [t.state for t in seen[p3].tasks] == [TaskState.CANCELLED]
