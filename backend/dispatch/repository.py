@@ -14,7 +14,15 @@ import msgspec
 from backend.db.pool import Conn
 from backend.dispatch.logic import CurrentTask, task_title
 from backend.errors import Conflict, NotFound
-from shared.protocol import IncidentView, MessageView, TaskAssigned, TaskState, TaskView, TimelineEntry
+from shared.protocol import (
+    IncidentView,
+    MessageView,
+    TaskAssigned,
+    TaskCancelled,
+    TaskState,
+    TaskView,
+    TimelineEntry,
+)
 from shared.tasks import ACTIVE_TASK_STATES, IMPLIED_UNIT_STATUS, TASK_STATE_LABELS, task_transition_allowed
 
 ACTIVE = tuple(sorted(state.value for state in ACTIVE_TASK_STATES))  # as the tasks table stores them
@@ -278,10 +286,11 @@ async def close_incident(conn: Conn, incident_id: int, actor: str, reason: str) 
     if closed is None:
         raise Conflict("deze melding is al afgesloten", field="incident_id")
     cancelled = await conn.fetch(
-        """UPDATE tasks SET state = 'cancelled', state_at = now() WHERE incident_id = $1 AND state = ANY($2)
-           RETURNING id, unit_id""",
+        """UPDATE tasks SET state = 'cancelled', state_at = now(), cancel_reason = $3
+           WHERE incident_id = $1 AND state = ANY($2) RETURNING id, unit_id""",
         incident_id,
         list(ACTIVE),
+        reason,
     )
     await add_event(
         conn, incident_id, "closed", "melding afgesloten" + (f": {reason}" if reason else ""), actor
@@ -457,11 +466,12 @@ async def cancel_task(
     """Cancel an active task; returns the `cancelled` line it adds to its melding's timeline: "HH-03:
     opdracht geannuleerd (reason)", or `text` when given (a take-over for a P1 writes its own)."""
     row = await conn.fetchrow(
-        """UPDATE tasks t SET state = 'cancelled', state_at = now() FROM units u
+        """UPDATE tasks t SET state = 'cancelled', state_at = now(), cancel_reason = $3 FROM units u
            WHERE t.id = $1 AND u.id = t.unit_id AND t.state = ANY($2)
            RETURNING t.incident_id, t.unit_id, u.call_sign""",
         task_id,
         list(ACTIVE),
+        reason,
     )
     if row is None:
         raise Conflict("deze taak is niet meer actief", field="task_id")
@@ -472,15 +482,16 @@ async def cancel_task(
     )
 
 
-async def recently_cancelled(conn: Conn, unit_id: int, hours: float = 12.0) -> list[int]:
-    """A unit's tasks cancelled in the last hours: a tablet that was offline then has not heard it."""
+async def recently_cancelled(conn: Conn, unit_id: int, hours: float = 12.0) -> list[TaskCancelled]:
+    """A unit's tasks cancelled in the last hours, with their reasons: a tablet that was offline then has not
+    heard it."""
     rows = await conn.fetch(
-        """SELECT id FROM tasks WHERE unit_id = $1 AND state = 'cancelled'
+        """SELECT id, cancel_reason FROM tasks WHERE unit_id = $1 AND state = 'cancelled'
            AND state_at > now() - make_interval(secs => $2) ORDER BY id""",
         unit_id,
         hours * 3600.0,
     )
-    return [r["id"] for r in rows]
+    return [TaskCancelled(task_id=r["id"], reason=r["cancel_reason"]) for r in rows]
 
 
 async def tasks_to_send(

@@ -196,3 +196,15 @@ async def test_only_a_p1_takes_over_and_it_releases_every_lower_task_but_never_a
                 f"A-01 overgenomen van P2-melding #{p2} (Overlast jeugd)",
             ]
             assert not any("overgenomen" in t for t in await lines(p1b))
+
+        # the tablet was offline all along: on connect it gets its two P1s and hears why the others went
+        boa = await login(server.base, "boa_a", world.tablet_a)
+        async with socket_to(server.ws + "/ws/field", boa["access_token"]) as tablet:
+            await tablet.recv()  # welcome
+            frames = [await tablet.recv() for _ in range(4)]
+        assert [(f.incident_id, f.priority) for f in frames if isinstance(f, TaskAssigned)] == [
+            (p1, 1),
+            (p1b, 1),
+        ]
+        reason = "overgenomen voor P1: Vechtpartij"
+        assert [f.reason for f in frames if isinstance(f, TaskCancelled)] == [reason, reason]
