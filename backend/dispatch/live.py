@@ -171,7 +171,7 @@ async def resend_owed(hub: LiveHub, link: FieldLink) -> None:
     frames: list[Message] = [
         *tasks,
         *(text_frame(m) for m in messages),
-        *(TaskCancelled(task_id=task_id) for task_id in cancelled),  # the tablet ignores ones it has closed
+        *cancelled,  # with their reasons (a P1 took the unit over); the tablet ignores ones it has closed
     ]
     with contextlib.suppress(Exception):
         for frame in frames:

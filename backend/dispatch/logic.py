@@ -122,7 +122,7 @@ def _proposal(site: IncidentSite, unit: Candidate) -> Proposal:
     has_domain = site.required_domain in unit.domains
     current = unit.current_task
     busy = unit.status != UnitStatus.AVAILABLE or unit.busy_with_task or current is not None
-    may_take = busy and site.priority == 1 and current is not None and current.priority > 1
+    may_take = busy and current is not None and takes_over(site.priority, current.priority)
     reasons = []
     if unit.lon is None or unit.lat is None:
         distance = score = None
@@ -167,6 +167,35 @@ def _proposal(site: IncidentSite, unit: Candidate) -> Proposal:
         task_state=None if current is None else current.state,
         may_take=may_take,
     )
+
+
+def takes_over(priority: int, task_priority: int) -> bool:
+    """Whether assigning a unit to a melding of `priority` takes it from its task on a melding of
+    `task_priority`: only a P1 does, and only from a lower-priority (P2, P3) task. The proposals offer it
+    ("Overnemen voor P1") and the assignment releases that task in the same transaction. Any other busy unit
+    keeps its task ("Toch koppelen": pas vrij na de huidige taak)."""
+    return priority == 1 and task_priority > 1
+
+
+def melding_text(incident_id: int, priority: int, category: str) -> str:
+    """A melding as another melding's timeline names it: "P1-melding #12 (Vechtpartij)"."""
+    return f"P{priority}-melding #{incident_id} ({category})"
+
+
+def takeover_reason(priority: int, category: str) -> str:
+    """Why a released task ended, as the tablet shows it (next to the P1 it names the way its list does, by
+    category; melding numbers mean nothing to a boa): "overgenomen voor P1: Vechtpartij"."""
+    return f"overgenomen voor P{priority}: {category}"
+
+
+def taken_over_text(call_sign: str, incident_id: int, priority: int, category: str) -> str:
+    """The released task's line on its own melding: "HH-03 overgenomen voor P1-melding #12 (Vechtpartij)"."""
+    return f"{call_sign} overgenomen voor {melding_text(incident_id, priority, category)}"
+
+
+def taken_from_text(call_sign: str, incident_id: int, priority: int, category: str) -> str:
+    """The P1's timeline note: where the unit came from."""
+    return f"{call_sign} overgenomen van {melding_text(incident_id, priority, category)}"
 
 
 def task_text(task: CurrentTask) -> str:

@@ -14,7 +14,15 @@ import msgspec
 from backend.db.pool import Conn
 from backend.dispatch.logic import CurrentTask, task_title
 from backend.errors import Conflict, NotFound
-from shared.protocol import IncidentView, MessageView, TaskAssigned, TaskState, TaskView, TimelineEntry
+from shared.protocol import (
+    IncidentView,
+    MessageView,
+    TaskAssigned,
+    TaskCancelled,
+    TaskState,
+    TaskView,
+    TimelineEntry,
+)
 from shared.tasks import ACTIVE_TASK_STATES, IMPLIED_UNIT_STATUS, TASK_STATE_LABELS, task_transition_allowed
 
 ACTIVE = tuple(sorted(state.value for state in ACTIVE_TASK_STATES))  # as the tasks table stores them
@@ -278,10 +286,11 @@ async def close_incident(conn: Conn, incident_id: int, actor: str, reason: str) 
     if closed is None:
         raise Conflict("deze melding is al afgesloten", field="incident_id")
     cancelled = await conn.fetch(
-        """UPDATE tasks SET state = 'cancelled', state_at = now() WHERE incident_id = $1 AND state = ANY($2)
-           RETURNING id, unit_id""",
+        """UPDATE tasks SET state = 'cancelled', state_at = now(), cancel_reason = $3
+           WHERE incident_id = $1 AND state = ANY($2) RETURNING id, unit_id""",
         incident_id,
         list(ACTIVE),
+        reason,
     )
     await add_event(
         conn, incident_id, "closed", "melding afgesloten" + (f": {reason}" if reason else ""), actor
@@ -427,32 +436,62 @@ async def get_task(conn: Conn, task_id: int) -> asyncpg.Record | None:
     )
 
 
-async def cancel_task(conn: Conn, task_id: int, actor: str, reason: str) -> asyncpg.Record:
+async def unit_active_tasks(conn: Conn, unit_id: int) -> list[CurrentTask]:
+    """The unit's active tasks with their meldingen, locked until the transaction ends: a take-over for a P1
+    decides on them, and a tablet's progress on one waits for it (apply_task_update locks the row too)."""
+    rows = await conn.fetch(
+        """SELECT t.id, t.state, i.id AS incident_id, i.priority, i.category, i.description, i.address
+           FROM tasks t JOIN incidents i ON i.id = t.incident_id
+           WHERE t.unit_id = $1 AND t.state = ANY($2) ORDER BY t.id FOR UPDATE OF t""",
+        unit_id,
+        list(ACTIVE),
+    )
+    return [
+        CurrentTask(
+            task_id=r["id"],
+            incident_id=r["incident_id"],
+            priority=r["priority"],
+            category=r["category"],
+            description=r["description"],
+            address=r["address"],
+            state=TaskState(r["state"]),
+        )
+        for r in rows
+    ]
+
+
+async def cancel_task(
+    conn: Conn, task_id: int, actor: str, reason: str, *, text: str | None = None
+) -> TimelineEntry:
+    """Cancel an active task; returns the `cancelled` line it adds to its melding's timeline: "HH-03:
+    opdracht geannuleerd (reason)", or `text` when given (a take-over for a P1 writes its own)."""
     row = await conn.fetchrow(
-        """UPDATE tasks t SET state = 'cancelled', state_at = now() FROM units u
+        """UPDATE tasks t SET state = 'cancelled', state_at = now(), cancel_reason = $3 FROM units u
            WHERE t.id = $1 AND u.id = t.unit_id AND t.state = ANY($2)
            RETURNING t.incident_id, t.unit_id, u.call_sign""",
         task_id,
         list(ACTIVE),
+        reason,
     )
     if row is None:
         raise Conflict("deze taak is niet meer actief", field="task_id")
-    text = f"{row['call_sign']}: opdracht geannuleerd" + (f" ({reason})" if reason else "")
-    await add_event(
+    if text is None:
+        text = f"{row['call_sign']}: opdracht geannuleerd" + (f" ({reason})" if reason else "")
+    return await add_event(
         conn, row["incident_id"], "cancelled", text, actor, task_id=task_id, unit_id=row["unit_id"]
     )
-    return row
 
 
-async def recently_cancelled(conn: Conn, unit_id: int, hours: float = 12.0) -> list[int]:
-    """A unit's tasks cancelled in the last hours: a tablet that was offline then has not heard it."""
+async def recently_cancelled(conn: Conn, unit_id: int, hours: float = 12.0) -> list[TaskCancelled]:
+    """A unit's tasks cancelled in the last hours, with their reasons: a tablet that was offline then has not
+    heard it."""
     rows = await conn.fetch(
-        """SELECT id FROM tasks WHERE unit_id = $1 AND state = 'cancelled'
+        """SELECT id, cancel_reason FROM tasks WHERE unit_id = $1 AND state = 'cancelled'
            AND state_at > now() - make_interval(secs => $2) ORDER BY id""",
         unit_id,
         hours * 3600.0,
     )
-    return [r["id"] for r in rows]
+    return [TaskCancelled(task_id=r["id"], reason=r["cancel_reason"]) for r in rows]
 
 
 async def tasks_to_send(

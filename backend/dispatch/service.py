@@ -19,7 +19,17 @@ from backend.auth.tokens import Principal
 from backend.db.pool import Conn
 from backend.dispatch import live
 from backend.dispatch import repository as repo
-from backend.dispatch.logic import Candidate, IncidentSite, Proposal, propose_units
+from backend.dispatch.logic import (
+    Candidate,
+    CurrentTask,
+    IncidentSite,
+    Proposal,
+    propose_units,
+    taken_from_text,
+    taken_over_text,
+    takeover_reason,
+    takes_over,
+)
 from backend.errors import BadInput, Conflict, DomainError, Forbidden, NotFound
 from backend.geocoding.client import GeocoderUnavailable
 from backend.geofencing.logic import containing_beats
@@ -386,6 +396,10 @@ async def proposals(services: Services, principal: Principal, incident_id: int, 
 
 
 async def assign(services: Services, principal: Principal, incident_id: int, unit_id: int) -> TaskCreated:
+    """Give the unit a task for the melding. For a P1, a unit on a lower-priority task is taken over: that
+    task is cancelled in the same transaction, its melding needs a unit again and its timeline says so
+    ("HH-03 overgenomen voor P1-melding #12 (Vechtpartij)"), the P1's timeline notes where the unit came
+    from, and the tablet hears the cancellation before it gets the P1."""
     async with services.pool.acquire() as conn, conn.transaction():
         view = await _visible_incident(conn, principal, incident_id)
         if view.state != "open":
@@ -393,16 +407,19 @@ async def assign(services: Services, principal: Principal, incident_id: int, uni
         unit = services.hub.picture.units.get(unit_id)
         if unit is None or unit.org_id != view.org_id:
             raise NotFound("eenheid niet gevonden in de gemeente van deze melding", field="unit_id")
+        actor = await _actor_name(conn, principal)
         task_id = await repo.create_task(
-            conn,
-            incident_id,
-            unit_id,
-            principal.account_id,
-            await _actor_name(conn, principal),
-            unit.call_sign,
+            conn, incident_id, unit_id, principal.account_id, actor, unit.call_sign
         )
+        released = await _take_over(conn, view, task_id, unit_id, unit.call_sign, actor)
         view = await repo.require_incident(conn, incident_id)
         events = [e for e in await repo.timeline(conn, incident_id) if e.task_id == task_id]
+        others = [
+            (await repo.require_incident(conn, old.incident_id), event, reason)
+            for old, event, reason in released
+        ]
+    for old, _, reason in released:  # first the old task goes, then the P1 comes (and rings)
+        await live.send_to_unit(services.hub, unit_id, [TaskCancelled(task_id=old.task_id, reason=reason)])
     sent = await live.send_tasks(services.hub, unit_id, [task_id])
     if not sent:
         async with services.pool.acquire() as conn:
@@ -416,8 +433,36 @@ async def assign(services: Services, principal: Principal, incident_id: int, uni
                     unit_id=unit_id,
                 )
             )
+    for other, event, _ in others:
+        live.publish(services.hub, other, [event])
     live.publish(services.hub, view, events)
     return TaskCreated(task_id=task_id, incident_id=incident_id, unit_id=unit_id, sent=sent)
+
+
+async def _take_over(
+    conn: Conn, view: IncidentView, task_id: int, unit_id: int, call_sign: str, actor: str
+) -> list[tuple[CurrentTask, TimelineEntry, str]]:
+    """Release the unit's lower-priority tasks for the melding `view` (logic.takes_over): each is cancelled
+    with a line on its own melding, and the melding `view` notes it. Returns each released task, the line on
+    its melding and the reason the tablet shows."""
+    released: list[tuple[CurrentTask, TimelineEntry, str]] = []
+    for old in await repo.unit_active_tasks(conn, unit_id):
+        if old.incident_id == view.incident_id or not takes_over(view.priority, old.priority):
+            continue
+        reason = takeover_reason(view.priority, view.category)
+        text = taken_over_text(call_sign, view.incident_id, view.priority, view.category)
+        line = await repo.cancel_task(conn, old.task_id, actor, reason, text=text)
+        await repo.add_event(
+            conn,
+            view.incident_id,
+            "note",
+            taken_from_text(call_sign, old.incident_id, old.priority, old.category),
+            actor,
+            task_id=task_id,
+            unit_id=unit_id,
+        )
+        released.append((old, line, reason))
+    return released
 
 
 async def cancel_task(services: Services, principal: Principal, task_id: int, reason: str) -> IncidentView:

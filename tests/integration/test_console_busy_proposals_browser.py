@@ -1,6 +1,7 @@
 """A melding's proposals in the console list busy units too: after every free one, with their status, their
 current task and the travel estimate; a P1 may take a unit from a lower-priority task and the row says so
-(real Chromium, two units of one gemeente placed by their trackers)."""
+and taking it releases the lower task: that melding needs a unit again, live (real Chromium, two units of
+one gemeente placed by their trackers)."""
 
 from __future__ import annotations
 
@@ -116,4 +117,39 @@ async def test_busy_units_follow_the_free_ones_with_their_task_and_a_p1_may_take
             # A-02 is on this melding now: it is not proposed again, A-01 still is
             await detail.locator("#proposals li.proposal", has_text="A-02").wait_for(state="detached")
             assert await detail.locator("#proposals li.proposal", has_text="A-01").count() == 1
+            await detail.locator(
+                "#timeline li", has_text=f"A-02 overgenomen van P3-melding #{p3} (Afval)"
+            ).wait_for()
+
+            # the P3 lost its unit: back to its unassigned look in the list, live, and it says why
+            p3_row = page.locator(f"#incident-list li[data-id='{p3}']")
+            await p3_row.locator("text=nog geen eenheid").wait_for()
+            detail = await open_melding(page, p3)
+            taken = f"A-02 overgenomen voor P1-melding #{p1} (Overlast jeugd)"
+            await detail.locator("#timeline li", has_text=taken).wait_for()
+            # its units say what became of A-02
+            units = await detail.locator("ul").first.inner_text()
+            assert f"overgenomen voor P1-melding #{p1} (Overlast jeugd)" in units
+            row = detail.locator("#proposals li.proposal", has_text="A-02")
+            text = await row.inner_text()  # proposed again, busy with the P1 it was taken for
+            assert "taak (opdracht verstrekt): P1 Overlast jeugd" in text and "bezet: pas vrij" in text
+
+            # assigned to the P3 anyway, then taken over by another P1 (another operator, over HTTP) while the
+            # P3 is open here: its units, timeline and proposals follow live
+            await row.locator("button", has_text="Toch koppelen").click()
+            await p3_row.locator("text=A-02 opdracht verstrekt").wait_for()
+            await row.wait_for(state="detached")
+            p1b = await incident(http, 1, "Inbraak gemeld, deur geforceerd", OUDE_ZIJDE)
+            r = await http.post(f"/api/incidents/{p1b}/tasks", json={"unit_id": a02})
+            assert r.status_code == 201, r.text
+            await p3_row.locator("text=nog geen eenheid").wait_for()
+            await detail.locator(
+                "#timeline li", has_text=f"A-02 overgenomen voor P1-melding #{p1b}"
+            ).wait_for()
+            await detail.locator("#proposals li.proposal", has_text="A-02").wait_for()
+            units = await detail.locator("ul").first.inner_text()
+            assert f"overgenomen voor P1-melding #{p1b} (Overlast jeugd)" in units
+            await detail.locator("#timeline li").last.scroll_into_view_if_needed()
+            await page.wait_for_timeout(300)
+            await screenshot(page, "proposals-taken-over", tmp_path)
     assert page.errors == []

@@ -32,6 +32,6 @@ async def test_a_cancellation_missed_while_offline_arrives_on_reconnect(
             assert r.status_code == 200, r.text
         async with socket_to(server.ws + "/ws/field", boa["access_token"]) as tablet:
             assert isinstance(await tablet.recv(), Welcome)
-            assert await tablet.recv() == TaskCancelled(task_id=task_id)
+            assert await tablet.recv() == TaskCancelled(task_id=task_id, reason="dubbel")  # and why
             await tablet.send(Ping(nonce=1))
             assert await tablet.recv() == Pong(nonce=1)  # nothing else owed

@@ -11,6 +11,10 @@ from backend.dispatch.logic import (
     CurrentTask,
     IncidentSite,
     propose_units,
+    taken_from_text,
+    taken_over_text,
+    takeover_reason,
+    takes_over,
 )
 from shared.geo import distance_m
 from shared.protocol import TaskState, UnitStatus
@@ -91,6 +95,26 @@ def test_a_p1_may_take_a_unit_from_a_lower_priority_task_and_says_so() -> None:
     assert [p.may_take for p in proposals] == [False, True, False]
     assert "P1 gaat voor: mag van de P3-taak worden gehaald" in proposals[1].reasons
     assert not propose_units(SITE, [on(3, 2, 900)])[0].may_take  # a P2 takes nobody's unit
+
+
+@pytest.mark.parametrize(
+    ("priority", "task_priority", "taken"),
+    [(1, 2, True), (1, 3, True), (1, 1, False), (2, 3, False), (3, 3, False), (2, 1, False)],
+)
+def test_only_a_p1_takes_a_unit_over_and_only_from_a_lower_priority_task(
+    priority: int, task_priority: int, taken: bool
+) -> None:
+    """The assignment releases exactly the tasks the proposals said it may take (the same rule)."""
+    assert takes_over(priority, task_priority) is taken
+
+
+def test_a_take_over_names_the_other_melding_on_both_timelines() -> None:
+    assert takeover_reason(1, "Vechtpartij") == "overgenomen voor P1: Vechtpartij"  # the tablet's reason
+    assert (
+        taken_over_text("HH-03", 12, 1, "Vechtpartij")
+        == "HH-03 overgenomen voor P1-melding #12 (Vechtpartij)"
+    )
+    assert taken_from_text("HH-03", 11, 3, "Afval") == "HH-03 overgenomen van P3-melding #11 (Afval)"
 
 
 def test_a_unit_already_on_this_melding_is_not_proposed_again() -> None:

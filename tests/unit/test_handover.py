@@ -51,6 +51,7 @@ def test_timeline_lines_map_to_progress_and_the_rest_is_not_sent() -> None:
         event("task_state", "HH-03: afgerond"),
         event("task_state", "HH-03: geweigerd"),
         event("cancelled", "HH-03: geannuleerd"),
+        event("cancelled", "HH-03 overgenomen voor P1-melding #12 (Vechtpartij)"),  # a P1 took the unit
         event("note", "tablet niet verbonden"),
     ]
     for line in silent:

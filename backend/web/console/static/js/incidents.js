@@ -10,6 +10,9 @@ const ESTIMATE = "Schatting: hemelsbrede afstand × 1,3 (straten lopen niet rech
 const DRILL = { exercise: "OEFENING", test: "TEST" };
 const drill = (i) => (DRILL[i.exercise] ? ` <span class="pill drill">${DRILL[i.exercise]}</span>` : "");
 
+// the units on a melding's active tasks, as one comparable string
+const activeUnits = (i) => i.tasks.filter((t) => ACTIVE_TASK.has(t.state)).map((t) => t.unit_id).sort().join(",");
+
 export class Incidents {
   constructor({ list, count, detail, form, formError, picked, map, showTab, beatNames, suggestions, geocoderState }) {
     Object.assign(this, { list, count, detail, form, formError, picked, map, showTab, beatNames });
@@ -45,10 +48,15 @@ export class Incidents {
     if (this.selected) this.open(this.selected);
   }
 
-  // a view from the socket (snapshot or delta): the newest there is
+  // a view from the socket (snapshot or delta): the newest there is. When the open melding's units change
+  // (another operator assigned one, or a P1 took its unit over), its proposals are asked for again.
   put(view) {
+    const before = this.incidents.get(view.incident_id);
     this.liveAt.set(view.incident_id, ++this.liveCount);
     this.show(view);
+    if (this.selected === view.incident_id && this.proposals != null && before && activeUnits(before) !== activeUnits(view)) {
+      this.refreshProposals();
+    }
   }
 
   // a view an API call answered; `asked` is this.liveCount when the call went out
@@ -182,7 +190,7 @@ export class Incidents {
   renderDetail() {
     const i = this.incidents.get(this.selected);
     if (!i) return;
-    const tasks = i.tasks.map((t) => `<li><b>${esc(t.call_sign)}</b><span class="grow">${TASK[t.state]} · ${clock(t.state_at)}</span>
+    const tasks = i.tasks.map((t) => `<li><b>${esc(t.call_sign)}</b><span class="grow">${esc(this.taskState(t))} · ${clock(t.state_at)}</span>
       ${ACTIVE_TASK.has(t.state) && i.state === "open" ? `<button class="small ghost" data-cancel="${t.task_id}">Annuleren</button>` : ""}</li>`).join("");
     const proposals = this.proposals == null ? '<li class="hint">Voorstel wordt berekend…</li>'
       : this.proposals.length ? this.proposalRows(i) : '<li class="hint">Geen eenheid in dienst.</li>';
@@ -203,6 +211,13 @@ export class Incidents {
         placeholder="Reden bij annuleren of afsluiten (afsluiten: afgehandeld)" aria-label="Reden">
         <button class="ghost" data-finish>Melding afsluiten</button></div>` : ""}
       <p class="error" id="detail-error"></p>`;
+  }
+
+  // a task's state; a cancelled one says why as its timeline line does ("overgenomen voor P1-melding #12 …")
+  taskState(t) {
+    const line = t.state === "cancelled" && this.timeline.findLast((e) => e.task_id === t.task_id && e.kind === "cancelled");
+    const why = line && line.text.startsWith(t.call_sign) ? line.text.slice(t.call_sign.length).replace(/^:?\s*/, "") : "";
+    return why || TASK[t.state];
   }
 
   // Free units first; the busy ones after them under their own heading, each with its current task, and for
