@@ -17,19 +17,20 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import asyncpg
+import httpx
 import msgspec
 
 from meldkamer_bridge import handover, outbox, registers
 from meldkamer_bridge.adapters import cap, eido
 from meldkamer_bridge.adapters.base import CodecError
-from meldkamer_bridge.api import BackendApi, Refused
+from meldkamer_bridge.api import BackendApi, Refused, Unavailable
 from meldkamer_bridge.config import BridgeConfig
 from meldkamer_bridge.outbound import Outbound
 from meldkamer_bridge.outbox import Conn, Envelope, InboxMessage
 
 log = logging.getLogger(__name__)
 BACKEND_CONCURRENCY = 16  # backend calls in flight at once while handing a batch over
-DECODED_KEPT = 5000  # decoded messages kept from arrival for their hand-over
+DECODED_KEPT = 20_000  # decoded messages kept from arrival for their hand-over (~1 KiB each)
 
 # Where handed-over incidents go (with a backend: "make a melding"). It runs in the transaction that marks
 # the inbox message processed (so each incident becomes a melding exactly once), returns what it did (the
@@ -74,9 +75,8 @@ class Inbound:
             return f"{exc.field}: {exc.reason}"
         except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
             return str(exc)[:300]
-        if len(self._decoded) >= DECODED_KEPT:
-            self._decoded.clear()
-        self._decoded[(env.partner, env.msg_id)] = decoded  # the hand-over need not decode it again
+        if len(self._decoded) < DECODED_KEPT:  # past that (a long backend outage) the hand-over reads again
+            self._decoded[(env.partner, env.msg_id)] = decoded  # the hand-over need not decode it again
         return None
 
     async def received(self, env: Envelope) -> None:
@@ -248,6 +248,9 @@ class Inbound:
         except Refused:  # the call as a whole (never expected): one by one, so only a bad one is refused
             log.exception("the backend refused a batch of %d incidents; posting them one by one", len(bodies))
             return None
+        except (Unavailable, httpx.HTTPError) as exc:  # the backend is away: said without a traceback
+            log.warning("handing %d incidents over failed (%s); they stay in the inbox", len(messages), exc)
+            return {}
         except Exception:
             log.exception("handing %d incidents over failed; they stay in the inbox", len(messages))
             return {}
