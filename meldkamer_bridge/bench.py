@@ -223,7 +223,7 @@ async def _inbound_outage(
         taken_in = count / (time.perf_counter() - start)
         async with backend():
             back_at = time.perf_counter()
-            bridge.inbound.changed.set()  # the backend is back: try now, not after the retry pause
+            bridge.inbound.wake()  # the backend is back: try now, not after the retry pause
             await _until(pool, done=done_before + count)
             drained = count / (time.perf_counter() - back_at)
     finally:

@@ -501,16 +501,19 @@ async def unprocessed(
     *,
     types: Sequence[str] | None = None,
     limit: int = 100,
+    after: int = 0,
 ) -> list[InboxMessage]:
-    """Inbound messages nobody has handled yet, oldest first: the hook where incidents become meldingen."""
+    """Inbound messages nobody has handled yet, oldest first (after inbox id `after`): the hook where
+    incidents become meldingen."""
     rows = await conn.fetch(
         "SELECT id, partner, seq, msg_id, type, body, received_at FROM bridge_inbox "
         "WHERE processed_at IS NULL AND ($1::text IS NULL OR partner = $1) "
-        "AND ($2::text[] IS NULL OR type = ANY($2)) "
+        "AND ($2::text[] IS NULL OR type = ANY($2)) AND id > $4 "
         "ORDER BY id LIMIT $3",
         partner,
         list(types) if types is not None else None,
         limit,
+        after,
     )
     return [InboxMessage(**dict(r)) for r in rows]
 
