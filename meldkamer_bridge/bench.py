@@ -14,10 +14,13 @@ import asyncio
 import contextlib
 import json
 import secrets
+import signal
 import socket
 import statistics
+import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,9 +33,11 @@ from meldkamer_bridge.adapters import cap, status
 from meldkamer_bridge.app import Bridge
 from meldkamer_bridge.config import BridgeConfig, Partner
 from meldkamer_bridge.simulator import Simulator, sample_incident
+from meldkamer_bridge.simulator.store import SqliteStore
 from shared.protocol import AlertKind, UnitStatus
 
 BRIDGE_ACCOUNT = "bench-bridge-inbound"
+INBOUND_BATCH = 500  # inbox messages per hand-over in the batched runs
 
 
 def _port() -> int:
@@ -62,6 +67,65 @@ def _cap_body(n: int) -> bytes:
     )
 
 
+class PartnerProcess:
+    """The reference partner (`python -m meldkamer_bridge.simulator`) in a process of its own, on the state
+    file the bench's in-process partner used; the bench queues its backlog in that file and pokes it."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, store: SqliteStore) -> None:
+        self.proc = proc
+        self.store = store
+
+    def send_incidents(self, incidents: list[tuple[str, str]], peer: str = "schakel") -> int:
+        queued = self.store.enqueue_many(peer, "eido", incidents)
+        self.proc.send_signal(signal.SIGUSR1)  # send them now, not at its next look
+        return queued
+
+
+@contextlib.asynccontextmanager
+async def partner_process(db: Path, name: str, port: int, tmp: Path) -> AsyncIterator[PartnerProcess]:
+    log_path = tmp / f"partner-{name}.log"
+    with log_path.open("wb") as log_file:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "meldkamer_bridge.simulator",
+            "--db",
+            str(db),
+            "--name",
+            name,
+            "--port",
+            str(port),
+            "--quiet",
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+        )
+    store = SqliteStore(db)
+    try:
+        async with asyncio.timeout(30):
+            while True:  # up when its port answers
+                if proc.returncode is not None:
+                    raise RuntimeError(f"the partner exited: {log_path.read_text()[-2000:]}")
+                try:
+                    _, writer = await asyncio.open_connection("127.0.0.1", port)
+                except OSError:
+                    await asyncio.sleep(0.05)
+                    continue
+                writer.close()
+                break
+        yield PartnerProcess(proc, store)
+    finally:
+        store.close()
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                async with asyncio.timeout(10):
+                    await proc.wait()
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
 async def _wait_acked(pool: asyncpg.Pool, partner: str, seq: int) -> None:
     async with asyncio.timeout(120):
         while True:
@@ -72,7 +136,7 @@ async def _wait_acked(pool: asyncpg.Pool, partner: str, seq: int) -> None:
 
 
 async def _inbound_end_to_end(
-    config: BridgeConfig, pool: asyncpg.Pool, meldkamer: Simulator, first: int, count: int, batch: int
+    config: BridgeConfig, pool: asyncpg.Pool, meldkamer: PartnerProcess, first: int, count: int, batch: int
 ) -> tuple[float, float]:
     """Incidents/s from the partner's backlog to meldingen: `count` incidents queued at the meldkamer
     partner, then sent over the link (validated against the EIDO schema, stored in the inbox, acknowledged),
@@ -113,6 +177,62 @@ async def _inbound_end_to_end(
             await task
 
 
+async def _inbox_counts(pool: asyncpg.Pool) -> tuple[int, int]:
+    async with pool.acquire() as c:
+        row = await c.fetchrow("SELECT count(*), count(processed_at) FROM bridge_inbox WHERE type = 'eido'")
+    assert row is not None  # count(*) always answers
+    return int(row[0]), int(row[1])
+
+
+async def _until(pool: asyncpg.Pool, *, stored: int = 0, done: int = 0, poll: float = 0.02) -> int:
+    """Wait until the inbox holds `stored` incidents and `done` of them are processed; how many are."""
+    async with asyncio.timeout(900):
+        while True:
+            have_stored, have_done = await _inbox_counts(pool)
+            if have_stored >= stored and have_done >= done:
+                return have_done
+            await asyncio.sleep(poll)
+
+
+async def _inbound_outage(
+    config: BridgeConfig,
+    pool: asyncpg.Pool,
+    meldkamer: PartnerProcess,
+    first: int,
+    count: int,
+    backend: Callable[[], contextlib.AbstractAsyncContextManager[object]],
+) -> tuple[float, float]:
+    """The two halves of inbound one after the other, as in a backend outage: the bridge runs, the backend is
+    down; `count` incidents queued at the partner are taken in (validated, stored in the inbox, acknowledged)
+    while nothing can be handed over — the intake alone; then the backend comes back (`backend()` starts it
+    on the same address) and the bridge drains the backlog into meldingen — the drain alone, timed from the
+    backend answering (the bridge is told to try at once rather than after its retry pause; its login is
+    timed).
+    (taken in/s, drained/s)."""
+    bridge = Bridge(config, pool)
+    task = asyncio.create_task(bridge.run())
+    try:
+        async with asyncio.timeout(60):
+            for connected in bridge.links_connected.values():
+                await connected.wait()
+        incidents = [sample_incident(n) for n in range(first, first + count)]  # made before the clock runs
+        before, done_before = await _inbox_counts(pool)
+        start = time.perf_counter()
+        meldkamer.send_incidents(incidents)
+        await _until(pool, stored=before + count)
+        taken_in = count / (time.perf_counter() - start)
+        async with backend():
+            back_at = time.perf_counter()
+            bridge.inbound.wake()  # the backend is back: try now, not after the retry pause
+            await _until(pool, done=done_before + count)
+            drained = count / (time.perf_counter() - back_at)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return taken_in, drained
+
+
 async def _inbound_world(url: str) -> None:
     """A gemeente with the Amsterdam beats, its meldkamer and the bridge's service account there."""
     from backend.bench.world import PASSWORD, build_world
@@ -135,20 +255,24 @@ def _loadavg() -> str:
 
 
 async def _inbound_phase(
-    url: str, tmp: Path, pool: asyncpg.Pool, config: BridgeConfig, meldkamer: Simulator, inbound: int
+    url: str, tmp: Path, pool: asyncpg.Pool, config: BridgeConfig, meldkamer: PartnerProcess, inbound: int
 ) -> dict[str, Any]:
     from backend.bench.processes import schakel_server
     from backend.bench.world import PASSWORD
 
     await _inbound_world(url)
-    async with schakel_server(url, secrets.token_urlsafe(48), tmp) as (base, _server):
+    secret, port = secrets.token_urlsafe(48), _port()
+    async with schakel_server(url, secret, tmp, port) as (base, _server):
         with_backend = msgspec.structs.replace(
             config, backend_url=base, username=BRIDGE_ACCOUNT, password=PASSWORD
         )
         serial, serial_in = await _inbound_end_to_end(with_backend, pool, meldkamer, 1, inbound, batch=1)
         batched, batched_in = await _inbound_end_to_end(
-            with_backend, pool, meldkamer, inbound + 1, inbound, batch=200
+            with_backend, pool, meldkamer, inbound + 1, inbound, batch=INBOUND_BATCH
         )
+    batched_config = msgspec.structs.replace(with_backend, inbound_batch=INBOUND_BATCH)
+    back = lambda: schakel_server(url, secret, tmp, port)  # noqa: E731  # the backend again, same address
+    intake, drain = await _inbound_outage(batched_config, pool, meldkamer, 2 * inbound + 1, inbound, back)
     async with pool.acquire() as c:
         made = await c.fetchrow(
             """SELECT count(*) AS n, count(DISTINCT external_id) AS distinct_ids FROM incidents
@@ -165,9 +289,60 @@ async def _inbound_phase(
         "inbound_batched_over_serial": round(batched / serial, 1),
         "inbound_taken_in_per_s_serial": round(serial_in),
         "inbound_taken_in_per_s_batched": round(batched_in),
+        "inbound_intake_in_outage_per_s": round(intake),
+        "inbound_drain_after_outage_per_s": round(drain),
+        "inbound_drain_over_serial": round(drain / serial, 1),
         "inbound_meldingen_made": made["n"],
-        "inbound_each_once": made["n"] == made["distinct_ids"] == results == 2 * inbound,
+        "inbound_each_once": made["n"] == made["distinct_ids"] == results == 3 * inbound,
     }
+
+
+async def _outbound_phases(
+    config: BridgeConfig,
+    pool: asyncpg.Pool,
+    meldkamer: Simulator,
+    police: Simulator,
+    messages: int,
+    alerts: int,
+) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    bridge = Bridge(config, pool)
+    task = asyncio.create_task(bridge.run())
+    try:
+        # 2. delivery of the queued backlog: stored (validated, fsynced) at the partner, acknowledged
+        start = time.perf_counter()
+        await _wait_acked(pool, "meldkamer", messages)
+        elapsed = time.perf_counter() - start
+        results["delivered_per_s"] = round(messages / elapsed)
+
+        # 3. noodknop latency (enqueue -> stored at the police partner), on its own link, while the
+        #    meldkamer link is busy with another backlog, and on the same link behind that backlog
+        async with pool.acquire() as c, c.transaction():
+            for i in range(messages):
+                await outbox.enqueue(c, "meldkamer", "unit_status", _status_body(i))
+        separate = []
+        for n in range(alerts):
+            sent = time.perf_counter()
+            await bridge.store.enqueue("police", "cap", _cap_body(n), f"bench:alert:{n}")
+            await police.received.get()
+            separate.append(time.perf_counter() - sent)
+        await _wait_acked(pool, "meldkamer", 2 * messages)
+        async with pool.acquire() as c, c.transaction():
+            for i in range(messages):
+                await outbox.enqueue(c, "meldkamer", "unit_status", _status_body(i))
+        sent = time.perf_counter()
+        await bridge.store.enqueue("meldkamer", "cap", _cap_body(10_000), "bench:alert:behind")
+        while (await meldkamer.received.get()).type != "cap":
+            pass
+        behind = time.perf_counter() - sent
+        results["noodknop_ms_own_link_median"] = round(statistics.median(separate) * 1000, 1)
+        results["noodknop_ms_own_link_max"] = round(max(separate) * 1000, 1)
+        results[f"noodknop_ms_behind_{messages}_on_same_link"] = round(behind * 1000, 1)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    return results
 
 
 async def run(messages: int, alerts: int, inbound: int = 2000) -> dict[str, Any]:
@@ -202,62 +377,31 @@ async def run(messages: int, alerts: int, inbound: int = 2000) -> dict[str, Any]
                         await outbox.enqueue(c, "meldkamer", "unit_status", _status_body(i))
         results["enqueue_per_s_batched"] = round(messages / (time.perf_counter() - start))
 
-        meldkamer = Simulator(tmp / "meldkamer.sqlite3", name="meldkamer")
+        meldkamer_db = tmp / "meldkamer.sqlite3"
+        meldkamer = Simulator(meldkamer_db, name="meldkamer")
         police = Simulator(tmp / "police.sqlite3", name="police")
         m_port, p_port = _port(), _port()
-        async with meldkamer.serving("127.0.0.1", m_port), police.serving("127.0.0.1", p_port):
-            config = BridgeConfig(
-                database_url=url,
-                partners=(
-                    Partner(name="meldkamer", url=f"ws://127.0.0.1:{m_port}/"),
-                    Partner(name="police", url=f"ws://127.0.0.1:{p_port}/"),
-                ),
-                meldkamer="meldkamer",
-                police="police",
-            )
-            bridge = Bridge(config, pool)
-            task = asyncio.create_task(bridge.run())
-            try:
-                # 2. delivery of the queued backlog: stored (validated, fsynced) at the partner, acknowledged
-                start = time.perf_counter()
-                await _wait_acked(pool, "meldkamer", messages)
-                elapsed = time.perf_counter() - start
-                results["delivered_per_s"] = round(messages / elapsed)
-
-                # 3. noodknop latency (enqueue -> stored at the police partner), on its own link, while the
-                #    meldkamer link is busy with another backlog, and on the same link behind that backlog
-                async with pool.acquire() as c, c.transaction():
-                    for i in range(messages):
-                        await outbox.enqueue(c, "meldkamer", "unit_status", _status_body(i))
-                separate = []
-                for n in range(alerts):
-                    sent = time.perf_counter()
-                    await bridge.store.enqueue("police", "cap", _cap_body(n), f"bench:alert:{n}")
-                    await police.received.get()
-                    separate.append(time.perf_counter() - sent)
-                await _wait_acked(pool, "meldkamer", 2 * messages)
-                async with pool.acquire() as c, c.transaction():
-                    for i in range(messages):
-                        await outbox.enqueue(c, "meldkamer", "unit_status", _status_body(i))
-                sent = time.perf_counter()
-                await bridge.store.enqueue("meldkamer", "cap", _cap_body(10_000), "bench:alert:behind")
-                while (await meldkamer.received.get()).type != "cap":
-                    pass
-                behind = time.perf_counter() - sent
-                results["noodknop_ms_own_link_median"] = round(statistics.median(separate) * 1000, 1)
-                results["noodknop_ms_own_link_max"] = round(max(separate) * 1000, 1)
-                results[f"noodknop_ms_behind_{messages}_on_same_link"] = round(behind * 1000, 1)
-
-            finally:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        config = BridgeConfig(
+            database_url=url,
+            partners=(
+                Partner(name="meldkamer", url=f"ws://127.0.0.1:{m_port}/"),
+                Partner(name="police", url=f"ws://127.0.0.1:{p_port}/"),
+            ),
+            meldkamer="meldkamer",
+            police="police",
+        )
+        async with police.serving("127.0.0.1", p_port):
+            async with meldkamer.serving("127.0.0.1", m_port):
+                results.update(await _outbound_phases(config, pool, meldkamer, police, messages, alerts))
+            meldkamer.close()
             # 4. inbound, end to end: incidents from the meldkamer partner made meldingen by the real backend,
             #    serial (one message per transaction and one backend call each, as before batching) and
-            #    batched, each incident once and in order
+            #    batched, each incident once and in order. The partner runs in a process of its own here (its
+            #    state file goes on where the in-process one left it), as a real meldkamer's system would: it
+            #    does not take CPU from the bridge's event loop.
             if inbound:
-                results.update(await _inbound_phase(url, tmp, pool, config, meldkamer, inbound))
-        meldkamer.close()
+                async with partner_process(meldkamer_db, "meldkamer", m_port, tmp) as partner:
+                    results.update(await _inbound_phase(url, tmp, pool, config, partner, inbound))
         police.close()
         await pool.close()
         results["loadavg_end"] = _loadavg()

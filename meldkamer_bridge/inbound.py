@@ -17,19 +17,20 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import asyncpg
+import httpx
 import msgspec
 
 from meldkamer_bridge import handover, outbox, registers
 from meldkamer_bridge.adapters import cap, eido
 from meldkamer_bridge.adapters.base import CodecError
-from meldkamer_bridge.api import BackendApi, Refused
+from meldkamer_bridge.api import BackendApi, Refused, Unavailable
 from meldkamer_bridge.config import BridgeConfig
 from meldkamer_bridge.outbound import Outbound
 from meldkamer_bridge.outbox import Conn, Envelope, InboxMessage
 
 log = logging.getLogger(__name__)
 BACKEND_CONCURRENCY = 16  # backend calls in flight at once while handing a batch over
-DECODED_KEPT = 5000  # decoded messages kept from arrival for their hand-over
+DECODED_KEPT = 20_000  # decoded messages kept from arrival for their hand-over (~1 KiB each)
 
 # Where handed-over incidents go (with a backend: "make a melding"). It runs in the transaction that marks
 # the inbox message processed (so each incident becomes a melding exactly once), returns what it did (the
@@ -44,7 +45,7 @@ class Inbound:
         self.outbound = outbound
         self.api: BackendApi | None = None  # set by the wiring when a backend is configured
         self.incident_sink: IncidentSink | None = None
-        self.changed = asyncio.Event()  # wakes the inbox loop
+        self._wake = {type_: asyncio.Event() for type_ in ROUTES}  # wakes a type's inbox loop
         self._busy = {type_: asyncio.Lock() for type_ in ROUTES}  # one hand-over at a time per type
         # what `validate` decoded, by (partner, msg_id), until the hand-over takes it (after a restart, or
         # past DECODED_KEPT, the body is decoded again from the inbox)
@@ -74,35 +75,44 @@ class Inbound:
             return f"{exc.field}: {exc.reason}"
         except (msgspec.ValidationError, msgspec.DecodeError, ValueError) as exc:
             return str(exc)[:300]
-        if len(self._decoded) >= DECODED_KEPT:
-            self._decoded.clear()
-        self._decoded[(env.partner, env.msg_id)] = decoded  # the hand-over need not decode it again
+        if len(self._decoded) < DECODED_KEPT:  # past that (a long backend outage) the hand-over reads again
+            self._decoded[(env.partner, env.msg_id)] = decoded  # the hand-over need not decode it again
         return None
 
     async def received(self, env: Envelope) -> None:
         log.info("from %s: %s #%d %s", env.partner, env.type, env.seq, env.msg_id)
-        self.changed.set()
+        if (wake := self._wake.get(env.type)) is not None:
+            wake.set()
 
     # --- the inbox loop -----------------------------------------------------------------------------------
 
+    def wake(self) -> None:
+        """Look at the inbox now (e.g. the backend is back), not after the pause."""
+        for event in self._wake.values():
+            event.set()
+
     async def run(self) -> None:
-        """Hand stored messages to their handlers; the inbox keeps each until that succeeds."""
-        while True:
-            self.changed.clear()
-            full = False
+        """Hand stored messages to their handlers; the inbox keeps each until that succeeds. One loop per
+        message type: a backlog of incidents never holds up a police alert or a register answer."""
+        async with asyncio.TaskGroup() as loops:
             for type_ in ROUTES:
-                try:
-                    full |= await self.process(type_) >= self.config.inbound_batch
-                except Exception:  # the database is away: try again in a moment
-                    log.exception("handing the inbox over failed")
-            if full:
-                continue  # more is waiting: no pause between batches
+                loops.create_task(self._loop(type_))
+
+    async def _loop(self, type_: str) -> None:
+        wake = self._wake[type_]
+        while True:
+            wake.clear()
+            try:
+                if await self.process(type_) >= self.config.inbound_batch:
+                    continue  # more is waiting: no pause between batches
+            except Exception:  # the database is away: try again in a moment
+                log.exception("handing the inbox over failed")
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
-                    await self.changed.wait()
+                    await wake.wait()
 
     async def process(self, type_: str) -> int:
-        """Hand a batch of unprocessed messages of one type to its handler, oldest first; how many it handled.
+        """Hand unprocessed messages of one type to its handler, oldest first; how many it handled.
 
         Batched (docs/bridge.md, section 5): the backend calls of a batch run concurrently, but one incident's
         (one alert's, one query's) messages strictly one after the other, in the order they arrived; then one
@@ -111,32 +121,71 @@ class Inbound:
         none of its later messages handled before it. Exactly once: a message is marked processed in the
         transaction that records what it did; a crash between a backend call and that commit calls again, and
         the backend keeps one melding per (source, external id), one area alert per (source, identifier).
+
+        A type whose backend takes a whole batch in one call (incidents) is drained: while the backend makes
+        one batch, the next is read from the inbox, and so on while full batches come, until one message is
+        left unhandled (then its key's later ones wait for the next try, in order) or the inbox is empty.
         """
         route = ROUTES[type_]
         batch = max(1, self.config.inbound_batch)
         async with self._busy[type_]:
             if not route.ready(self):
                 return 0  # nobody to hand them to yet
-            async with self.pool.acquire() as conn:
-                messages = await outbox.unprocessed(conn, types=[type_], limit=max(batch, 100))
-            # the body passed `decode` on arrival and the inbox keeps it unchanged: read it only (the serial
-            # way, kept as the bench's baseline, decodes again and takes one message per transaction)
-            read = route.decode if batch == 1 else (route.read or route.decode)
-            decoded = {}
-            for m in messages:
-                kept = None if batch == 1 else self._decoded.pop((m.partner, m.msg_id), None)
-                decoded[m.id] = kept if kept is not None else read(m.body.encode("utf-8"))
-            if batch == 1:
+            if batch > 1 and route.prepare_many is not None:
+                return await self._drain(route, type_, batch)
+            messages, decoded = await self._read(route, type_, max(batch, 100), batch == 1)
+            if batch == 1:  # the serial way, kept as the bench's baseline: one message per transaction
                 done = 0
                 for m in messages:
-                    done += await self._record(route, [m], decoded, await self._prepare(route, [m], decoded))
+                    prepared = await self._prepare(route, [m], decoded)
+                    done += len(await self._record(route, [m], decoded, prepared))
                 return done
-            prepared = None
-            if route.prepare_many is not None:  # the backend takes the batch in one call
-                prepared = await route.prepare_many(self, messages[:batch], decoded)
-            if prepared is None:
-                prepared = await self._prepare(route, messages[:batch], decoded)
-            return await self._record(route, messages[:batch], decoded, prepared)
+            prepared = await self._prepare(route, messages[:batch], decoded)
+            return len(await self._record(route, messages[:batch], decoded, prepared))
+
+    async def _read(
+        self, route: Route, type_: str, limit: int, again: bool, after: int = 0
+    ) -> tuple[list[InboxMessage], dict[int, Any]]:
+        """The oldest unprocessed messages, decoded. The body passed `decode` on arrival and the inbox keeps
+        it unchanged: what was decoded then is used, or it is read without the schema check (`again`: decode
+        and check it again, the serial way)."""
+        async with self.pool.acquire() as conn:
+            messages = await outbox.unprocessed(conn, types=[type_], limit=limit, after=after)
+        read = route.decode if again else (route.read or route.decode)
+        decoded = {}
+        for m in messages:
+            kept = None if again else self._decoded.pop((m.partner, m.msg_id), None)
+            decoded[m.id] = kept if kept is not None else read(m.body.encode("utf-8"))
+        return messages, decoded
+
+    async def _drain(self, route: Route, type_: str, batch: int) -> int:
+        assert route.prepare_many is not None  # only such routes are drained
+        handled = 0
+        messages, decoded = await self._read(route, type_, batch, False)
+        while messages:
+            call = asyncio.ensure_future(route.prepare_many(self, messages, decoded))
+            try:  # the next batch is read while the backend makes this one
+                later, later_decoded = (
+                    await self._read(route, type_, batch, False, after=messages[-1].id)
+                    if len(messages) >= batch
+                    else ([], {})
+                )
+            except BaseException:
+                call.cancel()
+                with contextlib.suppress(BaseException):
+                    await call
+                raise
+            prepared = await call
+            if prepared is None:  # another sink, an older backend: one call per message
+                prepared = await self._prepare(route, messages, decoded)
+            recorded = await self._record(route, messages, decoded, prepared)
+            handled += len(recorded)
+            if len(recorded) < len(messages):  # something waits: the rest waits for the next try, in order
+                for m in later:  # their decoding is kept for then
+                    self._decoded[(m.partner, m.msg_id)] = later_decoded[m.id]
+                return handled
+            messages, decoded = later, later_decoded
+        return handled
 
     async def _prepare(
         self, route: Route, messages: list[InboxMessage], decoded: dict[int, Any]
@@ -170,10 +219,11 @@ class Inbound:
         messages: list[InboxMessage],
         decoded: dict[int, Any],
         prepared: dict[int, Any],
-    ) -> int:
-        """Record a batch in one transaction. First without savepoints (one round trip fewer per message:
-        the common case, where every message's statements succeed); when one fails, the transaction rolls
-        back and the batch is recorded again with a savepoint per message, so only the failing one stays."""
+    ) -> set[int]:
+        """Record a batch in one transaction; the ids recorded. First without savepoints (one round trip
+        fewer per message: the common case, where every message's statements succeed); when one fails, the
+        transaction rolls back and the batch is recorded again with a savepoint per message, so only the
+        failing one stays."""
         try:
             async with self.pool.acquire() as conn, conn.transaction():
                 return await self._record_in(conn, route, messages, decoded, prepared, savepoints=False)
@@ -190,7 +240,7 @@ class Inbound:
         prepared: dict[int, Any],
         *,
         savepoints: bool,
-    ) -> int:
+    ) -> set[int]:
         results: list[tuple[int, str]] = []
         failed: set[str] = set()  # keys with a message not handled: their later messages wait
         for m in messages:
@@ -216,7 +266,8 @@ class Inbound:
             except Exception:
                 log.exception("%s %s not handled yet", m.type, m.msg_id)
                 failed.add(key)
-        return await outbox.mark_processed_many(conn, results)
+        await outbox.mark_processed_many(conn, results)
+        return {i for i, _ in results}
 
     # --- the handlers -------------------------------------------------------------------------------------
     # prepare: the backend call (no database connection; concurrent across keys); handle: what is written in
@@ -248,6 +299,9 @@ class Inbound:
         except Refused:  # the call as a whole (never expected): one by one, so only a bad one is refused
             log.exception("the backend refused a batch of %d incidents; posting them one by one", len(bodies))
             return None
+        except (Unavailable, httpx.HTTPError) as exc:  # the backend is away: said without a traceback
+            log.warning("handing %d incidents over failed (%s); they stay in the inbox", len(messages), exc)
+            return {}
         except Exception:
             log.exception("handing %d incidents over failed; they stay in the inbox", len(messages))
             return {}

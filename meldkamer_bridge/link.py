@@ -96,6 +96,10 @@ def encode_frame(frame: Frame | Envelope) -> str:
     return _encoder.encode(frame).decode()
 
 
+def _no_nul(text: str) -> str:
+    return text.replace("\x00", "\\u0000")
+
+
 class LinkError(Exception):
     """The peer broke the protocol or refused us; the connection is closed."""
 
@@ -243,10 +247,17 @@ class Session:
             while not self._inbound.empty() and len(batch) < RECEIVE_BATCH:
                 batch.append(self._inbound.get_nowait())
             rejections = {}
-            for env in batch:
+            for i, env in enumerate(batch):
                 if env.seq in self._too_large:
                     self._too_large.discard(env.seq)
                     rejections[env.seq] = f"larger than {MAX_FRAME_BYTES} bytes"
+                elif "\x00" in env.body or "\x00" in env.msg_id or "\x00" in env.type:
+                    # no store holds a NUL in text (PostgreSQL refuses it, and would refuse the whole batch
+                    # for ever): refused, and kept with the NUL written out so the partner can be shown it
+                    rejections[env.seq] = "contains a NUL character (U+0000)"
+                    batch[i] = msgspec.structs.replace(
+                        env, msg_id=_no_nul(env.msg_id), type=_no_nul(env.type), body=_no_nul(env.body)
+                    )
             if self.validate is not None:
                 for env in batch:
                     if env.seq in rejections:

@@ -16,6 +16,7 @@ import time
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import httpx
 import msgspec
 
 from meldkamer_bridge import handover, outbox, registers
@@ -72,6 +73,7 @@ class Outbound:
         self._orgs: dict[int, tuple[str, str]] = {}  # org id -> (code, name)
         self._progress_seen: dict[str, int] = {}  # partner -> highest timeline event id read
         self._progress_full_at = -PROGRESS_FULL_S  # when the whole timeline was last read (monotonic)
+        self._away: set[str] = set()  # loops whose last round found the backend away (said once)
 
     async def run(self, api: BackendApi) -> None:
         """Follow the backend until cancelled."""
@@ -99,12 +101,15 @@ class Outbound:
         before); `partner` defaults to the meldkamer.
         """
         partner = partner or self.config.meldkamer
-        if not update.exercise and self.config.exercise_of(partner):  # an exercise link marks everything
-            update = msgspec.structs.replace(update, exercise=self.config.exercise_of(partner))
-        body = eido.encode_update(update, self.config.mapping)
+        body = self._progress_body(update, partner)
         queued = await outbox.enqueue(conn, partner, "eido_update", body, msg_id)
         self.store.changed(partner).set()
         return queued is not None
+
+    def _progress_body(self, update: eido.IncidentUpdate, partner: str) -> bytes:
+        if not update.exercise and self.config.exercise_of(partner):  # an exercise link marks everything
+            update = msgspec.structs.replace(update, exercise=self.config.exercise_of(partner))
+        return eido.encode_update(update, self.config.mapping)
 
     async def send_pending_progress(self) -> int:
         """Queue an eido_update for each timeline line of a handed-over melding not queued yet; how many.
@@ -133,9 +138,10 @@ class Outbound:
                 if msg_id not in done and update is not None:
                     updates.append((msg_id, update))
             if updates:
+                bodies = [(m, "eido_update", self._progress_body(u, partner.name)) for m, u in updates]
                 async with self.pool.acquire() as conn, conn.transaction():
-                    for msg_id, update in updates:
-                        queued += await self.send_progress(conn, update, msg_id=msg_id, partner=partner.name)
+                    queued += len(await outbox.enqueue_many(conn, partner.name, bodies))
+                self.store.changed(partner.name).set()
         return queued
 
     async def _progress_loop(self) -> None:
@@ -143,13 +149,24 @@ class Outbound:
         while True:
             try:
                 await self.send_pending_progress()
-            except Exception:  # the backend or the database is away: try again in a moment
-                log.exception("sending progress failed")
+                self._away.discard("progress")
+            except Exception as exc:  # the backend or the database is away: try again in a moment
+                self._failed("sending progress", exc)
             await asyncio.sleep(PROGRESS_PAUSE_S)  # a busy feed wakes it at most this often
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(2.0):
                     await self.timeline_changed.wait()
             self.timeline_changed.clear()
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        """A loop's round failed. The backend being away is said once per outage and without a traceback
+        (the loops try several times a second); anything else is logged in full each time."""
+        if isinstance(exc, Unavailable | httpx.HTTPError):
+            if what not in self._away:
+                self._away.add(what)
+                log.warning("%s: the backend is not reachable (%s); trying again", what, exc)
+            return
+        log.exception("%s failed", what)
 
     # --- register queries ---------------------------------------------------------------------------------
 
@@ -172,8 +189,9 @@ class Outbound:
         while True:
             try:
                 await self.send_register_queries()
-            except Exception:  # the backend or the database is away: try again in a moment
-                log.exception("sending register queries failed")
+                self._away.discard("register queries")
+            except Exception as exc:  # the backend or the database is away: try again in a moment
+                self._failed("register queries", exc)
             await asyncio.sleep(0.2)
 
     # --- the operator feed: statuses, positions, alerts -----------------------------------------------------

@@ -188,6 +188,53 @@ async def enqueue(
     )
 
 
+async def enqueue_many(
+    conn: Conn, partner: str, messages: Sequence[tuple[str, str, str | bytes]]
+) -> list[OutboxMessage]:
+    """Queue (msg_id, type, body) messages in this order in three statements, whatever their number; returns
+    the ones queued (a msg_id already in the outbox, or twice in `messages`, is queued once).
+
+    The seqs are taken in one step under the partner row's lock, so they follow on without gaps; a message id
+    queued by another transaction meanwhile fails the whole call on the unique message id (nothing is queued,
+    the seqs roll back with the caller's transaction): call it again, and it skips that one.
+    """
+    if not messages:
+        return []
+    await ensure_partner(conn, partner)
+    have = await queued(conn, [msg_id for msg_id, _, _ in messages])
+    todo: dict[str, tuple[str, str]] = {}
+    for msg_id, type_, body in messages:
+        if msg_id not in have and msg_id not in todo:
+            todo[msg_id] = (type_, body.decode("utf-8") if isinstance(body, bytes) else body)
+    if not todo:
+        return []
+    first = int(
+        await conn.fetchval(
+            """UPDATE bridge_partners SET next_seq = next_seq + $2, updated_at = now()
+               WHERE partner = $1 RETURNING next_seq - $2""",
+            partner,
+            len(todo),
+        )
+    )
+    seqs = list(range(first, first + len(todo)))
+    rows = await conn.fetch(
+        """INSERT INTO bridge_outbox (partner, seq, msg_id, type, body)
+           SELECT $1, m.seq, m.msg_id, m.type, m.body
+           FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[]) AS m(seq, msg_id, type, body)
+           ORDER BY m.seq RETURNING seq, created_at""",
+        partner,
+        seqs,
+        list(todo),
+        [type_ for type_, _ in todo.values()],
+        [body for _, body in todo.values()],
+    )
+    created = {row["seq"]: row["created_at"] for row in rows}
+    return [
+        OutboxMessage(partner=partner, seq=seq, msg_id=msg_id, type=type_, body=body, created_at=created[seq])
+        for seq, (msg_id, (type_, body)) in zip(seqs, todo.items(), strict=True)
+    ]
+
+
 async def queued(conn: Conn, msg_ids: Sequence[str]) -> set[str]:
     """Which of these message ids are in the outbox already (queued once, whatever their state)."""
     rows = await conn.fetch("SELECT msg_id FROM bridge_outbox WHERE msg_id = ANY($1::text[])", list(msg_ids))
@@ -410,29 +457,42 @@ async def receive(
         await conn.fetchval("SELECT inbound_seq FROM bridge_partners WHERE partner = $1 FOR UPDATE", partner)
     )
     verdicts: list[Verdict] = []
+    new: list[Envelope] = []  # in seq order: the ones to store
     for env in envelopes:
         verdict = classify(env.seq, last)
         if verdict is Verdict.NEW:
-            reason = rejections.get(env.seq)
-            stored = await conn.fetchval(
-                "INSERT INTO bridge_inbox (partner, seq, msg_id, type, body, processed_at, result) "
-                "VALUES ($1, $2, $3, $4, $5, CASE WHEN $6::text IS NULL THEN NULL ELSE now() END, $6) "
-                "ON CONFLICT (partner, msg_id) DO NOTHING RETURNING id",
-                partner,
-                env.seq,
-                env.msg_id,
-                env.type,
-                env.body,
-                None if reason is None else f"rejected: {reason}"[:2000],
-            )
+            new.append(env)
             last = env.seq
-            if stored is None:  # the same message again under a new seq (the sender lost its state)
-                verdict = Verdict.DUPLICATE
         verdicts.append(verdict)
+    if new:  # one statement for the batch (a round trip per message was the intake's limit)
+        stored = await conn.fetch(
+            """INSERT INTO bridge_inbox (partner, seq, msg_id, type, body, processed_at, result)
+               SELECT $1, m.seq, m.msg_id, m.type, m.body,
+                      CASE WHEN m.result IS NULL THEN NULL ELSE now() END, m.result
+               FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+                    WITH ORDINALITY AS m(seq, msg_id, type, body, result, n)
+               ORDER BY m.n
+               ON CONFLICT (partner, msg_id) DO NOTHING RETURNING seq""",
+            partner,
+            [env.seq for env in new],
+            [env.msg_id for env in new],
+            [env.type for env in new],
+            [env.body for env in new],
+            [_rejected(rejections.get(env.seq)) for env in new],
+        )
+        taken = {row["seq"] for row in stored}
+        for i, env in enumerate(envelopes):
+            # the same message again under a new seq (the sender lost its state): acknowledged, not stored
+            if verdicts[i] is Verdict.NEW and env.seq not in taken:
+                verdicts[i] = Verdict.DUPLICATE
     await conn.execute(
         "UPDATE bridge_partners SET inbound_seq = $2, updated_at = now() WHERE partner = $1", partner, last
     )
     return verdicts, last
+
+
+def _rejected(reason: str | None) -> str | None:
+    return None if reason is None else f"rejected: {reason}"[:2000]
 
 
 async def unprocessed(
@@ -441,16 +501,19 @@ async def unprocessed(
     *,
     types: Sequence[str] | None = None,
     limit: int = 100,
+    after: int = 0,
 ) -> list[InboxMessage]:
-    """Inbound messages nobody has handled yet, oldest first: the hook where incidents become meldingen."""
+    """Inbound messages nobody has handled yet, oldest first (after inbox id `after`): the hook where
+    incidents become meldingen."""
     rows = await conn.fetch(
         "SELECT id, partner, seq, msg_id, type, body, received_at FROM bridge_inbox "
         "WHERE processed_at IS NULL AND ($1::text IS NULL OR partner = $1) "
-        "AND ($2::text[] IS NULL OR type = ANY($2)) "
+        "AND ($2::text[] IS NULL OR type = ANY($2)) AND id > $4 "
         "ORDER BY id LIMIT $3",
         partner,
         list(types) if types is not None else None,
         limit,
+        after,
     )
     return [InboxMessage(**dict(r)) for r in rows]
 

@@ -62,10 +62,11 @@ async def stop_process(proc: asyncio.subprocess.Process, grace: float = 15.0) ->
 
 @asynccontextmanager
 async def schakel_server(
-    url: str, secret: str, tmp: Path
+    url: str, secret: str, tmp: Path, port: int | None = None
 ) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    """The real server, `schakel serve`, in its own process; yields its base URL once /health answers."""
-    port = free_port()
+    """The real server, `schakel serve`, in its own process (on `port`, or a free one); yields its base URL
+    once /health answers."""
+    port = port or free_port()
     log_path = tmp / "server.log"
     env = _child_env(
         {

@@ -67,6 +67,10 @@ async def main(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
+    with contextlib.suppress(NotImplementedError, AttributeError):  # SIGUSR1: not on Windows
+        # another process (a test, the bench) queued messages in the SQLite file: send them now rather than
+        # at the next half-second look
+        loop.add_signal_handler(signal.SIGUSR1, sim.store.look_again)
     async with sim.serving(args.host, args.port):
         print(
             f"reference partner {args.name} on ws://{args.host}:{args.port}/ "

@@ -238,6 +238,36 @@ async def test_an_oversized_partner_message_is_refused_and_the_messages_behind_i
     assert m.failed == 0  # the link never went down over it
 
 
+async def test_a_partner_message_with_a_nul_character_is_refused_and_the_link_goes_on(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """PostgreSQL cannot hold U+0000 in text: stored as it came, it would fail the whole batch and stop the
+    link for ever. It is refused (nack) and kept with the NUL written out; the next message arrives."""
+    async with partner(tmp_path) as (sim, port), bridge(database_url, pool, port):
+        sim.store.enqueue("schakel", "eido", '{"$id": "a\x00b"}', "sim:nul")
+        sim.send_incident(1)
+        async with asyncio.timeout(20):
+            while True:
+                async with pool.acquire() as conn:
+                    rows = await conn.fetch(
+                        "SELECT seq, body, result, processed_at FROM bridge_inbox ORDER BY seq"
+                    )
+                    (m,) = await outbox.metrics(conn, "gms-sim")
+                refused = sim.store.db.execute(
+                    "SELECT rejected FROM outbox WHERE msg_id = 'sim:nul'"
+                ).fetchone()
+                if len(rows) == 2 and refused[0]:
+                    break
+                await asyncio.sleep(0.05)
+    nul, incident = rows
+    assert (
+        nul["body"] == '{"$id": "a\\u0000b"}' and "NUL" in nul["result"] and nul["processed_at"] is not None
+    )
+    assert "NUL" in refused[0]  # the partner has it as refused, with the reason
+    assert incident["seq"] == 2  # the message behind it arrived
+    assert m.failed == 0  # the link never went down over it
+
+
 async def test_a_partner_that_drops_the_link_right_after_welcome_is_retried_with_growing_delays(
     database_url: str, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:

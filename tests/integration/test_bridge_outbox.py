@@ -108,6 +108,63 @@ async def test_inbox_stores_in_order_once_and_refuses_gaps(pool: asyncpg.Pool) -
         assert await outbox.inbound_seq(conn, "gms") == 4
 
 
+async def test_a_batch_is_stored_in_one_statement_in_order_and_a_message_id_twice_in_it_once(
+    pool: asyncpg.Pool,
+) -> None:
+    batch = [env(1, "a"), env(2, "a"), env(3), env(5), env(4)]
+    async with pool.acquire() as conn, conn.transaction():
+        verdicts, last = await outbox.receive(conn, "gms", batch, {3: "not an EIDO"})
+    assert verdicts == [Verdict.NEW, Verdict.DUPLICATE, Verdict.NEW, Verdict.GAP, Verdict.NEW] and last == 4
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT seq, msg_id, result FROM bridge_inbox ORDER BY id")
+    assert [(r["seq"], r["msg_id"], r["result"]) for r in rows] == [
+        (1, "a", None),
+        (3, "m-3", "rejected: not an EIDO"),
+        (4, "m-4", None),
+    ]
+
+
+async def test_enqueue_many_follows_on_without_gaps_and_queues_each_message_id_once(
+    pool: asyncpg.Pool,
+) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.enqueue(conn, "gms", "eido_update", "{}", msg_id="x")
+        queued = await outbox.enqueue_many(
+            conn,
+            "gms",
+            [
+                ("y", "eido_update", "1"),
+                ("x", "eido_update", "2"),
+                ("z", "eido_update", b"3"),
+                ("y", "eido_update", "4"),
+            ],
+        )
+        after = await outbox.enqueue(conn, "gms", "eido_update", "{}", msg_id="w")
+    assert [(m.msg_id, m.seq, m.body) for m in queued] == [("y", 2, "1"), ("z", 3, "3")]
+    assert after is not None and after.seq == 4
+
+    async def many(n: int) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.enqueue_many(conn, "politie", [(f"b{n}-{i}", "cap", "<a/>") for i in range(25)])
+
+    async def one(n: int) -> None:
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.enqueue(conn, "politie", "cap", "<a/>", msg_id=f"s{n}")
+
+    await asyncio.gather(*(many(n) for n in range(8)), *(one(n) for n in range(8)))
+    async with pool.acquire() as conn:
+        seqs = [
+            r["seq"]
+            for r in await conn.fetch("SELECT seq FROM bridge_outbox WHERE partner = 'politie' ORDER BY seq")
+        ]
+        batches = await conn.fetch(
+            """SELECT min(seq) AS lo, max(seq) AS hi FROM bridge_outbox WHERE msg_id LIKE 'b%'
+               GROUP BY split_part(msg_id, '-', 1)"""
+        )
+    assert seqs == list(range(1, 8 * 25 + 8 + 1))
+    assert all(b["hi"] - b["lo"] == 24 for b in batches)  # each batch's messages follow on, in its order
+
+
 async def test_a_rejected_inbound_message_is_consumed_but_never_handed_on(pool: asyncpg.Pool) -> None:
     async with pool.acquire() as conn, conn.transaction():
         verdicts, last = await outbox.receive(conn, "gms", [env(1), env(2)], {1: "not an EIDO"})
