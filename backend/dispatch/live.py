@@ -89,15 +89,17 @@ async def crew_names(conn: Conn, unit_id: int) -> str | None:
     return names
 
 
-def address_filled(hub: LiveHub, pool: asyncpg.Pool) -> Callable[[Filled], Awaitable[None]]:
-    """When the background filler stored a melding's address, its operators see it at the next tick."""
+def address_filled(hub: LiveHub, pool: asyncpg.Pool) -> Callable[[list[Filled]], Awaitable[None]]:
+    """When the background filler stored meldingen's addresses, their operators see them at the next tick
+    (one read for the filler's whole pass)."""
 
-    async def tell(filled: Filled) -> None:
-        if filled.table != "incidents":
+    async def tell(filled: list[Filled]) -> None:
+        ids = [f.key for f in filled if f.table == "incidents"]
+        if not ids:
             return
         async with pool.acquire() as conn:
-            view = await repo.get_incident(conn, filled.key)
-        if view is not None:
+            views = await repo.incident_views(conn, ids)
+        for view in views:
             publish(hub, view, [])
 
     return tell

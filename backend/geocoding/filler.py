@@ -27,7 +27,7 @@ from backend.live.hub import LiveHub
 
 log = logging.getLogger(__name__)
 
-BATCH = 20
+BATCH = 100  # rows per table per pass: one UPDATE and one call of each listener for all of them
 MAX_AGE = "1 day"
 
 
@@ -35,17 +35,19 @@ MAX_AGE = "1 day"
 class Table:
     name: str
     key: str  # the primary key column
+    key_type: str  # its SQL type
     position: str  # SQL for (lon, lat) of the row, aliased lon and lat
     since: str  # the time column the age limit reads
     join: str = ""
 
 
 TABLES = (
-    Table("registrations", "id", "r.lon AS lon, r.lat AS lat", "r.received_at"),
-    Table("incidents", "id", "r.lon AS lon, r.lat AS lat", "r.created_at"),
+    Table("registrations", "id", "uuid", "r.lon AS lon, r.lat AS lat", "r.received_at"),
+    Table("incidents", "id", "bigint", "r.lon AS lon, r.lat AS lat", "r.created_at"),
     Table(
         "alerts",
         "id",
+        "bigint",
         "coalesce((r.payload->>'lon')::float8, ul.lon) AS lon,"
         " coalesce((r.payload->>'lat')::float8, ul.lat) AS lat",
         "r.at",
@@ -70,7 +72,8 @@ class AddressFiller:
     hub: LiveHub
     poll_s: float = 1.0
     retry_s: float = 300.0
-    listeners: list[Callable[[Filled], Any]] = field(default_factory=list)  # told after each stored row
+    # told after each pass over a table, with every row it handled (stored or kept)
+    listeners: list[Callable[[list[Filled]], Any]] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _down: bool = False  # the geocoder failed earlier in this pass
 
@@ -111,72 +114,105 @@ class AddressFiller:
                         ORDER BY {table.since} LIMIT {BATCH}""",  # noqa: S608  # names from TABLES only
                     self.retry_s,
                 )
-            for row in rows:
-                filled = await self._fill(table, row["key"], row["lon"], row["lat"])
-                handled += 1
-                for listener in self.listeners:
-                    try:
-                        result = listener(filled)
-                        if asyncio.iscoroutine(result):
-                            await result
-                    except Exception:
-                        log.exception("address listener failed")
+            if not rows:
+                continue
+            filled = await self._fill(table, rows)
+            handled += len(filled)
+            for listener in self.listeners:
+                try:
+                    result = listener(filled)
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception:
+                    log.exception("address listener failed")
         return handled
 
-    async def _fill(self, table: Table, key: Any, lon: float | None, lat: float | None) -> Filled:
-        address: Address | None = None
+    async def _answer(self, lon: float | None, lat: float | None) -> tuple[Address | None, str]:
+        """The geocoder's address for a position and the row's state."""
         if lon is None or lat is None:
-            state, buurtcode = "none", None
-        else:
-            try:
-                if self._down:
-                    raise GeocoderUnavailable("eerder in deze ronde niet bereikbaar")
-                address = await self.geocoder.reverse(lon, lat)
-                state = "found" if address is not None else "none"
-            except GeocoderUnavailable as exc:
-                state = "unreachable" if self.geocoder.configured else "off"
-                if not self._down:
-                    log.info("geocoder: %s", exc)
-                self._down = True
-            buurtcode = address.buurtcode if address is not None else None
-            if buurtcode is None:
-                buurtcode = await self.buurtcode_at(lon, lat)
+            return None, "none"
+        try:
+            if self._down:
+                raise GeocoderUnavailable("eerder in deze ronde niet bereikbaar")
+            address = await self.geocoder.reverse(lon, lat)
+        except GeocoderUnavailable as exc:
+            if not self._down:
+                log.info("geocoder: %s", exc)
+            self._down = True
+            return None, "unreachable" if self.geocoder.configured else "off"
+        return address, "found" if address is not None else "none"
+
+    async def _fill(self, table: Table, rows: list[asyncpg.Record]) -> list[Filled]:
+        """Ask the geocoder for each row (one after the other: it is a shared service), then store the
+        whole pass in one statement."""
+        answers = [await self._answer(row["lon"], row["lat"]) for row in rows]
+        polygons = await self._buurtcodes(
+            [
+                (row["lon"], row["lat"])
+                if address is None or address.buurtcode is None
+                else (None, None)  # the geocoder named it
+                for row, (address, _) in zip(rows, answers, strict=True)
+            ]
+        )
+        buurtcodes = [
+            address.buurtcode if address is not None and address.buurtcode else polygon
+            for (address, _), polygon in zip(answers, polygons, strict=True)
+        ]
         # Only what is missing is filled: a known address text, BAG id or buurtcode (chosen in the console,
         # or stored meanwhile by another instance's filler or an earlier pass) is never overwritten, least of
         # all with NULL when the geocoder could not be asked; only an address filled in now brings its own
-        # buurtcode, over the polygon's fallback an earlier 'unreachable' pass stored. The row is updated only
+        # buurtcode, over the polygon's fallback an earlier 'unreachable' pass stored. A row is updated only
         # while it still wants an address (the state the SELECT read: another instance may have filled it
         # since), and a row that holds an address text is 'found' whatever this answer was. A melding shows
         # the address when nothing was typed (the same statement: readers see both at once).
-        shown = ", address = CASE WHEN address = '' THEN coalesce(address_text, $2, '') ELSE address END"
+        shown = (
+            ", address = CASE WHEN t.address = ''"
+            " THEN coalesce(t.address_text, a.text, '') ELSE t.address END"
+        )
         async with self.pool.acquire() as conn:
-            stored = await conn.fetchrow(
-                f"""UPDATE {table.name} SET address_text = coalesce(address_text, $2),
-                           bag_id = coalesce(bag_id, $3),
-                           buurtcode = CASE WHEN address_text IS NULL AND $2 IS NOT NULL
-                                            THEN coalesce($4, buurtcode) ELSE coalesce(buurtcode, $4) END,
-                           address_state = CASE WHEN coalesce(address_text, $2) IS NOT NULL THEN 'found'
-                                                ELSE $5 END,
+            stored = await conn.fetch(
+                f"""UPDATE {table.name} t SET address_text = coalesce(t.address_text, a.text),
+                           bag_id = coalesce(t.bag_id, a.bag_id),
+                           buurtcode = CASE WHEN t.address_text IS NULL AND a.text IS NOT NULL
+                                            THEN coalesce(a.buurtcode, t.buurtcode)
+                                            ELSE coalesce(t.buurtcode, a.buurtcode) END,
+                           address_state = CASE WHEN coalesce(t.address_text, a.text) IS NOT NULL THEN 'found'
+                                                ELSE a.state END,
                            address_at = now(){shown if table.name == "incidents" else ""}
-                    WHERE {table.key} = $1 AND (address_state IS NULL OR address_state = 'unreachable')
-                    RETURNING address_state""",  # noqa: S608  # names from TABLES
-                key,
-                address.weergavenaam if address else None,
-                address.bag_id if address else None,
-                buurtcode,
-                state,
+                    FROM unnest($1::{table.key_type}[], $2::text[], $3::text[], $4::text[], $5::text[])
+                         AS a(key, text, bag_id, buurtcode, state)
+                    WHERE t.{table.key} = a.key
+                      AND (t.address_state IS NULL OR t.address_state = 'unreachable')
+                    RETURNING t.{table.key} AS key, t.address_state""",  # noqa: S608  # names from TABLES
+                [row["key"] for row in rows],
+                [address.weergavenaam if address else None for address, _ in answers],
+                [address.bag_id if address else None for address, _ in answers],
+                buurtcodes,
+                [state for _, state in answers],
             )
-        if stored is None:  # filled meanwhile (another instance, a chosen address): left as it is
-            return Filled(table=table.name, key=key, state=state, address=address, kept=True)
-        return Filled(table=table.name, key=key, state=stored["address_state"], address=address)
+        now = {r["key"]: r["address_state"] for r in stored}
+        return [
+            Filled(table=table.name, key=row["key"], state=now[row["key"]], address=address)
+            if row["key"] in now
+            # filled meanwhile (another instance, a chosen address): left as it is
+            else Filled(table=table.name, key=row["key"], state=state, address=address, kept=True)
+            for row, (address, state) in zip(rows, answers, strict=True)
+        ]
 
-    async def buurtcode_at(self, lon: float, lat: float) -> str | None:
-        """The CBS code of the buurt the point lies in, from the beats (their code is the buurtcode)."""
-        beat_ids = sorted(containing_beats(lon, lat, self.hub.picture.beats))
-        if not beat_ids:
-            return None
+    async def _buurtcodes(self, points: list[tuple[float | None, float | None]]) -> list[str | None]:
+        """For each point, the CBS code of the buurt it lies in (None for a point of (None, None)), read in
+        one statement for the whole pass."""
+        beats = self.hub.picture.beats
+        inside = [
+            sorted(containing_beats(lon, lat, beats)) if lon is not None and lat is not None else []
+            for lon, lat in points
+        ]
+        wanted = sorted({beat_id for ids in inside for beat_id in ids})
+        if not wanted:
+            return [None] * len(points)
         async with self.pool.acquire() as conn:
-            code: str | None = await conn.fetchval(
-                "SELECT code FROM beats WHERE id = ANY($1) AND code LIKE 'BU%' ORDER BY id LIMIT 1", beat_ids
+            rows = await conn.fetch(
+                "SELECT id, code FROM beats WHERE id = ANY($1) AND code LIKE 'BU%'", wanted
             )
-        return code
+        codes = {r["id"]: r["code"] for r in rows}
+        return [next((codes[i] for i in ids if i in codes), None) for ids in inside]

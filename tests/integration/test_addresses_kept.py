@@ -95,8 +95,8 @@ async def test_an_instance_whose_geocoder_is_down_keeps_the_address_another_inst
             b_stored = asyncio.Event()
             incident: list[int] = []
 
-            def on_b_filled(filled: Filled) -> None:
-                if filled.table == "incidents" and filled.key in incident:
+            def on_b_filled(filled: list[Filled]) -> None:
+                if any(f.table == "incidents" and f.key in incident for f in filled):
                     b_stored.set()
 
             b.services.addresses.listeners.append(on_b_filled)
