@@ -45,6 +45,7 @@ class Bridge:
         self.store = PgStore(pool)
         self.outbound = Outbound(config, pool, self.store)
         self.inbound = Inbound(config, pool, self.outbound)
+        self.outbound.on_backend_up.append(self.inbound.wake)  # the backend is back: hand the inbox over
         self.links = {p.name: self._transport(p) for p in config.partners}
         self.links_connected = {name: t.connected for name, t in self.links.items()}
         self.backend_connected = self.outbound.backend_connected

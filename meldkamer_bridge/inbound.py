@@ -30,6 +30,7 @@ from meldkamer_bridge.outbox import Conn, Envelope, InboxMessage
 
 log = logging.getLogger(__name__)
 BACKEND_CONCURRENCY = 16  # backend calls in flight at once while handing a batch over
+AWAY_PAUSE_S = 5.0  # between tries while the backend is away (its feed coming back wakes the loop at once)
 DECODED_KEPT = 20_000  # decoded messages kept from arrival for their hand-over (~1 KiB each)
 
 # Where handed-over incidents go (with a backend: "make a melding"). It runs in the transaction that marks
@@ -46,6 +47,7 @@ class Inbound:
         self.api: BackendApi | None = None  # set by the wiring when a backend is configured
         self.incident_sink: IncidentSink | None = None
         self._wake = {type_: asyncio.Event() for type_ in ROUTES}  # wakes a type's inbox loop
+        self._away = False  # the last hand-over found the backend away: said once, tried every AWAY_PAUSE_S
         self._busy = {type_: asyncio.Lock() for type_ in ROUTES}  # one hand-over at a time per type
         # what `validate` decoded, by (partner, msg_id), until the hand-over takes it (after a restart, or
         # past DECODED_KEPT, the body is decoded again from the inbox)
@@ -81,8 +83,8 @@ class Inbound:
 
     async def received(self, env: Envelope) -> None:
         log.info("from %s: %s #%d %s", env.partner, env.type, env.seq, env.msg_id)
-        if (wake := self._wake.get(env.type)) is not None:
-            wake.set()
+        if (wake := self._wake.get(env.type)) is not None and not self._away:
+            wake.set()  # (while the backend is away an arrival does not make the loop try again at once)
 
     # --- the inbox loop -----------------------------------------------------------------------------------
 
@@ -107,8 +109,8 @@ class Inbound:
                     continue  # more is waiting: no pause between batches
             except Exception:  # the database is away: try again in a moment
                 log.exception("handing the inbox over failed")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(1.0):
+            with contextlib.suppress(TimeoutError):  # woken at once when the backend's feed is back
+                async with asyncio.timeout(AWAY_PAUSE_S if self._away else 1.0):
                     await wake.wait()
 
     async def process(self, type_: str) -> int:
@@ -181,8 +183,10 @@ class Inbound:
             recorded = await self._record(route, messages, decoded, prepared)
             handled += len(recorded)
             if len(recorded) < len(messages):  # something waits: the rest waits for the next try, in order
-                for m in later:  # their decoding is kept for then
-                    self._decoded[(m.partner, m.msg_id)] = later_decoded[m.id]
+                for waiting, decodings in ((messages, decoded), (later, later_decoded)):
+                    for m in waiting:  # their decoding is kept for then
+                        if m.id not in recorded:
+                            self._decoded[(m.partner, m.msg_id)] = decodings[m.id]
                 return handled
             messages, decoded = later, later_decoded
         return handled
@@ -299,12 +303,17 @@ class Inbound:
         except Refused:  # the call as a whole (never expected): one by one, so only a bad one is refused
             log.exception("the backend refused a batch of %d incidents; posting them one by one", len(bodies))
             return None
-        except (Unavailable, httpx.HTTPError) as exc:  # the backend is away: said without a traceback
-            log.warning("handing %d incidents over failed (%s); they stay in the inbox", len(messages), exc)
+        except (Unavailable, httpx.HTTPError) as exc:  # the backend is away: said once, without a traceback
+            if not self._away:
+                log.warning("the backend is away (%s): incidents wait in the inbox", exc)
+            self._away = True
             return {}
         except Exception:
             log.exception("handing %d incidents over failed; they stay in the inbox", len(messages))
             return {}
+        if self._away:
+            log.warning("the backend is back: handing the waiting incidents over")
+            self._away = False
         if outcomes is None:
             return None
         if len(outcomes) != len(messages):

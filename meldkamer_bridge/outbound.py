@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -64,6 +65,7 @@ class Outbound:
         self.api: BackendApi | None = None  # set by the wiring when a backend is configured
         self.avl = status.AvlCoalescer()
         self.backend_connected = asyncio.Event()
+        self.on_backend_up: list[Callable[[], None]] = []  # called when the feed (re)connects
         self.timeline_changed = asyncio.Event()  # wakes the progress loop
         self._statuses: dict[int, UnitStatus] = {}  # unit id -> last status sent
         self._units: dict[int, status.UnitEntry] = {}  # unit id -> roster entry, as last sent
@@ -396,6 +398,9 @@ class Outbound:
                 self.timeline_changed.set()
         elif isinstance(frame, Snapshot):
             await self._snapshot(frame)
+            if not self.backend_connected.is_set():
+                for listener in self.on_backend_up:
+                    listener()
             self.backend_connected.set()
             return True
         elif isinstance(frame, Error):
