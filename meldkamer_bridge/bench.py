@@ -37,7 +37,7 @@ from meldkamer_bridge.simulator import Simulator, sample_incident
 from meldkamer_bridge.simulator.store import SqliteStore
 from shared.protocol import AlertKind, UnitStatus
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the backend's bench helpers are imported when a run needs them
     from backend.bench.stats import CpuMeter
 
 BRIDGE_ACCOUNT = "bench-bridge-inbound"
@@ -140,8 +140,14 @@ async def _wait_acked(pool: asyncpg.Pool, partner: str, seq: int) -> None:
 
 
 async def _inbound_end_to_end(
-    config: BridgeConfig, pool: asyncpg.Pool, meldkamer: PartnerProcess, first: int, count: int, batch: int
-) -> tuple[float, float]:
+    config: BridgeConfig,
+    pool: asyncpg.Pool,
+    meldkamer: PartnerProcess,
+    first: int,
+    count: int,
+    batch: int,
+    meters: Callable[[], dict[str, CpuMeter]] | None = None,
+) -> tuple[float, float, dict[str, float]]:
     """Incidents/s from the partner's backlog to meldingen: `count` incidents queued at the meldkamer
     partner, then sent over the link (validated against the EIDO schema, stored in the inbox, acknowledged),
     handed to the backend (POST /api/bridge/incidents, or one POST /api/incidents each with `batch` 1) and
@@ -156,6 +162,7 @@ async def _inbound_end_to_end(
         incidents = [sample_incident(n) for n in range(first, first + count)]  # made before the clock runs
         async with pool.acquire() as c:
             before = await c.fetchval("SELECT count(*) FROM bridge_inbox WHERE type = 'eido'")
+        running = meters() if meters is not None else {}  # CPU over the clock's window only
         start = time.perf_counter()
         meldkamer.send_incidents(incidents)
         stored_at = None
@@ -173,8 +180,9 @@ async def _inbound_end_to_end(
                     break
                 await asyncio.sleep(0.02)
         end = time.perf_counter()
+        cpu = {name: meter.stop() for name, meter in running.items()}
         assert stored_at is not None
-        return count / (end - start), count / (stored_at - start)
+        return count / (end - start), count / (stored_at - start), cpu
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -288,14 +296,17 @@ async def _inbound_phase(
         with_backend = msgspec.structs.replace(
             config, backend_url=base, username=BRIDGE_ACCOUNT, password=PASSWORD
         )
-        serial, serial_in = await _inbound_end_to_end(with_backend, pool, meldkamer, 1, inbound, batch=1)
-        meters = _meters(server.pid, meldkamer.proc.pid, tmp)
-        started = time.perf_counter()
-        batched, batched_in = await _inbound_end_to_end(
-            with_backend, pool, meldkamer, inbound + 1, inbound, batch=INBOUND_BATCH
+        serial, serial_in, _ = await _inbound_end_to_end(with_backend, pool, meldkamer, 1, inbound, batch=1)
+        batched, batched_in, cpu = await _inbound_end_to_end(
+            with_backend,
+            pool,
+            meldkamer,
+            inbound + 1,
+            inbound,
+            batch=INBOUND_BATCH,
+            meters=lambda: _meters(server.pid, meldkamer.proc.pid, tmp),
         )
-        cpu = {name: meter.stop() for name, meter in meters.items()}
-        cpu_window = time.perf_counter() - started
+        cpu_window = inbound / batched
     batched_config = msgspec.structs.replace(with_backend, inbound_batch=INBOUND_BATCH)
     back = lambda: schakel_server(url, secret, tmp, port)  # noqa: E731  # the backend again, same address
     intake, drain = await _inbound_outage(batched_config, pool, meldkamer, 2 * inbound + 1, inbound, back)
