@@ -141,6 +141,12 @@ async def _silent_socket(server: Server, token: str) -> asyncio.StreamWriter:
 
     Its receive buffer is small, and it sends bad frames until the server, answering each with an error
     frame it cannot deliver, stops taking more: from then on every send to this socket blocks.
+
+    This must be quick on a loaded machine: the server pings every 20 s and drops a peer that has not
+    answered 20 s later (this one never reads, so never answers), and a drop with our unread frames in its
+    buffer reaches us as a reset. Each bad frame therefore names a long unknown `kind`, which the error
+    frame quotes back: a few dozen frames fill the server's megabytes of send buffer, where short ones took
+    ~80,000 frames (6 s of server time on a quiet machine, past the drop under load ~14).
     """
     host, port = server.base.removeprefix("http://").split(":")
     raw = socket.socket()
@@ -159,7 +165,8 @@ async def _silent_socket(server: Server, token: str) -> asyncio.StreamWriter:
     writer.write(_frame(encoder.encode(Hello(token=token))))
     await writer.drain()
     assert (await asyncio.wait_for(reader.read(2), 5))[0] == 0x81  # a text frame: the welcome
-    garbage = _frame(b"x" * 100) * 100
+    # an unknown kind, quoted back in the error (about as long as the frame, under max_frame_bytes)
+    garbage = _frame(b'{"kind":"' + b"x" * 60_000 + b'"}')
     try:
         while True:  # until the server stops reading (our own writes then stay in our buffers)
             writer.write(garbage)
