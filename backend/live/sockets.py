@@ -124,6 +124,7 @@ class _Ender:
         self.socket = socket
         self.handler = asyncio.current_task()
         self.ended = False
+        self.dropped = False
 
     async def end(self, code: str, message: str, *, fatal: bool = True) -> None:
         if self.ended:
@@ -137,7 +138,9 @@ class _Ender:
             self.handler.cancel()
 
     def drop(self) -> None:
-        """Put the socket out without a word (nothing gets through to it any more): end the handler."""
+        """Put the socket out without a word (nothing gets through to it any more): end the handler (from
+        inside it, `dropped` tells it to stop)."""
+        self.dropped = True
         if self.ended:
             return
         self.ended = True
@@ -193,6 +196,8 @@ async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -
     send_timeout_s = services.settings.field_send_timeout_s
 
     async def send(data: bytes) -> None:
+        if ender.dropped:  # one frame did not go out: no other waits its turn
+            raise _Unresponsive
         try:
             async with asyncio.timeout(send_timeout_s):
                 await socket.send_text(data.decode())
@@ -233,7 +238,7 @@ async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -
     unwatch = ender.watch_session(principal, services)
     try:
         await hub.device_attached(link)  # open tasks and unread messages are sent again
-        while True:
+        while not ender.dropped:  # (dropped while they were sent: they swallow the error)
             raw = await _receive(socket)
             if len(raw) > max_bytes:
                 await reply(Error(code="too_large", message=f"frame larger than {max_bytes} bytes"))
