@@ -61,6 +61,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     routine_clear_s: NonNegativeFloat = 60.0  # an open routine alert resolves after this long clear
     checkin_grace_s: NonNegativeFloat = 30.0  # a check-in this late counts as missed
     max_frame_bytes: PositiveInt = 64 * 1024
+    # a frame to a tablet that has not gone out after this long: the tablet takes nothing (gone without a
+    # goodbye, or not reading), and its socket is put out so the device no longer counts as connected
+    field_send_timeout_s: PositiveFloat = 40.0
     # meldkamer console: background tiles (PDOK BRT achtergrondkaart); the console works when they fail
     tile_url: str = PDOK_TILES
     tile_attribution: str = "Kaartgegevens &copy; Kadaster (PDOK)"

@@ -53,6 +53,9 @@ HELLO_TIMEOUT_S = 10.0
 # telling a socket it is put out and closing it may take this long; a peer that does not read (its buffers
 # full, no close handshake coming back) is then dropped, so revoking or logging out never hangs on it
 CLOSE_TIMEOUT_S = 2.0
+# (`settings.field_send_timeout_s`) a frame to a tablet that has not gone out in time puts its socket out:
+# uvicorn's ping gives up on a socket that does not answer, but while its buffers are full its close never
+# completes, and the handler would wait in that send (the device attached, for ever)
 OPERATOR_ROLES = ("operator", "teamlead", "admin", "service")
 
 
@@ -105,6 +108,10 @@ async def _hello(
         return None
 
 
+class _Unresponsive(Exception):
+    """A frame to the peer did not go out in time; the socket is put out."""
+
+
 class _Ender:
     """Puts a socket out from outside its handler: tells it why, closes it, and ends the handler.
 
@@ -117,6 +124,7 @@ class _Ender:
         self.socket = socket
         self.handler = asyncio.current_task()
         self.ended = False
+        self.dropped = False
 
     async def end(self, code: str, message: str, *, fatal: bool = True) -> None:
         if self.ended:
@@ -126,6 +134,16 @@ class _Ender:
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
                 await _send(self.socket, Error(code=code, message=message, fatal=fatal))
                 await self.socket.close(code=1008, reason=code)
+        if self.handler is not None and self.handler is not asyncio.current_task():
+            self.handler.cancel()
+
+    def drop(self) -> None:
+        """Put the socket out without a word (nothing gets through to it any more): end the handler (from
+        inside it, `dropped` tells it to stop)."""
+        self.dropped = True
+        if self.ended:
+            return
+        self.ended = True
         if self.handler is not None and self.handler is not asyncio.current_task():
             self.handler.cancel()
 
@@ -174,10 +192,21 @@ async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -
         await _fatal(socket, "unknown_device", "this device is unknown or revoked", "token")
         return
 
-    async def send(data: bytes) -> None:
-        await socket.send_text(data.decode())
-
     ender = _Ender(socket)
+    send_timeout_s = services.settings.field_send_timeout_s
+
+    async def send(data: bytes) -> None:
+        if ender.dropped:  # one frame did not go out: no other waits its turn
+            raise _Unresponsive
+        try:
+            async with asyncio.timeout(send_timeout_s):
+                await socket.send_text(data.decode())
+        except TimeoutError:
+            ender.drop()
+            raise _Unresponsive from None
+
+    async def reply(frame: msgspec.Struct) -> None:
+        await send(encoder.encode(frame))
 
     async def close(code: str = "revoked") -> None:
         message = "this device was revoked" if code == "revoked" else "this device connected again elsewhere"
@@ -194,41 +223,43 @@ async def field_socket(socket: WebSocket, services: NamedDependency[Services]) -
     old = hub.attach(link, device.last_seq)
     if old is not None:
         await old.close("replaced")
-    await _send(
-        socket,
-        Welcome(
-            protocol=protocol,
-            device_id=device.id,
-            unit_id=device.unit_id,
-            acked=device.last_seq,
-            server_time=datetime.now(UTC),
-        ),
+    welcome = Welcome(
+        protocol=protocol,
+        device_id=device.id,
+        unit_id=device.unit_id,
+        acked=device.last_seq,
+        server_time=datetime.now(UTC),
     )
+    try:
+        await reply(welcome)
+    except _Unresponsive:
+        hub.detach(link)
+        return
     unwatch = ender.watch_session(principal, services)
     try:
         await hub.device_attached(link)  # open tasks and unread messages are sent again
-        while True:
+        while not ender.dropped:  # (dropped while they were sent: they swallow the error)
             raw = await _receive(socket)
             if len(raw) > max_bytes:
-                await _send(socket, Error(code="too_large", message=f"frame larger than {max_bytes} bytes"))
+                await reply(Error(code="too_large", message=f"frame larger than {max_bytes} bytes"))
                 continue
             try:
                 frame = field_decoder.decode(raw)
             except msgspec.DecodeError as exc:
                 message, field = describe_decode_error(exc)
-                await _send(socket, Error(code="bad_frame", message=message, field=field, seq=_seq_of(raw)))
+                await reply(Error(code="bad_frame", message=message, field=field, seq=_seq_of(raw)))
                 continue
             now = datetime.now(UTC)
             if isinstance(frame, Ping):
-                await _send(socket, Pong(nonce=frame.nonce))
+                await reply(Pong(nonce=frame.nonce))
             elif isinstance(frame, Hello):
-                await _send(socket, Error(code="bad_frame", message="already said hello", field="kind"))
+                await reply(Error(code="bad_frame", message="already said hello", field="kind"))
             elif (refusal := _refusal(frame, now, hub.sequences.plausible(device.id, frame.seq))) is not None:
-                await _send(socket, refusal)
+                await reply(refusal)
             elif not hub.accept(link, frame, now) and frame.seq <= hub.durable_seq(device.id):
                 # a resend of something already durable: acknowledge again, store nothing
-                await _send(socket, Ack(upto=hub.durable_seq(device.id)))
-    except WebSocketDisconnect:
+                await reply(Ack(upto=hub.durable_seq(device.id)))
+    except (WebSocketDisconnect, _Unresponsive):
         pass
     except asyncio.CancelledError:
         if not ender.cancelled():

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.integration.harness import Server, make_settings, running
+from tests.integration.processes import start
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,14 +31,9 @@ def serve_env(database_url: str, tmp: Path) -> dict[str, str]:
 
 
 def serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`schakel serve` in a process group of its own: stop it with `processes.stop_all`."""
     with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        return start([sys.executable, "-m", "backend.cli", "serve", "--port", str(port)], env=env, stdout=out)
 
 
 async def healthy(port: int, process: subprocess.Popen[bytes]) -> None:

@@ -141,6 +141,12 @@ async def _silent_socket(server: Server, token: str) -> asyncio.StreamWriter:
 
     Its receive buffer is small, and it sends bad frames until the server, answering each with an error
     frame it cannot deliver, stops taking more: from then on every send to this socket blocks.
+
+    This must be quick on a loaded machine: the server pings every 20 s and drops a peer that has not
+    answered 20 s later (this one never reads, so never answers), and a drop with our unread frames in its
+    buffer reaches us as a reset. Each bad frame therefore names a long unknown `kind`, which the error
+    frame quotes back: a few dozen frames fill the server's megabytes of send buffer, where short ones took
+    ~80,000 frames (6 s of server time on a quiet machine, past the drop under load ~14).
     """
     host, port = server.base.removeprefix("http://").split(":")
     raw = socket.socket()
@@ -159,7 +165,8 @@ async def _silent_socket(server: Server, token: str) -> asyncio.StreamWriter:
     writer.write(_frame(encoder.encode(Hello(token=token))))
     await writer.drain()
     assert (await asyncio.wait_for(reader.read(2), 5))[0] == 0x81  # a text frame: the welcome
-    garbage = _frame(b"x" * 100) * 100
+    # an unknown kind, quoted back in the error (about as long as the frame, under max_frame_bytes)
+    garbage = _frame(b'{"kind":"' + b"x" * 60_000 + b'"}')
     try:
         while True:  # until the server stops reading (our own writes then stay in our buffers)
             writer.write(garbage)
@@ -192,3 +199,26 @@ async def test_revoking_a_device_whose_socket_does_not_read_does_not_hang(
                 await asyncio.sleep(0.01)
     finally:
         writer.transport.abort()  # a reset: close() would wait for our own unsent bytes
+
+
+async def test_a_tablet_that_takes_no_frames_is_put_out_and_no_longer_counts_as_connected(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A tablet gone without a goodbye, or not reading: once a frame to it has not gone out within
+    `field_send_timeout_s`, its socket is put out and the device is detached (the server's websocket ping
+    gives up on it too, but cannot close a socket whose buffers are full: it stayed attached for ever)."""
+    world = await build_world(database_url)
+    settings = make_settings(database_url, tmp_path, field_send_timeout_s=1.0)
+    async with running(settings) as server:
+        boa = await login(server.base, "boa_a", world.tablet_a)
+        writer = await _silent_socket(server, boa["access_token"])
+        try:
+            hub = server.services.hub
+            async with asyncio.timeout(10):  # the blocked send's 1 s, and a margin for a busy machine
+                while hub.links.get(world.tablet_a) is not None:
+                    await asyncio.sleep(0.05)
+            # and it may connect again, as a tablet does when it is back
+            async with socket_to(server.ws + "/ws/field", boa["access_token"]) as ws:
+                assert isinstance(await ws.recv(), Welcome)
+        finally:
+            writer.transport.abort()

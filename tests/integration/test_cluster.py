@@ -54,6 +54,7 @@ from tests.integration.harness import (
     socket_to,
     tablet_secret,
 )
+from tests.integration.processes import family, start, still_running, stop_all
 from tests.integration.world import OUDE_ZIJDE, build_world
 
 
@@ -228,36 +229,40 @@ async def test_serve_instances_runs_two_processes_on_one_embedded_database_and_s
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("SCHAKEL_DATABASE_URL", "SCHAKEL_SECRET_KEY")}
     env["SCHAKEL_DATA_DIR"] = str(tmp_path / "data")
+    pgdata = tmp_path / "data" / "pg"
     port = _two_free_ports()
     with (tmp_path / "serve.log").open("wb") as log:
-        process = subprocess.Popen(
+        process = start(
             [sys.executable, "-m", "backend.cli", "serve", "--instances", "2", "--port", str(port)],
-            cwd=ROOT,
             env=env,
             stdout=log,
-            stderr=subprocess.STDOUT,
         )
-        try:
-            async with httpx.AsyncClient() as http, asyncio.timeout(120):
-                for p in (port, port + 1):
-                    while True:
-                        assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                        try:
-                            if (await http.get(f"http://127.0.0.1:{p}/health")).status_code == 200:
-                                break
-                        except httpx.TransportError:
-                            pass
-                        await asyncio.sleep(0.2)
-            process.send_signal(signal.SIGTERM)
-            code = await asyncio.to_thread(process.wait, 60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    assert code in (0, 128 + signal.SIGTERM), (tmp_path / "serve.log").read_text()
-    async with asyncio.timeout(20):
-        while (tmp_path / "data" / "pg" / "postmaster.pid").exists():
+    try:
+        async with httpx.AsyncClient() as http, asyncio.timeout(120):
+            for p in (port, port + 1):
+                while True:
+                    assert process.poll() is None, (tmp_path / "serve.log").read_text()
+                    try:
+                        if (await http.get(f"http://127.0.0.1:{p}/health")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.2)
+        instances_ = family(process)  # the two instances (the postmaster lives in a session of its own)
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(process.wait, 60)
+        left = await asyncio.to_thread(still_running, instances_, 10)
+        deadline = time.monotonic() + 20  # and it stopped the embedded PostgreSQL it started
+        while (pgdata / "postmaster.pid").exists() and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
+        pg_left = (pgdata / "postmaster.pid").exists()
+    finally:
+        # also on a failure or a timeout above: the instances and the embedded PostgreSQL must not outlive
+        # the test (killing only this process left them running)
+        await asyncio.to_thread(stop_all, process, pgdata=pgdata)
+    assert code in (0, 128 + signal.SIGTERM), (tmp_path / "serve.log").read_text()
+    assert len(instances_) >= 2 and not left, (instances_, left)
+    assert not pg_left
 
 
 @pytest.mark.skipif(
@@ -383,9 +388,7 @@ async def test_a_tablet_whose_instance_is_killed_mid_stream_resumes_elsewhere_st
         assert (stored, distinct) == (total, total)  # none lost, none doubled
     finally:
         for process in (a, b):
-            if process.poll() is None:
-                process.terminate()
-            await asyncio.to_thread(process.wait, 30)
+            await asyncio.to_thread(stop_all, process)
 
 
 async def test_an_instance_whose_listener_was_away_catches_up_from_the_tables(

@@ -24,6 +24,7 @@ from backend.live.writer import FieldWriter, FlushResult, Pending, write_batch
 from shared.protocol import Ack, AlertKind, AlertRaised, Hello, NoodknopPressed, Snapshot, Welcome
 from tests.integration.cluster import healthy, serve, serve_env
 from tests.integration.harness import free_port, login, make_settings, running, socket_to
+from tests.integration.processes import stop_all
 from tests.integration.world import OUDE_ZIJDE, World, build_world
 
 
@@ -127,6 +128,4 @@ async def test_a_noodknop_stored_on_a_reaches_a_console_on_b_although_a_is_kille
                 assert time.monotonic() - pressed < 2.0
                 assert raised.alert.kind is AlertKind.NOODKNOP and raised.alert.unit_id == world.unit_a
     finally:
-        if a.poll() is None:
-            a.terminate()
-        await asyncio.to_thread(a.wait, 30)
+        await asyncio.to_thread(stop_all, a)

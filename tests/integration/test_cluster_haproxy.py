@@ -24,6 +24,8 @@ import websockets
 from shared.protocol import Ack, PositionReported, Welcome
 from tests.integration.cluster import ROOT, healthy, serve, serve_env
 from tests.integration.harness import free_port, login, socket_to
+from tests.integration.processes import start as start_process
+from tests.integration.processes import stop_all
 from tests.integration.world import build_world
 
 pytestmark = pytest.mark.skipif(
@@ -63,7 +65,7 @@ async def test_a_tablet_behind_haproxy_survives_the_loss_of_its_instance(
     pa, pb, pp = free_port(), free_port(), free_port()
     config = tmp_path / "haproxy.cfg"
     config.write_text(proxy_config(pp, pa, pb), encoding="utf-8")
-    proxy = subprocess.Popen(
+    proxy = start_process(
         ["haproxy", "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     a = serve(pa, env, tmp_path / "serve-a.log")
@@ -122,8 +124,5 @@ async def test_a_tablet_behind_haproxy_survives_the_loss_of_its_instance(
         assert (stored, distinct) == (total, total)  # none lost, none doubled
     finally:
         for process in (a, b, proxy):
-            if process is not None and process.poll() is None:
-                process.terminate()
-        for process in (a, b, proxy):
             if process is not None:
-                await asyncio.to_thread(process.wait, 30)
+                await asyncio.to_thread(stop_all, process)

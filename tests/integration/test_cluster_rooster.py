@@ -17,6 +17,7 @@ import httpx
 
 from tests.integration.cluster import healthy, instances, serve, serve_env
 from tests.integration.harness import bearer, free_port, login, make_settings, running
+from tests.integration.processes import stop_all
 from tests.integration.registrations_kit import Env
 from tests.integration.rooster_kit import new_plan, ok, team_sql
 from tests.integration.world import World, build_world
@@ -108,6 +109,4 @@ async def test_a_job_whose_instance_is_killed_is_failed_and_the_plan_can_be_solv
             again = ok(await on_b.post(base + "/solve", json={"time_limit_s": 2}))  # no longer busy
             assert (await poll(on_b, again["job_id"], timeout=60))[-1]["state"] == "klaar"
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        await asyncio.to_thread(stop_all, process, grace=0)

@@ -14,6 +14,7 @@ import pytest
 from tests.integration.browser import chromium, skip_without_chromium
 from tests.integration.cluster import healthy, serve, serve_env
 from tests.integration.harness import free_port, make_settings, running
+from tests.integration.processes import stop_all
 from tests.integration.registrations_kit import Env
 from tests.integration.rooster_kit import new_plan, ok
 from tests.integration.test_cluster_rooster import lead_on, team_world
@@ -58,6 +59,4 @@ async def test_the_page_on_b_says_mislukt_when_the_solving_instance_dies(
             assert job["state"] == "mislukt"
         assert page.errors == []
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        await asyncio.to_thread(stop_all, process, grace=0)

@@ -16,6 +16,7 @@ from shared.protocol import NoodknopPressed, PositionReported
 from tests.integration.browser import chromium, log_in, screenshot, skip_without_chromium
 from tests.integration.cluster import healthy, serve, serve_env
 from tests.integration.harness import PASSWORD, free_port, login, socket_to
+from tests.integration.processes import stop_all
 from tests.integration.world import OUDE_ZIJDE, build_world
 
 pytestmark = [pytest.mark.browser, skip_without_chromium()]
@@ -59,6 +60,5 @@ async def test_a_console_on_a_hung_instance_says_so_within_15_s_and_is_live_agai
             assert page.errors == []
     finally:
         if instance.poll() is None:
-            instance.send_signal(signal.SIGCONT)
-            instance.terminate()
-        await asyncio.to_thread(instance.wait, 30)
+            instance.send_signal(signal.SIGCONT)  # stopped, it would take SIGTERM only as the grace ran out
+        await asyncio.to_thread(stop_all, instance)

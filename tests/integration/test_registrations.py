@@ -444,7 +444,12 @@ async def _schakel(db_url: str, data_dir: Path, *args: str) -> tuple[int, str]:
         sys.executable, "-m", "backend.cli", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, err = await proc.communicate()
+    try:
+        out, err = await proc.communicate()
+    finally:
+        if proc.returncode is None:  # cancelled or timed out: the command must not outlive the test
+            proc.kill()
+            await proc.wait()
     return int(proc.returncode or 0), (out + err).decode()
 
 

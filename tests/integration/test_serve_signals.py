@@ -7,14 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.integration.harness import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.integration.processes import start, stop_all
 
 
 def _alive(pid: int) -> bool:
@@ -45,27 +45,25 @@ async def test_serve_stops_the_embedded_postgresql_when_it_is_stopped(
 ) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SCHAKEL_DATABASE_URL"}
     env["SCHAKEL_DATA_DIR"] = str(tmp_path / "data")
+    pgdata = tmp_path / "data" / "pg"
     port = free_port()
     with (tmp_path / "serve.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+        process = start(
+            [sys.executable, "-m", "backend.cli", "serve", "--port", str(port)], env=env, stdout=log
         )
-        try:
-            await _healthy(f"http://127.0.0.1:{port}", process)
-            postmaster = int((tmp_path / "data" / "pg" / "postmaster.pid").read_text().split()[0])
-            assert _alive(postmaster)
-            process.send_signal(signum)
-            code = await asyncio.to_thread(process.wait, 60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    assert code in (128 + signum, 130, 0), (tmp_path / "serve.log").read_text()
-    async with asyncio.timeout(20):
-        while _alive(postmaster):
+    try:
+        await _healthy(f"http://127.0.0.1:{port}", process)
+        postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+        assert _alive(postmaster)
+        process.send_signal(signum)
+        code = await asyncio.to_thread(process.wait, 60)
+        deadline = time.monotonic() + 20  # serve stops it itself; the clean-up below must not be what did
+        while _alive(postmaster) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-    assert not (tmp_path / "data" / "pg" / "postmaster.pid").exists()
+        postmaster_left = _alive(postmaster)
+    finally:
+        # also when the test failed or timed out above: neither serve nor its PostgreSQL may outlive it
+        await asyncio.to_thread(stop_all, process, pgdata=pgdata)
+    assert code in (128 + signum, 130, 0), (tmp_path / "serve.log").read_text()
+    assert not postmaster_left
+    assert not (pgdata / "postmaster.pid").exists()

@@ -26,7 +26,12 @@ async def run_cli(*args: str, port: int) -> tuple[int, str]:
         sys.executable, "-m", "backend.cli", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    _, err = await asyncio.wait_for(process.communicate(), 90)
+    try:
+        _, err = await asyncio.wait_for(process.communicate(), 90)
+    finally:
+        if process.returncode is None:  # cancelled or timed out: the command must not outlive the test
+            process.kill()
+            await process.wait()
     assert process.returncode is not None
     return process.returncode, err.decode()
 

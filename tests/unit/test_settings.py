@@ -62,6 +62,7 @@ VALUES: dict[str, tuple[str, object]] = {
     "routine_clear_s": ("120", 120.0),
     "checkin_grace_s": ("10", 10.0),
     "max_frame_bytes": ("131072", 131072),
+    "field_send_timeout_s": ("15", 15.0),
     "tile_url": ("https://tiles.example/{z}/{x}/{y}.png", "https://tiles.example/{z}/{x}/{y}.png"),
     "tile_attribution": ("© example", "© example"),
     "geocoder_url": ("http://127.0.0.1:8766/search/v3_1", "http://127.0.0.1:8766/search/v3_1"),
