@@ -40,6 +40,7 @@ from shared.protocol import AlertKind, UnitStatus
 if TYPE_CHECKING:  # the backend's bench helpers are imported when a run needs them
     from backend.bench.stats import CpuMeter
 
+ROOT = Path(__file__).resolve().parents[1]  # the project: the partner process imports it from here
 BRIDGE_ACCOUNT = "bench-bridge-inbound"
 INBOUND_BATCH = 500  # inbox messages per hand-over in the batched runs
 
@@ -100,6 +101,10 @@ async def partner_process(db: Path, name: str, port: int, tmp: Path) -> AsyncIte
             "--port",
             str(port),
             "--quiet",
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            },
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log_file,
             stderr=log_file,

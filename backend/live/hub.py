@@ -372,12 +372,15 @@ class LiveHub:
 
     async def owed_elsewhere(self, unit_id: int, wait_s: float = OWED_ANSWER_S) -> bool:
         """Dispatch has something for a unit whose tablet is not connected here: the instance that holds it
-        sends what the unit is owed (it reads the rows). True if one said so within `wait_s`."""
+        sends what the unit is owed (it reads the rows). True if one said so within `wait_s`; False at once
+        when no other instance listens on this database."""
         ask = next(self._owed_asks)
         answered = asyncio.get_running_loop().create_future()
         self._owed_waiting[ask] = answered
         try:
             async with self.pool.acquire() as conn:
+                if not await self.cluster.others_listening(conn):
+                    return False  # no other instance: connected nowhere (it gets everything when it connects)
                 await self.cluster.publish(conn, "owed", unit=unit_id, ask=ask)
             await asyncio.wait_for(answered, wait_s)
             return True
