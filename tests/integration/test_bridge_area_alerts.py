@@ -13,6 +13,8 @@ import httpx
 import pytest
 
 from backend.db.pool import create_pool
+from meldkamer_bridge import outbox
+from meldkamer_bridge.adapters import eido
 from shared.protocol import Ack, AreaAlert, Delta, PositionReported, Snapshot, Welcome
 from tests.integration.harness import Socket, bearer, login, make_settings, running, socket_to
 from tests.integration.test_bridge_link import bridge, partner, world_with_bridge_account
@@ -121,3 +123,43 @@ async def inbox_results(pool: asyncpg.Pool, count: int, timeout_s: float = 10) -
         if sum(1 for r in results if r is not None) >= count or asyncio.get_running_loop().time() > deadline:
             return results
         await asyncio.sleep(0.1)
+
+
+async def test_a_police_alert_is_handed_over_while_a_backlog_of_incidents_is_still_being_handed_over(
+    database_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Each message type has its own inbox loop: incidents that take long to hand over (here a sink held
+    until the end) never keep a police alert from the tablets and the meldkamer."""
+    await world_with_bridge_account(database_url, pool)
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def held_sink(
+        conn: outbox.Conn, message: outbox.InboxMessage, incident: eido.IncidentHandover
+    ) -> str:
+        entered.set()
+        await release.wait()
+        return f"melding for {incident.partner_incident_id}"
+
+    async with running(make_settings(database_url, tmp_path)) as server, partner(tmp_path) as (sim, port):
+        async with bridge(database_url, pool, port, backend=server) as b:
+            b.inbound.incident_sink = held_sink
+            for n in range(1, 4):
+                sim.send_incident(n)
+            async with asyncio.timeout(10):
+                await entered.wait()  # the incidents' hand-over is under way, and stays so
+            sim.send_police_alert(1)
+            results = await inbox_results(pool, count=1)
+            assert results and results[0] is not None and results[0].startswith("area alert ")
+            async with pool.acquire() as conn:
+                waiting = await conn.fetchval(
+                    "SELECT count(*) FROM bridge_inbox WHERE type = 'eido' AND processed_at IS NULL"
+                )
+            assert waiting == 3  # still being handed over while the alert went through
+            release.set()
+            async with asyncio.timeout(10):
+                while waiting:
+                    await asyncio.sleep(0.05)
+                    async with pool.acquire() as conn:
+                        waiting = await conn.fetchval(
+                            "SELECT count(*) FROM bridge_inbox WHERE type = 'eido' AND processed_at IS NULL"
+                        )
