@@ -1,6 +1,6 @@
 """A console that connects after a police area alert came in finds it in its snapshot while it is in force,
-with its shape and the units it reached; an expired one is not in it. A real server, real websockets, a real
-PostgreSQL."""
+with its shape and the units it reached, and only for the organisations that see it; an expired one is not
+in it. A real server, real websockets, a real PostgreSQL."""
 
 from __future__ import annotations
 
@@ -36,9 +36,16 @@ async def test_the_snapshot_carries_the_alerts_in_force_and_not_the_expired_ones
                 )  # fmt: skip
                 assert r.status_code == 201, r.text
                 posted[identifier] = r.json()["alert_id"]
-        operator = await login(server.base, "operator_mk")
-        async with socket_to(server.ws + "/ws/operator", operator["access_token"]) as console:
-            snapshot = await console.recv()
+        snapshots = {}
+        for name in ("operator_mk", "lead_a", "lead_b"):
+            account = await login(server.base, name)
+            async with socket_to(server.ws + "/ws/operator", account["access_token"]) as console:
+                snapshots[name] = await console.recv()
+    # the meldkamer received it: its gemeente A sees it too, gemeente B (not linked) does not
+    for name, seen in (("lead_a", [posted["p-live"]]), ("lead_b", [])):
+        other = snapshots[name]
+        assert isinstance(other, Snapshot) and [a.alert_id for a in other.area_alerts] == seen, name
+    snapshot = snapshots["operator_mk"]
     assert isinstance(snapshot, Snapshot)
     assert [a.alert_id for a in snapshot.area_alerts] == [posted["p-live"]]
     shown = snapshot.area_alerts[0]

@@ -151,13 +151,16 @@ class Console {
   }
 
   delta(d) {
+    let newUnit = false;
     for (const u of d.units) {
+      if (!this.unitViews.has(u.unit_id)) newUnit = true;
       this.unitViews.set(u.unit_id, u); this.map.putUnit(u); this.units.put(u); this.alerts.unitChanged(u.unit_id);
     }
     for (const a of d.alerts || []) this.alerts.put(a);
     for (const i of d.incidents || []) this.incidents.put(i);
     if (d.timeline && d.timeline.length) this.incidents.addTimeline(d.timeline);
     for (const m of d.messages || []) this.messageChanged(m);
+    if (newUnit) this.areaAlerts.unitsChanged();  // "bereikt" names a unit by its call sign once known
     for (const a of d.area_alerts || []) this.areaAlerts.put(a);
     if (d.units.length) this.counts();
     if (this.shownUnit != null && d.units.some((u) => u.unit_id === this.shownUnit)) this.renderUnit();
