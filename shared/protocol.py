@@ -445,12 +445,17 @@ class MessageView(msgspec.Struct, frozen=True, kw_only=True):
     delivered_at: datetime | None = None
 
 
-class Snapshot(Message, frozen=True, tag="snapshot"):
-    units: list[UnitView]
-    alerts: list[AlertView]
-    server_time: datetime
-    protocol: int = PROTOCOL_VERSION
-    incidents: list[IncidentView] = []  # open meldingen (console); older clients ignore it
+class AlertCircle(msgspec.Struct, frozen=True, kw_only=True):
+    lon: float
+    lat: float
+    radius_km: float
+
+
+class AlertArea(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a partner's area alert applies: rings of (lon, lat) and circles."""
+
+    polygons: list[list[tuple[float, float]]] = []
+    circles: list[AlertCircle] = []
 
 
 class AreaAlertView(msgspec.Struct, frozen=True, kw_only=True):
@@ -462,10 +467,21 @@ class AreaAlertView(msgspec.Struct, frozen=True, kw_only=True):
     headline: str = ""
     description: str = ""
     severity: str = ""
+    urgency: str = ""
     area_desc: str = ""
     sent_at: Timestamp | None = None
     expires_at: Timestamp | None = None
     unit_ids: list[int] = []
+    area: AlertArea | None = None  # the shape, for the console's map (None from older servers)
+
+
+class Snapshot(Message, frozen=True, tag="snapshot"):
+    units: list[UnitView]
+    alerts: list[AlertView]
+    server_time: datetime
+    protocol: int = PROTOCOL_VERSION
+    incidents: list[IncidentView] = []  # open meldingen (console); older clients ignore it
+    area_alerts: list[AreaAlertView] = []  # police alerts still in force (console); older clients ignore it
 
 
 class Delta(Message, frozen=True, tag="delta"):

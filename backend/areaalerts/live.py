@@ -8,7 +8,8 @@ sends what the unit is still owed: alerts received within `OWED_FOR`, not yet ex
 Operators see an alert and the units it reached ("bereikt") in their deltas (`area_alerts`, an
 `AreaAlertView`): when the POST stored it, and again whenever a tablet is sent it later (it connects within
 the hour, or another instance reached it). `show_operators` pushes the stored row to the consoles here and
-tells the other instances (NOTIFY "area_shown" with the id), which push it to theirs.
+tells the other instances (NOTIFY "area_shown" with the id), which push it to theirs. A console that connects
+later finds the alerts still in force in its snapshot (`Snapshot.area_alerts`, `repo.in_force`).
 """
 
 from __future__ import annotations
@@ -45,9 +46,14 @@ def install(hub: LiveHub) -> None:
             await show_operators(hub, alert_id, everywhere=False)
         return False  # nobody waits for this one
 
+    async def snapshot(org_ids: frozenset[int]) -> dict[str, Any]:
+        async with hub.pool.acquire() as conn:
+            return {"area_alerts": await repo.in_force(conn, org_ids)}
+
     hub.cluster_handlers["area"] = on_event
     hub.cluster_handlers["area_shown"] = on_shown
     hub.attach_listeners.append(on_attach)
+    hub.snapshot_providers.append(snapshot)
 
 
 def local_units(hub: LiveHub) -> set[int]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import msgspec
 
 from backend.db.pool import Conn
-from shared.protocol import AreaAlertView
+from shared.protocol import AlertArea, AreaAlertView
 
 
 class NewAreaAlert(msgspec.Struct, frozen=True, kw_only=True):
@@ -29,7 +29,8 @@ class NewAreaAlert(msgspec.Struct, frozen=True, kw_only=True):
     received_by: int | None
 
 
-_VIEW = """id, source, event, headline, description, severity, area_desc, sent_at, expires_at, unit_ids"""
+_VIEW = """id, source, event, headline, description, severity, urgency, area_desc, area, sent_at, expires_at,
+            unit_ids"""
 
 
 def _view(r: asyncpg.Record) -> AreaAlertView:
@@ -40,7 +41,9 @@ def _view(r: asyncpg.Record) -> AreaAlertView:
         headline=r["headline"],
         description=r["description"],
         severity=r["severity"],
+        urgency=r["urgency"],
         area_desc=r["area_desc"],
+        area=msgspec.convert(r["area"], AlertArea),
         sent_at=r["sent_at"],
         expires_at=r["expires_at"],
         unit_ids=list(r["unit_ids"]),
@@ -171,6 +174,30 @@ async def unsent(conn: Conn, alert_id: int) -> int:
         "SELECT count(*) FROM area_alert_targets WHERE alert_id = $1 AND sent_at IS NULL", alert_id
     )
     return found
+
+
+IN_FORCE_LIMIT = 200  # a console shows at most this many police alerts (newest first)
+UNDATED_FOR = timedelta(hours=24)  # an alert that names no expiry is shown this long after it came in
+
+
+async def in_force(conn: Conn, org_ids: Collection[int]) -> list[AreaAlertView]:
+    """The alerts still in force that operators of these organisations see (the inverse of `audience`: the
+    receiving account's organisation or a meldkamer linked to one of them, or a target unit of theirs), newest
+    first. An alert without `expires` counts as in force for `UNDATED_FOR` after it was received."""
+    rows = await conn.fetch(
+        f"""WITH seen AS (SELECT unnest($1::int[]) AS org_id
+                          UNION SELECT meldkamer_id FROM meldkamer_links WHERE gemeente_id = ANY($1::int[]))
+            SELECT {_VIEW} FROM area_alerts a
+            WHERE (a.expires_at > now() OR (a.expires_at IS NULL AND a.received_at > now() - $2::interval))
+              AND (a.received_by IN (SELECT ac.id FROM accounts ac JOIN seen USING (org_id))
+                   OR EXISTS (SELECT 1 FROM area_alert_targets t JOIN units u ON u.id = t.unit_id
+                              WHERE t.alert_id = a.id AND u.org_id = ANY($1::int[])))
+            ORDER BY a.id DESC LIMIT $3""",
+        list(org_ids),
+        UNDATED_FOR,
+        IN_FORCE_LIMIT,
+    )
+    return [_view(r) for r in rows]
 
 
 async def get(conn: Conn, alert_id: int) -> AreaAlertView | None:

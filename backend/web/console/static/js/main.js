@@ -7,6 +7,7 @@ import { Alerts } from "./alerts.js";
 import { UnitList } from "./units.js";
 import { Incidents } from "./incidents.js";
 import { RoosterNow } from "./rooster.js";
+import { AreaAlerts } from "./areaalerts.js";
 import { ALERT, STATUS, TASK, age, clock, esc } from "/web/static/js/format.js";
 import { ICONS } from "./icons.js";
 
@@ -75,6 +76,10 @@ class Console {
         send: (a, ctx, unitId) => this.sendToAlarm(a, ctx, unitId),
       },
     });
+    this.areaAlerts = new AreaAlerts({
+      panel: $("area-alerts"), list: $("area-alert-list"), count: $("area-alert-count"), map: this.map.map,
+      callSign: (id) => this.unitViews.get(id)?.call_sign,
+    });
     this.incidents = new Incidents({
       list: $("incident-list"), count: $("incident-count"), detail: $("detail"), form: $("incident-form"),
       formError: $("incident-error"), picked: $("picked"), map: this.map, showTab: (t) => this.tab(t),
@@ -140,18 +145,23 @@ class Console {
     this.units.replace(s.units);
     this.incidents.replace(s.incidents || []);
     this.alerts.replace(s.alerts);
+    this.areaAlerts.replace(s.area_alerts || []);
     this.counts();
     this.units.render();
   }
 
   delta(d) {
+    let newUnit = false;
     for (const u of d.units) {
+      if (!this.unitViews.has(u.unit_id)) newUnit = true;
       this.unitViews.set(u.unit_id, u); this.map.putUnit(u); this.units.put(u); this.alerts.unitChanged(u.unit_id);
     }
     for (const a of d.alerts || []) this.alerts.put(a);
     for (const i of d.incidents || []) this.incidents.put(i);
     if (d.timeline && d.timeline.length) this.incidents.addTimeline(d.timeline);
     for (const m of d.messages || []) this.messageChanged(m);
+    if (newUnit) this.areaAlerts.unitsChanged();  // "bereikt" names a unit by its call sign once known
+    for (const a of d.area_alerts || []) this.areaAlerts.put(a);
     if (d.units.length) this.counts();
     if (this.shownUnit != null && d.units.some((u) => u.unit_id === this.shownUnit)) this.renderUnit();
   }
@@ -165,6 +175,7 @@ class Console {
   everySecond() {
     this.map.tickAges();
     this.alerts.tick();
+    this.areaAlerts.tick();
     if (!$("tab-units").hidden) this.units.render();
   }
 
