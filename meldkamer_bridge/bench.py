@@ -40,7 +40,6 @@ from shared.protocol import AlertKind, UnitStatus
 if TYPE_CHECKING:  # the backend's bench helpers are imported when a run needs them
     from backend.bench.stats import CpuMeter
 
-ROOT = Path(__file__).resolve().parents[1]  # the project: the partner process imports it from here
 BRIDGE_ACCOUNT = "bench-bridge-inbound"
 INBOUND_BATCH = 500  # inbox messages per hand-over in the batched runs
 
@@ -88,23 +87,17 @@ class PartnerProcess:
 
 @contextlib.asynccontextmanager
 async def partner_process(db: Path, name: str, port: int, tmp: Path) -> AsyncIterator[PartnerProcess]:
+    """`python -m meldkamer_bridge.simulator` on `db` and `port`, until its port answers; stopped on the way
+    out (terminated, killed after a grace period)."""
+    from backend.bench.processes import child_env, stop_process
+
     log_path = tmp / f"partner-{name}.log"
     with log_path.open("wb") as log_file:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "meldkamer_bridge.simulator",
-            "--db",
-            str(db),
-            "--name",
-            name,
-            "--port",
-            str(port),
+            *("-m", "meldkamer_bridge.simulator", "--db", str(db), "--name", name, "--port", str(port)),
             "--quiet",
-            env={
-                **os.environ,
-                "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-            },
+            env=child_env(),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log_file,
             stderr=log_file,
@@ -125,14 +118,7 @@ async def partner_process(db: Path, name: str, port: int, tmp: Path) -> AsyncIte
         yield PartnerProcess(proc, store)
     finally:
         store.close()
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                async with asyncio.timeout(10):
-                    await proc.wait()
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop_process(proc, grace=10.0)
 
 
 async def _wait_acked(pool: asyncpg.Pool, partner: str, seq: int) -> None:

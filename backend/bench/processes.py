@@ -34,7 +34,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This environment, with this project first on the import path (a child runs this checkout's code)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
     env.update(extra or {})
@@ -68,7 +69,7 @@ async def schakel_server(
     once /health answers."""
     port = port or free_port()
     log_path = tmp / "server.log"
-    env = _child_env(
+    env = child_env(
         {
             "SCHAKEL_DATABASE_URL": url,
             "SCHAKEL_PORT": str(port),
@@ -123,7 +124,7 @@ async def baseline_server(tmp: Path) -> AsyncIterator[tuple[str, asyncio.subproc
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=log,
-            env=_child_env(),
+            env=child_env(),
         )
     try:
         assert proc.stdout is not None
@@ -168,7 +169,7 @@ async def run_phase(
                     stdin=asyncio.subprocess.PIPE,
                     stdout=asyncio.subprocess.PIPE,
                     stderr=log,
-                    env=_child_env(),
+                    env=child_env(),
                 )
             procs.append(proc)
             assert proc.stdin is not None

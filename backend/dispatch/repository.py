@@ -384,18 +384,19 @@ async def current_tasks(conn: Conn, unit_ids: Sequence[int]) -> dict[int, Curren
         list(unit_ids),
         list(ACTIVE),
     )
-    return {
-        r["unit_id"]: CurrentTask(
-            task_id=r["id"],
-            incident_id=r["incident_id"],
-            priority=r["priority"],
-            category=r["category"],
-            description=r["description"],
-            address=r["address"],
-            state=TaskState(r["state"]),
-        )
-        for r in rows
-    }
+    return {r["unit_id"]: _current_task(r) for r in rows}
+
+
+def _current_task(r: asyncpg.Record) -> CurrentTask:
+    return CurrentTask(
+        task_id=r["id"],
+        incident_id=r["incident_id"],
+        priority=r["priority"],
+        category=r["category"],
+        description=r["description"],
+        address=r["address"],
+        state=TaskState(r["state"]),
+    )
 
 
 async def unit_domains(conn: Conn, unit_ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
@@ -446,18 +447,7 @@ async def unit_active_tasks(conn: Conn, unit_id: int) -> list[CurrentTask]:
         unit_id,
         list(ACTIVE),
     )
-    return [
-        CurrentTask(
-            task_id=r["id"],
-            incident_id=r["incident_id"],
-            priority=r["priority"],
-            category=r["category"],
-            description=r["description"],
-            address=r["address"],
-            state=TaskState(r["state"]),
-        )
-        for r in rows
-    ]
+    return [_current_task(r) for r in rows]
 
 
 async def cancel_task(
