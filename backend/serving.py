@@ -20,6 +20,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from backend.settings import Settings
 
 HEADER_TIMEOUT_S = 10.0
+# An idle keep-alive connection is closed after this; longer than the idle expiry of common clients (httpx's
+# 5 s, which the bridge and the tests use): with equal timers a client could reuse a connection in the very
+# moment the server closes it and get "Server disconnected without sending a response".
+KEEP_ALIVE_S = 20
 BODY_IDLE_TIMEOUT_S = 30.0
 GRACEFUL_SHUTDOWN_S = 10.0  # connections still open then are dropped: a stuck peer cannot hold up a stop
 
@@ -91,7 +95,7 @@ def uvicorn_config(app: Any, settings: Settings, host: str, port: int, **overrid
         log_level="info",
         http=TimedH11Protocol,
         ws_max_size=settings.max_frame_bytes * 4,
-        timeout_keep_alive=5,
+        timeout_keep_alive=KEEP_ALIVE_S,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         # behind a TLS terminator on the same host, its X-Forwarded-For/-Proto are believed (docs/security.md)
         proxy_headers=True,

@@ -17,6 +17,7 @@ import asyncpg
 import httpx
 
 from backend.auth.tokens import Principal, issue_access_token
+from backend.teamlead.logic import day_window
 from tests.conftest import new_database
 from tests.integration.harness import Server, make_settings, running
 from tests.integration.world import OUDE_ZIJDE, World, build_world
@@ -32,6 +33,14 @@ def sha(data: bytes) -> str:
 
 def when(minutes_ago: int = 10) -> str:
     return (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
+
+
+def in_today(share: float, **delta: float) -> datetime:
+    """`delta` ago, but inside today in Amsterdam (what the team lead's "Vandaag" shows): shortly after
+    midnight, `share` of the time since midnight ago instead, so a test holds whatever the hour it runs at."""
+    now = datetime.now(UTC)
+    start, _ = day_window(now)
+    return now - min(timedelta(**delta), (now - start) * share)
 
 
 def waarneming(**over: Any) -> dict[str, Any]:

@@ -10,7 +10,14 @@ import asyncpg
 import pytest
 
 from tests.conftest import new_database
-from tests.integration.registrations_kit import aggression, environment, fine, waarneming, world_template
+from tests.integration.registrations_kit import (
+    aggression,
+    environment,
+    fine,
+    in_today,
+    waarneming,
+    world_template,
+)
 from tests.integration.world import OUDE_ZIJDE, World
 
 
@@ -53,13 +60,21 @@ async def test_today_shows_duty_meldingen_registrations_alarms_and_aangiftes(
     await sql(url, "INSERT INTO alerts (org_id, unit_id, kind, at) VALUES ($1, $2, 'noodknop', now())",
               world.org_a, world.unit_a)  # fmt: skip
     async with environment((url, world), tmp_path) as env:
-        for body in (waarneming(), fine(), aggression()):
+        for body in (
+            waarneming(occurred_at=in_today(0.5, minutes=10).isoformat()),
+            fine(occurred_at=in_today(0.5, minutes=10).isoformat()),
+            aggression(occurred_at=in_today(0.5, minutes=10).isoformat()),
+        ):
             r = await env["boa_a"].post("/api/registrations", json=body)
             assert r.status_code == 201, r.text
         # ten days ago, no aangifte: the deadline (two working days) has passed
         old = aggression(occurred_at=ago(days=10))
         assert (await env["boa_a"].post("/api/registrations", json=old)).status_code == 201
-        reported = aggression(occurred_at=ago(hours=2), report="aangifte", reported_at=ago(hours=1))
+        reported = aggression(
+            occurred_at=in_today(0.66, hours=2).isoformat(),
+            report="aangifte",
+            reported_at=in_today(0.33, hours=1).isoformat(),
+        )
         assert (await env["boa_a"].post("/api/registrations", json=reported)).status_code == 201
 
         r = await env["lead_a"].get("/api/teamlead/today")
@@ -89,7 +104,7 @@ async def test_new_aggression_is_flagged_until_a_team_lead_has_seen_it(
     db: tuple[str, World], tmp_path: Path
 ) -> None:
     async with environment(db, tmp_path) as env:
-        incident = aggression()
+        incident = aggression(occurred_at=in_today(0.5, minutes=10).isoformat())
         assert (await env["boa_a"].post("/api/registrations", json=incident)).status_code == 201
         listed = (await env["lead_a"].get("/api/registrations?kind=aggression")).json()
         assert [(r["id"], r["seen"]) for r in listed] == [(incident["id"], False)]

@@ -25,6 +25,7 @@ from tests.integration.registrations_kit import (
     aggression,
     environment,
     fine,
+    in_today,
     sha,
     waarneming,
     world_template,
@@ -123,10 +124,12 @@ async def a_busy_day(env: Env, url: str) -> dict[str, Any]:
     await sql(
         url,
         """INSERT INTO alerts (org_id, unit_id, kind, at, acknowledged_at) VALUES
-                      ($1, $2, 'noodknop', now() - interval '2 hours', now() - interval '119 minutes'),
-                      ($1, $2, 'outside_assigned_beat', now() - interval '1 hour', NULL)""",
+                      ($1, $2, 'noodknop', $3::timestamptz, $3::timestamptz + interval '1 minute'),
+                      ($1, $2, 'outside_assigned_beat', $4::timestamptz, NULL)""",
         world.org_a,
         world.unit_a,
+        in_today(0.6, hours=2),  # today in Amsterdam, whatever the hour the test runs at
+        in_today(0.3, hours=1),
     )
     client = env["boa_a"]
     photo = png()
@@ -134,9 +137,13 @@ async def a_busy_day(env: Env, url: str) -> dict[str, Any]:
     assert r.status_code in (200, 201), r.text
     made: dict[str, Any] = {
         "overdue": aggression(occurred_at=ago(days=10), description="Boa bespuugd bij aanspreken " * 3),
-        "fresh": aggression(occurred_at=ago(minutes=40), boa_ids=[boa2], photos=[sha(photo)]),
-        "fine": fine(occurred_at=ago(minutes=90), photos=[sha(photo)], boa_ids=[boa2]),
-        "waarneming": waarneming(occurred_at=ago(minutes=20), text="Fietswrak tegen de brug " * 4),
+        "fresh": aggression(
+            occurred_at=in_today(0.5, minutes=40).isoformat(), boa_ids=[boa2], photos=[sha(photo)]
+        ),
+        "fine": fine(occurred_at=in_today(0.7, minutes=90).isoformat(), photos=[sha(photo)], boa_ids=[boa2]),
+        "waarneming": waarneming(
+            occurred_at=in_today(0.3, minutes=20).isoformat(), text="Fietswrak tegen de brug " * 4
+        ),
     }
     for i in range(18):  # many rows
         made[f"w{i}"] = waarneming(
