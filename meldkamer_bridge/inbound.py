@@ -47,7 +47,9 @@ class Inbound:
         self.api: BackendApi | None = None  # set by the wiring when a backend is configured
         self.incident_sink: IncidentSink | None = None
         self._wake = {type_: asyncio.Event() for type_ in ROUTES}  # wakes a type's inbox loop
-        self._away = False  # the last hand-over found the backend away: said once, tried every AWAY_PAUSE_S
+        # the last incident hand-over found the backend away: said once, incidents tried every AWAY_PAUSE_S
+        # (police alerts and register answers keep their own 1 s pace: a boa waits for an answer)
+        self._away = False
         self._busy = {type_: asyncio.Lock() for type_ in ROUTES}  # one hand-over at a time per type
         # what `validate` decoded, by (partner, msg_id), until the hand-over takes it (after a restart, or
         # past DECODED_KEPT, the body is decoded again from the inbox)
@@ -83,8 +85,8 @@ class Inbound:
 
     async def received(self, env: Envelope) -> None:
         log.info("from %s: %s #%d %s", env.partner, env.type, env.seq, env.msg_id)
-        if (wake := self._wake.get(env.type)) is not None and not self._away:
-            wake.set()  # (while the backend is away an arrival does not make the loop try again at once)
+        if (wake := self._wake.get(env.type)) is not None and not (self._away and env.type == "eido"):
+            wake.set()  # (the incidents' backend away: an arrival does not make that loop try at once)
 
     # --- the inbox loop -----------------------------------------------------------------------------------
 
@@ -110,7 +112,7 @@ class Inbound:
             except Exception:  # the database is away: try again in a moment
                 log.exception("handing the inbox over failed")
             with contextlib.suppress(TimeoutError):  # woken at once when the backend's feed is back
-                async with asyncio.timeout(AWAY_PAUSE_S if self._away else 1.0):
+                async with asyncio.timeout(AWAY_PAUSE_S if self._away and type_ == "eido" else 1.0):
                     await wake.wait()
 
     async def process(self, type_: str) -> int:

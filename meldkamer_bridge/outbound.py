@@ -153,7 +153,7 @@ class Outbound:
                 await self.send_pending_progress()
                 self._away.discard("progress")
             except Exception as exc:  # the backend or the database is away: try again in a moment
-                self._failed("sending progress", exc)
+                self._failed("progress", exc)
             await asyncio.sleep(PROGRESS_PAUSE_S)  # a busy feed wakes it at most this often
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(2.0):
